@@ -1,0 +1,330 @@
+//! The checkout session: its data, its status machine, and the messages it shows.
+//!
+//! Handlers never set a status by hand: they compute an [`Event`] and call [`next`].
+
+use crate::catalogue::VariantOption;
+use crate::pricing::{AppliedDiscount, PricedLine, RejectedDiscount, ShippingRate, Totals};
+use crate::{
+    Address, Currency, Email, LineItemId, MerchantId, Money, OrderId, ProductId, Quantity,
+    SessionId, ShippingRateId, VariantId,
+};
+use serde::{Deserialize, Serialize};
+
+/// Where a session is in its life. Names and wire values are ACP's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckoutStatus {
+    NotReadyForPayment,
+    ReadyForPayment,
+    AuthenticationRequired,
+    Completed,
+    Canceled,
+    Expired,
+}
+
+impl CheckoutStatus {
+    /// Terminal states accept no further events.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Canceled | Self::Expired)
+    }
+
+    /// The ACP wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotReadyForPayment => "not_ready_for_payment",
+            Self::ReadyForPayment => "ready_for_payment",
+            Self::AuthenticationRequired => "authentication_required",
+            Self::Completed => "completed",
+            Self::Canceled => "canceled",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// Parses the wire value (used when reading the store).
+    pub fn parse(value: &str) -> Option<Self> {
+        ALL_STATUSES.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// Every status, for exhaustive tests and parsing.
+pub const ALL_STATUSES: [CheckoutStatus; 6] = [
+    CheckoutStatus::NotReadyForPayment,
+    CheckoutStatus::ReadyForPayment,
+    CheckoutStatus::AuthenticationRequired,
+    CheckoutStatus::Completed,
+    CheckoutStatus::Canceled,
+    CheckoutStatus::Expired,
+];
+
+/// Something that happened to a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The session was (re)priced after a create or update; `ready` says whether
+    /// nothing blocks payment.
+    Evaluated { ready: bool },
+    /// The provider asked for 3-D Secure before it will authorise.
+    AuthenticationRequested,
+    /// Payment authorised and the order written.
+    PaymentSucceeded,
+    /// The provider declined; the shopper may try another card.
+    PaymentDeclined,
+    /// The shopper or agent cancelled.
+    Cancel,
+    /// The session outlived its expiry.
+    Expire,
+}
+
+/// A transition that is not allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a {from:?} checkout session cannot take {event:?}")]
+pub struct TransitionError {
+    pub from: CheckoutStatus,
+    pub event: Event,
+}
+
+/// The one place session statuses change.
+pub fn next(from: CheckoutStatus, event: Event) -> Result<CheckoutStatus, TransitionError> {
+    use CheckoutStatus::*;
+    let to = match (from, event) {
+        (s, _) if s.is_terminal() => None,
+        (_, Event::Evaluated { ready: true }) => Some(ReadyForPayment),
+        (_, Event::Evaluated { ready: false }) => Some(NotReadyForPayment),
+        (ReadyForPayment, Event::AuthenticationRequested) => Some(AuthenticationRequired),
+        (ReadyForPayment | AuthenticationRequired, Event::PaymentSucceeded) => Some(Completed),
+        (ReadyForPayment | AuthenticationRequired, Event::PaymentDeclined) => Some(ReadyForPayment),
+        (_, Event::Cancel) => Some(Canceled),
+        (_, Event::Expire) => Some(Expired),
+        _ => None,
+    };
+    to.ok_or(TransitionError { from, event })
+}
+
+/// ACP `MessageError.code` values anycart emits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Missing,
+    Invalid,
+    OutOfStock,
+    QuantityExceeded,
+    PaymentDeclined,
+    Requires3ds,
+    CouponInvalid,
+    CouponExpired,
+    NotFound,
+    Expired,
+}
+
+/// ACP `MessageWarning.code` values anycart emits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningCode {
+    LowStock,
+    PriceChange,
+    DiscountCodeExpired,
+    DiscountCodeInvalid,
+    DiscountCodeAlreadyApplied,
+    DiscountCodeCombinationDisallowed,
+    DiscountCodeMinimumNotMet,
+    DiscountCodeUsageLimitReached,
+}
+
+/// Severity of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Info,
+    Warning(WarningCode),
+    Error(ErrorCode),
+}
+
+/// A message shown with the session. `blocking` errors keep it from payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub kind: MessageKind,
+    /// RFC 9535 JSONPath into the request/session, e.g. `$.line_items[0]`.
+    pub param: Option<String>,
+    pub content: String,
+    pub blocking: bool,
+}
+
+impl Message {
+    /// A blocking error (payment cannot proceed until it is fixed).
+    pub fn blocking(code: ErrorCode, param: impl Into<String>, content: impl Into<String>) -> Self {
+        Message { kind: MessageKind::Error(code), param: Some(param.into()), content: content.into(), blocking: true }
+    }
+    /// A non-blocking error (e.g. a declined card: the shopper can retry).
+    pub fn error(code: ErrorCode, param: Option<String>, content: impl Into<String>) -> Self {
+        Message { kind: MessageKind::Error(code), param, content: content.into(), blocking: false }
+    }
+    /// A warning.
+    pub fn warning(code: WarningCode, param: Option<String>, content: impl Into<String>) -> Self {
+        Message { kind: MessageKind::Warning(code), param, content: content.into(), blocking: false }
+    }
+}
+
+/// One requested line, with the catalogue facts captured when it was priced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionLine {
+    pub id: LineItemId,
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
+    pub quantity: Quantity,
+    pub title: String,
+    pub sku: String,
+    pub unit_price: Money,
+    pub image_url: Option<String>,
+    pub options: Vec<VariantOption>,
+    pub max_quantity_per_order: Option<u32>,
+    /// Units available to this session right now (its own holds included).
+    pub available: i64,
+}
+
+/// Who is buying.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Buyer {
+    pub email: Option<Email>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+/// Where and to whom to deliver.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Fulfillment {
+    pub name: Option<String>,
+    pub email: Option<Email>,
+    pub phone_number: Option<String>,
+    pub address: Option<Address>,
+}
+
+/// A shipping option offered for the current address, with its price for this basket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FulfillmentQuote {
+    pub rate: ShippingRate,
+    pub amount_minor: i64,
+}
+
+/// Everything priced: what the shopper sees. Recomputed on every change and stored,
+/// so a read never re-prices (prices may change in the catalogue later).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub lines: Vec<PricedLine>,
+    pub fulfillment_options: Vec<FulfillmentQuote>,
+    pub applied_discounts: Vec<AppliedDiscount>,
+    pub rejected_discounts: Vec<RejectedDiscount>,
+    pub totals: Totals,
+    pub messages: Vec<Message>,
+}
+
+impl Quote {
+    /// True when no message blocks payment.
+    pub fn is_ready(&self) -> bool {
+        !self.messages.iter().any(|m| m.blocking)
+    }
+}
+
+/// A payment the provider has not finished (3-D Secure pending).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingPayment {
+    pub provider_reference: String,
+    pub handler_id: String,
+    pub amount_minor: i64,
+}
+
+/// A checkout session as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutSession {
+    pub id: SessionId,
+    pub merchant_id: MerchantId,
+    pub status: CheckoutStatus,
+    pub currency: Currency,
+    pub lines: Vec<SessionLine>,
+    pub buyer: Buyer,
+    pub fulfillment: Fulfillment,
+    pub selected_shipping: Option<ShippingRateId>,
+    /// Codes as submitted (ACP `discounts.codes`).
+    pub discount_codes: Vec<String>,
+    /// Whether codes came through the deprecated `coupons` field (messages differ).
+    pub codes_from_coupons: bool,
+    pub quote: Quote,
+    pub pending_payment: Option<PendingPayment>,
+    /// The latest payment problem, shown until the next attempt.
+    pub payment_message: Option<Message>,
+    pub order_id: Option<OrderId>,
+    pub locale: Option<String>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// How long an idle session stays open (matches the hold TTL: 10 minutes... extended
+/// on activity up to this absolute cap of 24 hours).
+pub const SESSION_LIFETIME_MS_MAX: i64 = 24 * 60 * 60 * 1000;
+
+impl CheckoutSession {
+    /// The email to send the confirmation to: the buyer's, else the fulfillment contact's.
+    pub fn contact_email(&self) -> Option<&Email> {
+        self.buyer.email.as_ref().or(self.fulfillment.email.as_ref())
+    }
+
+    /// Applies an event through [`next`].
+    pub fn apply(&mut self, event: Event) -> Result<(), TransitionError> {
+        self.status = next(self.status, event)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CheckoutStatus::*;
+
+    const ALL_EVENTS: [Event; 7] = [
+        Event::Evaluated { ready: true },
+        Event::Evaluated { ready: false },
+        Event::AuthenticationRequested,
+        Event::PaymentSucceeded,
+        Event::PaymentDeclined,
+        Event::Cancel,
+        Event::Expire,
+    ];
+
+    #[test]
+    fn transition_table_is_exhaustive() {
+        // (from, event) -> expected; anything not listed must be refused.
+        let allowed = |from: CheckoutStatus, event: Event| -> Option<CheckoutStatus> {
+            match (from, event) {
+                (Completed | Canceled | Expired, _) => None,
+                (_, Event::Evaluated { ready }) => Some(if ready { ReadyForPayment } else { NotReadyForPayment }),
+                (ReadyForPayment, Event::AuthenticationRequested) => Some(AuthenticationRequired),
+                (ReadyForPayment | AuthenticationRequired, Event::PaymentSucceeded) => Some(Completed),
+                (ReadyForPayment | AuthenticationRequired, Event::PaymentDeclined) => Some(ReadyForPayment),
+                (_, Event::Cancel) => Some(Canceled),
+                (_, Event::Expire) => Some(Expired),
+                _ => None,
+            }
+        };
+        for from in ALL_STATUSES {
+            for event in ALL_EVENTS {
+                assert_eq!(next(from, event).ok(), allowed(from, event), "{from:?} + {event:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn cannot_pay_before_ready_or_after_the_end() {
+        assert!(next(NotReadyForPayment, Event::PaymentSucceeded).is_err());
+        assert!(next(Completed, Event::Cancel).is_err());
+        assert!(next(Canceled, Event::PaymentSucceeded).is_err());
+        assert!(next(Expired, Event::Evaluated { ready: true }).is_err());
+    }
+
+    #[test]
+    fn status_wire_values_round_trip() {
+        for s in ALL_STATUSES {
+            assert_eq!(CheckoutStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+}
