@@ -1,1 +1,198 @@
-//! placeholder
+//! anycart persistence: one SQL store over two engines.
+//!
+//! SQLite (an embedded file, the default) and PostgreSQL (shared by many anycart
+//! nodes) run the *same* SQL through sqlx's `Any` driver. The schema is written to be
+//! portable (TEXT ids, BIGINT minor units and unix-ms times, JSON documents in TEXT),
+//! so one implementation serves both and one conformance suite
+//! (`tests/conformance.rs`) proves both. What differs per engine lives in [`Backend`]:
+//! connection settings and SQLite's single writer.
+//!
+//! Every write that must be atomic (taking holds, completing a checkout) is one
+//! transaction here; invariants are also CHECK constraints in the migrations.
+
+mod catalogue;
+mod checkout;
+mod idempotency;
+mod inventory;
+mod merchants;
+mod orders;
+pub mod testing;
+
+pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
+pub use idempotency::{IdempotencyBegin, IdempotencyScope};
+pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
+pub use orders::OrderRecord;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::time::Duration;
+
+/// Connections to PostgreSQL per process. Small on purpose: N nodes share one server.
+pub const PG_POOL_CONNECTIONS_MAX: u32 = 16;
+/// Concurrent SQLite readers (WAL lets them run beside the single writer).
+pub const SQLITE_READERS_MAX: u32 = 8;
+/// How long a query waits for a connection before failing with a clear error.
+pub const POOL_ACQUIRE_TIMEOUT_MS: u64 = 10_000;
+/// Largest page any list call returns.
+pub const PAGE_SIZE_MAX: i64 = 100;
+
+/// The engine behind a [`Store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was hit (e.g. a duplicate SKU or discount code).
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    /// Someone else changed the row first (optimistic concurrency); retry.
+    #[error("concurrent modification")]
+    VersionConflict,
+    /// A CHECK or foreign-key rule refused the write.
+    #[error("constraint violated: {0}")]
+    Constraint(String),
+    /// A stored document could not be decoded (a bug or a manual edit).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    #[error("unsupported database url (use sqlite://PATH or postgres://…)")]
+    UnsupportedUrl,
+    #[error(transparent)]
+    Database(sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            let msg = db.message().to_string();
+            match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => return StoreError::Duplicate(msg),
+                sqlx::error::ErrorKind::CheckViolation | sqlx::error::ErrorKind::ForeignKeyViolation => {
+                    return StoreError::Constraint(msg);
+                }
+                _ => {}
+            }
+        }
+        if matches!(e, sqlx::Error::RowNotFound) {
+            return StoreError::NotFound;
+        }
+        StoreError::Database(e)
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database handle every anycart component shares. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// Writes go here. On SQLite this pool has exactly one connection, so writers
+    /// queue in-process instead of failing with `SQLITE_BUSY`.
+    write: AnyPool,
+    /// Reads go here (the same pool on PostgreSQL).
+    read: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`:
+    /// `sqlite://PATH` (file created on first use) or `postgres://…`.
+    pub async fn open(url: &str) -> StoreResult<Store> {
+        install_default_drivers();
+        let acquire = Duration::from_millis(POOL_ACQUIRE_TIMEOUT_MS);
+        let store = if url.starts_with("sqlite:") {
+            let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+            let write = AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(acquire)
+                .after_connect(sqlite_pragmas)
+                .connect(&url)
+                .await?;
+            let read = AnyPoolOptions::new()
+                .max_connections(SQLITE_READERS_MAX)
+                .acquire_timeout(acquire)
+                .after_connect(sqlite_pragmas)
+                .connect(&url)
+                .await?;
+            Store { write, read, backend: Backend::Sqlite }
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(PG_POOL_CONNECTIONS_MAX)
+                .acquire_timeout(acquire)
+                .connect(url)
+                .await?;
+            Store { write: pool.clone(), read: pool, backend: Backend::Postgres }
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut conn = self.write.acquire().await?;
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&mut *conn).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&mut *conn).await?,
+        }
+        Ok(())
+    }
+
+    /// Which engine this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A cheap round trip, for `/healthz`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Closes all connections (graceful shutdown).
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+type HookFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
+
+/// Per-connection SQLite settings. WAL: readers never block the writer.
+/// synchronous=FULL: an acknowledged hold or order survives power loss, not only a
+/// crash. busy_timeout: readers wait for a checkpoint instead of failing.
+fn sqlite_pragmas(conn: &mut sqlx::AnyConnection, _meta: sqlx::pool::PoolConnectionMetadata) -> HookFuture<'_> {
+    Box::pin(async move {
+        conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;")
+            .await
+            .map(|_| ())
+    })
+}
+
+/// Encodes a bool for a BIGINT 0/1 column.
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+/// Parses a prefixed id read back from the database.
+fn parse_id<T: std::str::FromStr>(value: &str) -> StoreResult<T> {
+    value.parse().map_err(|_| StoreError::Corrupt(format!("bad id `{value}`")))
+}
+
+/// Clamps a caller's page size into `1..=PAGE_SIZE_MAX`.
+fn page_limit(limit: i64) -> i64 {
+    limit.clamp(1, PAGE_SIZE_MAX)
+}

@@ -1,0 +1,248 @@
+//! Checkout sessions: every change to a session and its holds is one transaction,
+//! guarded by an optimistic `version` so two concurrent updates cannot both win.
+
+pub use crate::inventory::HoldOutcome;
+use crate::inventory::{self, HoldRow};
+use crate::{Store, StoreError, StoreResult, parse_id};
+use anycart_core::order::Order;
+use anycart_core::session::{CheckoutSession, CheckoutStatus};
+use anycart_core::{DiscountId, MerchantId, SessionId, VariantId};
+use sqlx::{AnyConnection, Row};
+use std::collections::BTreeMap;
+
+/// What to do with a session's stock holds in the same transaction as its write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HoldChange {
+    /// Leave holds as they are.
+    Keep,
+    /// Keep holds and push their expiry (shopper activity).
+    Extend { expires_at_ms: i64 },
+    /// Release every hold and take `demand` (units per variant) afresh.
+    Replace { demand: BTreeMap<VariantId, i64>, expires_at_ms: i64 },
+    /// Give everything back (cancel, decline, expiry).
+    ReleaseAll,
+}
+
+/// A session write: insert when `expected_version` is `None`, else compare-and-swap.
+#[derive(Clone, Debug)]
+pub struct SessionWrite {
+    pub merchant: MerchantId,
+    pub session: SessionId,
+    pub expected_version: Option<i64>,
+    pub holds: HoldChange,
+}
+
+impl Store {
+    /// Applies the hold change, lets `build` compute the session from the hold
+    /// outcomes (pure domain code), and stores it, all in one transaction.
+    /// Returns the stored session and its new version.
+    pub async fn write_session<E>(
+        &self,
+        write: SessionWrite,
+        now_ms: i64,
+        build: impl FnOnce(&BTreeMap<VariantId, HoldOutcome>) -> Result<CheckoutSession, E>,
+    ) -> StoreResult<Result<(CheckoutSession, i64), E>> {
+        let mut tx = self.write.begin().await?;
+        if let Some(expected) = write.expected_version {
+            // Check the version first so a stale writer does not touch stock at all.
+            let current = current_version(&mut tx, write.merchant, write.session).await?;
+            if current != expected {
+                return Err(StoreError::VersionConflict);
+            }
+        }
+        let outcomes = match &write.holds {
+            HoldChange::Keep => BTreeMap::new(),
+            HoldChange::Extend { expires_at_ms } => {
+                inventory::extend_session_holds(&mut tx, write.session, *expires_at_ms).await?;
+                BTreeMap::new()
+            }
+            HoldChange::Replace { demand, expires_at_ms } => {
+                inventory::release_session_holds(&mut tx, self.backend, write.session).await?;
+                inventory::take_holds(&mut tx, self.backend, write.merchant, write.session, demand, *expires_at_ms, now_ms).await?
+            }
+            HoldChange::ReleaseAll => {
+                inventory::release_session_holds(&mut tx, self.backend, write.session).await?;
+                BTreeMap::new()
+            }
+        };
+        let session = match build(&outcomes) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)), // dropping `tx` rolls back
+        };
+        assert_eq!(session.id, write.session, "build must return the session being written");
+        let version = match write.expected_version {
+            None => {
+                insert_session(&mut tx, &session).await?;
+                1
+            }
+            Some(expected) => update_session(&mut tx, &session, expected).await?,
+        };
+        tx.commit().await?;
+        Ok(Ok((session, version)))
+    }
+
+    /// A session and its version, if it belongs to `merchant`.
+    pub async fn get_session(&self, merchant: MerchantId, id: SessionId) -> StoreResult<Option<(CheckoutSession, i64)>> {
+        let row = sqlx::query("SELECT doc, version FROM checkout_sessions WHERE id = $1 AND merchant_id = $2")
+            .bind(id.to_string())
+            .bind(merchant.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| Ok((serde_json::from_str(&r.try_get::<String, _>("doc")?)?, r.try_get("version")?)))
+            .transpose()
+    }
+
+    /// Units each variant currently has held for a session.
+    pub async fn session_hold_totals(&self, session: SessionId) -> StoreResult<BTreeMap<VariantId, i64>> {
+        let mut conn = self.read.acquire().await?;
+        let rows: Vec<HoldRow> = sqlx::query("SELECT id, variant_id, location_id, quantity FROM holds WHERE session_id = $1")
+            .bind(session.to_string())
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(HoldRow {
+                    id: parse_id(&r.try_get::<String, _>("id")?)?,
+                    variant_id: parse_id(&r.try_get::<String, _>("variant_id")?)?,
+                    location_id: parse_id(&r.try_get::<String, _>("location_id")?)?,
+                    quantity: r.try_get("quantity")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        let mut totals = BTreeMap::new();
+        for h in rows {
+            *totals.entry(h.variant_id).or_insert(0) += h.quantity;
+        }
+        Ok(totals)
+    }
+
+    /// Completes a paid checkout in one transaction: checks the session still holds
+    /// exactly `demand`, commits those holds, counts discount redemptions, numbers
+    /// and writes the order, and stores the completed session. Returns the order as
+    /// stored (with its number). On [`StoreError::HoldsMissing`]-like failures
+    /// nothing is written and the caller must void the payment.
+    pub async fn complete_checkout(
+        &self,
+        session: &CheckoutSession,
+        expected_version: i64,
+        demand: &BTreeMap<VariantId, i64>,
+        mut order: Order,
+        access_token: &str,
+        redeemed: &[DiscountId],
+    ) -> StoreResult<Order> {
+        assert_eq!(session.status, CheckoutStatus::Completed);
+        assert_eq!(Some(order.id), session.order_id);
+        let mut tx = self.write.begin().await?;
+        if current_version(&mut tx, session.merchant_id, session.id).await? != expected_version {
+            return Err(StoreError::VersionConflict);
+        }
+        let committed = inventory::commit_session_holds(&mut tx, self.backend, session.id).await?;
+        if &committed != demand {
+            return Err(StoreError::Constraint("session holds do not cover the order".into()));
+        }
+        for id in redeemed {
+            sqlx::query("UPDATE discounts SET times_redeemed = times_redeemed + 1 WHERE id = $1 AND merchant_id = $2")
+                .bind(id.to_string())
+                .bind(session.merchant_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        order.number = sqlx::query("UPDATE merchants SET order_seq = order_seq + 1 WHERE id = $1 RETURNING order_seq")
+            .bind(session.merchant_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("order_seq")?;
+        sqlx::query("INSERT INTO orders (id, merchant_id, session_id, number, access_token, total_minor, doc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(order.id.to_string())
+            .bind(order.merchant_id.to_string())
+            .bind(order.session_id.to_string())
+            .bind(order.number)
+            .bind(access_token.to_string())
+            .bind(order.totals.total_minor)
+            .bind(serde_json::to_string(&order)?)
+            .bind(order.created_at_ms)
+            .execute(&mut *tx)
+            .await?;
+        update_session(&mut tx, session, expected_version).await?;
+        tx.commit().await?;
+        Ok(order)
+    }
+
+    /// Open sessions whose expiry has passed, oldest first, at most `limit`.
+    pub async fn expired_sessions(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<(MerchantId, SessionId)>> {
+        sqlx::query("SELECT merchant_id, id FROM checkout_sessions WHERE status IN ('not_ready_for_payment', 'ready_for_payment', 'authentication_required') AND expires_at_ms <= $1 ORDER BY expires_at_ms LIMIT $2")
+            .bind(now_ms)
+            .bind(crate::page_limit(limit))
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| Ok((parse_id(&r.try_get::<String, _>("merchant_id")?)?, parse_id(&r.try_get::<String, _>("id")?)?)))
+            .collect()
+    }
+
+    /// Releases holds whose expiry passed before `before_ms` whatever their session
+    /// says: the safety net behind session expiry (a crash, a bug). Returns how many.
+    pub async fn release_stale_holds(&self, before_ms: i64, limit: i64) -> StoreResult<u64> {
+        let mut tx = self.write.begin().await?;
+        let rows = sqlx::query("SELECT id, variant_id, location_id, quantity FROM holds WHERE expires_at_ms < $1 ORDER BY variant_id, location_id LIMIT $2")
+            .bind(before_ms)
+            .bind(crate::page_limit(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut released = 0;
+        for r in rows {
+            let hold = HoldRow {
+                id: parse_id(&r.try_get::<String, _>("id")?)?,
+                variant_id: parse_id(&r.try_get::<String, _>("variant_id")?)?,
+                location_id: parse_id(&r.try_get::<String, _>("location_id")?)?,
+                quantity: r.try_get("quantity")?,
+            };
+            inventory::release_hold(&mut tx, &hold).await?;
+            released += 1;
+        }
+        tx.commit().await?;
+        Ok(released)
+    }
+}
+
+async fn current_version(conn: &mut AnyConnection, merchant: MerchantId, id: SessionId) -> StoreResult<i64> {
+    sqlx::query("SELECT version FROM checkout_sessions WHERE id = $1 AND merchant_id = $2")
+        .bind(id.to_string())
+        .bind(merchant.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_get("version")
+        .map_err(Into::into)
+}
+
+async fn insert_session(conn: &mut AnyConnection, s: &CheckoutSession) -> StoreResult<()> {
+    sqlx::query("INSERT INTO checkout_sessions (id, merchant_id, status, expires_at_ms, version, doc, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)")
+        .bind(s.id.to_string())
+        .bind(s.merchant_id.to_string())
+        .bind(s.status.as_str())
+        .bind(s.expires_at_ms)
+        .bind(serde_json::to_string(s)?)
+        .bind(s.created_at_ms)
+        .bind(s.updated_at_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn update_session(conn: &mut AnyConnection, s: &CheckoutSession, expected: i64) -> StoreResult<i64> {
+    let done = sqlx::query("UPDATE checkout_sessions SET status = $1, expires_at_ms = $2, doc = $3, updated_at_ms = $4, version = version + 1 WHERE id = $5 AND merchant_id = $6 AND version = $7")
+        .bind(s.status.as_str())
+        .bind(s.expires_at_ms)
+        .bind(serde_json::to_string(s)?)
+        .bind(s.updated_at_ms)
+        .bind(s.id.to_string())
+        .bind(s.merchant_id.to_string())
+        .bind(expected)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::VersionConflict);
+    }
+    Ok(expected + 1)
+}
