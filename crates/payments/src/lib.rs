@@ -1,1 +1,83 @@
-//! placeholder
+//! Payment providers behind one trait.
+//!
+//! anycart never sees card numbers beyond tokenisation: providers receive a token
+//! and return an opaque reference. The trait covers the whole life of a payment
+//! (authorise → capture / void → refund) so a real provider (Stripe PaymentIntents)
+//! slots in beside the deterministic [`sandbox`].
+
+pub mod sandbox;
+
+use anycart_core::Money;
+use async_trait::async_trait;
+
+/// What the checkout asks of a provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizeRequest {
+    pub amount: Money,
+    /// The payment credential token from ACP `payment_data.instrument.credential.token`.
+    pub token: String,
+    /// Stable per checkout attempt: a retry with the same key never charges twice.
+    pub idempotency_key: String,
+    /// Capture immediately (digital goods) or only authorise (ship later).
+    pub capture: bool,
+}
+
+/// Why a card was declined (shown to the shopper, mapped to ACP `payment_declined`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeclineReason {
+    Generic,
+    InsufficientFunds,
+    AuthenticationFailed,
+}
+
+impl DeclineReason {
+    /// A sentence for the shopper.
+    pub fn explain(self) -> &'static str {
+        match self {
+            DeclineReason::Generic => "Your card was declined. Try another card.",
+            DeclineReason::InsufficientFunds => "Your card has insufficient funds. Try another card.",
+            DeclineReason::AuthenticationFailed => "Card authentication failed. Try again or use another card.",
+        }
+    }
+}
+
+/// A provider's answer to an authorisation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthorizeOutcome {
+    Authorized { reference: String, card_last4: Option<String>, captured: bool },
+    Declined { reference: String, reason: DeclineReason },
+    /// The issuer wants 3-D Secure; finish with [`PaymentProvider::confirm_authentication`].
+    RequiresAuthentication { reference: String },
+}
+
+/// A provider call that failed for a reason other than a decline.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentError {
+    /// The token is unknown or malformed (a client error).
+    #[error("the payment token is not valid")]
+    InvalidToken,
+    /// The reference does not name a payment of this provider.
+    #[error("unknown payment reference")]
+    UnknownReference,
+    /// The provider could not be reached or failed; safe to retry with the same key.
+    #[error("payment provider unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One payment provider. Implementations must be idempotent on
+/// [`AuthorizeRequest::idempotency_key`].
+#[async_trait]
+pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
+    /// Short, stable name recorded on orders (`sandbox`, `stripe`).
+    fn name(&self) -> &'static str;
+    /// Authorises (and optionally captures) an amount.
+    async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizeOutcome, PaymentError>;
+    /// Resumes a payment after 3-D Secure with the agent's/shopper's result.
+    async fn confirm_authentication(&self, reference: &str, authenticated: bool, capture: bool) -> Result<AuthorizeOutcome, PaymentError>;
+    /// Captures an authorised amount.
+    async fn capture(&self, reference: &str, amount: Money) -> Result<(), PaymentError>;
+    /// Releases an authorisation that will not be captured (e.g. the order could not be written).
+    async fn void(&self, reference: &str) -> Result<(), PaymentError>;
+    /// Refunds some or all of a captured amount.
+    async fn refund(&self, reference: &str, amount: Money) -> Result<(), PaymentError>;
+}
