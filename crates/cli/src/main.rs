@@ -1,1 +1,232 @@
-fn main() {}
+//! The `anycart` binary: `serve` (optionally with a demo merchant) and merchant admin.
+
+mod config;
+
+use anycart_server::clock::{Clock, SystemClock};
+use anycart_server::demo::{self, DemoInfo};
+use anycart_server::state::{AppState, ServerConfig};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use config::Config;
+use std::path::Path;
+use std::sync::Arc;
+
+/// anycart — distributed checkout. Buy anywhere; the order lands in the merchant's platform.
+#[derive(Parser, Debug)]
+#[command(name = "anycart", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (checkout API, admin API, pages).
+    Serve(ServeArgs),
+    /// Manage merchants.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+}
+
+/// Where the data lives; shared by every subcommand.
+#[derive(Args, Debug, Clone, Default)]
+struct DbArgs {
+    /// Directory for the embedded SQLite database and demo.json [default: ./data].
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// Database URL (postgres://… for scale-out; default: sqlite in --data-dir).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// TOML config file (layered under ANYCART_* env vars and these flags).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Listen address [default: 127.0.0.1:8080].
+    #[arg(long)]
+    addr: Option<String>,
+    /// Public base URL (for links), if different from http://ADDR.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Seed (once) and print a demo merchant with a catalogue; writes DATA_DIR/demo.json.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum MerchantCommand {
+    /// Create a merchant and print its publishable and secret keys (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Print JSON (merchant_id, publishable_key, secret_key).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: draining requests");
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Merchant(MerchantCommand::Create { name, db, json }) => {
+            let config = Config::load(
+                &db.config,
+                config::Overrides {
+                    data_dir: db.data_dir,
+                    database_url: db.database_url,
+                    ..Default::default()
+                },
+            )?;
+            init_tracing(&config.log_format);
+            let store = config.open_store().await?;
+            let created =
+                anycart_server::merchants::create_merchant(&store, &name, SystemClock.now_ms())
+                    .await?;
+            let view = created.to_json();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                println!(
+                    "merchant_id:     {}\npublishable_key: {}\nsecret_key:      {}\n(keys are shown once; only their hashes are stored)",
+                    view.merchant_id, view.publishable_key, view.secret_key
+                );
+            }
+            store.close().await;
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let config = Config::load(
+        &args.db.config,
+        config::Overrides {
+            data_dir: args.db.data_dir,
+            database_url: args.db.database_url,
+            addr: args.addr,
+            base_url: args.base_url,
+        },
+    )?;
+    init_tracing(&config.log_format);
+    let store = config.open_store().await?;
+    let listener = tokio::net::TcpListener::bind(&config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let local = listener.local_addr()?;
+    let base_url = config
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"))
+        .trim_end_matches('/')
+        .to_string();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if args.demo {
+        let info = demo_merchant(&store, &config.data_dir, &base_url, clock.now_ms()).await?;
+        print_demo_banner(&info, &config.data_dir);
+    }
+    let state = AppState {
+        store,
+        payments: Arc::new(anycart_payments::sandbox::SandboxProvider::new()),
+        clock,
+        config: Arc::new(ServerConfig {
+            base_url: base_url.clone(),
+            session_ttl_ms: config.session_ttl_ms,
+            auto_capture: config.auto_capture,
+            ..ServerConfig::default()
+        }),
+    };
+    tracing::info!(%base_url, backend = ?state.store.backend(), "anycart listening");
+    anycart_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Reuses the demo merchant recorded in `demo.json` when it still exists, else seeds one.
+async fn demo_merchant(
+    store: &anycart_store::Store,
+    data_dir: &Path,
+    base_url: &str,
+    now_ms: i64,
+) -> Result<DemoInfo> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let path = data_dir.join("demo.json");
+    let existing = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<DemoInfo>(&t).ok());
+    let reusable = match &existing {
+        Some(info) => match anycart_core::MerchantId::parse(&info.merchant_id) {
+            Ok(id) => store.get_merchant(id).await?.is_some(),
+            Err(_) => false,
+        },
+        None => false,
+    };
+    let mut info = match (existing, reusable) {
+        (Some(info), true) => demo::refresh(store, info).await?,
+        _ => demo::seed(store, base_url, now_ms).await?,
+    };
+    info.base_url = base_url.to_string();
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&info)?)?;
+    std::fs::rename(&tmp, &path)?;
+    if info.variants.is_empty() {
+        bail!("the demo catalogue is empty");
+    }
+    Ok(info)
+}
+
+fn print_demo_banner(info: &DemoInfo, data_dir: &Path) {
+    println!("\n  anycart demo is ready\n");
+    println!("  base URL         {}", info.base_url);
+    println!("  API reference    {}/docs", info.base_url);
+    println!("  merchant         {}", info.merchant_id);
+    println!("  publishable key  {}", info.publishable_key);
+    println!("  secret key       {}", info.secret_key);
+    println!(
+        "  demo.json        {}\n",
+        data_dir.join("demo.json").display()
+    );
+    if let Some(v) = info.variants.iter().find(|v| v.available > 0) {
+        println!(
+            "  try it:\n    curl -s {}/checkout_sessions -H 'Authorization: Bearer {}' -H 'API-Version: 2026-04-17' \\\n      -H \"Idempotency-Key: $(uuidgen || date +%s%N)\" -H 'Content-Type: application/json' \\\n      -d '{{\"currency\":\"usd\",\"line_items\":[{{\"id\":\"{}\",\"quantity\":1}}]}}'\n",
+            info.base_url, info.publishable_key, v.id
+        );
+    }
+}

@@ -41,7 +41,8 @@ impl Sku {
             && value
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
-        ok.then(|| Sku(value.to_string())).ok_or(CatalogueError::Sku)
+        ok.then(|| Sku(value.to_string()))
+            .ok_or(CatalogueError::Sku)
     }
 }
 

@@ -138,7 +138,13 @@ mod tests {
     fn wrong_prefix_or_body_is_refused() {
         let var = VariantId::new().to_string();
         assert!(SessionId::parse(&var).is_err());
-        for bad in ["", "cs_", "cs_xyz", "cs_0123456789abcdef0123456789abcdeg", "CS_0123456789abcdef0123456789abcdef"] {
+        for bad in [
+            "",
+            "cs_",
+            "cs_xyz",
+            "cs_0123456789abcdef0123456789abcdeg",
+            "CS_0123456789abcdef0123456789abcdef",
+        ] {
             assert!(SessionId::parse(bad).is_err(), "{bad}");
         }
     }

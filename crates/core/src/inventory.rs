@@ -84,10 +84,19 @@ mod tests {
     fn takes_from_where_stock_is_not_the_first_location() {
         let (a, b) = (LocationId::new(), LocationId::new());
         let plan = plan_allocation(&[(a, 0), (b, 5)], 3).unwrap();
-        assert_eq!(plan, vec![Allocation { location_id: b, quantity: 3 }]);
+        assert_eq!(
+            plan,
+            vec![Allocation {
+                location_id: b,
+                quantity: 3
+            }]
+        );
         let split = plan_allocation(&[(a, 2), (b, 5)], 6).unwrap();
         assert_eq!(split.iter().map(|x| x.quantity).sum::<i64>(), 6);
-        assert_eq!(plan_allocation(&[(a, 2), (b, 1)], 4), Err(Shortfall { available: 3 }));
+        assert_eq!(
+            plan_allocation(&[(a, 2), (b, 1)], 4),
+            Err(Shortfall { available: 3 })
+        );
     }
 
     proptest! {

@@ -42,7 +42,12 @@ impl Currency {
             abs.to_string()
         } else {
             let scale = 10u64.pow(exp);
-            format!("{}.{:0width$}", abs / scale, abs % scale, width = exp as usize)
+            format!(
+                "{}.{:0width$}",
+                abs / scale,
+                abs % scale,
+                width = exp as usize
+            )
         };
         match self.0.code() {
             "USD" => format!("{sign}${body}"),
@@ -188,7 +193,9 @@ mod tests {
     #[test]
     fn mixing_currencies_is_refused() {
         let eur = Currency::parse("eur").unwrap();
-        let err = Money::zero(usd()).checked_add(Money::zero(eur)).unwrap_err();
+        let err = Money::zero(usd())
+            .checked_add(Money::zero(eur))
+            .unwrap_err();
         assert!(matches!(err, MoneyError::CurrencyMismatch(_, _)));
     }
 
@@ -197,7 +204,10 @@ mod tests {
         assert_eq!(usd().format_minor(1234), "$12.34");
         assert_eq!(usd().format_minor(-5), "-$0.05");
         assert_eq!(Currency::parse("jpy").unwrap().format_minor(500), "500 JPY");
-        assert_eq!(Currency::parse("kwd").unwrap().format_minor(1500), "1.500 KWD");
+        assert_eq!(
+            Currency::parse("kwd").unwrap().format_minor(1500),
+            "1.500 KWD"
+        );
     }
 
     #[test]

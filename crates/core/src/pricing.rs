@@ -6,8 +6,7 @@
 //! line discounts add up to the order discount, nothing is negative.
 
 use crate::{
-    CountryCode, Currency, DiscountId, Money, MoneyError, ShippingRateId, ShippingZoneId,
-    TaxRateId,
+    CountryCode, Currency, DiscountId, Money, MoneyError, ShippingRateId, ShippingZoneId, TaxRateId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -99,7 +98,9 @@ impl DiscountRejection {
             Self::DiscountCodeMinimumNotMet => "Your order does not reach this code's minimum.",
             Self::DiscountCodeUsageLimitReached => "This discount code has been used up.",
             Self::DiscountCodeAlreadyApplied => "This discount code is already applied.",
-            Self::DiscountCodeCombinationDisallowed => "Only one discount code can be used per order.",
+            Self::DiscountCodeCombinationDisallowed => {
+                "Only one discount code can be used per order."
+            }
         }
     }
 }
@@ -180,8 +181,14 @@ pub struct Priced {
 
 /// The shipping rates offered for a destination: zones listing the country win over
 /// the catch-all zone.
-pub fn shipping_rates_for<'a>(zones: &'a [ShippingZone], country: &CountryCode) -> Vec<&'a ShippingRate> {
-    let explicit: Vec<_> = zones.iter().filter(|z| z.countries.contains(country)).collect();
+pub fn shipping_rates_for<'a>(
+    zones: &'a [ShippingZone],
+    country: &CountryCode,
+) -> Vec<&'a ShippingRate> {
+    let explicit: Vec<_> = zones
+        .iter()
+        .filter(|z| z.countries.contains(country))
+        .collect();
     let chosen = if explicit.is_empty() {
         zones.iter().filter(|z| z.countries.is_empty()).collect()
     } else {
@@ -199,16 +206,33 @@ pub fn shipping_cost_minor(rate: &ShippingRate, items_subtotal_minor: i64) -> i6
 }
 
 /// The tax rate for an address: a region-specific rate wins over a country-wide one.
-pub fn tax_rate_for<'a>(rates: &'a [TaxRate], country: &CountryCode, region: &str) -> Option<&'a TaxRate> {
+pub fn tax_rate_for<'a>(
+    rates: &'a [TaxRate],
+    country: &CountryCode,
+    region: &str,
+) -> Option<&'a TaxRate> {
     let region = region.trim();
     rates
         .iter()
         .filter(|r| &r.country == country)
-        .find(|r| r.region.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(region)))
-        .or_else(|| rates.iter().find(|r| &r.country == country && r.region.is_none()))
+        .find(|r| {
+            r.region
+                .as_deref()
+                .is_some_and(|x| x.eq_ignore_ascii_case(region))
+        })
+        .or_else(|| {
+            rates
+                .iter()
+                .find(|r| &r.country == country && r.region.is_none())
+        })
 }
 
-fn check_discount(d: &Discount, items_base_minor: i64, currency: Currency, now_ms: i64) -> Result<(), DiscountRejection> {
+fn check_discount(
+    d: &Discount,
+    items_base_minor: i64,
+    currency: Currency,
+    now_ms: i64,
+) -> Result<(), DiscountRejection> {
     if !d.active {
         return Err(DiscountRejection::DiscountCodeInvalid);
     }
@@ -266,13 +290,20 @@ pub fn price(input: &PricingInput<'_>) -> Result<Priced, MoneyError> {
     let mut bases = Vec::with_capacity(input.lines.len());
     for line in input.lines {
         if line.unit_price.currency != currency {
-            return Err(MoneyError::CurrencyMismatch(line.unit_price.currency, currency));
+            return Err(MoneyError::CurrencyMismatch(
+                line.unit_price.currency,
+                currency,
+            ));
         }
-        bases.push(line.unit_price.checked_mul(i64::from(line.quantity))?.amount_minor);
+        bases.push(
+            line.unit_price
+                .checked_mul(i64::from(line.quantity))?
+                .amount_minor,
+        );
     }
-    let items_base = bases
-        .iter()
-        .try_fold(Money::zero(currency), |acc, b| acc.checked_add(Money::new(*b, currency)?))?;
+    let items_base = bases.iter().try_fold(Money::zero(currency), |acc, b| {
+        acc.checked_add(Money::new(*b, currency)?)
+    })?;
 
     let mut applied: Vec<AppliedDiscount> = Vec::new();
     let mut rejected = Vec::new();
@@ -280,12 +311,18 @@ pub fn price(input: &PricingInput<'_>) -> Result<Priced, MoneyError> {
     for raw in input.codes.iter().take(DISCOUNT_CODES_MAX) {
         let code = normalise_code(raw);
         if seen.contains(&code) {
-            rejected.push(RejectedDiscount { code, reason: DiscountRejection::DiscountCodeAlreadyApplied });
+            rejected.push(RejectedDiscount {
+                code,
+                reason: DiscountRejection::DiscountCodeAlreadyApplied,
+            });
             continue;
         }
         seen.push(code.clone());
         let Some(d) = input.discounts.iter().find(|d| d.code == code) else {
-            rejected.push(RejectedDiscount { code, reason: DiscountRejection::DiscountCodeInvalid });
+            rejected.push(RejectedDiscount {
+                code,
+                reason: DiscountRejection::DiscountCodeInvalid,
+            });
             continue;
         };
         if let Err(reason) = check_discount(d, items_base.amount_minor, currency, input.now_ms) {
@@ -293,12 +330,21 @@ pub fn price(input: &PricingInput<'_>) -> Result<Priced, MoneyError> {
             continue;
         }
         if !applied.is_empty() {
-            rejected.push(RejectedDiscount { code, reason: DiscountRejection::DiscountCodeCombinationDisallowed });
+            rejected.push(RejectedDiscount {
+                code,
+                reason: DiscountRejection::DiscountCodeCombinationDisallowed,
+            });
             continue;
         }
         let amount = match &d.kind {
-            DiscountKind::Percentage { rate_bps } => items_base.percent_bps((*rate_bps).min(10_000))?.amount_minor,
-            DiscountKind::FixedAmount { amount } => amount.amount_minor.clamp(0, items_base.amount_minor),
+            DiscountKind::Percentage { rate_bps } => {
+                items_base
+                    .percent_bps((*rate_bps).min(10_000))?
+                    .amount_minor
+            }
+            DiscountKind::FixedAmount { amount } => {
+                amount.amount_minor.clamp(0, items_base.amount_minor)
+            }
         };
         applied.push(AppliedDiscount {
             discount_id: d.id,
@@ -315,13 +361,17 @@ pub fn price(input: &PricingInput<'_>) -> Result<Priced, MoneyError> {
         .collect();
     let discount = line_discounts.iter().sum::<i64>();
     let subtotal = items_base.amount_minor - discount;
-    let fulfillment = input.shipping.map_or(0, |r| shipping_cost_minor(r, subtotal));
+    let fulfillment = input
+        .shipping
+        .map_or(0, |r| shipping_cost_minor(r, subtotal));
     let rate_bps = input.tax.map_or(0, |t| t.rate_bps);
 
     let mut lines = Vec::with_capacity(bases.len());
     for (base, line_discount) in bases.iter().zip(&line_discounts) {
         let line_subtotal = base - line_discount;
-        let tax = Money::new(line_subtotal, currency)?.percent_bps(rate_bps)?.amount_minor;
+        let tax = Money::new(line_subtotal, currency)?
+            .percent_bps(rate_bps)?
+            .amount_minor;
         lines.push(PricedLine {
             base_minor: *base,
             discount_minor: *line_discount,
@@ -331,7 +381,11 @@ pub fn price(input: &PricingInput<'_>) -> Result<Priced, MoneyError> {
         });
     }
     let shipping_tax = match input.tax {
-        Some(t) if t.applies_to_shipping => Money::new(fulfillment, currency)?.percent_bps(t.rate_bps)?.amount_minor,
+        Some(t) if t.applies_to_shipping => {
+            Money::new(fulfillment, currency)?
+                .percent_bps(t.rate_bps)?
+                .amount_minor
+        }
         _ => 0,
     };
     let tax = lines.iter().map(|l| l.tax_minor).sum::<i64>() + shipping_tax;
@@ -346,8 +400,16 @@ pub fn price(input: &PricingInput<'_>) -> Result<Priced, MoneyError> {
         tax_minor: tax,
         total_minor: total.amount_minor,
     };
-    debug_assert_eq!(totals.subtotal_minor + totals.fulfillment_minor + totals.tax_minor, totals.total_minor);
-    Ok(Priced { lines, applied, rejected, totals })
+    debug_assert_eq!(
+        totals.subtotal_minor + totals.fulfillment_minor + totals.tax_minor,
+        totals.total_minor
+    );
+    Ok(Priced {
+        lines,
+        applied,
+        rejected,
+        totals,
+    })
 }
 
 #[cfg(test)]
@@ -399,9 +461,21 @@ mod tests {
 
     #[test]
     fn worked_example() {
-        let lines = [LineInput { unit_price: m(2500), quantity: 2 }, LineInput { unit_price: m(1000), quantity: 1 }];
+        let lines = [
+            LineInput {
+                unit_price: m(2500),
+                quantity: 2,
+            },
+            LineInput {
+                unit_price: m(1000),
+                quantity: 1,
+            },
+        ];
         let codes = vec!["save10".to_string()];
-        let discounts = vec![discount("SAVE10", DiscountKind::Percentage { rate_bps: 1000 })];
+        let discounts = vec![discount(
+            "SAVE10",
+            DiscountKind::Percentage { rate_bps: 1000 },
+        )];
         let ship = rate(500, None);
         let t = tax(825, false);
         let p = price(&PricingInput {
@@ -433,16 +507,33 @@ mod tests {
         let good = discount("GOOD", DiscountKind::FixedAmount { amount: m(100) });
         let also = discount("ALSO", DiscountKind::FixedAmount { amount: m(100) });
         let discounts = vec![expired, minimum, good, also];
-        let codes: Vec<String> = ["nope", "old", "big", "good", "GOOD", "also"].map(String::from).to_vec();
-        let lines = [LineInput { unit_price: m(1000), quantity: 1 }];
-        let p = price(&PricingInput { currency: usd(), lines: &lines, codes: &codes, discounts: &discounts, shipping: None, tax: None, now_ms: 20 }).unwrap();
+        let codes: Vec<String> = ["nope", "old", "big", "good", "GOOD", "also"]
+            .map(String::from)
+            .to_vec();
+        let lines = [LineInput {
+            unit_price: m(1000),
+            quantity: 1,
+        }];
+        let p = price(&PricingInput {
+            currency: usd(),
+            lines: &lines,
+            codes: &codes,
+            discounts: &discounts,
+            shipping: None,
+            tax: None,
+            now_ms: 20,
+        })
+        .unwrap();
         let reasons: Vec<_> = p.rejected.iter().map(|r| r.reason).collect();
-        assert_eq!(reasons, vec![
-            DiscountRejection::DiscountCodeInvalid,
-            DiscountRejection::DiscountCodeExpired,
-            DiscountRejection::DiscountCodeMinimumNotMet,
-            DiscountRejection::DiscountCodeAlreadyApplied,
-        ]);
+        assert_eq!(
+            reasons,
+            vec![
+                DiscountRejection::DiscountCodeInvalid,
+                DiscountRejection::DiscountCodeExpired,
+                DiscountRejection::DiscountCodeMinimumNotMet,
+                DiscountRejection::DiscountCodeAlreadyApplied,
+            ]
+        );
         // Only five codes are considered at most; "also" is the sixth.
         assert_eq!(p.applied.len(), 1);
         assert_eq!(p.totals.discount_minor, 100);
@@ -450,13 +541,37 @@ mod tests {
 
     #[test]
     fn free_shipping_threshold_and_shipping_tax() {
-        let lines = [LineInput { unit_price: m(5000), quantity: 1 }];
+        let lines = [LineInput {
+            unit_price: m(5000),
+            quantity: 1,
+        }];
         let ship = rate(700, Some(5000));
-        let p = price(&PricingInput { currency: usd(), lines: &lines, codes: &[], discounts: &[], shipping: Some(&ship), tax: None, now_ms: 0 }).unwrap();
+        let p = price(&PricingInput {
+            currency: usd(),
+            lines: &lines,
+            codes: &[],
+            discounts: &[],
+            shipping: Some(&ship),
+            tax: None,
+            now_ms: 0,
+        })
+        .unwrap();
         assert_eq!(p.totals.fulfillment_minor, 0);
-        let cheap = [LineInput { unit_price: m(100), quantity: 1 }];
+        let cheap = [LineInput {
+            unit_price: m(100),
+            quantity: 1,
+        }];
         let t = tax(1000, true);
-        let p = price(&PricingInput { currency: usd(), lines: &cheap, codes: &[], discounts: &[], shipping: Some(&ship), tax: Some(&t), now_ms: 0 }).unwrap();
+        let p = price(&PricingInput {
+            currency: usd(),
+            lines: &cheap,
+            codes: &[],
+            discounts: &[],
+            shipping: Some(&ship),
+            tax: Some(&t),
+            now_ms: 0,
+        })
+        .unwrap();
         assert_eq!(p.totals.fulfillment_minor, 700);
         assert_eq!(p.totals.tax_minor, 10 + 70);
     }
@@ -466,8 +581,18 @@ mod tests {
         let us = CountryCode::parse("US").unwrap();
         let fr = CountryCode::parse("FR").unwrap();
         let zones = vec![
-            ShippingZone { id: ShippingZoneId::new(), name: "US".into(), countries: vec![us.clone()], rates: vec![rate(500, None)] },
-            ShippingZone { id: ShippingZoneId::new(), name: "World".into(), countries: vec![], rates: vec![rate(2000, None), rate(4000, None)] },
+            ShippingZone {
+                id: ShippingZoneId::new(),
+                name: "US".into(),
+                countries: vec![us.clone()],
+                rates: vec![rate(500, None)],
+            },
+            ShippingZone {
+                id: ShippingZoneId::new(),
+                name: "World".into(),
+                countries: vec![],
+                rates: vec![rate(2000, None), rate(4000, None)],
+            },
         ];
         assert_eq!(shipping_rates_for(&zones, &us).len(), 1);
         assert_eq!(shipping_rates_for(&zones, &fr).len(), 2);

@@ -40,13 +40,18 @@ pub struct Evaluation {
 pub fn evaluate(input: &QuoteInput<'_>) -> Result<Evaluation, MoneyError> {
     let mut messages = line_messages(input.lines);
     let address = input.fulfillment.address.as_ref();
-    let rates = address.map_or_else(Vec::new, |a| pricing::shipping_rates_for(input.zones, &a.country));
+    let rates = address.map_or_else(Vec::new, |a| {
+        pricing::shipping_rates_for(input.zones, &a.country)
+    });
     let tax = address.and_then(|a| pricing::tax_rate_for(input.tax_rates, &a.country, &a.state));
 
     let lines: Vec<LineInput> = input
         .lines
         .iter()
-        .map(|l| LineInput { unit_price: l.unit_price, quantity: l.quantity.get() })
+        .map(|l| LineInput {
+            unit_price: l.unit_price,
+            quantity: l.quantity.get(),
+        })
         .collect();
     // Price once without shipping to know the discounted subtotal, which decides
     // free-shipping thresholds; then pick the rate and price for real.
@@ -66,7 +71,11 @@ pub fn evaluate(input: &QuoteInput<'_>) -> Result<Evaluation, MoneyError> {
             amount_minor: pricing::shipping_cost_minor(r, base.totals.subtotal_minor),
         })
         .collect();
-    options.sort_by(|a, b| a.amount_minor.cmp(&b.amount_minor).then(a.rate.id.cmp(&b.rate.id)));
+    options.sort_by(|a, b| {
+        a.amount_minor
+            .cmp(&b.amount_minor)
+            .then(a.rate.id.cmp(&b.rate.id))
+    });
     let selected = input
         .selected_shipping
         .filter(|id| options.iter().any(|o| o.rate.id == *id))
@@ -83,10 +92,18 @@ pub fn evaluate(input: &QuoteInput<'_>) -> Result<Evaluation, MoneyError> {
     })?;
 
     if input.buyer.email.is_none() && input.fulfillment.email.is_none() {
-        messages.push(Message::blocking(ErrorCode::Missing, "$.buyer.email", "An email address is needed for the order confirmation."));
+        messages.push(Message::blocking(
+            ErrorCode::Missing,
+            "$.buyer.email",
+            "An email address is needed for the order confirmation.",
+        ));
     }
     match address {
-        None => messages.push(Message::blocking(ErrorCode::Missing, "$.fulfillment_details.address", "A shipping address is needed.")),
+        None => messages.push(Message::blocking(
+            ErrorCode::Missing,
+            "$.fulfillment_details.address",
+            "A shipping address is needed.",
+        )),
         Some(_) if options.is_empty() => messages.push(Message::blocking(
             ErrorCode::Invalid,
             "$.fulfillment_details.address.country",
@@ -94,7 +111,11 @@ pub fn evaluate(input: &QuoteInput<'_>) -> Result<Evaluation, MoneyError> {
         )),
         Some(_) => {}
     }
-    messages.extend(discount_messages(input.codes, &priced.rejected, input.codes_from_coupons));
+    messages.extend(discount_messages(
+        input.codes,
+        &priced.rejected,
+        input.codes_from_coupons,
+    ));
 
     Ok(Evaluation {
         quote: Quote {
@@ -111,20 +132,31 @@ pub fn evaluate(input: &QuoteInput<'_>) -> Result<Evaluation, MoneyError> {
 
 fn line_messages(lines: &[SessionLine]) -> Vec<Message> {
     if lines.is_empty() {
-        return vec![Message::blocking(ErrorCode::Missing, "$.line_items", "Add at least one item.")];
+        return vec![Message::blocking(
+            ErrorCode::Missing,
+            "$.line_items",
+            "Add at least one item.",
+        )];
     }
     let mut messages = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let param = format!("$.line_items[{i}]");
         let qty = i64::from(line.quantity.get());
-        if let Some(max) = line.max_quantity_per_order.filter(|m| line.quantity.get() > *m) {
+        if let Some(max) = line
+            .max_quantity_per_order
+            .filter(|m| line.quantity.get() > *m)
+        {
             messages.push(Message::blocking(
                 ErrorCode::QuantityExceeded,
                 param,
                 format!("{}: at most {max} per order.", line.title),
             ));
         } else if line.available <= 0 {
-            messages.push(Message::blocking(ErrorCode::OutOfStock, param, format!("{} is out of stock.", line.title)));
+            messages.push(Message::blocking(
+                ErrorCode::OutOfStock,
+                param,
+                format!("{} is out of stock.", line.title),
+            ));
         } else if line.available < qty {
             messages.push(Message::blocking(
                 ErrorCode::QuantityExceeded,
@@ -142,23 +174,42 @@ fn line_messages(lines: &[SessionLine]) -> Vec<Message> {
     messages
 }
 
-fn discount_messages(codes: &[String], rejected: &[pricing::RejectedDiscount], from_coupons: bool) -> Vec<Message> {
+fn discount_messages(
+    codes: &[String],
+    rejected: &[pricing::RejectedDiscount],
+    from_coupons: bool,
+) -> Vec<Message> {
     rejected
         .iter()
         .map(|r| {
-            let index = codes.iter().position(|c| pricing::normalise_code(c) == r.code).unwrap_or(0);
+            let index = codes
+                .iter()
+                .position(|c| pricing::normalise_code(c) == r.code)
+                .unwrap_or(0);
             let content = format!("{} ({})", r.reason.explain(), r.code);
             if from_coupons {
-                let code = if r.reason == DiscountRejection::DiscountCodeExpired { ErrorCode::CouponExpired } else { ErrorCode::CouponInvalid };
+                let code = if r.reason == DiscountRejection::DiscountCodeExpired {
+                    ErrorCode::CouponExpired
+                } else {
+                    ErrorCode::CouponInvalid
+                };
                 Message::error(code, Some(format!("$.coupons[{index}]")), content)
             } else {
                 let code = match r.reason {
                     DiscountRejection::DiscountCodeInvalid => WarningCode::DiscountCodeInvalid,
                     DiscountRejection::DiscountCodeExpired => WarningCode::DiscountCodeExpired,
-                    DiscountRejection::DiscountCodeMinimumNotMet => WarningCode::DiscountCodeMinimumNotMet,
-                    DiscountRejection::DiscountCodeUsageLimitReached => WarningCode::DiscountCodeUsageLimitReached,
-                    DiscountRejection::DiscountCodeAlreadyApplied => WarningCode::DiscountCodeAlreadyApplied,
-                    DiscountRejection::DiscountCodeCombinationDisallowed => WarningCode::DiscountCodeCombinationDisallowed,
+                    DiscountRejection::DiscountCodeMinimumNotMet => {
+                        WarningCode::DiscountCodeMinimumNotMet
+                    }
+                    DiscountRejection::DiscountCodeUsageLimitReached => {
+                        WarningCode::DiscountCodeUsageLimitReached
+                    }
+                    DiscountRejection::DiscountCodeAlreadyApplied => {
+                        WarningCode::DiscountCodeAlreadyApplied
+                    }
+                    DiscountRejection::DiscountCodeCombinationDisallowed => {
+                        WarningCode::DiscountCodeCombinationDisallowed
+                    }
                 };
                 Message::warning(code, Some(format!("$.discounts.codes[{index}]")), content)
             }
@@ -171,7 +222,10 @@ mod tests {
     use super::*;
     use crate::pricing::{ShippingRate, ShippingZone};
     use crate::session::MessageKind;
-    use crate::{Address, CountryCode, Email, LineItemId, Money, ProductId, Quantity, ShippingZoneId, VariantId};
+    use crate::{
+        Address, CountryCode, Email, LineItemId, Money, ProductId, Quantity, ShippingZoneId,
+        VariantId,
+    };
 
     fn usd() -> Currency {
         Currency::parse("usd").unwrap()
@@ -201,7 +255,12 @@ mod tests {
             min_delivery_days: 1,
             max_delivery_days: 2,
         };
-        vec![ShippingZone { id: ShippingZoneId::new(), name: "US".into(), countries: vec![CountryCode::parse("US").unwrap()], rates: vec![rate(900), rate(500)] }]
+        vec![ShippingZone {
+            id: ShippingZoneId::new(),
+            name: "US".into(),
+            countries: vec![CountryCode::parse("US").unwrap()],
+            rates: vec![rate(900), rate(500)],
+        }]
     }
     fn codes(messages: &[Message]) -> Vec<MessageKind> {
         messages.iter().map(|m| m.kind).collect()
@@ -210,18 +269,53 @@ mod tests {
     #[test]
     fn empty_session_lists_what_is_missing() {
         let (buyer, ful, zones) = (Buyer::default(), Fulfillment::default(), zones());
-        let e = evaluate(&QuoteInput { currency: usd(), lines: &[], buyer: &buyer, fulfillment: &ful, selected_shipping: None, codes: &[], codes_from_coupons: false, zones: &zones, tax_rates: &[], discounts: &[], now_ms: 0 }).unwrap();
+        let e = evaluate(&QuoteInput {
+            currency: usd(),
+            lines: &[],
+            buyer: &buyer,
+            fulfillment: &ful,
+            selected_shipping: None,
+            codes: &[],
+            codes_from_coupons: false,
+            zones: &zones,
+            tax_rates: &[],
+            discounts: &[],
+            now_ms: 0,
+        })
+        .unwrap();
         assert!(!e.quote.is_ready());
-        assert_eq!(codes(&e.quote.messages), vec![MessageKind::Error(ErrorCode::Missing); 3]);
+        assert_eq!(
+            codes(&e.quote.messages),
+            vec![MessageKind::Error(ErrorCode::Missing); 3]
+        );
     }
 
     #[test]
     fn complete_session_is_ready_with_cheapest_shipping() {
-        let buyer = Buyer { email: Some(Email::parse("a@b.co").unwrap()), ..Default::default() };
-        let ful = Fulfillment { address: Some(Address::parse("A", "1 St", None, "SF", "CA", "US", "94000").unwrap()), ..Default::default() };
+        let buyer = Buyer {
+            email: Some(Email::parse("a@b.co").unwrap()),
+            ..Default::default()
+        };
+        let ful = Fulfillment {
+            address: Some(Address::parse("A", "1 St", None, "SF", "CA", "US", "94000").unwrap()),
+            ..Default::default()
+        };
         let zones = zones();
         let lines = [line(1, 100)];
-        let e = evaluate(&QuoteInput { currency: usd(), lines: &lines, buyer: &buyer, fulfillment: &ful, selected_shipping: None, codes: &[], codes_from_coupons: false, zones: &zones, tax_rates: &[], discounts: &[], now_ms: 0 }).unwrap();
+        let e = evaluate(&QuoteInput {
+            currency: usd(),
+            lines: &lines,
+            buyer: &buyer,
+            fulfillment: &ful,
+            selected_shipping: None,
+            codes: &[],
+            codes_from_coupons: false,
+            zones: &zones,
+            tax_rates: &[],
+            discounts: &[],
+            now_ms: 0,
+        })
+        .unwrap();
         assert!(e.quote.is_ready(), "{:?}", e.quote.messages);
         assert_eq!(e.quote.totals.fulfillment_minor, 500);
         assert_eq!(e.selected_shipping, Some(zones[0].rates[1].id));
@@ -231,14 +325,33 @@ mod tests {
     fn stock_and_caps_block_payment() {
         let (buyer, ful, zones) = (Buyer::default(), Fulfillment::default(), zones());
         let lines = [line(1, 0), line(3, 2), line(6, 100), line(2, 4)];
-        let e = evaluate(&QuoteInput { currency: usd(), lines: &lines, buyer: &buyer, fulfillment: &ful, selected_shipping: None, codes: &[], codes_from_coupons: false, zones: &zones, tax_rates: &[], discounts: &[], now_ms: 0 }).unwrap();
+        let e = evaluate(&QuoteInput {
+            currency: usd(),
+            lines: &lines,
+            buyer: &buyer,
+            fulfillment: &ful,
+            selected_shipping: None,
+            codes: &[],
+            codes_from_coupons: false,
+            zones: &zones,
+            tax_rates: &[],
+            discounts: &[],
+            now_ms: 0,
+        })
+        .unwrap();
         let kinds = codes(&e.quote.messages);
-        assert_eq!(&kinds[..4], &[
-            MessageKind::Error(ErrorCode::OutOfStock),
-            MessageKind::Error(ErrorCode::QuantityExceeded),
-            MessageKind::Error(ErrorCode::QuantityExceeded),
-            MessageKind::Warning(WarningCode::LowStock),
-        ]);
-        assert_eq!(e.quote.messages[1].param.as_deref(), Some("$.line_items[1]"));
+        assert_eq!(
+            &kinds[..4],
+            &[
+                MessageKind::Error(ErrorCode::OutOfStock),
+                MessageKind::Error(ErrorCode::QuantityExceeded),
+                MessageKind::Error(ErrorCode::QuantityExceeded),
+                MessageKind::Warning(WarningCode::LowStock),
+            ]
+        );
+        assert_eq!(
+            e.quote.messages[1].param.as_deref(),
+            Some("$.line_items[1]")
+        );
     }
 }

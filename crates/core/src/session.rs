@@ -151,15 +151,30 @@ pub struct Message {
 impl Message {
     /// A blocking error (payment cannot proceed until it is fixed).
     pub fn blocking(code: ErrorCode, param: impl Into<String>, content: impl Into<String>) -> Self {
-        Message { kind: MessageKind::Error(code), param: Some(param.into()), content: content.into(), blocking: true }
+        Message {
+            kind: MessageKind::Error(code),
+            param: Some(param.into()),
+            content: content.into(),
+            blocking: true,
+        }
     }
     /// A non-blocking error (e.g. a declined card: the shopper can retry).
     pub fn error(code: ErrorCode, param: Option<String>, content: impl Into<String>) -> Self {
-        Message { kind: MessageKind::Error(code), param, content: content.into(), blocking: false }
+        Message {
+            kind: MessageKind::Error(code),
+            param,
+            content: content.into(),
+            blocking: false,
+        }
     }
     /// A warning.
     pub fn warning(code: WarningCode, param: Option<String>, content: impl Into<String>) -> Self {
-        Message { kind: MessageKind::Warning(code), param, content: content.into(), blocking: false }
+        Message {
+            kind: MessageKind::Warning(code),
+            param,
+            content: content.into(),
+            blocking: false,
+        }
     }
 }
 
@@ -249,6 +264,12 @@ pub struct CheckoutSession {
     pub codes_from_coupons: bool,
     pub quote: Quote,
     pub pending_payment: Option<PendingPayment>,
+    /// Bumped whenever what would be charged may change (an update, a decline): the
+    /// provider idempotency key is `{session id}-{attempt}`, so a retried complete
+    /// can never authorise twice, while a new card after a decline can.
+    pub payment_attempt: u32,
+    /// Interventions the client can handle (e.g. `3ds`), from its capabilities.
+    pub client_interventions: Vec<String>,
     /// The latest payment problem, shown until the next attempt.
     pub payment_message: Option<Message>,
     pub order_id: Option<OrderId>,
@@ -258,14 +279,16 @@ pub struct CheckoutSession {
     pub expires_at_ms: i64,
 }
 
-/// How long an idle session stays open (matches the hold TTL: 10 minutes... extended
-/// on activity up to this absolute cap of 24 hours).
+/// Absolute cap on a session's life however active the shopper is (24 hours).
 pub const SESSION_LIFETIME_MS_MAX: i64 = 24 * 60 * 60 * 1000;
 
 impl CheckoutSession {
     /// The email to send the confirmation to: the buyer's, else the fulfillment contact's.
     pub fn contact_email(&self) -> Option<&Email> {
-        self.buyer.email.as_ref().or(self.fulfillment.email.as_ref())
+        self.buyer
+            .email
+            .as_ref()
+            .or(self.fulfillment.email.as_ref())
     }
 
     /// Applies an event through [`next`].
@@ -296,10 +319,18 @@ mod tests {
         let allowed = |from: CheckoutStatus, event: Event| -> Option<CheckoutStatus> {
             match (from, event) {
                 (Completed | Canceled | Expired, _) => None,
-                (_, Event::Evaluated { ready }) => Some(if ready { ReadyForPayment } else { NotReadyForPayment }),
+                (_, Event::Evaluated { ready }) => Some(if ready {
+                    ReadyForPayment
+                } else {
+                    NotReadyForPayment
+                }),
                 (ReadyForPayment, Event::AuthenticationRequested) => Some(AuthenticationRequired),
-                (ReadyForPayment | AuthenticationRequired, Event::PaymentSucceeded) => Some(Completed),
-                (ReadyForPayment | AuthenticationRequired, Event::PaymentDeclined) => Some(ReadyForPayment),
+                (ReadyForPayment | AuthenticationRequired, Event::PaymentSucceeded) => {
+                    Some(Completed)
+                }
+                (ReadyForPayment | AuthenticationRequired, Event::PaymentDeclined) => {
+                    Some(ReadyForPayment)
+                }
                 (_, Event::Cancel) => Some(Canceled),
                 (_, Event::Expire) => Some(Expired),
                 _ => None,
@@ -307,7 +338,11 @@ mod tests {
         };
         for from in ALL_STATUSES {
             for event in ALL_EVENTS {
-                assert_eq!(next(from, event).ok(), allowed(from, event), "{from:?} + {event:?}");
+                assert_eq!(
+                    next(from, event).ok(),
+                    allowed(from, event),
+                    "{from:?} + {event:?}"
+                );
             }
         }
     }

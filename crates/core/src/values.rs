@@ -185,10 +185,21 @@ mod tests {
 
     #[test]
     fn email_rejects_obvious_garbage() {
-        for bad in ["", "a", "a@", "@b.c", "a b@c.d", "a@localhost", &format!("{}@x.io", "a".repeat(260))] {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.c",
+            "a b@c.d",
+            "a@localhost",
+            &format!("{}@x.io", "a".repeat(260)),
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(Email::parse(" Jo@Example.COM ").unwrap().as_ref(), "Jo@example.com");
+        assert_eq!(
+            Email::parse(" Jo@Example.COM ").unwrap().as_ref(),
+            "Jo@example.com"
+        );
     }
 
     #[test]

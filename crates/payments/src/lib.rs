@@ -35,8 +35,12 @@ impl DeclineReason {
     pub fn explain(self) -> &'static str {
         match self {
             DeclineReason::Generic => "Your card was declined. Try another card.",
-            DeclineReason::InsufficientFunds => "Your card has insufficient funds. Try another card.",
-            DeclineReason::AuthenticationFailed => "Card authentication failed. Try again or use another card.",
+            DeclineReason::InsufficientFunds => {
+                "Your card has insufficient funds. Try another card."
+            }
+            DeclineReason::AuthenticationFailed => {
+                "Card authentication failed. Try again or use another card."
+            }
         }
     }
 }
@@ -44,8 +48,15 @@ impl DeclineReason {
 /// A provider's answer to an authorisation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthorizeOutcome {
-    Authorized { reference: String, card_last4: Option<String>, captured: bool },
-    Declined { reference: String, reason: DeclineReason },
+    Authorized {
+        reference: String,
+        card_last4: Option<String>,
+        captured: bool,
+    },
+    Declined {
+        reference: String,
+        reason: DeclineReason,
+    },
     /// The issuer wants 3-D Secure; finish with [`PaymentProvider::confirm_authentication`].
     RequiresAuthentication { reference: String },
 }
@@ -71,9 +82,15 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     /// Short, stable name recorded on orders (`sandbox`, `stripe`).
     fn name(&self) -> &'static str;
     /// Authorises (and optionally captures) an amount.
-    async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizeOutcome, PaymentError>;
+    async fn authorize(&self, request: &AuthorizeRequest)
+    -> Result<AuthorizeOutcome, PaymentError>;
     /// Resumes a payment after 3-D Secure with the agent's/shopper's result.
-    async fn confirm_authentication(&self, reference: &str, authenticated: bool, capture: bool) -> Result<AuthorizeOutcome, PaymentError>;
+    async fn confirm_authentication(
+        &self,
+        reference: &str,
+        authenticated: bool,
+        capture: bool,
+    ) -> Result<AuthorizeOutcome, PaymentError>;
     /// Captures an authorised amount.
     async fn capture(&self, reference: &str, amount: Money) -> Result<(), PaymentError>;
     /// Releases an authorisation that will not be captured (e.g. the order could not be written).

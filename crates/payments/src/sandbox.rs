@@ -36,11 +36,21 @@ pub enum TokenizeError {
 /// Turns a test card number (spaces allowed) into its sandbox token. The number is
 /// checked with the Luhn algorithm and never stored.
 pub fn tokenize_card(number: &str) -> Result<&'static str, TokenizeError> {
-    let digits: String = number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
-    if !(12..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || !luhn_valid(&digits) {
+    let digits: String = number
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    if !(12..=19).contains(&digits.len())
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || !luhn_valid(&digits)
+    {
         return Err(TokenizeError::InvalidNumber);
     }
-    CARDS.iter().find(|(n, _)| *n == digits).map(|(_, t)| *t).ok_or(TokenizeError::NotATestCard)
+    CARDS
+        .iter()
+        .find(|(n, _)| *n == digits)
+        .map(|(_, t)| *t)
+        .ok_or(TokenizeError::NotATestCard)
 }
 
 fn luhn_valid(digits: &str) -> bool {
@@ -50,7 +60,11 @@ fn luhn_valid(digits: &str) -> bool {
         .enumerate()
         .map(|(i, b)| {
             let d = u32::from(b - b'0');
-            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
         })
         .sum();
     sum % 10 == 0
@@ -102,27 +116,49 @@ impl SandboxProvider {
     fn outcome(p: &SandboxPayment) -> AuthorizeOutcome {
         let reference = p.reference.clone();
         match p.state {
-            SandboxState::Authorized | SandboxState::Captured | SandboxState::Voided | SandboxState::Refunded => AuthorizeOutcome::Authorized {
+            SandboxState::Authorized
+            | SandboxState::Captured
+            | SandboxState::Voided
+            | SandboxState::Refunded => AuthorizeOutcome::Authorized {
                 reference,
-                card_last4: CARDS.iter().find(|(_, t)| *t == p.token).map(|(n, _)| n[12..].to_string()),
+                card_last4: CARDS
+                    .iter()
+                    .find(|(_, t)| *t == p.token)
+                    .map(|(n, _)| n[12..].to_string()),
                 captured: p.state == SandboxState::Captured,
             },
             SandboxState::Declined => AuthorizeOutcome::Declined {
                 reference,
-                reason: if p.token == "tok_chargeDeclinedInsufficientFunds" { DeclineReason::InsufficientFunds } else { DeclineReason::Generic },
+                reason: if p.token == "tok_chargeDeclinedInsufficientFunds" {
+                    DeclineReason::InsufficientFunds
+                } else {
+                    DeclineReason::Generic
+                },
             },
-            SandboxState::AwaitingAuthentication => AuthorizeOutcome::RequiresAuthentication { reference },
+            SandboxState::AwaitingAuthentication => {
+                AuthorizeOutcome::RequiresAuthentication { reference }
+            }
         }
     }
 
-    fn transition(&self, reference: &str, allowed: &[SandboxState], to: SandboxState) -> Result<(), PaymentError> {
+    fn transition(
+        &self,
+        reference: &str,
+        allowed: &[SandboxState],
+        to: SandboxState,
+    ) -> Result<(), PaymentError> {
         let mut ledger = self.lock();
-        let p = ledger.get_mut(reference).ok_or(PaymentError::UnknownReference)?;
+        let p = ledger
+            .get_mut(reference)
+            .ok_or(PaymentError::UnknownReference)?;
         if p.state == to {
             return Ok(()); // idempotent
         }
         if !allowed.contains(&p.state) {
-            return Err(PaymentError::Unavailable(format!("cannot move a {:?} payment to {:?}", p.state, to)));
+            return Err(PaymentError::Unavailable(format!(
+                "cannot move a {:?} payment to {:?}",
+                p.state, to
+            )));
         }
         p.state = to;
         Ok(())
@@ -135,7 +171,10 @@ impl PaymentProvider for SandboxProvider {
         "sandbox"
     }
 
-    async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizeOutcome, PaymentError> {
+    async fn authorize(
+        &self,
+        request: &AuthorizeRequest,
+    ) -> Result<AuthorizeOutcome, PaymentError> {
         let reference = format!("sbx_{}", request.idempotency_key);
         let mut ledger = self.lock();
         if let Some(existing) = ledger.get(&reference) {
@@ -148,15 +187,27 @@ impl PaymentProvider for SandboxProvider {
             "tok_threeDSecure2Required" => SandboxState::AwaitingAuthentication,
             _ => return Err(PaymentError::InvalidToken),
         };
-        let payment = SandboxPayment { reference: reference.clone(), amount: request.amount, token: request.token.clone(), state };
+        let payment = SandboxPayment {
+            reference: reference.clone(),
+            amount: request.amount,
+            token: request.token.clone(),
+            state,
+        };
         let outcome = Self::outcome(&payment);
         ledger.insert(reference, payment);
         Ok(outcome)
     }
 
-    async fn confirm_authentication(&self, reference: &str, authenticated: bool, capture: bool) -> Result<AuthorizeOutcome, PaymentError> {
+    async fn confirm_authentication(
+        &self,
+        reference: &str,
+        authenticated: bool,
+        capture: bool,
+    ) -> Result<AuthorizeOutcome, PaymentError> {
         let mut ledger = self.lock();
-        let p = ledger.get_mut(reference).ok_or(PaymentError::UnknownReference)?;
+        let p = ledger
+            .get_mut(reference)
+            .ok_or(PaymentError::UnknownReference)?;
         if p.state == SandboxState::AwaitingAuthentication {
             p.state = match (authenticated, capture) {
                 (false, _) => SandboxState::Declined,
@@ -165,17 +216,32 @@ impl PaymentProvider for SandboxProvider {
             };
         }
         if p.state == SandboxState::Declined && !authenticated {
-            return Ok(AuthorizeOutcome::Declined { reference: reference.to_string(), reason: DeclineReason::AuthenticationFailed });
+            return Ok(AuthorizeOutcome::Declined {
+                reference: reference.to_string(),
+                reason: DeclineReason::AuthenticationFailed,
+            });
         }
         Ok(Self::outcome(p))
     }
 
     async fn capture(&self, reference: &str, _amount: Money) -> Result<(), PaymentError> {
-        self.transition(reference, &[SandboxState::Authorized], SandboxState::Captured)
+        self.transition(
+            reference,
+            &[SandboxState::Authorized],
+            SandboxState::Captured,
+        )
     }
 
     async fn void(&self, reference: &str) -> Result<(), PaymentError> {
-        self.transition(reference, &[SandboxState::Authorized, SandboxState::Captured, SandboxState::AwaitingAuthentication], SandboxState::Voided)
+        self.transition(
+            reference,
+            &[
+                SandboxState::Authorized,
+                SandboxState::Captured,
+                SandboxState::AwaitingAuthentication,
+            ],
+            SandboxState::Voided,
+        )
     }
 
     async fn refund(&self, reference: &str, _amount: Money) -> Result<(), PaymentError> {
@@ -189,29 +255,80 @@ mod tests {
     use anycart_core::Currency;
 
     fn req(token: &str, key: &str) -> AuthorizeRequest {
-        AuthorizeRequest { amount: Money::new(1000, Currency::parse("usd").unwrap()).unwrap(), token: token.into(), idempotency_key: key.into(), capture: true }
+        AuthorizeRequest {
+            amount: Money::new(1000, Currency::parse("usd").unwrap()).unwrap(),
+            token: token.into(),
+            idempotency_key: key.into(),
+            capture: true,
+        }
     }
 
     #[test]
     fn test_cards_tokenise() {
         assert_eq!(tokenize_card("4242 4242 4242 4242"), Ok("tok_visa"));
-        assert_eq!(tokenize_card("4000-0000-0000-0002"), Ok("tok_chargeDeclined"));
-        assert_eq!(tokenize_card("4000000000009995"), Ok("tok_chargeDeclinedInsufficientFunds"));
-        assert_eq!(tokenize_card("4000002760003184"), Ok("tok_threeDSecure2Required"));
-        assert_eq!(tokenize_card("4242424242424241"), Err(TokenizeError::InvalidNumber));
-        assert_eq!(tokenize_card("5555555555554444"), Err(TokenizeError::NotATestCard));
+        assert_eq!(
+            tokenize_card("4000-0000-0000-0002"),
+            Ok("tok_chargeDeclined")
+        );
+        assert_eq!(
+            tokenize_card("4000000000009995"),
+            Ok("tok_chargeDeclinedInsufficientFunds")
+        );
+        assert_eq!(
+            tokenize_card("4000002760003184"),
+            Ok("tok_threeDSecure2Required")
+        );
+        assert_eq!(
+            tokenize_card("4242424242424241"),
+            Err(TokenizeError::InvalidNumber)
+        );
+        assert_eq!(
+            tokenize_card("5555555555554444"),
+            Err(TokenizeError::NotATestCard)
+        );
         assert_eq!(tokenize_card("abc"), Err(TokenizeError::InvalidNumber));
     }
 
     #[tokio::test]
     async fn tokens_drive_every_branch() {
         let p = SandboxProvider::new();
-        assert!(matches!(p.authorize(&req("tok_visa", "a")).await.unwrap(), AuthorizeOutcome::Authorized { captured: true, .. }));
-        assert!(matches!(p.authorize(&req("tok_chargeDeclined", "b")).await.unwrap(), AuthorizeOutcome::Declined { reason: DeclineReason::Generic, .. }));
-        assert!(matches!(p.authorize(&req("tok_chargeDeclinedInsufficientFunds", "c")).await.unwrap(), AuthorizeOutcome::Declined { reason: DeclineReason::InsufficientFunds, .. }));
-        let AuthorizeOutcome::RequiresAuthentication { reference } = p.authorize(&req("tok_threeDSecure2Required", "d")).await.unwrap() else { panic!() };
-        assert!(matches!(p.confirm_authentication(&reference, true, true).await.unwrap(), AuthorizeOutcome::Authorized { .. }));
-        assert_eq!(p.authorize(&req("tok_bogus", "e")).await, Err(PaymentError::InvalidToken));
+        assert!(matches!(
+            p.authorize(&req("tok_visa", "a")).await.unwrap(),
+            AuthorizeOutcome::Authorized { captured: true, .. }
+        ));
+        assert!(matches!(
+            p.authorize(&req("tok_chargeDeclined", "b")).await.unwrap(),
+            AuthorizeOutcome::Declined {
+                reason: DeclineReason::Generic,
+                ..
+            }
+        ));
+        assert!(matches!(
+            p.authorize(&req("tok_chargeDeclinedInsufficientFunds", "c"))
+                .await
+                .unwrap(),
+            AuthorizeOutcome::Declined {
+                reason: DeclineReason::InsufficientFunds,
+                ..
+            }
+        ));
+        let AuthorizeOutcome::RequiresAuthentication { reference } = p
+            .authorize(&req("tok_threeDSecure2Required", "d"))
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert!(matches!(
+            p.confirm_authentication(&reference, true, true)
+                .await
+                .unwrap(),
+            AuthorizeOutcome::Authorized { .. }
+        ));
+        assert_eq!(
+            p.authorize(&req("tok_bogus", "e")).await,
+            Err(PaymentError::InvalidToken)
+        );
     }
 
     #[tokio::test]
@@ -221,8 +338,18 @@ mod tests {
         let again = p.authorize(&req("tok_visa", "same")).await.unwrap();
         assert_eq!(first, again);
         assert_eq!(p.payments().len(), 1);
-        let AuthorizeOutcome::Authorized { reference, .. } = first else { panic!() };
-        p.refund(&reference, Money::new(1000, Currency::parse("usd").unwrap()).unwrap()).await.unwrap();
-        assert!(p.void(&reference).await.is_err(), "a refunded payment cannot be voided");
+        let AuthorizeOutcome::Authorized { reference, .. } = first else {
+            panic!()
+        };
+        p.refund(
+            &reference,
+            Money::new(1000, Currency::parse("usd").unwrap()).unwrap(),
+        )
+        .await
+        .unwrap();
+        assert!(
+            p.void(&reference).await.is_err(),
+            "a refunded payment cannot be voided"
+        );
     }
 }

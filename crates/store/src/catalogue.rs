@@ -8,25 +8,36 @@ use anycart_core::{Currency, LocationId, MerchantId, Money, ProductId, VariantId
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-const VARIANT_COLUMNS: &str = "id, product_id, sku, title, options, price_minor, currency, max_quantity_per_order, image_url";
+const VARIANT_COLUMNS: &str =
+    "id, product_id, sku, title, options, price_minor, currency, max_quantity_per_order, image_url";
 
 fn variant_from_row(r: &AnyRow) -> StoreResult<Variant> {
-    let currency = Currency::parse(&r.try_get::<String, _>("currency")?).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let currency = Currency::parse(&r.try_get::<String, _>("currency")?)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(Variant {
         id: parse_id(&r.try_get::<String, _>("id")?)?,
         product_id: parse_id(&r.try_get::<String, _>("product_id")?)?,
-        sku: Sku::parse(&r.try_get::<String, _>("sku")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        sku: Sku::parse(&r.try_get::<String, _>("sku")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         title: r.try_get("title")?,
         options: serde_json::from_str(&r.try_get::<String, _>("options")?)?,
-        price: Money::new(r.try_get("price_minor")?, currency).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        max_quantity_per_order: r.try_get::<Option<i64>, _>("max_quantity_per_order")?.map(|m| m.clamp(1, i64::from(u32::MAX)) as u32),
+        price: Money::new(r.try_get("price_minor")?, currency)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        max_quantity_per_order: r
+            .try_get::<Option<i64>, _>("max_quantity_per_order")?
+            .map(|m| m.clamp(1, i64::from(u32::MAX)) as u32),
         image_url: r.try_get("image_url")?,
     })
 }
 
 impl Store {
     /// Stores a new product with its variants in one transaction.
-    pub async fn create_product(&self, merchant: MerchantId, product: &Product, now_ms: i64) -> StoreResult<()> {
+    pub async fn create_product(
+        &self,
+        merchant: MerchantId,
+        product: &Product,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query("INSERT INTO products (id, merchant_id, title, description, images, active, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(product.id.to_string())
@@ -60,7 +71,12 @@ impl Store {
 
     /// Changes a variant's price (a later read of a session sees the old quote; a
     /// later update re-prices it and tells the shopper).
-    pub async fn set_variant_price(&self, merchant: MerchantId, variant: VariantId, price: Money) -> StoreResult<()> {
+    pub async fn set_variant_price(
+        &self,
+        merchant: MerchantId,
+        variant: VariantId,
+        price: Money,
+    ) -> StoreResult<()> {
         let done = sqlx::query("UPDATE variants SET price_minor = $1, currency = $2 WHERE id = $3 AND merchant_id = $4")
             .bind(price.amount_minor)
             .bind(price.currency.code_lower())
@@ -68,11 +84,19 @@ impl Store {
             .bind(merchant.to_string())
             .execute(&self.write)
             .await?;
-        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// One product with its variants.
-    pub async fn get_product(&self, merchant: MerchantId, id: ProductId) -> StoreResult<Option<Product>> {
+    pub async fn get_product(
+        &self,
+        merchant: MerchantId,
+        id: ProductId,
+    ) -> StoreResult<Option<Product>> {
         let row = sqlx::query("SELECT id, title, description, images, active FROM products WHERE id = $1 AND merchant_id = $2")
             .bind(id.to_string())
             .bind(merchant.to_string())
@@ -98,13 +122,20 @@ impl Store {
     }
 
     /// A page of products, oldest first, after the `after` cursor.
-    pub async fn list_products(&self, merchant: MerchantId, after: Option<ProductId>, limit: i64) -> StoreResult<Vec<Product>> {
-        let ids = sqlx::query("SELECT id FROM products WHERE merchant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
-            .bind(merchant.to_string())
-            .bind(after.map(|a| a.to_string()).unwrap_or_default())
-            .bind(page_limit(limit))
-            .fetch_all(&self.read)
-            .await?;
+    pub async fn list_products(
+        &self,
+        merchant: MerchantId,
+        after: Option<ProductId>,
+        limit: i64,
+    ) -> StoreResult<Vec<Product>> {
+        let ids = sqlx::query(
+            "SELECT id FROM products WHERE merchant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(merchant.to_string())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(page_limit(limit))
+        .fetch_all(&self.read)
+        .await?;
         let mut products = Vec::with_capacity(ids.len());
         for row in ids {
             let id: ProductId = parse_id(&row.try_get::<String, _>("id")?)?;
@@ -116,14 +147,20 @@ impl Store {
     }
 
     /// The merchant's variants among `ids` (others' ids are silently absent).
-    pub async fn get_variants(&self, merchant: MerchantId, ids: &[VariantId]) -> StoreResult<Vec<Variant>> {
+    pub async fn get_variants(
+        &self,
+        merchant: MerchantId,
+        ids: &[VariantId],
+    ) -> StoreResult<Vec<Variant>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {VARIANT_COLUMNS} FROM variants WHERE id = $1 AND merchant_id = $2")))
-                .bind(id.to_string())
-                .bind(merchant.to_string())
-                .fetch_optional(&self.read)
-                .await?;
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {VARIANT_COLUMNS} FROM variants WHERE id = $1 AND merchant_id = $2"
+            )))
+            .bind(id.to_string())
+            .bind(merchant.to_string())
+            .fetch_optional(&self.read)
+            .await?;
             if let Some(r) = row {
                 out.push(variant_from_row(&r)?);
             }
@@ -132,24 +169,38 @@ impl Store {
     }
 
     /// Whether the product of a variant is active (inactive products cannot be sold).
-    pub async fn product_is_active(&self, merchant: MerchantId, product: ProductId) -> StoreResult<bool> {
+    pub async fn product_is_active(
+        &self,
+        merchant: MerchantId,
+        product: ProductId,
+    ) -> StoreResult<bool> {
         let row = sqlx::query("SELECT active FROM products WHERE id = $1 AND merchant_id = $2")
             .bind(product.to_string())
             .bind(merchant.to_string())
             .fetch_optional(&self.read)
             .await?;
-        Ok(matches!(row.map(|r| r.try_get::<i64, _>("active")).transpose()?, Some(1)))
+        Ok(matches!(
+            row.map(|r| r.try_get::<i64, _>("active")).transpose()?,
+            Some(1)
+        ))
     }
 
     /// Adds a stock location.
-    pub async fn create_location(&self, merchant: MerchantId, location: &Location, now_ms: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO locations (id, merchant_id, name, created_at_ms) VALUES ($1, $2, $3, $4)")
-            .bind(location.id.to_string())
-            .bind(merchant.to_string())
-            .bind(location.name.clone())
-            .bind(now_ms)
-            .execute(&self.write)
-            .await?;
+    pub async fn create_location(
+        &self,
+        merchant: MerchantId,
+        location: &Location,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO locations (id, merchant_id, name, created_at_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(location.id.to_string())
+        .bind(merchant.to_string())
+        .bind(location.name.clone())
+        .bind(now_ms)
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 
@@ -160,14 +211,25 @@ impl Store {
             .fetch_all(&self.read)
             .await?
             .iter()
-            .map(|r| Ok(Location { id: parse_id(&r.try_get::<String, _>("id")?)?, name: r.try_get("name")? }))
+            .map(|r| {
+                Ok(Location {
+                    id: parse_id(&r.try_get::<String, _>("id")?)?,
+                    name: r.try_get("name")?,
+                })
+            })
             .collect()
     }
 
     /// Sets the on-hand count of a variant at a location (an admin correction or a
     /// restock). Refused with [`StoreError::Constraint`] when it would drop below
     /// what is already held or committed.
-    pub async fn set_on_hand(&self, merchant: MerchantId, variant: VariantId, location: LocationId, on_hand: i64) -> StoreResult<StockLevel> {
+    pub async fn set_on_hand(
+        &self,
+        merchant: MerchantId,
+        variant: VariantId,
+        location: LocationId,
+        on_hand: i64,
+    ) -> StoreResult<StockLevel> {
         let mut tx = self.write.begin().await?;
         let owned = sqlx::query("SELECT (SELECT COUNT(*) FROM variants WHERE id = $1 AND merchant_id = $2) + (SELECT COUNT(*) FROM locations WHERE id = $3 AND merchant_id = $4) AS n")
             .bind(variant.to_string())
@@ -189,11 +251,18 @@ impl Store {
             .await?;
         tx.commit().await?;
         let levels = self.stock_levels(merchant, &[variant]).await?;
-        levels.into_iter().find(|l| l.location_id == location).ok_or(StoreError::NotFound)
+        levels
+            .into_iter()
+            .find(|l| l.location_id == location)
+            .ok_or(StoreError::NotFound)
     }
 
     /// Stock rows for the given variants, at every location.
-    pub async fn stock_levels(&self, merchant: MerchantId, variants: &[VariantId]) -> StoreResult<Vec<StockLevel>> {
+    pub async fn stock_levels(
+        &self,
+        merchant: MerchantId,
+        variants: &[VariantId],
+    ) -> StoreResult<Vec<StockLevel>> {
         let mut out = Vec::new();
         for v in variants {
             let rows = sqlx::query("SELECT variant_id, location_id, on_hand, held, committed FROM stock_levels WHERE variant_id = $1 AND merchant_id = $2 ORDER BY location_id")
@@ -215,27 +284,60 @@ impl Store {
     }
 
     /// Adds a shipping zone with its rates.
-    pub async fn create_shipping_zone(&self, merchant: MerchantId, zone: &ShippingZone, now_ms: i64) -> StoreResult<()> {
+    pub async fn create_shipping_zone(
+        &self,
+        merchant: MerchantId,
+        zone: &ShippingZone,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         self.insert_doc("INSERT INTO shipping_zones (id, merchant_id, doc, created_at_ms) VALUES ($1, $2, $3, $4)", zone.id.to_string(), merchant, serde_json::to_string(zone)?, now_ms).await
     }
 
     /// All shipping zones of a merchant.
-    pub async fn list_shipping_zones(&self, merchant: MerchantId) -> StoreResult<Vec<ShippingZone>> {
-        self.list_docs("SELECT doc FROM shipping_zones WHERE merchant_id = $1 ORDER BY id", merchant).await
+    pub async fn list_shipping_zones(
+        &self,
+        merchant: MerchantId,
+    ) -> StoreResult<Vec<ShippingZone>> {
+        self.list_docs(
+            "SELECT doc FROM shipping_zones WHERE merchant_id = $1 ORDER BY id",
+            merchant,
+        )
+        .await
     }
 
     /// Adds a tax rate.
-    pub async fn create_tax_rate(&self, merchant: MerchantId, rate: &TaxRate, now_ms: i64) -> StoreResult<()> {
-        self.insert_doc("INSERT INTO tax_rates (id, merchant_id, doc, created_at_ms) VALUES ($1, $2, $3, $4)", rate.id.to_string(), merchant, serde_json::to_string(rate)?, now_ms).await
+    pub async fn create_tax_rate(
+        &self,
+        merchant: MerchantId,
+        rate: &TaxRate,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.insert_doc(
+            "INSERT INTO tax_rates (id, merchant_id, doc, created_at_ms) VALUES ($1, $2, $3, $4)",
+            rate.id.to_string(),
+            merchant,
+            serde_json::to_string(rate)?,
+            now_ms,
+        )
+        .await
     }
 
     /// All tax rates of a merchant.
     pub async fn list_tax_rates(&self, merchant: MerchantId) -> StoreResult<Vec<TaxRate>> {
-        self.list_docs("SELECT doc FROM tax_rates WHERE merchant_id = $1 ORDER BY id", merchant).await
+        self.list_docs(
+            "SELECT doc FROM tax_rates WHERE merchant_id = $1 ORDER BY id",
+            merchant,
+        )
+        .await
     }
 
     /// Adds a discount code ([`StoreError::Duplicate`] when the code exists).
-    pub async fn create_discount(&self, merchant: MerchantId, discount: &Discount, now_ms: i64) -> StoreResult<()> {
+    pub async fn create_discount(
+        &self,
+        merchant: MerchantId,
+        discount: &Discount,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO discounts (id, merchant_id, code, doc, times_redeemed, created_at_ms) VALUES ($1, $2, $3, $4, 0, $5)")
             .bind(discount.id.to_string())
             .bind(merchant.to_string())
@@ -256,18 +358,36 @@ impl Store {
             .iter()
             .map(|r| {
                 let mut d: Discount = serde_json::from_str(&r.try_get::<String, _>("doc")?)?;
-                d.times_redeemed = u32::try_from(r.try_get::<i64, _>("times_redeemed")?).unwrap_or(u32::MAX);
+                d.times_redeemed =
+                    u32::try_from(r.try_get::<i64, _>("times_redeemed")?).unwrap_or(u32::MAX);
                 Ok(d)
             })
             .collect()
     }
 
-    async fn insert_doc(&self, sql: &'static str, id: String, merchant: MerchantId, doc: String, now_ms: i64) -> StoreResult<()> {
-        sqlx::query(sql).bind(id).bind(merchant.to_string()).bind(doc).bind(now_ms).execute(&self.write).await?;
+    async fn insert_doc(
+        &self,
+        sql: &'static str,
+        id: String,
+        merchant: MerchantId,
+        doc: String,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(sql)
+            .bind(id)
+            .bind(merchant.to_string())
+            .bind(doc)
+            .bind(now_ms)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
-    async fn list_docs<T: serde::de::DeserializeOwned>(&self, sql: &'static str, merchant: MerchantId) -> StoreResult<Vec<T>> {
+    async fn list_docs<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        merchant: MerchantId,
+    ) -> StoreResult<Vec<T>> {
         sqlx::query(sql)
             .bind(merchant.to_string())
             .fetch_all(&self.read)

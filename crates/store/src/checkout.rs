@@ -18,7 +18,10 @@ pub enum HoldChange {
     /// Keep holds and push their expiry (shopper activity).
     Extend { expires_at_ms: i64 },
     /// Release every hold and take `demand` (units per variant) afresh.
-    Replace { demand: BTreeMap<VariantId, i64>, expires_at_ms: i64 },
+    Replace {
+        demand: BTreeMap<VariantId, i64>,
+        expires_at_ms: i64,
+    },
     /// Give everything back (cancel, decline, expiry).
     ReleaseAll,
 }
@@ -56,9 +59,21 @@ impl Store {
                 inventory::extend_session_holds(&mut tx, write.session, *expires_at_ms).await?;
                 BTreeMap::new()
             }
-            HoldChange::Replace { demand, expires_at_ms } => {
+            HoldChange::Replace {
+                demand,
+                expires_at_ms,
+            } => {
                 inventory::release_session_holds(&mut tx, self.backend, write.session).await?;
-                inventory::take_holds(&mut tx, self.backend, write.merchant, write.session, demand, *expires_at_ms, now_ms).await?
+                inventory::take_holds(
+                    &mut tx,
+                    self.backend,
+                    write.merchant,
+                    write.session,
+                    demand,
+                    *expires_at_ms,
+                    now_ms,
+                )
+                .await?
             }
             HoldChange::ReleaseAll => {
                 inventory::release_session_holds(&mut tx, self.backend, write.session).await?;
@@ -69,7 +84,10 @@ impl Store {
             Ok(s) => s,
             Err(e) => return Ok(Err(e)), // dropping `tx` rolls back
         };
-        assert_eq!(session.id, write.session, "build must return the session being written");
+        assert_eq!(
+            session.id, write.session,
+            "build must return the session being written"
+        );
         let version = match write.expected_version {
             None => {
                 insert_session(&mut tx, &session).await?;
@@ -82,33 +100,49 @@ impl Store {
     }
 
     /// A session and its version, if it belongs to `merchant`.
-    pub async fn get_session(&self, merchant: MerchantId, id: SessionId) -> StoreResult<Option<(CheckoutSession, i64)>> {
-        let row = sqlx::query("SELECT doc, version FROM checkout_sessions WHERE id = $1 AND merchant_id = $2")
-            .bind(id.to_string())
-            .bind(merchant.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        row.map(|r| Ok((serde_json::from_str(&r.try_get::<String, _>("doc")?)?, r.try_get("version")?)))
-            .transpose()
+    pub async fn get_session(
+        &self,
+        merchant: MerchantId,
+        id: SessionId,
+    ) -> StoreResult<Option<(CheckoutSession, i64)>> {
+        let row = sqlx::query(
+            "SELECT doc, version FROM checkout_sessions WHERE id = $1 AND merchant_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(merchant.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok((
+                serde_json::from_str(&r.try_get::<String, _>("doc")?)?,
+                r.try_get("version")?,
+            ))
+        })
+        .transpose()
     }
 
     /// Units each variant currently has held for a session.
-    pub async fn session_hold_totals(&self, session: SessionId) -> StoreResult<BTreeMap<VariantId, i64>> {
+    pub async fn session_hold_totals(
+        &self,
+        session: SessionId,
+    ) -> StoreResult<BTreeMap<VariantId, i64>> {
         let mut conn = self.read.acquire().await?;
-        let rows: Vec<HoldRow> = sqlx::query("SELECT id, variant_id, location_id, quantity FROM holds WHERE session_id = $1")
-            .bind(session.to_string())
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(HoldRow {
-                    id: parse_id(&r.try_get::<String, _>("id")?)?,
-                    variant_id: parse_id(&r.try_get::<String, _>("variant_id")?)?,
-                    location_id: parse_id(&r.try_get::<String, _>("location_id")?)?,
-                    quantity: r.try_get("quantity")?,
-                })
+        let rows: Vec<HoldRow> = sqlx::query(
+            "SELECT id, variant_id, location_id, quantity FROM holds WHERE session_id = $1",
+        )
+        .bind(session.to_string())
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(HoldRow {
+                id: parse_id(&r.try_get::<String, _>("id")?)?,
+                variant_id: parse_id(&r.try_get::<String, _>("variant_id")?)?,
+                location_id: parse_id(&r.try_get::<String, _>("location_id")?)?,
+                quantity: r.try_get("quantity")?,
             })
-            .collect::<StoreResult<_>>()?;
+        })
+        .collect::<StoreResult<_>>()?;
         let mut totals = BTreeMap::new();
         for h in rows {
             *totals.entry(h.variant_id).or_insert(0) += h.quantity;
@@ -138,7 +172,9 @@ impl Store {
         }
         let committed = inventory::commit_session_holds(&mut tx, self.backend, session.id).await?;
         if &committed != demand {
-            return Err(StoreError::Constraint("session holds do not cover the order".into()));
+            return Err(StoreError::Constraint(
+                "session holds do not cover the order".into(),
+            ));
         }
         for id in redeemed {
             sqlx::query("UPDATE discounts SET times_redeemed = times_redeemed + 1 WHERE id = $1 AND merchant_id = $2")
@@ -147,11 +183,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        order.number = sqlx::query("UPDATE merchants SET order_seq = order_seq + 1 WHERE id = $1 RETURNING order_seq")
-            .bind(session.merchant_id.to_string())
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("order_seq")?;
+        order.number = sqlx::query(
+            "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = $1 RETURNING order_seq",
+        )
+        .bind(session.merchant_id.to_string())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("order_seq")?;
         sqlx::query("INSERT INTO orders (id, merchant_id, session_id, number, access_token, total_minor, doc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(order.id.to_string())
             .bind(order.merchant_id.to_string())
@@ -169,7 +207,11 @@ impl Store {
     }
 
     /// Open sessions whose expiry has passed, oldest first, at most `limit`.
-    pub async fn expired_sessions(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<(MerchantId, SessionId)>> {
+    pub async fn expired_sessions(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(MerchantId, SessionId)>> {
         sqlx::query("SELECT merchant_id, id FROM checkout_sessions WHERE status IN ('not_ready_for_payment', 'ready_for_payment', 'authentication_required') AND expires_at_ms <= $1 ORDER BY expires_at_ms LIMIT $2")
             .bind(now_ms)
             .bind(crate::page_limit(limit))
@@ -205,7 +247,11 @@ impl Store {
     }
 }
 
-async fn current_version(conn: &mut AnyConnection, merchant: MerchantId, id: SessionId) -> StoreResult<i64> {
+async fn current_version(
+    conn: &mut AnyConnection,
+    merchant: MerchantId,
+    id: SessionId,
+) -> StoreResult<i64> {
     sqlx::query("SELECT version FROM checkout_sessions WHERE id = $1 AND merchant_id = $2")
         .bind(id.to_string())
         .bind(merchant.to_string())
@@ -230,7 +276,11 @@ async fn insert_session(conn: &mut AnyConnection, s: &CheckoutSession) -> StoreR
     Ok(())
 }
 
-async fn update_session(conn: &mut AnyConnection, s: &CheckoutSession, expected: i64) -> StoreResult<i64> {
+async fn update_session(
+    conn: &mut AnyConnection,
+    s: &CheckoutSession,
+    expected: i64,
+) -> StoreResult<i64> {
     let done = sqlx::query("UPDATE checkout_sessions SET status = $1, expires_at_ms = $2, doc = $3, updated_at_ms = $4, version = version + 1 WHERE id = $5 AND merchant_id = $6 AND version = $7")
         .bind(s.status.as_str())
         .bind(s.expires_at_ms)

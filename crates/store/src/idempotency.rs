@@ -36,7 +36,13 @@ pub enum IdempotencyBegin {
 
 impl Store {
     /// Claims a key, or says why not.
-    pub async fn idempotency_begin(&self, scope: &IdempotencyScope, request_hash: &str, now_ms: i64, lock_ms: i64) -> StoreResult<IdempotencyBegin> {
+    pub async fn idempotency_begin(
+        &self,
+        scope: &IdempotencyScope,
+        request_hash: &str,
+        now_ms: i64,
+        lock_ms: i64,
+    ) -> StoreResult<IdempotencyBegin> {
         let mut tx = self.write.begin().await?;
         let inserted = sqlx::query("INSERT INTO idempotency_keys (merchant_id, scope, idem_key, request_hash, state, locked_until_ms, created_at_ms) VALUES ($1, $2, $3, $4, 'in_flight', $5, $6) ON CONFLICT (merchant_id, scope, idem_key) DO NOTHING")
             .bind(scope.merchant.to_string())
@@ -81,17 +87,26 @@ impl Store {
             return Ok(IdempotencyBegin::Conflict);
         }
         if state == "in_flight" {
-            return Ok(IdempotencyBegin::InFlight { retry_after_ms: (locked_until - now_ms).max(0) });
+            return Ok(IdempotencyBegin::InFlight {
+                retry_after_ms: (locked_until - now_ms).max(0),
+            });
         }
         let status: i64 = row.try_get::<Option<i64>, _>("status_code")?.unwrap_or(500);
         Ok(IdempotencyBegin::Replay {
             status: u16::try_from(status).unwrap_or(500),
-            body: row.try_get::<Option<String>, _>("response_body")?.unwrap_or_default(),
+            body: row
+                .try_get::<Option<String>, _>("response_body")?
+                .unwrap_or_default(),
         })
     }
 
     /// Stores the response of a claimed key (only for statuses below 500).
-    pub async fn idempotency_finish(&self, scope: &IdempotencyScope, status: u16, body: &str) -> StoreResult<()> {
+    pub async fn idempotency_finish(
+        &self,
+        scope: &IdempotencyScope,
+        status: u16,
+        body: &str,
+    ) -> StoreResult<()> {
         debug_assert!(status < 500, "5xx responses are never stored");
         sqlx::query("UPDATE idempotency_keys SET state = 'done', status_code = $1, response_body = $2 WHERE merchant_id = $3 AND scope = $4 AND idem_key = $5")
             .bind(i64::from(status))
@@ -117,10 +132,12 @@ impl Store {
 
     /// Deletes records older than the retention window. Returns how many.
     pub async fn purge_idempotency(&self, now_ms: i64) -> StoreResult<u64> {
-        Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at_ms < $1")
-            .bind(now_ms - IDEMPOTENCY_RETENTION_MS)
-            .execute(&self.write)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at_ms < $1")
+                .bind(now_ms - IDEMPOTENCY_RETENTION_MS)
+                .execute(&self.write)
+                .await?
+                .rows_affected(),
+        )
     }
 }

@@ -31,10 +31,18 @@ pub(crate) struct HoldRow {
     pub quantity: i64,
 }
 
-pub(crate) async fn session_holds(conn: &mut AnyConnection, backend: Backend, session: SessionId) -> StoreResult<Vec<HoldRow>> {
+pub(crate) async fn session_holds(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    session: SessionId,
+) -> StoreResult<Vec<HoldRow>> {
     let sql = match backend {
-        Backend::Postgres => "SELECT id, variant_id, location_id, quantity FROM holds WHERE session_id = $1 ORDER BY variant_id, location_id FOR UPDATE",
-        Backend::Sqlite => "SELECT id, variant_id, location_id, quantity FROM holds WHERE session_id = $1 ORDER BY variant_id, location_id",
+        Backend::Postgres => {
+            "SELECT id, variant_id, location_id, quantity FROM holds WHERE session_id = $1 ORDER BY variant_id, location_id FOR UPDATE"
+        }
+        Backend::Sqlite => {
+            "SELECT id, variant_id, location_id, quantity FROM holds WHERE session_id = $1 ORDER BY variant_id, location_id"
+        }
     };
     sqlx::query(sql)
         .bind(session.to_string())
@@ -53,7 +61,11 @@ pub(crate) async fn session_holds(conn: &mut AnyConnection, backend: Backend, se
 }
 
 /// Gives every unit a session holds back to stock.
-pub(crate) async fn release_session_holds(conn: &mut AnyConnection, backend: Backend, session: SessionId) -> StoreResult<()> {
+pub(crate) async fn release_session_holds(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    session: SessionId,
+) -> StoreResult<()> {
     for hold in session_holds(conn, backend, session).await? {
         release_hold(conn, &hold).await?;
     }
@@ -69,15 +81,25 @@ pub(crate) async fn release_hold(conn: &mut AnyConnection, hold: &HoldRow) -> St
         .execute(&mut *conn)
         .await?;
     if done.rows_affected() != 1 {
-        return Err(StoreError::Constraint(format!("hold {} exceeds held stock", hold.id)));
+        return Err(StoreError::Constraint(format!(
+            "hold {} exceeds held stock",
+            hold.id
+        )));
     }
-    sqlx::query("DELETE FROM holds WHERE id = $1").bind(hold.id.to_string()).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM holds WHERE id = $1")
+        .bind(hold.id.to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// Turns a session's holds into a sale: the units leave `held` and `on_hand`
 /// together (anycart's native catalogue is its own system of record).
-pub(crate) async fn commit_session_holds(conn: &mut AnyConnection, backend: Backend, session: SessionId) -> StoreResult<BTreeMap<VariantId, i64>> {
+pub(crate) async fn commit_session_holds(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    session: SessionId,
+) -> StoreResult<BTreeMap<VariantId, i64>> {
     let mut committed = BTreeMap::new();
     for hold in session_holds(conn, backend, session).await? {
         let done = sqlx::query("UPDATE stock_levels SET held = held - $1, on_hand = on_hand - $2 WHERE variant_id = $3 AND location_id = $4 AND held >= $5")
@@ -89,9 +111,15 @@ pub(crate) async fn commit_session_holds(conn: &mut AnyConnection, backend: Back
             .execute(&mut *conn)
             .await?;
         if done.rows_affected() != 1 {
-            return Err(StoreError::Constraint(format!("hold {} exceeds held stock", hold.id)));
+            return Err(StoreError::Constraint(format!(
+                "hold {} exceeds held stock",
+                hold.id
+            )));
         }
-        sqlx::query("DELETE FROM holds WHERE id = $1").bind(hold.id.to_string()).execute(&mut *conn).await?;
+        sqlx::query("DELETE FROM holds WHERE id = $1")
+            .bind(hold.id.to_string())
+            .execute(&mut *conn)
+            .await?;
         *committed.entry(hold.variant_id).or_insert(0) += hold.quantity;
     }
     Ok(committed)
@@ -109,8 +137,12 @@ pub(crate) async fn take_holds(
     now_ms: i64,
 ) -> StoreResult<BTreeMap<VariantId, HoldOutcome>> {
     let levels_sql = match backend {
-        Backend::Postgres => "SELECT location_id, on_hand - held - committed AS available FROM stock_levels WHERE variant_id = $1 AND merchant_id = $2 ORDER BY location_id FOR UPDATE",
-        Backend::Sqlite => "SELECT location_id, on_hand - held - committed AS available FROM stock_levels WHERE variant_id = $1 AND merchant_id = $2 ORDER BY location_id",
+        Backend::Postgres => {
+            "SELECT location_id, on_hand - held - committed AS available FROM stock_levels WHERE variant_id = $1 AND merchant_id = $2 ORDER BY location_id FOR UPDATE"
+        }
+        Backend::Sqlite => {
+            "SELECT location_id, on_hand - held - committed AS available FROM stock_levels WHERE variant_id = $1 AND merchant_id = $2 ORDER BY location_id"
+        }
     };
     let mut outcomes = BTreeMap::new();
     // BTreeMap iteration is sorted by variant id: the lock order that avoids deadlocks.
@@ -121,11 +153,22 @@ pub(crate) async fn take_holds(
             .fetch_all(&mut *conn)
             .await?
             .iter()
-            .map(|r| Ok((parse_id::<LocationId>(&r.try_get::<String, _>("location_id")?)?, r.try_get::<i64, _>("available")?)))
+            .map(|r| {
+                Ok((
+                    parse_id::<LocationId>(&r.try_get::<String, _>("location_id")?)?,
+                    r.try_get::<i64, _>("available")?,
+                ))
+            })
             .collect::<StoreResult<Vec<_>>>()?;
         let free: i64 = levels.iter().map(|(_, a)| (*a).max(0)).sum();
         let Ok(plan) = plan_allocation(&levels, *quantity) else {
-            outcomes.insert(*variant, HoldOutcome { held: 0, available: free });
+            outcomes.insert(
+                *variant,
+                HoldOutcome {
+                    held: 0,
+                    available: free,
+                },
+            );
             continue;
         };
         for alloc in plan {
@@ -138,7 +181,9 @@ pub(crate) async fn take_holds(
                 .await?;
             if done.rows_affected() != 1 {
                 // Cannot happen while rows are locked / the writer is single; refuse loudly.
-                return Err(StoreError::Constraint("stock changed under a locked hold".into()));
+                return Err(StoreError::Constraint(
+                    "stock changed under a locked hold".into(),
+                ));
             }
             sqlx::query("INSERT INTO holds (id, merchant_id, session_id, variant_id, location_id, quantity, expires_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                 .bind(HoldId::new().to_string())
@@ -152,12 +197,22 @@ pub(crate) async fn take_holds(
                 .execute(&mut *conn)
                 .await?;
         }
-        outcomes.insert(*variant, HoldOutcome { held: *quantity, available: free });
+        outcomes.insert(
+            *variant,
+            HoldOutcome {
+                held: *quantity,
+                available: free,
+            },
+        );
     }
     Ok(outcomes)
 }
 
-pub(crate) async fn extend_session_holds(conn: &mut AnyConnection, session: SessionId, expires_at_ms: i64) -> StoreResult<()> {
+pub(crate) async fn extend_session_holds(
+    conn: &mut AnyConnection,
+    session: SessionId,
+    expires_at_ms: i64,
+) -> StoreResult<()> {
     sqlx::query("UPDATE holds SET expires_at_ms = $1 WHERE session_id = $2")
         .bind(expires_at_ms)
         .bind(session.to_string())

@@ -74,7 +74,8 @@ impl From<sqlx::Error> for StoreError {
             let msg = db.message().to_string();
             match db.kind() {
                 sqlx::error::ErrorKind::UniqueViolation => return StoreError::Duplicate(msg),
-                sqlx::error::ErrorKind::CheckViolation | sqlx::error::ErrorKind::ForeignKeyViolation => {
+                sqlx::error::ErrorKind::CheckViolation
+                | sqlx::error::ErrorKind::ForeignKeyViolation => {
                     return StoreError::Constraint(msg);
                 }
                 _ => {}
@@ -84,6 +85,13 @@ impl From<sqlx::Error> for StoreError {
             return StoreError::NotFound;
         }
         StoreError::Database(e)
+    }
+}
+
+impl StoreError {
+    /// True when no connection was free in time: the caller should answer 503 and retry.
+    pub fn is_pool_timeout(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut))
     }
 }
 
@@ -114,7 +122,11 @@ impl Store {
         install_default_drivers();
         let acquire = Duration::from_millis(POOL_ACQUIRE_TIMEOUT_MS);
         let store = if url.starts_with("sqlite:") {
-            let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+            let url = if url.contains('?') {
+                url.to_string()
+            } else {
+                format!("{url}?mode=rwc")
+            };
             let write = AnyPoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(acquire)
@@ -127,14 +139,22 @@ impl Store {
                 .after_connect(sqlite_pragmas)
                 .connect(&url)
                 .await?;
-            Store { write, read, backend: Backend::Sqlite }
+            Store {
+                write,
+                read,
+                backend: Backend::Sqlite,
+            }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
                 .max_connections(PG_POOL_CONNECTIONS_MAX)
                 .acquire_timeout(acquire)
                 .connect(url)
                 .await?;
-            Store { write: pool.clone(), read: pool, backend: Backend::Postgres }
+            Store {
+                write: pool.clone(),
+                read: pool,
+                backend: Backend::Postgres,
+            }
         } else {
             return Err(StoreError::UnsupportedUrl);
         };
@@ -145,8 +165,16 @@ impl Store {
     async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&mut *conn).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&mut *conn).await?,
+            Backend::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&mut *conn)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&mut *conn)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -169,12 +197,16 @@ impl Store {
     }
 }
 
-type HookFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
+type HookFuture<'c> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
 
 /// Per-connection SQLite settings. WAL: readers never block the writer.
 /// synchronous=FULL: an acknowledged hold or order survives power loss, not only a
 /// crash. busy_timeout: readers wait for a checkpoint instead of failing.
-fn sqlite_pragmas(conn: &mut sqlx::AnyConnection, _meta: sqlx::pool::PoolConnectionMetadata) -> HookFuture<'_> {
+fn sqlite_pragmas(
+    conn: &mut sqlx::AnyConnection,
+    _meta: sqlx::pool::PoolConnectionMetadata,
+) -> HookFuture<'_> {
     Box::pin(async move {
         conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;")
             .await
@@ -189,7 +221,9 @@ fn flag(b: bool) -> i64 {
 
 /// Parses a prefixed id read back from the database.
 fn parse_id<T: std::str::FromStr>(value: &str) -> StoreResult<T> {
-    value.parse().map_err(|_| StoreError::Corrupt(format!("bad id `{value}`")))
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad id `{value}`")))
 }
 
 /// Clamps a caller's page size into `1..=PAGE_SIZE_MAX`.

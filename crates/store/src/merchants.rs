@@ -45,7 +45,11 @@ pub struct ApiKeyRecord {
 
 impl Store {
     /// Creates a merchant together with its first keys, atomically.
-    pub async fn create_merchant(&self, merchant: &Merchant, keys: &[ApiKeyRecord]) -> StoreResult<()> {
+    pub async fn create_merchant(
+        &self,
+        merchant: &Merchant,
+        keys: &[ApiKeyRecord],
+    ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query("INSERT INTO merchants (id, name, created_at_ms) VALUES ($1, $2, $3)")
             .bind(merchant.id.to_string())

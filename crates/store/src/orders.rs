@@ -14,14 +14,24 @@ pub struct OrderRecord {
 
 impl Store {
     /// One order of `merchant`.
-    pub async fn get_order(&self, merchant: MerchantId, id: OrderId) -> StoreResult<Option<OrderRecord>> {
-        let row = sqlx::query("SELECT doc, access_token FROM orders WHERE id = $1 AND merchant_id = $2")
-            .bind(id.to_string())
-            .bind(merchant.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        row.map(|r| Ok(OrderRecord { order: serde_json::from_str(&r.try_get::<String, _>("doc")?)?, access_token: r.try_get("access_token")? }))
-            .transpose()
+    pub async fn get_order(
+        &self,
+        merchant: MerchantId,
+        id: OrderId,
+    ) -> StoreResult<Option<OrderRecord>> {
+        let row =
+            sqlx::query("SELECT doc, access_token FROM orders WHERE id = $1 AND merchant_id = $2")
+                .bind(id.to_string())
+                .bind(merchant.to_string())
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|r| {
+            Ok(OrderRecord {
+                order: serde_json::from_str(&r.try_get::<String, _>("doc")?)?,
+                access_token: r.try_get("access_token")?,
+            })
+        })
+        .transpose()
     }
 
     /// The order behind a public status-page token.
@@ -30,12 +40,22 @@ impl Store {
             .bind(token.to_string())
             .fetch_optional(&self.read)
             .await?;
-        row.map(|r| Ok(OrderRecord { order: serde_json::from_str(&r.try_get::<String, _>("doc")?)?, access_token: r.try_get("access_token")? }))
-            .transpose()
+        row.map(|r| {
+            Ok(OrderRecord {
+                order: serde_json::from_str(&r.try_get::<String, _>("doc")?)?,
+                access_token: r.try_get("access_token")?,
+            })
+        })
+        .transpose()
     }
 
     /// A page of orders, newest first, before the `before` cursor.
-    pub async fn list_orders(&self, merchant: MerchantId, before: Option<OrderId>, limit: i64) -> StoreResult<Vec<OrderRecord>> {
+    pub async fn list_orders(
+        &self,
+        merchant: MerchantId,
+        before: Option<OrderId>,
+        limit: i64,
+    ) -> StoreResult<Vec<OrderRecord>> {
         let rows = match before {
             Some(b) => sqlx::query("SELECT doc, access_token FROM orders WHERE merchant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3")
                 .bind(merchant.to_string())
@@ -50,7 +70,12 @@ impl Store {
                 .await?,
         };
         rows.iter()
-            .map(|r| Ok(OrderRecord { order: serde_json::from_str(&r.try_get::<String, _>("doc")?)?, access_token: r.try_get("access_token")? }))
+            .map(|r| {
+                Ok(OrderRecord {
+                    order: serde_json::from_str(&r.try_get::<String, _>("doc")?)?,
+                    access_token: r.try_get("access_token")?,
+                })
+            })
             .collect()
     }
 }

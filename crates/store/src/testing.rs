@@ -13,7 +13,9 @@ pub const PG_URL_ENV: &str = "ANYCART_TEST_DATABASE_URL";
 /// configured-but-broken database must fail the run, never skip silently.
 pub async fn fresh_postgres_url() -> Option<String> {
     let Ok(admin_url) = std::env::var(PG_URL_ENV) else {
-        eprintln!("SKIPPED (postgres): set {PG_URL_ENV}=postgres://… to run this test against PostgreSQL too");
+        eprintln!(
+            "SKIPPED (postgres): set {PG_URL_ENV}=postgres://… to run this test against PostgreSQL too"
+        );
         return None;
     };
     let mut conn = sqlx::PgConnection::connect(&admin_url)
@@ -35,7 +37,9 @@ pub fn with_database(url: &str, database: &str) -> String {
         None => (url, None),
     };
     let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
     let mut out = format!("{}/{}", &base[..path_start], database);
     if let Some(q) = query {
         out.push('?');
@@ -48,8 +52,17 @@ pub fn with_database(url: &str, database: &str) -> String {
 mod tests {
     #[test]
     fn database_name_is_replaced() {
-        assert_eq!(super::with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
-        assert_eq!(super::with_database("postgres://u@h", "x"), "postgres://u@h/x");
+        assert_eq!(
+            super::with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h", "x"),
+            "postgres://u@h/x"
+        );
     }
 }

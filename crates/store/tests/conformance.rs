@@ -32,7 +32,11 @@ fn usd() -> Currency {
 }
 
 async fn merchant(store: &Store) -> MerchantId {
-    let m = Merchant { id: MerchantId::new(), name: "Shop".into(), created_at_ms: 1 };
+    let m = Merchant {
+        id: MerchantId::new(),
+        name: "Shop".into(),
+        created_at_ms: 1,
+    };
     store.create_merchant(&m, &[]).await.unwrap();
     m.id
 }
@@ -62,7 +66,17 @@ async fn stocked(store: &Store, a: i64, b: i64) -> (MerchantId, VariantId, [Loca
     store.create_product(m, &p, 1).await.unwrap();
     let locs = [LocationId::new(), LocationId::new()];
     for (loc, qty) in locs.iter().zip([a, b]) {
-        store.create_location(m, &Location { id: *loc, name: "WH".into() }, 1).await.unwrap();
+        store
+            .create_location(
+                m,
+                &Location {
+                    id: *loc,
+                    name: "WH".into(),
+                },
+                1,
+            )
+            .await
+            .unwrap();
         store.set_on_hand(m, variant, *loc, qty).await.unwrap();
     }
     (m, variant, locs)
@@ -85,10 +99,19 @@ fn session(merchant: MerchantId, id: SessionId) -> CheckoutSession {
             fulfillment_options: vec![],
             applied_discounts: vec![],
             rejected_discounts: vec![],
-            totals: Totals { items_base_minor: 0, discount_minor: 0, subtotal_minor: 0, fulfillment_minor: 0, tax_minor: 0, total_minor: 0 },
+            totals: Totals {
+                items_base_minor: 0,
+                discount_minor: 0,
+                subtotal_minor: 0,
+                fulfillment_minor: 0,
+                tax_minor: 0,
+                total_minor: 0,
+            },
             messages: vec![],
         },
         pending_payment: None,
+        payment_attempt: 0,
+        client_interventions: vec![],
         payment_message: None,
         order_id: None,
         locale: None,
@@ -102,7 +125,15 @@ fn session(merchant: MerchantId, id: SessionId) -> CheckoutSession {
 async fn hold(store: &Store, m: MerchantId, variant: VariantId, qty: i64) -> (SessionId, i64) {
     let id = SessionId::new();
     let demand = BTreeMap::from([(variant, qty)]);
-    let write = SessionWrite { merchant: m, session: id, expected_version: None, holds: HoldChange::Replace { demand, expires_at_ms: 1_000 } };
+    let write = SessionWrite {
+        merchant: m,
+        session: id,
+        expected_version: None,
+        holds: HoldChange::Replace {
+            demand,
+            expires_at_ms: 1_000,
+        },
+    };
     let mut got = 0;
     store
         .write_session(write, 0, |o| {
@@ -116,18 +147,45 @@ async fn hold(store: &Store, m: MerchantId, variant: VariantId, qty: i64) -> (Se
 }
 
 async fn available(store: &Store, m: MerchantId, v: VariantId) -> i64 {
-    store.stock_levels(m, &[v]).await.unwrap().iter().map(|l| l.available()).sum()
+    store
+        .stock_levels(m, &[v])
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.available())
+        .sum()
 }
 
 #[tokio::test]
 async fn api_keys_are_found_by_hash_only() {
     for (name, store, _dir) in stores().await {
-        let m = Merchant { id: MerchantId::new(), name: "Shop".into(), created_at_ms: 1 };
-        let key = ApiKeyRecord { id: ApiKeyId::new(), merchant_id: m.id, kind: ApiKeyKind::Secret, key_hash: format!("hash-{}", m.id), hint: "sk_…abcd".into(), created_at_ms: 1 };
-        store.create_merchant(&m, std::slice::from_ref(&key)).await.unwrap();
-        assert_eq!(store.find_api_key(&key.key_hash).await.unwrap(), Some(key), "{name}");
+        let m = Merchant {
+            id: MerchantId::new(),
+            name: "Shop".into(),
+            created_at_ms: 1,
+        };
+        let key = ApiKeyRecord {
+            id: ApiKeyId::new(),
+            merchant_id: m.id,
+            kind: ApiKeyKind::Secret,
+            key_hash: format!("hash-{}", m.id),
+            hint: "sk_…abcd".into(),
+            created_at_ms: 1,
+        };
+        store
+            .create_merchant(&m, std::slice::from_ref(&key))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.find_api_key(&key.key_hash).await.unwrap(),
+            Some(key),
+            "{name}"
+        );
         assert_eq!(store.find_api_key("nope").await.unwrap(), None, "{name}");
-        assert_eq!(store.get_merchant(m.id).await.unwrap().unwrap().name, "Shop");
+        assert_eq!(
+            store.get_merchant(m.id).await.unwrap().unwrap().name,
+            "Shop"
+        );
     }
 }
 
@@ -136,23 +194,61 @@ async fn catalogue_is_tenant_scoped_and_skus_unique() {
     for (name, store, _dir) in stores().await {
         let (m, v, _) = stocked(&store, 3, 4).await;
         let other = merchant(&store).await;
-        assert_eq!(store.get_variants(m, &[v]).await.unwrap().len(), 1, "{name}");
-        assert!(store.get_variants(other, &[v]).await.unwrap().is_empty(), "{name}: cross-tenant read");
-        assert!(store.stock_levels(other, &[v]).await.unwrap().is_empty(), "{name}");
+        assert_eq!(
+            store.get_variants(m, &[v]).await.unwrap().len(),
+            1,
+            "{name}"
+        );
+        assert!(
+            store.get_variants(other, &[v]).await.unwrap().is_empty(),
+            "{name}: cross-tenant read"
+        );
+        assert!(
+            store.stock_levels(other, &[v]).await.unwrap().is_empty(),
+            "{name}"
+        );
         let products = store.list_products(m, None, 10).await.unwrap();
         assert_eq!(products.len(), 1);
-        assert!(store.list_products(other, None, 10).await.unwrap().is_empty());
+        assert!(
+            store
+                .list_products(other, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let mut dup = products[0].clone();
         dup.id = ProductId::new();
         dup.variants[0].id = VariantId::new();
         dup.variants[0].product_id = dup.id;
-        assert!(matches!(store.create_product(m, &dup, 2).await, Err(StoreError::Duplicate(_))), "{name}");
+        assert!(
+            matches!(
+                store.create_product(m, &dup, 2).await,
+                Err(StoreError::Duplicate(_))
+            ),
+            "{name}"
+        );
         // Another merchant may use the same SKU.
         store.create_product(other, &dup, 2).await.unwrap();
         // Setting stock on another merchant's variant is refused.
         let loc = LocationId::new();
-        store.create_location(other, &Location { id: loc, name: "X".into() }, 1).await.unwrap();
-        assert!(matches!(store.set_on_hand(other, v, loc, 5).await, Err(StoreError::NotFound)), "{name}");
+        store
+            .create_location(
+                other,
+                &Location {
+                    id: loc,
+                    name: "X".into(),
+                },
+                1,
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                store.set_on_hand(other, v, loc, 5).await,
+                Err(StoreError::NotFound)
+            ),
+            "{name}"
+        );
     }
 }
 
@@ -166,8 +262,17 @@ async fn holds_take_from_where_stock_is_and_release_exactly() {
         let (_, none) = hold(&store, m, v, 1).await;
         assert_eq!(none, 0, "{name}: nothing left");
         let (current, version) = store.get_session(m, s1).await.unwrap().unwrap();
-        let write = SessionWrite { merchant: m, session: s1, expected_version: Some(version), holds: HoldChange::ReleaseAll };
-        store.write_session(write, 0, |_| Ok::<_, Infallible>(current.clone())).await.unwrap().unwrap();
+        let write = SessionWrite {
+            merchant: m,
+            session: s1,
+            expected_version: Some(version),
+            holds: HoldChange::ReleaseAll,
+        };
+        store
+            .write_session(write, 0, |_| Ok::<_, Infallible>(current.clone()))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(available(&store, m, v).await, 5, "{name}");
         assert!(store.session_hold_totals(s1).await.unwrap().is_empty());
     }
@@ -180,7 +285,13 @@ async fn the_database_refuses_on_hand_below_held() {
         hold(&store, m, v, 2).await;
         let err = store.set_on_hand(m, v, locs[0], 1).await.unwrap_err();
         assert!(matches!(err, StoreError::Constraint(_)), "{name}: {err:?}");
-        assert!(matches!(store.set_on_hand(m, v, locs[0], -1).await, Err(StoreError::Constraint(_))), "{name}");
+        assert!(
+            matches!(
+                store.set_on_hand(m, v, locs[0], -1).await,
+                Err(StoreError::Constraint(_))
+            ),
+            "{name}"
+        );
         assert_eq!(available(&store, m, v).await, 0);
     }
 }
@@ -213,8 +324,16 @@ async fn stale_versions_are_refused_without_touching_stock() {
         let (m, v, _) = stocked(&store, 5, 0).await;
         let (s, _) = hold(&store, m, v, 2).await;
         let current = store.get_session(m, s).await.unwrap().unwrap().0;
-        let write = SessionWrite { merchant: m, session: s, expected_version: Some(99), holds: HoldChange::ReleaseAll };
-        let err = store.write_session(write, 0, |_| Ok::<_, Infallible>(current.clone())).await.unwrap_err();
+        let write = SessionWrite {
+            merchant: m,
+            session: s,
+            expected_version: Some(99),
+            holds: HoldChange::ReleaseAll,
+        };
+        let err = store
+            .write_session(write, 0, |_| Ok::<_, Infallible>(current.clone()))
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::VersionConflict), "{name}");
         assert_eq!(available(&store, m, v).await, 3, "{name}: holds untouched");
     }
@@ -243,22 +362,53 @@ async fn completing_commits_stock_and_numbers_orders() {
                 email: None,
                 fulfillment: Fulfillment::default(),
                 shipping_title: None,
-                payment: PaymentRecord { provider: "sandbox".into(), provider_reference: "x".into(), amount_minor: 0, card_last4: None, captured: false },
+                payment: PaymentRecord {
+                    provider: "sandbox".into(),
+                    provider_reference: "x".into(),
+                    amount_minor: 0,
+                    card_last4: None,
+                    captured: false,
+                },
                 created_at_ms: 5,
             };
             let wrong = BTreeMap::from([(v, 1)]);
-            let err = store.complete_checkout(&sess, version, &wrong, order.clone(), "tok", &[]).await.unwrap_err();
-            assert!(matches!(err, StoreError::Constraint(_)), "{name}: holds must match the order");
+            let err = store
+                .complete_checkout(&sess, version, &wrong, order.clone(), "tok", &[])
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, StoreError::Constraint(_)),
+                "{name}: holds must match the order"
+            );
             let demand = BTreeMap::from([(v, 2)]);
             let token = format!("tok-{}", order_id);
-            let stored = store.complete_checkout(&sess, version, &demand, order, &token, &[]).await.unwrap();
+            let stored = store
+                .complete_checkout(&sess, version, &demand, order, &token, &[])
+                .await
+                .unwrap();
             numbers.push(stored.number);
-            assert_eq!(store.get_order_by_token(&token).await.unwrap().unwrap().order.id, order_id);
-            assert_eq!(store.get_session(m, s).await.unwrap().unwrap().0.status, CheckoutStatus::Completed);
+            assert_eq!(
+                store
+                    .get_order_by_token(&token)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .order
+                    .id,
+                order_id
+            );
+            assert_eq!(
+                store.get_session(m, s).await.unwrap().unwrap().0.status,
+                CheckoutStatus::Completed
+            );
         }
         assert_eq!(numbers, vec![1001, 1002], "{name}");
         let levels = store.stock_levels(m, &[v]).await.unwrap();
-        assert_eq!(levels.iter().map(|l| l.on_hand).sum::<i64>(), 1, "{name}: 5 - 4 sold");
+        assert_eq!(
+            levels.iter().map(|l| l.on_hand).sum::<i64>(),
+            1,
+            "{name}: 5 - 4 sold"
+        );
         assert_eq!(levels.iter().map(|l| l.held).sum::<i64>(), 0);
         assert_eq!(store.list_orders(m, None, 10).await.unwrap().len(), 2);
         let other = merchant(&store).await;
@@ -271,9 +421,27 @@ async fn expiry_finds_sessions_and_frees_stale_holds() {
     for (name, store, _dir) in stores().await {
         let (m, v, _) = stocked(&store, 4, 0).await;
         let (s, _) = hold(&store, m, v, 3).await;
-        assert!(store.expired_sessions(999, 10).await.unwrap().iter().all(|(_, id)| *id != s), "{name}");
-        assert!(store.expired_sessions(1_000, 10).await.unwrap().contains(&(m, s)), "{name}");
-        assert_eq!(store.release_stale_holds(1_001, 100).await.unwrap() >= 1, true);
+        assert!(
+            store
+                .expired_sessions(999, 10)
+                .await
+                .unwrap()
+                .iter()
+                .all(|(_, id)| *id != s),
+            "{name}"
+        );
+        assert!(
+            store
+                .expired_sessions(1_000, 10)
+                .await
+                .unwrap()
+                .contains(&(m, s)),
+            "{name}"
+        );
+        assert_eq!(
+            store.release_stale_holds(1_001, 100).await.unwrap() >= 1,
+            true
+        );
         assert_eq!(available(&store, m, v).await, 4, "{name}");
     }
 }
@@ -282,18 +450,77 @@ async fn expiry_finds_sessions_and_frees_stale_holds() {
 async fn idempotency_claims_replays_and_conflicts() {
     for (name, store, _dir) in stores().await {
         let m = merchant(&store).await;
-        let scope = IdempotencyScope { merchant: m, endpoint: "POST /checkout_sessions".into(), key: "k1".into() };
-        assert_eq!(store.idempotency_begin(&scope, "h1", 0, 1_000).await.unwrap(), IdempotencyBegin::Proceed, "{name}");
-        assert_eq!(store.idempotency_begin(&scope, "h1", 10, 1_000).await.unwrap(), IdempotencyBegin::InFlight { retry_after_ms: 990 });
-        assert_eq!(store.idempotency_begin(&scope, "h2", 10, 1_000).await.unwrap(), IdempotencyBegin::Conflict);
-        store.idempotency_finish(&scope, 201, "{\"a\":1}").await.unwrap();
-        assert_eq!(store.idempotency_begin(&scope, "h1", 20, 1_000).await.unwrap(), IdempotencyBegin::Replay { status: 201, body: "{\"a\":1}".into() });
+        let scope = IdempotencyScope {
+            merchant: m,
+            endpoint: "POST /checkout_sessions".into(),
+            key: "k1".into(),
+        };
+        assert_eq!(
+            store
+                .idempotency_begin(&scope, "h1", 0, 1_000)
+                .await
+                .unwrap(),
+            IdempotencyBegin::Proceed,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .idempotency_begin(&scope, "h1", 10, 1_000)
+                .await
+                .unwrap(),
+            IdempotencyBegin::InFlight {
+                retry_after_ms: 990
+            }
+        );
+        assert_eq!(
+            store
+                .idempotency_begin(&scope, "h2", 10, 1_000)
+                .await
+                .unwrap(),
+            IdempotencyBegin::Conflict
+        );
+        store
+            .idempotency_finish(&scope, 201, "{\"a\":1}")
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .idempotency_begin(&scope, "h1", 20, 1_000)
+                .await
+                .unwrap(),
+            IdempotencyBegin::Replay {
+                status: 201,
+                body: "{\"a\":1}".into()
+            }
+        );
         // Another endpoint or merchant with the same key is independent.
-        let other = IdempotencyScope { endpoint: "POST /checkout_sessions/x".into(), ..scope.clone() };
-        assert_eq!(store.idempotency_begin(&other, "h9", 20, 1_000).await.unwrap(), IdempotencyBegin::Proceed);
+        let other = IdempotencyScope {
+            endpoint: "POST /checkout_sessions/x".into(),
+            ..scope.clone()
+        };
+        assert_eq!(
+            store
+                .idempotency_begin(&other, "h9", 20, 1_000)
+                .await
+                .unwrap(),
+            IdempotencyBegin::Proceed
+        );
         // Abandoned (5xx) claims run afresh; stale claims are taken over.
         store.idempotency_abandon(&other).await.unwrap();
-        assert_eq!(store.idempotency_begin(&other, "h8", 30, 1_000).await.unwrap(), IdempotencyBegin::Proceed);
-        assert_eq!(store.idempotency_begin(&other, "h8", 2_000, 1_000).await.unwrap(), IdempotencyBegin::Proceed, "{name}: stale claim");
+        assert_eq!(
+            store
+                .idempotency_begin(&other, "h8", 30, 1_000)
+                .await
+                .unwrap(),
+            IdempotencyBegin::Proceed
+        );
+        assert_eq!(
+            store
+                .idempotency_begin(&other, "h8", 2_000, 1_000)
+                .await
+                .unwrap(),
+            IdempotencyBegin::Proceed,
+            "{name}: stale claim"
+        );
     }
 }

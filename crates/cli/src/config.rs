@@ -1,0 +1,101 @@
+//! Configuration: one typed struct, layered defaults → TOML file → `ANYCART_*`
+//! environment → command-line flags. Defaults run the demo on a laptop.
+
+use anyhow::{Context, Result};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The settings of one anycart process.
+#[derive(Debug, Deserialize)]
+pub struct Config {
+    /// Listen address.
+    pub addr: String,
+    /// Directory for the SQLite file and demo.json.
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; may hold a password, so it is never logged.
+    pub database_url: Option<SecretString>,
+    /// Public base URL for links (defaults to http://ADDR).
+    pub base_url: Option<String>,
+    /// Inactivity TTL of sessions and their stock holds.
+    pub session_ttl_ms: i64,
+    /// Capture payments at completion (true) or only authorise.
+    pub auto_capture: bool,
+    /// `pretty` or `json`.
+    pub log_format: String,
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    addr: &'static str,
+    data_dir: &'static str,
+    session_ttl_ms: i64,
+    auto_capture: bool,
+    log_format: &'static str,
+}
+
+/// Values given on the command line (highest precedence).
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+}
+
+impl Config {
+    /// Loads the layered configuration.
+    pub fn load(file: &Option<PathBuf>, overrides: Overrides) -> Result<Config> {
+        let defaults = Defaults {
+            addr: "127.0.0.1:8080",
+            data_dir: "./data",
+            session_ttl_ms: anycart_server::state::SESSION_TTL_MS_DEFAULT,
+            auto_capture: true,
+            log_format: "pretty",
+        };
+        let mut figment = Figment::from(Serialized::defaults(defaults));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("ANYCART_"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .context("invalid configuration")?;
+        if config.session_ttl_ms < 10_000 {
+            anyhow::bail!("session_ttl_ms must be at least 10000");
+        }
+        Ok(config)
+    }
+
+    /// The database URL in effect: the configured one or SQLite in the data dir.
+    fn url(&self) -> Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.expose_secret().to_string());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create data dir {}", self.data_dir.display()))?;
+        Ok(format!(
+            "sqlite://{}",
+            sqlite_path(&self.data_dir).display()
+        ))
+    }
+
+    /// Opens and migrates the store.
+    pub async fn open_store(&self) -> Result<anycart_store::Store> {
+        let url = self.url()?;
+        anycart_store::Store::open(&url)
+            .await
+            .context("cannot open the database (check --database-url / --data-dir)")
+    }
+}
+
+fn sqlite_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("anycart.db")
+}

@@ -1,0 +1,324 @@
+//! HTTP handlers of the ACP checkout API. Each parses, authorises, calls one
+//! function of [`crate::checkout`] and renders the result.
+
+use crate::acp::convert::session_wire;
+use crate::acp::parse;
+use crate::acp::wire::{
+    CancelSessionRequest, CheckoutSessionWire, CompleteSessionRequest, CreateSessionRequest,
+    ErrorWire, UpdateSessionRequest,
+};
+use crate::auth::Caller;
+use crate::checkout::{self, PaymentInput, SessionInput};
+use crate::error::{ApiError, check_api_version};
+use crate::extract::parse_json;
+use crate::idempotency::acp_post;
+use crate::state::AppState;
+use anycart_core::session::CheckoutSession;
+use anycart_core::{Currency, SessionId, ShippingRateId};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The checkout routes (mounted at the root, as ACP expects).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_session))
+        .routes(routes!(get_session, update_session))
+        .routes(routes!(complete_session))
+        .routes(routes!(cancel_session))
+}
+
+fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+    SessionId::parse(raw).map_err(|_| ApiError::not_found("checkout session"))
+}
+
+fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                format!(
+                    "The request body exceeds {} bytes.",
+                    crate::extract::BODY_BYTES_MAX
+                ),
+            )
+        } else {
+            ApiError::bad_request("invalid_body", "The request body could not be read.")
+        }
+    })
+}
+
+async fn render(
+    state: &AppState,
+    session: &CheckoutSession,
+) -> Result<CheckoutSessionWire, ApiError> {
+    let order = match session.order_id {
+        Some(id) => state.store.get_order(session.merchant_id, id).await?,
+        None => None,
+    };
+    Ok(session_wire(
+        session,
+        order.as_ref().map(|o| (&o.order, o.access_token.as_str())),
+        &state.config.base_url,
+    ))
+}
+
+fn interventions(capabilities: Option<&serde_json::Value>) -> Vec<String> {
+    capabilities
+        .and_then(|c| c.pointer("/interventions/supported"))
+        .and_then(|s| s.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str())
+                .filter(|s| s.len() <= 32)
+                .take(8)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn selected_option(req: &UpdateSessionRequest) -> Result<Option<ShippingRateId>, ApiError> {
+    match req.selected_fulfillment_options.as_deref() {
+        None | Some([]) => Ok(None),
+        Some([first, ..]) => ShippingRateId::parse(&first.option_id)
+            .map(Some)
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_fulfillment_option",
+                    "Unknown fulfillment option id.",
+                )
+                .with_param("$.selected_fulfillment_options[0].option_id")
+            }),
+    }
+}
+
+/// Create a checkout session.
+#[utoipa::path(post, path = "/checkout_sessions", tag = "Checkout",
+    request_body = CreateSessionRequest,
+    params(("Idempotency-Key" = String, Header, description = "Required on every POST"), ("API-Version" = String, Header, description = "2026-04-17")),
+    responses((status = 201, body = CheckoutSessionWire), (status = "4XX", body = ErrorWire)),
+    security(("bearer" = [])))]
+async fn create_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_or_error(body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let task_state = state.clone();
+    acp_post(
+        &state,
+        caller.merchant,
+        &headers,
+        "POST /checkout_sessions".into(),
+        body,
+        StatusCode::CREATED,
+        |raw| async move {
+            let req: CreateSessionRequest = parse_json(&raw)?;
+            let currency = Currency::parse(&req.currency).map_err(|e| {
+                ApiError::bad_request("unsupported_currency", e.to_string())
+                    .with_param("$.currency")
+            })?;
+            let input = SessionInput {
+                lines: Some(parse::line_items(&req.line_items)?),
+                buyer: req
+                    .buyer
+                    .as_ref()
+                    .map(|b| parse::buyer(&Default::default(), b))
+                    .transpose()?,
+                fulfillment: req
+                    .fulfillment_details
+                    .as_ref()
+                    .map(|f| parse::fulfillment(&Default::default(), f))
+                    .transpose()?,
+                selected_shipping: None,
+                codes: parse::codes(req.discounts.as_ref(), req.coupons.as_ref())?,
+                locale: parse::locale(req.locale.as_ref())?,
+                client_interventions: Some(interventions(req.capabilities.as_ref())),
+            };
+            let session = checkout::create(&task_state, caller.merchant, currency, input).await?;
+            render(&task_state, &session).await
+        },
+    )
+    .await
+}
+
+/// Retrieve a checkout session.
+#[utoipa::path(get, path = "/checkout_sessions/{checkout_session_id}", tag = "Checkout",
+    params(("checkout_session_id" = String, Path), ("API-Version" = String, Header)),
+    responses((status = 200, body = CheckoutSessionWire), (status = "4XX", body = ErrorWire)),
+    security(("bearer" = [])))]
+async fn get_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CheckoutSessionWire>, ApiError> {
+    check_api_version(&headers)?;
+    let session = checkout::get(&state, caller.merchant, session_id(&id)?).await?;
+    Ok(axum::Json(render(&state, &session).await?))
+}
+
+/// Update a checkout session (absent fields are unchanged).
+#[utoipa::path(post, path = "/checkout_sessions/{checkout_session_id}", tag = "Checkout",
+    request_body = UpdateSessionRequest,
+    params(("checkout_session_id" = String, Path), ("Idempotency-Key" = String, Header), ("API-Version" = String, Header)),
+    responses((status = 200, body = CheckoutSessionWire), (status = "4XX", body = ErrorWire)),
+    security(("bearer" = [])))]
+async fn update_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_or_error(body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let task_state = state.clone();
+    acp_post(
+        &state,
+        caller.merchant,
+        &headers,
+        format!("POST /checkout_sessions/{id}"),
+        body,
+        StatusCode::OK,
+        |raw| async move {
+            let id = session_id(&id)?;
+            let req: UpdateSessionRequest = parse_json(&raw)?;
+            let current = checkout::get(&task_state, caller.merchant, id).await?;
+            let input = SessionInput {
+                lines: req
+                    .line_items
+                    .as_deref()
+                    .map(parse::line_items)
+                    .transpose()?,
+                buyer: req
+                    .buyer
+                    .as_ref()
+                    .map(|b| parse::buyer(&current.buyer, b))
+                    .transpose()?,
+                fulfillment: req
+                    .fulfillment_details
+                    .as_ref()
+                    .map(|f| parse::fulfillment(&current.fulfillment, f))
+                    .transpose()?,
+                selected_shipping: selected_option(&req)?,
+                codes: parse::codes(req.discounts.as_ref(), req.coupons.as_ref())?,
+                locale: None,
+                client_interventions: None,
+            };
+            let session = checkout::update(&task_state, caller.merchant, id, input).await?;
+            render(&task_state, &session).await
+        },
+    )
+    .await
+}
+
+/// Complete a checkout session: pay and place the order.
+#[utoipa::path(post, path = "/checkout_sessions/{checkout_session_id}/complete", tag = "Checkout",
+    request_body = CompleteSessionRequest,
+    params(("checkout_session_id" = String, Path), ("Idempotency-Key" = String, Header), ("API-Version" = String, Header)),
+    responses((status = 200, body = CheckoutSessionWire), (status = "4XX", body = ErrorWire)),
+    security(("bearer" = [])))]
+async fn complete_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_or_error(body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let task_state = state.clone();
+    acp_post(
+        &state,
+        caller.merchant,
+        &headers,
+        format!("POST /checkout_sessions/{id}/complete"),
+        body,
+        StatusCode::OK,
+        |raw| async move {
+            let id = session_id(&id)?;
+            let req: CompleteSessionRequest = parse_json(&raw)?;
+            let instrument = req.payment_data.instrument.as_ref().ok_or_else(|| {
+                ApiError::bad_request("missing", "payment_data.instrument is required.")
+                    .with_param("$.payment_data.instrument")
+            })?;
+            let token = instrument.credential.token.trim();
+            if token.is_empty() || token.len() > 255 {
+                return Err(ApiError::bad_request(
+                    "invalid_payment_token",
+                    "The payment token is not valid.",
+                )
+                .with_param("$.payment_data.instrument.credential.token"));
+            }
+            let current = checkout::get(&task_state, caller.merchant, id).await?;
+            let payment = PaymentInput {
+                handler_id: req.payment_data.handler_id.clone().unwrap_or_default(),
+                token: token.to_string(),
+                buyer: req
+                    .buyer
+                    .as_ref()
+                    .map(|b| parse::buyer(&current.buyer, b))
+                    .transpose()?,
+                authenticated: req.authentication_result.as_ref().map(|a| {
+                    matches!(a.outcome.as_str(), "authenticated" | "attempt_acknowledged")
+                }),
+            };
+            let session = checkout::complete(&task_state, caller.merchant, id, payment).await?;
+            render(&task_state, &session).await
+        },
+    )
+    .await
+}
+
+/// Cancel a checkout session and release its stock.
+#[utoipa::path(post, path = "/checkout_sessions/{checkout_session_id}/cancel", tag = "Checkout",
+    request_body = CancelSessionRequest,
+    params(("checkout_session_id" = String, Path), ("Idempotency-Key" = String, Header), ("API-Version" = String, Header)),
+    responses((status = 200, body = CheckoutSessionWire), (status = 405, body = ErrorWire), (status = "4XX", body = ErrorWire)),
+    security(("bearer" = [])))]
+async fn cancel_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_or_error(body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let task_state = state.clone();
+    acp_post(
+        &state,
+        caller.merchant,
+        &headers,
+        format!("POST /checkout_sessions/{id}/cancel"),
+        body,
+        StatusCode::OK,
+        |raw| async move {
+            let id = session_id(&id)?;
+            // The body is optional (an intent trace); if present it must be JSON.
+            if !raw.iter().all(u8::is_ascii_whitespace) {
+                parse_json::<serde_json::Value>(&raw)?;
+            }
+            let session = checkout::cancel(&task_state, caller.merchant, id).await?;
+            render(&task_state, &session).await
+        },
+    )
+    .await
+}

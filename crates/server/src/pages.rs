@@ -1,0 +1,139 @@
+//! Server-rendered pages: the landing page and the public order-status page that
+//! ACP `permalink_url` points to.
+
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+/// Escapes text for HTML element and attribute content.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}table{width:100%;border-collapse:collapse}td{padding:.35rem 0;border-bottom:1px solid #eee}td.n{text-align:right}h1{font-size:1.5rem}.muted{color:#666}";
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        escape(title)
+    ))
+}
+
+/// `GET /` — what this server is and where to go next.
+pub async fn landing(State(state): State<AppState>) -> Html<String> {
+    let base = escape(&state.config.base_url);
+    page(
+        "anycart",
+        &format!(
+            "<h1>anycart is running</h1><p>Distributed checkout: buy anywhere, order lands in the merchant's platform.</p><ul>\
+             <li><a href=\"{base}/docs\">API reference</a> (OpenAPI at <a href=\"{base}/openapi.json\">/openapi.json</a>)</li>\
+             <li><a href=\"{base}/healthz\">/healthz</a> · <a href=\"{base}/metrics\">/metrics</a></li></ul>\
+             <p class=\"muted\">Checkout API: <code>POST {base}/checkout_sessions</code> with <code>Authorization: Bearer pk_…</code>, <code>API-Version: 2026-04-17</code> and an <code>Idempotency-Key</code>.</p>"
+        ),
+    )
+}
+
+/// `GET /orders/{token}` — the order-status page a shopper (or agent) can open.
+pub async fn order_status(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    if token.len() > 128 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return (
+            StatusCode::NOT_FOUND,
+            page("Order not found", "<h1>Order not found</h1>"),
+        )
+            .into_response();
+    }
+    let record = match state.store.get_order_by_token(&token).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                page("Order not found", "<h1>Order not found</h1>"),
+            )
+                .into_response();
+        }
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    let o = record.order;
+    let merchant = state
+        .store
+        .get_merchant(o.merchant_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|m| m.name)
+        .unwrap_or_default();
+    let money = |m: i64| escape(&o.currency.format_minor(m));
+    let mut rows = String::new();
+    for l in &o.lines {
+        rows.push_str(&format!(
+            "<tr><td>{} × {}</td><td class=\"n\">{}</td></tr>",
+            l.quantity.get(),
+            escape(&l.title),
+            money(l.unit_price.amount_minor * i64::from(l.quantity.get()))
+        ));
+    }
+    let t = o.totals;
+    if t.discount_minor > 0 {
+        rows.push_str(&format!(
+            "<tr><td>Discount</td><td class=\"n\">−{}</td></tr>",
+            money(t.discount_minor)
+        ));
+    }
+    rows.push_str(&format!(
+        "<tr><td>Shipping{}</td><td class=\"n\">{}</td></tr><tr><td>Tax</td><td class=\"n\">{}</td></tr><tr><td><strong>Total</strong></td><td class=\"n\"><strong>{}</strong></td></tr>",
+        o.shipping_title.as_deref().map(|s| format!(" ({})", escape(s))).unwrap_or_default(),
+        money(t.fulfillment_minor),
+        money(t.tax_minor),
+        money(t.total_minor)
+    ));
+    let address = o
+        .fulfillment
+        .address
+        .as_ref()
+        .map(|a| {
+            format!(
+                "<p>Ships to: {}, {}, {} {}, {}</p>",
+                escape(&a.name),
+                escape(&a.line_one),
+                escape(&a.city),
+                escape(&a.postal_code),
+                escape(a.country.as_ref())
+            )
+        })
+        .unwrap_or_default();
+    page(
+        &format!("Order {}", o.display_number()),
+        &format!(
+            "<h1>Order {} — {}</h1><p class=\"muted\">{} · placed {}</p><table>{rows}</table>{address}<p>Status: <strong>{}</strong></p>",
+            escape(&o.display_number()),
+            escape(&merchant),
+            escape(&o.id.to_string()),
+            escape(&crate::clock::rfc3339(o.created_at_ms)),
+            o.status.as_str()
+        ),
+    )
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            super::escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}

@@ -1,0 +1,49 @@
+//! Shared application state handed to every handler.
+
+use crate::clock::Clock;
+use anycart_payments::PaymentProvider;
+use anycart_store::Store;
+use std::sync::Arc;
+
+/// Default hold/session inactivity TTL (10 minutes).
+pub const SESSION_TTL_MS_DEFAULT: i64 = anycart_core::inventory::HOLD_TTL_MS_DEFAULT;
+
+/// Server settings that handlers need.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Public base URL (used in permalinks and payment handler specs), no trailing slash.
+    pub base_url: String,
+    /// How long holds and sessions live without activity.
+    pub session_ttl_ms: i64,
+    /// Capture at completion (true) or only authorise (false).
+    pub auto_capture: bool,
+    /// How often the expiry sweeper runs.
+    pub sweep_interval_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            base_url: "http://127.0.0.1:8080".into(),
+            session_ttl_ms: SESSION_TTL_MS_DEFAULT,
+            auto_capture: true,
+            sweep_interval_ms: 500,
+        }
+    }
+}
+
+/// Everything a request handler may use. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub payments: Arc<dyn PaymentProvider>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    /// Current time in unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
