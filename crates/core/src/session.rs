@@ -108,6 +108,7 @@ pub enum ErrorCode {
     OutOfStock,
     QuantityExceeded,
     PaymentDeclined,
+    #[serde(rename = "requires_3ds")]
     Requires3ds,
     CouponInvalid,
     CouponExpired,
@@ -353,6 +354,22 @@ mod tests {
         assert!(next(Completed, Event::Cancel).is_err());
         assert!(next(Canceled, Event::PaymentSucceeded).is_err());
         assert!(next(Expired, Event::Evaluated { ready: true }).is_err());
+    }
+
+    #[test]
+    fn message_codes_use_acp_spelling() {
+        assert_eq!(
+            serde_json::to_value(ErrorCode::Requires3ds).unwrap(),
+            "requires_3ds"
+        );
+        assert_eq!(
+            serde_json::to_value(ErrorCode::OutOfStock).unwrap(),
+            "out_of_stock"
+        );
+        assert_eq!(
+            serde_json::to_value(WarningCode::DiscountCodeUsageLimitReached).unwrap(),
+            "discount_code_usage_limit_reached"
+        );
     }
 
     #[test]

@@ -39,18 +39,21 @@ pub struct DemoInfo {
     pub variants: Vec<DemoVariant>,
 }
 
+/// `(sku, title, options, price in cents, on hand per warehouse, max per order)`.
+type DemoVariantSpec = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    i64,
+    [i64; 2],
+    Option<u32>,
+);
+
 struct DemoProduct {
     title: &'static str,
     description: &'static str,
     image: &'static str,
-    variants: &'static [(
-        &'static str,
-        &'static str,
-        &'static [(&'static str, &'static str)],
-        i64,
-        [i64; 2],
-        Option<u32>,
-    )],
+    variants: &'static [DemoVariantSpec],
 }
 
 const CATALOGUE: &[DemoProduct] = &[

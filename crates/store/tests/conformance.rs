@@ -313,7 +313,7 @@ async fn concurrent_holds_never_oversell() {
         let levels = store.stock_levels(m, &[v]).await.unwrap();
         let db_held: i64 = levels.iter().map(|l| l.held).sum();
         assert_eq!(db_held, held, "{name}");
-        assert!(held <= 7 && held >= 6, "{name}: held {held} of 7");
+        assert!((6..=7).contains(&held), "{name}: held {held} of 7");
         assert!(levels.iter().all(|l| l.held <= l.on_hand));
     }
 }
@@ -438,10 +438,7 @@ async fn expiry_finds_sessions_and_frees_stale_holds() {
                 .contains(&(m, s)),
             "{name}"
         );
-        assert_eq!(
-            store.release_stale_holds(1_001, 100).await.unwrap() >= 1,
-            true
-        );
+        assert!(store.release_stale_holds(1_001, 100).await.unwrap() >= 1);
         assert_eq!(available(&store, m, v).await, 4, "{name}");
     }
 }
