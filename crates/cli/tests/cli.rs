@@ -1,0 +1,122 @@
+//! The binary as a user runs it: `merchant create --json` and `serve --demo`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_anycart");
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn merchant_create_prints_working_keys_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "merchant",
+            "create",
+            "--name",
+            "Acme Bikes",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["merchant_id"].as_str().unwrap().starts_with("mer_"));
+    let pk = v["publishable_key"].as_str().unwrap();
+    let sk = v["secret_key"].as_str().unwrap();
+    assert!(pk.starts_with("pk_") && sk.starts_with("sk_"));
+    // Keys are stored hashed: the database file never contains them.
+    let db = std::fs::read(dir.path().join("anycart.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("anycart.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(
+            !bytes.windows(sk.len()).any(|w| w == sk.as_bytes()),
+            "secret key stored in clear"
+        );
+    }
+    let bad = Command::new(BIN)
+        .args(["merchant", "create", "--name", "", "--json", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn serve_demo_writes_demo_json_and_sells() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--demo", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _server = Server(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let started = Instant::now();
+    let base = loop {
+        let line = lines.next().expect("server output").unwrap();
+        if let Some(url) = line.trim().strip_prefix("base URL") {
+            break url.trim().to_string();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no banner");
+    };
+    let demo: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo.json")).unwrap())
+            .unwrap();
+    assert_eq!(demo["base_url"], base.as_str());
+    for field in ["merchant_id", "publishable_key", "secret_key"] {
+        assert!(demo[field].is_string(), "{field}");
+    }
+    let variants = demo["variants"].as_array().unwrap();
+    assert!(variants.len() >= 5);
+    for v in variants {
+        for f in ["id", "sku", "title", "amount", "currency", "available"] {
+            assert!(!v[f].is_null(), "variant field {f}");
+        }
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut ready = false;
+        for _ in 0..100 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(ready, "server never became healthy");
+        let pk = demo["publishable_key"].as_str().unwrap();
+        let variant = variants.iter().find(|v| v["available"].as_i64().unwrap() > 0).unwrap()["id"].as_str().unwrap();
+        let post = |path: String, body: serde_json::Value| {
+            client.post(format!("{base}{path}")).bearer_auth(pk).header("API-Version", "2026-04-17").header("Idempotency-Key", format!("{path}-k")).json(&body).send()
+        };
+        let s: serde_json::Value = post("/checkout_sessions".into(), serde_json::json!({
+            "currency": "usd", "line_items": [{"id": variant}], "capabilities": {},
+            "buyer": {"email": "cli@example.com"},
+            "fulfillment_details": {"address": {"name": "C", "line_one": "1 A St", "city": "Austin", "state": "TX", "country": "US", "postal_code": "73301"}}
+        })).await.unwrap().json().await.unwrap();
+        assert_eq!(s["status"], "ready_for_payment", "{s:#}");
+        let id = s["id"].as_str().unwrap();
+        let done: serde_json::Value = post(format!("/checkout_sessions/{id}/complete"), serde_json::json!({"payment_data": {"handler_id": "card_sandbox", "instrument": {"type": "card", "credential": {"type": "spt", "token": "tok_visa"}}}})).await.unwrap().json().await.unwrap();
+        assert_eq!(done["status"], "completed", "{done:#}");
+    });
+}
