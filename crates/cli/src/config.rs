@@ -25,6 +25,9 @@ pub struct Config {
     pub auto_capture: bool,
     /// `pretty` or `json`.
     pub log_format: String,
+    /// Take holds through the group-committing engine (true) or one transaction per
+    /// request (false: the naive baseline, for comparison).
+    pub hold_engine: bool,
 }
 
 #[derive(Serialize)]
@@ -34,6 +37,7 @@ struct Defaults {
     session_ttl_ms: i64,
     auto_capture: bool,
     log_format: &'static str,
+    hold_engine: bool,
 }
 
 /// Values given on the command line (highest precedence).
@@ -58,6 +62,7 @@ impl Config {
             session_ttl_ms: anycart_server::state::SESSION_TTL_MS_DEFAULT,
             auto_capture: true,
             log_format: "pretty",
+            hold_engine: true,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(path) = file {

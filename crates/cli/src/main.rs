@@ -4,7 +4,8 @@ mod config;
 
 use anycart_server::clock::{Clock, SystemClock};
 use anycart_server::demo::{self, DemoInfo};
-use anycart_server::state::{AppState, ServerConfig};
+use anycart_server::inventory::InventoryEngine;
+use anycart_server::state::{AppState, HoldMode, ServerConfig};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use config::Config;
@@ -162,9 +163,15 @@ async fn serve(args: ServeArgs) -> Result<()> {
         let info = demo_merchant(&store, &config.data_dir, &base_url, clock.now_ms()).await?;
         print_demo_banner(&info, &config.data_dir);
     }
+    let holds = if config.hold_engine {
+        HoldMode::Engine(InventoryEngine::start(store.clone(), clock.clone()))
+    } else {
+        HoldMode::PerRequest
+    };
     let state = AppState {
         store,
         payments: Arc::new(anycart_payments::sandbox::SandboxProvider::new()),
+        holds,
         clock,
         config: Arc::new(ServerConfig {
             base_url: base_url.clone(),

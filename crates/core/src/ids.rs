@@ -45,6 +45,11 @@ macro_rules! prefixed_id {
                 Uuid::try_parse(hex).map($name).map_err(|_| err())
             }
 
+            /// The smallest possible id (for range scans).
+            pub const MIN: Self = $name(Uuid::nil());
+            /// The largest possible id (for range scans).
+            pub const MAX: Self = $name(Uuid::max());
+
             /// The UUID inside, for ordering and storage.
             pub fn uuid(&self) -> Uuid {
                 self.0

@@ -3,8 +3,8 @@
 //! Pure functions only; the store applies the plan with conditional updates that
 //! cannot take more than is available (and a CHECK constraint behind them).
 
-use crate::{LocationId, Quantity, VariantId};
-use std::collections::BTreeMap;
+use crate::{HoldId, LocationId, Quantity, SessionId, VariantId};
+use std::collections::{BTreeMap, HashMap};
 
 /// How long a hold lives without shopper activity (10 minutes).
 pub const HOLD_TTL_MS_DEFAULT: i64 = 10 * 60 * 1000;
@@ -67,6 +67,155 @@ pub fn plan_allocation(
     Ok(plan)
 }
 
+/// Most hold requests one engine batch plans and commits together.
+pub const HOLD_BATCH_SIZE_MAX: usize = 512;
+
+/// "Session `session` should now hold `quantity` units of `variant`" (0 releases).
+/// Replacing rather than adding makes retries and repeated updates idempotent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HoldRequest {
+    pub session: SessionId,
+    pub variant: VariantId,
+    pub quantity: i64,
+}
+
+/// A hold already in the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExistingHold {
+    pub id: HoldId,
+    pub session: SessionId,
+    pub variant: VariantId,
+    pub location: LocationId,
+    pub quantity: i64,
+}
+
+/// A hold the batch will insert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewHold {
+    pub session: SessionId,
+    pub variant: VariantId,
+    pub location: LocationId,
+    pub quantity: i64,
+}
+
+/// What one request got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Units now held (the request's quantity, or 0 when the pool was too small).
+    pub held: i64,
+    /// Units the session could have had: free stock plus its own previous holds.
+    pub available: i64,
+}
+
+/// Everything a batch changes, to be applied in one transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchPlan {
+    /// One outcome per request, in request order.
+    pub outcomes: Vec<BatchOutcome>,
+    /// Existing holds to delete.
+    pub release: Vec<HoldId>,
+    /// Holds to insert.
+    pub create: Vec<NewHold>,
+    /// Net change of `held` per (variant, location); zero entries omitted.
+    pub held_delta: BTreeMap<(VariantId, LocationId), i64>,
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Existing(HoldId, LocationId, i64),
+    Planned(usize),
+}
+
+/// Plans a batch of hold requests against the current free stock
+/// (`available` per variant and location) and the existing holds of the sessions
+/// involved. Requests are served strictly in order, each all-or-nothing, so the
+/// result equals running them one by one — only the commit is shared.
+pub fn plan_batch(
+    levels: &[(VariantId, LocationId, i64)],
+    existing: &[ExistingHold],
+    requests: &[HoldRequest],
+) -> BatchPlan {
+    let mut free: BTreeMap<(VariantId, LocationId), i64> = levels
+        .iter()
+        .map(|(v, l, a)| ((*v, *l), (*a).max(0)))
+        .collect();
+    let mut slots: HashMap<(SessionId, VariantId), Vec<Slot>> = HashMap::new();
+    for h in existing {
+        slots
+            .entry((h.session, h.variant))
+            .or_default()
+            .push(Slot::Existing(h.id, h.location, h.quantity));
+    }
+    let mut plan = BatchPlan::default();
+    for req in requests {
+        for slot in slots
+            .remove(&(req.session, req.variant))
+            .unwrap_or_default()
+        {
+            let (location, quantity) = match slot {
+                Slot::Existing(id, location, quantity) => {
+                    plan.release.push(id);
+                    (location, quantity)
+                }
+                Slot::Planned(index) => {
+                    let hold = &mut plan.create[index];
+                    let q = hold.quantity;
+                    hold.quantity = 0; // superseded within the batch
+                    (hold.location, q)
+                }
+            };
+            *free.entry((req.variant, location)).or_insert(0) += quantity;
+            *plan.held_delta.entry((req.variant, location)).or_insert(0) -= quantity;
+        }
+        let pool: Vec<(LocationId, i64)> = free
+            .range((req.variant, LocationId::MIN)..=(req.variant, LocationId::MAX))
+            .map(|((_, l), a)| (*l, *a))
+            .collect();
+        let total: i64 = pool.iter().map(|(_, a)| *a).sum();
+        if req.quantity <= 0 {
+            plan.outcomes.push(BatchOutcome {
+                held: 0,
+                available: total,
+            });
+            continue;
+        }
+        match plan_allocation(&pool, req.quantity) {
+            Ok(allocations) => {
+                let mut mine = Vec::with_capacity(allocations.len());
+                for a in allocations {
+                    *free
+                        .get_mut(&(req.variant, a.location_id))
+                        .expect("planned from this pool") -= a.quantity;
+                    *plan
+                        .held_delta
+                        .entry((req.variant, a.location_id))
+                        .or_insert(0) += a.quantity;
+                    plan.create.push(NewHold {
+                        session: req.session,
+                        variant: req.variant,
+                        location: a.location_id,
+                        quantity: a.quantity,
+                    });
+                    mine.push(Slot::Planned(plan.create.len() - 1));
+                }
+                slots.insert((req.session, req.variant), mine);
+                plan.outcomes.push(BatchOutcome {
+                    held: req.quantity,
+                    available: total,
+                });
+            }
+            Err(short) => plan.outcomes.push(BatchOutcome {
+                held: 0,
+                available: short.available,
+            }),
+        }
+    }
+    plan.create.retain(|h| h.quantity > 0);
+    plan.held_delta.retain(|_, d| *d != 0);
+    debug_assert!(free.values().all(|a| *a >= 0));
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +263,93 @@ mod tests {
                     }
                 }
                 Err(s) => { prop_assert!(total < qty); prop_assert_eq!(s.available, total); }
+            }
+        }
+    }
+}
+
+/// Deterministic simulation of the batch planner against a one-at-a-time model.
+/// proptest prints the failing seed and shrinks the case, so a failure reproduces.
+#[cfg(test)]
+mod simulation {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    #[derive(Clone, Debug)]
+    struct World {
+        variants: Vec<VariantId>,
+        locations: Vec<LocationId>,
+        sessions: Vec<SessionId>,
+        stock: Vec<Vec<i64>>,
+    }
+
+    fn world(nv: usize, nl: usize, ns: usize, stock: Vec<i64>) -> World {
+        let mut variants: Vec<_> = (0..nv).map(|_| VariantId::new()).collect();
+        variants.sort();
+        World {
+            variants,
+            locations: (0..nl).map(|_| LocationId::new()).collect(),
+            sessions: (0..ns).map(|_| SessionId::new()).collect(),
+            stock: (0..nv)
+                .map(|v| (0..nl).map(|l| stock[(v * nl + l) % stock.len()]).collect())
+                .collect(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn batches_equal_one_at_a_time_and_never_oversell(
+            nv in 1usize..4, nl in 1usize..4, ns in 1usize..12,
+            stock in proptest::collection::vec(0i64..20, 1..16),
+            ops in proptest::collection::vec((0usize..12, 0usize..4, 0i64..12), 1..120),
+            batch in 1usize..40,
+        ) {
+            let w = world(nv, nl, ns, stock);
+            let requests: Vec<HoldRequest> = ops.iter().map(|(s, v, q)| HoldRequest { session: w.sessions[s % ns], variant: w.variants[v % nv], quantity: *q }).collect();
+            // Database state, updated batch by batch exactly as the store applies a plan.
+            let mut on_hand: BTreeMap<(VariantId, LocationId), i64> = BTreeMap::new();
+            for (vi, v) in w.variants.iter().enumerate() {
+                for (li, l) in w.locations.iter().enumerate() {
+                    on_hand.insert((*v, *l), w.stock[vi][li]);
+                }
+            }
+            let mut held: BTreeMap<(VariantId, LocationId), i64> = on_hand.keys().map(|k| (*k, 0)).collect();
+            let mut holds: Vec<ExistingHold> = Vec::new();
+            // The model: per variant, total units and what each session holds.
+            let mut model_holds: HashMap<(SessionId, VariantId), i64> = HashMap::new();
+            for chunk in requests.chunks(batch) {
+                let levels: Vec<_> = on_hand.iter().map(|((v, l), oh)| (*v, *l, oh - held[&(*v, *l)])).collect();
+                let plan = plan_batch(&levels, &holds, chunk);
+                prop_assert_eq!(plan.outcomes.len(), chunk.len());
+                for (req, out) in chunk.iter().zip(&plan.outcomes) {
+                    model_holds.remove(&(req.session, req.variant));
+                    let total: i64 = w.stock[w.variants.iter().position(|v| *v == req.variant).unwrap()].iter().sum();
+                    let taken: i64 = model_holds.iter().filter(|((_, v), _)| *v == req.variant).map(|(_, q)| *q).sum();
+                    let free = total - taken;
+                    prop_assert_eq!(out.available, free, "available seen by the request");
+                    let expect = if req.quantity > 0 && req.quantity <= free { req.quantity } else { 0 };
+                    prop_assert_eq!(out.held, expect, "no oversell, no undersell");
+                    if expect > 0 { model_holds.insert((req.session, req.variant), expect); }
+                }
+                // Apply the plan.
+                holds.retain(|h| !plan.release.contains(&h.id));
+                for n in &plan.create {
+                    holds.push(ExistingHold { id: HoldId::new(), session: n.session, variant: n.variant, location: n.location, quantity: n.quantity });
+                }
+                for (k, d) in &plan.held_delta {
+                    *held.get_mut(k).unwrap() += d;
+                }
+                for (k, h) in &held {
+                    prop_assert!(*h >= 0 && *h <= on_hand[k], "held within stock at {:?}", k);
+                    let sum: i64 = holds.iter().filter(|x| (x.variant, x.location) == *k).map(|x| x.quantity).sum();
+                    prop_assert_eq!(sum, *h, "hold rows add up to the held column");
+                }
+            }
+            for ((s, v), q) in &model_holds {
+                let sum: i64 = holds.iter().filter(|h| h.session == *s && h.variant == *v).map(|h| h.quantity).sum();
+                prop_assert_eq!(sum, *q);
             }
         }
     }

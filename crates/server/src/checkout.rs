@@ -9,7 +9,7 @@
 use crate::acp::parse::LineRequest;
 use crate::auth::random_token;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, HoldMode};
 use anycart_core::catalogue::Variant;
 use anycart_core::inventory::demand_by_variant;
 use anycart_core::order::{Order, OrderStatus, PaymentRecord};
@@ -490,6 +490,7 @@ async fn rebuild(
     let merchant = session.merchant_id;
     let now = state.now_ms();
     let variants = load_variants(state, merchant, session.currency, &lines).await?;
+    let previously: Vec<VariantId> = session.lines.iter().map(|l| l.variant_id).collect();
     let previous_prices: HashMap<VariantId, i64> = session
         .lines
         .iter()
@@ -556,22 +557,52 @@ async fn rebuild(
     let tax_rates = state.store.list_tax_rates(merchant).await?;
     let discounts = state.store.list_discounts(merchant).await?;
     let demand = demand_by_variant(&lines);
+    let (holds, engine_pool) = match &state.holds {
+        HoldMode::Engine(engine) => {
+            let outcomes = engine
+                .replace_session_holds(
+                    merchant,
+                    session.id,
+                    &demand,
+                    &previously,
+                    session.expires_at_ms,
+                )
+                .await
+                .map_err(engine_error)?;
+            let pool: BTreeMap<VariantId, i64> = outcomes
+                .into_iter()
+                .map(|(v, o)| (v, o.available))
+                .collect();
+            (HoldChange::Keep, Some(pool))
+        }
+        HoldMode::PerRequest => (
+            HoldChange::Replace {
+                demand: demand.clone(),
+                expires_at_ms: session.expires_at_ms,
+            },
+            None,
+        ),
+    };
+    let session_id = session.id;
     let write = SessionWrite {
         merchant,
         session: session.id,
         expected_version: version,
-        holds: HoldChange::Replace {
-            demand,
-            expires_at_ms: session.expires_at_ms,
-        },
+        holds,
     };
 
-    let (stored, version) = state
+    let written = state
         .store
-        .write_session(write, now, move |outcomes| {
+        .write_session(write, now, move |store_outcomes| {
+            let pool = engine_pool.unwrap_or_else(|| {
+                store_outcomes
+                    .iter()
+                    .map(|(v, o)| (*v, o.available))
+                    .collect()
+            });
             let mut taken: BTreeMap<VariantId, i64> = BTreeMap::new();
             for line in &mut session.lines {
-                let pool = outcomes.get(&line.variant_id).map_or(0, |o| o.available);
+                let pool = pool.get(&line.variant_id).copied().unwrap_or(0);
                 let before = taken.entry(line.variant_id).or_insert(0);
                 line.available = (pool - *before).max(0);
                 *before += i64::from(line.quantity.get());
@@ -605,7 +636,27 @@ async fn rebuild(
                 .map_err(|_| terminal_error(session.status))?;
             Ok::<_, ApiError>(session)
         })
-        .await??;
+        .await;
+    let (stored, version) = match written {
+        Ok(Ok(done)) => done,
+        Ok(Err(failed)) => {
+            return Err(
+                release_unsaved(state, version, merchant, session_id, &demand, now, failed).await,
+            );
+        }
+        Err(failed) => {
+            return Err(release_unsaved(
+                state,
+                version,
+                merchant,
+                session_id,
+                &demand,
+                now,
+                failed.into(),
+            )
+            .await);
+        }
+    };
     metrics::counter!("anycart_checkout_writes_total", "status" => stored.status.as_str())
         .increment(1);
     Ok((stored, version))
@@ -663,6 +714,39 @@ async fn load_variants(
         }
     }
     Ok(found)
+}
+
+/// A new session that could not be stored must not keep the holds the engine took
+/// for it (updates keep theirs: the session exists and its next write settles them).
+async fn release_unsaved(
+    state: &AppState,
+    version: Option<i64>,
+    merchant: MerchantId,
+    session: SessionId,
+    demand: &BTreeMap<VariantId, i64>,
+    now_ms: i64,
+    error: ApiError,
+) -> ApiError {
+    if let (None, HoldMode::Engine(engine)) = (version, &state.holds) {
+        let held: Vec<VariantId> = demand.keys().copied().collect();
+        if let Err(e) = engine
+            .replace_session_holds(merchant, session, &BTreeMap::new(), &held, now_ms)
+            .await
+        {
+            tracing::warn!(session_id = %session, error = %e, "could not release holds of an unsaved session; expiry will");
+        }
+    }
+    error
+}
+
+fn engine_error(e: crate::inventory::EngineError) -> ApiError {
+    tracing::error!(error = %e, "inventory engine failed");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "inventory_unavailable",
+        "Stock could not be checked right now; retry shortly.",
+    )
+    .retry_after(1)
 }
 
 fn empty_quote() -> anycart_core::session::Quote {

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod inventory;
 pub mod merchants;
 pub mod pages;
 pub mod state;

@@ -32,6 +32,16 @@ impl Default for ServerConfig {
     }
 }
 
+/// How stock holds are taken.
+#[derive(Clone, Debug)]
+pub enum HoldMode {
+    /// Through the group-committing inventory engine (the default).
+    Engine(crate::inventory::InventoryEngine),
+    /// One transaction per request, holds written with the session (the naive
+    /// baseline the benchmark compares against; also correct, just slower).
+    PerRequest,
+}
+
 /// Everything a request handler may use. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -39,6 +49,7 @@ pub struct AppState {
     pub payments: Arc<dyn PaymentProvider>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
+    pub holds: HoldMode,
 }
 
 impl AppState {

@@ -10,6 +10,7 @@
 //! Every write that must be atomic (taking holds, completing a checkout) is one
 //! transaction here; invariants are also CHECK constraints in the migrations.
 
+mod batch;
 mod catalogue;
 mod checkout;
 mod idempotency;
@@ -18,6 +19,7 @@ mod merchants;
 mod orders;
 pub mod testing;
 
+pub use batch::{BatchItem, BatchResult};
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
 pub use idempotency::{IdempotencyBegin, IdempotencyScope};
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};

@@ -4,7 +4,8 @@ use anycart_payments::PaymentProvider;
 use anycart_payments::sandbox::SandboxProvider;
 use anycart_server::clock::ManualClock;
 use anycart_server::demo::{self, DemoInfo};
-use anycart_server::state::{AppState, ServerConfig};
+use anycart_server::inventory::InventoryEngine;
+use anycart_server::state::{AppState, HoldMode, ServerConfig};
 use anycart_store::Store;
 use anycart_store::testing::fresh_postgres_url;
 use reqwest::StatusCode;
@@ -57,10 +58,16 @@ async fn spawn_on(
         Some(p) => (p, None),
         None => (sandbox.clone() as Arc<dyn PaymentProvider>, Some(sandbox)),
     };
+    let clock_dyn: Arc<dyn anycart_server::clock::Clock> = Arc::new(clock.clone());
+    let holds = match std::env::var("ANYCART_TEST_HOLD_MODE").as_deref() {
+        Ok("per_request") => HoldMode::PerRequest,
+        _ => HoldMode::Engine(InventoryEngine::start(store.clone(), clock_dyn.clone())),
+    };
     let state = AppState {
         store: store.clone(),
         payments,
-        clock: Arc::new(clock.clone()),
+        holds,
+        clock: clock_dyn,
         // No background sweeps: tests drive expiry with `sweep_once` and the manual clock.
         config: Arc::new(ServerConfig {
             base_url: base.clone(),

@@ -1,0 +1,236 @@
+//! The inventory engine: stock holds, serialised per shard and group-committed.
+//!
+//! A naive checkout takes a hold in its own transaction that locks the variant's
+//! stock row, so one hot SKU tops out near 1/fsync-time. Here every hold request
+//! goes to the shard that owns its variant (hash of the variant id). A shard task
+//! drains up to [`HOLD_BATCH_SIZE_MAX`] queued requests, plans them in order in
+//! memory ([`anycart_core::inventory::plan_batch`]) and commits them with one
+//! transaction ([`anycart_store::Store::apply_hold_batch`]), so a flash sale pays
+//! one fsync per batch instead of per shopper. A request is answered only after
+//! its batch committed: every acknowledged hold is durable.
+//!
+//! Correctness does not depend on the engine being the only writer: the batch
+//! transaction locks the stock rows (PostgreSQL) or runs on the single writer
+//! (SQLite), and the database's CHECK constraints refuse any oversell, so several
+//! anycart nodes sharing one PostgreSQL stay safe.
+
+use anycart_core::inventory::{BatchOutcome, HOLD_BATCH_SIZE_MAX, HoldRequest};
+use anycart_core::{MerchantId, SessionId, VariantId};
+use anycart_store::{BatchItem, Store};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// Requests a shard may queue before callers wait (back-pressure, not unbounded memory).
+pub const SHARD_QUEUE_MAX: usize = 16_384;
+/// Shards on PostgreSQL (each commits on its own connection). SQLite has one writer, so one shard.
+pub const PG_SHARDS: usize = 8;
+/// Availability updates buffered per live-stock subscriber before it skips ahead.
+pub const AVAILABILITY_BUFFER_MAX: usize = 1_024;
+
+/// Why the engine could not answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EngineError {
+    /// The shard is not running (shutting down, or crashed): the hold may or may not
+    /// have been taken; it was not acknowledged, and expiry gives it back.
+    #[error("inventory engine unavailable")]
+    Unavailable,
+    #[error("inventory store error: {0}")]
+    Store(String),
+}
+
+/// A change of free stock, for live availability streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AvailabilityChange {
+    pub merchant: MerchantId,
+    pub variant: VariantId,
+    pub available: i64,
+}
+
+struct Job {
+    item: BatchItem,
+    reply: oneshot::Sender<Result<BatchOutcome, EngineError>>,
+}
+
+/// Handle to the running engine. Cheap to clone; dropping every handle stops the shards.
+#[derive(Clone, Debug)]
+pub struct InventoryEngine {
+    shards: Arc<Vec<mpsc::Sender<Job>>>,
+    tasks: Arc<Vec<tokio::task::JoinHandle<()>>>,
+    changes: broadcast::Sender<AvailabilityChange>,
+}
+
+impl InventoryEngine {
+    /// Starts the shard tasks for `store` (one shard on SQLite, [`PG_SHARDS`] on PostgreSQL).
+    pub fn start(store: Store, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        let shards = match store.backend() {
+            anycart_store::Backend::Sqlite => 1,
+            anycart_store::Backend::Postgres => PG_SHARDS,
+        };
+        let (changes, _) = broadcast::channel(AVAILABILITY_BUFFER_MAX);
+        let mut senders = Vec::with_capacity(shards);
+        let mut tasks = Vec::with_capacity(shards);
+        for shard in 0..shards {
+            let (tx, rx) = mpsc::channel(SHARD_QUEUE_MAX);
+            senders.push(tx);
+            tasks.push(tokio::spawn(run_shard(
+                shard,
+                store.clone(),
+                clock.clone(),
+                rx,
+                changes.clone(),
+            )));
+        }
+        InventoryEngine {
+            shards: Arc::new(senders),
+            tasks: Arc::new(tasks),
+            changes,
+        }
+    }
+
+    /// Stops the shard tasks at once (used by tests to simulate a crash mid-flight).
+    pub fn abort(&self) {
+        for t in self.tasks.iter() {
+            t.abort();
+        }
+    }
+
+    /// Live availability changes of committed batches on this node.
+    pub fn subscribe(&self) -> broadcast::Receiver<AvailabilityChange> {
+        self.changes.subscribe()
+    }
+
+    fn shard_of(&self, variant: VariantId) -> &mpsc::Sender<Job> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        variant.hash(&mut h);
+        &self.shards[(h.finish() % self.shards.len() as u64) as usize]
+    }
+
+    /// Sets what `session` holds of one variant (0 releases); answers after commit.
+    pub async fn hold(
+        &self,
+        merchant: MerchantId,
+        request: HoldRequest,
+        expires_at_ms: i64,
+    ) -> Result<BatchOutcome, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            item: BatchItem {
+                merchant,
+                request,
+                expires_at_ms,
+            },
+            reply,
+        };
+        self.shard_of(request.variant)
+            .send(job)
+            .await
+            .map_err(|_| EngineError::Unavailable)?;
+        answer.await.map_err(|_| EngineError::Unavailable)?
+    }
+
+    /// Makes a session hold exactly `demand` (units per variant): variants it held
+    /// before but no longer wants are released. Per variant, all or nothing.
+    pub async fn replace_session_holds(
+        &self,
+        merchant: MerchantId,
+        session: SessionId,
+        demand: &BTreeMap<VariantId, i64>,
+        previously: &[VariantId],
+        expires_at_ms: i64,
+    ) -> Result<BTreeMap<VariantId, BatchOutcome>, EngineError> {
+        let mut out = BTreeMap::new();
+        for variant in previously.iter().filter(|v| !demand.contains_key(v)) {
+            self.hold(
+                merchant,
+                HoldRequest {
+                    session,
+                    variant: *variant,
+                    quantity: 0,
+                },
+                expires_at_ms,
+            )
+            .await?;
+        }
+        for (variant, quantity) in demand {
+            let outcome = self
+                .hold(
+                    merchant,
+                    HoldRequest {
+                        session,
+                        variant: *variant,
+                        quantity: *quantity,
+                    },
+                    expires_at_ms,
+                )
+                .await?;
+            out.insert(*variant, outcome);
+        }
+        Ok(out)
+    }
+}
+
+async fn run_shard(
+    shard: usize,
+    store: Store,
+    clock: Arc<dyn crate::clock::Clock>,
+    mut rx: mpsc::Receiver<Job>,
+    changes: broadcast::Sender<AvailabilityChange>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = Vec::with_capacity(64);
+        jobs.push(first);
+        while jobs.len() < HOLD_BATCH_SIZE_MAX {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let items: Vec<BatchItem> = jobs.iter().map(|j| j.item).collect();
+        let started = Instant::now();
+        let result = store.apply_hold_batch(&items, clock.now_ms()).await;
+        metrics::histogram!("anycart_hold_batch_size").record(items.len() as f64);
+        metrics::histogram!("anycart_hold_batch_seconds").record(started.elapsed().as_secs_f64());
+        match result {
+            Ok(batch) => {
+                debug_assert_eq!(batch.outcomes.len(), jobs.len());
+                for (job, outcome) in jobs.into_iter().zip(batch.outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+                let owner: BTreeMap<VariantId, MerchantId> = items
+                    .iter()
+                    .map(|i| (i.request.variant, i.merchant))
+                    .collect();
+                for (variant, available) in batch.available_after {
+                    if let Some(merchant) = owner.get(&variant) {
+                        let _ = changes.send(AvailabilityChange {
+                            merchant: *merchant,
+                            variant,
+                            available,
+                        });
+                    }
+                }
+            }
+            Err(e) if jobs.len() > 1 => {
+                // One bad request must not fail its neighbours: retry them one by one.
+                tracing::warn!(shard, error = %e, size = jobs.len(), "hold batch failed; retrying its requests singly");
+                for job in jobs {
+                    let single = store.apply_hold_batch(&[job.item], clock.now_ms()).await;
+                    let _ = job.reply.send(
+                        single
+                            .map(|b| b.outcomes[0])
+                            .map_err(|e| EngineError::Store(e.to_string())),
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!(shard, error = %e, "hold request failed");
+                for job in jobs {
+                    let _ = job.reply.send(Err(EngineError::Store(e.to_string())));
+                }
+            }
+        }
+    }
+}
