@@ -640,9 +640,10 @@ async fn rebuild(
     let (stored, version) = match written {
         Ok(Ok(done)) => done,
         Ok(Err(failed)) => {
-            return Err(
-                release_unsaved(state, version, merchant, session_id, &demand, now, failed).await,
-            );
+            return Err(release_unsaved(
+                state, version, merchant, session_id, &demand, now, failed,
+            )
+            .await);
         }
         Err(failed) => {
             return Err(release_unsaved(

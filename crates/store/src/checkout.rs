@@ -6,7 +6,7 @@ use crate::inventory::{self, HoldRow};
 use crate::{Store, StoreError, StoreResult, parse_id};
 use anycart_core::order::Order;
 use anycart_core::session::{CheckoutSession, CheckoutStatus};
-use anycart_core::{DiscountId, MerchantId, SessionId, VariantId};
+use anycart_core::{DiscountId, LocationId, MerchantId, SessionId, VariantId};
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
@@ -204,6 +204,44 @@ impl Store {
         update_session(&mut tx, session, expected_version).await?;
         tx.commit().await?;
         Ok(order)
+    }
+
+    /// Commits every hold of `session` as sold, in its own transaction: units leave
+    /// `held` and `on_hand` together. Returns the committed units per variant.
+    /// (Checkouts commit inside [`Store::complete_checkout`]; this is for direct
+    /// users of the inventory engine and for tests.)
+    pub async fn commit_session_holds(
+        &self,
+        session: SessionId,
+    ) -> StoreResult<BTreeMap<VariantId, i64>> {
+        let mut tx = self.write.begin().await?;
+        let committed = inventory::commit_session_holds(&mut tx, self.backend, session).await?;
+        tx.commit().await?;
+        Ok(committed)
+    }
+
+    /// Every stock row of `merchant` with the sum of its hold rows, for invariant
+    /// checks: `(variant, location, on_hand, held, committed, sum of holds)`.
+    pub async fn stock_audit(
+        &self,
+        merchant: MerchantId,
+    ) -> StoreResult<Vec<(VariantId, LocationId, i64, i64, i64, i64)>> {
+        sqlx::query("SELECT s.variant_id, s.location_id, s.on_hand, s.held, s.committed, CAST(COALESCE((SELECT SUM(h.quantity) FROM holds h WHERE h.variant_id = s.variant_id AND h.location_id = s.location_id), 0) AS BIGINT) AS hold_sum FROM stock_levels s WHERE s.merchant_id = $1 ORDER BY s.variant_id, s.location_id")
+            .bind(merchant.to_string())
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    parse_id(&r.try_get::<String, _>("variant_id")?)?,
+                    parse_id(&r.try_get::<String, _>("location_id")?)?,
+                    r.try_get("on_hand")?,
+                    r.try_get("held")?,
+                    r.try_get("committed")?,
+                    r.try_get("hold_sum")?,
+                ))
+            })
+            .collect()
     }
 
     /// Open sessions whose expiry has passed, oldest first, at most `limit`.
