@@ -168,18 +168,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         HoldMode::PerRequest
     };
-    let state = AppState {
-        store,
-        payments: Arc::new(anycart_payments::sandbox::SandboxProvider::new()),
-        holds,
-        clock,
-        config: Arc::new(ServerConfig {
-            base_url: base_url.clone(),
-            session_ttl_ms: config.session_ttl_ms,
-            auto_capture: config.auto_capture,
-            ..ServerConfig::default()
-        }),
+    let server_config = ServerConfig {
+        base_url: base_url.clone(),
+        session_ttl_ms: config.session_ttl_ms,
+        auto_capture: config.auto_capture,
+        ..ServerConfig::default()
     };
+    let payments = Arc::new(anycart_payments::sandbox::SandboxProvider::new());
+    let state = AppState::new(store, payments, clock, server_config, holds);
     tracing::info!(%base_url, backend = ?state.store.backend(), "anycart listening");
     anycart_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())

@@ -8,6 +8,7 @@
 pub mod acp;
 pub mod admin;
 pub mod auth;
+pub mod availability;
 pub mod checkout;
 pub mod clock;
 pub mod demo;
@@ -152,6 +153,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api_routes)
         .route("/", get(pages::landing))
         .route("/orders/{token}", get(pages::order_status))
+        .route("/availability/stream", get(availability::stream))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_endpoint))
         .route("/openapi.json", get({

@@ -50,9 +50,35 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     pub holds: HoldMode,
+    pub availability: Arc<crate::availability::AvailabilityHub>,
 }
 
 impl AppState {
+    /// Assembles the state and starts the live-availability hub (fed by the engine
+    /// when there is one).
+    pub fn new(
+        store: Store,
+        payments: Arc<dyn PaymentProvider>,
+        clock: Arc<dyn Clock>,
+        config: ServerConfig,
+        holds: HoldMode,
+    ) -> Self {
+        let engine_changes = match &holds {
+            HoldMode::Engine(engine) => Some(engine.subscribe()),
+            HoldMode::PerRequest => None,
+        };
+        let availability =
+            crate::availability::AvailabilityHub::start(store.clone(), engine_changes);
+        AppState {
+            store,
+            payments,
+            clock,
+            config: Arc::new(config),
+            holds,
+            availability,
+        }
+    }
+
     /// Current time in unix ms.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()

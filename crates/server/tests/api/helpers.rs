@@ -63,18 +63,13 @@ async fn spawn_on(
         Ok("per_request") => HoldMode::PerRequest,
         _ => HoldMode::Engine(InventoryEngine::start(store.clone(), clock_dyn.clone())),
     };
-    let state = AppState {
-        store: store.clone(),
-        payments,
-        holds,
-        clock: clock_dyn,
-        // No background sweeps: tests drive expiry with `sweep_once` and the manual clock.
-        config: Arc::new(ServerConfig {
-            base_url: base.clone(),
-            sweep_interval_ms: 3_600_000,
-            ..ServerConfig::default()
-        }),
+    // No background sweeps: tests drive expiry with `sweep_once` and the manual clock.
+    let config = ServerConfig {
+        base_url: base.clone(),
+        sweep_interval_ms: 3_600_000,
+        ..ServerConfig::default()
     };
+    let state = AppState::new(store.clone(), payments, clock_dyn, config, holds);
     let demo = demo::seed(&store, &base, anycart_server::clock::Clock::now_ms(&clock))
         .await
         .expect("seed demo");

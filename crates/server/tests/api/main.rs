@@ -3,6 +3,7 @@
 //! checkout response is validated against the ACP JSON schema by the helpers.
 
 mod admin;
+mod availability;
 mod bad_input;
 mod checkout_sessions;
 mod concurrency;
