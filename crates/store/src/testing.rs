@@ -18,16 +18,23 @@ pub async fn fresh_postgres_url() -> Option<String> {
         );
         return None;
     };
-    let mut conn = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("{PG_URL_ENV} is set but PostgreSQL is unreachable: {e}"));
+    Some(
+        create_database(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("{PG_URL_ENV} is set but PostgreSQL is unusable: {e}")),
+    )
+}
+
+/// Creates an empty, uniquely named database on the server at `admin_url` and
+/// returns its URL (tests and benchmarks each get their own).
+pub async fn create_database(admin_url: &str) -> Result<String, sqlx::Error> {
+    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
     let name = format!("anycart_t_{}", uuid::Uuid::now_v7().simple());
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
-        .await
-        .expect("create test database");
+        .await?;
     conn.close().await.ok();
-    Some(with_database(&admin_url, &name))
+    Ok(with_database(admin_url, &name))
 }
 
 /// Replaces the database name in a `postgres://…/db?params` URL.
