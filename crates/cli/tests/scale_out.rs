@@ -96,6 +96,12 @@ fn two_nodes_sharing_postgres_sell_each_unit_once() {
             .await
             .unwrap();
         let variant = product["variants"][0]["id"].as_str().unwrap().to_string();
+        let zone = admin("/shipping_zones")
+            .json(&json!({"name": "US", "countries": ["US"], "rates": [{"title": "Ground", "price": {"amount": 500, "currency": "usd"}, "min_delivery_days": 2, "max_delivery_days": 4}]}))
+            .send()
+            .await
+            .unwrap();
+        assert!(zone.status().is_success());
         let tasks: Vec<_> = (0..40)
             .map(|i| {
                 let (client, base, pk, variant) = (client.clone(), bases[i % 2].clone(), pk.clone(), variant.clone());
