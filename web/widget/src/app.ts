@@ -47,6 +47,8 @@ const state = {
   session: null as Session | null,
   busy: false,
   errors: [] as string[],
+  /** ACP codes behind `errors`, exposed as data-codes for tests and host analytics. */
+  errorCodes: [] as string[],
   notices: [] as string[],
   live: new Map<string, number>(variants.map((v) => [v.id, v.available])),
   form: { email: '', name: '', line_one: '', city: '', state: '', postal_code: '', country: 'US', code: '', number: '', exp: '', cvc: '' },
@@ -171,6 +173,7 @@ function absorb(s: Session): void {
   const errors = s.messages.filter((m) => m.type === 'error').map((m) => m.content);
   const notices = s.messages.filter((m) => m.type !== 'error').map((m) => m.content);
   state.errors = errors;
+  state.errorCodes = s.messages.filter((m) => m.type === 'error').map((m) => m.code ?? '');
   state.notices = notices;
   post('ec.messages.change', { messages: s.messages });
 }
@@ -183,12 +186,14 @@ async function run(task: () => Promise<void>): Promise<void> {
   if (state.busy) return;
   state.busy = true;
   state.errors = [];
+  state.errorCodes = [];
   render();
   try {
     await task();
   } catch (e) {
     const body = e instanceof CallError ? e.body : { type: 'client', code: 'client', message: 'Something went wrong. Please try again.' };
     state.errors = [body.message];
+    state.errorCodes = [body.code];
     post('ec.error', { code: body.code, message: body.message });
   } finally {
     state.busy = false;
@@ -217,6 +222,7 @@ async function startCheckout(): Promise<void> {
     await call<Session>(`/checkout_sessions/${s.id}/cancel`, {}).catch(() => undefined);
     state.session = null;
     state.errors = s.messages.filter((m) => m.type === 'error').map((m) => m.content);
+    state.errorCodes = s.messages.filter((m) => m.type === 'error').map((m) => m.code ?? '');
     return;
   }
   post('ec.start', { checkout: { id: s.id } });
@@ -255,6 +261,7 @@ async function pay(): Promise<void> {
   const m = /^\s*(\d{1,2})\s*\/\s*(\d{2,4})\s*$/.exec(f.exp);
   if (!m) {
     state.errors = ['Enter the expiry date as MM/YY.'];
+    state.errorCodes = ['invalid'];
     return;
   }
   const { token } = await call<{ token: string }>('/v1/sandbox/tokens', { number: f.number, exp_month: Number(m[1]), exp_year: Number(m[2]), cvc: f.cvc.trim() });
@@ -269,6 +276,7 @@ async function pay(): Promise<void> {
     state.step = 'done';
   } else if (state.errors.length === 0 && done.status === 'authentication_required') {
     state.errors = ['Your bank asks for extra verification, which this sandbox cannot show. Please use another card.'];
+    state.errorCodes = ['requires_3ds'];
   }
 }
 
@@ -291,7 +299,7 @@ function stockLine(v: Variant): HTMLElement {
 
 function header(): HTMLElement {
   const logo = cfg.theme.logo_url ? h('img', { class: 'logo', src: cfg.theme.logo_url, alt: '' }) : null;
-  return h('header', {}, logo, h('span', { class: 'brand' }, cfg.product.title));
+  return h('header', {}, logo, h('span', { class: 'brand' }, 'Secure checkout'));
 }
 
 function productView(): HTMLElement {
@@ -352,7 +360,7 @@ function reviewView(): HTMLElement {
     h('fieldset', {}, h('legend', {}, 'Shipping'),
       ...opts.map((o) => h('label', { class: 'radio' },
         h('input', { type: 'radio', name: 'ship', value: o.id, checked: o.id === selected, onchange: () => void run(() => chooseShipping(o.id)) }),
-        ` ${o.title} · ${money(o.totals.find((t) => t.type === 'total')?.amount ?? 0, s?.currency ?? 'usd')}`))),
+        ` ${o.title} · ${money(o.totals.find((t) => t.type === 'fulfillment' || t.type === 'total')?.amount ?? 0, s?.currency ?? 'usd')}`))),
     h('div', { class: 'row code' },
       field('Discount code', 'code', { required: false, autocomplete: 'off' }),
       h('button', { type: 'button', class: 'secondary', onclick: () => void run(applyCode), disabled: state.busy }, 'Apply')),
@@ -397,7 +405,7 @@ function render(): void {
     state.step === 'refused' ? views.refused() : h('div', { class: `shell ${cfg.layout}` },
       header(),
       views[state.step](),
-      h('div', { class: 'errors', role: 'alert', 'aria-live': 'assertive', 'data-testid': 'errors' }, ...state.errors.map((t) => h('p', {}, t))),
+      h('div', { class: 'errors', role: 'alert', 'aria-live': 'assertive', 'data-testid': 'errors', 'data-codes': state.errorCodes.join(' ') }, ...state.errors.map((t) => h('p', {}, t))),
       state.notices.length ? h('div', { class: 'notices', 'aria-live': 'polite' }, ...state.notices.map((t) => h('p', {}, t))) : null));
   if (active) document.getElementById(active)?.focus();
 }
@@ -435,7 +443,8 @@ function watchStock(): void {
 
 async function main(): Promise<void> {
   applyTheme(cfg.theme);
-  new ResizeObserver(() => post('ec.resize', { height: document.documentElement.scrollHeight })).observe(document.body);
+  // Report the content's own height (not the viewport's) so the host can shrink the frame too.
+  new ResizeObserver(() => post('ec.resize', { height: Math.ceil(root.getBoundingClientRect().height) })).observe(root);
   render();
   if (!ancestorOk() || !(await handshake())) {
     state.refusal = 'This checkout is not available on this website.';
