@@ -8,4 +8,5 @@ mod checkout_sessions;
 mod concurrency;
 mod helpers;
 mod idempotency;
+mod placements;
 mod tenancy;
