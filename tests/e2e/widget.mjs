@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(join(repo, 'web', 'widget', 'package.json'));
@@ -25,6 +26,7 @@ const BIN = process.env.ANYCART_BIN ?? join(repo, 'target', 'debug', 'anycart');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(repo, 'target', 'e2e');
 const REQUESTS_TO_INTERACTIVE_MAX = 10;
+const WIDGET_GZIP_TO_INTERACTIVE_MAX = 60 * 1024;
 const STEP_TIMEOUT_MS = 15_000;
 mkdirSync(SHOTS, { recursive: true });
 
@@ -102,7 +104,9 @@ try {
     const page = await browser.newPage({ viewport: { width: 900, height: 600 } });
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
     const requests = [];
+    const responses = [];
     page.on('request', (r) => requests.push(r.url()));
+    page.on('response', (r) => responses.push(r));
     let navigations = 0;
     page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations += 1; });
     await page.goto(demo.ad_page_url);
@@ -111,7 +115,15 @@ try {
     await buy.waitFor();
     const toInteractive = requests.length;
     assert.ok(toInteractive <= REQUESTS_TO_INTERACTIVE_MAX, `requests to interactive: ${toInteractive} ${JSON.stringify(requests)}`);
-    console.log(`      requests to interactive: ${toInteractive}`);
+    // Weight of everything the widget loaded (all but the host page itself), gzipped.
+    let widgetGzip = 0;
+    for (const r of responses.slice(0, toInteractive)) {
+      if (r.url() === demo.ad_page_url) continue;
+      const body = await r.body().catch(() => Buffer.alloc(0));
+      widgetGzip += gzipSync(body, { level: 9 }).length;
+    }
+    assert.ok(widgetGzip <= WIDGET_GZIP_TO_INTERACTIVE_MAX, `widget weight ${widgetGzip} B`);
+    console.log(`      to interactive: ${toInteractive} requests (${requests.map((u) => new URL(u).pathname).join(', ')}), widget ${widgetGzip} B gzipped`);
     const box = await page.locator('anycart-checkout').boundingBox();
     assert.deepEqual([Math.round(box.width), Math.round(box.height)], [300, 250]);
     assert.match(await frame.getByTestId('stock').textContent(), /In stock|Only \d+ left/);
