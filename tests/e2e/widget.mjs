@@ -213,6 +213,51 @@ try {
     await page.close();
   });
 
+  await check('keyboard only: buy in the article with a 3-D Secure card', async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await page.goto(demo.article_page_url);
+    const frame = await checkoutFrame(page);
+    await frame.getByRole('button', { name: 'Buy now' }).waitFor();
+    const focused = () => frame.evaluate(() => {
+      const el = document.activeElement;
+      return { text: el?.textContent ?? '', id: el?.id ?? '', outline: el ? getComputedStyle(el).outlineStyle : 'none' };
+    });
+    let f = await focused();
+    for (let i = 0; i < 10 && f.text !== 'Buy now'; i++) {
+      await page.keyboard.press('Tab');
+      f = await focused();
+    }
+    assert.equal(f.text, 'Buy now', 'Tab reaches the Buy button');
+    assert.notEqual(f.outline, 'none', 'keyboard focus is visible');
+    await page.keyboard.press('Enter');
+    await frame.getByRole('heading', { name: 'Contact & delivery' }).waitFor();
+    for (const text of ['grace@example.com', 'Grace Hopper', '1 Navy Way', 'Arlington', 'VA', '22202']) {
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(text);
+    }
+    await page.keyboard.press('Enter');
+    await frame.getByRole('heading', { name: 'Shipping & total' }).waitFor();
+    await frame.getByLabel('Discount code').focus();
+    await page.keyboard.press('Enter');
+    await frame.getByRole('heading', { name: 'Payment' }).waitFor();
+    for (const text of ['4000 0027 6000 3184', '12/30', '123']) {
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(text);
+    }
+    await page.keyboard.press('Enter');
+    await expectCodes(frame, ['requires_3ds']);
+    await page.screenshot({ path: join(SHOTS, '8-article-3ds.png') });
+    assert.equal((await focused()).id, 'f-cvc', 'focus stays where the shopper was');
+    await page.keyboard.press('Tab');
+    assert.equal((await focused()).text, 'Confirm with my bank');
+    await page.keyboard.press('Enter');
+    await frame.getByTestId('order-number').waitFor();
+    await page.locator('#log li[data-event="complete"]').waitFor();
+    await page.screenshot({ path: join(SHOTS, '9-article-confirmed.png') });
+    await page.close();
+  });
+
   await check('a host origin off the allow-list and a disabled placement are refused', async () => {
     const page = await browser.newPage();
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
@@ -221,13 +266,13 @@ try {
     let frame = await checkoutFrame(page);
     await frame.getByText('This checkout is not available on this website.').waitFor();
     assert.equal(await frame.getByRole('button', { name: 'Buy now' }).count(), 0);
-    await page.screenshot({ path: join(SHOTS, '8-refused-origin.png') });
+    await page.screenshot({ path: join(SHOTS, '10-refused-origin.png') });
     const off = await admin(demo, 'POST', `/placements/${demo.placements[1]}/disable`);
     assert.equal(off.body.enabled, false);
     await page.goto(demo.article_page_url);
     frame = await checkoutFrame(page);
     await frame.getByText('This checkout is no longer available.').waitFor();
-    await page.screenshot({ path: join(SHOTS, '9-refused-disabled.png') });
+    await page.screenshot({ path: join(SHOTS, '11-refused-disabled.png') });
     await admin(demo, 'POST', `/placements/${demo.placements[1]}/enable`);
     await page.close();
   });

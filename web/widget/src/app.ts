@@ -53,6 +53,8 @@ const state = {
   live: new Map<string, number>(variants.map((v) => [v.id, v.available])),
   form: { email: '', name: '', line_one: '', city: '', state: '', postal_code: '', country: 'US', code: '', number: '', exp: '', cvc: '' },
   refusal: '',
+  /** The token awaiting a 3-D Secure confirmation (a token, never card data). */
+  pending3ds: '',
 };
 
 // ---------- host messaging (strict origins both ways) ----------
@@ -265,19 +267,29 @@ async function pay(): Promise<void> {
     return;
   }
   const { token } = await call<{ token: string }>('/v1/sandbox/tokens', { number: f.number, exp_month: Number(m[1]), exp_year: Number(m[2]), cvc: f.cvc.trim() });
-  const done = await call<Session>(`/checkout_sessions/${s.id}/complete`, {
+  await complete(s, token, false);
+}
+
+/** Completes with `token`; `authenticated` answers a 3-D Secure challenge. */
+async function complete(s: Session, token: string, authenticated: boolean): Promise<void> {
+  const body: Record<string, unknown> = {
     payment_data: { handler_id: 'card_sandbox', instrument: { type: 'card', credential: { type: 'spt', token } } },
-  });
+  };
+  if (authenticated) body['authentication_result'] = { outcome: 'authenticated' };
+  const done = await call<Session>(`/checkout_sessions/${s.id}/complete`, body);
   absorb(done);
+  state.pending3ds = done.status === 'authentication_required' ? token : '';
   if (done.status === 'completed' && done.order) {
     state.form.number = '';
     state.form.cvc = '';
     post('ec.complete', { checkout: { id: done.id }, order: { id: done.order.id, order_number: done.order.order_number, permalink_url: done.order.permalink_url } });
     state.step = 'done';
-  } else if (state.errors.length === 0 && done.status === 'authentication_required') {
-    state.errors = ['Your bank asks for extra verification, which this sandbox cannot show. Please use another card.'];
-    state.errorCodes = ['requires_3ds'];
   }
+}
+
+async function confirm3ds(): Promise<void> {
+  const s = state.session;
+  if (s && state.pending3ds) await complete(s, state.pending3ds, true);
 }
 
 async function cancel(): Promise<void> {
@@ -374,6 +386,9 @@ function paymentView(): HTMLElement {
     h('h2', { tabindex: -1 }, 'Payment'),
     field('Card number', 'number', { inputmode: 'numeric', autocomplete: 'cc-number', placeholder: '4242 4242 4242 4242' }),
     h('div', { class: 'row' }, field('Expiry (MM/YY)', 'exp', { autocomplete: 'cc-exp', placeholder: '12/30' }), field('CVC', 'cvc', { inputmode: 'numeric', autocomplete: 'cc-csc', placeholder: '123' })),
+    state.pending3ds ? h('div', { class: 'challenge', role: 'group', 'aria-label': 'Bank verification' },
+      h('p', {}, 'Sandbox bank: confirm this payment, or enter another card.'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => void run(confirm3ds), disabled: state.busy }, 'Confirm with my bank')) : null,
     actions(state.busy ? 'Paying…' : `Pay ${money(total('total'), s?.currency ?? 'usd', variant()?.exponent)}`));
 }
 
