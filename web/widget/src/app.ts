@@ -374,7 +374,7 @@ function reviewView(): HTMLElement {
         h('input', { type: 'radio', name: 'ship', value: o.id, checked: o.id === selected, onchange: () => void run(() => chooseShipping(o.id)) }),
         ` ${o.title} · ${money(o.totals.find((t) => t.type === 'fulfillment' || t.type === 'total')?.amount ?? 0, s?.currency ?? 'usd')}`))),
     h('div', { class: 'row code' },
-      field('Discount code', 'code', { required: false, autocomplete: 'off' }),
+      field('Discount code', 'code', { required: false, autocomplete: 'off', onkeydown: (e: Event) => { if ((e as KeyboardEvent).key === 'Enter' && state.form.code.trim()) { e.preventDefault(); void run(applyCode); } } }),
       h('button', { type: 'button', class: 'secondary', onclick: () => void run(applyCode), disabled: state.busy }, 'Apply')),
     totalsList(),
     actions('Continue to payment'));
