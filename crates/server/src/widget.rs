@@ -308,7 +308,10 @@ async fn app_config(
         },
         variant_id: p.settings.variant_id.map(|v| v.to_string()),
         quantity: p.settings.quantity,
-        theme: p.settings.theme.clone(),
+        theme: p
+            .settings
+            .theme
+            .over(&state.store.widget_theme(p.merchant_id).await?),
     }))
 }
 

@@ -50,6 +50,33 @@ pub struct Theme {
     pub dark: Option<bool>,
 }
 
+impl Theme {
+    /// This theme's fields where set, else `defaults`' (placement over merchant).
+    pub fn over(&self, defaults: &Theme) -> Theme {
+        Theme {
+            primary_color: self
+                .primary_color
+                .clone()
+                .or_else(|| defaults.primary_color.clone()),
+            background_color: self
+                .background_color
+                .clone()
+                .or_else(|| defaults.background_color.clone()),
+            text_color: self
+                .text_color
+                .clone()
+                .or_else(|| defaults.text_color.clone()),
+            font_family: self
+                .font_family
+                .clone()
+                .or_else(|| defaults.font_family.clone()),
+            radius_px: self.radius_px.or(defaults.radius_px),
+            logo_url: self.logo_url.clone().or_else(|| defaults.logo_url.clone()),
+            dark: self.dark.or(defaults.dark),
+        }
+    }
+}
+
 /// Everything about a placement except its identity, stored as one JSON document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlacementSettings {
@@ -166,6 +193,34 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(placement_from_row).collect()
+    }
+
+    /// The merchant's default widget theme (empty when never set).
+    pub async fn widget_theme(&self, merchant: MerchantId) -> StoreResult<Theme> {
+        let row = sqlx::query("SELECT doc FROM widget_themes WHERE merchant_id = $1")
+            .bind(merchant.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            Some(r) => Ok(serde_json::from_str(&r.try_get::<String, _>("doc")?)?),
+            None => Ok(Theme::default()),
+        }
+    }
+
+    /// Replaces the merchant's default widget theme.
+    pub async fn set_widget_theme(
+        &self,
+        merchant: MerchantId,
+        theme: &Theme,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO widget_themes (merchant_id, doc, updated_at_ms) VALUES ($1, $2, $3) ON CONFLICT (merchant_id) DO UPDATE SET doc = excluded.doc, updated_at_ms = excluded.updated_at_ms")
+            .bind(merchant.to_string())
+            .bind(serde_json::to_string(theme)?)
+            .bind(now_ms)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     /// Turns a placement on or off; false if `merchant` has no such placement.

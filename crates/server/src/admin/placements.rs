@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_placement))
         .routes(routes!(disable_placement))
         .routes(routes!(enable_placement))
+        .routes(routes!(get_widget_theme, put_widget_theme))
 }
 
 /// Campaign and attribution fields (all optional).
@@ -457,6 +458,36 @@ async fn enable_placement(
     Path(id): Path<String>,
 ) -> Result<Json<PlacementWire>, ApiError> {
     set_enabled(&state, &caller, &id, true).await
+}
+
+/// The merchant's default widget theme (placements override it field by field).
+#[utoipa::path(get, path = "/widget_theme", tag = "Admin", responses((status = 200, body = ThemeWire)), security(("bearer" = [])))]
+async fn get_widget_theme(
+    State(state): State<AppState>,
+    caller: SecretCaller,
+) -> Result<Json<ThemeWire>, ApiError> {
+    Ok(Json(theme_wire(
+        &state.store.widget_theme(caller.0.merchant).await?,
+    )))
+}
+
+/// Replace the merchant's default widget theme.
+#[utoipa::path(put, path = "/widget_theme", tag = "Admin", request_body = ThemeWire, responses((status = 200, body = ThemeWire), (status = 400)), security(("bearer" = [])))]
+async fn put_widget_theme(
+    State(state): State<AppState>,
+    caller: SecretCaller,
+    body: AcpJson<ThemeWire>,
+) -> Result<Json<ThemeWire>, ApiError> {
+    // Reuses the placement validation; its params name `$.theme.…`, so re-root them.
+    let t = theme(&body.value).map_err(|mut e| {
+        e.param = e.param.map(|p| p.replacen("$.theme.", "$.", 1));
+        e
+    })?;
+    state
+        .store
+        .set_widget_theme(caller.0.merchant, &t, state.now_ms())
+        .await?;
+    Ok(Json(theme_wire(&t)))
 }
 
 #[cfg(test)]

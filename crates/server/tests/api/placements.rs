@@ -487,3 +487,48 @@ async fn the_loader_and_app_assets_are_served() {
         .unwrap();
     assert!(js.contains("anycart-checkout") && js.contains("ec.ready"));
 }
+
+fn page_config(html: &str) -> Value {
+    let start = html.find("id=\"anycart-config\">").unwrap() + "id=\"anycart-config\">".len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end]).unwrap()
+}
+
+#[tokio::test]
+async fn placement_themes_override_the_merchant_default_field_by_field() {
+    for app in apps().await {
+        let empty = app.admin(Method::GET, "/widget_theme", None).await;
+        assert_eq!(
+            (empty.status, &empty.body["primary_color"]),
+            (StatusCode::OK, &Value::Null)
+        );
+        let set = app.admin(Method::PUT, "/widget_theme", Some(json!({"primary_color": "#111111", "logo_url": "https://cdn.example/brand.svg", "radius_px": 10}))).await;
+        assert_eq!(set.status, StatusCode::OK, "{:#}", set.body);
+        let bad = app
+            .admin(Method::PUT, "/widget_theme", Some(json!({"radius_px": 99})))
+            .await;
+        assert_eq!(
+            (bad.status, bad.body["param"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("$.radius_px"))
+        );
+        assert_eq!(
+            app.admin(Method::GET, "/widget_theme", None).await.body["radius_px"],
+            10,
+            "a refused update changes nothing"
+        );
+
+        let (product, _) = product_of(&app, "TEE-TRAIL-L").await;
+        let made = create(&app, json!({"product_id": product, "channel": "social", "allowed_origins": [HOST], "theme": {"primary_color": "#222222", "dark": true}})).await;
+        let (status, _, html) = page(&app, made.body["id"].as_str().unwrap(), HOST).await;
+        assert_eq!(status, StatusCode::OK);
+        let theme = &page_config(&html)["theme"];
+        assert_eq!(theme["primary_color"], "#222222", "the placement wins");
+        assert_eq!(theme["dark"], true);
+        assert_eq!(
+            theme["logo_url"], "https://cdn.example/brand.svg",
+            "the merchant default fills in"
+        );
+        assert_eq!(theme["radius_px"], 10);
+        assert_eq!(theme["font_family"], Value::Null);
+    }
+}

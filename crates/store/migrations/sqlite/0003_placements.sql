@@ -11,3 +11,10 @@ CREATE TABLE placements (
     created_at_ms BIGINT NOT NULL
 );
 CREATE INDEX placements_by_merchant ON placements (merchant_id, id);
+
+-- A merchant's default widget theme; each placement's theme overrides it field by field.
+CREATE TABLE widget_themes (
+    merchant_id TEXT PRIMARY KEY REFERENCES merchants(id),
+    doc TEXT NOT NULL,
+    updated_at_ms BIGINT NOT NULL
+);
