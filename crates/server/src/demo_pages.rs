@@ -19,7 +19,9 @@ use std::sync::Arc;
 pub struct DemoPages {
     /// The anycart API/widget origin (where `embed.js` comes from).
     pub base_url: String,
+    /// The placement embedded in the 300×250 ad page.
     pub ad_placement: String,
+    /// The placement embedded in the article page.
     pub article_placement: String,
 }
 

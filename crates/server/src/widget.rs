@@ -89,7 +89,9 @@ fn asset_version() -> &'static str {
 /// `?origin=` (the host page's origin, as the loader saw it) and `?layout=`.
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
+    /// The host page's origin; must be on the placement's allow-list.
     pub origin: Option<String>,
+    /// `compact` for short ad slots (stepwise, scrolling), else fluid.
     pub layout: Option<String>,
 }
 
@@ -319,15 +321,20 @@ async fn app_config(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CardFields {
+    /// A sandbox test card number (spaces and dashes allowed).
     pub number: String,
+    /// 1–12.
     pub exp_month: u32,
+    /// Two or four digits; must not be in the past.
     pub exp_year: u32,
+    /// 3 or 4 digits; checked for shape only and then dropped.
     pub cvc: String,
 }
 
 /// A payment token for `payment_data.instrument.credential.token`.
 #[derive(Debug, Serialize)]
 pub struct TokenWire {
+    /// The sandbox token, e.g. `tok_visa`.
     pub token: &'static str,
 }
 

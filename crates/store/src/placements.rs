@@ -28,9 +28,13 @@ pub enum Channel {
 /// Campaign and attribution fields (UTM-style), all optional free text.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Campaign {
+    /// Campaign name (utm_campaign).
     pub name: Option<String>,
+    /// Where the traffic comes from, e.g. an ad network (utm_source).
     pub source: Option<String>,
+    /// display, affiliate, social… (utm_medium).
     pub medium: Option<String>,
+    /// The creative or slot, e.g. `300x250` (utm_content).
     pub content: Option<String>,
 }
 
@@ -39,12 +43,15 @@ pub struct Campaign {
 pub struct Theme {
     /// `#rgb` or `#rrggbb`, buttons and focus rings.
     pub primary_color: Option<String>,
+    /// Page background.
     pub background_color: Option<String>,
+    /// Body text.
     pub text_color: Option<String>,
     /// A CSS font-family list (letters, digits, spaces, commas, quotes, hyphens).
     pub font_family: Option<String>,
     /// Corner radius in CSS pixels.
     pub radius_px: Option<u32>,
+    /// Brand logo shown in the widget header.
     pub logo_url: Option<String>,
     /// Dark colour scheme.
     pub dark: Option<bool>,
@@ -102,7 +109,9 @@ pub struct PlacementSettings {
 pub struct Placement {
     pub id: PlacementId,
     pub merchant_id: MerchantId,
+    /// The product the widget sells.
     pub product_id: ProductId,
+    /// Disabled placements are refused by the iframe page (nothing is shown or held).
     pub enabled: bool,
     pub settings: PlacementSettings,
     pub created_at_ms: i64,
