@@ -230,8 +230,17 @@ try {
     }
     assert.equal(f.text, 'Buy now', 'Tab reaches the Buy button');
     assert.notEqual(f.outline, 'none', 'keyboard focus is visible');
+    // The page is now stale: the merchant raises the preselected variant's price.
+    const variantId = await frame.locator('#f-variant').inputValue();
+    const patched = await fetch(`${demo.base_url}/v1/variants/${variantId}`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${demo.secret_key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ price: { amount: 3500, currency: 'usd' } }),
+    });
+    assert.equal(patched.status, 204);
     await page.keyboard.press('Enter');
     await frame.getByRole('heading', { name: 'Contact & delivery' }).waitFor();
+    assert.match(await frame.getByTestId('notices').textContent(), /price changed from \$32\.00 to \$35\.00/);
     for (const text of ['grace@example.com', 'Grace Hopper', '1 Navy Way', 'Arlington', 'VA', '22202']) {
       await page.keyboard.press('Tab');
       await page.keyboard.type(text);

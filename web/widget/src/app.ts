@@ -20,7 +20,7 @@ interface Config {
 interface Message { type: string; code?: string; content: string; param?: string }
 interface Total { type: string; display_text: string; amount: number }
 interface FulfillmentOption { id: string; title: string; description: string; totals: Total[] }
-interface LineItem { variant_id: string; quantity: number; available_quantity: number; availability_status: string }
+interface LineItem { variant_id: string; quantity: number; unit_amount: number; available_quantity: number; availability_status: string }
 interface Session {
   id: string; status: string; currency: string; line_items: LineItem[]; totals: Total[];
   fulfillment_options: FulfillmentOption[]; selected_fulfillment_options?: { option_id: string }[];
@@ -227,6 +227,13 @@ async function startCheckout(): Promise<void> {
     state.errorCodes = s.messages.filter((m) => m.type === 'error').map((m) => m.code ?? '');
     return;
   }
+  // The page may be older than the catalogue: say so when the price moved.
+  const v = variant();
+  const line = s.line_items.find((li) => li.variant_id === state.variantId);
+  if (v && line && line.unit_amount !== v.amount) {
+    state.notices = [`The price changed from ${money(v.amount, v.currency, v.exponent)} to ${money(line.unit_amount, v.currency, v.exponent)}.`, ...state.notices];
+    v.amount = line.unit_amount;
+  }
   post('ec.start', { checkout: { id: s.id } });
   state.step = 'contact';
 }
@@ -421,7 +428,7 @@ function render(): void {
       header(),
       views[state.step](),
       h('div', { class: 'errors', role: 'alert', 'aria-live': 'assertive', 'data-testid': 'errors', 'data-codes': state.errorCodes.join(' ') }, ...state.errors.map((t) => h('p', {}, t))),
-      state.notices.length ? h('div', { class: 'notices', 'aria-live': 'polite' }, ...state.notices.map((t) => h('p', {}, t))) : null));
+      state.notices.length ? h('div', { class: 'notices', 'aria-live': 'polite', 'data-testid': 'notices' }, ...state.notices.map((t) => h('p', {}, t))) : null));
   if (active) document.getElementById(active)?.focus();
 }
 
