@@ -135,7 +135,7 @@ async fn index() -> Html<&'static str> {
 async fn ad(State(p): State<Arc<DemoPages>>) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Daily Planet — weather</title>\
-<style>{HOSTILE_CSS}body{{margin:0;font:16px serif;background:#f4f1ea}}.page{{display:flex;gap:24px;padding:24px}}.slot{{width:300px;height:250px;flex:none;background:#fff}}</style></head>\
+<style>{HOSTILE_CSS}body{{margin:0;font:16px serif;background:#f4f1ea}}.page{{display:flex;gap:24px;padding:24px}}main{{min-width:0;overflow-wrap:anywhere}}.slot{{width:300px;height:250px;flex:none;background:#fff}}</style></head>\
 <body><div class=\"page\"><main><h1>Heatwave expected this weekend</h1><p>Forecasters expect temperatures to climb past 35°C across the region. Stay hydrated.</p>\
 <ol id=\"log\" aria-label=\"widget events\"></ol></main>\
 <aside class=\"slot\" aria-label=\"Advertisement\">\
@@ -150,7 +150,7 @@ async fn ad(State(p): State<Arc<DemoPages>>) -> Html<String> {
 async fn article(State(p): State<Arc<DemoPages>>) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Trail Magazine — the best running tees</title>\
-<style>{HOSTILE_CSS}body{{margin:0;background:#fff;color:#222}}article{{max-width:680px;margin:0 auto;padding:24px}}</style></head>\
+<style>{HOSTILE_CSS}body{{margin:0;background:#fff;color:#222}}article{{max-width:680px;margin:0 auto;padding:24px;overflow-wrap:anywhere}}</style></head>\
 <body><article><h1>The one running tee we keep reaching for</h1>\
 <p>After three months of trail runs, the Trail Runner Tee is the shirt our testers pick first: light, quick to dry and cut to move.</p>\
 <script src=\"{base}/embed.js\" async></script>\

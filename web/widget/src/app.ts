@@ -223,8 +223,10 @@ async function startCheckout(): Promise<void> {
     // Nothing to buy: end the session at once so no stock stays held.
     await call<Session>(`/checkout_sessions/${s.id}/cancel`, {}).catch(() => undefined);
     state.session = null;
-    state.errors = s.messages.filter((m) => m.type === 'error').map((m) => m.content);
-    state.errorCodes = s.messages.filter((m) => m.type === 'error').map((m) => m.code ?? '');
+    // Only the stock problem matters here; "email missing" etc. belong to later steps.
+    const stock = s.messages.filter((m) => m.code === 'out_of_stock' || m.code === 'quantity_exceeded');
+    state.errors = stock.map((m) => m.content);
+    state.errorCodes = stock.map((m) => m.code ?? '');
     return;
   }
   // The page may be older than the catalogue: say so when the price moved.
@@ -430,6 +432,17 @@ function render(): void {
       h('div', { class: 'errors', role: 'alert', 'aria-live': 'assertive', 'data-testid': 'errors', 'data-codes': state.errorCodes.join(' ') }, ...state.errors.map((t) => h('p', {}, t))),
       state.notices.length ? h('div', { class: 'notices', 'aria-live': 'polite', 'data-testid': 'notices' }, ...state.notices.map((t) => h('p', {}, t))) : null));
   if (active) document.getElementById(active)?.focus();
+  revealErrors();
+}
+
+/** In a short ad slot the shell scrolls: keep a new error in view (without ever
+ * scrolling the host page, which `scrollIntoView` could do). */
+function revealErrors(): void {
+  const shell = root.querySelector<HTMLElement>('.shell');
+  const errors = root.querySelector<HTMLElement>('.errors');
+  if (!shell || !errors || state.errors.length === 0) return;
+  const bottom = errors.offsetTop - shell.offsetTop + errors.offsetHeight;
+  if (bottom > shell.scrollTop + shell.clientHeight) shell.scrollTop = bottom - shell.clientHeight;
 }
 
 function applyTheme(t: Theme): void {
