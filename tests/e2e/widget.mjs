@@ -175,6 +175,26 @@ try {
     await page.close();
   });
 
+  await check('the same placement fits a 300×600 half-page slot', async () => {
+    const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await page.goto(`${demo.ad_page_url}?size=300x600`);
+    const frame = await checkoutFrame(page);
+    await frame.getByRole('button', { name: 'Buy now' }).waitFor();
+    const box = await page.locator('anycart-checkout').boundingBox();
+    assert.deepEqual([Math.round(box.width), Math.round(box.height)], [300, 600]);
+    const layout = await frame.evaluate(() => document.querySelector('.shell')?.className);
+    assert.equal(layout, 'shell fluid', 'a tall slot gets the roomy layout');
+    await frame.getByRole('button', { name: 'Buy now' }).click();
+    await frame.getByRole('heading', { name: 'Contact & delivery' }).waitFor();
+    const fits = await frame.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight);
+    assert.ok(fits, 'the contact step fits 300×600 without scrolling');
+    await page.screenshot({ path: join(SHOTS, '5b-ad-300x600.png') });
+    await frame.getByRole('button', { name: 'Cancel' }).click();
+    await frame.getByRole('button', { name: 'Buy now' }).waitFor();
+    await page.close();
+  });
+
   await check('a stale page after the product sold out shows out-of-stock in place', async () => {
     const page = await browser.newPage();
     page.setDefaultTimeout(STEP_TIMEOUT_MS);

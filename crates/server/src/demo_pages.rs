@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use anycart_core::{MerchantId, PlacementId};
 use anycart_store::Store;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use std::sync::Arc;
@@ -132,15 +132,26 @@ async fn index() -> Html<&'static str> {
     )
 }
 
-async fn ad(State(p): State<Arc<DemoPages>>) -> Html<String> {
+/// `?size=300x600` shows the ad as a half-page slot instead of the default 300×250.
+#[derive(Debug, serde::Deserialize)]
+struct AdQuery {
+    size: Option<String>,
+}
+
+async fn ad(State(p): State<Arc<DemoPages>>, Query(q): Query<AdQuery>) -> Html<String> {
+    // Only the two IAB sizes the widget is laid out for; anything else falls back.
+    let (size, height) = match q.size.as_deref() {
+        Some("300x600") => ("300x600", 600),
+        _ => ("300x250", 250),
+    };
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Daily Planet — weather</title>\
-<style>{HOSTILE_CSS}body{{margin:0;font:16px serif;background:#f4f1ea}}.page{{display:flex;gap:24px;padding:24px}}main{{min-width:0;overflow-wrap:anywhere}}.slot{{width:300px;height:250px;flex:none;background:#fff}}</style></head>\
+<style>{HOSTILE_CSS}body{{margin:0;font:16px serif;background:#f4f1ea}}.page{{display:flex;gap:24px;padding:24px}}main{{min-width:0;overflow-wrap:anywhere}}.slot{{width:300px;height:{height}px;flex:none;background:#fff}}</style></head>\
 <body><div class=\"page\"><main><h1>Heatwave expected this weekend</h1><p>Forecasters expect temperatures to climb past 35°C across the region. Stay hydrated.</p>\
 <ol id=\"log\" aria-label=\"widget events\"></ol></main>\
 <aside class=\"slot\" aria-label=\"Advertisement\">\
 <script src=\"{base}/embed.js\" async></script>\
-<anycart-checkout placement=\"{id}\" size=\"300x250\" label=\"Buy the Summit Water Bottle\"></anycart-checkout>\
+<anycart-checkout placement=\"{id}\" size=\"{size}\" label=\"Buy the Summit Water Bottle\"></anycart-checkout>\
 </aside></div>{EVENT_LOG_JS}</body></html>",
         base = p.base_url,
         id = p.ad_placement

@@ -229,6 +229,9 @@ async function startCheckout(): Promise<void> {
     state.errorCodes = stock.map((m) => m.code ?? '');
     return;
   }
+  // "Email missing", "address missing": that is what the next step asks for anyway.
+  state.errors = [];
+  state.errorCodes = [];
   // The page may be older than the catalogue: say so when the price moved.
   const v = variant();
   const line = s.line_items.find((li) => li.variant_id === state.variantId);
