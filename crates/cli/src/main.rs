@@ -162,8 +162,36 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .to_string();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if args.demo {
-        let info = demo_merchant(&store, &config.data_dir, &base_url, clock.now_ms()).await?;
+        // The demo host pages live on another port (another origin), as a real
+        // publisher's site would: API port + 1, or a free port when the API's is 0.
+        let pages_port = if config.addr.ends_with(":0") {
+            0
+        } else {
+            local.port().wrapping_add(1)
+        };
+        let pages_listener = tokio::net::TcpListener::bind((local.ip(), pages_port))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{pages_port} for the demo pages",
+                    local.ip()
+                )
+            })?;
+        let pages_origin = format!("http://{}", pages_listener.local_addr()?);
+        let (info, pages) = demo_merchant(
+            &store,
+            &config.data_dir,
+            &base_url,
+            &pages_origin,
+            clock.now_ms(),
+        )
+        .await?;
         print_demo_banner(&info, &config.data_dir);
+        tokio::spawn(async move {
+            if let Err(e) = anycart_server::demo_pages::serve(pages_listener, pages).await {
+                tracing::error!(error = %e, "demo pages listener stopped");
+            }
+        });
     }
     let holds = if config.hold_engine {
         HoldMode::Engine(InventoryEngine::start(store.clone(), clock.clone()))
@@ -188,8 +216,9 @@ async fn demo_merchant(
     store: &anycart_store::Store,
     data_dir: &Path,
     base_url: &str,
+    pages_origin: &str,
     now_ms: i64,
-) -> Result<DemoInfo> {
+) -> Result<(DemoInfo, anycart_server::demo_pages::DemoPages)> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let path = data_dir.join("demo.json");
@@ -208,13 +237,17 @@ async fn demo_merchant(
         _ => demo::seed(store, base_url, now_ms).await?,
     };
     info.base_url = base_url.to_string();
+    let pages =
+        anycart_server::demo_pages::ensure_placements(store, &mut info, pages_origin, now_ms)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo placements: {}", e.message))?;
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(&info)?)?;
     std::fs::rename(&tmp, &path)?;
     if info.variants.is_empty() {
         bail!("the demo catalogue is empty");
     }
-    Ok(info)
+    Ok((info, pages))
 }
 
 fn print_demo_banner(info: &DemoInfo, data_dir: &Path) {
@@ -224,6 +257,10 @@ fn print_demo_banner(info: &DemoInfo, data_dir: &Path) {
     println!("  merchant         {}", info.merchant_id);
     println!("  publishable key  {}", info.publishable_key);
     println!("  secret key       {}", info.secret_key);
+    if let (Some(ad), Some(article)) = (&info.ad_page_url, &info.article_page_url) {
+        println!("  ad page (widget) {ad}");
+        println!("  article (widget) {article}");
+    }
     println!(
         "  demo.json        {}\n",
         data_dir.join("demo.json").display()

@@ -104,6 +104,16 @@ fn serve_demo_writes_demo_json_and_sells() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(ready, "server never became healthy");
+        // The demo host pages: another origin, with the demo placements embedded.
+        let placements = demo["placements"].as_array().unwrap();
+        assert_eq!(placements.len(), 2);
+        for (field, placement) in [("ad_page_url", &placements[0]), ("article_page_url", &placements[1])] {
+            let url = demo[field].as_str().unwrap();
+            assert!(!url.starts_with(&base), "{field} must be on another origin than {base}");
+            let html = client.get(url).send().await.unwrap().text().await.unwrap();
+            assert!(html.contains(&format!("{base}/embed.js")), "{field}");
+            assert!(html.contains(&format!("placement=\"{}\"", placement.as_str().unwrap())), "{field}");
+        }
         let pk = demo["publishable_key"].as_str().unwrap();
         let variant = variants.iter().find(|v| v["available"].as_i64().unwrap() > 0).unwrap()["id"].as_str().unwrap();
         let post = |path: String, body: serde_json::Value| {

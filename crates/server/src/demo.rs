@@ -37,6 +37,15 @@ pub struct DemoInfo {
     pub publishable_key: String,
     pub secret_key: String,
     pub variants: Vec<DemoVariant>,
+    /// The sample 300×250 ad page (another origin than the API) with a placement.
+    #[serde(default)]
+    pub ad_page_url: Option<String>,
+    /// The sample publisher article with a placement.
+    #[serde(default)]
+    pub article_page_url: Option<String>,
+    /// The demo placements' ids (ad first, then article).
+    #[serde(default)]
+    pub placements: Vec<String>,
 }
 
 /// `(sku, title, options, price in cents, on hand per warehouse, max per order)`.
@@ -308,6 +317,9 @@ pub async fn seed(store: &Store, base_url: &str, now_ms: i64) -> Result<DemoInfo
         publishable_key: created.to_json().publishable_key.to_string(),
         secret_key: created.to_json().secret_key.to_string(),
         variants: vec![],
+        ad_page_url: None,
+        article_page_url: None,
+        placements: vec![],
     };
     refresh(store, info).await
 }

@@ -12,6 +12,7 @@ pub mod availability;
 pub mod checkout;
 pub mod clock;
 pub mod demo;
+pub mod demo_pages;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -19,6 +20,7 @@ pub mod inventory;
 pub mod merchants;
 pub mod pages;
 pub mod state;
+pub mod widget;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -162,6 +164,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .merge(Scalar::with_url("/docs", openapi))
         .merge(demo::router())
+        .merge(widget::router())
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed on this path.") })
         .layer(middleware::from_fn(record_metrics))

@@ -17,6 +17,7 @@ mod idempotency;
 mod inventory;
 mod merchants;
 mod orders;
+mod placements;
 pub mod testing;
 
 pub use batch::{BatchItem, BatchResult};
@@ -24,6 +25,7 @@ pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
 pub use idempotency::{IdempotencyBegin, IdempotencyScope};
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
 pub use orders::OrderRecord;
+pub use placements::{Campaign, Channel, Placement, PlacementSettings, Theme};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

@@ -22,7 +22,7 @@ pub enum ApiKeyKind {
 }
 
 impl ApiKeyKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ApiKeyKind::Publishable => "publishable",
             ApiKeyKind::Secret => "secret",

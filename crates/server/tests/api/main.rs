@@ -9,4 +9,5 @@ mod checkout_sessions;
 mod concurrency;
 mod helpers;
 mod idempotency;
+mod placements;
 mod tenancy;

@@ -1,0 +1,251 @@
+//! Placements: the merchant's embeds of the checkout widget (an ad slot, an article,
+//! a social post…). The widget's iframe page looks one up by id alone (the shopper
+//! has no key), so [`Store::find_placement`] is deliberately not merchant-scoped;
+//! every admin call is.
+
+use crate::merchants::ApiKeyRecord;
+use crate::{Store, StoreResult, flag, page_limit, parse_id};
+use anycart_core::{MerchantId, PlacementId, ProductId, VariantId};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+/// Where a placement is shown; reported with orders for attribution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A display ad slot (300×250, 300×600…).
+    DisplayAd,
+    /// A publisher or affiliate article.
+    Publisher,
+    /// A social post or link-in-bio page.
+    Social,
+    /// A connected-TV companion screen.
+    Ctv,
+    /// The merchant's own site.
+    OwnSite,
+}
+
+/// Campaign and attribution fields (UTM-style), all optional free text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Campaign {
+    /// Campaign name (utm_campaign).
+    pub name: Option<String>,
+    /// Where the traffic comes from, e.g. an ad network (utm_source).
+    pub source: Option<String>,
+    /// display, affiliate, social… (utm_medium).
+    pub medium: Option<String>,
+    /// The creative or slot, e.g. `300x250` (utm_content).
+    pub content: Option<String>,
+}
+
+/// Per-placement look overrides; `None` keeps the widget's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Theme {
+    /// `#rgb` or `#rrggbb`, buttons and focus rings.
+    pub primary_color: Option<String>,
+    /// Page background.
+    pub background_color: Option<String>,
+    /// Body text.
+    pub text_color: Option<String>,
+    /// A CSS font-family list (letters, digits, spaces, commas, quotes, hyphens).
+    pub font_family: Option<String>,
+    /// Corner radius in CSS pixels.
+    pub radius_px: Option<u32>,
+    /// Brand logo shown in the widget header.
+    pub logo_url: Option<String>,
+    /// Dark colour scheme.
+    pub dark: Option<bool>,
+}
+
+impl Theme {
+    /// This theme's fields where set, else `defaults`' (placement over merchant).
+    pub fn over(&self, defaults: &Theme) -> Theme {
+        Theme {
+            primary_color: self
+                .primary_color
+                .clone()
+                .or_else(|| defaults.primary_color.clone()),
+            background_color: self
+                .background_color
+                .clone()
+                .or_else(|| defaults.background_color.clone()),
+            text_color: self
+                .text_color
+                .clone()
+                .or_else(|| defaults.text_color.clone()),
+            font_family: self
+                .font_family
+                .clone()
+                .or_else(|| defaults.font_family.clone()),
+            radius_px: self.radius_px.or(defaults.radius_px),
+            logo_url: self.logo_url.clone().or_else(|| defaults.logo_url.clone()),
+            dark: self.dark.or(defaults.dark),
+        }
+    }
+}
+
+/// Everything about a placement except its identity, stored as one JSON document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacementSettings {
+    /// A name for the merchant's own lists.
+    pub name: String,
+    /// Preselected variant (must belong to the product).
+    pub variant_id: Option<VariantId>,
+    /// Preselected quantity.
+    pub quantity: u32,
+    pub channel: Channel,
+    pub campaign: Campaign,
+    /// Host page origins (`scheme://host[:port]`) allowed to frame the widget.
+    pub allowed_origins: Vec<String>,
+    pub theme: Theme,
+    /// The placement's own publishable key. Kept in clear on purpose: publishable
+    /// keys are public (they ship inside every embed) and the iframe page must hand
+    /// it to the checkout app; a dedicated key per placement can be revoked alone.
+    pub publishable_key: String,
+}
+
+/// A stored placement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub id: PlacementId,
+    pub merchant_id: MerchantId,
+    /// The product the widget sells.
+    pub product_id: ProductId,
+    /// Disabled placements are refused by the iframe page (nothing is shown or held).
+    pub enabled: bool,
+    pub settings: PlacementSettings,
+    pub created_at_ms: i64,
+}
+
+fn placement_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Placement> {
+    Ok(Placement {
+        id: parse_id(&r.try_get::<String, _>("id")?)?,
+        merchant_id: parse_id(&r.try_get::<String, _>("merchant_id")?)?,
+        product_id: parse_id(&r.try_get::<String, _>("product_id")?)?,
+        enabled: r.try_get::<i64, _>("enabled")? == 1,
+        settings: serde_json::from_str(&r.try_get::<String, _>("doc")?)?,
+        created_at_ms: r.try_get("created_at_ms")?,
+    })
+}
+
+impl Store {
+    /// Creates a placement together with its publishable key, atomically (a
+    /// placement without its key could never be shown).
+    pub async fn create_placement(&self, p: &Placement, key: &ApiKeyRecord) -> StoreResult<()> {
+        assert_eq!(
+            key.merchant_id, p.merchant_id,
+            "a placement's key must belong to its merchant"
+        );
+        let mut tx = self.write.begin().await?;
+        sqlx::query("INSERT INTO api_keys (id, merchant_id, kind, key_hash, hint, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(key.id.to_string())
+            .bind(key.merchant_id.to_string())
+            .bind(key.kind.as_str())
+            .bind(key.key_hash.clone())
+            .bind(key.hint.clone())
+            .bind(key.created_at_ms)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO placements (id, merchant_id, product_id, enabled, doc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(p.id.to_string())
+        .bind(p.merchant_id.to_string())
+        .bind(p.product_id.to_string())
+        .bind(flag(p.enabled))
+        .bind(serde_json::to_string(&p.settings)?)
+        .bind(p.created_at_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One placement of `merchant`.
+    pub async fn get_placement(
+        &self,
+        merchant: MerchantId,
+        id: PlacementId,
+    ) -> StoreResult<Option<Placement>> {
+        let row = sqlx::query(
+            "SELECT id, merchant_id, product_id, enabled, doc, created_at_ms FROM placements WHERE id = $1 AND merchant_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(merchant.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(placement_from_row).transpose()
+    }
+
+    /// A placement by id alone, for the public iframe page (which has no key).
+    pub async fn find_placement(&self, id: PlacementId) -> StoreResult<Option<Placement>> {
+        let row = sqlx::query("SELECT id, merchant_id, product_id, enabled, doc, created_at_ms FROM placements WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(placement_from_row).transpose()
+    }
+
+    /// A page of `merchant`'s placements, oldest first, after the `after` cursor.
+    pub async fn list_placements(
+        &self,
+        merchant: MerchantId,
+        after: Option<PlacementId>,
+        limit: i64,
+    ) -> StoreResult<Vec<Placement>> {
+        let rows = sqlx::query(
+            "SELECT id, merchant_id, product_id, enabled, doc, created_at_ms FROM placements WHERE merchant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(merchant.to_string())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(page_limit(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(placement_from_row).collect()
+    }
+
+    /// The merchant's default widget theme (empty when never set).
+    pub async fn widget_theme(&self, merchant: MerchantId) -> StoreResult<Theme> {
+        let row = sqlx::query("SELECT doc FROM widget_themes WHERE merchant_id = $1")
+            .bind(merchant.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            Some(r) => Ok(serde_json::from_str(&r.try_get::<String, _>("doc")?)?),
+            None => Ok(Theme::default()),
+        }
+    }
+
+    /// Replaces the merchant's default widget theme.
+    pub async fn set_widget_theme(
+        &self,
+        merchant: MerchantId,
+        theme: &Theme,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO widget_themes (merchant_id, doc, updated_at_ms) VALUES ($1, $2, $3) ON CONFLICT (merchant_id) DO UPDATE SET doc = excluded.doc, updated_at_ms = excluded.updated_at_ms")
+            .bind(merchant.to_string())
+            .bind(serde_json::to_string(theme)?)
+            .bind(now_ms)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Turns a placement on or off; false if `merchant` has no such placement.
+    pub async fn set_placement_enabled(
+        &self,
+        merchant: MerchantId,
+        id: PlacementId,
+        enabled: bool,
+    ) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE placements SET enabled = $1 WHERE id = $2 AND merchant_id = $3")
+                .bind(flag(enabled))
+                .bind(id.to_string())
+                .bind(merchant.to_string())
+                .execute(&self.write)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

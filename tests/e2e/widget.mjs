@@ -1,0 +1,312 @@
+// Browser test of the embeddable checkout, run by scripts/test (and so by CI).
+//
+// Starts `anycart serve --demo` (API on one port, demo host pages on another, i.e.
+// another origin), then drives Debian's Chromium through playwright-core:
+//   1. buys the ad's product inside the 300×250 ad: decline first, then a good card;
+//      checks the order through the admin API and that the host page never navigated;
+//   2. counts the requests until the widget is interactive (budget: ≤ 10);
+//   3. a stale page after the product sold out shows the out-of-stock message;
+//   4. forged postMessages on the host page are ignored;
+//   5. a host origin not on the allow-list and a disabled placement are refused.
+// Screenshots go to target/e2e/.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(join(repo, 'web', 'widget', 'package.json'));
+const { chromium } = require('playwright-core');
+
+const BIN = process.env.ANYCART_BIN ?? join(repo, 'target', 'debug', 'anycart');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = join(repo, 'target', 'e2e');
+const REQUESTS_TO_INTERACTIVE_MAX = 10;
+const WIDGET_GZIP_TO_INTERACTIVE_MAX = 60 * 1024;
+const STEP_TIMEOUT_MS = 15_000;
+mkdirSync(SHOTS, { recursive: true });
+
+let passed = 0;
+async function check(name, fn) {
+  const started = Date.now();
+  await fn();
+  passed += 1;
+  console.log(`  ok  ${name} (${Date.now() - started} ms)`);
+}
+
+async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'anycart-e2e-'));
+  const child = spawn(BIN, ['serve', '--demo', '--addr', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const deadline = Date.now() + 60_000;
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  while (!/demo\.json/.test(out) || !existsSync(join(dir, 'demo.json'))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${out}\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const demo = JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8'));
+  for (let i = 0; i < 100; i++) {
+    if ((await fetch(`${demo.base_url}/healthz`).catch(() => null))?.ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, demo };
+}
+
+async function admin(demo, method, path, body) {
+  const res = await fetch(`${demo.base_url}/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${demo.secret_key}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+async function checkoutFrame(page) {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  for (;;) {
+    const f = page.frames().find((fr) => fr.url().includes('/widget/checkout/'));
+    if (f) return f;
+    if (Date.now() > deadline) throw new Error('no checkout iframe');
+    await page.waitForTimeout(50);
+  }
+}
+
+/** Waits for the widget's error region to carry one of `codes`; says what it shows instead. */
+async function expectCodes(frame, codes) {
+  const sel = codes.map((c) => `[data-codes~="${c}"]`).join(', ');
+  try {
+    await frame.locator(sel).waitFor({ state: 'attached' });
+  } catch (e) {
+    const shown = await frame.getByTestId('errors').evaluate((el) => `${el.dataset.codes}: ${el.textContent}`).catch(() => '?');
+    throw new Error(`expected ${codes.join('|')}, widget shows ${shown}`, { cause: e });
+  }
+}
+
+const { child, demo } = await startServer();
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+try {
+  const apiOrigin = new URL(demo.base_url).origin;
+  const pagesOrigin = new URL(demo.ad_page_url).origin;
+  assert.notEqual(apiOrigin, pagesOrigin, 'host pages must be on another origin than the API');
+  assert.equal(demo.placements.length, 2);
+
+  await check('buy inside the 300×250 ad: decline, then pay; order in the admin API; host never navigates', async () => {
+    const page = await browser.newPage({ viewport: { width: 900, height: 600 } });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const requests = [];
+    const responses = [];
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('response', (r) => responses.push(r));
+    let navigations = 0;
+    page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations += 1; });
+    await page.goto(demo.ad_page_url);
+    const frame = await checkoutFrame(page);
+    const buy = frame.getByRole('button', { name: 'Buy now' });
+    await buy.waitFor();
+    const toInteractive = requests.length;
+    assert.ok(toInteractive <= REQUESTS_TO_INTERACTIVE_MAX, `requests to interactive: ${toInteractive} ${JSON.stringify(requests)}`);
+    // Weight of everything the widget loaded (all but the host page itself), gzipped.
+    let widgetGzip = 0;
+    for (const r of responses.slice(0, toInteractive)) {
+      if (r.url() === demo.ad_page_url) continue;
+      const body = await r.body().catch(() => Buffer.alloc(0));
+      widgetGzip += gzipSync(body, { level: 9 }).length;
+    }
+    assert.ok(widgetGzip <= WIDGET_GZIP_TO_INTERACTIVE_MAX, `widget weight ${widgetGzip} B`);
+    console.log(`      to interactive: ${toInteractive} requests (${requests.map((u) => new URL(u).pathname).join(', ')}), widget ${widgetGzip} B gzipped`);
+    const box = await page.locator('anycart-checkout').boundingBox();
+    assert.deepEqual([Math.round(box.width), Math.round(box.height)], [300, 250]);
+    assert.match(await frame.getByTestId('stock').textContent(), /In stock|Only \d+ left/);
+    // The host page's hostile CSS (Comic Sans, yellow buttons) must not reach the widget.
+    const buttonBg = await buy.evaluate((b) => getComputedStyle(b).backgroundColor);
+    assert.equal(buttonBg, 'rgb(47, 133, 90)', 'placement theme colour, not the host page CSS');
+    await page.screenshot({ path: join(SHOTS, '1-ad-product.png') });
+
+    await buy.click();
+    await frame.getByLabel('Email').fill('ada@example.com');
+    await frame.getByLabel('Full name').fill('Ada Lovelace');
+    await frame.getByLabel('Address').fill('1 Market St');
+    await frame.getByLabel('City').fill('San Francisco');
+    await frame.getByLabel('State / region').fill('CA');
+    await frame.getByLabel('Postal code').fill('94105');
+    await page.screenshot({ path: join(SHOTS, '2-ad-contact.png') });
+    await frame.getByRole('button', { name: 'Continue', exact: true }).click();
+    await frame.getByRole('heading', { name: 'Shipping & total' }).waitFor();
+    await frame.getByLabel('Discount code').fill('WELCOME10');
+    await frame.getByRole('button', { name: 'Apply' }).click();
+    await frame.locator('dd[data-total="discount"]').waitFor();
+    await page.screenshot({ path: join(SHOTS, '3-ad-review.png') });
+    await frame.getByRole('button', { name: 'Continue to payment' }).click();
+
+    await frame.getByLabel('Card number').fill('4000 0000 0000 0002');
+    await frame.getByLabel('Expiry (MM/YY)').fill('12/30');
+    await frame.getByLabel('CVC').fill('123');
+    await frame.getByRole('button', { name: /^Pay / }).click();
+    await expectCodes(frame, ['payment_declined']);
+    assert.ok((await frame.getByTestId('errors').textContent()).length > 0);
+    await page.screenshot({ path: join(SHOTS, '4-ad-declined.png') });
+
+    await frame.getByLabel('Card number').fill('4242 4242 4242 4242');
+    await frame.getByRole('button', { name: /^Pay / }).click();
+    const number = frame.getByTestId('order-number');
+    await number.waitFor();
+    await page.screenshot({ path: join(SHOTS, '5-ad-confirmed.png') });
+
+    const logged = page.locator('#log li[data-event="complete"]');
+    await logged.waitFor();
+    const detail = JSON.parse((await logged.textContent()).replace(/^complete /, ''));
+    assert.match(detail.order.id, /^ord_/);
+    assert.equal(`#${detail.order.order_number}`, await number.textContent());
+    const order = await admin(demo, 'GET', `/orders/${detail.order.id}`);
+    assert.equal(order.status, 200, JSON.stringify(order.body));
+    assert.equal(order.body.id, detail.order.id);
+    assert.equal(navigations, 1, 'the host page navigated');
+    assert.equal(page.url(), demo.ad_page_url);
+    await page.close();
+  });
+
+  await check('the same placement fits a 300×600 half-page slot', async () => {
+    const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await page.goto(`${demo.ad_page_url}?size=300x600`);
+    const frame = await checkoutFrame(page);
+    await frame.getByRole('button', { name: 'Buy now' }).waitFor();
+    const box = await page.locator('anycart-checkout').boundingBox();
+    assert.deepEqual([Math.round(box.width), Math.round(box.height)], [300, 600]);
+    const layout = await frame.evaluate(() => document.querySelector('.shell')?.className);
+    assert.equal(layout, 'shell fluid', 'a tall slot gets the roomy layout');
+    await frame.getByRole('button', { name: 'Buy now' }).click();
+    await frame.getByRole('heading', { name: 'Contact & delivery' }).waitFor();
+    const fits = await frame.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight);
+    assert.ok(fits, 'the contact step fits 300×600 without scrolling');
+    await page.screenshot({ path: join(SHOTS, '5b-ad-300x600.png') });
+    await frame.getByRole('button', { name: 'Cancel' }).click();
+    await frame.getByRole('button', { name: 'Buy now' }).waitFor();
+    await page.close();
+  });
+
+  await check('a stale page after the product sold out shows out-of-stock in place', async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await page.goto(demo.ad_page_url);
+    const frame = await checkoutFrame(page);
+    await frame.getByRole('button', { name: 'Buy now' }).waitFor();
+    const placement = await admin(demo, 'GET', `/placements/${demo.placements[0]}`);
+    const product = await admin(demo, 'GET', `/products/${placement.body.product_id}`);
+    const variant = product.body.variants.find((v) => v.id === placement.body.variant_id);
+    for (const s of variant.stock) {
+      const r = await admin(demo, 'PUT', `/variants/${variant.id}/stock/${s.location_id}`, { on_hand: s.committed + s.held });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    await frame.getByRole('button', { name: 'Buy now' }).click();
+    await expectCodes(frame, ['out_of_stock', 'quantity_exceeded']);
+    assert.ok((await frame.getByTestId('errors').textContent()).length > 0);
+    assert.equal(await frame.getByRole('heading', { name: 'Contact & delivery' }).count(), 0);
+    await page.screenshot({ path: join(SHOTS, '6-ad-out-of-stock.png') });
+    const after = await admin(demo, 'GET', `/products/${placement.body.product_id}`);
+    const held = after.body.variants.find((v) => v.id === variant.id).stock.reduce((n, s) => n + s.held, 0);
+    assert.equal(held, 0, 'nothing may stay held after an out-of-stock refusal');
+    await page.close();
+  });
+
+  await check('forged postMessages on the host page are ignored', async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await page.goto(demo.article_page_url);
+    const frame = await checkoutFrame(page);
+    await frame.getByRole('button', { name: 'Buy now' }).waitFor();
+    await page.evaluate(() => window.postMessage({ jsonrpc: '2.0', method: 'ec.complete', params: { order: { id: 'ord_forged' } } }, '*'));
+    await page.waitForTimeout(300);
+    assert.equal(await page.locator('#log li[data-event="complete"]').count(), 0);
+    assert.equal(await page.locator('#log li[data-event="ready"]').count(), 1);
+    await page.screenshot({ path: join(SHOTS, '7-article.png'), fullPage: true });
+    await page.close();
+  });
+
+  await check('keyboard only: buy in the article with a 3-D Secure card', async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await page.goto(demo.article_page_url);
+    const frame = await checkoutFrame(page);
+    await frame.getByRole('button', { name: 'Buy now' }).waitFor();
+    const focused = () => frame.evaluate(() => {
+      const el = document.activeElement;
+      return { text: el?.textContent ?? '', id: el?.id ?? '', outline: el ? getComputedStyle(el).outlineStyle : 'none' };
+    });
+    let f = await focused();
+    for (let i = 0; i < 10 && f.text !== 'Buy now'; i++) {
+      await page.keyboard.press('Tab');
+      f = await focused();
+    }
+    assert.equal(f.text, 'Buy now', 'Tab reaches the Buy button');
+    assert.notEqual(f.outline, 'none', 'keyboard focus is visible');
+    // The page is now stale: the merchant raises the preselected variant's price.
+    const variantId = await frame.locator('#f-variant').inputValue();
+    const patched = await fetch(`${demo.base_url}/v1/variants/${variantId}`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${demo.secret_key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ price: { amount: 3500, currency: 'usd' } }),
+    });
+    assert.equal(patched.status, 204);
+    await page.keyboard.press('Enter');
+    await frame.getByRole('heading', { name: 'Contact & delivery' }).waitFor();
+    assert.match(await frame.getByTestId('notices').textContent(), /price changed from \$32\.00 to \$35\.00/);
+    for (const text of ['grace@example.com', 'Grace Hopper', '1 Navy Way', 'Arlington', 'VA', '22202']) {
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(text);
+    }
+    await page.keyboard.press('Enter');
+    await frame.getByRole('heading', { name: 'Shipping & total' }).waitFor();
+    await frame.getByLabel('Discount code').focus();
+    await page.keyboard.press('Enter');
+    await frame.getByRole('heading', { name: 'Payment' }).waitFor();
+    for (const text of ['4000 0027 6000 3184', '12/30', '123']) {
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(text);
+    }
+    await page.keyboard.press('Enter');
+    await expectCodes(frame, ['requires_3ds']);
+    await page.screenshot({ path: join(SHOTS, '8-article-3ds.png') });
+    assert.equal((await focused()).id, 'f-cvc', 'focus stays where the shopper was');
+    await page.keyboard.press('Tab');
+    assert.equal((await focused()).text, 'Confirm with my bank');
+    await page.keyboard.press('Enter');
+    await frame.getByTestId('order-number').waitFor();
+    await page.locator('#log li[data-event="complete"]').waitFor();
+    await page.screenshot({ path: join(SHOTS, '9-article-confirmed.png') });
+    await page.close();
+  });
+
+  await check('a host origin off the allow-list and a disabled placement are refused', async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    // localhost and 127.0.0.1 are different origins: only the latter is allowed.
+    await page.goto(demo.ad_page_url.replace('127.0.0.1', 'localhost'));
+    let frame = await checkoutFrame(page);
+    await frame.getByText('This checkout is not available on this website.').waitFor();
+    assert.equal(await frame.getByRole('button', { name: 'Buy now' }).count(), 0);
+    await page.screenshot({ path: join(SHOTS, '10-refused-origin.png') });
+    const off = await admin(demo, 'POST', `/placements/${demo.placements[1]}/disable`);
+    assert.equal(off.body.enabled, false);
+    await page.goto(demo.article_page_url);
+    frame = await checkoutFrame(page);
+    await frame.getByText('This checkout is no longer available.').waitFor();
+    await page.screenshot({ path: join(SHOTS, '11-refused-disabled.png') });
+    await admin(demo, 'POST', `/placements/${demo.placements[1]}/enable`);
+    await page.close();
+  });
+  console.log(`e2e: ${passed} passed; screenshots in ${SHOTS}`);
+} finally {
+  await browser.close();
+  child.kill('SIGTERM');
+}

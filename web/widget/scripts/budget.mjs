@@ -1,0 +1,30 @@
+// Prints the widget's weight (gzip -9 of each built asset) and fails over budget
+// (IAB LEAN guidance for ads): the loader ≤ 6 KB gzipped, and the static part of
+// "everything to interactive" (loader + app JS + app CSS) ≤ 60 KB gzipped.
+// The browser test (tests/e2e/widget.mjs) measures the real page too: every
+// request up to interactive (≤ 10) and their gzipped bodies including the iframe
+// document, the product image and the checkout API call.
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const LOADER_GZIP_MAX = 6 * 1024;
+const INTERACTIVE_GZIP_MAX = 60 * 1024;
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'crates', 'server', 'assets', 'widget');
+const files = ['embed.js', 'app.js', 'app.css'];
+let total = 0;
+let loader = 0;
+console.log('widget weight (gzip -9)');
+for (const f of files) {
+  const raw = readFileSync(join(dir, f));
+  const gz = gzipSync(raw, { level: 9 }).length;
+  total += gz;
+  if (f === 'embed.js') loader = gz;
+  console.log(`  ${f.padEnd(10)} ${String(raw.length).padStart(7)} B raw  ${String(gz).padStart(6)} B gzip`);
+}
+console.log(`  loader ${loader} B of ${LOADER_GZIP_MAX} B; static assets to interactive ${total} B of ${INTERACTIVE_GZIP_MAX} B`);
+let ok = true;
+if (loader > LOADER_GZIP_MAX) { console.error(`FAIL: loader is ${loader} B gzipped (budget ${LOADER_GZIP_MAX} B)`); ok = false; }
+if (total > INTERACTIVE_GZIP_MAX) { console.error(`FAIL: assets are ${total} B gzipped (budget ${INTERACTIVE_GZIP_MAX} B)`); ok = false; }
+process.exit(ok ? 0 : 1);

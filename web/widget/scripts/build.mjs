@@ -1,0 +1,17 @@
+// Builds the loader (embed.js) and the in-iframe app (app.js + app.css) into
+// crates/server/assets/widget/, where the server embeds them. The output is
+// committed so `cargo run` needs no Node; CI rebuilds and fails if it is stale.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const out = join(root, '..', '..', 'crates', 'server', 'assets', 'widget');
+mkdirSync(out, { recursive: true });
+const common = { bundle: true, minify: true, format: 'iife', target: 'es2020', legalComments: 'none', charset: 'utf8' };
+await build({ ...common, entryPoints: [join(root, 'src', 'embed.ts')], outfile: join(out, 'embed.js') });
+await build({ ...common, entryPoints: [join(root, 'src', 'app.ts')], outfile: join(out, 'app.js') });
+await build({ entryPoints: [join(root, 'src', 'app.css')], outfile: join(out, 'app.css'), minify: true, bundle: true, charset: 'utf8' });
+console.log(`built widget into ${out}`);
