@@ -201,6 +201,8 @@ impl Store {
             .bind(order.created_at_ms)
             .execute(&mut *tx)
             .await?;
+        // The platform push is written with the order so neither exists without the other.
+        crate::outbox::enqueue_order(&mut tx, &order).await?;
         update_session(&mut tx, session, expected_version).await?;
         tx.commit().await?;
         Ok(order)
