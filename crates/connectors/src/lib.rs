@@ -11,6 +11,7 @@
 //! Connectors take their base URL from the merchant's connection, so tests point
 //! them at fakes on 127.0.0.1 (`tests/fakes/`).
 
+pub mod connect;
 pub mod delivery;
 pub mod native;
 pub mod shopify;

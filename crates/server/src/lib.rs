@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod merchants;
 pub mod pages;
 pub mod state;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -152,6 +153,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::landing))
         .route("/orders/{token}", get(pages::order_status))
         .route("/healthz", get(healthz))
+        .route("/webhooks/{platform}/{merchant_id}", axum::routing::post(webhooks::receive))
         .route("/metrics", get(metrics_endpoint))
         .route("/openapi.json", get({
             let doc = openapi.clone();
@@ -205,6 +207,7 @@ pub fn spawn_workers(
     state: AppState,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
+    let outbox = tokio::spawn(outbox_loop(state.clone(), shutdown.clone()));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(
             state.config.sweep_interval_ms.max(50),
@@ -227,7 +230,27 @@ pub fn spawn_workers(
                 }
             }
         }
+        let _ = outbox.await;
     })
+}
+
+/// Delivers the order outbox to merchants' platforms, one bounded batch per tick,
+/// on its own task so a slow platform never delays session expiry.
+async fn outbox_loop(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(
+        state.config.sweep_interval_ms.max(50),
+    ));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        if let Err(e) =
+            anycart_connectors::delivery::deliver_due(&state.store, state.now_ms()).await
+        {
+            tracing::warn!(error = %e, "outbox delivery failed; will retry");
+        }
+    }
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` resolves, then drains

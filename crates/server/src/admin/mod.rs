@@ -2,6 +2,7 @@
 //! tax, discounts and orders. Every call is scoped to the caller's merchant; ids of
 //! other merchants are indistinguishable from ids that do not exist (404).
 
+pub mod connections;
 pub mod wire;
 
 use crate::acp::convert::order_url;
@@ -46,6 +47,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_discount, list_discounts))
         .routes(routes!(list_orders))
         .routes(routes!(get_order))
+        .routes(routes!(
+            connections::put_connection,
+            connections::get_connection
+        ))
+        .routes(routes!(connections::create_link))
+        .routes(routes!(connections::list_outbox))
+        .routes(routes!(connections::retry_outbox))
 }
 
 fn invalid(param: &str, message: impl Into<String>) -> ApiError {

@@ -6,6 +6,7 @@ mod admin;
 mod bad_input;
 mod checkout_sessions;
 mod concurrency;
+mod connectors;
 mod helpers;
 mod idempotency;
 mod tenancy;
