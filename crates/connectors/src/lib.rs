@@ -13,6 +13,7 @@
 
 pub mod connect;
 pub mod delivery;
+pub mod import;
 pub mod native;
 pub mod shopify;
 pub mod webhooks;
@@ -166,6 +167,46 @@ pub struct ExternalOrderLine {
     pub quantity: i64,
 }
 
+/// One page of a platform catalogue, in anycart's terms but with platform ids.
+#[derive(Clone, Debug)]
+pub struct CataloguePage {
+    pub currency: anycart_core::Currency,
+    pub products: Vec<ImportedProduct>,
+    /// Cursor of the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// A platform product to import.
+#[derive(Clone, Debug)]
+pub struct ImportedProduct {
+    pub external_id: String,
+    pub title: String,
+    pub description: String,
+    pub images: Vec<String>,
+    pub active: bool,
+    pub variants: Vec<ImportedVariant>,
+}
+
+/// A platform variant to import.
+#[derive(Clone, Debug)]
+pub struct ImportedVariant {
+    pub external_id: String,
+    /// What stock webhooks name (Shopify `InventoryItem`).
+    pub inventory_item_id: String,
+    pub sku: String,
+    pub title: String,
+    pub price_minor: i64,
+    pub levels: Vec<ImportedLevel>,
+}
+
+/// Sellable units of a variant at a platform location.
+#[derive(Clone, Debug)]
+pub struct ImportedLevel {
+    pub location_id: String,
+    pub location_name: String,
+    pub available: i64,
+}
+
 /// One commerce platform as anycart uses it.
 #[async_trait]
 pub trait Connector: Send + Sync {
@@ -176,6 +217,9 @@ pub trait Connector: Send + Sync {
     /// retry after a lost response must find the first platform order, not make a
     /// second one.
     async fn push_order(&self, push: &OrderPush) -> Result<PushedOrder, ConnectorError>;
+
+    /// Fetches one page of the platform's catalogue after `cursor` (`None` = first).
+    async fn import_page(&self, cursor: Option<&str>) -> Result<CataloguePage, ConnectorError>;
 
     /// Checks a webhook's signature over the raw body and parses it.
     fn verify_webhook(

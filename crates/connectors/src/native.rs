@@ -121,6 +121,13 @@ impl Connector for NativeConnector {
         }
     }
 
+    async fn import_page(&self, _: Option<&str>) -> Result<crate::CataloguePage, ConnectorError> {
+        // The catalogue is anycart's own: it is edited through the admin API.
+        Err(ConnectorError::Misconfigured(
+            "native merchants have no platform catalogue to import".into(),
+        ))
+    }
+
     fn verify_webhook(&self, _: &HeaderMap, _: &[u8]) -> Result<WebhookEvent, ConnectorError> {
         // anycart is the system of record: there is no platform to hear from.
         Err(ConnectorError::Misconfigured(

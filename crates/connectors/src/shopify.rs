@@ -30,6 +30,9 @@ pub const SHOPIFY_API_VERSION: &str = "2025-10";
 pub const THROTTLE_WAIT_MS_MAX: u64 = 5_000;
 /// Query cost assumed before Shopify has reported any (orderCreate costs ~10).
 const QUERY_COST_ESTIMATE: f64 = 10.0;
+/// Products per import page: with 100 variants and 10 levels each, a page's
+/// requested cost stays well under Shopify's 1,000-point single-query limit.
+pub const IMPORT_PAGE_SIZE: i64 = 5;
 /// Longest error body kept in a message.
 const ERROR_BODY_CHARS_MAX: usize = 300;
 
@@ -46,6 +49,8 @@ pub struct ShopifyConnector {
 /// Shopify's leaky-bucket state as last reported in `extensions.cost`.
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
+    /// Cost Shopify reported for the last query: what the next one likely needs.
+    last_cost: f64,
     available: f64,
     restore_per_s: f64,
     at: Instant,
@@ -102,7 +107,7 @@ impl ShopifyConnector {
             .bucket
             .lock()
             .expect("bucket lock")
-            .map_or(Duration::ZERO, |b| b.wait_for(QUERY_COST_ESTIMATE));
+            .map_or(Duration::ZERO, |b| b.wait_for(b.last_cost));
         if wait > Duration::from_millis(THROTTLE_WAIT_MS_MAX) {
             return Err(ConnectorError::Transient(format!(
                 "Shopify cost bucket needs {} ms to refill",
@@ -145,6 +150,7 @@ impl ShopifyConnector {
             let t = cost.throttle_status;
             debug_assert!(t.currently_available <= t.maximum_available);
             *self.bucket.lock().expect("bucket lock") = Some(Bucket {
+                last_cost: cost.requested_query_cost.unwrap_or(QUERY_COST_ESTIMATE),
                 available: t.currently_available,
                 restore_per_s: t.restore_rate,
                 at: Instant::now(),
@@ -226,6 +232,22 @@ impl Connector for ShopifyConnector {
             platform_order_id: order.id,
             confirmation: Confirmation::RequestedFromPlatform,
         })
+    }
+
+    async fn import_page(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<crate::CataloguePage, ConnectorError> {
+        let data: ImportData = self
+            .graphql(
+                IMPORT_PRODUCTS_QUERY,
+                ImportVariables {
+                    first: IMPORT_PAGE_SIZE,
+                    after: cursor.map(str::to_string),
+                },
+            )
+            .await?;
+        convert::catalogue_page(data)
     }
 
     fn verify_webhook(

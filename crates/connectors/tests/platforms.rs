@@ -731,3 +731,145 @@ async fn merchants_without_a_connection_have_orders_recorded_without_email() {
         );
     }
 }
+
+#[tokio::test]
+async fn shopify_catalogue_import_pages_resumes_after_failure_and_links_ids() {
+    use anycart_connectors::import::import_catalogue;
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        fake.seed_catalogue(12);
+        let merchant = MerchantId::new();
+        store
+            .create_merchant(
+                &Merchant {
+                    id: merchant,
+                    name: "Imported".into(),
+                    created_at_ms: 1,
+                },
+                &[],
+            )
+            .await
+            .unwrap();
+        let s = Shop {
+            merchant,
+            variant: VariantId::new(),
+            product: ProductId::new(),
+            location: LocationId::new(),
+        };
+        store
+            .upsert_connection(&ConnectionRecord {
+                merchant_id: s.merchant,
+                platform: "shopify".into(),
+                shop_domain: SHOP.into(),
+                base_url: Some(fake.base_url.clone()),
+                credentials: serde_json::json!({"access_token": TOKEN, "webhook_secret": SECRET})
+                    .to_string()
+                    .into(),
+                settings: serde_json::json!({"request_timeout_ms": TEST_TIMEOUT_MS}),
+                created_at_ms: 1,
+                updated_at_ms: 1,
+            })
+            .await
+            .unwrap();
+        let connection = store.get_connection(merchant).await.unwrap();
+        let connector = anycart_connectors::connector_for(connection.as_ref()).unwrap();
+
+        // Page 2 fails: the first page is kept and its cursor saved.
+        fake.fail_import_at(5);
+        let mut pages_seen = 0;
+        let first = import_catalogue(&store, merchant, connector.as_ref(), false, 10, |_| {
+            pages_seen += 1
+        })
+        .await;
+        assert!(
+            matches!(first, Err(ConnectorError::Transient(_))),
+            "{name}: the 500 surfaces"
+        );
+        assert_eq!(pages_seen, 1);
+        let saved = store
+            .import_cursor(merchant, "shopify", "products")
+            .await
+            .unwrap();
+        assert_eq!(
+            (saved.cursor.as_deref(), saved.done),
+            (Some("cursor:5"), false),
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .list_products(merchant, None, 100)
+                .await
+                .unwrap()
+                .len(),
+            5
+        );
+
+        fake.low_bucket(0.0); // each page must wait ~0.1 s for the bucket to refill
+        let started = std::time::Instant::now();
+        let mut progress = vec![];
+        let done = import_catalogue(&store, merchant, connector.as_ref(), false, 10, |p| {
+            progress.push(p)
+        })
+        .await
+        .unwrap();
+        // Resumed at page 2: two pages, 7 products.
+        assert!(
+            done.finished && done.pages == 2 && done.products == 7 && done.variants == 14,
+            "{name}: {done:?}"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_millis(90),
+            "{name}: waited for the cost bucket"
+        );
+        assert_eq!(progress.len(), 2);
+
+        // Resuming a finished import is a no-op; products were not duplicated.
+        let again = import_catalogue(&store, merchant, connector.as_ref(), false, 10, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(again.pages, 0, "{name}");
+        let products = store.list_products(merchant, None, 100).await.unwrap();
+        assert_eq!(products.len(), 12, "{name}");
+        // A restart re-reads everything and updates instead of duplicating.
+        let restarted = import_catalogue(&store, merchant, connector.as_ref(), true, 10, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(restarted.products, 12);
+        assert_eq!(
+            store
+                .list_products(merchant, None, 100)
+                .await
+                .unwrap()
+                .len(),
+            12,
+            "{name}"
+        );
+
+        // Every platform id is linked: stock webhooks and order pushes work.
+        let v = store
+            .external_to_internal(
+                merchant,
+                "shopify",
+                ExternalKind::InventoryItem,
+                "gid://shopify/InventoryItem/7001",
+            )
+            .await
+            .unwrap()
+            .expect("linked");
+        let v: VariantId = v.parse().unwrap();
+        let levels = store.stock_levels(merchant, &[v]).await.unwrap();
+        assert_eq!(
+            levels.iter().map(|l| l.on_hand).sum::<i64>(),
+            4,
+            "{name}: available 3 + 1"
+        );
+        let variants = store.get_variants(merchant, &[v]).await.unwrap();
+        assert_eq!(variants[0].price.amount_minor, 1990);
+        assert_eq!(
+            variants[0].sku.as_ref(),
+            "SHOPIFY-5001",
+            "{name}: missing SKU synthesised"
+        );
+        assert_eq!(store.list_locations(merchant).await.unwrap().len(), 1);
+    }
+}

@@ -282,3 +282,119 @@ mod tests {
         }
     }
 }
+
+/// Parses a decimal amount (`"25.00"`, `"7"`, `"0.5"`) into minor units of a
+/// currency with `exponent` digits, exactly; refuses more digits than the currency has.
+pub fn minor_units(amount: &str, exponent: u32) -> Result<i64, ConnectorError> {
+    let bad = || ConnectorError::Malformed(format!("amount `{amount}`"));
+    let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let frac = frac.trim_end_matches('0');
+    if frac.len() > exponent as usize {
+        return Err(bad());
+    }
+    let scale = 10i64.pow(exponent);
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let frac_minor: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<i64>().map_err(|_| bad())? * 10i64.pow(exponent - frac.len() as u32)
+    };
+    whole
+        .checked_mul(scale)
+        .and_then(|w| w.checked_add(frac_minor))
+        .ok_or_else(bad)
+}
+
+/// Maps one page of Shopify products to anycart's import shape.
+pub fn catalogue_page(data: ImportData) -> Result<crate::CataloguePage, ConnectorError> {
+    let currency = Currency::parse(&data.shop.currency_code)
+        .map_err(|e| ConnectorError::Malformed(format!("shop currency: {e}")))?;
+    let products = data
+        .products
+        .nodes
+        .into_iter()
+        .map(|p| {
+            let variants = p
+                .variants
+                .nodes
+                .into_iter()
+                .map(|v| {
+                    let levels = v
+                        .inventory_item
+                        .inventory_levels
+                        .nodes
+                        .into_iter()
+                        .map(|l| crate::ImportedLevel {
+                            available: l
+                                .quantities
+                                .iter()
+                                .find(|q| q.name == "available")
+                                .map_or(0, |q| q.quantity.max(0)),
+                            location_id: l.location.id,
+                            location_name: l.location.name,
+                        })
+                        .collect();
+                    Ok(crate::ImportedVariant {
+                        price_minor: minor_units(&v.price, currency.exponent())?,
+                        sku: v.sku.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| {
+                            format!("SHOPIFY-{}", v.id.rsplit('/').next().unwrap_or_default())
+                        }),
+                        external_id: v.id,
+                        inventory_item_id: v.inventory_item.id,
+                        title: v.title,
+                        levels,
+                    })
+                })
+                .collect::<Result<Vec<_>, ConnectorError>>()?;
+            Ok(crate::ImportedProduct {
+                external_id: p.id,
+                title: p.title,
+                description: p.description,
+                images: p.images.nodes.into_iter().map(|i| i.url).collect(),
+                active: p.status == "ACTIVE",
+                variants,
+            })
+        })
+        .collect::<Result<Vec<_>, ConnectorError>>()?;
+    Ok(crate::CataloguePage {
+        currency,
+        products,
+        next_cursor: data
+            .products
+            .page_info
+            .has_next_page
+            .then_some(data.products.page_info.end_cursor)
+            .flatten(),
+    })
+}
+
+#[cfg(test)]
+mod amount_tests {
+    use super::minor_units;
+
+    #[test]
+    fn decimal_strings_become_exact_minor_units() {
+        assert_eq!(minor_units("25.00", 2).unwrap(), 2500);
+        assert_eq!(minor_units("0.5", 2).unwrap(), 50);
+        assert_eq!(minor_units("7", 2).unwrap(), 700);
+        assert_eq!(minor_units("1200", 0).unwrap(), 1200);
+        assert_eq!(minor_units("1.2340", 3).unwrap(), 1234);
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            "1e3",
+            "abc",
+            ".5",
+            "99999999999999999999",
+        ] {
+            assert!(minor_units(bad, 2).is_err(), "{bad}");
+        }
+    }
+}

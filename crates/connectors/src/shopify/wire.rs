@@ -243,3 +243,91 @@ pub struct LineItemWebhook {
     pub variant_id: Option<u64>,
     pub quantity: i64,
 }
+
+/// One page of products with their variants, inventory items and per-location
+/// available quantities (cursor pagination).
+pub const IMPORT_PRODUCTS_QUERY: &str = "query AnycartImportProducts($first: Int!, $after: String) { shop { currencyCode } products(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { id title description status images(first: 10) { nodes { url } } variants(first: 100) { nodes { id title sku price inventoryItem { id inventoryLevels(first: 10) { nodes { location { id name } quantities(names: [\"available\"]) { name quantity } } } } } } } } }";
+
+#[derive(Debug, Serialize)]
+pub struct ImportVariables {
+    pub first: i64,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImportData {
+    pub shop: ShopNode,
+    pub products: PagedProducts,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopNode {
+    pub currency_code: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagedProducts {
+    pub page_info: PageInfo,
+    pub nodes: Vec<ProductNode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProductNode {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub status: String,
+    pub images: Connection<ImageNode>,
+    pub variants: Connection<VariantNode>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImageNode {
+    pub url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantNode {
+    pub id: String,
+    pub title: String,
+    pub sku: Option<String>,
+    /// Decimal string in the shop's currency (`"25.00"`).
+    pub price: String,
+    pub inventory_item: InventoryItemNode,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryItemNode {
+    pub id: String,
+    pub inventory_levels: Connection<InventoryLevelNode>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InventoryLevelNode {
+    pub location: LocationNode,
+    pub quantities: Vec<QuantityNode>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LocationNode {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QuantityNode {
+    pub name: String,
+    pub quantity: i64,
+}

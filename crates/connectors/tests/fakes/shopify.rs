@@ -3,7 +3,9 @@
 //! variables' shapes as Shopify's schema would, keeps created orders, answers the
 //! tag search, reports `extensions.cost`, and fails on demand.
 
-use anycart_connectors::shopify::wire::{FIND_ORDER_QUERY, ORDER_CREATE_MUTATION};
+use anycart_connectors::shopify::wire::{
+    FIND_ORDER_QUERY, IMPORT_PRODUCTS_QUERY, ORDER_CREATE_MUTATION,
+};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -41,6 +43,11 @@ struct Shop {
     requests: usize,
     fail_always: bool,
     hang_next_create: Option<Duration>,
+    catalogue: Vec<Value>,
+    /// Points left in the cost bucket reported on import pages (None: plenty).
+    import_bucket: Option<f64>,
+    /// Answer 500 once for the import page starting at this product index.
+    fail_import_at: Option<usize>,
 }
 
 /// A running fake shop.
@@ -77,6 +84,43 @@ impl FakeShopify {
     /// timeout): the order exists but its response is lost.
     pub fn hang_next_create(&self, d: Duration) {
         self.state.lock().unwrap().hang_next_create = Some(d);
+    }
+
+    /// Fills the catalogue with `n` products (two variants each, stocked at one location).
+    pub fn seed_catalogue(&self, n: usize) {
+        let mut shop = self.state.lock().unwrap();
+        shop.catalogue = (0..n)
+            .map(|i| json!({
+                "id": format!("gid://shopify/Product/{}", 1000 + i),
+                "title": format!("Product {i}"),
+                "description": "Imported",
+                "status": "ACTIVE",
+                "images": {"nodes": [{"url": format!("https://cdn.shopify.com/p{i}.png")}]},
+                "variants": {"nodes": ([0_usize, 1].iter().map(|v| json!({
+                    "id": format!("gid://shopify/ProductVariant/{}", 5000 + i * 10 + v),
+                    "title": format!("Size {v}"),
+                    "sku": if *v == 0 { json!(format!("P{i}-S{v}")) } else { Value::Null },
+                    "price": "19.90",
+                    "inventoryItem": {
+                        "id": format!("gid://shopify/InventoryItem/{}", 7000 + i * 10 + v),
+                        "inventoryLevels": {"nodes": [{
+                            "location": {"id": "gid://shopify/Location/31", "name": "Main warehouse"},
+                            "quantities": [{"name": "available", "quantity": 3 + v}]
+                        }]}
+                    }
+                })).collect::<Vec<Value>>())}
+            }))
+            .collect();
+    }
+
+    /// Fails (500, once) the import page that starts at product `index`.
+    pub fn fail_import_at(&self, index: usize) {
+        self.state.lock().unwrap().fail_import_at = Some(index);
+    }
+
+    /// Reports a nearly empty cost bucket on import pages (restoring 1,000/s).
+    pub fn low_bucket(&self, available: f64) {
+        self.state.lock().unwrap().import_bucket = Some(available);
     }
 
     /// Makes every request answer 500 (an outage) until turned off.
@@ -205,6 +249,33 @@ async fn graphql(
             .map(|o| json!({"id": o.id, "tags": o.tags}))
             .collect();
         json!({"data": {"orders": {"nodes": nodes}}, "extensions": cost(1999.0)})
+    } else if query == IMPORT_PRODUCTS_QUERY {
+        let mut shop = state.lock().unwrap();
+        let first = vars["first"].as_u64().filter(|f| (1..=250).contains(f));
+        let Some(first) = first else {
+            return Json(json!({"errors": [{"message": "first must be between 1 and 250", "extensions": {"code": "BAD_REQUEST"}}]})).into_response();
+        };
+        let start = match vars["after"].as_str() {
+            None => 0,
+            Some(c) => match c.strip_prefix("cursor:").and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) => n,
+                None => return Json(json!({"errors": [{"message": "Invalid cursor", "extensions": {"code": "BAD_REQUEST"}}]})).into_response(),
+            },
+        };
+        if shop.fail_import_at == Some(start) {
+            shop.fail_import_at = None;
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
+        }
+        let end = (start + first as usize).min(shop.catalogue.len());
+        let nodes = &shop.catalogue[start.min(end)..end];
+        let mut extensions = cost(1990.0);
+        if let Some(a) = shop.import_bucket {
+            extensions = json!({"cost": {"requestedQueryCost": 100, "actualQueryCost": 60, "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": a, "restoreRate": 1000.0}}});
+        }
+        json!({"data": {"shop": {"currencyCode": "EUR"}, "products": {
+            "pageInfo": {"hasNextPage": end < shop.catalogue.len(), "endCursor": format!("cursor:{end}")},
+            "nodes": nodes
+        }}, "extensions": extensions})
     } else if query == ORDER_CREATE_MUTATION {
         let (order, options) = (&vars["order"], &vars["options"]);
         match validate_order(order, options) {
