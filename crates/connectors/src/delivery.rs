@@ -11,6 +11,7 @@ use crate::{Connector, ConnectorError, OrderPush, connector_for};
 use anycart_store::{ExternalKind, OUTBOX_KIND_ORDER_CREATED, OutboxItem, Store, StoreError};
 use rand::Rng;
 use std::collections::BTreeMap;
+use tracing::Instrument;
 
 /// Attempts before an item is dead-lettered (about 2 days of back-off in total).
 pub const OUTBOX_ATTEMPTS_MAX: i64 = 12;
@@ -59,41 +60,55 @@ pub async fn deliver_due(store: &Store, now_ms: i64) -> Result<DeliveryReport, S
     let mut report = DeliveryReport::default();
     for item in items {
         let span = tracing::info_span!("outbox", outbox_id = %item.id, merchant_id = %item.merchant_id, order_id = %item.external_reference, attempt = item.attempts);
-        let _enter = span.enter();
-        match deliver(store, &item).await {
-            Ok(pushed) => {
-                store
-                    .outbox_delivered(
-                        &item.id,
-                        &pushed.platform_order_id,
-                        pushed.confirmation.as_str(),
-                        now_ms,
-                    )
-                    .await?;
-                tracing::info!(platform_order_id = %pushed.platform_order_id, confirmation = pushed.confirmation.as_str(), "order delivered to platform");
-                report.delivered += 1;
-            }
-            Err(ConnectorError::Store(e)) => return Err(e),
-            Err(e) => {
-                let permanent = !matches!(e, ConnectorError::Transient(_));
-                let dead = permanent || item.attempts >= OUTBOX_ATTEMPTS_MAX;
-                let next = now_ms + backoff_ms(item.attempts, &mut rand::rng());
-                store
-                    .outbox_failed(&item.id, &e.to_string(), next, dead, now_ms)
-                    .await?;
-                if dead {
-                    tracing::error!(error = %e, "outbox item dead-lettered");
-                    report.dead += 1;
-                } else {
-                    tracing::warn!(error = %e, next_attempt_at_ms = next, "platform delivery failed; will retry");
-                    report.retrying += 1;
-                }
-            }
+        match settle(store, &item, now_ms).instrument(span).await? {
+            Settled::Delivered => report.delivered += 1,
+            Settled::Retrying => report.retrying += 1,
+            Settled::Dead => report.dead += 1,
         }
     }
     metrics::counter!("anycart_outbox_delivered_total").increment(report.delivered as u64);
     metrics::counter!("anycart_outbox_dead_total").increment(report.dead as u64);
     Ok(report)
+}
+
+enum Settled {
+    Delivered,
+    Retrying,
+    Dead,
+}
+
+/// Delivers one claimed item and records the outcome.
+async fn settle(store: &Store, item: &OutboxItem, now_ms: i64) -> Result<Settled, StoreError> {
+    match deliver(store, item).await {
+        Ok(pushed) => {
+            store
+                .outbox_delivered(
+                    &item.id,
+                    &pushed.platform_order_id,
+                    pushed.confirmation.as_str(),
+                    now_ms,
+                )
+                .await?;
+            tracing::info!(platform_order_id = %pushed.platform_order_id, confirmation = pushed.confirmation.as_str(), "order delivered to platform");
+            Ok(Settled::Delivered)
+        }
+        Err(ConnectorError::Store(e)) => Err(e),
+        Err(e) => {
+            let permanent = !matches!(e, ConnectorError::Transient(_));
+            let dead = permanent || item.attempts >= OUTBOX_ATTEMPTS_MAX;
+            let next = now_ms + backoff_ms(item.attempts, &mut rand::rng());
+            store
+                .outbox_failed(&item.id, &e.to_string(), next, dead, now_ms)
+                .await?;
+            if dead {
+                tracing::error!(error = %e, "outbox item dead-lettered");
+                Ok(Settled::Dead)
+            } else {
+                tracing::warn!(error = %e, next_attempt_at_ms = next, "platform delivery failed; will retry");
+                Ok(Settled::Retrying)
+            }
+        }
+    }
 }
 
 async fn deliver(store: &Store, item: &OutboxItem) -> Result<crate::PushedOrder, ConnectorError> {

@@ -15,6 +15,7 @@ pub mod connect;
 pub mod delivery;
 pub mod import;
 pub mod native;
+pub mod reconcile;
 pub mod shopify;
 pub mod webhooks;
 

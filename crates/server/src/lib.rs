@@ -153,7 +153,12 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::landing))
         .route("/orders/{token}", get(pages::order_status))
         .route("/healthz", get(healthz))
-        .route("/webhooks/{platform}/{merchant_id}", axum::routing::post(webhooks::receive))
+        .route(
+            "/webhooks/{platform}/{merchant_id}",
+            axum::routing::post(webhooks::receive)
+                // Platform order payloads can outgrow the checkout API's body limit.
+                .layer(DefaultBodyLimit::max(anycart_connectors::WEBHOOK_BODY_BYTES_MAX)),
+        )
         .route("/metrics", get(metrics_endpoint))
         .route("/openapi.json", get({
             let doc = openapi.clone();
@@ -208,6 +213,7 @@ pub fn spawn_workers(
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let outbox = tokio::spawn(outbox_loop(state.clone(), shutdown.clone()));
+    let reconcile = tokio::spawn(reconcile_loop(state.clone(), shutdown.clone()));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(
             state.config.sweep_interval_ms.max(50),
@@ -231,7 +237,29 @@ pub fn spawn_workers(
             }
         }
         let _ = outbox.await;
+        let _ = reconcile.await;
     })
+}
+
+/// How often stock is re-read from connected platforms to repair lost webhooks.
+pub const RECONCILE_INTERVAL_MS: u64 = 15 * 60_000;
+
+/// Periodic stock reconciliation with connected platforms (first run one interval
+/// after start, so a restart loop does not hammer the platforms).
+async fn reconcile_loop(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let period = Duration::from_millis(RECONCILE_INTERVAL_MS);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        if let Err(e) =
+            anycart_connectors::reconcile::reconcile_all(&state.store, state.now_ms()).await
+        {
+            tracing::warn!(error = %e, "stock reconciliation failed; will retry");
+        }
+    }
 }
 
 /// Delivers the order outbox to merchants' platforms, one bounded batch per tick,

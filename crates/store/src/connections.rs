@@ -96,6 +96,24 @@ impl Store {
         .transpose()
     }
 
+    /// Merchants connected to an outside platform (not `native`), in id order after
+    /// `after`, at most `limit`: what periodic reconciliation walks.
+    pub async fn connected_merchants(
+        &self,
+        after: Option<MerchantId>,
+        limit: i64,
+    ) -> StoreResult<Vec<MerchantId>> {
+        let after = after.map(|m| m.to_string()).unwrap_or_default();
+        sqlx::query("SELECT merchant_id FROM merchant_connections WHERE platform <> 'native' AND merchant_id > $1 ORDER BY merchant_id LIMIT $2")
+            .bind(after)
+            .bind(crate::page_limit(limit))
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| crate::parse_id(&r.try_get::<String, _>("merchant_id")?))
+            .collect()
+    }
+
     /// Records that the platform's `external_id` of `kind` is anycart's `internal_id`.
     /// Re-linking the same external id moves it (the platform is the truth).
     pub async fn link_external_id(
