@@ -3,7 +3,7 @@
 //! platform id (what webhooks and order pushes need), and saves the cursor after
 //! each page so an interrupted import resumes where it stopped.
 
-use crate::{CataloguePage, Connector, ConnectorError, ImportedProduct};
+use crate::{CataloguePage, Connector, ConnectorError, ImportedProduct, parse_stored_id as parse};
 use anycart_core::catalogue::{IMAGES_MAX, Location, Product, Sku, Variant};
 use anycart_core::{LocationId, MerchantId, Money, ProductId, VariantId};
 use anycart_store::{ExternalKind, ImportCursor, Store};
@@ -268,9 +268,4 @@ async fn update_prices(
         out.push(Some(id));
     }
     Ok(out)
-}
-
-fn parse<T: std::str::FromStr>(id: &str) -> Result<T, ConnectorError> {
-    id.parse()
-        .map_err(|_| ConnectorError::Malformed(format!("stored id `{id}` is not valid")))
 }

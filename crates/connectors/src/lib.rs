@@ -294,6 +294,12 @@ pub(crate) fn transport_error(e: reqwest::Error) -> ConnectorError {
     }
 }
 
+/// Parses an anycart id read back from the store's platform-id mappings.
+pub(crate) fn parse_stored_id<T: std::str::FromStr>(id: &str) -> Result<T, ConnectorError> {
+    id.parse()
+        .map_err(|_| ConnectorError::Malformed(format!("stored id `{id}` is not valid")))
+}
+
 /// Formats minor units as a decimal amount string for platforms that want one
 /// (`2500`, 2 digits → `"25.00"`). Integer arithmetic only: no float ever.
 pub fn decimal_amount(amount_minor: i64, exponent: u32) -> String {

@@ -7,7 +7,7 @@
 //! older one is superseded.
 
 use crate::import::IMPORT_PAGES_MAX;
-use crate::{Connector, ConnectorError};
+use crate::{Connector, ConnectorError, parse_stored_id as parse};
 use anycart_core::MerchantId;
 use anycart_store::{
     EXTERNAL_STOCK_LINES_MAX, ExternalKind, ExternalStockChange, ExternalStockLine, StockApplied,
@@ -88,11 +88,6 @@ pub async fn reconcile_stock(
     }
     tracing::info!(merchant_id = %merchant, pages = report.pages, rows = report.rows, "stock reconciled with the platform");
     Ok(report)
-}
-
-fn parse<T: std::str::FromStr>(id: &str) -> Result<T, ConnectorError> {
-    id.parse()
-        .map_err(|_| ConnectorError::Malformed(format!("stored id `{id}` is not valid")))
 }
 
 /// Merchants one sweep reconciles at most (a bound on one run's platform calls).

@@ -3,7 +3,9 @@
 //! reconciliation hook, which records the event id in the same transaction (a
 //! duplicate is a no-op; an out-of-order figure cannot roll stock back).
 
-use crate::{ConnectorError, Platform, PlatformChange, WebhookEvent, connector_for};
+use crate::{
+    ConnectorError, Platform, PlatformChange, WebhookEvent, connector_for, parse_stored_id as parse,
+};
 use anycart_core::{LocationId, MerchantId, VariantId};
 use anycart_store::{
     EXTERNAL_STOCK_LINES_MAX, ExternalKind, ExternalStockChange, ExternalStockLine, StockApplied,
@@ -135,9 +137,4 @@ async fn stock_lines(
         }
         PlatformChange::Ignored { .. } => Ok(vec![]),
     }
-}
-
-fn parse<T: std::str::FromStr>(id: &str) -> Result<T, ConnectorError> {
-    id.parse()
-        .map_err(|_| ConnectorError::Malformed(format!("stored id `{id}` is not valid")))
 }

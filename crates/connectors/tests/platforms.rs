@@ -738,39 +738,9 @@ async fn shopify_catalogue_import_pages_resumes_after_failure_and_links_ids() {
     for (name, store, _dir) in stores().await {
         let fake = FakeShopify::start(TOKEN).await;
         fake.seed_catalogue(12);
-        let merchant = MerchantId::new();
-        store
-            .create_merchant(
-                &Merchant {
-                    id: merchant,
-                    name: "Imported".into(),
-                    created_at_ms: 1,
-                },
-                &[],
-            )
-            .await
-            .unwrap();
-        let s = Shop {
-            merchant,
-            variant: VariantId::new(),
-            product: ProductId::new(),
-            location: LocationId::new(),
-        };
-        store
-            .upsert_connection(&ConnectionRecord {
-                merchant_id: s.merchant,
-                platform: "shopify".into(),
-                shop_domain: SHOP.into(),
-                base_url: Some(fake.base_url.clone()),
-                credentials: serde_json::json!({"access_token": TOKEN, "webhook_secret": SECRET})
-                    .to_string()
-                    .into(),
-                settings: serde_json::json!({"request_timeout_ms": TEST_TIMEOUT_MS}),
-                created_at_ms: 1,
-                updated_at_ms: 1,
-            })
-            .await
-            .unwrap();
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        let merchant = s.merchant;
         let connection = store.get_connection(merchant).await.unwrap();
         let connector = anycart_connectors::connector_for(connection.as_ref()).unwrap();
 
@@ -801,7 +771,8 @@ async fn shopify_catalogue_import_pages_resumes_after_failure_and_links_ids() {
                 .await
                 .unwrap()
                 .len(),
-            5
+            1 + 5,
+            "{name}: the merchant's own product and the first page"
         );
 
         fake.low_bucket(0.0); // each page must wait ~0.1 s for the bucket to refill
@@ -829,7 +800,7 @@ async fn shopify_catalogue_import_pages_resumes_after_failure_and_links_ids() {
             .unwrap();
         assert_eq!(again.pages, 0, "{name}");
         let products = store.list_products(merchant, None, 100).await.unwrap();
-        assert_eq!(products.len(), 12, "{name}");
+        assert_eq!(products.len(), 1 + 12, "{name}");
         // A restart re-reads everything and updates instead of duplicating.
         let restarted = import_catalogue(&store, merchant, connector.as_ref(), true, 10, |_| {})
             .await
@@ -841,7 +812,7 @@ async fn shopify_catalogue_import_pages_resumes_after_failure_and_links_ids() {
                 .await
                 .unwrap()
                 .len(),
-            12,
+            1 + 12,
             "{name}"
         );
 
