@@ -218,3 +218,46 @@ async fn pushes_that_cannot_succeed_are_dead_lettered_and_listed() {
         assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
     }
 }
+
+#[tokio::test]
+async fn the_background_worker_delivers_completed_orders() {
+    /// Polls of the outbox before giving up (a bound, with a short sleep each).
+    const POLLS_MAX: usize = 100;
+    for app in apps().await {
+        let mut config = (*app.state.config).clone();
+        config.sweep_interval_ms = 50;
+        let state = anycart_server::state::AppState {
+            config: std::sync::Arc::new(config),
+            ..app.state.clone()
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers = anycart_server::spawn_workers(state, stopped);
+
+        let variant = app.demo.variants[0].id.clone();
+        let s = app.ready_session(&variant, 1).await;
+        let paid = app.pay(s.body["id"].as_str().unwrap(), "tok_visa").await;
+        let order_id = paid.body["order"]["id"].as_str().unwrap().to_string();
+        let mut delivered = serde_json::Value::Null;
+        for _ in 0..POLLS_MAX {
+            delivered = app
+                .admin(Method::GET, "/outbox?state=delivered", None)
+                .await
+                .body;
+            if delivered.as_array().is_some_and(|a| !a.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            delivered[0]["order_id"],
+            order_id.as_str(),
+            "{}: {delivered:#}",
+            app.backend
+        );
+        // The demo merchant has no platform: the order is recorded, no email is sent.
+        assert_eq!(delivered[0]["confirmation_status"], "smtp_not_configured");
+        assert_eq!(delivered[0]["platform_order_id"], order_id.as_str());
+        stop.send(true).unwrap();
+        workers.await.unwrap();
+    }
+}
