@@ -266,23 +266,35 @@ pub fn connector_for(
     }
 }
 
-/// The HTTP client every connector uses: rustls, explicit timeouts, no redirects
-/// (a platform API that redirects is misconfigured; following could leak tokens).
-/// `request_timeout_ms` in the connection settings may only shorten the timeout.
-pub(crate) fn http_client(c: &ConnectionRecord) -> Result<reqwest::Client, ConnectorError> {
+/// The HTTP client every connector shares (one connection pool per process):
+/// rustls, a connect timeout, no redirects (a platform API that redirects is
+/// misconfigured; following could leak tokens). Request timeouts are set per
+/// request from [`request_timeout`].
+pub(crate) fn http_client() -> Result<reqwest::Client, ConnectorError> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(c) = CLIENT.get() {
+        return Ok(c.clone());
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(PLATFORM_REQUEST_TIMEOUT_MS))
+        .connect_timeout(Duration::from_millis(PLATFORM_CONNECT_TIMEOUT_MS))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("anycart/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ConnectorError::Misconfigured(format!("http client: {e}")))?;
+    Ok(CLIENT.get_or_init(|| client).clone())
+}
+
+/// The request timeout for a connection: `request_timeout_ms` in its settings may
+/// only shorten [`PLATFORM_REQUEST_TIMEOUT_MS`].
+pub(crate) fn request_timeout(c: &ConnectionRecord) -> Duration {
     let timeout_ms = c
         .settings
         .get("request_timeout_ms")
         .and_then(|v| v.as_u64())
         .unwrap_or(PLATFORM_REQUEST_TIMEOUT_MS)
         .clamp(1, PLATFORM_REQUEST_TIMEOUT_MS);
-    reqwest::Client::builder()
-        .timeout(Duration::from_millis(timeout_ms))
-        .connect_timeout(Duration::from_millis(PLATFORM_CONNECT_TIMEOUT_MS))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("anycart/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| ConnectorError::Misconfigured(format!("http client: {e}")))
+    Duration::from_millis(timeout_ms)
 }
 
 /// Maps a transport-level reqwest error: all of them are worth a retry.

@@ -7,7 +7,7 @@ pub mod wire;
 
 use crate::{
     Confirmation, Connector, ConnectorError, OrderPush, Platform, PlatformChange, PushedOrder,
-    WebhookEvent, http_client, transport_error,
+    WebhookEvent, http_client, request_timeout, transport_error,
 };
 use anycart_store::ConnectionRecord;
 use async_trait::async_trait;
@@ -43,6 +43,7 @@ pub struct ShopifyConnector {
     access_token: SecretString,
     webhook_secret: SecretString,
     client: reqwest::Client,
+    timeout: Duration,
     bucket: Mutex<Option<Bucket>>,
 }
 
@@ -92,7 +93,8 @@ impl ShopifyConnector {
             shop_domain: c.shop_domain.clone(),
             access_token,
             webhook_secret,
-            client: http_client(c)?,
+            client: http_client()?,
+            timeout: request_timeout(c),
             bucket: Mutex::new(None),
         })
     }
@@ -124,6 +126,7 @@ impl ShopifyConnector {
         let response = self
             .client
             .post(&self.graphql_url)
+            .timeout(self.timeout)
             .header("X-Shopify-Access-Token", self.access_token.expose_secret())
             .json(&GraphqlRequest { query, variables })
             .send()
