@@ -926,3 +926,47 @@ async fn reconciliation_repairs_a_lost_webhook_without_undoing_newer_ones() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_platform_figure_does_not_give_back_units_anycart_sold_but_has_not_pushed() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        sell(&store, &s, 2).await; // anycart: 8 left; Shopify has not heard yet
+        let at = |t: &str| level(10, t);
+        let body = at("2026-01-01T00:00:00Z");
+        let headers = webhook("inventory_levels/update", "before-push", &body, SECRET);
+        ingest(
+            &store,
+            Platform::Shopify,
+            s.merchant,
+            &headers,
+            body.as_bytes(),
+            5,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            available(&store, &s).await,
+            8,
+            "{name}: Shopify's 10 still counts our 2"
+        );
+        // Once pushed, Shopify's own figure includes the sale and is taken as is.
+        drain(&store, &s, 2_000).await;
+        assert_eq!(fake.orders().len(), 1);
+        let body = level(8, "2026-01-01T00:01:00Z");
+        let headers = webhook("inventory_levels/update", "after-push", &body, SECRET);
+        ingest(
+            &store,
+            Platform::Shopify,
+            s.merchant,
+            &headers,
+            body.as_bytes(),
+            5,
+        )
+        .await
+        .unwrap();
+        assert_eq!(available(&store, &s).await, 8, "{name}");
+    }
+}

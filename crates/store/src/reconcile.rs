@@ -9,14 +9,21 @@
 //! `stock_levels` still hold: when the platform reports fewer units than anycart has
 //! held or committed, on_hand is bounded below by `held + committed` and the
 //! shortfall is logged (those shoppers keep their units; the platform will
-//! oversell by that much, which an operator must see).
+//! oversell by that much, which an operator must see). Units of anycart orders
+//! still waiting in the outbox are taken off a platform figure, because the
+//! platform cannot have counted them yet.
 
 use crate::{Backend, Store, StoreResult, parse_id};
+use anycart_core::order::Order;
 use anycart_core::{LocationId, MerchantId, VariantId};
 use sqlx::{AnyConnection, Row};
+use std::collections::BTreeMap;
 
 /// Lines one platform event may change (an order has a bounded number of lines).
 pub const EXTERNAL_STOCK_LINES_MAX: usize = 250;
+/// Undelivered orders read when correcting a platform figure (beyond this the
+/// outbox is badly behind and an operator is already alerted by dead letters).
+pub const PENDING_ORDERS_SCAN_MAX: i64 = 1_000;
 
 /// What the platform says about one variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,10 +111,26 @@ impl Store {
             return Ok(StockApplied::Replayed);
         }
         let mut applied = Vec::new();
-        for line in &change.lines {
+        // Lock stock rows in the hold code's order (variant, then location) so a
+        // concurrent multi-variant checkout on PostgreSQL cannot deadlock with us.
+        let mut lines: Vec<&ExternalStockLine> = change.lines.iter().collect();
+        lines.sort_by_key(|l| (l.variant, l.location));
+        // Units anycart sold that the platform has not heard of yet: its figure
+        // still counts them, so they come off (at every location: the commit did
+        // not keep where they came from, and under-selling beats over-selling).
+        let unsent = if lines
+            .iter()
+            .any(|l| matches!(l.figure, StockFigure::Available(_)))
+        {
+            undelivered_units(&mut tx, change.merchant).await?
+        } else {
+            BTreeMap::new()
+        };
+        for line in lines {
             let rows = levels(&mut tx, self.backend, change, line).await?;
             match line.figure {
                 StockFigure::Available(units) => {
+                    let units = units - unsent.get(&line.variant).copied().unwrap_or(0);
                     for row in rows {
                         if row.mark_ms.is_some_and(|m| m > change.platform_time_ms) {
                             continue; // a newer figure is already applied
@@ -183,6 +206,27 @@ impl Store {
             .await?
             .is_some())
     }
+}
+
+/// Units per variant in `order.created` outbox rows not yet delivered.
+async fn undelivered_units(
+    conn: &mut AnyConnection,
+    merchant: MerchantId,
+) -> StoreResult<BTreeMap<VariantId, i64>> {
+    let rows = sqlx::query("SELECT payload FROM outbox WHERE merchant_id = $1 AND state = 'pending' AND kind = $2 ORDER BY id LIMIT $3")
+        .bind(merchant.to_string())
+        .bind(crate::OUTBOX_KIND_ORDER_CREATED)
+        .bind(PENDING_ORDERS_SCAN_MAX)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut units = BTreeMap::new();
+    for r in rows {
+        let order: Order = serde_json::from_str(&r.try_get::<String, _>("payload")?)?;
+        for line in &order.lines {
+            *units.entry(line.variant_id).or_insert(0) += i64::from(line.quantity.get());
+        }
+    }
+    Ok(units)
 }
 
 async fn levels(
