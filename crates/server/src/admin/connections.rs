@@ -58,7 +58,7 @@ pub struct LinkBody {
 }
 
 /// An outbox item (one order push) as the admin API shows it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct OutboxWire {
     pub id: String,
     pub order_id: String,
@@ -98,7 +98,8 @@ fn connection_wire(state: &AppState, c: ConnectionRecord) -> ConnectionWire {
     }
 }
 
-fn outbox_wire(i: OutboxItem) -> OutboxWire {
+/// The admin view of an outbox item (also embedded in a single order's view).
+pub fn outbox_wire(i: OutboxItem) -> OutboxWire {
     OutboxWire {
         id: i.id,
         order_id: i.external_reference,

@@ -643,6 +643,7 @@ fn order_wire(state: &AppState, r: OrderRecord) -> AdminOrderWire {
         payment_reference: o.payment.provider_reference,
         permalink_url: order_url(&state.config.base_url, &r.access_token),
         created_at: rfc3339(o.created_at_ms),
+        platform: None,
     }
 }
 
@@ -685,5 +686,8 @@ async fn get_order(
         .get_order(caller.0.merchant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("order"))?;
-    Ok(Json(order_wire(&state, r)))
+    let delivery = state.store.order_delivery(caller.0.merchant, id).await?;
+    let mut wire = order_wire(&state, r);
+    wire.platform = delivery.map(connections::outbox_wire);
+    Ok(Json(wire))
 }

@@ -257,6 +257,18 @@ async fn the_background_worker_delivers_completed_orders() {
         // The demo merchant has no platform: the order is recorded, no email is sent.
         assert_eq!(delivered[0]["confirmation_status"], "smtp_not_configured");
         assert_eq!(delivered[0]["platform_order_id"], order_id.as_str());
+        let order = app
+            .admin(Method::GET, &format!("/orders/{order_id}"), None)
+            .await;
+        assert_eq!(
+            order.body["platform"]["state"], "delivered",
+            "{:#}",
+            order.body
+        );
+        assert_eq!(
+            order.body["platform"]["confirmation_status"],
+            "smtp_not_configured"
+        );
         stop.send(true).unwrap();
         workers.await.unwrap();
     }
