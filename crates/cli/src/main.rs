@@ -1,6 +1,7 @@
 //! The `anycart` binary: `serve` (optionally with a demo merchant) and merchant admin.
 
 mod config;
+mod connect;
 
 use anycart_server::clock::{Clock, SystemClock};
 use anycart_server::demo::{self, DemoInfo};
@@ -27,6 +28,11 @@ enum Command {
     /// Manage merchants.
     #[command(subcommand)]
     Merchant(MerchantCommand),
+    /// Connect a merchant's commerce platform.
+    #[command(subcommand)]
+    Connect(connect::ConnectCommand),
+    /// Import the connected platform's catalogue and stock (resumable).
+    Import(connect::ImportArgs),
 }
 
 /// Where the data lives; shared by every subcommand.
@@ -72,7 +78,7 @@ enum MerchantCommand {
     },
 }
 
-fn init_tracing(format: &str) {
+pub(crate) fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
     // Colours only on a terminal: piped logs (systemd, files, tests) stay plain text.
@@ -109,6 +115,8 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Connect(c) => connect::run_connect(c).await,
+        Command::Import(args) => connect::run_import(args).await,
         Command::Merchant(MerchantCommand::Create { name, db, json }) => {
             let config = Config::load(
                 &db.config,

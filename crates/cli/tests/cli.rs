@@ -130,3 +130,92 @@ fn serve_demo_writes_demo_json_and_sells() {
         assert_eq!(done["status"], "completed", "{done:#}");
     });
 }
+
+#[test]
+fn connect_stores_a_platform_and_import_explains_what_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["merchant", "create", "--name", "Acme", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let merchant = v["merchant_id"].as_str().unwrap().to_string();
+
+    let none = run(&["import", "--merchant", &merchant]);
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("anycart connect"));
+
+    let bad = run(&[
+        "connect",
+        "shopify",
+        "--merchant",
+        &merchant,
+        "--shop-domain",
+        "not a domain",
+        "--access-token",
+        "shpat_x",
+        "--webhook-secret",
+        "s",
+    ]);
+    assert!(!bad.status.success(), "invalid domain refused");
+
+    let ok = run(&[
+        "connect",
+        "shopify",
+        "--merchant",
+        &merchant,
+        "--shop-domain",
+        "acme.myshopify.com",
+        "--access-token",
+        "shpat_cli_secret",
+        "--webhook-secret",
+        "s",
+        "--base-url",
+        "http://127.0.0.1:9",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        stdout.contains(&format!("/webhooks/shopify/{merchant}")),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("shpat_cli_secret")
+            && !String::from_utf8_lossy(&ok.stderr).contains("shpat_cli_secret")
+    );
+
+    // The platform is unreachable: import fails with a resumable message, not a panic.
+    let unreachable = run(&["import", "--merchant", &merchant]);
+    assert!(!unreachable.status.success());
+    assert!(String::from_utf8_lossy(&unreachable.stderr).contains("run `anycart import` again"));
+
+    let native = run(&[
+        "connect",
+        "native",
+        "--merchant",
+        &merchant,
+        "--shop-domain",
+        "acme.example",
+        "--smtp-url",
+        "smtp://127.0.0.1:2525",
+        "--from-address",
+        "orders@acme.example",
+    ]);
+    assert!(
+        native.status.success(),
+        "{}",
+        String::from_utf8_lossy(&native.stderr)
+    );
+    let import = run(&["import", "--merchant", &merchant]);
+    assert!(!import.status.success());
+    assert!(String::from_utf8_lossy(&import.stderr).contains("no platform catalogue"));
+}

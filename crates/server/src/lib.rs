@@ -20,6 +20,7 @@ pub mod inventory;
 pub mod merchants;
 pub mod pages;
 pub mod state;
+pub mod webhooks;
 pub mod widget;
 
 use crate::error::ApiError;
@@ -157,6 +158,12 @@ pub fn app(state: AppState) -> Router {
         .route("/orders/{token}", get(pages::order_status))
         .route("/availability/stream", get(availability::stream))
         .route("/healthz", get(healthz))
+        .route(
+            "/webhooks/{platform}/{merchant_id}",
+            axum::routing::post(webhooks::receive)
+                // Platform order payloads can outgrow the checkout API's body limit.
+                .layer(DefaultBodyLimit::max(anycart_connectors::WEBHOOK_BODY_BYTES_MAX)),
+        )
         .route("/metrics", get(metrics_endpoint))
         .route("/openapi.json", get({
             let doc = openapi.clone();
@@ -211,6 +218,8 @@ pub fn spawn_workers(
     state: AppState,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
+    let outbox = tokio::spawn(outbox_loop(state.clone(), shutdown.clone()));
+    let reconcile = tokio::spawn(reconcile_loop(state.clone(), shutdown.clone()));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(
             state.config.sweep_interval_ms.max(50),
@@ -233,7 +242,49 @@ pub fn spawn_workers(
                 }
             }
         }
+        let _ = outbox.await;
+        let _ = reconcile.await;
     })
+}
+
+/// How often stock is re-read from connected platforms to repair lost webhooks.
+pub const RECONCILE_INTERVAL_MS: u64 = 15 * 60_000;
+
+/// Periodic stock reconciliation with connected platforms (first run one interval
+/// after start, so a restart loop does not hammer the platforms).
+async fn reconcile_loop(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let period = Duration::from_millis(RECONCILE_INTERVAL_MS);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        if let Err(e) =
+            anycart_connectors::reconcile::reconcile_all(&state.store, state.now_ms()).await
+        {
+            tracing::warn!(error = %e, "stock reconciliation failed; will retry");
+        }
+    }
+}
+
+/// Delivers the order outbox to merchants' platforms, one bounded batch per tick,
+/// on its own task so a slow platform never delays session expiry.
+async fn outbox_loop(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(
+        state.config.sweep_interval_ms.max(50),
+    ));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        if let Err(e) =
+            anycart_connectors::delivery::deliver_due(&state.store, state.now_ms()).await
+        {
+            tracing::warn!(error = %e, "outbox delivery failed; will retry");
+        }
+    }
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` resolves, then drains

@@ -152,7 +152,8 @@ impl Store {
 
     /// Completes a paid checkout in one transaction: checks the session still holds
     /// exactly `demand`, commits those holds, counts discount redemptions, numbers
-    /// and writes the order, and stores the completed session. Returns the order as
+    /// and writes the order with its `order.created` outbox row (the platform push),
+    /// and stores the completed session. Returns the order as
     /// stored (with its number). On [`StoreError::HoldsMissing`]-like failures
     /// nothing is written and the caller must void the payment.
     pub async fn complete_checkout(
@@ -201,6 +202,8 @@ impl Store {
             .bind(order.created_at_ms)
             .execute(&mut *tx)
             .await?;
+        // The platform push is written with the order so neither exists without the other.
+        crate::outbox::enqueue_order(&mut tx, &order).await?;
         update_session(&mut tx, session, expected_version).await?;
         tx.commit().await?;
         Ok(order)

@@ -13,19 +13,28 @@
 mod batch;
 mod catalogue;
 mod checkout;
+mod connections;
 mod idempotency;
 mod inventory;
 mod merchants;
 mod orders;
+mod outbox;
 mod placements;
+mod reconcile;
 pub mod testing;
 
 pub use batch::{BatchItem, BatchResult};
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
+pub use connections::{ConnectionRecord, ExternalKind, ImportCursor};
 pub use idempotency::{IdempotencyBegin, IdempotencyScope};
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
 pub use orders::OrderRecord;
+pub use outbox::{OUTBOX_KIND_ORDER_CREATED, OutboxItem, OutboxState};
 pub use placements::{Campaign, Channel, Placement, PlacementSettings, Theme};
+pub use reconcile::{
+    AppliedStockLine, EXTERNAL_STOCK_LINES_MAX, ExternalStockChange, ExternalStockLine,
+    StockApplied, StockFigure,
+};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

@@ -521,3 +521,305 @@ async fn idempotency_claims_replays_and_conflicts() {
         );
     }
 }
+
+/// Completes a checkout of `qty` units of `v` and returns the order id.
+async fn complete_order(store: &Store, m: MerchantId, v: VariantId, qty: i64) -> OrderId {
+    let (s, _) = hold(store, m, v, qty).await;
+    let (mut sess, version) = store.get_session(m, s).await.unwrap().unwrap();
+    let order_id = OrderId::new();
+    sess.status = CheckoutStatus::Completed;
+    sess.order_id = Some(order_id);
+    let order = Order {
+        id: order_id,
+        merchant_id: m,
+        session_id: s,
+        number: 0,
+        status: OrderStatus::Confirmed,
+        currency: usd(),
+        lines: vec![],
+        totals: sess.quote.totals,
+        email: None,
+        fulfillment: Fulfillment::default(),
+        shipping_title: None,
+        payment: PaymentRecord {
+            provider: "sandbox".into(),
+            provider_reference: "x".into(),
+            amount_minor: 0,
+            card_last4: None,
+            captured: false,
+        },
+        created_at_ms: 100,
+    };
+    let demand = BTreeMap::from([(v, qty)]);
+    store
+        .complete_checkout(
+            &sess,
+            version,
+            &demand,
+            order,
+            &format!("tok-{order_id}"),
+            &[],
+        )
+        .await
+        .unwrap();
+    order_id
+}
+
+#[tokio::test]
+async fn outbox_rows_are_written_with_orders_and_claimed_once() {
+    use anycart_store::OutboxState;
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 5, 0).await;
+        let order_id = complete_order(&store, m, v, 1).await;
+        let pending = store.order_delivery(m, order_id).await.unwrap().unwrap();
+        assert_eq!(pending.state, OutboxState::Pending, "{name}");
+        assert_eq!(pending.external_reference, order_id.to_string());
+        assert_eq!(pending.order().unwrap().id, order_id);
+
+        // Two workers race: only one wins the lease; the attempt is counted.
+        let a = store.claim_outbox(200, 1_000, 10).await.unwrap();
+        let b = store.claim_outbox(200, 1_000, 10).await.unwrap();
+        assert_eq!((a.len(), b.len()), (1, 0), "{name}: one claim wins");
+        assert_eq!(a[0].attempts, 1);
+        // The worker dies; once the lease runs out the item is due again.
+        assert!(
+            store
+                .claim_outbox(1_100, 1_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let again = store.claim_outbox(1_201, 1_000, 10).await.unwrap();
+        assert_eq!(again[0].attempts, 2, "{name}");
+        // A failure backs off: not due before its next attempt time.
+        store
+            .outbox_failed(&again[0].id, "HTTP 500", 5_000, false, 1_300)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .claim_outbox(4_999, 1_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let third = store.claim_outbox(5_000, 1_000, 10).await.unwrap();
+        store
+            .outbox_failed(&third[0].id, "HTTP 500", 9_000, true, 5_100)
+            .await
+            .unwrap();
+        let dead = store.list_outbox(m, OutboxState::Dead, 10).await.unwrap();
+        assert_eq!(dead.len(), 1, "{name}: dead-lettered");
+        assert_eq!(dead[0].last_error.as_deref(), Some("HTTP 500"));
+        assert!(
+            store
+                .claim_outbox(99_999, 1_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let other = merchant(&store).await;
+        assert!(
+            store
+                .outbox_retry(other, &dead[0].id, 10_000)
+                .await
+                .is_err(),
+            "{name}: tenant scoped"
+        );
+        store.outbox_retry(m, &dead[0].id, 10_000).await.unwrap();
+        let retried = store.claim_outbox(10_000, 1_000, 10).await.unwrap();
+        store
+            .outbox_delivered(&retried[0].id, "gid://shopify/Order/1", "sent", 10_100)
+            .await
+            .unwrap();
+        let done = store.order_delivery(m, order_id).await.unwrap().unwrap();
+        assert_eq!(done.state, OutboxState::Delivered);
+        assert_eq!(
+            done.platform_order_id.as_deref(),
+            Some("gid://shopify/Order/1")
+        );
+        assert!(
+            store.outbox_delivered(&done.id, "x", "y", 1).await.is_err(),
+            "{name}: delivered once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn external_stock_changes_apply_once_in_order_and_within_constraints() {
+    use anycart_store::{ExternalStockChange, ExternalStockLine, StockApplied, StockFigure};
+    for (name, store, _dir) in stores().await {
+        let (m, v, [l0, l1]) = stocked(&store, 5, 3).await;
+        let change =
+            |id: &str, at: i64, location: Option<LocationId>, figure| ExternalStockChange {
+                merchant: m,
+                platform: "shopify".into(),
+                event_id: id.into(),
+                platform_time_ms: at,
+                lines: vec![ExternalStockLine {
+                    variant: v,
+                    location,
+                    figure,
+                }],
+                received_at_ms: 1,
+            };
+        // A restock raises availability.
+        let r = store
+            .apply_external_stock_change(&change("e1", 100, Some(l0), StockFigure::Available(9)))
+            .await
+            .unwrap();
+        assert!(
+            matches!(r, StockApplied::Applied(ref l) if l.len() == 1),
+            "{name}"
+        );
+        assert_eq!(available(&store, m, v).await, 12, "{name}: 9 + 3");
+        // The same event again changes nothing.
+        let r = store
+            .apply_external_stock_change(&change("e1", 100, Some(l0), StockFigure::Available(1)))
+            .await
+            .unwrap();
+        assert_eq!(r, StockApplied::Replayed, "{name}");
+        assert!(store.webhook_seen(m, "shopify", "e1").await.unwrap());
+        // An older figure arriving late is skipped.
+        store
+            .apply_external_stock_change(&change("e0", 50, Some(l0), StockFigure::Available(2)))
+            .await
+            .unwrap();
+        assert_eq!(
+            available(&store, m, v).await,
+            12,
+            "{name}: stale figure ignored"
+        );
+        // A sale elsewhere lowers availability; one already counted by a newer figure does not.
+        store
+            .apply_external_stock_change(&change("o1", 200, None, StockFigure::Sold(2)))
+            .await
+            .unwrap();
+        assert_eq!(available(&store, m, v).await, 10, "{name}");
+        store
+            .apply_external_stock_change(&change("o0", 90, None, StockFigure::Sold(2)))
+            .await
+            .unwrap();
+        assert_eq!(
+            available(&store, m, v).await,
+            10,
+            "{name}: sale before the last count"
+        );
+        // The platform says fewer units exist than anycart holds: bounded at the holds.
+        let (_s, got) = hold(&store, m, v, 3).await;
+        assert_eq!(got, 3);
+        let held_at_l1 = store
+            .stock_levels(m, &[v])
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.location_id == l1)
+            .unwrap()
+            .held;
+        store
+            .apply_external_stock_change(&change("e2", 300, Some(l1), StockFigure::Available(0)))
+            .await
+            .unwrap();
+        let level = store
+            .stock_levels(m, &[v])
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.location_id == l1)
+            .unwrap();
+        assert_eq!(
+            level.on_hand, held_at_l1,
+            "{name}: clamped to held + committed"
+        );
+        // Another merchant's event cannot touch this stock.
+        let other = merchant(&store).await;
+        let mut foreign = change("x1", 400, Some(l0), StockFigure::Available(0));
+        foreign.merchant = other;
+        let r = store.apply_external_stock_change(&foreign).await.unwrap();
+        assert_eq!(r, StockApplied::Applied(vec![]), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn connections_mappings_and_import_cursors_round_trip() {
+    use anycart_store::{ConnectionRecord, ExternalKind, ImportCursor};
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 1, 0).await;
+        assert!(store.get_connection(m).await.unwrap().is_none());
+        let mut c = ConnectionRecord {
+            merchant_id: m,
+            platform: "shopify".into(),
+            shop_domain: "x.myshopify.com".into(),
+            base_url: Some("http://127.0.0.1:1".into()),
+            credentials: r#"{"access_token":"shpat_secret"}"#.to_string().into(),
+            settings: serde_json::json!({"api_version": "2025-10"}),
+            created_at_ms: 1,
+            updated_at_ms: 1,
+        };
+        store.upsert_connection(&c).await.unwrap();
+        c.shop_domain = "y.myshopify.com".into();
+        store.upsert_connection(&c).await.unwrap();
+        let got = store.get_connection(m).await.unwrap().unwrap();
+        assert_eq!(got.shop_domain, "y.myshopify.com", "{name}");
+        assert!(
+            !format!("{got:?}").contains("shpat_secret"),
+            "{name}: secrets never in Debug"
+        );
+        c.platform = "nonsense".into();
+        assert!(
+            store.upsert_connection(&c).await.is_err(),
+            "{name}: platform checked"
+        );
+
+        store
+            .link_external_id(
+                m,
+                "shopify",
+                ExternalKind::InventoryItem,
+                "gid://shopify/InventoryItem/7",
+                &v.to_string(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .external_to_internal(
+                    m,
+                    "shopify",
+                    ExternalKind::InventoryItem,
+                    "gid://shopify/InventoryItem/7"
+                )
+                .await
+                .unwrap(),
+            Some(v.to_string())
+        );
+        assert_eq!(
+            store
+                .internal_to_external(m, "shopify", ExternalKind::InventoryItem, &v.to_string())
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("gid://shopify/InventoryItem/7")
+        );
+        assert_eq!(
+            store.import_cursor(m, "shopify", "products").await.unwrap(),
+            ImportCursor {
+                cursor: None,
+                done: false
+            }
+        );
+        let at = ImportCursor {
+            cursor: Some("abc".into()),
+            done: false,
+        };
+        store
+            .save_import_cursor(m, "shopify", "products", &at, 5)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.import_cursor(m, "shopify", "products").await.unwrap(),
+            at,
+            "{name}"
+        );
+    }
+}

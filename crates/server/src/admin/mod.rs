@@ -2,6 +2,7 @@
 //! tax, discounts and orders. Every call is scoped to the caller's merchant; ids of
 //! other merchants are indistinguishable from ids that do not exist (404).
 
+pub mod connections;
 pub mod placements;
 pub mod wire;
 
@@ -48,6 +49,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_orders))
         .routes(routes!(get_order))
         .merge(placements::router())
+        .routes(routes!(
+            connections::put_connection,
+            connections::get_connection
+        ))
+        .routes(routes!(connections::create_link))
+        .routes(routes!(connections::list_outbox))
+        .routes(routes!(connections::retry_outbox))
 }
 
 fn invalid(param: &str, message: impl Into<String>) -> ApiError {
@@ -637,6 +645,7 @@ fn order_wire(state: &AppState, r: OrderRecord) -> AdminOrderWire {
         payment_reference: o.payment.provider_reference,
         permalink_url: order_url(&state.config.base_url, &r.access_token),
         created_at: rfc3339(o.created_at_ms),
+        platform: None,
     }
 }
 
@@ -679,5 +688,8 @@ async fn get_order(
         .get_order(caller.0.merchant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("order"))?;
-    Ok(Json(order_wire(&state, r)))
+    let delivery = state.store.order_delivery(caller.0.merchant, id).await?;
+    let mut wire = order_wire(&state, r);
+    wire.platform = delivery.map(connections::outbox_wire);
+    Ok(Json(wire))
 }

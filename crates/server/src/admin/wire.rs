@@ -225,4 +225,7 @@ pub struct AdminOrderWire {
     pub payment_reference: String,
     pub permalink_url: String,
     pub created_at: String,
+    /// Where the order stands on the merchant's platform (single-order reads only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<crate::admin::connections::OutboxWire>,
 }

@@ -7,6 +7,7 @@ mod availability;
 mod bad_input;
 mod checkout_sessions;
 mod concurrency;
+mod connectors;
 mod helpers;
 mod idempotency;
 mod placements;

@@ -1,0 +1,196 @@
+//! `anycart connect …` and `anycart import`: connect a merchant's platform and pull
+//! its catalogue, with a progress bar, resumable after an interruption.
+
+use crate::DbArgs;
+use crate::config::{self, Config};
+use anycart_connectors::connect::{ConnectRequest, connect};
+use anycart_connectors::connector_for;
+use anycart_connectors::import::import_catalogue;
+use anycart_core::MerchantId;
+use anycart_server::clock::{Clock, SystemClock};
+use anyhow::{Context, Result, anyhow};
+use clap::{Args, Subcommand};
+use secrecy::SecretString;
+
+/// `anycart connect <platform>`.
+#[derive(Subcommand, Debug)]
+pub enum ConnectCommand {
+    /// Connect a Shopify store (Admin API access token + app secret for webhooks).
+    Shopify(ShopifyArgs),
+    /// anycart is the system of record; confirmations go out over your SMTP server.
+    Native(NativeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ShopifyArgs {
+    #[arg(long)]
+    merchant: String,
+    /// e.g. example.myshopify.com
+    #[arg(long)]
+    shop_domain: String,
+    /// Admin API access token (shpat_…); prefer the environment variable.
+    #[arg(long, env = "ANYCART_SHOPIFY_ACCESS_TOKEN", hide_env_values = true)]
+    access_token: String,
+    /// The app's client secret, which signs webhooks.
+    #[arg(long, env = "ANYCART_SHOPIFY_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: String,
+    /// Override https://SHOP_DOMAIN (a proxy, a local fake).
+    #[arg(long)]
+    base_url: Option<String>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct NativeArgs {
+    #[arg(long)]
+    merchant: String,
+    /// The shop's domain (shown in emails when no --shop-name).
+    #[arg(long)]
+    shop_domain: String,
+    /// smtp://host:port or smtps://user:pass@host; prefer the environment variable.
+    #[arg(long, env = "ANYCART_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    #[arg(long)]
+    from_address: Option<String>,
+    #[arg(long)]
+    shop_name: Option<String>,
+    /// #rrggbb header colour of the confirmation email.
+    #[arg(long)]
+    brand_color: Option<String>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+/// `anycart import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[arg(long)]
+    merchant: String,
+    /// Start from the first page even if an earlier import saved a cursor.
+    #[arg(long)]
+    restart: bool,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+async fn open(db: DbArgs) -> Result<anycart_store::Store> {
+    let config = Config::load(
+        &db.config,
+        config::Overrides {
+            data_dir: db.data_dir,
+            database_url: db.database_url,
+            ..Default::default()
+        },
+    )?;
+    crate::init_tracing(&config.log_format);
+    config.open_store().await
+}
+
+async fn merchant(store: &anycart_store::Store, id: &str) -> Result<MerchantId> {
+    let id =
+        MerchantId::parse(id).map_err(|_| anyhow!("--merchant must be a merchant id (mer_…)"))?;
+    store
+        .get_merchant(id)
+        .await?
+        .ok_or_else(|| anyhow!("no merchant {id}"))?;
+    Ok(id)
+}
+
+/// Runs `anycart connect …`.
+pub async fn run_connect(command: ConnectCommand) -> Result<()> {
+    let (db, merchant_id, request) = match command {
+        ConnectCommand::Shopify(a) => (
+            a.db,
+            a.merchant,
+            ConnectRequest {
+                platform: "shopify".into(),
+                shop_domain: a.shop_domain,
+                base_url: a.base_url,
+                access_token: Some(SecretString::from(a.access_token)),
+                webhook_secret: Some(SecretString::from(a.webhook_secret)),
+                ..Default::default()
+            },
+        ),
+        ConnectCommand::Native(a) => (
+            a.db,
+            a.merchant,
+            ConnectRequest {
+                platform: "native".into(),
+                shop_domain: a.shop_domain,
+                smtp_url: a.smtp_url.map(SecretString::from),
+                from_address: a.from_address,
+                shop_name: a.shop_name,
+                brand_color: a.brand_color,
+                ..Default::default()
+            },
+        ),
+    };
+    let store = open(db).await?;
+    let id = merchant(&store, &merchant_id).await?;
+    let record = connect(&store, id, request, SystemClock.now_ms())
+        .await
+        .context("connection refused")?;
+    println!(
+        "connected {} ({}) for {id}",
+        record.platform, record.shop_domain
+    );
+    if record.platform != "native" {
+        println!(
+            "subscribe the platform's webhooks to: <your anycart base URL>/webhooks/{}/{id}",
+            record.platform
+        );
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Runs `anycart import`, drawing a progress bar per page.
+pub async fn run_import(args: ImportArgs) -> Result<()> {
+    let store = open(args.db).await?;
+    let id = merchant(&store, &args.merchant).await?;
+    let connection = store.get_connection(id).await?.ok_or_else(|| {
+        anyhow!("merchant {id} has no platform connection; run `anycart connect` first")
+    })?;
+    let connector = connector_for(Some(&connection))?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar.set_message("fetching the first page…");
+    let result = import_catalogue(
+        &store,
+        id,
+        connector.as_ref(),
+        args.restart,
+        SystemClock.now_ms(),
+        |p| {
+            bar.set_message(format!(
+                "{} pages, {} products, {} variants",
+                p.pages, p.products, p.variants
+            ));
+        },
+    )
+    .await;
+    bar.finish_and_clear();
+    let done = result.context("import stopped (run `anycart import` again to resume)")?;
+    if done.pages == 0 {
+        println!("already imported (use --restart to import again)");
+    } else {
+        println!(
+            "imported {} products, {} variants in {} pages{}",
+            done.products,
+            done.variants,
+            done.pages,
+            if done.finished {
+                ""
+            } else {
+                " (stopped at the page limit; run again to continue)"
+            }
+        );
+    }
+    store.close().await;
+    Ok(())
+}

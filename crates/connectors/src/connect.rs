@@ -1,0 +1,100 @@
+//! Connecting a merchant to its platform: one function shared by the admin API and
+//! `anycart connect`, so both validate the same way.
+
+use crate::{ConnectorError, Platform, connector_for};
+use anycart_core::MerchantId;
+use anycart_store::{ConnectionRecord, Store};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Longest accepted shop domain / base URL.
+pub const CONNECTION_FIELD_CHARS_MAX: usize = 255;
+
+/// What a merchant supplies to connect a platform. Secrets are wrapped so they
+/// cannot end up in logs.
+#[derive(Debug, Default)]
+pub struct ConnectRequest {
+    pub platform: String,
+    pub shop_domain: String,
+    pub base_url: Option<String>,
+    /// Shopify Admin API access token (`shpat_…`).
+    pub access_token: Option<SecretString>,
+    /// Shopify app client secret (signs webhooks).
+    pub webhook_secret: Option<SecretString>,
+    /// Native: `smtp://…` or `smtps://user:pass@host`.
+    pub smtp_url: Option<SecretString>,
+    pub from_address: Option<String>,
+    pub shop_name: Option<String>,
+    pub brand_color: Option<String>,
+    pub api_version: Option<String>,
+}
+
+/// Validates `request`, builds its connector once (so a bad URL or missing token
+/// is refused now, not at the first order), and stores the connection.
+pub async fn connect(
+    store: &Store,
+    merchant: MerchantId,
+    request: ConnectRequest,
+    now_ms: i64,
+) -> Result<ConnectionRecord, ConnectorError> {
+    let bad = |m: &str| ConnectorError::Misconfigured(m.to_string());
+    let platform = Platform::parse(&request.platform)
+        .ok_or_else(|| bad("platform must be `native` or `shopify`"))?;
+    let domain = request.shop_domain.trim().to_ascii_lowercase();
+    let domain_ok = !domain.is_empty()
+        && domain.len() <= CONNECTION_FIELD_CHARS_MAX
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if !domain_ok {
+        return Err(bad(
+            "shop_domain must be a host name such as example.myshopify.com",
+        ));
+    }
+    if let Some(u) = &request.base_url {
+        let ok = (u.starts_with("https://") || u.starts_with("http://"))
+            && u.len() <= CONNECTION_FIELD_CHARS_MAX
+            && !u.chars().any(char::is_whitespace);
+        if !ok {
+            return Err(bad("base_url must be an http(s) URL"));
+        }
+    }
+    let mut credentials = serde_json::Map::new();
+    for (key, value) in [
+        ("access_token", &request.access_token),
+        ("webhook_secret", &request.webhook_secret),
+        ("smtp_url", &request.smtp_url),
+    ] {
+        if let Some(v) = value {
+            credentials.insert(key.into(), v.expose_secret().into());
+        }
+    }
+    let mut settings = serde_json::Map::new();
+    for (key, value) in [
+        ("from_address", &request.from_address),
+        ("shop_name", &request.shop_name),
+        ("brand_color", &request.brand_color),
+        ("api_version", &request.api_version),
+    ] {
+        if let Some(v) = value {
+            settings.insert(key.into(), v.clone().into());
+        }
+    }
+    let created_at_ms = store
+        .get_connection(merchant)
+        .await?
+        .map_or(now_ms, |c| c.created_at_ms);
+    let record = ConnectionRecord {
+        merchant_id: merchant,
+        platform: platform.as_str().into(),
+        shop_domain: domain,
+        base_url: request.base_url,
+        credentials: SecretString::from(serde_json::Value::Object(credentials).to_string()),
+        settings: serde_json::Value::Object(settings),
+        created_at_ms,
+        updated_at_ms: now_ms,
+    };
+    connector_for(Some(&record))?;
+    store.upsert_connection(&record).await?;
+    tracing::info!(merchant_id = %merchant, platform = platform.as_str(), shop_domain = %record.shop_domain, "platform connected");
+    Ok(record)
+}

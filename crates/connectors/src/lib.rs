@@ -1,0 +1,342 @@
+//! anycart's commerce-platform connectors: the merchant's own platform stays the
+//! system of record, and anycart pushes its orders there and takes stock changes
+//! back.
+//!
+//! One [`Connector`] trait, one module per platform (`native`, `shopify`), each
+//! split into transport (`shopify.rs`), wire types (`shopify/wire.rs`) and pure
+//! conversion (`shopify/convert.rs`). Around them:
+//! - [`delivery`]: the outbox worker (claim, push, back off, dead-letter);
+//! - [`webhooks`]: verified, de-duplicated webhook intake applied to stock.
+//!
+//! Connectors take their base URL from the merchant's connection, so tests point
+//! them at fakes on 127.0.0.1 (`tests/fakes/`).
+
+pub mod connect;
+pub mod delivery;
+pub mod import;
+pub mod native;
+pub mod reconcile;
+pub mod shopify;
+pub mod webhooks;
+
+use anycart_core::VariantId;
+use anycart_core::order::Order;
+use anycart_store::{ConnectionRecord, StoreError};
+use async_trait::async_trait;
+use reqwest::header::HeaderMap;
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Longest any single platform HTTP request may take (connect + response). Kept
+/// well below the outbox lease so a slow platform never lets two workers overlap.
+pub const PLATFORM_REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// Longest a TCP connect to a platform may take.
+pub const PLATFORM_CONNECT_TIMEOUT_MS: u64 = 3_000;
+/// Largest webhook body anycart reads (Shopify order payloads are well under this).
+pub const WEBHOOK_BODY_BYTES_MAX: usize = 512 * 1024;
+
+/// The commerce platforms anycart can connect to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Platform {
+    /// anycart is the system of record and sends its own confirmations.
+    Native,
+    Shopify,
+}
+
+impl Platform {
+    /// Parses the stored / URL name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "native" => Some(Self::Native),
+            "shopify" => Some(Self::Shopify),
+            _ => None,
+        }
+    }
+
+    /// The stored / URL name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Shopify => "shopify",
+        }
+    }
+}
+
+/// Why a platform call failed, split by what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// Worth retrying later: network error, timeout, 5xx, 429, GraphQL throttling.
+    #[error("transient platform error: {0}")]
+    Transient(String),
+    /// Retrying the same request cannot help (rejected input, unknown variant,
+    /// revoked credentials): dead-letter and show an operator.
+    #[error("platform refused: {0}")]
+    Permanent(String),
+    /// A webhook's signature is missing or wrong.
+    #[error("webhook signature missing or invalid")]
+    Unauthorized,
+    /// A webhook (or platform response) is not in the expected shape.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// The merchant's connection settings are unusable.
+    #[error("connection misconfigured: {0}")]
+    Misconfigured(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An anycart order ready for a platform: the order plus the platform's id for each
+/// variant it contains (resolved from the store by the worker, so connectors stay
+/// free of database access).
+#[derive(Clone, Debug)]
+pub struct OrderPush {
+    pub order: Order,
+    pub platform_variants: BTreeMap<VariantId, String>,
+}
+
+/// What the platform did with a pushed order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushedOrder {
+    /// The platform's id of the order (anycart's own id for `native`).
+    pub platform_order_id: String,
+    /// Who sends the shopper's confirmation and whether it went out.
+    pub confirmation: Confirmation,
+}
+
+/// Confirmation status recorded on the outbox row (and shown in the admin API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    /// anycart sent the email itself (native).
+    SentByAnycart,
+    /// The platform was asked to send its receipt (Shopify `sendReceipt: true`).
+    RequestedFromPlatform,
+    /// The platform already had this order (a retry after a lost response); its
+    /// receipt was requested by the first attempt.
+    AlreadyOnPlatform,
+    /// No confirmation: the order has no email address.
+    NoEmailAddress,
+    /// No confirmation: the merchant has not configured SMTP.
+    SmtpNotConfigured,
+}
+
+impl Confirmation {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SentByAnycart => "sent_by_anycart",
+            Self::RequestedFromPlatform => "requested_from_platform",
+            Self::AlreadyOnPlatform => "already_on_platform",
+            Self::NoEmailAddress => "no_email_address",
+            Self::SmtpNotConfigured => "smtp_not_configured",
+        }
+    }
+}
+
+/// A verified webhook, in anycart's terms but still with platform ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookEvent {
+    /// The platform's delivery id, the de-duplication key.
+    pub event_id: String,
+    /// When the platform says the change happened (unix ms).
+    pub platform_time_ms: i64,
+    pub change: PlatformChange,
+}
+
+/// What a webhook reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlatformChange {
+    /// Absolute sellable units of an inventory item at a platform location.
+    InventoryLevel {
+        inventory_item_id: String,
+        location_id: String,
+        available: i64,
+    },
+    /// An order placed on another channel of the platform.
+    ExternalOrder { lines: Vec<ExternalOrderLine> },
+    /// A platform order anycart itself created (already counted): recorded only.
+    OwnOrder { anycart_order_id: String },
+    /// A topic anycart does not act on (recorded so replays stay cheap).
+    Ignored { topic: String },
+}
+
+/// One line of an order placed on another channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalOrderLine {
+    /// Platform variant id, when the line is for a catalogue variant.
+    pub variant_id: Option<String>,
+    pub quantity: i64,
+}
+
+/// One page of a platform catalogue, in anycart's terms but with platform ids.
+#[derive(Clone, Debug)]
+pub struct CataloguePage {
+    pub currency: anycart_core::Currency,
+    pub products: Vec<ImportedProduct>,
+    /// Cursor of the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// A platform product to import.
+#[derive(Clone, Debug)]
+pub struct ImportedProduct {
+    pub external_id: String,
+    pub title: String,
+    pub description: String,
+    pub images: Vec<String>,
+    pub active: bool,
+    pub variants: Vec<ImportedVariant>,
+}
+
+/// A platform variant to import.
+#[derive(Clone, Debug)]
+pub struct ImportedVariant {
+    pub external_id: String,
+    /// What stock webhooks name (Shopify `InventoryItem`).
+    pub inventory_item_id: String,
+    pub sku: String,
+    pub title: String,
+    pub price_minor: i64,
+    pub levels: Vec<ImportedLevel>,
+}
+
+/// Sellable units of a variant at a platform location.
+#[derive(Clone, Debug)]
+pub struct ImportedLevel {
+    pub location_id: String,
+    pub location_name: String,
+    pub available: i64,
+}
+
+/// One commerce platform as anycart uses it.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// Which platform this is.
+    fn platform(&self) -> Platform;
+
+    /// Creates the order on the platform, exactly once per anycart order id: a
+    /// retry after a lost response must find the first platform order, not make a
+    /// second one.
+    async fn push_order(&self, push: &OrderPush) -> Result<PushedOrder, ConnectorError>;
+
+    /// Fetches one page of the platform's catalogue after `cursor` (`None` = first).
+    async fn import_page(&self, cursor: Option<&str>) -> Result<CataloguePage, ConnectorError>;
+
+    /// Checks a webhook's signature over the raw body and parses it.
+    fn verify_webhook(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<WebhookEvent, ConnectorError>;
+}
+
+/// Builds the connector for a merchant's stored connection; `None` means the
+/// merchant never connected a platform (anycart is then the system of record and
+/// behaves as `native` without SMTP).
+pub fn connector_for(
+    connection: Option<&ConnectionRecord>,
+) -> Result<Box<dyn Connector>, ConnectorError> {
+    let Some(c) = connection else {
+        return Ok(Box::new(native::NativeConnector::without_smtp()));
+    };
+    let credentials: serde_json::Value = serde_json::from_str(c.credentials.expose_secret())
+        .map_err(|_| ConnectorError::Misconfigured("credentials are not JSON".into()))?;
+    let secret = |key: &str| -> Option<SecretString> {
+        credentials
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(|s| SecretString::from(s.to_string()))
+    };
+    match Platform::parse(&c.platform) {
+        Some(Platform::Native) => Ok(Box::new(native::NativeConnector::from_connection(
+            c,
+            secret("smtp_url"),
+        )?)),
+        Some(Platform::Shopify) => Ok(Box::new(shopify::ShopifyConnector::from_connection(
+            c,
+            secret("access_token")
+                .ok_or_else(|| ConnectorError::Misconfigured("access_token missing".into()))?,
+            secret("webhook_secret")
+                .ok_or_else(|| ConnectorError::Misconfigured("webhook_secret missing".into()))?,
+        )?)),
+        None => Err(ConnectorError::Misconfigured(format!(
+            "platform `{}` is not supported by this build",
+            c.platform
+        ))),
+    }
+}
+
+/// The HTTP client every connector shares (one connection pool per process):
+/// rustls, a connect timeout, no redirects (a platform API that redirects is
+/// misconfigured; following could leak tokens). Request timeouts are set per
+/// request from [`request_timeout`].
+pub(crate) fn http_client() -> Result<reqwest::Client, ConnectorError> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(c) = CLIENT.get() {
+        return Ok(c.clone());
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(PLATFORM_REQUEST_TIMEOUT_MS))
+        .connect_timeout(Duration::from_millis(PLATFORM_CONNECT_TIMEOUT_MS))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("anycart/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ConnectorError::Misconfigured(format!("http client: {e}")))?;
+    Ok(CLIENT.get_or_init(|| client).clone())
+}
+
+/// The request timeout for a connection: `request_timeout_ms` in its settings may
+/// only shorten [`PLATFORM_REQUEST_TIMEOUT_MS`].
+pub(crate) fn request_timeout(c: &ConnectionRecord) -> Duration {
+    let timeout_ms = c
+        .settings
+        .get("request_timeout_ms")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(PLATFORM_REQUEST_TIMEOUT_MS)
+        .clamp(1, PLATFORM_REQUEST_TIMEOUT_MS);
+    Duration::from_millis(timeout_ms)
+}
+
+/// Maps a transport-level reqwest error: all of them are worth a retry.
+pub(crate) fn transport_error(e: reqwest::Error) -> ConnectorError {
+    if e.is_timeout() {
+        ConnectorError::Transient("platform request timed out".into())
+    } else {
+        ConnectorError::Transient(format!("platform unreachable: {e}"))
+    }
+}
+
+/// Parses an anycart id read back from the store's platform-id mappings.
+pub(crate) fn parse_stored_id<T: std::str::FromStr>(id: &str) -> Result<T, ConnectorError> {
+    id.parse()
+        .map_err(|_| ConnectorError::Malformed(format!("stored id `{id}` is not valid")))
+}
+
+/// Formats minor units as a decimal amount string for platforms that want one
+/// (`2500`, 2 digits → `"25.00"`). Integer arithmetic only: no float ever.
+pub fn decimal_amount(amount_minor: i64, exponent: u32) -> String {
+    let sign = if amount_minor < 0 { "-" } else { "" };
+    let abs = amount_minor.unsigned_abs();
+    if exponent == 0 {
+        return format!("{sign}{abs}");
+    }
+    let scale = 10u64.pow(exponent);
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / scale,
+        abs % scale,
+        width = exponent as usize
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn amounts_are_formatted_exactly() {
+        assert_eq!(super::decimal_amount(2500, 2), "25.00");
+        assert_eq!(super::decimal_amount(5, 2), "0.05");
+        assert_eq!(super::decimal_amount(-105, 2), "-1.05");
+        assert_eq!(super::decimal_amount(1200, 0), "1200");
+        assert_eq!(super::decimal_amount(1234, 3), "1.234");
+    }
+}

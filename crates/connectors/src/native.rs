@@ -1,0 +1,253 @@
+//! `native`: anycart is the merchant's system of record, so "pushing" an order
+//! means sending the shopper's confirmation email ourselves, over the merchant's
+//! SMTP server (lettre does the protocol, TLS and MIME).
+//!
+//! Delivery is at least once: if the email went out but recording it failed, the
+//! retry sends it again. A duplicate confirmation is the lesser evil next to a lost
+//! one.
+
+use crate::{
+    Confirmation, Connector, ConnectorError, OrderPush, Platform, PushedOrder, WebhookEvent,
+};
+use anycart_core::order::Order;
+use anycart_store::ConnectionRecord;
+use async_trait::async_trait;
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use reqwest::header::HeaderMap;
+use secrecy::{ExposeSecret, SecretString};
+use std::time::Duration;
+
+/// Longest one SMTP conversation may take.
+pub const SMTP_TIMEOUT_MS: u64 = 15_000;
+/// Longest shop name put in a subject line.
+const SHOP_NAME_CHARS_MAX: usize = 80;
+
+/// Branding and sender for the confirmation email (non-secret connection settings).
+#[derive(Clone, Debug)]
+pub struct Branding {
+    pub shop_name: String,
+    pub from_address: String,
+    /// CSS colour for the header band (validated to `#rrggbb`).
+    pub brand_color: String,
+}
+
+/// anycart as its own platform.
+pub struct NativeConnector {
+    smtp: Option<(SecretString, Branding)>,
+}
+
+impl NativeConnector {
+    /// A merchant without a connection: orders are recorded, no email is sent.
+    pub fn without_smtp() -> Self {
+        NativeConnector { smtp: None }
+    }
+
+    /// From a stored `native` connection: `smtp_url` (secret, e.g.
+    /// `smtps://user:pass@mail.example.com` or `smtp://127.0.0.1:2525`) and the
+    /// `from_address`, `shop_name`, `brand_color` settings.
+    pub fn from_connection(
+        c: &ConnectionRecord,
+        smtp_url: Option<SecretString>,
+    ) -> Result<Self, ConnectorError> {
+        let Some(url) = smtp_url else {
+            return Ok(Self::without_smtp());
+        };
+        let setting = |k: &str| {
+            c.settings
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let from_address = setting("from_address")
+            .ok_or_else(|| ConnectorError::Misconfigured("from_address missing".into()))?;
+        from_address
+            .parse::<Mailbox>()
+            .map_err(|e| ConnectorError::Misconfigured(format!("from_address: {e}")))?;
+        let brand_color = setting("brand_color")
+            .filter(|c| {
+                c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|h| h.is_ascii_hexdigit())
+            })
+            .unwrap_or_else(|| "#111827".into());
+        let shop_name: String = setting("shop_name")
+            .unwrap_or_else(|| c.shop_domain.clone())
+            .chars()
+            .take(SHOP_NAME_CHARS_MAX)
+            .collect();
+        // Fail at connect time, not at the first order, when the URL is unusable.
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+            .map_err(|e| ConnectorError::Misconfigured(format!("smtp_url: {e}")))?;
+        Ok(NativeConnector {
+            smtp: Some((
+                url,
+                Branding {
+                    shop_name,
+                    from_address,
+                    brand_color,
+                },
+            )),
+        })
+    }
+}
+
+#[async_trait]
+impl Connector for NativeConnector {
+    fn platform(&self) -> Platform {
+        Platform::Native
+    }
+
+    async fn push_order(&self, push: &OrderPush) -> Result<PushedOrder, ConnectorError> {
+        let order = &push.order;
+        let done = |confirmation| PushedOrder {
+            platform_order_id: order.id.to_string(),
+            confirmation,
+        };
+        let Some((url, branding)) = &self.smtp else {
+            return Ok(done(Confirmation::SmtpNotConfigured));
+        };
+        let Some(email) = order.email.as_ref().or(order.fulfillment.email.as_ref()) else {
+            return Ok(done(Confirmation::NoEmailAddress));
+        };
+        let message = confirmation_email(order, branding, email.as_ref())?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+            .map_err(|e| ConnectorError::Misconfigured(format!("smtp_url: {e}")))?
+            .timeout(Some(Duration::from_millis(SMTP_TIMEOUT_MS)))
+            .build();
+        match transport.send(message).await {
+            Ok(_) => Ok(done(Confirmation::SentByAnycart)),
+            Err(e) if e.is_permanent() => Err(ConnectorError::Permanent(format!("smtp: {e}"))),
+            Err(e) => Err(ConnectorError::Transient(format!("smtp: {e}"))),
+        }
+    }
+
+    async fn import_page(&self, _: Option<&str>) -> Result<crate::CataloguePage, ConnectorError> {
+        // The catalogue is anycart's own: it is edited through the admin API.
+        Err(ConnectorError::Misconfigured(
+            "native merchants have no platform catalogue to import".into(),
+        ))
+    }
+
+    fn verify_webhook(&self, _: &HeaderMap, _: &[u8]) -> Result<WebhookEvent, ConnectorError> {
+        // anycart is the system of record: there is no platform to hear from.
+        Err(ConnectorError::Misconfigured(
+            "native merchants receive no platform webhooks".into(),
+        ))
+    }
+}
+
+/// Builds the confirmation (plain text + HTML alternative) for `order`.
+pub fn confirmation_email(
+    order: &Order,
+    branding: &Branding,
+    to: &str,
+) -> Result<Message, ConnectorError> {
+    let from: Mailbox = format!(
+        "{} <{}>",
+        sanitize_display(&branding.shop_name),
+        branding.from_address
+    )
+    .parse()
+    .map_err(|e| ConnectorError::Misconfigured(format!("from: {e}")))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| ConnectorError::Permanent(format!("recipient: {e}")))?;
+    let money = |minor| order.currency.format_minor(minor);
+    let mut text = format!(
+        "Thank you for your order!\n\nOrder {} at {}\n\n",
+        order.display_number(),
+        branding.shop_name
+    );
+    let mut rows = String::new();
+    for line in &order.lines {
+        let qty = i64::from(line.quantity.get());
+        let amount = money(line.unit_price.amount_minor.saturating_mul(qty));
+        text.push_str(&format!(
+            "{} x {} ({})  {}\n",
+            qty, line.title, line.sku, amount
+        ));
+        rows.push_str(&format!(
+            "<tr><td>{} &times; {}</td><td style=\"text-align:right\">{}</td></tr>",
+            qty,
+            escape_html(&line.title),
+            escape_html(&amount)
+        ));
+    }
+    let t = &order.totals;
+    let summary = [
+        ("Subtotal", t.subtotal_minor),
+        ("Shipping", t.fulfillment_minor),
+        ("Tax", t.tax_minor),
+        ("Total", t.total_minor),
+    ];
+    text.push('\n');
+    for (label, minor) in summary {
+        text.push_str(&format!("{label}: {}\n", money(minor)));
+        rows.push_str(&format!(
+            "<tr><td>{label}</td><td style=\"text-align:right\">{}</td></tr>",
+            escape_html(&money(minor))
+        ));
+    }
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><div style=\"background:{color};color:#fff;padding:16px\"><h1 style=\"margin:0\">{shop}</h1></div><p>Thank you for your order!</p><p>Order <strong>{number}</strong></p><table style=\"width:100%\">{rows}</table></body></html>",
+        color = branding.brand_color,
+        shop = escape_html(&branding.shop_name),
+        number = escape_html(&order.display_number()),
+    );
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(format!(
+            "Order {} confirmed - {}",
+            order.display_number(),
+            sanitize_display(&branding.shop_name)
+        ))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(text),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(html),
+                ),
+        )
+        .map_err(|e| ConnectorError::Permanent(format!("email: {e}")))
+}
+
+/// Escapes text for HTML element content and attribute values.
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Drops characters that would break a mailbox display name or a header line.
+fn sanitize_display(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() && !matches!(c, '<' | '>' | '"' | ','))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped_and_headers_are_sanitized() {
+        assert_eq!(escape_html("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
+        assert_eq!(sanitize_display("Evil\r\nBcc: x <y>"), "EvilBcc: x y");
+    }
+}

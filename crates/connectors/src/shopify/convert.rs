@@ -1,0 +1,400 @@
+//! Pure mapping between anycart's orders and Shopify's wire shapes. No I/O, so it
+//! is unit-tested directly.
+
+use super::wire::*;
+use crate::{ConnectorError, ExternalOrderLine, OrderPush, PlatformChange, decimal_amount};
+use anycart_core::Currency;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The tag that marks a Shopify order as anycart's and names its anycart order;
+/// what the retry-safe search looks for.
+pub fn order_tag(anycart_order_id: &str) -> String {
+    format!("anycart-{anycart_order_id}")
+}
+
+/// The custom attribute (webhook `note_attributes`) carrying the anycart order id.
+pub const ORDER_ID_ATTRIBUTE: &str = "anycart_order_id";
+
+/// The Shopify search query that finds the order tagged for `anycart_order_id`.
+pub fn find_order_query(anycart_order_id: &str) -> String {
+    format!("tag:'{}'", order_tag(anycart_order_id))
+}
+
+fn money(amount_minor: i64, currency: &Currency) -> MoneyBagInput {
+    MoneyBagInput {
+        shop_money: MoneyInput {
+            amount: decimal_amount(amount_minor, currency.exponent()),
+            currency_code: currency.code_lower().to_ascii_uppercase(),
+        },
+    }
+}
+
+/// Builds `orderCreate`'s variables for an anycart order. Every line must have a
+/// linked Shopify variant: an unlinked one is a permanent error (import or link
+/// the catalogue first), never a silently dropped line.
+pub fn order_create_variables(push: &OrderPush) -> Result<OrderCreateVariables, ConnectorError> {
+    let order = &push.order;
+    let currency = &order.currency;
+    let line_items = order
+        .lines
+        .iter()
+        .map(|l| {
+            let variant_id = push.platform_variants.get(&l.variant_id).ok_or_else(|| {
+                ConnectorError::Permanent(format!(
+                    "variant {} ({}) is not linked to a Shopify variant",
+                    l.variant_id, l.sku
+                ))
+            })?;
+            Ok(LineItemInput {
+                variant_id: variant_id.clone(),
+                quantity: i64::from(l.quantity.get()),
+                price_set: money(l.unit_price.amount_minor, currency),
+            })
+        })
+        .collect::<Result<Vec<_>, ConnectorError>>()?;
+    let t = &order.totals;
+    let shipping_lines = match (&order.shipping_title, t.fulfillment_minor) {
+        (None, 0) => vec![],
+        (title, minor) => vec![ShippingLineInput {
+            title: title.clone().unwrap_or_else(|| "Shipping".into()),
+            price_set: money(minor, currency),
+        }],
+    };
+    let taxable = t.subtotal_minor + t.fulfillment_minor;
+    let tax_lines = if t.tax_minor > 0 {
+        // Four decimals of rate from integers; only the exact amount matters.
+        let rate_e4 = if taxable > 0 {
+            t.tax_minor * 10_000 / taxable
+        } else {
+            0
+        };
+        vec![TaxLineInput {
+            title: "Tax".into(),
+            rate: rate_e4 as f64 / 10_000.0,
+            price_set: money(t.tax_minor, currency),
+        }]
+    } else {
+        vec![]
+    };
+    let shipping_address = order.fulfillment.address.as_ref().map(|a| {
+        let (first, last) = match a.name.rsplit_once(' ') {
+            Some((f, l)) => (Some(f.to_string()), l.to_string()),
+            None => (None, a.name.clone()),
+        };
+        AddressInput {
+            first_name: first,
+            last_name: last,
+            address1: a.line_one.clone(),
+            address2: a.line_two.clone(),
+            city: a.city.clone(),
+            province_code: (!a.state.is_empty()).then(|| a.state.clone()),
+            country_code: a.country.as_ref().to_ascii_uppercase(),
+            zip: a.postal_code.clone(),
+            phone: order.fulfillment.phone_number.clone(),
+        }
+    });
+    let captured = order.payment.captured;
+    Ok(OrderCreateVariables {
+        order: OrderCreateOrderInput {
+            currency: currency.code_lower().to_ascii_uppercase(),
+            email: order
+                .email
+                .as_ref()
+                .or(order.fulfillment.email.as_ref())
+                .map(|e| e.as_ref().to_string()),
+            line_items,
+            shipping_lines,
+            tax_lines,
+            shipping_address,
+            tags: vec!["anycart".into(), order_tag(&order.id.to_string())],
+            custom_attributes: vec![
+                AttributeInput {
+                    key: ORDER_ID_ATTRIBUTE.into(),
+                    value: order.id.to_string(),
+                },
+                AttributeInput {
+                    key: "anycart_session_id".into(),
+                    value: order.session_id.to_string(),
+                },
+                AttributeInput {
+                    key: "anycart_order_number".into(),
+                    value: order.display_number(),
+                },
+            ],
+            source_name: "anycart".into(),
+            source_identifier: order.id.to_string(),
+            financial_status: if captured { "PAID" } else { "AUTHORIZED" }.into(),
+            transactions: vec![TransactionInput {
+                kind: if captured { "SALE" } else { "AUTHORIZATION" }.into(),
+                status: "SUCCESS".into(),
+                gateway: order.payment.provider.clone(),
+                authorization_code: order.payment.provider_reference.clone(),
+                amount_set: money(order.payment.amount_minor, currency),
+            }],
+        },
+        options: OrderCreateOptionsInput {
+            send_receipt: true,
+            // anycart already reserved these units from the shared pool, so Shopify
+            // must take them even if its own policy would refuse (no double check).
+            inventory_behaviour: "DECREMENT_IGNORING_POLICY".into(),
+        },
+    })
+}
+
+/// Parses an RFC 3339 timestamp into unix ms.
+pub fn unix_ms(s: &str) -> Result<i64, ConnectorError> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|e| ConnectorError::Malformed(format!("timestamp `{s}`: {e}")))
+}
+
+/// Maps a verified webhook body of `topic` to what changed and when.
+pub fn webhook_change(
+    topic: &str,
+    body: &[u8],
+) -> Result<(PlatformChange, Option<i64>), ConnectorError> {
+    let malformed = |e: serde_json::Error| ConnectorError::Malformed(format!("{topic}: {e}"));
+    match topic {
+        "inventory_levels/update" => {
+            let w: InventoryLevelWebhook = serde_json::from_slice(body).map_err(malformed)?;
+            let at = unix_ms(&w.updated_at)?;
+            let Some(available) = w.available else {
+                return Ok((
+                    PlatformChange::Ignored {
+                        topic: "inventory_levels/update (untracked)".into(),
+                    },
+                    Some(at),
+                ));
+            };
+            Ok((
+                PlatformChange::InventoryLevel {
+                    inventory_item_id: format!(
+                        "gid://shopify/InventoryItem/{}",
+                        w.inventory_item_id
+                    ),
+                    location_id: format!("gid://shopify/Location/{}", w.location_id),
+                    available,
+                },
+                Some(at),
+            ))
+        }
+        "orders/create" => {
+            let w: OrderWebhook = serde_json::from_slice(body).map_err(malformed)?;
+            let at = unix_ms(&w.created_at)?;
+            let own = w
+                .note_attributes
+                .iter()
+                .find(|a| a.name == ORDER_ID_ATTRIBUTE)
+                .and_then(|a| a.value.clone())
+                .or_else(|| {
+                    w.tags
+                        .split(',')
+                        .map(str::trim)
+                        .find_map(|t| t.strip_prefix("anycart-").map(str::to_string))
+                });
+            if let Some(anycart_order_id) = own {
+                return Ok((PlatformChange::OwnOrder { anycart_order_id }, Some(at)));
+            }
+            let lines = w
+                .line_items
+                .iter()
+                .filter(|l| l.quantity > 0)
+                .map(|l| ExternalOrderLine {
+                    variant_id: l
+                        .variant_id
+                        .map(|v| format!("gid://shopify/ProductVariant/{v}")),
+                    quantity: l.quantity,
+                })
+                .collect();
+            Ok((PlatformChange::ExternalOrder { lines }, Some(at)))
+        }
+        other => Ok((
+            PlatformChange::Ignored {
+                topic: other.to_string(),
+            },
+            None,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inventory_webhooks_name_graphql_ids() {
+        let body = br#"{"inventory_item_id":271878346596884015,"location_id":24826418,"available":5,"updated_at":"2021-12-31T19:00:00-05:00"}"#;
+        let (change, at) = webhook_change("inventory_levels/update", body).unwrap();
+        assert_eq!(
+            change,
+            PlatformChange::InventoryLevel {
+                inventory_item_id: "gid://shopify/InventoryItem/271878346596884015".into(),
+                location_id: "gid://shopify/Location/24826418".into(),
+                available: 5
+            }
+        );
+        assert_eq!(at, Some(1_640_995_200_000));
+    }
+
+    #[test]
+    fn anycart_orders_are_recognised_and_others_counted() {
+        let own = br#"{"id":1,"created_at":"2024-01-01T00:00:00Z","tags":"anycart, anycart-ord_x","line_items":[{"variant_id":5,"quantity":1}]}"#;
+        assert!(
+            matches!(webhook_change("orders/create", own).unwrap().0, PlatformChange::OwnOrder { anycart_order_id } if anycart_order_id == "ord_x")
+        );
+        let other = br#"{"id":2,"created_at":"2024-01-01T00:00:00Z","tags":"","line_items":[{"variant_id":5,"quantity":2},{"variant_id":null,"quantity":1}]}"#;
+        let (change, _) = webhook_change("orders/create", other).unwrap();
+        assert_eq!(
+            change,
+            PlatformChange::ExternalOrder {
+                lines: vec![
+                    ExternalOrderLine {
+                        variant_id: Some("gid://shopify/ProductVariant/5".into()),
+                        quantity: 2
+                    },
+                    ExternalOrderLine {
+                        variant_id: None,
+                        quantity: 1
+                    },
+                ]
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors_not_panics() {
+        for body in [
+            &b""[..],
+            b"{}",
+            b"[]",
+            b"{\"inventory_item_id\":\"x\"}",
+            b"\xff",
+        ] {
+            assert!(matches!(
+                webhook_change("inventory_levels/update", body),
+                Err(ConnectorError::Malformed(_))
+            ));
+            assert!(matches!(
+                webhook_change("orders/create", body),
+                Err(ConnectorError::Malformed(_))
+            ));
+        }
+    }
+}
+
+/// Parses a decimal amount (`"25.00"`, `"7"`, `"0.5"`) into minor units of a
+/// currency with `exponent` digits, exactly; refuses more digits than the currency has.
+pub fn minor_units(amount: &str, exponent: u32) -> Result<i64, ConnectorError> {
+    let bad = || ConnectorError::Malformed(format!("amount `{amount}`"));
+    let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let frac = frac.trim_end_matches('0');
+    if frac.len() > exponent as usize {
+        return Err(bad());
+    }
+    let scale = 10i64.pow(exponent);
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let frac_minor: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<i64>().map_err(|_| bad())? * 10i64.pow(exponent - frac.len() as u32)
+    };
+    whole
+        .checked_mul(scale)
+        .and_then(|w| w.checked_add(frac_minor))
+        .ok_or_else(bad)
+}
+
+/// Maps one page of Shopify products to anycart's import shape.
+pub fn catalogue_page(data: ImportData) -> Result<crate::CataloguePage, ConnectorError> {
+    let currency = Currency::parse(&data.shop.currency_code)
+        .map_err(|e| ConnectorError::Malformed(format!("shop currency: {e}")))?;
+    let products = data
+        .products
+        .nodes
+        .into_iter()
+        .map(|p| {
+            let variants = p
+                .variants
+                .nodes
+                .into_iter()
+                .map(|v| {
+                    let levels = v
+                        .inventory_item
+                        .inventory_levels
+                        .nodes
+                        .into_iter()
+                        .map(|l| crate::ImportedLevel {
+                            available: l
+                                .quantities
+                                .iter()
+                                .find(|q| q.name == "available")
+                                .map_or(0, |q| q.quantity.max(0)),
+                            location_id: l.location.id,
+                            location_name: l.location.name,
+                        })
+                        .collect();
+                    Ok(crate::ImportedVariant {
+                        price_minor: minor_units(&v.price, currency.exponent())?,
+                        sku: v.sku.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| {
+                            format!("SHOPIFY-{}", v.id.rsplit('/').next().unwrap_or_default())
+                        }),
+                        external_id: v.id,
+                        inventory_item_id: v.inventory_item.id,
+                        title: v.title,
+                        levels,
+                    })
+                })
+                .collect::<Result<Vec<_>, ConnectorError>>()?;
+            Ok(crate::ImportedProduct {
+                external_id: p.id,
+                title: p.title,
+                description: p.description,
+                images: p.images.nodes.into_iter().map(|i| i.url).collect(),
+                active: p.status == "ACTIVE",
+                variants,
+            })
+        })
+        .collect::<Result<Vec<_>, ConnectorError>>()?;
+    Ok(crate::CataloguePage {
+        currency,
+        products,
+        next_cursor: data
+            .products
+            .page_info
+            .has_next_page
+            .then_some(data.products.page_info.end_cursor)
+            .flatten(),
+    })
+}
+
+#[cfg(test)]
+mod amount_tests {
+    use super::minor_units;
+
+    #[test]
+    fn decimal_strings_become_exact_minor_units() {
+        assert_eq!(minor_units("25.00", 2).unwrap(), 2500);
+        assert_eq!(minor_units("0.5", 2).unwrap(), 50);
+        assert_eq!(minor_units("7", 2).unwrap(), 700);
+        assert_eq!(minor_units("1200", 0).unwrap(), 1200);
+        assert_eq!(minor_units("1.2340", 3).unwrap(), 1234);
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            "1e3",
+            "abc",
+            ".5",
+            "99999999999999999999",
+        ] {
+            assert!(minor_units(bad, 2).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Shopify's JSON shapes: Admin GraphQL requests/responses and REST-style webhook
+//! payloads (only the fields anycart reads; unknown fields are ignored so new
+//! Shopify versions do not break intake).
+
+use serde::{Deserialize, Serialize};
+
+/// Looks for an order anycart created before (by its unique tag), so a retry after
+/// a lost response does not create a second one.
+pub const FIND_ORDER_QUERY: &str = "query FindAnycartOrder($query: String!) { orders(first: 1, query: $query) { nodes { id tags } } }";
+
+/// Creates the order. `sendReceipt` lets Shopify email its usual confirmation.
+pub const ORDER_CREATE_MUTATION: &str = "mutation AnycartOrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) { orderCreate(order: $order, options: $options) { order { id name } userErrors { field message code } } }";
+
+/// A GraphQL request body.
+#[derive(Debug, Serialize)]
+pub struct GraphqlRequest<'a, V> {
+    pub query: &'a str,
+    pub variables: V,
+}
+
+/// A GraphQL response body.
+#[derive(Debug, Deserialize)]
+pub struct GraphqlResponse<D> {
+    pub data: Option<D>,
+    #[serde(default)]
+    pub errors: Vec<GraphqlError>,
+    pub extensions: Option<Extensions>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GraphqlError {
+    pub message: String,
+    pub extensions: Option<GraphqlErrorExtensions>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GraphqlErrorExtensions {
+    pub code: Option<String>,
+}
+
+/// Shopify's cost report (`extensions.cost`) that drives client-side throttling.
+#[derive(Debug, Deserialize)]
+pub struct Extensions {
+    pub cost: Option<Cost>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cost {
+    pub requested_query_cost: Option<f64>,
+    pub throttle_status: ThrottleStatus,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThrottleStatus {
+    pub maximum_available: f64,
+    pub currently_available: f64,
+    pub restore_rate: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FindOrderVariables {
+    pub query: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FindOrderData {
+    pub orders: Connection<OrderNode>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Connection<T> {
+    pub nodes: Vec<T>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrderNode {
+    pub id: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderCreateVariables {
+    pub order: OrderCreateOrderInput,
+    pub options: OrderCreateOptionsInput,
+}
+
+/// `OrderCreateOrderInput` (the fields anycart sets).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCreateOrderInput {
+    pub currency: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub line_items: Vec<LineItemInput>,
+    pub shipping_lines: Vec<ShippingLineInput>,
+    pub tax_lines: Vec<TaxLineInput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<AddressInput>,
+    pub tags: Vec<String>,
+    pub custom_attributes: Vec<AttributeInput>,
+    pub source_name: String,
+    pub source_identifier: String,
+    pub financial_status: String,
+    pub transactions: Vec<TransactionInput>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCreateOptionsInput {
+    pub send_receipt: bool,
+    pub inventory_behaviour: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineItemInput {
+    pub variant_id: String,
+    pub quantity: i64,
+    pub price_set: MoneyBagInput,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingLineInput {
+    pub title: String,
+    pub price_set: MoneyBagInput,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaxLineInput {
+    pub title: String,
+    /// Shopify requires a rate; anycart derives it for display only, the amount in
+    /// `price_set` is the exact figure.
+    pub rate: f64,
+    pub price_set: MoneyBagInput,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoneyBagInput {
+    pub shop_money: MoneyInput,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoneyInput {
+    pub amount: String,
+    pub currency_code: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressInput {
+    pub first_name: Option<String>,
+    pub last_name: String,
+    pub address1: String,
+    pub address2: Option<String>,
+    pub city: String,
+    pub province_code: Option<String>,
+    pub country_code: String,
+    pub zip: String,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AttributeInput {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionInput {
+    pub kind: String,
+    pub status: String,
+    pub gateway: String,
+    pub authorization_code: String,
+    pub amount_set: MoneyBagInput,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCreateData {
+    pub order_create: OrderCreatePayload,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCreatePayload {
+    pub order: Option<CreatedOrder>,
+    #[serde(default)]
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreatedOrder {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserError {
+    pub field: Option<Vec<String>>,
+    pub message: String,
+    pub code: Option<String>,
+}
+
+/// `inventory_levels/update` webhook body.
+#[derive(Debug, Deserialize)]
+pub struct InventoryLevelWebhook {
+    pub inventory_item_id: u64,
+    pub location_id: u64,
+    /// `null` when Shopify does not track the item.
+    pub available: Option<i64>,
+    pub updated_at: String,
+}
+
+/// `orders/create` webhook body.
+#[derive(Debug, Deserialize)]
+pub struct OrderWebhook {
+    pub id: u64,
+    pub created_at: String,
+    #[serde(default)]
+    pub tags: String,
+    #[serde(default)]
+    pub note_attributes: Vec<NoteAttribute>,
+    #[serde(default)]
+    pub line_items: Vec<LineItemWebhook>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoteAttribute {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LineItemWebhook {
+    pub variant_id: Option<u64>,
+    pub quantity: i64,
+}
+
+/// One page of products with their variants, inventory items and per-location
+/// available quantities (cursor pagination).
+pub const IMPORT_PRODUCTS_QUERY: &str = "query AnycartImportProducts($first: Int!, $after: String) { shop { currencyCode } products(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { id title description status images(first: 10) { nodes { url } } variants(first: 100) { nodes { id title sku price inventoryItem { id inventoryLevels(first: 10) { nodes { location { id name } quantities(names: [\"available\"]) { name quantity } } } } } } } } }";
+
+#[derive(Debug, Serialize)]
+pub struct ImportVariables {
+    pub first: i64,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImportData {
+    pub shop: ShopNode,
+    pub products: PagedProducts,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopNode {
+    pub currency_code: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagedProducts {
+    pub page_info: PageInfo,
+    pub nodes: Vec<ProductNode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProductNode {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub status: String,
+    pub images: Connection<ImageNode>,
+    pub variants: Connection<VariantNode>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImageNode {
+    pub url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantNode {
+    pub id: String,
+    pub title: String,
+    pub sku: Option<String>,
+    /// Decimal string in the shop's currency (`"25.00"`).
+    pub price: String,
+    pub inventory_item: InventoryItemNode,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryItemNode {
+    pub id: String,
+    pub inventory_levels: Connection<InventoryLevelNode>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InventoryLevelNode {
+    pub location: LocationNode,
+    pub quantities: Vec<QuantityNode>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LocationNode {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QuantityNode {
+    pub name: String,
+    pub quantity: i64,
+}

@@ -1,0 +1,312 @@
+//! A fake Shopify Admin GraphQL endpoint. It accepts only the operations anycart
+//! sends (compared with the documents in `wire`), checks the access token and the
+//! variables' shapes as Shopify's schema would, keeps created orders, answers the
+//! tag search, reports `extensions.cost`, and fails on demand.
+
+use anycart_connectors::shopify::wire::{
+    FIND_ORDER_QUERY, IMPORT_PRODUCTS_QUERY, ORDER_CREATE_MUTATION,
+};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A failure to inject into the next request.
+#[derive(Clone, Copy, Debug)]
+pub enum Failure {
+    /// Answer 500 without doing anything.
+    Http500,
+    /// Answer 429 with Retry-After.
+    Http429,
+    /// Answer a GraphQL THROTTLED error, as Shopify does when the bucket is empty.
+    Throttled,
+}
+
+/// An order the fake shop holds.
+#[derive(Clone, Debug)]
+pub struct FakeOrder {
+    pub id: String,
+    pub tags: Vec<String>,
+    pub input: Value,
+    pub options: Value,
+}
+
+#[derive(Default)]
+struct Shop {
+    orders: Vec<FakeOrder>,
+    failures: VecDeque<Failure>,
+    requests: usize,
+    fail_always: bool,
+    hang_next_create: Option<Duration>,
+    catalogue: Vec<Value>,
+    /// Points left in the cost bucket reported on import pages (None: plenty).
+    import_bucket: Option<f64>,
+    /// Answer 500 once for the import page starting at this product index.
+    fail_import_at: Option<usize>,
+}
+
+/// A running fake shop.
+#[derive(Clone)]
+pub struct FakeShopify {
+    pub base_url: String,
+    pub token: String,
+    state: Arc<Mutex<Shop>>,
+}
+
+impl FakeShopify {
+    /// Starts the fake on a random port.
+    pub async fn start(token: &str) -> FakeShopify {
+        let state = Arc::new(Mutex::new(Shop::default()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route("/admin/api/{version}/graphql.json", post(graphql))
+            .with_state((state.clone(), token.to_string()));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FakeShopify {
+            base_url,
+            token: token.into(),
+            state,
+        }
+    }
+
+    /// Queues failures for the next requests, in order.
+    pub fn fail_next(&self, failures: &[Failure]) {
+        self.state.lock().unwrap().failures.extend(failures);
+    }
+
+    /// Lets the next orderCreate commit and then hang for `d` (past the client's
+    /// timeout): the order exists but its response is lost.
+    pub fn hang_next_create(&self, d: Duration) {
+        self.state.lock().unwrap().hang_next_create = Some(d);
+    }
+
+    /// Fills the catalogue with `n` products (two variants each, stocked at one location).
+    pub fn seed_catalogue(&self, n: usize) {
+        let mut shop = self.state.lock().unwrap();
+        shop.catalogue = (0..n)
+            .map(|i| json!({
+                "id": format!("gid://shopify/Product/{}", 1000 + i),
+                "title": format!("Product {i}"),
+                "description": "Imported",
+                "status": "ACTIVE",
+                "images": {"nodes": [{"url": format!("https://cdn.shopify.com/p{i}.png")}]},
+                "variants": {"nodes": ([0_usize, 1].iter().map(|v| json!({
+                    "id": format!("gid://shopify/ProductVariant/{}", 5000 + i * 10 + v),
+                    "title": format!("Size {v}"),
+                    "sku": if *v == 0 { json!(format!("P{i}-S{v}")) } else { Value::Null },
+                    "price": "19.90",
+                    "inventoryItem": {
+                        "id": format!("gid://shopify/InventoryItem/{}", 7000 + i * 10 + v),
+                        "inventoryLevels": {"nodes": [{
+                            "location": {"id": "gid://shopify/Location/31", "name": "Main warehouse"},
+                            "quantities": [{"name": "available", "quantity": 3 + v}]
+                        }]}
+                    }
+                })).collect::<Vec<Value>>())}
+            }))
+            .collect();
+    }
+
+    /// Fails (500, once) the import page that starts at product `index`.
+    pub fn fail_import_at(&self, index: usize) {
+        self.state.lock().unwrap().fail_import_at = Some(index);
+    }
+
+    /// Reports a nearly empty cost bucket on import pages (restoring 1,000/s).
+    pub fn low_bucket(&self, available: f64) {
+        self.state.lock().unwrap().import_bucket = Some(available);
+    }
+
+    /// Makes every request answer 500 (an outage) until turned off.
+    pub fn fail_always(&self, on: bool) {
+        self.state.lock().unwrap().fail_always = on;
+    }
+
+    /// Orders held by the shop.
+    pub fn orders(&self) -> Vec<FakeOrder> {
+        self.state.lock().unwrap().orders.clone()
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> usize {
+        self.state.lock().unwrap().requests
+    }
+}
+
+fn cost(available: f64) -> Value {
+    json!({"cost": {"requestedQueryCost": 10, "actualQueryCost": 10, "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": available, "restoreRate": 100.0}}})
+}
+
+fn user_error(field: &[&str], message: &str) -> Value {
+    json!({"data": {"orderCreate": {"order": null, "userErrors": [{"field": field, "message": message, "code": "INVALID"}]}}, "extensions": cost(1990.0)})
+}
+
+/// Checks `OrderCreateOrderInput` as Shopify's schema and validation would.
+fn validate_order(order: &Value, options: &Value) -> Result<(), Value> {
+    let lines = order["lineItems"].as_array().filter(|l| !l.is_empty());
+    let Some(lines) = lines else {
+        return Err(user_error(
+            &["order", "lineItems"],
+            "must have at least one line item",
+        ));
+    };
+    for l in lines {
+        let gid_ok = l["variantId"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("gid://shopify/ProductVariant/"));
+        let qty_ok = l["quantity"].as_i64().is_some_and(|q| q > 0);
+        let amount_ok = l["priceSet"]["shopMoney"]["amount"]
+            .as_str()
+            .is_some_and(|a| a.parse::<f64>().is_ok());
+        if !(gid_ok && qty_ok && amount_ok) {
+            return Err(user_error(&["order", "lineItems"], "invalid line item"));
+        }
+    }
+    if order["currency"]
+        .as_str()
+        .is_none_or(|c| c.len() != 3 || c != c.to_ascii_uppercase())
+    {
+        return Err(user_error(&["order", "currency"], "invalid currency"));
+    }
+    for t in order["transactions"].as_array().into_iter().flatten() {
+        let kinds = ["SALE", "AUTHORIZATION", "CAPTURE"];
+        if !t["kind"].as_str().is_some_and(|k| kinds.contains(&k))
+            || t["amountSet"]["shopMoney"]["amount"].as_str().is_none()
+        {
+            return Err(user_error(
+                &["order", "transactions"],
+                "invalid transaction",
+            ));
+        }
+    }
+    let behaviours = [
+        "BYPASS",
+        "DECREMENT_IGNORING_POLICY",
+        "DECREMENT_OBEYING_POLICY",
+    ];
+    if !options["inventoryBehaviour"]
+        .as_str()
+        .is_some_and(|b| behaviours.contains(&b))
+    {
+        return Err(
+            json!({"errors": [{"message": "Variable $options of type OrderCreateOptionsInput was provided invalid value for inventoryBehaviour", "extensions": {"code": "INVALID_VARIABLE"}}]}),
+        );
+    }
+    Ok(())
+}
+
+async fn graphql(
+    State((state, token)): State<(Arc<Mutex<Shop>>, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if headers
+        .get("X-Shopify-Access-Token")
+        .and_then(|v| v.to_str().ok())
+        != Some(token.as_str())
+    {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}))).into_response();
+    }
+    let failure = {
+        let mut shop = state.lock().unwrap();
+        shop.requests += 1;
+        if shop.fail_always {
+            Some(Failure::Http500)
+        } else {
+            shop.failures.pop_front()
+        }
+    };
+    match failure {
+        Some(Failure::Http500) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
+        }
+        Some(Failure::Http429) => {
+            return (StatusCode::TOO_MANY_REQUESTS, [("Retry-After", "2")], "").into_response();
+        }
+        Some(Failure::Throttled) => {
+            return Json(json!({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}], "extensions": cost(0.0)})).into_response();
+        }
+        _ => {}
+    }
+    let query = body["query"].as_str().unwrap_or_default();
+    let vars = &body["variables"];
+    let mut hang = None;
+    let answer = if query == FIND_ORDER_QUERY {
+        let q = vars["query"].as_str().unwrap_or_default();
+        let tag = q.strip_prefix("tag:'").and_then(|t| t.strip_suffix('\''));
+        let shop = state.lock().unwrap();
+        let nodes: Vec<Value> = shop
+            .orders
+            .iter()
+            .filter(|o| tag.is_some_and(|t| o.tags.iter().any(|x| x == t)))
+            .take(1)
+            .map(|o| json!({"id": o.id, "tags": o.tags}))
+            .collect();
+        json!({"data": {"orders": {"nodes": nodes}}, "extensions": cost(1999.0)})
+    } else if query == IMPORT_PRODUCTS_QUERY {
+        let mut shop = state.lock().unwrap();
+        let first = vars["first"].as_u64().filter(|f| (1..=250).contains(f));
+        let Some(first) = first else {
+            return Json(json!({"errors": [{"message": "first must be between 1 and 250", "extensions": {"code": "BAD_REQUEST"}}]})).into_response();
+        };
+        let start = match vars["after"].as_str() {
+            None => 0,
+            Some(c) => match c.strip_prefix("cursor:").and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) => n,
+                None => return Json(json!({"errors": [{"message": "Invalid cursor", "extensions": {"code": "BAD_REQUEST"}}]})).into_response(),
+            },
+        };
+        if shop.fail_import_at == Some(start) {
+            shop.fail_import_at = None;
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
+        }
+        let end = (start + first as usize).min(shop.catalogue.len());
+        let nodes = &shop.catalogue[start.min(end)..end];
+        let mut extensions = cost(1990.0);
+        if let Some(a) = shop.import_bucket {
+            extensions = json!({"cost": {"requestedQueryCost": 100, "actualQueryCost": 60, "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": a, "restoreRate": 1000.0}}});
+        }
+        json!({"data": {"shop": {"currencyCode": "EUR"}, "products": {
+            "pageInfo": {"hasNextPage": end < shop.catalogue.len(), "endCursor": format!("cursor:{end}")},
+            "nodes": nodes
+        }}, "extensions": extensions})
+    } else if query == ORDER_CREATE_MUTATION {
+        let (order, options) = (&vars["order"], &vars["options"]);
+        match validate_order(order, options) {
+            Err(e) => e,
+            Ok(()) => {
+                let mut shop = state.lock().unwrap();
+                hang = shop.hang_next_create.take();
+                let id = format!(
+                    "gid://shopify/Order/{}",
+                    820_982_911_946_154_500_u64 + shop.orders.len() as u64
+                );
+                let tags = order["tags"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect();
+                shop.orders.push(FakeOrder {
+                    id: id.clone(),
+                    tags,
+                    input: order.clone(),
+                    options: options.clone(),
+                });
+                json!({"data": {"orderCreate": {"order": {"id": id, "name": format!("#{}", 1000 + shop.orders.len())}, "userErrors": []}}, "extensions": cost(1990.0)})
+            }
+        }
+    } else {
+        json!({"errors": [{"message": "fake Shopify: unexpected operation", "extensions": {"code": "undefinedField"}}]})
+    };
+    if let Some(d) = hang {
+        tokio::time::sleep(d).await;
+    }
+    Json(answer).into_response()
+}

@@ -1,0 +1,972 @@
+//! Connector behaviour against fake platforms, on SQLite and (when
+//! `ANYCART_TEST_DATABASE_URL` is set) PostgreSQL: exactly-once order push under
+//! failures and restarts, dead-lettering, webhook intake, native confirmations.
+
+mod fakes;
+
+use anycart_connectors::delivery::{OUTBOX_ATTEMPTS_MAX, OUTBOX_BACKOFF_MAX_MS, deliver_due};
+use anycart_connectors::shopify::sign_webhook;
+use anycart_connectors::webhooks::{IngestError, IngestOutcome, ingest};
+use anycart_connectors::{ConnectorError, Platform};
+use anycart_core::catalogue::{Location, Product, Sku, Variant};
+use anycart_core::order::{Order, OrderStatus, PaymentRecord};
+use anycart_core::pricing::Totals;
+use anycart_core::session::{
+    Buyer, CheckoutSession, CheckoutStatus, Fulfillment, Quote, SessionLine,
+};
+use anycart_core::{
+    Currency, Email, LineItemId, LocationId, MerchantId, Money, OrderId, ProductId, Quantity,
+    SessionId, VariantId,
+};
+use anycart_store::testing::fresh_postgres_url;
+use anycart_store::{
+    ConnectionRecord, ExternalKind, HoldChange, Merchant, OutboxState, SessionWrite, Store,
+};
+use fakes::shopify::{Failure, FakeShopify};
+use fakes::smtp::SmtpSink;
+use reqwest::header::{HeaderMap, HeaderValue};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+const TOKEN: &str = "shpat_test_token";
+const SECRET: &str = "shopify_app_secret";
+const SHOP: &str = "anycart-test.myshopify.com";
+/// Client timeout the tests give the connector, so a hanging fake is quick to detect.
+const TEST_TIMEOUT_MS: u64 = 300;
+/// Rounds of delivery a test runs before giving up (a bound, not a sleep).
+const ROUNDS_MAX: usize = 40;
+
+async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let mut out = vec![("sqlite", Store::open(&url).await.unwrap(), Some(dir))];
+    if let Some(pg) = fresh_postgres_url().await {
+        out.push(("postgres", Store::open(&pg).await.unwrap(), None));
+    }
+    out
+}
+
+fn usd() -> Currency {
+    Currency::parse("usd").unwrap()
+}
+
+/// A merchant selling one variant (10 on hand at one location).
+struct Shop {
+    merchant: MerchantId,
+    variant: VariantId,
+    product: ProductId,
+    location: LocationId,
+}
+
+async fn shop(store: &Store) -> Shop {
+    let merchant = MerchantId::new();
+    store
+        .create_merchant(
+            &Merchant {
+                id: merchant,
+                name: "Shop".into(),
+                created_at_ms: 1,
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    let product = ProductId::new();
+    let variant = VariantId::new();
+    let p = Product {
+        id: product,
+        title: "Tee".into(),
+        description: "".into(),
+        images: vec![],
+        active: true,
+        variants: vec![Variant {
+            id: variant,
+            product_id: product,
+            sku: Sku::parse("TEE-1").unwrap(),
+            title: "Tee".into(),
+            options: vec![],
+            price: Money::new(2500, usd()).unwrap(),
+            max_quantity_per_order: None,
+            image_url: None,
+        }],
+    };
+    store.create_product(merchant, &p, 1).await.unwrap();
+    let location = LocationId::new();
+    store
+        .create_location(
+            merchant,
+            &Location {
+                id: location,
+                name: "WH".into(),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    store
+        .set_on_hand(merchant, variant, location, 10)
+        .await
+        .unwrap();
+    Shop {
+        merchant,
+        variant,
+        product,
+        location,
+    }
+}
+
+async fn connect_shopify(store: &Store, s: &Shop, fake: &FakeShopify) {
+    store
+        .upsert_connection(&ConnectionRecord {
+            merchant_id: s.merchant,
+            platform: "shopify".into(),
+            shop_domain: SHOP.into(),
+            base_url: Some(fake.base_url.clone()),
+            credentials: serde_json::json!({"access_token": fake.token, "webhook_secret": SECRET})
+                .to_string()
+                .into(),
+            settings: serde_json::json!({"request_timeout_ms": TEST_TIMEOUT_MS}),
+            created_at_ms: 1,
+            updated_at_ms: 1,
+        })
+        .await
+        .unwrap();
+    let link = |kind, ext: &str, int: String| {
+        let ext = ext.to_string();
+        async move {
+            store
+                .link_external_id(s.merchant, "shopify", kind, &ext, &int)
+                .await
+                .unwrap()
+        }
+    };
+    link(
+        ExternalKind::Variant,
+        "gid://shopify/ProductVariant/11",
+        s.variant.to_string(),
+    )
+    .await;
+    link(
+        ExternalKind::InventoryItem,
+        "gid://shopify/InventoryItem/21",
+        s.variant.to_string(),
+    )
+    .await;
+    link(
+        ExternalKind::Location,
+        "gid://shopify/Location/31",
+        s.location.to_string(),
+    )
+    .await;
+    link(
+        ExternalKind::Product,
+        "gid://shopify/Product/41",
+        s.product.to_string(),
+    )
+    .await;
+}
+
+/// Sells `qty` through anycart's own checkout path (hold → complete), which writes
+/// the order and its outbox row.
+async fn sell(store: &Store, s: &Shop, qty: u32) -> OrderId {
+    let session_id = SessionId::new();
+    let totals = Totals {
+        items_base_minor: 2500 * i64::from(qty),
+        discount_minor: 0,
+        subtotal_minor: 2500 * i64::from(qty),
+        fulfillment_minor: 500,
+        tax_minor: 200,
+        total_minor: 2500 * i64::from(qty) + 700,
+    };
+    let line = SessionLine {
+        id: LineItemId::new(),
+        variant_id: s.variant,
+        product_id: s.product,
+        quantity: Quantity::parse(i64::from(qty)).unwrap(),
+        title: "Tee".into(),
+        sku: "TEE-1".into(),
+        unit_price: Money::new(2500, usd()).unwrap(),
+        image_url: None,
+        options: vec![],
+        max_quantity_per_order: None,
+        available: 10,
+    };
+    let mut session = CheckoutSession {
+        id: session_id,
+        merchant_id: s.merchant,
+        status: CheckoutStatus::NotReadyForPayment,
+        currency: usd(),
+        lines: vec![line.clone()],
+        buyer: Buyer::default(),
+        fulfillment: Fulfillment::default(),
+        selected_shipping: None,
+        discount_codes: vec![],
+        codes_from_coupons: false,
+        quote: Quote {
+            lines: vec![],
+            fulfillment_options: vec![],
+            applied_discounts: vec![],
+            rejected_discounts: vec![],
+            totals,
+            messages: vec![],
+        },
+        pending_payment: None,
+        payment_attempt: 0,
+        client_interventions: vec![],
+        payment_message: None,
+        order_id: None,
+        locale: None,
+        created_at_ms: 0,
+        updated_at_ms: 0,
+        expires_at_ms: i64::MAX / 2,
+    };
+    let demand = BTreeMap::from([(s.variant, i64::from(qty))]);
+    let write = SessionWrite {
+        merchant: s.merchant,
+        session: session_id,
+        expected_version: None,
+        holds: HoldChange::Replace {
+            demand: demand.clone(),
+            expires_at_ms: i64::MAX / 2,
+        },
+    };
+    let stored = session.clone();
+    store
+        .write_session(write, 0, |_| Ok::<_, Infallible>(stored))
+        .await
+        .unwrap()
+        .unwrap();
+    let order_id = OrderId::new();
+    session.status = CheckoutStatus::Completed;
+    session.order_id = Some(order_id);
+    let order = Order {
+        id: order_id,
+        merchant_id: s.merchant,
+        session_id,
+        number: 0,
+        status: OrderStatus::Confirmed,
+        currency: usd(),
+        lines: vec![line],
+        totals,
+        email: Some(Email::parse("shopper@example.com").unwrap()),
+        fulfillment: Fulfillment::default(),
+        shipping_title: Some("Standard".into()),
+        payment: PaymentRecord {
+            provider: "sandbox".into(),
+            provider_reference: "pi_123".into(),
+            amount_minor: totals.total_minor,
+            card_last4: Some("4242".into()),
+            captured: true,
+        },
+        created_at_ms: 1_000,
+    };
+    store
+        .complete_checkout(&session, 1, &demand, order, &format!("tok-{order_id}"), &[])
+        .await
+        .unwrap();
+    order_id
+}
+
+/// Runs delivery rounds, each far enough in the future that every back-off is due,
+/// until nothing is pending.
+async fn drain(store: &Store, s: &Shop, mut now_ms: i64) -> i64 {
+    for _ in 0..ROUNDS_MAX {
+        deliver_due(store, now_ms).await.unwrap();
+        if store
+            .list_outbox(s.merchant, OutboxState::Pending, 10)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            return now_ms;
+        }
+        now_ms += OUTBOX_BACKOFF_MAX_MS + 1;
+    }
+    panic!("outbox did not drain in {ROUNDS_MAX} rounds");
+}
+
+async fn available(store: &Store, s: &Shop) -> i64 {
+    store
+        .stock_levels(s.merchant, &[s.variant])
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.available())
+        .sum()
+}
+
+#[tokio::test]
+async fn one_shopify_order_per_anycart_order_under_500s_timeouts_and_restarts() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        let first = sell(&store, &s, 2).await;
+        let second = sell(&store, &s, 1).await;
+
+        // A worker claims both and dies before doing anything (a restart): the
+        // leases run out and another worker picks them up.
+        assert_eq!(
+            store.claim_outbox(2_000, 60_000, 10).await.unwrap().len(),
+            2
+        );
+        assert!(
+            deliver_due(&store, 3_000).await.unwrap() == Default::default(),
+            "{name}: leased items wait"
+        );
+
+        // Then: a 500, a throttle, a 429, and an orderCreate whose response is lost
+        // after Shopify committed it.
+        fake.fail_next(&[Failure::Http500, Failure::Throttled, Failure::Http429]);
+        fake.hang_next_create(Duration::from_millis(TEST_TIMEOUT_MS * 3));
+        drain(&store, &s, 70_000).await;
+
+        let orders = fake.orders();
+        assert_eq!(
+            orders.len(),
+            2,
+            "{name}: exactly one platform order each: {orders:?}"
+        );
+        for id in [first, second] {
+            let tag = format!("anycart-{id}");
+            assert_eq!(
+                orders.iter().filter(|o| o.tags.contains(&tag)).count(),
+                1,
+                "{name}"
+            );
+            let d = store.order_delivery(s.merchant, id).await.unwrap().unwrap();
+            assert_eq!(d.state, OutboxState::Delivered, "{name}");
+            let platform = orders.iter().find(|o| o.tags.contains(&tag)).unwrap();
+            assert_eq!(d.platform_order_id.as_deref(), Some(platform.id.as_str()));
+        }
+        // The order that hung after commit was found by the search, not re-created.
+        let mut statuses = vec![];
+        for id in [first, second] {
+            let d = store.order_delivery(s.merchant, id).await.unwrap().unwrap();
+            statuses.push(d.confirmation_status.unwrap());
+        }
+        assert!(
+            statuses.contains(&"already_on_platform".to_string()),
+            "{name}: {statuses:?}"
+        );
+        // What Shopify received is a faithful order: receipt, inventory, payment, attribution.
+        let o = &orders[0];
+        assert_eq!(o.options["sendReceipt"], true);
+        assert_eq!(o.options["inventoryBehaviour"], "DECREMENT_IGNORING_POLICY");
+        assert_eq!(
+            o.input["lineItems"][0]["variantId"],
+            "gid://shopify/ProductVariant/11"
+        );
+        assert_eq!(o.input["transactions"][0]["kind"], "SALE");
+        assert_eq!(
+            o.input["transactions"][0]["amountSet"]["shopMoney"]["amount"],
+            if o.input["lineItems"][0]["quantity"] == 2 {
+                "57.00"
+            } else {
+                "32.00"
+            }
+        );
+        assert_eq!(o.input["customAttributes"][0]["key"], "anycart_order_id");
+        assert_eq!(o.input["email"], "shopper@example.com");
+
+        // Delivering again (a late worker) changes nothing.
+        deliver_due(&store, i64::MAX / 4).await.unwrap();
+        assert_eq!(fake.orders().len(), 2, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn outages_dead_letter_after_the_attempt_limit_and_refusals_at_once() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        let order = sell(&store, &s, 1).await;
+        fake.fail_always(true);
+        drain(&store, &s, 2_000).await;
+        let dead = store
+            .list_outbox(s.merchant, OutboxState::Dead, 10)
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1, "{name}");
+        assert_eq!(dead[0].attempts, OUTBOX_ATTEMPTS_MAX, "{name}");
+        assert!(
+            dead[0].last_error.as_deref().unwrap().contains("500"),
+            "{name}"
+        );
+        assert!(fake.orders().is_empty());
+        // The operator fixes the outage and re-queues it: delivered once.
+        fake.fail_always(false);
+        store
+            .outbox_retry(s.merchant, &dead[0].id, 10)
+            .await
+            .unwrap();
+        drain(&store, &s, 20).await;
+        assert_eq!(
+            store
+                .order_delivery(s.merchant, order)
+                .await
+                .unwrap()
+                .unwrap()
+                .state,
+            OutboxState::Delivered
+        );
+        assert_eq!(fake.orders().len(), 1, "{name}");
+
+        // A variant Shopify does not know is a permanent error: dead at once, no request.
+        store
+            .link_external_id(
+                s.merchant,
+                "shopify",
+                ExternalKind::Variant,
+                "gid://shopify/ProductVariant/11",
+                "var_unlinked",
+            )
+            .await
+            .unwrap();
+        let requests = fake.requests();
+        let unmapped = sell(&store, &s, 1).await;
+        drain(&store, &s, 30).await;
+        let d = store
+            .order_delivery(s.merchant, unmapped)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((d.state, d.attempts), (OutboxState::Dead, 1), "{name}");
+        assert!(d.last_error.unwrap().contains("not linked"));
+        assert_eq!(fake.requests(), requests, "{name}: nothing sent");
+    }
+}
+
+fn webhook(topic: &str, id: &str, body: &str, secret: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("X-Shopify-Topic", HeaderValue::from_str(topic).unwrap());
+    h.insert("X-Shopify-Webhook-Id", HeaderValue::from_str(id).unwrap());
+    h.insert("X-Shopify-Shop-Domain", HeaderValue::from_static(SHOP));
+    h.insert(
+        "X-Shopify-Hmac-Sha256",
+        HeaderValue::from_str(&sign_webhook(secret, body.as_bytes())).unwrap(),
+    );
+    h
+}
+
+fn level(available: i64, at: &str) -> String {
+    format!(
+        r#"{{"inventory_item_id":21,"location_id":31,"available":{available},"updated_at":"{at}","admin_graphql_api_id":"gid://shopify/InventoryLevel/31?inventory_item_id=21"}}"#
+    )
+}
+
+#[tokio::test]
+async fn shopify_webhooks_move_stock_once_in_order_and_only_when_signed() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        let apply = |topic: &'static str, id: &'static str, body: String, secret: &'static str| {
+            let store = store.clone();
+            let m = s.merchant;
+            async move {
+                let headers = webhook(topic, id, &body, secret);
+                ingest(&store, Platform::Shopify, m, &headers, body.as_bytes(), 5).await
+            }
+        };
+        assert_eq!(available(&store, &s).await, 10);
+
+        // A bad signature is refused and changes nothing.
+        let r = apply(
+            "inventory_levels/update",
+            "w0",
+            level(0, "2026-01-01T00:00:00Z"),
+            "wrong",
+        )
+        .await;
+        assert!(
+            matches!(r, Err(IngestError::Connector(ConnectorError::Unauthorized))),
+            "{name}"
+        );
+        let mut unsigned = webhook("inventory_levels/update", "w0", "{}", SECRET);
+        unsigned.remove("X-Shopify-Hmac-Sha256");
+        let body = level(0, "2026-01-01T00:00:00Z");
+        assert!(matches!(
+            ingest(
+                &store,
+                Platform::Shopify,
+                s.merchant,
+                &unsigned,
+                body.as_bytes(),
+                5
+            )
+            .await,
+            Err(IngestError::Connector(ConnectorError::Unauthorized))
+        ));
+        // A body changed after signing is refused too.
+        let signed_for_other = webhook(
+            "inventory_levels/update",
+            "w0",
+            &level(3, "2026-01-01T00:00:00Z"),
+            SECRET,
+        );
+        assert!(matches!(
+            ingest(
+                &store,
+                Platform::Shopify,
+                s.merchant,
+                &signed_for_other,
+                body.as_bytes(),
+                5
+            )
+            .await,
+            Err(IngestError::Connector(ConnectorError::Unauthorized))
+        ));
+        assert_eq!(available(&store, &s).await, 10, "{name}: nothing changed");
+        assert!(
+            !store
+                .webhook_seen(s.merchant, "shopify", "w0")
+                .await
+                .unwrap()
+        );
+
+        // A restock on the platform raises availability.
+        let r = apply(
+            "inventory_levels/update",
+            "w1",
+            level(25, "2026-01-01T10:00:00Z"),
+            SECRET,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r, IngestOutcome::Applied { rows: 1 });
+        assert_eq!(available(&store, &s).await, 25, "{name}");
+        // The same delivery again is harmless.
+        let r = apply(
+            "inventory_levels/update",
+            "w1",
+            level(25, "2026-01-01T10:00:00Z"),
+            SECRET,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r, IngestOutcome::Duplicate, "{name}");
+        // A sale on the merchant's own storefront lowers it.
+        let sale = r#"{"id":450789469,"created_at":"2026-01-01T11:00:00Z","tags":"","note_attributes":[],"line_items":[{"variant_id":11,"quantity":3},{"variant_id":999,"quantity":1}]}"#;
+        apply("orders/create", "w2", sale.into(), SECRET)
+            .await
+            .unwrap();
+        assert_eq!(available(&store, &s).await, 22, "{name}");
+        // Then Shopify's own stock figure for that sale arrives: consistent, not double-counted.
+        apply(
+            "inventory_levels/update",
+            "w3",
+            level(22, "2026-01-01T11:00:01Z"),
+            SECRET,
+        )
+        .await
+        .unwrap();
+        assert_eq!(available(&store, &s).await, 22, "{name}");
+        // Out of order: an old figure and an old sale arrive late and change nothing.
+        apply(
+            "inventory_levels/update",
+            "w4",
+            level(1, "2026-01-01T09:00:00Z"),
+            SECRET,
+        )
+        .await
+        .unwrap();
+        let old_sale = sale.replace("11:00:00", "10:30:00");
+        apply("orders/create", "w5", old_sale, SECRET)
+            .await
+            .unwrap();
+        assert_eq!(
+            available(&store, &s).await,
+            22,
+            "{name}: stale events ignored"
+        );
+        // Shopify echoing an order anycart created is not a second sale.
+        let own = r#"{"id":1,"created_at":"2026-01-02T00:00:00Z","tags":"anycart, anycart-ord_x","note_attributes":[{"name":"anycart_order_id","value":"ord_x"}],"line_items":[{"variant_id":11,"quantity":5}]}"#;
+        apply("orders/create", "w6", own.into(), SECRET)
+            .await
+            .unwrap();
+        assert_eq!(available(&store, &s).await, 22, "{name}");
+        // Shopify reporting fewer units than anycart holds never breaks the constraint.
+        sell(&store, &s, 2).await; // 20 on hand after the sale commits
+        apply(
+            "inventory_levels/update",
+            "w7",
+            level(0, "2026-01-03T00:00:00Z"),
+            SECRET,
+        )
+        .await
+        .unwrap();
+        assert_eq!(available(&store, &s).await, 0, "{name}");
+        // Malformed but signed: a clear error, nothing recorded.
+        let r = apply(
+            "inventory_levels/update",
+            "w8",
+            "{\"oops\":1}".into(),
+            SECRET,
+        )
+        .await;
+        assert!(
+            matches!(r, Err(IngestError::Connector(ConnectorError::Malformed(_)))),
+            "{name}"
+        );
+        assert!(
+            !store
+                .webhook_seen(s.merchant, "shopify", "w8")
+                .await
+                .unwrap()
+        );
+        // Another merchant's URL with this shop's signature: not connected.
+        let other = shop(&store).await;
+        let headers = webhook(
+            "inventory_levels/update",
+            "w9",
+            &level(0, "2026-01-04T00:00:00Z"),
+            SECRET,
+        );
+        assert!(matches!(
+            ingest(
+                &store,
+                Platform::Shopify,
+                other.merchant,
+                &headers,
+                level(0, "2026-01-04T00:00:00Z").as_bytes(),
+                5
+            )
+            .await,
+            Err(IngestError::NotConnected(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn native_merchants_get_a_branded_confirmation_over_smtp() {
+    for (name, store, _dir) in stores().await {
+        let sink = SmtpSink::start().await;
+        let s = shop(&store).await;
+        store
+            .upsert_connection(&ConnectionRecord {
+                merchant_id: s.merchant,
+                platform: "native".into(),
+                shop_domain: "shop.example".into(),
+                base_url: None,
+                credentials: serde_json::json!({"smtp_url": format!("smtp://127.0.0.1:{}", sink.port)}).to_string().into(),
+                settings: serde_json::json!({"from_address": "orders@shop.example", "shop_name": "Tee <Shop>", "brand_color": "#ff6600"}),
+                created_at_ms: 1,
+                updated_at_ms: 1,
+            })
+            .await
+            .unwrap();
+        // The mail server first refuses for a while (451): retried, then sent once.
+        sink.reject_recipients(Some(451));
+        let order = sell(&store, &s, 1).await;
+        deliver_due(&store, 2_000).await.unwrap();
+        assert!(sink.received().is_empty());
+        assert_eq!(
+            store
+                .order_delivery(s.merchant, order)
+                .await
+                .unwrap()
+                .unwrap()
+                .state,
+            OutboxState::Pending,
+            "{name}"
+        );
+        sink.reject_recipients(None);
+        drain(&store, &s, 2_000 + OUTBOX_BACKOFF_MAX_MS).await;
+        let mails = sink.received();
+        assert_eq!(mails.len(), 1, "{name}");
+        let m = &mails[0];
+        assert_eq!(m.to, vec!["<shopper@example.com>".to_string()]);
+        assert!(
+            m.data.contains("Subject: Order #1001 confirmed - Tee Shop"),
+            "{}",
+            m.data
+        );
+        assert!(m.data.contains("text/plain") && m.data.contains("text/html"));
+        // The HTML part is quoted-printable: undo soft breaks and `=3D` to read it.
+        let html = m.data.replace("=\r\n", "").replace("=3D", "=");
+        assert!(
+            html.contains("background:#ff6600") && html.contains("Tee &lt;Shop&gt;"),
+            "{name}: branded and escaped: {html}"
+        );
+        assert!(m.data.contains("$32.00"), "{name}: total");
+        let d = store
+            .order_delivery(s.merchant, order)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.confirmation_status.as_deref(), Some("sent_by_anycart"));
+        assert_eq!(d.platform_order_id, Some(order.to_string()));
+
+        // A permanent refusal (550) dead-letters at once.
+        sink.reject_recipients(Some(550));
+        let refused = sell(&store, &s, 1).await;
+        drain(&store, &s, 2_000 + 2 * OUTBOX_BACKOFF_MAX_MS).await;
+        let d = store
+            .order_delivery(s.merchant, refused)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((d.state, d.attempts), (OutboxState::Dead, 1), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn merchants_without_a_connection_have_orders_recorded_without_email() {
+    for (name, store, _dir) in stores().await {
+        let s = shop(&store).await;
+        let order = sell(&store, &s, 1).await;
+        drain(&store, &s, 2_000).await;
+        let d = store
+            .order_delivery(s.merchant, order)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.state, OutboxState::Delivered, "{name}");
+        assert_eq!(
+            d.confirmation_status.as_deref(),
+            Some("smtp_not_configured")
+        );
+    }
+}
+
+#[tokio::test]
+async fn shopify_catalogue_import_pages_resumes_after_failure_and_links_ids() {
+    use anycart_connectors::import::import_catalogue;
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        fake.seed_catalogue(12);
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        let merchant = s.merchant;
+        let connection = store.get_connection(merchant).await.unwrap();
+        let connector = anycart_connectors::connector_for(connection.as_ref()).unwrap();
+
+        // Page 2 fails: the first page is kept and its cursor saved.
+        fake.fail_import_at(5);
+        let mut pages_seen = 0;
+        let first = import_catalogue(&store, merchant, connector.as_ref(), false, 10, |_| {
+            pages_seen += 1
+        })
+        .await;
+        assert!(
+            matches!(first, Err(ConnectorError::Transient(_))),
+            "{name}: the 500 surfaces"
+        );
+        assert_eq!(pages_seen, 1);
+        let saved = store
+            .import_cursor(merchant, "shopify", "products")
+            .await
+            .unwrap();
+        assert_eq!(
+            (saved.cursor.as_deref(), saved.done),
+            (Some("cursor:5"), false),
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .list_products(merchant, None, 100)
+                .await
+                .unwrap()
+                .len(),
+            1 + 5,
+            "{name}: the merchant's own product and the first page"
+        );
+
+        fake.low_bucket(0.0); // each page must wait ~0.1 s for the bucket to refill
+        let started = std::time::Instant::now();
+        let mut progress = vec![];
+        let done = import_catalogue(&store, merchant, connector.as_ref(), false, 10, |p| {
+            progress.push(p)
+        })
+        .await
+        .unwrap();
+        // Resumed at page 2: two pages, 7 products.
+        assert!(
+            done.finished && done.pages == 2 && done.products == 7 && done.variants == 14,
+            "{name}: {done:?}"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_millis(90),
+            "{name}: waited for the cost bucket"
+        );
+        assert_eq!(progress.len(), 2);
+
+        // Resuming a finished import is a no-op; products were not duplicated.
+        let again = import_catalogue(&store, merchant, connector.as_ref(), false, 10, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(again.pages, 0, "{name}");
+        let products = store.list_products(merchant, None, 100).await.unwrap();
+        assert_eq!(products.len(), 1 + 12, "{name}");
+        // A restart re-reads everything and updates instead of duplicating.
+        let restarted = import_catalogue(&store, merchant, connector.as_ref(), true, 10, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(restarted.products, 12);
+        assert_eq!(
+            store
+                .list_products(merchant, None, 100)
+                .await
+                .unwrap()
+                .len(),
+            1 + 12,
+            "{name}"
+        );
+
+        // Every platform id is linked: stock webhooks and order pushes work.
+        let v = store
+            .external_to_internal(
+                merchant,
+                "shopify",
+                ExternalKind::InventoryItem,
+                "gid://shopify/InventoryItem/7001",
+            )
+            .await
+            .unwrap()
+            .expect("linked");
+        let v: VariantId = v.parse().unwrap();
+        let levels = store.stock_levels(merchant, &[v]).await.unwrap();
+        assert_eq!(
+            levels.iter().map(|l| l.on_hand).sum::<i64>(),
+            4,
+            "{name}: available 3 + 1"
+        );
+        let variants = store.get_variants(merchant, &[v]).await.unwrap();
+        assert_eq!(variants[0].price.amount_minor, 1990);
+        assert_eq!(
+            variants[0].sku.as_ref(),
+            "SHOPIFY-5001",
+            "{name}: missing SKU synthesised"
+        );
+        assert_eq!(store.list_locations(merchant).await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn reconciliation_repairs_a_lost_webhook_without_undoing_newer_ones() {
+    use anycart_connectors::import::import_catalogue;
+    use anycart_connectors::reconcile::reconcile_stock;
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        fake.seed_catalogue(2);
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        let connection = store.get_connection(s.merchant).await.unwrap();
+        let connector = anycart_connectors::connector_for(connection.as_ref()).unwrap();
+        import_catalogue(&store, s.merchant, connector.as_ref(), false, 10, |_| {})
+            .await
+            .unwrap();
+        let item = |n: &str| {
+            let store = store.clone();
+            let m = s.merchant;
+            let n = n.to_string();
+            async move {
+                let v: VariantId = store
+                    .external_to_internal(m, "shopify", ExternalKind::InventoryItem, &n)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                store
+                    .stock_levels(m, &[v])
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|l| l.on_hand)
+                    .sum::<i64>()
+            }
+        };
+        assert_eq!(item("gid://shopify/InventoryItem/7000").await, 3);
+        // A webhook newer than the next reconciliation run sets item 7010 to 9.
+        let body = r#"{"inventory_item_id":7010,"location_id":31,"available":9,"updated_at":"2100-01-01T00:00:00Z"}"#;
+        let headers = webhook("inventory_levels/update", "late", body, SECRET);
+        ingest(
+            &store,
+            Platform::Shopify,
+            s.merchant,
+            &headers,
+            body.as_bytes(),
+            5,
+        )
+        .await
+        .unwrap();
+        // Item 7000 drifted (a lost webhook): anycart thinks 0.
+        let v: VariantId = store
+            .external_to_internal(
+                s.merchant,
+                "shopify",
+                ExternalKind::InventoryItem,
+                "gid://shopify/InventoryItem/7000",
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let loc = store.stock_levels(s.merchant, &[v]).await.unwrap()[0].location_id;
+        store.set_on_hand(s.merchant, v, loc, 0).await.unwrap();
+
+        let report = reconcile_stock(&store, s.merchant, connector.as_ref(), 1_700_000_000_000)
+            .await
+            .unwrap();
+        assert_eq!(report.pages, 1, "{name}");
+        assert_eq!(
+            item("gid://shopify/InventoryItem/7000").await,
+            3,
+            "{name}: repaired"
+        );
+        assert_eq!(
+            item("gid://shopify/InventoryItem/7010").await,
+            9,
+            "{name}: newer webhook kept"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_platform_figure_does_not_give_back_units_anycart_sold_but_has_not_pushed() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        sell(&store, &s, 2).await; // anycart: 8 left; Shopify has not heard yet
+        let at = |t: &str| level(10, t);
+        let body = at("2026-01-01T00:00:00Z");
+        let headers = webhook("inventory_levels/update", "before-push", &body, SECRET);
+        ingest(
+            &store,
+            Platform::Shopify,
+            s.merchant,
+            &headers,
+            body.as_bytes(),
+            5,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            available(&store, &s).await,
+            8,
+            "{name}: Shopify's 10 still counts our 2"
+        );
+        // Once pushed, Shopify's own figure includes the sale and is taken as is.
+        drain(&store, &s, 2_000).await;
+        assert_eq!(fake.orders().len(), 1);
+        let body = level(8, "2026-01-01T00:01:00Z");
+        let headers = webhook("inventory_levels/update", "after-push", &body, SECRET);
+        ingest(
+            &store,
+            Platform::Shopify,
+            s.merchant,
+            &headers,
+            body.as_bytes(),
+            5,
+        )
+        .await
+        .unwrap();
+        assert_eq!(available(&store, &s).await, 8, "{name}");
+    }
+}

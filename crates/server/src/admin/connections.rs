@@ -1,0 +1,265 @@
+//! Admin API for the merchant's platform connection and its order outbox:
+//! connect a platform, link platform ids, see and re-queue dead-lettered pushes.
+
+use crate::auth::SecretCaller;
+use crate::clock::rfc3339;
+use crate::error::ApiError;
+use crate::extract::AcpJson;
+use crate::state::AppState;
+use crate::webhooks::connector_error;
+use anycart_connectors::connect::{ConnectRequest, connect};
+use anycart_store::{ConnectionRecord, ExternalKind, OutboxItem, OutboxState};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// `PUT /v1/connection`. Secrets are write-only: never returned.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectBody {
+    /// `native` or `shopify`.
+    pub platform: String,
+    /// e.g. `example.myshopify.com` (native: the sender's domain).
+    pub shop_domain: String,
+    /// Overrides the platform origin (proxies, tests).
+    pub base_url: Option<String>,
+    pub access_token: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub smtp_url: Option<String>,
+    pub from_address: Option<String>,
+    pub shop_name: Option<String>,
+    pub brand_color: Option<String>,
+    pub api_version: Option<String>,
+}
+
+/// A connection as the admin API shows it (no secrets).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionWire {
+    pub platform: String,
+    pub shop_domain: String,
+    pub base_url: Option<String>,
+    /// Where to point the platform's webhook subscriptions.
+    pub webhook_url: Option<String>,
+    pub settings: serde_json::Value,
+    pub updated_at: String,
+}
+
+/// `POST /v1/connection/links`: says which platform id is which anycart id.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// `variant`, `inventory_item`, `location` or `product`.
+    pub kind: String,
+    pub external_id: String,
+    pub internal_id: String,
+}
+
+/// An outbox item (one order push) as the admin API shows it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OutboxWire {
+    pub id: String,
+    pub order_id: String,
+    pub kind: String,
+    /// `pending`, `delivered` or `dead`.
+    pub state: &'static str,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub platform_order_id: Option<String>,
+    pub confirmation_status: Option<String>,
+    pub next_attempt_at: String,
+    pub updated_at: String,
+}
+
+/// `?state=dead&limit=`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OutboxQuery {
+    /// `pending`, `delivered` or `dead` (default `dead`).
+    pub state: Option<String>,
+    pub limit: Option<i64>,
+}
+
+fn connection_wire(state: &AppState, c: ConnectionRecord) -> ConnectionWire {
+    let webhook_url = (c.platform != "native").then(|| {
+        format!(
+            "{}/webhooks/{}/{}",
+            state.config.base_url, c.platform, c.merchant_id
+        )
+    });
+    ConnectionWire {
+        platform: c.platform,
+        shop_domain: c.shop_domain,
+        base_url: c.base_url,
+        webhook_url,
+        settings: c.settings,
+        updated_at: rfc3339(c.updated_at_ms),
+    }
+}
+
+/// The admin view of an outbox item (also embedded in a single order's view).
+pub fn outbox_wire(i: OutboxItem) -> OutboxWire {
+    OutboxWire {
+        id: i.id,
+        order_id: i.external_reference,
+        kind: i.kind,
+        state: match i.state {
+            OutboxState::Pending => "pending",
+            OutboxState::Delivered => "delivered",
+            OutboxState::Dead => "dead",
+        },
+        attempts: i.attempts,
+        last_error: i.last_error,
+        platform_order_id: i.platform_order_id,
+        confirmation_status: i.confirmation_status,
+        next_attempt_at: rfc3339(i.next_attempt_at_ms),
+        updated_at: rfc3339(i.updated_at_ms),
+    }
+}
+
+/// Connect (or reconnect) the merchant's commerce platform.
+#[utoipa::path(put, path = "/connection", tag = "Admin", request_body = ConnectBody, responses((status = 200, body = ConnectionWire)), security(("bearer" = [])))]
+pub async fn put_connection(
+    State(state): State<AppState>,
+    caller: SecretCaller,
+    body: AcpJson<ConnectBody>,
+) -> Result<Json<ConnectionWire>, ApiError> {
+    let b = body.value;
+    let secret = |s: Option<String>| s.map(SecretString::from);
+    let request = ConnectRequest {
+        platform: b.platform,
+        shop_domain: b.shop_domain,
+        base_url: b.base_url,
+        access_token: secret(b.access_token),
+        webhook_secret: secret(b.webhook_secret),
+        smtp_url: secret(b.smtp_url),
+        from_address: b.from_address,
+        shop_name: b.shop_name,
+        brand_color: b.brand_color,
+        api_version: b.api_version,
+    };
+    let record = connect(&state.store, caller.0.merchant, request, state.now_ms())
+        .await
+        .map_err(connector_error)?;
+    Ok(Json(connection_wire(&state, record)))
+}
+
+/// The merchant's platform connection.
+#[utoipa::path(get, path = "/connection", tag = "Admin", responses((status = 200, body = ConnectionWire)), security(("bearer" = [])))]
+pub async fn get_connection(
+    State(state): State<AppState>,
+    caller: SecretCaller,
+) -> Result<Json<ConnectionWire>, ApiError> {
+    let c = state
+        .store
+        .get_connection(caller.0.merchant)
+        .await?
+        .ok_or_else(|| ApiError::not_found("connection"))?;
+    Ok(Json(connection_wire(&state, c)))
+}
+
+/// Link a platform id to an anycart id (what import does for every item).
+#[utoipa::path(post, path = "/connection/links", tag = "Admin", request_body = LinkBody, responses((status = 204)), security(("bearer" = [])))]
+pub async fn create_link(
+    State(state): State<AppState>,
+    caller: SecretCaller,
+    body: AcpJson<LinkBody>,
+) -> Result<StatusCode, ApiError> {
+    let merchant = caller.0.merchant;
+    let c = state
+        .store
+        .get_connection(merchant)
+        .await?
+        .ok_or_else(|| ApiError::not_found("connection"))?;
+    let b = body.value;
+    let kind = match b.kind.as_str() {
+        "variant" => ExternalKind::Variant,
+        "inventory_item" => ExternalKind::InventoryItem,
+        "location" => ExternalKind::Location,
+        "product" => ExternalKind::Product,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid",
+                "kind must be variant, inventory_item, location or product",
+            )
+            .with_param("$.kind"));
+        }
+    };
+    let field_ok = |s: &str| !s.is_empty() && s.len() <= 255;
+    if !field_ok(&b.external_id) {
+        return Err(
+            ApiError::bad_request("invalid", "external_id must be 1-255 characters")
+                .with_param("$.external_id"),
+        );
+    }
+    // The anycart side must be this merchant's own variant / location / product.
+    let owned = match kind {
+        ExternalKind::Variant | ExternalKind::InventoryItem => match b.internal_id.parse() {
+            Ok(v) => !state.store.get_variants(merchant, &[v]).await?.is_empty(),
+            Err(_) => false,
+        },
+        ExternalKind::Location => state
+            .store
+            .list_locations(merchant)
+            .await?
+            .iter()
+            .any(|l| l.id.to_string() == b.internal_id),
+        ExternalKind::Product => match b.internal_id.parse() {
+            Ok(p) => state.store.get_product(merchant, p).await?.is_some(),
+            Err(_) => false,
+        },
+    };
+    if !owned {
+        return Err(ApiError::not_found("internal_id").with_param("$.internal_id"));
+    }
+    state
+        .store
+        .link_external_id(merchant, &c.platform, kind, &b.external_id, &b.internal_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Order pushes in a state (default: dead-lettered ones, which need an operator).
+#[utoipa::path(get, path = "/outbox", tag = "Admin", params(OutboxQuery), responses((status = 200, body = Vec<OutboxWire>)), security(("bearer" = [])))]
+pub async fn list_outbox(
+    State(state): State<AppState>,
+    caller: SecretCaller,
+    Query(q): Query<OutboxQuery>,
+) -> Result<Json<Vec<OutboxWire>>, ApiError> {
+    let wanted = match q.state.as_deref().unwrap_or("dead") {
+        "pending" => OutboxState::Pending,
+        "delivered" => OutboxState::Delivered,
+        "dead" => OutboxState::Dead,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid",
+                "state must be pending, delivered or dead",
+            )
+            .with_param("state"));
+        }
+    };
+    let items = state
+        .store
+        .list_outbox(caller.0.merchant, wanted, q.limit.unwrap_or(50))
+        .await?;
+    Ok(Json(items.into_iter().map(outbox_wire).collect()))
+}
+
+/// Re-queue a dead-lettered push (after fixing its cause).
+#[utoipa::path(post, path = "/outbox/{id}/retry", tag = "Admin", params(("id" = String, Path)), responses((status = 204)), security(("bearer" = [])))]
+pub async fn retry_outbox(
+    State(state): State<AppState>,
+    caller: SecretCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .outbox_retry(caller.0.merchant, &id, state.now_ms())
+        .await
+        .map_err(|e| match e {
+            anycart_store::StoreError::NotFound => ApiError::not_found("dead-lettered outbox item"),
+            e => e.into(),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,275 @@
+//! Platform connections over HTTP: connecting Shopify, signed webhooks moving
+//! stock (and unsigned ones changing nothing), dead-lettered pushes in the admin API.
+
+use crate::helpers::{TestApp, apps, assert_acp_shape};
+use anycart_connectors::delivery::deliver_due;
+use anycart_connectors::shopify::sign_webhook;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+const SECRET: &str = "app-secret";
+
+async fn webhook(
+    app: &TestApp,
+    topic: &str,
+    id: &str,
+    body: &str,
+    secret: &str,
+) -> crate::helpers::Reply {
+    let req = app
+        .client
+        .post(format!(
+            "{}/webhooks/shopify/{}",
+            app.base, app.demo.merchant_id
+        ))
+        .header("X-Shopify-Topic", topic)
+        .header("X-Shopify-Webhook-Id", id)
+        .header("X-Shopify-Shop-Domain", "demo.myshopify.com")
+        .header(
+            "X-Shopify-Hmac-Sha256",
+            sign_webhook(secret, body.as_bytes()),
+        )
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let body = r.json().await.unwrap_or(serde_json::Value::Null);
+    crate::helpers::Reply {
+        status,
+        body,
+        headers,
+    }
+}
+
+#[tokio::test]
+async fn shopify_webhooks_move_stock_only_when_signed_and_only_once() {
+    for app in apps().await {
+        let connected = app
+            .admin(
+                Method::PUT,
+                "/connection",
+                Some(json!({
+                    "platform": "shopify",
+                    "shop_domain": "demo.myshopify.com",
+                    "base_url": "http://127.0.0.1:9",
+                    "access_token": "shpat_never_shown",
+                    "webhook_secret": SECRET
+                })),
+            )
+            .await;
+        assert_eq!(
+            connected.status,
+            StatusCode::OK,
+            "{}: {:#}",
+            app.backend,
+            connected.body
+        );
+        assert!(
+            !connected.body.to_string().contains("shpat_never_shown"),
+            "secrets are write-only"
+        );
+        assert_eq!(
+            connected.body["webhook_url"],
+            format!("{}/webhooks/shopify/{}", app.base, app.demo.merchant_id)
+        );
+        let bad = app
+            .admin(
+                Method::PUT,
+                "/connection",
+                Some(json!({"platform": "shopify", "shop_domain": "demo.myshopify.com"})),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert_acp_shape(&bad);
+
+        let variant = app.demo.variants[0].id.clone();
+        let location = app.admin(Method::GET, "/locations", None).await.body[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (kind, ext, int) in [
+            ("inventory_item", "gid://shopify/InventoryItem/21", &variant),
+            ("variant", "gid://shopify/ProductVariant/11", &variant),
+            ("location", "gid://shopify/Location/31", &location),
+        ] {
+            let r = app
+                .admin(
+                    Method::POST,
+                    "/connection/links",
+                    Some(json!({"kind": kind, "external_id": ext, "internal_id": int})),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{:#}", r.body);
+        }
+        let foreign = app.admin(Method::POST, "/connection/links", Some(json!({"kind": "variant", "external_id": "x", "internal_id": "var_0190a0a0a0a07000800000000000000"}))).await;
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+
+        let before = app.available(&variant).await;
+        let restock = r#"{"inventory_item_id":21,"location_id":31,"available":500,"updated_at":"2026-01-01T10:00:00Z"}"#;
+        let forged = webhook(
+            &app,
+            "inventory_levels/update",
+            "w1",
+            restock,
+            "not-the-secret",
+        )
+        .await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED, "{}", app.backend);
+        assert_acp_shape(&forged);
+        assert_eq!(forged.body["code"], "invalid_signature");
+        assert_eq!(
+            app.available(&variant).await,
+            before,
+            "a forged webhook changes nothing"
+        );
+
+        let ok = webhook(&app, "inventory_levels/update", "w1", restock, SECRET).await;
+        assert_eq!(
+            (ok.status, ok.body["status"].as_str()),
+            (StatusCode::OK, Some("applied"))
+        );
+        let restocked = app.available(&variant).await;
+        assert!(
+            restocked > before && restocked >= 500,
+            "{}: {before} -> {restocked}",
+            app.backend
+        );
+        let again = webhook(&app, "inventory_levels/update", "w1", restock, SECRET).await;
+        assert_eq!(again.body["status"], "duplicate");
+
+        let sale = r#"{"id":1,"created_at":"2026-01-01T11:00:00Z","tags":"","line_items":[{"variant_id":11,"quantity":5}]}"#;
+        webhook(&app, "orders/create", "w2", sale, SECRET).await;
+        assert_eq!(
+            app.available(&variant).await,
+            restocked - 5,
+            "{}: storefront sale",
+            app.backend
+        );
+
+        let malformed = webhook(
+            &app,
+            "inventory_levels/update",
+            "w3",
+            "{\"nope\":true}",
+            SECRET,
+        )
+        .await;
+        assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+        assert_acp_shape(&malformed);
+        let nowhere = app
+            .client
+            .post(format!("{}/webhooks/shopify/mer_nope", app.base))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn pushes_that_cannot_succeed_are_dead_lettered_and_listed() {
+    for app in apps().await {
+        let r = app.admin(Method::PUT, "/connection", Some(json!({
+            "platform": "shopify", "shop_domain": "demo.myshopify.com", "base_url": "http://127.0.0.1:9",
+            "access_token": "shpat_x", "webhook_secret": SECRET
+        }))).await;
+        assert_eq!(r.status, StatusCode::OK);
+        // No variant is linked to Shopify: the push is refused before any request.
+        let variant = app.demo.variants[0].id.clone();
+        let s = app.ready_session(&variant, 1).await;
+        let paid = app.pay(s.body["id"].as_str().unwrap(), "tok_visa").await;
+        assert_eq!(paid.status, StatusCode::OK, "{:#}", paid.body);
+        let order_id = paid.body["order"]["id"].as_str().unwrap().to_string();
+        let pending = app.admin(Method::GET, "/outbox?state=pending", None).await;
+        assert_eq!(pending.body[0]["order_id"], order_id.as_str());
+        deliver_due(&app.state.store, app.state.now_ms())
+            .await
+            .unwrap();
+        let dead = app.admin(Method::GET, "/outbox", None).await;
+        assert_eq!(dead.status, StatusCode::OK);
+        assert_eq!(
+            dead.body.as_array().unwrap().len(),
+            1,
+            "{}: {:#}",
+            app.backend,
+            dead.body
+        );
+        assert_eq!(dead.body[0]["order_id"], order_id.as_str());
+        assert_eq!(dead.body[0]["state"], "dead");
+        assert!(
+            dead.body[0]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("not linked")
+        );
+        let id = dead.body[0]["id"].as_str().unwrap();
+        let retry = app
+            .admin(Method::POST, &format!("/outbox/{id}/retry"), None)
+            .await;
+        assert_eq!(retry.status, StatusCode::NO_CONTENT);
+        let twice = app
+            .admin(Method::POST, &format!("/outbox/{id}/retry"), None)
+            .await;
+        assert_eq!(twice.status, StatusCode::NOT_FOUND);
+        assert_acp_shape(&twice);
+        let wrong = app.admin(Method::GET, "/outbox?state=lost", None).await;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
+async fn the_background_worker_delivers_completed_orders() {
+    /// Polls of the outbox before giving up (a bound, with a short sleep each).
+    const POLLS_MAX: usize = 100;
+    for app in apps().await {
+        let mut config = (*app.state.config).clone();
+        config.sweep_interval_ms = 50;
+        let state = anycart_server::state::AppState {
+            config: std::sync::Arc::new(config),
+            ..app.state.clone()
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers = anycart_server::spawn_workers(state, stopped);
+
+        let variant = app.demo.variants[0].id.clone();
+        let s = app.ready_session(&variant, 1).await;
+        let paid = app.pay(s.body["id"].as_str().unwrap(), "tok_visa").await;
+        let order_id = paid.body["order"]["id"].as_str().unwrap().to_string();
+        let mut delivered = serde_json::Value::Null;
+        for _ in 0..POLLS_MAX {
+            delivered = app
+                .admin(Method::GET, "/outbox?state=delivered", None)
+                .await
+                .body;
+            if delivered.as_array().is_some_and(|a| !a.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            delivered[0]["order_id"],
+            order_id.as_str(),
+            "{}: {delivered:#}",
+            app.backend
+        );
+        // The demo merchant has no platform: the order is recorded, no email is sent.
+        assert_eq!(delivered[0]["confirmation_status"], "smtp_not_configured");
+        assert_eq!(delivered[0]["platform_order_id"], order_id.as_str());
+        let order = app
+            .admin(Method::GET, &format!("/orders/{order_id}"), None)
+            .await;
+        assert_eq!(
+            order.body["platform"]["state"], "delivered",
+            "{:#}",
+            order.body
+        );
+        assert_eq!(
+            order.body["platform"]["confirmation_status"],
+            "smtp_not_configured"
+        );
+        stop.send(true).unwrap();
+        workers.await.unwrap();
+    }
+}

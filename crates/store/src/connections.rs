@@ -1,0 +1,227 @@
+//! Merchant platform connections, platform-id mappings and import cursors: the
+//! store side of "anycart extends the merchant's own platform".
+
+use crate::{Store, StoreError, StoreResult};
+use anycart_core::MerchantId;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::Row;
+
+/// A merchant's connection to its commerce platform.
+#[derive(Clone, Debug)]
+pub struct ConnectionRecord {
+    pub merchant_id: MerchantId,
+    /// `native`, `shopify`, `salesforce` or `adobe`.
+    pub platform: String,
+    /// The shop's own domain (e.g. `example.myshopify.com`), or the sender domain for native.
+    pub shop_domain: String,
+    /// Overrides the platform's API origin (tests point it at a local fake).
+    pub base_url: Option<String>,
+    /// JSON document of secrets (access token, webhook secret, SMTP URL). Wrapped so
+    /// `Debug` and logs never show it.
+    pub credentials: SecretString,
+    /// JSON document of non-secret options (sender address, API version…).
+    pub settings: serde_json::Value,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// What an external platform id stands for in anycart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExternalKind {
+    Product,
+    Variant,
+    /// Shopify's `InventoryItem` (one per variant): what stock webhooks name.
+    InventoryItem,
+    Location,
+}
+
+impl ExternalKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Product => "product",
+            Self::Variant => "variant",
+            Self::InventoryItem => "inventory_item",
+            Self::Location => "location",
+        }
+    }
+}
+
+/// Where a catalogue import stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportCursor {
+    /// Opaque platform cursor of the next page (`None` = start).
+    pub cursor: Option<String>,
+    /// True once the last page was imported.
+    pub done: bool,
+}
+
+impl Store {
+    /// Creates or replaces `merchant`'s platform connection.
+    pub async fn upsert_connection(&self, c: &ConnectionRecord) -> StoreResult<()> {
+        sqlx::query("INSERT INTO merchant_connections (merchant_id, platform, shop_domain, base_url, credentials, settings, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (merchant_id) DO UPDATE SET platform = excluded.platform, shop_domain = excluded.shop_domain, base_url = excluded.base_url, credentials = excluded.credentials, settings = excluded.settings, updated_at_ms = excluded.updated_at_ms")
+            .bind(c.merchant_id.to_string())
+            .bind(c.platform.clone())
+            .bind(c.shop_domain.clone())
+            .bind(c.base_url.clone())
+            .bind(c.credentials.expose_secret().to_string())
+            .bind(serde_json::to_string(&c.settings)?)
+            .bind(c.created_at_ms)
+            .bind(c.updated_at_ms)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// `merchant`'s platform connection, if it has one.
+    pub async fn get_connection(
+        &self,
+        merchant: MerchantId,
+    ) -> StoreResult<Option<ConnectionRecord>> {
+        let row = sqlx::query("SELECT platform, shop_domain, base_url, credentials, settings, created_at_ms, updated_at_ms FROM merchant_connections WHERE merchant_id = $1")
+            .bind(merchant.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| {
+            Ok(ConnectionRecord {
+                merchant_id: merchant,
+                platform: r.try_get("platform")?,
+                shop_domain: r.try_get("shop_domain")?,
+                base_url: r.try_get("base_url")?,
+                credentials: SecretString::from(r.try_get::<String, _>("credentials")?),
+                settings: serde_json::from_str(&r.try_get::<String, _>("settings")?)?,
+                created_at_ms: r.try_get("created_at_ms")?,
+                updated_at_ms: r.try_get("updated_at_ms")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Merchants connected to an outside platform (not `native`), in id order after
+    /// `after`, at most `limit`: what periodic reconciliation walks.
+    pub async fn connected_merchants(
+        &self,
+        after: Option<MerchantId>,
+        limit: i64,
+    ) -> StoreResult<Vec<MerchantId>> {
+        let after = after.map(|m| m.to_string()).unwrap_or_default();
+        sqlx::query("SELECT merchant_id FROM merchant_connections WHERE platform <> 'native' AND merchant_id > $1 ORDER BY merchant_id LIMIT $2")
+            .bind(after)
+            .bind(crate::page_limit(limit))
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| crate::parse_id(&r.try_get::<String, _>("merchant_id")?))
+            .collect()
+    }
+
+    /// Records that the platform's `external_id` of `kind` is anycart's `internal_id`.
+    /// Re-linking the same external id moves it (the platform is the truth).
+    pub async fn link_external_id(
+        &self,
+        merchant: MerchantId,
+        platform: &str,
+        kind: ExternalKind,
+        external_id: &str,
+        internal_id: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO external_ids (merchant_id, platform, kind, external_id, internal_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (merchant_id, platform, kind, external_id) DO UPDATE SET internal_id = excluded.internal_id")
+            .bind(merchant.to_string())
+            .bind(platform.to_string())
+            .bind(kind.as_str())
+            .bind(external_id.to_string())
+            .bind(internal_id.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The anycart id behind a platform id, if linked.
+    pub async fn external_to_internal(
+        &self,
+        merchant: MerchantId,
+        platform: &str,
+        kind: ExternalKind,
+        external_id: &str,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query("SELECT internal_id FROM external_ids WHERE merchant_id = $1 AND platform = $2 AND kind = $3 AND external_id = $4")
+            .bind(merchant.to_string())
+            .bind(platform.to_string())
+            .bind(kind.as_str())
+            .bind(external_id.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| r.try_get("internal_id"))
+            .transpose()?)
+    }
+
+    /// The platform id linked to anycart's `internal_id` (e.g. the Shopify variant
+    /// an order line must name).
+    pub async fn internal_to_external(
+        &self,
+        merchant: MerchantId,
+        platform: &str,
+        kind: ExternalKind,
+        internal_id: &str,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query("SELECT external_id FROM external_ids WHERE merchant_id = $1 AND platform = $2 AND kind = $3 AND internal_id = $4 ORDER BY external_id LIMIT 1")
+            .bind(merchant.to_string())
+            .bind(platform.to_string())
+            .bind(kind.as_str())
+            .bind(internal_id.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| r.try_get("external_id"))
+            .transpose()?)
+    }
+
+    /// Where the import of `resource` stands (a fresh start when never run).
+    pub async fn import_cursor(
+        &self,
+        merchant: MerchantId,
+        platform: &str,
+        resource: &str,
+    ) -> StoreResult<ImportCursor> {
+        let row = sqlx::query("SELECT cursor_value, done FROM import_cursors WHERE merchant_id = $1 AND platform = $2 AND resource = $3")
+            .bind(merchant.to_string())
+            .bind(platform.to_string())
+            .bind(resource.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            None => Ok(ImportCursor {
+                cursor: None,
+                done: false,
+            }),
+            Some(r) => Ok(ImportCursor {
+                cursor: r.try_get("cursor_value")?,
+                done: match r.try_get::<i64, _>("done")? {
+                    0 => false,
+                    1 => true,
+                    n => return Err(StoreError::Corrupt(format!("import done flag {n}"))),
+                },
+            }),
+        }
+    }
+
+    /// Saves where the import of `resource` stands (after each page, so a crash
+    /// resumes at the next page instead of the start).
+    pub async fn save_import_cursor(
+        &self,
+        merchant: MerchantId,
+        platform: &str,
+        resource: &str,
+        cursor: &ImportCursor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO import_cursors (merchant_id, platform, resource, cursor_value, done, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, platform, resource) DO UPDATE SET cursor_value = excluded.cursor_value, done = excluded.done, updated_at_ms = excluded.updated_at_ms")
+            .bind(merchant.to_string())
+            .bind(platform.to_string())
+            .bind(resource.to_string())
+            .bind(cursor.cursor.clone())
+            .bind(crate::flag(cursor.done))
+            .bind(now_ms)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}

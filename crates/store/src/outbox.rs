@@ -1,0 +1,274 @@
+//! The transactional outbox: work for a merchant's platform (today: "push this
+//! order"), written in the same transaction as the order itself and delivered later
+//! by a worker, at least once, with the platform de-duplicating on
+//! `external_reference` so "at least once" becomes "exactly one platform order".
+//!
+//! Claims use a lease column instead of row locks so the same SQL works on SQLite
+//! and PostgreSQL and several anycart nodes can share one queue: a claim is a
+//! conditional UPDATE that only one node can win, and a node that dies mid-delivery
+//! simply lets its lease run out.
+
+use crate::{Store, StoreError, StoreResult, page_limit, parse_id};
+use anycart_core::order::Order;
+use anycart_core::{MerchantId, OrderId};
+use sqlx::{AnyConnection, Row};
+
+/// The kind of an outbox item that pushes a new order to the platform.
+pub const OUTBOX_KIND_ORDER_CREATED: &str = "order.created";
+/// Longest error text kept on a row (platform bodies can be large).
+pub const OUTBOX_ERROR_CHARS_MAX: usize = 1_000;
+
+/// Where an outbox item is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Waiting for (another) delivery attempt.
+    Pending,
+    /// The platform accepted it.
+    Delivered,
+    /// Gave up after too many attempts or a permanent error; needs an operator.
+    Dead,
+}
+
+impl OutboxState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    fn parse(s: &str) -> StoreResult<Self> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "delivered" => Ok(Self::Delivered),
+            "dead" => Ok(Self::Dead),
+            other => Err(StoreError::Corrupt(format!("outbox state `{other}`"))),
+        }
+    }
+}
+
+/// One outbox row as the worker and the admin API see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: String,
+    pub merchant_id: MerchantId,
+    pub kind: String,
+    /// JSON document (for `order.created`: the [`Order`]).
+    pub payload: String,
+    /// What the platform de-duplicates on (the anycart order id).
+    pub external_reference: String,
+    pub state: OutboxState,
+    /// Attempts started so far (counted at claim time, so a crash counts too).
+    pub attempts: i64,
+    pub next_attempt_at_ms: i64,
+    pub last_error: Option<String>,
+    pub platform_order_id: Option<String>,
+    pub confirmation_status: Option<String>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+impl OutboxItem {
+    /// The order an `order.created` item carries.
+    pub fn order(&self) -> StoreResult<Order> {
+        Ok(serde_json::from_str(&self.payload)?)
+    }
+}
+
+/// Inserts the `order.created` item for `order` inside the caller's transaction
+/// (called by `complete_checkout`, so an order never exists without its outbox row).
+pub(crate) async fn enqueue_order(conn: &mut AnyConnection, order: &Order) -> StoreResult<()> {
+    let id = format!("obx_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query("INSERT INTO outbox (id, merchant_id, kind, payload, external_reference, state, attempts, next_attempt_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8)")
+        .bind(id)
+        .bind(order.merchant_id.to_string())
+        .bind(OUTBOX_KIND_ORDER_CREATED)
+        .bind(serde_json::to_string(order)?)
+        .bind(order.id.to_string())
+        .bind(order.created_at_ms)
+        .bind(order.created_at_ms)
+        .bind(order.created_at_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The columns every outbox read returns (a macro so queries stay `&'static str`).
+macro_rules! outbox_columns {
+    () => {
+        "id, merchant_id, kind, payload, external_reference, state, attempts, next_attempt_at_ms, last_error, platform_order_id, confirmation_status, created_at_ms, updated_at_ms"
+    };
+}
+
+fn item(r: &sqlx::any::AnyRow) -> StoreResult<OutboxItem> {
+    Ok(OutboxItem {
+        id: r.try_get("id")?,
+        merchant_id: parse_id(&r.try_get::<String, _>("merchant_id")?)?,
+        kind: r.try_get("kind")?,
+        payload: r.try_get("payload")?,
+        external_reference: r.try_get("external_reference")?,
+        state: OutboxState::parse(&r.try_get::<String, _>("state")?)?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at_ms: r.try_get("next_attempt_at_ms")?,
+        last_error: r.try_get("last_error")?,
+        platform_order_id: r.try_get("platform_order_id")?,
+        confirmation_status: r.try_get("confirmation_status")?,
+        created_at_ms: r.try_get("created_at_ms")?,
+        updated_at_ms: r.try_get("updated_at_ms")?,
+    })
+}
+
+fn truncate(error: &str) -> String {
+    error.chars().take(OUTBOX_ERROR_CHARS_MAX).collect()
+}
+
+impl Store {
+    /// Claims up to `limit` due items for `lease_ms`: each claim is a conditional
+    /// UPDATE that only one worker (on any node) can win, and it counts the attempt.
+    /// Items whose lease ran out (a worker died mid-delivery) are due again.
+    pub async fn claim_outbox(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxItem>> {
+        assert!(lease_ms > 0, "a lease must last");
+        let candidates: Vec<String> = sqlx::query("SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at_ms <= $1 AND (lease_until_ms IS NULL OR lease_until_ms < $2) ORDER BY next_attempt_at_ms, id LIMIT $3")
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(page_limit(limit))
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        let mut claimed = Vec::with_capacity(candidates.len());
+        for id in candidates {
+            let row = sqlx::query(concat!("UPDATE outbox SET lease_until_ms = $1, attempts = attempts + 1, updated_at_ms = $2 WHERE id = $3 AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $4) RETURNING ", outbox_columns!(), ""))
+                .bind(now_ms + lease_ms)
+                .bind(now_ms)
+                .bind(&id)
+                .bind(now_ms)
+                .fetch_optional(&self.write)
+                .await?;
+            if let Some(r) = row {
+                claimed.push(item(&r)?);
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Records a successful delivery and releases the lease.
+    pub async fn outbox_delivered(
+        &self,
+        id: &str,
+        platform_order_id: &str,
+        confirmation_status: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE outbox SET state = 'delivered', lease_until_ms = NULL, last_error = NULL, platform_order_id = $1, confirmation_status = $2, updated_at_ms = $3 WHERE id = $4 AND state = 'pending'")
+            .bind(platform_order_id.to_string())
+            .bind(confirmation_status.to_string())
+            .bind(now_ms)
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Records a failed attempt: back to `pending` due at `next_attempt_at_ms`, or
+    /// `dead` when `dead` is set (attempts exhausted or a permanent error).
+    pub async fn outbox_failed(
+        &self,
+        id: &str,
+        error: &str,
+        next_attempt_at_ms: i64,
+        dead: bool,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let state = if dead {
+            OutboxState::Dead
+        } else {
+            OutboxState::Pending
+        };
+        let done = sqlx::query("UPDATE outbox SET state = $1, lease_until_ms = NULL, last_error = $2, next_attempt_at_ms = $3, updated_at_ms = $4 WHERE id = $5 AND state = 'pending'")
+            .bind(state.as_str())
+            .bind(truncate(error))
+            .bind(next_attempt_at_ms)
+            .bind(now_ms)
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Puts a dead item back in the queue (an operator fixed the cause).
+    pub async fn outbox_retry(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at_ms = $1, updated_at_ms = $2 WHERE id = $3 AND merchant_id = $4 AND state = 'dead'")
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(id.to_string())
+            .bind(merchant.to_string())
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// A merchant's outbox items in `state`, oldest first, at most `limit`.
+    pub async fn list_outbox(
+        &self,
+        merchant: MerchantId,
+        state: OutboxState,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxItem>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            outbox_columns!(),
+            " FROM outbox WHERE merchant_id = $1 AND state = $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(merchant.to_string())
+        .bind(state.as_str())
+        .bind(page_limit(limit))
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(item)
+        .collect()
+    }
+
+    /// The outbox item that pushes `order` (its delivery state, platform order id
+    /// and confirmation status).
+    pub async fn order_delivery(
+        &self,
+        merchant: MerchantId,
+        order: OrderId,
+    ) -> StoreResult<Option<OutboxItem>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            outbox_columns!(),
+            " FROM outbox WHERE merchant_id = $1 AND external_reference = $2"
+        ))
+        .bind(merchant.to_string())
+        .bind(order.to_string())
+        .fetch_optional(&self.read)
+        .await?
+        .as_ref()
+        .map(item)
+        .transpose()
+    }
+}
