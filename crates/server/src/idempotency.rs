@@ -8,6 +8,7 @@ use crate::state::AppState;
 use anycart_core::MerchantId;
 use anycart_store::{IdempotencyBegin, IdempotencyScope};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -42,24 +43,46 @@ fn json_response(status: StatusCode, body: String, key: &str, replayed: bool) ->
     response
 }
 
+fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                format!(
+                    "The request body exceeds {} bytes.",
+                    crate::extract::BODY_BYTES_MAX
+                ),
+            )
+        } else {
+            ApiError::bad_request("invalid_body", "The request body could not be read.")
+        }
+    })
+}
+
 /// Runs `run` at most once per (merchant, endpoint, key) and replays its response.
+/// `run` gets its own handle on the state and the raw body.
 pub async fn acp_post<T, F, Fut>(
     state: &AppState,
     merchant: MerchantId,
     headers: &HeaderMap,
     endpoint: String,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
     success: StatusCode,
     run: F,
 ) -> Response
 where
     T: Serialize,
-    F: FnOnce(Bytes) -> Fut,
+    F: FnOnce(AppState, Bytes) -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
     if let Err(e) = check_api_version(headers) {
         return e.into_response();
     }
+    let body = match body_or_error(body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
     let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => {
             return ApiError::bad_request(
@@ -117,7 +140,7 @@ where
             .into_response()
         }
         IdempotencyBegin::Proceed => {
-            let (status, text, retry_after) = match run(body).await {
+            let (status, text, retry_after) = match run(state.clone(), body).await {
                 Ok(value) => match serde_json::to_string(&value) {
                     Ok(text) => (success, text, None),
                     Err(_) => {

@@ -19,7 +19,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -34,23 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 fn session_id(raw: &str) -> Result<SessionId, ApiError> {
     SessionId::parse(raw).map_err(|_| ApiError::not_found("checkout session"))
-}
-
-fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request_too_large",
-                format!(
-                    "The request body exceeds {} bytes.",
-                    crate::extract::BODY_BYTES_MAX
-                ),
-            )
-        } else {
-            ApiError::bad_request("invalid_body", "The request body could not be read.")
-        }
-    })
 }
 
 async fn render(
@@ -110,11 +93,6 @@ async fn create_session(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body_or_error(body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let task_state = state.clone();
     acp_post(
         &state,
         caller.merchant,
@@ -122,7 +100,7 @@ async fn create_session(
         "POST /checkout_sessions".into(),
         body,
         StatusCode::CREATED,
-        |raw| async move {
+        |state, raw| async move {
             let req: CreateSessionRequest = parse_json(&raw)?;
             let currency = Currency::parse(&req.currency).map_err(|e| {
                 ApiError::bad_request("unsupported_currency", e.to_string())
@@ -145,8 +123,8 @@ async fn create_session(
                 locale: parse::locale(req.locale.as_ref())?,
                 client_interventions: Some(interventions(req.capabilities.as_ref())),
             };
-            let session = checkout::create(&task_state, caller.merchant, currency, input).await?;
-            render(&task_state, &session).await
+            let session = checkout::create(&state, caller.merchant, currency, input).await?;
+            render(&state, &session).await
         },
     )
     .await
@@ -181,11 +159,6 @@ async fn update_session(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body_or_error(body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let task_state = state.clone();
     acp_post(
         &state,
         caller.merchant,
@@ -193,10 +166,10 @@ async fn update_session(
         format!("POST /checkout_sessions/{id}"),
         body,
         StatusCode::OK,
-        |raw| async move {
+        |state, raw| async move {
             let id = session_id(&id)?;
             let req: UpdateSessionRequest = parse_json(&raw)?;
-            let current = checkout::get(&task_state, caller.merchant, id).await?;
+            let current = checkout::get(&state, caller.merchant, id).await?;
             let input = SessionInput {
                 lines: req
                     .line_items
@@ -218,8 +191,8 @@ async fn update_session(
                 locale: None,
                 client_interventions: None,
             };
-            let session = checkout::update(&task_state, caller.merchant, id, input).await?;
-            render(&task_state, &session).await
+            let session = checkout::update(&state, caller.merchant, id, input).await?;
+            render(&state, &session).await
         },
     )
     .await
@@ -238,11 +211,6 @@ async fn complete_session(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body_or_error(body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let task_state = state.clone();
     acp_post(
         &state,
         caller.merchant,
@@ -250,7 +218,7 @@ async fn complete_session(
         format!("POST /checkout_sessions/{id}/complete"),
         body,
         StatusCode::OK,
-        |raw| async move {
+        |state, raw| async move {
             let id = session_id(&id)?;
             let req: CompleteSessionRequest = parse_json(&raw)?;
             let instrument = req.payment_data.instrument.as_ref().ok_or_else(|| {
@@ -265,7 +233,7 @@ async fn complete_session(
                 )
                 .with_param("$.payment_data.instrument.credential.token"));
             }
-            let current = checkout::get(&task_state, caller.merchant, id).await?;
+            let current = checkout::get(&state, caller.merchant, id).await?;
             let payment = PaymentInput {
                 handler_id: req.payment_data.handler_id.clone().unwrap_or_default(),
                 token: token.to_string(),
@@ -278,8 +246,8 @@ async fn complete_session(
                     matches!(a.outcome.as_str(), "authenticated" | "attempt_acknowledged")
                 }),
             };
-            let session = checkout::complete(&task_state, caller.merchant, id, payment).await?;
-            render(&task_state, &session).await
+            let session = checkout::complete(&state, caller.merchant, id, payment).await?;
+            render(&state, &session).await
         },
     )
     .await
@@ -298,11 +266,6 @@ async fn cancel_session(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body_or_error(body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let task_state = state.clone();
     acp_post(
         &state,
         caller.merchant,
@@ -310,14 +273,14 @@ async fn cancel_session(
         format!("POST /checkout_sessions/{id}/cancel"),
         body,
         StatusCode::OK,
-        |raw| async move {
+        |state, raw| async move {
             let id = session_id(&id)?;
             // The body is optional (an intent trace); if present it must be JSON.
             if !raw.iter().all(u8::is_ascii_whitespace) {
                 parse_json::<serde_json::Value>(&raw)?;
             }
-            let session = checkout::cancel(&task_state, caller.merchant, id).await?;
-            render(&task_state, &session).await
+            let session = checkout::cancel(&state, caller.merchant, id).await?;
+            render(&state, &session).await
         },
     )
     .await
