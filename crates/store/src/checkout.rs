@@ -15,8 +15,6 @@ use std::collections::BTreeMap;
 pub enum HoldChange {
     /// Leave holds as they are.
     Keep,
-    /// Keep holds and push their expiry (shopper activity).
-    Extend { expires_at_ms: i64 },
     /// Release every hold and take `demand` (units per variant) afresh.
     Replace {
         demand: BTreeMap<VariantId, i64>,
@@ -55,10 +53,6 @@ impl Store {
         }
         let outcomes = match &write.holds {
             HoldChange::Keep => BTreeMap::new(),
-            HoldChange::Extend { expires_at_ms } => {
-                inventory::extend_session_holds(&mut tx, write.session, *expires_at_ms).await?;
-                BTreeMap::new()
-            }
             HoldChange::Replace {
                 demand,
                 expires_at_ms,

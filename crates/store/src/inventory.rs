@@ -207,16 +207,3 @@ pub(crate) async fn take_holds(
     }
     Ok(outcomes)
 }
-
-pub(crate) async fn extend_session_holds(
-    conn: &mut AnyConnection,
-    session: SessionId,
-    expires_at_ms: i64,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE holds SET expires_at_ms = $1 WHERE session_id = $2")
-        .bind(expires_at_ms)
-        .bind(session.to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
