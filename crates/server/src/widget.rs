@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
@@ -52,7 +52,6 @@ pub fn router() -> Router<AppState> {
             get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }),
         )
         .route("/widget/checkout/{placement}", get(checkout_page))
-        .route("/v1/sandbox/tokens", post(sandbox_token))
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
@@ -318,7 +317,7 @@ async fn app_config(
 }
 
 /// Sandbox card fields. Deliberately not `Debug`: the number must never reach a log.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardFields {
     /// A sandbox test card number (spaces and dashes allowed).
@@ -332,13 +331,17 @@ pub struct CardFields {
 }
 
 /// A payment token for `payment_data.instrument.credential.token`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenWire {
     /// The sandbox token, e.g. `tok_visa`.
     pub token: &'static str,
 }
 
-async fn sandbox_token(
+/// Tokenise a sandbox test card (publishable key). The number is never stored or logged.
+#[utoipa::path(post, path = "/sandbox/tokens", tag = "Checkout", request_body = CardFields,
+    responses((status = 200, body = TokenWire), (status = "4XX", body = crate::acp::wire::ErrorWire)),
+    security(("bearer" = [])))]
+pub async fn sandbox_token(
     State(state): State<AppState>,
     _caller: Caller,
     body: AcpJson<CardFields>,

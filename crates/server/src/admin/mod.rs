@@ -38,6 +38,7 @@ const RATES_PER_ZONE_MAX: usize = 20;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_merchant))
+        .routes(routes!(crate::widget::sandbox_token))
         .routes(routes!(create_product, list_products))
         .routes(routes!(get_product))
         .routes(routes!(patch_variant))
