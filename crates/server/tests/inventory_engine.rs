@@ -130,7 +130,12 @@ async fn random_holds_commits_cancels_expiry_and_crashes_keep_every_invariant() 
                 let expires = clock.now_ms() + TTL_MS;
                 tasks.push(tokio::spawn(async move {
                     for _ in 0..40 {
-                        let session = sessions[task_rng.random_range(0..sessions.len())];
+                        // Each task owns its own sessions: requests for one (session, variant)
+                        // pair are then sequential, so "the last answer" is the truth. Tasks
+                        // still race each other on the same variants.
+                        let per_task = sessions.len() / 8;
+                        let session =
+                            sessions[t as usize * per_task + task_rng.random_range(0..per_task)];
                         let variant = variants[task_rng.random_range(0..variants.len())];
                         let quantity = task_rng.random_range(0..5);
                         // Mark first: if the answer never comes, the pair is unknown.
