@@ -20,20 +20,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AcpJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let raw = Bytes::from_request(req, state).await.map_err(|rejection| {
-            let status = rejection.status();
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    status,
-                    "request_too_large",
-                    format!("The request body exceeds {BODY_BYTES_MAX} bytes."),
-                )
-            } else {
-                ApiError::bad_request("invalid_body", "The request body could not be read.")
-            }
-        })?;
+        let raw = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
         let value = parse_json(&raw)?;
         Ok(AcpJson { value, raw })
+    }
+}
+
+/// Maps a failure to read the body to the ACP error shape (413 over the limit, else 400).
+pub fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            format!("The request body exceeds {BODY_BYTES_MAX} bytes."),
+        )
+    } else {
+        ApiError::bad_request("invalid_body", "The request body could not be read.")
     }
 }
 

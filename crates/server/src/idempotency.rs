@@ -43,23 +43,6 @@ fn json_response(status: StatusCode, body: String, key: &str, replayed: bool) ->
     response
 }
 
-fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request_too_large",
-                format!(
-                    "The request body exceeds {} bytes.",
-                    crate::extract::BODY_BYTES_MAX
-                ),
-            )
-        } else {
-            ApiError::bad_request("invalid_body", "The request body could not be read.")
-        }
-    })
-}
-
 /// Runs `run` at most once per (merchant, endpoint, key) and replays its response.
 /// `run` gets its own handle on the state and the raw body.
 pub async fn acp_post<T, F, Fut>(
@@ -79,7 +62,7 @@ where
     if let Err(e) = check_api_version(headers) {
         return e.into_response();
     }
-    let body = match body_or_error(body) {
+    let body = match body.map_err(crate::extract::body_rejection) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
