@@ -7,7 +7,8 @@ use crate::pricing::{
 use crate::session::{
     Buyer, ErrorCode, Fulfillment, FulfillmentQuote, Message, Quote, SessionLine, WarningCode,
 };
-use crate::{Currency, MoneyError, ShippingRateId};
+use crate::{Currency, MoneyError, ShippingRateId, VariantId};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// At or below this many units left, the shopper sees "only N left".
 pub const LOW_STOCK_THRESHOLD: i64 = 5;
@@ -26,6 +27,9 @@ pub struct QuoteInput<'a> {
     pub tax_rates: &'a [TaxRate],
     pub discounts: &'a [Discount],
     pub now_ms: i64,
+    /// Units of each variant this buyer already has elsewhere (older open
+    /// checkouts, recent orders), counted against `max_quantity_per_order`.
+    pub buyer_units: &'a BTreeMap<VariantId, i64>,
 }
 
 /// A quote plus the shipping rate that is actually selected (the shopper's choice
@@ -38,7 +42,7 @@ pub struct Evaluation {
 
 /// Prices the session and lists what blocks payment.
 pub fn evaluate(input: &QuoteInput<'_>) -> Result<Evaluation, MoneyError> {
-    let mut messages = line_messages(input.lines);
+    let mut messages = line_messages(input.lines, input.buyer_units);
     let address = input.fulfillment.address.as_ref();
     let rates = address.map_or_else(Vec::new, |a| {
         pricing::shipping_rates_for(input.zones, &a.country)
@@ -130,7 +134,30 @@ pub fn evaluate(input: &QuoteInput<'_>) -> Result<Evaluation, MoneyError> {
     })
 }
 
-fn line_messages(lines: &[SessionLine]) -> Vec<Message> {
+/// Variants whose `max_quantity_per_order` this session breaks: its own lines of
+/// the variant together (repeated lines count together), plus what the buyer
+/// already has elsewhere (`buyer_units`). These variants are not held at all, so
+/// an over-limit basket cannot hoard stock while it waits.
+pub fn over_limit(
+    lines: &[SessionLine],
+    buyer_units: &BTreeMap<VariantId, i64>,
+) -> BTreeSet<VariantId> {
+    let mut wanted: BTreeMap<VariantId, (i64, u32)> = BTreeMap::new();
+    for line in lines {
+        if let Some(max) = line.max_quantity_per_order {
+            wanted.entry(line.variant_id).or_insert((0, max)).0 += i64::from(line.quantity.get());
+        }
+    }
+    wanted
+        .into_iter()
+        .filter(|(v, (units, max))| {
+            units + buyer_units.get(v).copied().unwrap_or(0).max(0) > i64::from(*max)
+        })
+        .map(|(v, _)| v)
+        .collect()
+}
+
+fn line_messages(lines: &[SessionLine], buyer_units: &BTreeMap<VariantId, i64>) -> Vec<Message> {
     if lines.is_empty() {
         return vec![Message::blocking(
             ErrorCode::Missing,
@@ -138,19 +165,26 @@ fn line_messages(lines: &[SessionLine]) -> Vec<Message> {
             "Add at least one item.",
         )];
     }
+    let over = over_limit(lines, buyer_units);
+    let mut in_session: BTreeMap<VariantId, i64> = BTreeMap::new();
+    for line in lines {
+        *in_session.entry(line.variant_id).or_insert(0) += i64::from(line.quantity.get());
+    }
     let mut messages = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let param = format!("$.line_items[{i}]");
         let qty = i64::from(line.quantity.get());
-        if let Some(max) = line
-            .max_quantity_per_order
-            .filter(|m| line.quantity.get() > *m)
-        {
-            messages.push(Message::blocking(
-                ErrorCode::QuantityExceeded,
-                param,
-                format!("{}: at most {max} per order.", line.title),
-            ));
+        if let (true, Some(max)) = (over.contains(&line.variant_id), line.max_quantity_per_order) {
+            let elsewhere = buyer_units.get(&line.variant_id).copied().unwrap_or(0);
+            let text = if in_session[&line.variant_id] > i64::from(max) || elsewhere <= 0 {
+                format!("{}: at most {max} per order.", line.title)
+            } else {
+                format!(
+                    "{}: at most {max} per customer, and you already have {elsewhere} in another checkout or a recent order.",
+                    line.title
+                )
+            };
+            messages.push(Message::blocking(ErrorCode::QuantityExceeded, param, text));
         } else if line.available <= 0 {
             messages.push(Message::blocking(
                 ErrorCode::OutOfStock,
@@ -281,6 +315,7 @@ mod tests {
             tax_rates: &[],
             discounts: &[],
             now_ms: 0,
+            buyer_units: &BTreeMap::new(),
         })
         .unwrap();
         assert!(!e.quote.is_ready());
@@ -314,6 +349,7 @@ mod tests {
             tax_rates: &[],
             discounts: &[],
             now_ms: 0,
+            buyer_units: &BTreeMap::new(),
         })
         .unwrap();
         assert!(e.quote.is_ready(), "{:?}", e.quote.messages);
@@ -337,6 +373,7 @@ mod tests {
             tax_rates: &[],
             discounts: &[],
             now_ms: 0,
+            buyer_units: &BTreeMap::new(),
         })
         .unwrap();
         let kinds = codes(&e.quote.messages);
@@ -353,5 +390,48 @@ mod tests {
             e.quote.messages[1].param.as_deref(),
             Some("$.line_items[1]")
         );
+    }
+
+    #[test]
+    fn limits_count_repeated_lines_and_what_the_buyer_has_elsewhere() {
+        let a = line(3, 100);
+        let mut a_again = line(3, 100);
+        a_again.variant_id = a.variant_id;
+        let b = line(2, 100);
+        // 3 + 3 of `a` in one session break its limit of 5; `b` alone does not.
+        let over = over_limit(&[a.clone(), a_again.clone(), b.clone()], &BTreeMap::new());
+        assert_eq!(over, BTreeSet::from([a.variant_id]));
+        // `b` with 4 more elsewhere (2 + 4 > 5) does; 3 elsewhere (2 + 3) does not.
+        let elsewhere = BTreeMap::from([(b.variant_id, 4)]);
+        assert!(over_limit(std::slice::from_ref(&b), &elsewhere).contains(&b.variant_id));
+        let elsewhere = BTreeMap::from([(b.variant_id, 3)]);
+        assert!(over_limit(std::slice::from_ref(&b), &elsewhere).is_empty());
+        // No limit, no count.
+        let mut free = line(999, 1000);
+        free.max_quantity_per_order = None;
+        let lots = BTreeMap::from([(free.variant_id, 10_000)]);
+        assert!(over_limit(&[free], &lots).is_empty());
+
+        let (buyer, ful, zones) = (Buyer::default(), Fulfillment::default(), zones());
+        let lines = [b.clone()];
+        let elsewhere = BTreeMap::from([(b.variant_id, 4)]);
+        let e = evaluate(&QuoteInput {
+            currency: usd(),
+            lines: &lines,
+            buyer: &buyer,
+            fulfillment: &ful,
+            selected_shipping: None,
+            codes: &[],
+            codes_from_coupons: false,
+            zones: &zones,
+            tax_rates: &[],
+            discounts: &[],
+            now_ms: 0,
+            buyer_units: &elsewhere,
+        })
+        .unwrap();
+        let m = &e.quote.messages[0];
+        assert_eq!(m.kind, MessageKind::Error(ErrorCode::QuantityExceeded));
+        assert!(m.content.contains("per customer"), "{}", m.content);
     }
 }

@@ -67,6 +67,23 @@ impl Email {
         }
         Ok(Email(format!("{local}@{}", domain.to_ascii_lowercase())))
     }
+
+    /// The identity used for per-buyer limits: the address lowercased, without a
+    /// `+tag` in the local part, and without dots for Gmail (which ignores them),
+    /// so `Sam.Doe+1@gmail.com` and `samdoe+2@googlemail.com` are one buyer. Never
+    /// used to send mail.
+    pub fn buyer_key(&self) -> String {
+        let lower = self.0.to_lowercase();
+        let Some((local, domain)) = lower.rsplit_once('@') else {
+            return lower;
+        };
+        let local = local.split('+').next().unwrap_or(local);
+        let (local, domain) = match domain {
+            "gmail.com" | "googlemail.com" => (local.replace('.', ""), "gmail.com"),
+            _ => (local.to_string(), domain),
+        };
+        format!("{local}@{domain}")
+    }
 }
 
 impl AsRef<str> for Email {
@@ -172,6 +189,16 @@ impl Address {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn buyer_keys_see_through_tags_case_and_gmail_dots() {
+        let key = |s: &str| Email::parse(s).unwrap().buyer_key();
+        assert_eq!(key("Sam.Doe+1@Gmail.com"), "samdoe@gmail.com");
+        assert_eq!(key("samdoe+drop@googlemail.com"), "samdoe@gmail.com");
+        assert_eq!(key("Sam.Doe+x@example.com"), "sam.doe@example.com");
+        assert_ne!(key("sam.doe@example.com"), key("samdoe@example.com"));
+        assert_ne!(key("sam@example.com"), key("sam@example.org"));
+    }
 
     #[test]
     fn quantity_bounds() {

@@ -63,6 +63,9 @@ fn terminal_error(status: CheckoutStatus) -> ApiError {
     )
 }
 
+/// How far back a buyer's orders count against per-buyer limits.
+pub const BUYER_LIMIT_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// Creates a session, holding its stock.
 pub async fn create(
     state: &AppState,
@@ -556,7 +559,34 @@ async fn rebuild(
     let zones = state.store.list_shipping_zones(merchant).await?;
     let tax_rates = state.store.list_tax_rates(merchant).await?;
     let discounts = state.store.list_discounts(merchant).await?;
-    let demand = demand_by_variant(&lines);
+    // Per-buyer limits: what this buyer has elsewhere counts against each
+    // variant's `max_quantity_per_order`, and an over-limit variant is not held.
+    // The lock is held until the session (and its holds) are written.
+    let limited_buyer = session
+        .contact_email()
+        .filter(|_| {
+            session
+                .lines
+                .iter()
+                .any(|l| l.max_quantity_per_order.is_some())
+        })
+        .map(|email| email.buyer_key());
+    let _buyer_guard = match &limited_buyer {
+        Some(key) => Some(state.buyer_lock(merchant, key).await),
+        None => None,
+    };
+    let buyer_units = match &limited_buyer {
+        Some(key) => {
+            state
+                .store
+                .buyer_units(merchant, key, session.id, now - BUYER_LIMIT_WINDOW_MS)
+                .await?
+        }
+        None => BTreeMap::new(),
+    };
+    let over_limit = anycart_core::quote::over_limit(&session.lines, &buyer_units);
+    let mut demand = demand_by_variant(&lines);
+    demand.retain(|variant, _| !over_limit.contains(variant));
     let (holds, engine_pool) = match &state.holds {
         HoldMode::Engine(engine) => {
             let outcomes = engine
@@ -619,6 +649,7 @@ async fn rebuild(
                 tax_rates: &tax_rates,
                 discounts: &discounts,
                 now_ms: now,
+                buyer_units: &buyer_units,
             })
             .map_err(|e| ApiError::bad_request("amount_out_of_range", e.to_string()))?;
             let ready = evaluation.quote.is_ready();

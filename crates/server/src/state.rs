@@ -51,7 +51,13 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub holds: HoldMode,
     pub availability: Arc<crate::availability::AvailabilityHub>,
+    /// Striped locks that serialise one buyer's limit check and hold on this node
+    /// (see [`AppState::buyer_lock`]).
+    pub buyer_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
 }
+
+/// Stripes of [`AppState::buyer_lock`]: bounded memory whatever the number of buyers.
+pub const BUYER_LOCK_STRIPES: usize = 256;
 
 impl AppState {
     /// Assembles the state and starts the live-availability hub (fed by the engine
@@ -76,7 +82,28 @@ impl AppState {
             config: Arc::new(config),
             holds,
             availability,
+            buyer_locks: Arc::new(
+                (0..BUYER_LOCK_STRIPES)
+                    .map(|_| tokio::sync::Mutex::new(()))
+                    .collect(),
+            ),
         }
+    }
+
+    /// Serialises checkouts of one buyer (merchant + buyer key) on this node, so a
+    /// bot opening many checkouts at once cannot slip past its per-buyer limit
+    /// between "count what it has" and "hold more". Other buyers rarely share a stripe.
+    pub async fn buyer_lock(
+        &self,
+        merchant: anycart_core::MerchantId,
+        buyer_key: &str,
+    ) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (merchant, buyer_key).hash(&mut h);
+        self.buyer_locks[(h.finish() % BUYER_LOCK_STRIPES as u64) as usize]
+            .lock()
+            .await
     }
 
     /// Current time in unix ms.

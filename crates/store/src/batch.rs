@@ -52,107 +52,11 @@ impl Store {
         if items.is_empty() {
             return Ok(BatchResult::default());
         }
-        let mut tx = self.write.begin().await?;
-        let variants: BTreeSet<VariantId> = items.iter().map(|i| i.request.variant).collect();
-        let owner: BTreeMap<VariantId, MerchantId> = items
-            .iter()
-            .map(|i| (i.request.variant, i.merchant))
-            .collect();
-        let levels = lock_levels(&mut tx, self.backend, &variants, &owner).await?;
-        let sessions: BTreeSet<String> = items
-            .iter()
-            .map(|i| i.request.session.to_string())
-            .collect();
-        let existing = existing_holds(&mut tx, &sessions, &variants).await?;
-        // A request naming another merchant's variant sees no stock at all.
-        let requests: Vec<HoldRequest> = items
-            .iter()
-            .map(|i| {
-                if owner.get(&i.request.variant) == Some(&i.merchant) {
-                    i.request
-                } else {
-                    HoldRequest {
-                        quantity: 0,
-                        ..i.request
-                    }
-                }
-            })
-            .collect();
-        let plan = plan_batch(&levels, &existing, &requests);
-
-        for chunk in plan.release.chunks(IN_LIST_MAX) {
-            let sql = format!(
-                "DELETE FROM holds WHERE id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            q.execute(&mut *tx).await?;
-        }
-        let expiry: BTreeMap<_, _> = items
-            .iter()
-            .map(|i| {
-                (
-                    (i.request.session, i.request.variant),
-                    (i.merchant, i.expires_at_ms),
-                )
-            })
-            .collect();
-        for chunk in plan.create.chunks(INSERT_ROWS_MAX) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| format!("({})", placeholders(r * 8 + 1, 8)))
-                .collect();
-            let sql = format!(
-                "INSERT INTO holds (id, merchant_id, session_id, variant_id, location_id, quantity, expires_at_ms, created_at_ms) VALUES {}",
-                rows.join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for h in chunk {
-                let (merchant, expires_at_ms) = expiry[&(h.session, h.variant)];
-                q = q
-                    .bind(HoldId::new().to_string())
-                    .bind(merchant.to_string())
-                    .bind(h.session.to_string())
-                    .bind(h.variant.to_string())
-                    .bind(h.location.to_string())
-                    .bind(h.quantity)
-                    .bind(expires_at_ms)
-                    .bind(now_ms);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        for ((variant, location), delta) in &plan.held_delta {
-            let done = sqlx::query("UPDATE stock_levels SET held = held + $1 WHERE variant_id = $2 AND location_id = $3 AND held + $4 >= 0 AND on_hand - held - committed - $5 >= 0")
-                .bind(*delta)
-                .bind(variant.to_string())
-                .bind(location.to_string())
-                .bind(*delta)
-                .bind(*delta)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Constraint(format!(
-                    "planned hold change {delta} does not fit stock of {variant} at {location}"
-                )));
-            }
-        }
-        tx.commit().await?;
-
-        let mut available_after: BTreeMap<VariantId, i64> = BTreeMap::new();
-        for (variant, location, free) in &levels {
-            let delta = plan
-                .held_delta
-                .get(&(*variant, *location))
-                .copied()
-                .unwrap_or(0);
-            *available_after.entry(*variant).or_insert(0) += free - delta;
-        }
-        Ok(BatchResult {
-            outcomes: plan.outcomes,
-            available_after,
+        let (backend, items) = (self.backend, items.to_vec());
+        self.write_tx(move |conn| {
+            Box::pin(async move { apply_hold_batch_tx(conn, backend, &items, now_ms).await })
         })
+        .await
     }
 
     /// Free units per variant (sum over locations), for live availability.
@@ -248,4 +152,114 @@ async fn existing_holds(
         }
     }
     Ok(out)
+}
+
+/// The body of [`Store::apply_hold_batch`], on the connection the write runs on.
+async fn apply_hold_batch_tx(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    items: &[BatchItem],
+    now_ms: i64,
+) -> StoreResult<BatchResult> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let variants: BTreeSet<VariantId> = items.iter().map(|i| i.request.variant).collect();
+    let owner: BTreeMap<VariantId, MerchantId> = items
+        .iter()
+        .map(|i| (i.request.variant, i.merchant))
+        .collect();
+    let levels = lock_levels(&mut tx, backend, &variants, &owner).await?;
+    let sessions: BTreeSet<String> = items
+        .iter()
+        .map(|i| i.request.session.to_string())
+        .collect();
+    let existing = existing_holds(&mut tx, &sessions, &variants).await?;
+    // A request naming another merchant's variant sees no stock at all.
+    let requests: Vec<HoldRequest> = items
+        .iter()
+        .map(|i| {
+            if owner.get(&i.request.variant) == Some(&i.merchant) {
+                i.request
+            } else {
+                HoldRequest {
+                    quantity: 0,
+                    ..i.request
+                }
+            }
+        })
+        .collect();
+    let plan = plan_batch(&levels, &existing, &requests);
+
+    for chunk in plan.release.chunks(IN_LIST_MAX) {
+        let sql = format!(
+            "DELETE FROM holds WHERE id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    let expiry: BTreeMap<_, _> = items
+        .iter()
+        .map(|i| {
+            (
+                (i.request.session, i.request.variant),
+                (i.merchant, i.expires_at_ms),
+            )
+        })
+        .collect();
+    for chunk in plan.create.chunks(INSERT_ROWS_MAX) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| format!("({})", placeholders(r * 8 + 1, 8)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO holds (id, merchant_id, session_id, variant_id, location_id, quantity, expires_at_ms, created_at_ms) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for h in chunk {
+            let (merchant, expires_at_ms) = expiry[&(h.session, h.variant)];
+            q = q
+                .bind(HoldId::new().to_string())
+                .bind(merchant.to_string())
+                .bind(h.session.to_string())
+                .bind(h.variant.to_string())
+                .bind(h.location.to_string())
+                .bind(h.quantity)
+                .bind(expires_at_ms)
+                .bind(now_ms);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for ((variant, location), delta) in &plan.held_delta {
+        let done = sqlx::query("UPDATE stock_levels SET held = held + $1 WHERE variant_id = $2 AND location_id = $3 AND held + $4 >= 0 AND on_hand - held - committed - $5 >= 0")
+            .bind(*delta)
+            .bind(variant.to_string())
+            .bind(location.to_string())
+            .bind(*delta)
+            .bind(*delta)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Constraint(format!(
+                "planned hold change {delta} does not fit stock of {variant} at {location}"
+            )));
+        }
+    }
+    tx.commit().await?;
+
+    let mut available_after: BTreeMap<VariantId, i64> = BTreeMap::new();
+    for (variant, location, free) in &levels {
+        let delta = plan
+            .held_delta
+            .get(&(*variant, *location))
+            .copied()
+            .unwrap_or(0);
+        *available_after.entry(*variant).or_insert(0) += free - delta;
+    }
+    Ok(BatchResult {
+        outcomes: plan.outcomes,
+        available_after,
+    })
 }

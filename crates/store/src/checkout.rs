@@ -3,12 +3,16 @@
 
 pub use crate::inventory::HoldOutcome;
 use crate::inventory::{self, HoldRow};
-use crate::{Store, StoreError, StoreResult, parse_id};
+use crate::{Backend, Store, StoreError, StoreResult, parse_id};
 use anycart_core::order::Order;
 use anycart_core::session::{CheckoutSession, CheckoutStatus};
 use anycart_core::{DiscountId, LocationId, MerchantId, SessionId, VariantId};
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
+
+/// Most recent orders of one buyer that [`Store::buyer_units`] reads (a buyer with
+/// more inside the window is over any sensible limit already).
+pub const BUYER_ORDERS_COUNTED_MAX: i64 = 200;
 
 /// What to do with a session's stock holds in the same transaction as its write.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,60 +41,20 @@ impl Store {
     /// Applies the hold change, lets `build` compute the session from the hold
     /// outcomes (pure domain code), and stores it, all in one transaction.
     /// Returns the stored session and its new version.
-    pub async fn write_session<E>(
+    /// On SQLite the write shares its commit with concurrent ones (see `group`).
+    pub async fn write_session<E, B>(
         &self,
         write: SessionWrite,
         now_ms: i64,
-        build: impl FnOnce(&BTreeMap<VariantId, HoldOutcome>) -> Result<CheckoutSession, E>,
-    ) -> StoreResult<Result<(CheckoutSession, i64), E>> {
-        let mut tx = self.write.begin().await?;
-        if let Some(expected) = write.expected_version {
-            // Check the version first so a stale writer does not touch stock at all.
-            let current = current_version(&mut tx, write.merchant, write.session).await?;
-            if current != expected {
-                return Err(StoreError::VersionConflict);
-            }
-        }
-        let outcomes = match &write.holds {
-            HoldChange::Keep => BTreeMap::new(),
-            HoldChange::Replace {
-                demand,
-                expires_at_ms,
-            } => {
-                inventory::release_session_holds(&mut tx, self.backend, write.session).await?;
-                inventory::take_holds(
-                    &mut tx,
-                    self.backend,
-                    write.merchant,
-                    write.session,
-                    demand,
-                    *expires_at_ms,
-                    now_ms,
-                )
-                .await?
-            }
-            HoldChange::ReleaseAll => {
-                inventory::release_session_holds(&mut tx, self.backend, write.session).await?;
-                BTreeMap::new()
-            }
-        };
-        let session = match build(&outcomes) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e)), // dropping `tx` rolls back
-        };
-        assert_eq!(
-            session.id, write.session,
-            "build must return the session being written"
-        );
-        let version = match write.expected_version {
-            None => {
-                insert_session(&mut tx, &session).await?;
-                1
-            }
-            Some(expected) => update_session(&mut tx, &session, expected).await?,
-        };
-        tx.commit().await?;
-        Ok(Ok((session, version)))
+        build: B,
+    ) -> StoreResult<Result<(CheckoutSession, i64), E>>
+    where
+        E: Send + 'static,
+        B: FnOnce(&BTreeMap<VariantId, HoldOutcome>) -> Result<CheckoutSession, E> + Send + 'static,
+    {
+        let backend = self.backend;
+        self.write_tx(move |conn| Box::pin(write_session_tx(conn, backend, write, now_ms, build)))
+            .await
     }
 
     /// A session and its version, if it belongs to `merchant`.
@@ -113,6 +77,43 @@ impl Store {
             ))
         })
         .transpose()
+    }
+
+    /// Units of each variant a buyer already has outside `session`: held by their
+    /// other checkouts plus ordered since `since_ms`. What per-buyer limits count
+    /// (`max_quantity_per_order`).
+    pub async fn buyer_units(
+        &self,
+        merchant: MerchantId,
+        buyer_key: &str,
+        session: SessionId,
+        since_ms: i64,
+    ) -> StoreResult<BTreeMap<VariantId, i64>> {
+        let mut units: BTreeMap<VariantId, i64> = BTreeMap::new();
+        let held = sqlx::query("SELECT h.variant_id, CAST(SUM(h.quantity) AS BIGINT) AS units FROM holds h JOIN checkout_sessions s ON s.id = h.session_id WHERE s.merchant_id = $1 AND s.buyer_key = $2 AND s.id <> $3 GROUP BY h.variant_id")
+            .bind(merchant.to_string())
+            .bind(buyer_key.to_string())
+            .bind(session.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        for r in held {
+            let variant: VariantId = parse_id(&r.try_get::<String, _>("variant_id")?)?;
+            *units.entry(variant).or_insert(0) += r.try_get::<i64, _>("units")?;
+        }
+        let orders = sqlx::query("SELECT doc FROM orders WHERE merchant_id = $1 AND buyer_key = $2 AND created_at_ms >= $3 ORDER BY created_at_ms DESC LIMIT $4")
+            .bind(merchant.to_string())
+            .bind(buyer_key.to_string())
+            .bind(since_ms)
+            .bind(BUYER_ORDERS_COUNTED_MAX)
+            .fetch_all(&self.read)
+            .await?;
+        for r in orders {
+            let order: Order = serde_json::from_str(&r.try_get::<String, _>("doc")?)?;
+            for line in order.lines {
+                *units.entry(line.variant_id).or_insert(0) += i64::from(line.quantity.get());
+            }
+        }
+        Ok(units)
     }
 
     /// Units each variant currently has held for a session.
@@ -155,52 +156,31 @@ impl Store {
         session: &CheckoutSession,
         expected_version: i64,
         demand: &BTreeMap<VariantId, i64>,
-        mut order: Order,
+        order: Order,
         access_token: &str,
         redeemed: &[DiscountId],
     ) -> StoreResult<Order> {
         assert_eq!(session.status, CheckoutStatus::Completed);
         assert_eq!(Some(order.id), session.order_id);
-        let mut tx = self.write.begin().await?;
-        if current_version(&mut tx, session.merchant_id, session.id).await? != expected_version {
-            return Err(StoreError::VersionConflict);
-        }
-        let committed = inventory::commit_session_holds(&mut tx, self.backend, session.id).await?;
-        if &committed != demand {
-            return Err(StoreError::Constraint(
-                "session holds do not cover the order".into(),
-            ));
-        }
-        for id in redeemed {
-            sqlx::query("UPDATE discounts SET times_redeemed = times_redeemed + 1 WHERE id = $1 AND merchant_id = $2")
-                .bind(id.to_string())
-                .bind(session.merchant_id.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        order.number = sqlx::query(
-            "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = $1 RETURNING order_seq",
-        )
-        .bind(session.merchant_id.to_string())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("order_seq")?;
-        sqlx::query("INSERT INTO orders (id, merchant_id, session_id, number, access_token, total_minor, doc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(order.id.to_string())
-            .bind(order.merchant_id.to_string())
-            .bind(order.session_id.to_string())
-            .bind(order.number)
-            .bind(access_token.to_string())
-            .bind(order.totals.total_minor)
-            .bind(serde_json::to_string(&order)?)
-            .bind(order.created_at_ms)
-            .execute(&mut *tx)
-            .await?;
-        // The platform push is written with the order so neither exists without the other.
-        crate::outbox::enqueue_order(&mut tx, &order).await?;
-        update_session(&mut tx, session, expected_version).await?;
-        tx.commit().await?;
-        Ok(order)
+        let backend = self.backend;
+        let (session, demand) = (session.clone(), demand.clone());
+        let (access_token, redeemed) = (access_token.to_string(), redeemed.to_vec());
+        self.write_tx(move |conn| {
+            Box::pin(async move {
+                complete_checkout_tx(
+                    conn,
+                    backend,
+                    &session,
+                    expected_version,
+                    &demand,
+                    order,
+                    &access_token,
+                    &redeemed,
+                )
+                .await
+            })
+        })
+        .await
     }
 
     /// Commits every hold of `session` as sold, in its own transaction: units leave
@@ -282,6 +262,122 @@ impl Store {
     }
 }
 
+/// The body of [`Store::complete_checkout`], on the connection the write runs on.
+#[allow(clippy::too_many_arguments)]
+async fn complete_checkout_tx(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    session: &CheckoutSession,
+    expected_version: i64,
+    demand: &BTreeMap<VariantId, i64>,
+    mut order: Order,
+    access_token: &str,
+    redeemed: &[DiscountId],
+) -> StoreResult<Order> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    if current_version(&mut tx, session.merchant_id, session.id).await? != expected_version {
+        return Err(StoreError::VersionConflict);
+    }
+    let committed = inventory::commit_session_holds(&mut tx, backend, session.id).await?;
+    if &committed != demand {
+        return Err(StoreError::Constraint(
+            "session holds do not cover the order".into(),
+        ));
+    }
+    for id in redeemed {
+        sqlx::query("UPDATE discounts SET times_redeemed = times_redeemed + 1 WHERE id = $1 AND merchant_id = $2")
+            .bind(id.to_string())
+            .bind(session.merchant_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    order.number = sqlx::query(
+        "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = $1 RETURNING order_seq",
+    )
+    .bind(session.merchant_id.to_string())
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("order_seq")?;
+    sqlx::query("INSERT INTO orders (id, merchant_id, session_id, number, access_token, total_minor, doc, created_at_ms, buyer_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(order.id.to_string())
+        .bind(order.merchant_id.to_string())
+        .bind(order.session_id.to_string())
+        .bind(order.number)
+        .bind(access_token.to_string())
+        .bind(order.totals.total_minor)
+        .bind(serde_json::to_string(&order)?)
+        .bind(order.created_at_ms)
+        .bind(order.email.as_ref().map(|e| e.buyer_key()))
+        .execute(&mut *tx)
+        .await?;
+    // The platform push is written with the order so neither exists without the other.
+    crate::outbox::enqueue_order(&mut tx, &order).await?;
+    update_session(&mut tx, session, expected_version).await?;
+    tx.commit().await?;
+    Ok(order)
+}
+
+/// The body of [`Store::write_session`], on the connection the write runs on.
+async fn write_session_tx<E, B>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    write: SessionWrite,
+    now_ms: i64,
+    build: B,
+) -> StoreResult<Result<(CheckoutSession, i64), E>>
+where
+    B: FnOnce(&BTreeMap<VariantId, HoldOutcome>) -> Result<CheckoutSession, E>,
+{
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    if let Some(expected) = write.expected_version {
+        // Check the version first so a stale writer does not touch stock at all.
+        let current = current_version(&mut tx, write.merchant, write.session).await?;
+        if current != expected {
+            return Err(StoreError::VersionConflict);
+        }
+    }
+    let outcomes = match &write.holds {
+        HoldChange::Keep => BTreeMap::new(),
+        HoldChange::Replace {
+            demand,
+            expires_at_ms,
+        } => {
+            inventory::release_session_holds(&mut tx, backend, write.session).await?;
+            inventory::take_holds(
+                &mut tx,
+                backend,
+                write.merchant,
+                write.session,
+                demand,
+                *expires_at_ms,
+                now_ms,
+            )
+            .await?
+        }
+        HoldChange::ReleaseAll => {
+            inventory::release_session_holds(&mut tx, backend, write.session).await?;
+            BTreeMap::new()
+        }
+    };
+    let session = match build(&outcomes) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)), // dropping `tx` rolls back
+    };
+    assert_eq!(
+        session.id, write.session,
+        "build must return the session being written"
+    );
+    let version = match write.expected_version {
+        None => {
+            insert_session(&mut tx, &session).await?;
+            1
+        }
+        Some(expected) => update_session(&mut tx, &session, expected).await?,
+    };
+    tx.commit().await?;
+    Ok(Ok((session, version)))
+}
+
 async fn current_version(
     conn: &mut AnyConnection,
     merchant: MerchantId,
@@ -298,7 +394,7 @@ async fn current_version(
 }
 
 async fn insert_session(conn: &mut AnyConnection, s: &CheckoutSession) -> StoreResult<()> {
-    sqlx::query("INSERT INTO checkout_sessions (id, merchant_id, status, expires_at_ms, version, doc, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)")
+    sqlx::query("INSERT INTO checkout_sessions (id, merchant_id, status, expires_at_ms, version, doc, created_at_ms, updated_at_ms, buyer_key) VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8)")
         .bind(s.id.to_string())
         .bind(s.merchant_id.to_string())
         .bind(s.status.as_str())
@@ -306,6 +402,7 @@ async fn insert_session(conn: &mut AnyConnection, s: &CheckoutSession) -> StoreR
         .bind(serde_json::to_string(s)?)
         .bind(s.created_at_ms)
         .bind(s.updated_at_ms)
+        .bind(s.contact_email().map(|e| e.buyer_key()))
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -316,11 +413,12 @@ async fn update_session(
     s: &CheckoutSession,
     expected: i64,
 ) -> StoreResult<i64> {
-    let done = sqlx::query("UPDATE checkout_sessions SET status = $1, expires_at_ms = $2, doc = $3, updated_at_ms = $4, version = version + 1 WHERE id = $5 AND merchant_id = $6 AND version = $7")
+    let done = sqlx::query("UPDATE checkout_sessions SET status = $1, expires_at_ms = $2, doc = $3, updated_at_ms = $4, version = version + 1, buyer_key = $5 WHERE id = $6 AND merchant_id = $7 AND version = $8")
         .bind(s.status.as_str())
         .bind(s.expires_at_ms)
         .bind(serde_json::to_string(s)?)
         .bind(s.updated_at_ms)
+        .bind(s.contact_email().map(|e| e.buyer_key()))
         .bind(s.id.to_string())
         .bind(s.merchant_id.to_string())
         .bind(expected)

@@ -7,7 +7,7 @@
 
 use crate::{Store, StoreResult};
 use anycart_core::MerchantId;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 /// Keys are kept at least this long (ACP §6.6 asks for 24 h; we keep 48 h).
 pub const IDEMPOTENCY_RETENTION_MS: i64 = 48 * 60 * 60 * 1000;
@@ -43,61 +43,11 @@ impl Store {
         now_ms: i64,
         lock_ms: i64,
     ) -> StoreResult<IdempotencyBegin> {
-        let mut tx = self.write.begin().await?;
-        let inserted = sqlx::query("INSERT INTO idempotency_keys (merchant_id, scope, idem_key, request_hash, state, locked_until_ms, created_at_ms) VALUES ($1, $2, $3, $4, 'in_flight', $5, $6) ON CONFLICT (merchant_id, scope, idem_key) DO NOTHING")
-            .bind(scope.merchant.to_string())
-            .bind(scope.endpoint.clone())
-            .bind(scope.key.clone())
-            .bind(request_hash.to_string())
-            .bind(now_ms + lock_ms)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if inserted == 1 {
-            tx.commit().await?;
-            return Ok(IdempotencyBegin::Proceed);
-        }
-        let row = sqlx::query("SELECT request_hash, state, status_code, response_body, locked_until_ms, created_at_ms FROM idempotency_keys WHERE merchant_id = $1 AND scope = $2 AND idem_key = $3")
-            .bind(scope.merchant.to_string())
-            .bind(scope.endpoint.clone())
-            .bind(scope.key.clone())
-            .fetch_one(&mut *tx)
-            .await?;
-        let created: i64 = row.try_get("created_at_ms")?;
-        let locked_until: i64 = row.try_get("locked_until_ms")?;
-        let state: String = row.try_get("state")?;
-        let stale_claim = state == "in_flight" && locked_until <= now_ms;
-        let expired = created + IDEMPOTENCY_RETENTION_MS <= now_ms;
-        if expired || stale_claim {
-            sqlx::query("UPDATE idempotency_keys SET request_hash = $1, state = 'in_flight', status_code = NULL, response_body = NULL, locked_until_ms = $2, created_at_ms = $3 WHERE merchant_id = $4 AND scope = $5 AND idem_key = $6")
-                .bind(request_hash.to_string())
-                .bind(now_ms + lock_ms)
-                .bind(now_ms)
-                .bind(scope.merchant.to_string())
-                .bind(scope.endpoint.clone())
-                .bind(scope.key.clone())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            return Ok(IdempotencyBegin::Proceed);
-        }
-        tx.commit().await?;
-        if row.try_get::<String, _>("request_hash")? != request_hash {
-            return Ok(IdempotencyBegin::Conflict);
-        }
-        if state == "in_flight" {
-            return Ok(IdempotencyBegin::InFlight {
-                retry_after_ms: (locked_until - now_ms).max(0),
-            });
-        }
-        let status: i64 = row.try_get::<Option<i64>, _>("status_code")?.unwrap_or(500);
-        Ok(IdempotencyBegin::Replay {
-            status: u16::try_from(status).unwrap_or(500),
-            body: row
-                .try_get::<Option<String>, _>("response_body")?
-                .unwrap_or_default(),
+        let (scope, request_hash) = (scope.clone(), request_hash.to_string());
+        self.write_tx(move |conn| {
+            Box::pin(async move { begin_tx(conn, &scope, &request_hash, now_ms, lock_ms).await })
         })
+        .await
     }
 
     /// Stores the response of a claimed key (only for statuses below 500).
@@ -108,26 +58,34 @@ impl Store {
         body: &str,
     ) -> StoreResult<()> {
         debug_assert!(status < 500, "5xx responses are never stored");
-        sqlx::query("UPDATE idempotency_keys SET state = 'done', status_code = $1, response_body = $2 WHERE merchant_id = $3 AND scope = $4 AND idem_key = $5")
-            .bind(i64::from(status))
-            .bind(body.to_string())
-            .bind(scope.merchant.to_string())
-            .bind(scope.endpoint.clone())
-            .bind(scope.key.clone())
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        let (scope, body) = (scope.clone(), body.to_string());
+        self.write_tx(move |conn| Box::pin(async move {
+            sqlx::query("UPDATE idempotency_keys SET state = 'done', status_code = $1, response_body = $2 WHERE merchant_id = $3 AND scope = $4 AND idem_key = $5")
+                .bind(i64::from(status))
+                .bind(body)
+                .bind(scope.merchant.to_string())
+                .bind(scope.endpoint)
+                .bind(scope.key)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        }))
+        .await
     }
 
     /// Drops a claim so a retry runs as a fresh request (after a 5xx).
     pub async fn idempotency_abandon(&self, scope: &IdempotencyScope) -> StoreResult<()> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND scope = $2 AND idem_key = $3 AND state = 'in_flight'")
-            .bind(scope.merchant.to_string())
-            .bind(scope.endpoint.clone())
-            .bind(scope.key.clone())
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        let scope = scope.clone();
+        self.write_tx(move |conn| Box::pin(async move {
+            sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND scope = $2 AND idem_key = $3 AND state = 'in_flight'")
+                .bind(scope.merchant.to_string())
+                .bind(scope.endpoint)
+                .bind(scope.key)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        }))
+        .await
     }
 
     /// Deletes records older than the retention window. Returns how many.
@@ -140,4 +98,69 @@ impl Store {
                 .rows_affected(),
         )
     }
+}
+
+/// The body of [`Store::idempotency_begin`], on the connection the write runs on.
+async fn begin_tx(
+    conn: &mut AnyConnection,
+    scope: &IdempotencyScope,
+    request_hash: &str,
+    now_ms: i64,
+    lock_ms: i64,
+) -> StoreResult<IdempotencyBegin> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let inserted = sqlx::query("INSERT INTO idempotency_keys (merchant_id, scope, idem_key, request_hash, state, locked_until_ms, created_at_ms) VALUES ($1, $2, $3, $4, 'in_flight', $5, $6) ON CONFLICT (merchant_id, scope, idem_key) DO NOTHING")
+        .bind(scope.merchant.to_string())
+        .bind(scope.endpoint.clone())
+        .bind(scope.key.clone())
+        .bind(request_hash.to_string())
+        .bind(now_ms + lock_ms)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if inserted == 1 {
+        tx.commit().await?;
+        return Ok(IdempotencyBegin::Proceed);
+    }
+    let row = sqlx::query("SELECT request_hash, state, status_code, response_body, locked_until_ms, created_at_ms FROM idempotency_keys WHERE merchant_id = $1 AND scope = $2 AND idem_key = $3")
+        .bind(scope.merchant.to_string())
+        .bind(scope.endpoint.clone())
+        .bind(scope.key.clone())
+        .fetch_one(&mut *tx)
+        .await?;
+    let created: i64 = row.try_get("created_at_ms")?;
+    let locked_until: i64 = row.try_get("locked_until_ms")?;
+    let state: String = row.try_get("state")?;
+    let stale_claim = state == "in_flight" && locked_until <= now_ms;
+    let expired = created + IDEMPOTENCY_RETENTION_MS <= now_ms;
+    if expired || stale_claim {
+        sqlx::query("UPDATE idempotency_keys SET request_hash = $1, state = 'in_flight', status_code = NULL, response_body = NULL, locked_until_ms = $2, created_at_ms = $3 WHERE merchant_id = $4 AND scope = $5 AND idem_key = $6")
+            .bind(request_hash.to_string())
+            .bind(now_ms + lock_ms)
+            .bind(now_ms)
+            .bind(scope.merchant.to_string())
+            .bind(scope.endpoint.clone())
+            .bind(scope.key.clone())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        return Ok(IdempotencyBegin::Proceed);
+    }
+    tx.commit().await?;
+    if row.try_get::<String, _>("request_hash")? != request_hash {
+        return Ok(IdempotencyBegin::Conflict);
+    }
+    if state == "in_flight" {
+        return Ok(IdempotencyBegin::InFlight {
+            retry_after_ms: (locked_until - now_ms).max(0),
+        });
+    }
+    let status: i64 = row.try_get::<Option<i64>, _>("status_code")?.unwrap_or(500);
+    Ok(IdempotencyBegin::Replay {
+        status: u16::try_from(status).unwrap_or(500),
+        body: row
+            .try_get::<Option<String>, _>("response_body")?
+            .unwrap_or_default(),
+    })
 }

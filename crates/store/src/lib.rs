@@ -14,6 +14,7 @@ mod batch;
 mod catalogue;
 mod checkout;
 mod connections;
+mod group;
 mod idempotency;
 mod inventory;
 mod merchants;
@@ -26,6 +27,7 @@ pub mod testing;
 pub use batch::{BatchItem, BatchResult};
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
 pub use connections::{ConnectionRecord, ExternalKind, ImportCursor};
+pub use group::{GROUP_JOBS_MAX, GROUP_QUEUE_MAX};
 pub use idempotency::{IdempotencyBegin, IdempotencyScope};
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
 pub use orders::OrderRecord;
@@ -75,6 +77,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database url (use sqlite://PATH or postgres://…)")]
     UnsupportedUrl,
+    /// The transaction a write shared with others (SQLite group commit) did not
+    /// commit: nothing of it was kept.
+    #[error("commit failed: {0}")]
+    CommitFailed(String),
     #[error(transparent)]
     Database(sqlx::Error),
     #[error(transparent)]
@@ -126,6 +132,8 @@ pub struct Store {
     /// Reads go here (the same pool on PostgreSQL).
     read: AnyPool,
     backend: Backend,
+    /// SQLite's group-commit writer (see [`group`]); `None` on PostgreSQL.
+    group: Option<group::GroupCommitter>,
 }
 
 impl Store {
@@ -153,6 +161,7 @@ impl Store {
                 .connect(&url)
                 .await?;
             Store {
+                group: Some(group::GroupCommitter::start(write.clone())),
                 write,
                 read,
                 backend: Backend::Sqlite,
@@ -167,6 +176,7 @@ impl Store {
                 write: pool.clone(),
                 read: pool,
                 backend: Backend::Postgres,
+                group: None,
             }
         } else {
             return Err(StoreError::UnsupportedUrl);

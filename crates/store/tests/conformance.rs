@@ -134,16 +134,17 @@ async fn hold(store: &Store, m: MerchantId, variant: VariantId, qty: i64) -> (Se
             expires_at_ms: 1_000,
         },
     };
-    let mut got = 0;
+    let got = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let seen = got.clone();
     store
-        .write_session(write, 0, |o| {
-            got = o[&variant].held;
+        .write_session(write, 0, move |o| {
+            seen.store(o[&variant].held, std::sync::atomic::Ordering::SeqCst);
             Ok::<_, Infallible>(session(m, id))
         })
         .await
         .unwrap()
         .unwrap();
-    (id, got)
+    (id, got.load(std::sync::atomic::Ordering::SeqCst))
 }
 
 async fn available(store: &Store, m: MerchantId, v: VariantId) -> i64 {
@@ -269,7 +270,10 @@ async fn holds_take_from_where_stock_is_and_release_exactly() {
             holds: HoldChange::ReleaseAll,
         };
         store
-            .write_session(write, 0, |_| Ok::<_, Infallible>(current.clone()))
+            .write_session(write, 0, {
+                let current = current.clone();
+                move |_| Ok::<_, Infallible>(current)
+            })
             .await
             .unwrap()
             .unwrap();
@@ -331,7 +335,10 @@ async fn stale_versions_are_refused_without_touching_stock() {
             holds: HoldChange::ReleaseAll,
         };
         let err = store
-            .write_session(write, 0, |_| Ok::<_, Infallible>(current.clone()))
+            .write_session(write, 0, {
+                let current = current.clone();
+                move |_| Ok::<_, Infallible>(current)
+            })
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::VersionConflict), "{name}");
@@ -821,5 +828,87 @@ async fn connections_mappings_and_import_cursors_round_trip() {
             at,
             "{name}"
         );
+    }
+}
+
+/// Many concurrent writes, some refused by their caller, some stale, one
+/// panicking: on SQLite they share group commits, and each must still be all or
+/// nothing on its own: the failures leave no row and no hold, their neighbours
+/// keep everything, and the writer keeps working after the panic.
+#[tokio::test]
+async fn concurrent_writes_fail_alone_and_the_rest_commit() {
+    const WRITES: usize = 120;
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 60, 60).await;
+        let mut tasks = Vec::new();
+        for i in 0..WRITES {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let id = SessionId::new();
+                let write = SessionWrite {
+                    merchant: m,
+                    session: id,
+                    // Every 5th claims a version of a session that does not exist.
+                    expected_version: (i % 5 == 4).then_some(7),
+                    holds: HoldChange::Replace {
+                        demand: BTreeMap::from([(v, 1)]),
+                        expires_at_ms: 1_000,
+                    },
+                };
+                let result = store
+                    .write_session(write, 0, move |_| {
+                        assert!(i != 33, "a bug in a caller's build step");
+                        if i % 3 == 0 {
+                            Err("refused by the caller")
+                        } else {
+                            Ok(session(m, id))
+                        }
+                    })
+                    .await;
+                (i, id, result.map(|r| r.is_ok()))
+            }));
+        }
+        let mut stored = Vec::new();
+        let mut failed = Vec::new();
+        for t in tasks {
+            // On PostgreSQL the panic surfaces in the caller's task (JoinError).
+            let Ok((i, id, result)) = t.await else {
+                continue;
+            };
+            let expect_ok = i % 3 != 0 && i % 5 != 4 && i != 33;
+            match result {
+                Ok(true) => stored.push(id),
+                Ok(false) | Err(_) => failed.push(id),
+            }
+            assert_eq!(
+                stored.last() == Some(&id),
+                expect_ok,
+                "{name}: write {i} gave {:?}",
+                stored.last() == Some(&id)
+            );
+        }
+        for id in &failed {
+            assert!(store.get_session(m, *id).await.unwrap().is_none(), "{name}");
+            assert!(store.session_hold_totals(*id).await.unwrap().is_empty());
+        }
+        for id in &stored {
+            assert!(store.get_session(m, *id).await.unwrap().is_some(), "{name}");
+            assert_eq!(store.session_hold_totals(*id).await.unwrap()[&v], 1);
+        }
+        let held: i64 = store
+            .stock_audit(m)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, _, _, held, _, sum)| {
+                assert_eq!(held, sum, "{name}: counters match hold rows");
+                *held
+            })
+            .sum();
+        assert_eq!(held, stored.len() as i64, "{name}");
+        assert_eq!(available(&store, m, v).await, 120 - stored.len() as i64);
+        // The writer survived the panic.
+        let (_, got) = hold(&store, m, v, 1).await;
+        assert_eq!(got, 1, "{name}");
     }
 }

@@ -10,5 +10,6 @@ mod concurrency;
 mod connectors;
 mod helpers;
 mod idempotency;
+mod limits;
 mod placements;
 mod tenancy;
