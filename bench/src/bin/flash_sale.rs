@@ -153,7 +153,8 @@ async fn engine_direct(
     let mut tasks = Vec::with_capacity(shoppers);
     let expires = SystemClock.now_ms() + 600_000;
     for _ in 0..shoppers {
-        let (store, engine) = (f.store.clone(), engine.cloned());
+        // The naive path pays one transaction (and fsync) per hold.
+        let (store, engine) = (f.store.without_group_commit(), engine.cloned());
         let request = HoldRequest {
             session: SessionId::new(),
             variant: f.variant,
@@ -247,15 +248,17 @@ async fn http(args: &Args, mode: &str) -> Result<Run> {
     let f = fixture(args, args.stock).await?;
     let (pk, merchant, variant) = (f.publishable_key.clone(), f.merchant, f.variant);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let holds = if mode == "anycart" {
-        HoldMode::Engine(InventoryEngine::start(f.store.clone(), clock.clone()))
+    // anycart: the engine plus group commit. Naive: one transaction per write.
+    let (holds, store) = if mode == "anycart" {
+        let engine = InventoryEngine::start(f.store.clone(), clock.clone());
+        (HoldMode::Engine(engine), f.store.clone())
     } else {
-        HoldMode::PerRequest
+        (HoldMode::PerRequest, f.store.without_group_commit())
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let state = AppState::new(
-        f.store.clone(),
+        store,
         Arc::new(anycart_payments::sandbox::SandboxProvider::new()),
         clock,
         ServerConfig {

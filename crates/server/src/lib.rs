@@ -50,8 +50,12 @@ use utoipa_scalar::{Scalar, Servable};
 pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// Sessions expired per sweep (bounded so one sweep never stalls the store).
 pub const EXPIRY_BATCH_MAX: i64 = 100;
-/// Holds past their expiry by this much are released even if their session was missed.
-pub const STALE_HOLD_GRACE_MS: i64 = 60_000;
+/// Holds past their expiry by this much are released even without a session to
+/// expire (an orphan: the node died between taking the hold and writing the
+/// session). Short, so orphaned stock is back within a second of its expiry; it
+/// only absorbs clock skew between nodes. Safe whatever it is: completion checks
+/// the holds are still there inside its transaction.
+pub const STALE_HOLD_GRACE_MS: i64 = 500;
 
 #[derive(OpenApi)]
 #[openapi(

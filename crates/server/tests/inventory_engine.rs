@@ -217,9 +217,9 @@ async fn random_holds_commits_cancels_expiry_and_crashes_keep_every_invariant() 
 
             // Sometimes let everything expire (and the clock jump).
             if rng.random_bool(0.3) {
-                clock.advance_ms(TTL_MS + 61_000);
+                clock.advance_ms(TTL_MS + anycart_server::STALE_HOLD_GRACE_MS + 1);
                 while store
-                    .release_stale_holds(clock.now_ms() - 60_000, 100)
+                    .release_stale_holds(clock.now_ms() - anycart_server::STALE_HOLD_GRACE_MS, 100)
                     .await
                     .unwrap()
                     > 0
@@ -230,9 +230,9 @@ async fn random_holds_commits_cancels_expiry_and_crashes_keep_every_invariant() 
         }
 
         // No undersell: after expiry every unsold unit can be held again.
-        clock.advance_ms(TTL_MS + 61_000);
+        clock.advance_ms(TTL_MS + anycart_server::STALE_HOLD_GRACE_MS + 1);
         while store
-            .release_stale_holds(clock.now_ms() - 60_000, 100)
+            .release_stale_holds(clock.now_ms() - anycart_server::STALE_HOLD_GRACE_MS, 100)
             .await
             .unwrap()
             > 0

@@ -18,7 +18,7 @@
 //! there [`Store::write_tx`] runs the job in its own transaction on a pooled
 //! connection.
 
-use crate::{Backend, Store, StoreError, StoreResult};
+use crate::{Store, StoreError, StoreResult};
 use futures_util::FutureExt;
 use sqlx::{AnyConnection, AnyPool};
 use std::future::Future;
@@ -66,6 +66,15 @@ fn writer_gone() -> StoreError {
 }
 
 impl Store {
+    /// This store with one transaction (and one fsync) per write even on SQLite:
+    /// the naive baseline the benchmark measures the engine against.
+    pub fn without_group_commit(&self) -> Store {
+        Store {
+            group: None,
+            ..self.clone()
+        }
+    }
+
     /// Runs `work` as one atomic, durable write and returns its result after commit.
     ///
     /// `work` gets a connection and must open its transaction on it with
@@ -78,7 +87,6 @@ impl Store {
         F: for<'c> FnOnce(&'c mut AnyConnection) -> TxFuture<'c, T> + Send + 'static,
     {
         let Some(group) = &self.group else {
-            debug_assert_eq!(self.backend, Backend::Postgres);
             let mut conn = self.write.acquire().await?;
             return work(&mut conn).await;
         };

@@ -472,3 +472,44 @@ async fn a_price_change_is_never_charged_without_being_shown() {
         assert_eq!(total(&second.body, "total"), total(&first.body, "total"));
     }
 }
+
+/// A node that dies between taking a hold and writing its session leaves an
+/// orphan hold: the sweeper gives it back within a second of its expiry.
+#[tokio::test]
+async fn orphan_holds_come_back_within_a_second_of_expiry() {
+    use anycart_core::inventory::HoldRequest;
+    for app in apps().await {
+        let tee = app.variant("TEE-TRAIL-M");
+        let before = app.available(&tee).await;
+        let now = app.state.now_ms();
+        let item = anycart_store::BatchItem {
+            merchant: app.demo.merchant_id.parse().unwrap(),
+            request: HoldRequest {
+                session: anycart_core::SessionId::new(), // never written
+                variant: tee.parse().unwrap(),
+                quantity: 3,
+            },
+            expires_at_ms: now + 5_000,
+        };
+        let held = app
+            .state
+            .store
+            .apply_hold_batch(&[item], now)
+            .await
+            .unwrap();
+        assert_eq!(held.outcomes[0].held, 3);
+        assert_eq!(app.available(&tee).await, before - 3);
+
+        app.clock.advance_ms(5_000);
+        anycart_server::sweep_once(&app.state).await.unwrap();
+        assert_eq!(app.available(&tee).await, before - 3, "not before expiry");
+        app.clock.advance_ms(1_000);
+        anycart_server::sweep_once(&app.state).await.unwrap();
+        assert_eq!(
+            app.available(&tee).await,
+            before,
+            "{}: back one second after expiry",
+            app.backend
+        );
+    }
+}
