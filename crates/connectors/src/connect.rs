@@ -138,7 +138,7 @@ fn salesforce_fields(r: &ConnectRequest) -> Result<(), ConnectorError> {
             .is_some_and(valid_identifier)
         {
             return Err(ConnectorError::Misconfigured(format!(
-                "{name} is required for salesforce (letters, digits, `-`, `_`; e.g. {example})"
+                "{name} is missing or invalid for salesforce (letters, digits, `-`, `_`; e.g. {example})"
             )));
         }
     }
