@@ -471,6 +471,8 @@ impl Connector for SalesforceConnector {
                 "/search/shopper-search/v1/organizations/{organizationId}/product-search".into(),
                 vec![
                     ("refine", format!("cgid={}", self.root_category_id)),
+                    // Only what anycart can sell as variants: no sets or bundles.
+                    ("refine", "htype=master|product".into()),
                     ("offset", offset.to_string()),
                     ("limit", IMPORT_PAGE_SIZE.to_string()),
                 ],
@@ -511,5 +513,61 @@ impl Connector for SalesforceConnector {
         Err(ConnectorError::Malformed(
             "Salesforce B2C Commerce sends no webhooks anycart can verify; stock is reconciled periodically instead".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_retry_or_dead_letter_with_the_problem_text() {
+        let body = r#"{"type":"https://api.commercecloud.salesforce.com/documentation/error/v1/errors/invalid-shipping-method-id","title":"Invalid Shipping Method Id","detail":"No shipping method '999'."}"#;
+        let e = status_error(StatusCode::BAD_REQUEST, "createBasket", body);
+        assert!(
+            matches!(&e, ConnectorError::Permanent(m) if m.contains("createBasket") && m.contains("Invalid Shipping Method Id: No shipping method '999'.")),
+            "{e}"
+        );
+        for status in [
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::REQUEST_TIMEOUT,
+        ] {
+            assert!(matches!(
+                status_error(status, "x", "not json"),
+                ConnectorError::Transient(_)
+            ));
+        }
+        let slas = status_error(
+            StatusCode::UNAUTHORIZED,
+            "SLAS token",
+            r#"{"status_code":"Unauthorized","message":"Unauthorized client"}"#,
+        );
+        assert!(
+            matches!(&slas, ConnectorError::Permanent(m) if m.ends_with("Unauthorized client"))
+        );
+        let long = format!(r#"{{"title":"{}"}}"#, "x".repeat(5_000));
+        assert!(
+            status_error(StatusCode::BAD_REQUEST, "x", &long)
+                .to_string()
+                .len()
+                < 500
+        );
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_and_garbage_ignored() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after_ms(&h), None);
+        h.insert("Retry-After", "2".parse().unwrap());
+        assert_eq!(retry_after_ms(&h), Some(2_000));
+        h.insert(
+            "Retry-After",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after_ms(&h), None);
+        h.insert("Retry-After", u64::MAX.to_string().parse().unwrap());
+        assert_eq!(retry_after_ms(&h), Some(u64::MAX));
     }
 }

@@ -399,4 +399,25 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn standalone_products_are_one_variant_and_odd_ats_is_safe() {
+        let s = search(r#"[{"productId":"gift-1","hitType":"product"}]"#, 24, 25);
+        assert_eq!(next_cursor(&s), None, "last page");
+        for (ats, units) in [
+            ("12.9", 12),
+            ("-4", 0),
+            ("null", 0),
+            ("1e30", ATS_UNITS_MAX),
+        ] {
+            let p: Product = serde_json::from_str(&format!(
+                r#"{{"id":"gift-1","name":"Gift","currency":"USD","price":5,"type":{{"item":true}},"inventory":{{"id":"inv","ats":{ats}}}}}"#
+            ))
+            .unwrap();
+            let page = catalogue_page(&s, vec![p], &BTreeMap::new()).unwrap();
+            let v = &page.products[0].variants[0];
+            assert_eq!((v.external_id.as_str(), v.price_minor), ("gift-1", 500));
+            assert_eq!(v.levels[0].available, units, "ats {ats}");
+        }
+    }
 }

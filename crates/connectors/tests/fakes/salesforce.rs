@@ -461,19 +461,42 @@ async fn gate(
 async fn product_search(
     State((state, config)): St,
     Path(org): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
+    // `refine` repeats; the other parameters do not.
+    let refine: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "refine")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let q: HashMap<String, String> = pairs.iter().cloned().collect();
     if let Err(r) = gate(&state, &config, &org, &q, &headers).await {
         return r;
     }
-    if q.get("refine").map(String::as_str) != Some("cgid=root") && !q.contains_key("q") {
+    if refine.len() > 9 {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameter",
+            "Invalid Parameter",
+            "At most 9 refinements are accepted.",
+        );
+    }
+    if !refine.contains(&"cgid=root") && !q.contains_key("q") {
         return problem(
             StatusCode::BAD_REQUEST,
             "missing-parameter",
             "Missing Parameter",
             "Either q or refine is required.",
         );
+    }
+    // Hit types to include (`htype=master|product`); all when not refined.
+    let htypes: Option<Vec<&str>> = refine
+        .iter()
+        .find_map(|r| r.strip_prefix("htype="))
+        .map(|t| t.split('|').collect());
+    if htypes.as_ref().is_some_and(|t| !t.contains(&"master")) {
+        return Json(json!({"limit": 0, "offset": 0, "total": 0, "query": ""})).into_response();
     }
     let num = |k: &str, d: usize| q.get(k).map_or(Some(d), |v| v.parse::<usize>().ok());
     let (Some(offset), Some(limit)) = (num("offset", 0), num("limit", 25)) else {
