@@ -50,6 +50,13 @@ pub const DEFAULT_SHIPPING_METHOD_ID: &str = "001";
 pub const DEFAULT_PAYMENT_METHOD_ID: &str = "ANYCART";
 /// The storefront catalogue's root category, which search refines on to list everything.
 pub const DEFAULT_ROOT_CATEGORY_ID: &str = "root";
+/// Longest one order push may take, all requests and waits included.
+pub const PUSH_DEADLINE_MS: u64 = 25_000;
+const _: () = assert!(
+    ((PUSH_DEADLINE_MS + crate::PLATFORM_REQUEST_TIMEOUT_MS) as i64)
+        < crate::delivery::OUTBOX_LEASE_MS,
+    "a push must end inside its outbox lease"
+);
 /// Longest error detail kept in a message.
 const ERROR_DETAIL_CHARS_MAX: usize = 300;
 
@@ -286,71 +293,8 @@ impl SalesforceConnector {
         }
     }
 
-    /// Shopper Products for up to [`IMPORT_PAGE_SIZE`] ids at a time.
-    async fn products(&self, ids: &[String]) -> Result<Vec<Product>, ConnectorError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(IMPORT_PAGE_SIZE) {
-            let page: ProductsResult = self
-                .call(Self::get(
-                    "/product/shopper-products/v1/organizations/{organizationId}/products".into(),
-                    vec![
-                        ("ids", chunk.join(",")),
-                        ("expand", "availability,images,prices,variations".into()),
-                        ("allImages", "false".into()),
-                    ],
-                    None,
-                    "getProducts",
-                ))
-                .await?;
-            out.extend(page.data);
-        }
-        Ok(out)
-    }
-}
-
-/// Reads `Retry-After` (delta seconds) in ms.
-fn retry_after_ms(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get("Retry-After")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| s.saturating_mul(1_000))
-}
-
-/// Maps a non-success status: 5xx, 429 and 408 are worth a retry; other 4xx mean
-/// the request itself is wrong (validation, unknown product, revoked client).
-fn status_error(status: StatusCode, what: &str, body: &str) -> ConnectorError {
-    let e: ErrorBody = serde_json::from_str(body).unwrap_or_default();
-    let detail: String = [e.title, e.detail.or(e.message), e.kind]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(": ")
-        .chars()
-        .take(ERROR_DETAIL_CHARS_MAX)
-        .collect();
-    let message = if detail.is_empty() {
-        format!("SCAPI {what} answered {status}")
-    } else {
-        format!("SCAPI {what} answered {status}: {detail}")
-    };
-    if status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-    {
-        ConnectorError::Transient(message)
-    } else {
-        ConnectorError::Permanent(message)
-    }
-}
-
-#[async_trait]
-impl Connector for SalesforceConnector {
-    fn platform(&self) -> Platform {
-        Platform::Salesforce
-    }
-
-    async fn push_order(&self, push: &OrderPush) -> Result<PushedOrder, ConnectorError> {
+    /// Places the order once (see the module comment for how retries find it).
+    async fn push(&self, push: &OrderPush) -> Result<PushedOrder, ConnectorError> {
         let anycart_id = push.order.id.to_string();
         // Build first: an unmappable order fails before any network call.
         let basket_body = convert::basket_request(push, &self.shipping_method_id)?;
@@ -462,6 +406,83 @@ impl Connector for SalesforceConnector {
             // B2C Commerce sends its own order confirmation email on placement.
             confirmation: Confirmation::RequestedFromPlatform,
         })
+    }
+
+    /// Shopper Products for up to [`IMPORT_PAGE_SIZE`] ids at a time.
+    async fn products(&self, ids: &[String]) -> Result<Vec<Product>, ConnectorError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IMPORT_PAGE_SIZE) {
+            let page: ProductsResult = self
+                .call(Self::get(
+                    "/product/shopper-products/v1/organizations/{organizationId}/products".into(),
+                    vec![
+                        ("ids", chunk.join(",")),
+                        ("expand", "availability,images,prices,variations".into()),
+                        ("allImages", "false".into()),
+                    ],
+                    None,
+                    "getProducts",
+                ))
+                .await?;
+            out.extend(page.data);
+        }
+        Ok(out)
+    }
+}
+
+/// Reads `Retry-After` (delta seconds) in ms.
+fn retry_after_ms(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get("Retry-After")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| s.saturating_mul(1_000))
+}
+
+/// Maps a non-success status: 5xx, 429 and 408 are worth a retry; other 4xx mean
+/// the request itself is wrong (validation, unknown product, revoked client).
+fn status_error(status: StatusCode, what: &str, body: &str) -> ConnectorError {
+    let e: ErrorBody = serde_json::from_str(body).unwrap_or_default();
+    let detail: String = [e.title, e.detail.or(e.message), e.kind]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(": ")
+        .chars()
+        .take(ERROR_DETAIL_CHARS_MAX)
+        .collect();
+    let message = if detail.is_empty() {
+        format!("SCAPI {what} answered {status}")
+    } else {
+        format!("SCAPI {what} answered {status}: {detail}")
+    };
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+    {
+        ConnectorError::Transient(message)
+    } else {
+        ConnectorError::Permanent(message)
+    }
+}
+
+#[async_trait]
+impl Connector for SalesforceConnector {
+    fn platform(&self) -> Platform {
+        Platform::Salesforce
+    }
+
+    async fn push_order(&self, push: &OrderPush) -> Result<PushedOrder, ConnectorError> {
+        // A push is up to six requests plus throttle waits: bound the whole of it
+        // so it always ends well inside the outbox lease (no second worker starts
+        // on the same order while this one still talks to the platform).
+        tokio::time::timeout(Duration::from_millis(PUSH_DEADLINE_MS), self.push(push))
+            .await
+            .map_err(|_| {
+                ConnectorError::Transient(format!(
+                    "B2C Commerce push took longer than {PUSH_DEADLINE_MS} ms"
+                ))
+            })?
     }
 
     async fn import_page(&self, cursor: Option<&str>) -> Result<CataloguePage, ConnectorError> {

@@ -378,12 +378,17 @@ async fn catalogue_import_pages_waits_out_throttling_and_reports_bad_responses()
         );
         assert_eq!(product.description, "Shirt 1 in cotton");
 
+        // One catalogue token served every call of every run (cached until expiry).
+        assert_eq!(fake.token_requests(), 1, "{name}");
+        // Once it is revoked, the next call renews it once and carries on.
+        fake.expire_tokens();
         // A restart re-reads everything and updates instead of duplicating.
         let again = import_catalogue(&store, s.merchant, connector.as_ref(), true, 10, |_| {})
             .await
             .unwrap();
         assert_eq!(again.products, 30);
         assert_eq!(products().await, 1 + 30, "{name}: nothing imported twice");
+        assert_eq!(fake.token_requests(), 2, "{name}");
     }
 }
 
