@@ -304,9 +304,10 @@ impl SalesforceConnector {
             .token(Some(&usid), false)
             .await?
             .customer_id
-            .filter(|c| !c.is_empty())
+            // It goes into URL paths: only plain identifiers.
+            .filter(|c| valid_identifier(c))
             .ok_or_else(|| {
-                ConnectorError::Malformed("SLAS token response without customer_id".into())
+                ConnectorError::Malformed("SLAS token response without a usable customer_id".into())
             })?;
         let customer_path = format!(
             "/customer/shopper-customers/v1/organizations/{{organizationId}}/customers/{customer_id}"
@@ -362,6 +363,12 @@ impl SalesforceConnector {
                 .await?
             }
         };
+        if !valid_identifier(&basket.basket_id) {
+            return Err(ConnectorError::Malformed(format!(
+                "basket id `{}` is not a plain identifier",
+                basket.basket_id.chars().take(64).collect::<String>()
+            )));
+        }
         if basket.anycart_order_id.as_deref() != Some(anycart_id.as_str()) {
             return Err(ConnectorError::Permanent(format!(
                 "basket {} lost the {ORDER_ID_ATTRIBUTE} attribute; define it on the Basket and Order system objects",
