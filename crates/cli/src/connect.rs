@@ -19,6 +19,34 @@ pub enum ConnectCommand {
     Shopify(ShopifyArgs),
     /// anycart is the system of record; confirmations go out over your SMTP server.
     Native(NativeArgs),
+    /// Connect a Salesforce B2C Commerce site (SCAPI, SLAS private client).
+    Salesforce(SalesforceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SalesforceArgs {
+    #[arg(long)]
+    merchant: String,
+    /// The instance's SCAPI short code (Business Manager: Salesforce Commerce API Settings).
+    #[arg(long)]
+    short_code: String,
+    /// e.g. f_ecom_zzte_053
+    #[arg(long)]
+    organization_id: String,
+    /// The site orders are placed in (also the SLAS channel), e.g. RefArch.
+    #[arg(long)]
+    site_id: String,
+    /// SLAS private client id.
+    #[arg(long, env = "ANYCART_SALESFORCE_CLIENT_ID")]
+    client_id: String,
+    /// SLAS private client secret; prefer the environment variable.
+    #[arg(long, env = "ANYCART_SALESFORCE_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: String,
+    /// Override https://SHORT_CODE.api.commercecloud.salesforce.com (a proxy, a local fake).
+    #[arg(long)]
+    base_url: Option<String>,
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(Args, Debug)]
@@ -125,6 +153,20 @@ pub async fn run_connect(command: ConnectCommand) -> Result<()> {
                 ..Default::default()
             },
         ),
+        ConnectCommand::Salesforce(a) => (
+            a.db,
+            a.merchant,
+            ConnectRequest {
+                platform: "salesforce".into(),
+                base_url: a.base_url,
+                short_code: Some(a.short_code),
+                organization_id: Some(a.organization_id),
+                site_id: Some(a.site_id),
+                client_id: Some(SecretString::from(a.client_id)),
+                client_secret: Some(SecretString::from(a.client_secret)),
+                ..Default::default()
+            },
+        ),
     };
     let store = open(db).await?;
     let id = merchant(&store, &merchant_id).await?;
@@ -135,7 +177,11 @@ pub async fn run_connect(command: ConnectCommand) -> Result<()> {
         "connected {} ({}) for {id}",
         record.platform, record.shop_domain
     );
-    if record.platform != "native" {
+    if record.platform == "salesforce" {
+        println!(
+            "B2C Commerce sends no stock webhooks: stock follows the platform through periodic reconciliation"
+        );
+    } else if record.platform != "native" {
         println!(
             "subscribe the platform's webhooks to: <your anycart base URL>/webhooks/{}/{id}",
             record.platform

@@ -26,6 +26,16 @@ pub struct ConnectRequest {
     pub shop_name: Option<String>,
     pub brand_color: Option<String>,
     pub api_version: Option<String>,
+    /// Salesforce B2C Commerce: the instance's SCAPI short code.
+    pub short_code: Option<String>,
+    /// Salesforce B2C Commerce: `f_ecom_…` organization id.
+    pub organization_id: Option<String>,
+    /// Salesforce B2C Commerce: the site (SLAS channel) orders are placed in.
+    pub site_id: Option<String>,
+    /// Salesforce B2C Commerce: SLAS private client id.
+    pub client_id: Option<SecretString>,
+    /// Salesforce B2C Commerce: SLAS private client secret.
+    pub client_secret: Option<SecretString>,
 }
 
 /// Validates `request`, builds its connector once (so a bad URL or missing token
@@ -38,8 +48,17 @@ pub async fn connect(
 ) -> Result<ConnectionRecord, ConnectorError> {
     let bad = |m: &str| ConnectorError::Misconfigured(m.to_string());
     let platform = Platform::parse(&request.platform)
-        .ok_or_else(|| bad("platform must be `native` or `shopify`"))?;
-    let domain = request.shop_domain.trim().to_ascii_lowercase();
+        .ok_or_else(|| bad("platform must be `native`, `shopify` or `salesforce`"))?;
+    if platform == Platform::Salesforce {
+        salesforce_fields(&request)?;
+    }
+    let domain = match (&request.short_code, request.shop_domain.trim()) {
+        // The SCAPI host names a B2C Commerce instance when no domain is given.
+        (Some(code), "") if platform == Platform::Salesforce => {
+            format!("{}.api.commercecloud.salesforce.com", code.trim())
+        }
+        (_, d) => d.to_ascii_lowercase(),
+    };
     let domain_ok = !domain.is_empty()
         && domain.len() <= CONNECTION_FIELD_CHARS_MAX
         && domain
@@ -63,6 +82,8 @@ pub async fn connect(
         ("access_token", &request.access_token),
         ("webhook_secret", &request.webhook_secret),
         ("smtp_url", &request.smtp_url),
+        ("client_id", &request.client_id),
+        ("client_secret", &request.client_secret),
     ] {
         if let Some(v) = value {
             credentials.insert(key.into(), v.expose_secret().into());
@@ -74,9 +95,12 @@ pub async fn connect(
         ("shop_name", &request.shop_name),
         ("brand_color", &request.brand_color),
         ("api_version", &request.api_version),
+        ("short_code", &request.short_code),
+        ("organization_id", &request.organization_id),
+        ("site_id", &request.site_id),
     ] {
         if let Some(v) = value {
-            settings.insert(key.into(), v.clone().into());
+            settings.insert(key.into(), v.trim().into());
         }
     }
     let created_at_ms = store
@@ -97,4 +121,40 @@ pub async fn connect(
     store.upsert_connection(&record).await?;
     tracing::info!(merchant_id = %merchant, platform = platform.as_str(), shop_domain = %record.shop_domain, "platform connected");
     Ok(record)
+}
+
+/// Checks the Salesforce B2C Commerce fields one by one, so the merchant learns
+/// which one is missing or mistyped.
+fn salesforce_fields(r: &ConnectRequest) -> Result<(), ConnectorError> {
+    use crate::salesforce::valid_identifier;
+    for (name, value, example) in [
+        ("short_code", &r.short_code, "kv7kzm78"),
+        ("organization_id", &r.organization_id, "f_ecom_zzte_053"),
+        ("site_id", &r.site_id, "RefArch"),
+    ] {
+        if !value
+            .as_deref()
+            .map(str::trim)
+            .is_some_and(valid_identifier)
+        {
+            return Err(ConnectorError::Misconfigured(format!(
+                "{name} is missing or invalid for salesforce (letters, digits, `-`, `_`; e.g. {example})"
+            )));
+        }
+    }
+    for (name, value) in [
+        ("client_id", &r.client_id),
+        ("client_secret", &r.client_secret),
+    ] {
+        let ok = value.as_ref().is_some_and(|v| {
+            let v = v.expose_secret();
+            !v.trim().is_empty() && v.len() <= CONNECTION_FIELD_CHARS_MAX
+        });
+        if !ok {
+            return Err(ConnectorError::Misconfigured(format!(
+                "{name} (of the SLAS private client) is required for salesforce"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -4,8 +4,9 @@
 //!
 //! Exactly one platform order per anycart order rests on two things: a claim is a
 //! lease only one worker holds at a time (store), and every connector
-//! de-duplicates on the anycart order id before creating (Shopify: a tag search),
-//! so a retry after a timeout or a crash finds the first order.
+//! de-duplicates on the anycart order id before creating (Shopify: a tag search;
+//! Salesforce: the orders and baskets of the order's own SLAS shopper), so a retry
+//! after a timeout or a crash finds the first order.
 
 use crate::{Connector, ConnectorError, OrderPush, connector_for};
 use anycart_store::{ExternalKind, OUTBOX_KIND_ORDER_CREATED, OutboxItem, Store, StoreError};

@@ -2,7 +2,8 @@
 //! system of record, and anycart pushes its orders there and takes stock changes
 //! back.
 //!
-//! One [`Connector`] trait, one module per platform (`native`, `shopify`), each
+//! One [`Connector`] trait, one module per platform (`native`, `shopify`,
+//! `salesforce`), each
 //! split into transport (`shopify.rs`), wire types (`shopify/wire.rs`) and pure
 //! conversion (`shopify/convert.rs`). Around them:
 //! - [`delivery`]: the outbox worker (claim, push, back off, dead-letter);
@@ -16,6 +17,7 @@ pub mod delivery;
 pub mod import;
 pub mod native;
 pub mod reconcile;
+pub mod salesforce;
 pub mod shopify;
 pub mod webhooks;
 
@@ -42,6 +44,8 @@ pub enum Platform {
     /// anycart is the system of record and sends its own confirmations.
     Native,
     Shopify,
+    /// Salesforce B2C Commerce through the Shopper APIs (SCAPI).
+    Salesforce,
 }
 
 impl Platform {
@@ -50,6 +54,7 @@ impl Platform {
         match s {
             "native" => Some(Self::Native),
             "shopify" => Some(Self::Shopify),
+            "salesforce" => Some(Self::Salesforce),
             _ => None,
         }
     }
@@ -59,6 +64,7 @@ impl Platform {
         match self {
             Self::Native => "native",
             Self::Shopify => "shopify",
+            Self::Salesforce => "salesforce",
         }
     }
 }
@@ -259,6 +265,15 @@ pub fn connector_for(
             secret("webhook_secret")
                 .ok_or_else(|| ConnectorError::Misconfigured("webhook_secret missing".into()))?,
         )?)),
+        Some(Platform::Salesforce) => {
+            Ok(Box::new(salesforce::SalesforceConnector::from_connection(
+                c,
+                secret("client_id")
+                    .ok_or_else(|| ConnectorError::Misconfigured("client_id missing".into()))?,
+                secret("client_secret")
+                    .ok_or_else(|| ConnectorError::Misconfigured("client_secret missing".into()))?,
+            )?))
+        }
         None => Err(ConnectorError::Misconfigured(format!(
             "platform `{}` is not supported by this build",
             c.platform

@@ -2,119 +2,24 @@
 //! `ANYCART_TEST_DATABASE_URL` is set) PostgreSQL: exactly-once order push under
 //! failures and restarts, dead-lettering, webhook intake, native confirmations.
 
+mod common;
 mod fakes;
 
 use anycart_connectors::delivery::{OUTBOX_ATTEMPTS_MAX, OUTBOX_BACKOFF_MAX_MS, deliver_due};
 use anycart_connectors::shopify::sign_webhook;
 use anycart_connectors::webhooks::{IngestError, IngestOutcome, ingest};
 use anycart_connectors::{ConnectorError, Platform};
-use anycart_core::catalogue::{Location, Product, Sku, Variant};
-use anycart_core::order::{Order, OrderStatus, PaymentRecord};
-use anycart_core::pricing::Totals;
-use anycart_core::session::{
-    Buyer, CheckoutSession, CheckoutStatus, Fulfillment, Quote, SessionLine,
-};
-use anycart_core::{
-    Currency, Email, LineItemId, LocationId, MerchantId, Money, OrderId, ProductId, Quantity,
-    SessionId, VariantId,
-};
-use anycart_store::testing::fresh_postgres_url;
-use anycart_store::{
-    ConnectionRecord, ExternalKind, HoldChange, Merchant, OutboxState, SessionWrite, Store,
-};
+use anycart_core::VariantId;
+use anycart_store::{ConnectionRecord, ExternalKind, OutboxState, Store};
+use common::*;
 use fakes::shopify::{Failure, FakeShopify};
 use fakes::smtp::SmtpSink;
 use reqwest::header::{HeaderMap, HeaderValue};
-use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::time::Duration;
 
 const TOKEN: &str = "shpat_test_token";
 const SECRET: &str = "shopify_app_secret";
 const SHOP: &str = "anycart-test.myshopify.com";
-/// Client timeout the tests give the connector, so a hanging fake is quick to detect.
-const TEST_TIMEOUT_MS: u64 = 300;
-/// Rounds of delivery a test runs before giving up (a bound, not a sleep).
-const ROUNDS_MAX: usize = 40;
-
-async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let mut out = vec![("sqlite", Store::open(&url).await.unwrap(), Some(dir))];
-    if let Some(pg) = fresh_postgres_url().await {
-        out.push(("postgres", Store::open(&pg).await.unwrap(), None));
-    }
-    out
-}
-
-fn usd() -> Currency {
-    Currency::parse("usd").unwrap()
-}
-
-/// A merchant selling one variant (10 on hand at one location).
-struct Shop {
-    merchant: MerchantId,
-    variant: VariantId,
-    product: ProductId,
-    location: LocationId,
-}
-
-async fn shop(store: &Store) -> Shop {
-    let merchant = MerchantId::new();
-    store
-        .create_merchant(
-            &Merchant {
-                id: merchant,
-                name: "Shop".into(),
-                created_at_ms: 1,
-            },
-            &[],
-        )
-        .await
-        .unwrap();
-    let product = ProductId::new();
-    let variant = VariantId::new();
-    let p = Product {
-        id: product,
-        title: "Tee".into(),
-        description: "".into(),
-        images: vec![],
-        active: true,
-        variants: vec![Variant {
-            id: variant,
-            product_id: product,
-            sku: Sku::parse("TEE-1").unwrap(),
-            title: "Tee".into(),
-            options: vec![],
-            price: Money::new(2500, usd()).unwrap(),
-            max_quantity_per_order: None,
-            image_url: None,
-        }],
-    };
-    store.create_product(merchant, &p, 1).await.unwrap();
-    let location = LocationId::new();
-    store
-        .create_location(
-            merchant,
-            &Location {
-                id: location,
-                name: "WH".into(),
-            },
-            1,
-        )
-        .await
-        .unwrap();
-    store
-        .set_on_hand(merchant, variant, location, 10)
-        .await
-        .unwrap();
-    Shop {
-        merchant,
-        variant,
-        product,
-        location,
-    }
-}
 
 async fn connect_shopify(store: &Store, s: &Shop, fake: &FakeShopify) {
     store
@@ -165,135 +70,6 @@ async fn connect_shopify(store: &Store, s: &Shop, fake: &FakeShopify) {
         s.product.to_string(),
     )
     .await;
-}
-
-/// Sells `qty` through anycart's own checkout path (hold → complete), which writes
-/// the order and its outbox row.
-async fn sell(store: &Store, s: &Shop, qty: u32) -> OrderId {
-    let session_id = SessionId::new();
-    let totals = Totals {
-        items_base_minor: 2500 * i64::from(qty),
-        discount_minor: 0,
-        subtotal_minor: 2500 * i64::from(qty),
-        fulfillment_minor: 500,
-        tax_minor: 200,
-        total_minor: 2500 * i64::from(qty) + 700,
-    };
-    let line = SessionLine {
-        id: LineItemId::new(),
-        variant_id: s.variant,
-        product_id: s.product,
-        quantity: Quantity::parse(i64::from(qty)).unwrap(),
-        title: "Tee".into(),
-        sku: "TEE-1".into(),
-        unit_price: Money::new(2500, usd()).unwrap(),
-        image_url: None,
-        options: vec![],
-        max_quantity_per_order: None,
-        available: 10,
-    };
-    let mut session = CheckoutSession {
-        id: session_id,
-        merchant_id: s.merchant,
-        status: CheckoutStatus::NotReadyForPayment,
-        currency: usd(),
-        lines: vec![line.clone()],
-        buyer: Buyer::default(),
-        fulfillment: Fulfillment::default(),
-        selected_shipping: None,
-        discount_codes: vec![],
-        codes_from_coupons: false,
-        quote: Quote {
-            lines: vec![],
-            fulfillment_options: vec![],
-            applied_discounts: vec![],
-            rejected_discounts: vec![],
-            totals,
-            messages: vec![],
-        },
-        pending_payment: None,
-        payment_attempt: 0,
-        client_interventions: vec![],
-        payment_message: None,
-        order_id: None,
-        locale: None,
-        created_at_ms: 0,
-        updated_at_ms: 0,
-        expires_at_ms: i64::MAX / 2,
-    };
-    let demand = BTreeMap::from([(s.variant, i64::from(qty))]);
-    let write = SessionWrite {
-        merchant: s.merchant,
-        session: session_id,
-        expected_version: None,
-        holds: HoldChange::Replace {
-            demand: demand.clone(),
-            expires_at_ms: i64::MAX / 2,
-        },
-    };
-    let stored = session.clone();
-    store
-        .write_session(write, 0, |_| Ok::<_, Infallible>(stored))
-        .await
-        .unwrap()
-        .unwrap();
-    let order_id = OrderId::new();
-    session.status = CheckoutStatus::Completed;
-    session.order_id = Some(order_id);
-    let order = Order {
-        id: order_id,
-        merchant_id: s.merchant,
-        session_id,
-        number: 0,
-        status: OrderStatus::Confirmed,
-        currency: usd(),
-        lines: vec![line],
-        totals,
-        email: Some(Email::parse("shopper@example.com").unwrap()),
-        fulfillment: Fulfillment::default(),
-        shipping_title: Some("Standard".into()),
-        payment: PaymentRecord {
-            provider: "sandbox".into(),
-            provider_reference: "pi_123".into(),
-            amount_minor: totals.total_minor,
-            card_last4: Some("4242".into()),
-            captured: true,
-        },
-        created_at_ms: 1_000,
-    };
-    store
-        .complete_checkout(&session, 1, &demand, order, &format!("tok-{order_id}"), &[])
-        .await
-        .unwrap();
-    order_id
-}
-
-/// Runs delivery rounds, each far enough in the future that every back-off is due,
-/// until nothing is pending.
-async fn drain(store: &Store, s: &Shop, mut now_ms: i64) -> i64 {
-    for _ in 0..ROUNDS_MAX {
-        deliver_due(store, now_ms).await.unwrap();
-        if store
-            .list_outbox(s.merchant, OutboxState::Pending, 10)
-            .await
-            .unwrap()
-            .is_empty()
-        {
-            return now_ms;
-        }
-        now_ms += OUTBOX_BACKOFF_MAX_MS + 1;
-    }
-    panic!("outbox did not drain in {ROUNDS_MAX} rounds");
-}
-
-async fn available(store: &Store, s: &Shop) -> i64 {
-    store
-        .stock_levels(s.merchant, &[s.variant])
-        .await
-        .unwrap()
-        .iter()
-        .map(|l| l.available())
-        .sum()
 }
 
 #[tokio::test]

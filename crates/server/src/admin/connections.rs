@@ -20,9 +20,11 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectBody {
-    /// `native` or `shopify`.
+    /// `native`, `shopify` or `salesforce`.
     pub platform: String,
-    /// e.g. `example.myshopify.com` (native: the sender's domain).
+    /// e.g. `example.myshopify.com` (native: the sender's domain; salesforce:
+    /// optional, defaults to the SCAPI host of `short_code`).
+    #[serde(default)]
     pub shop_domain: String,
     /// Overrides the platform origin (proxies, tests).
     pub base_url: Option<String>,
@@ -33,6 +35,16 @@ pub struct ConnectBody {
     pub shop_name: Option<String>,
     pub brand_color: Option<String>,
     pub api_version: Option<String>,
+    /// Salesforce B2C Commerce: SCAPI short code.
+    pub short_code: Option<String>,
+    /// Salesforce B2C Commerce: organization id (`f_ecom_…`).
+    pub organization_id: Option<String>,
+    /// Salesforce B2C Commerce: site id (the SLAS channel).
+    pub site_id: Option<String>,
+    /// Salesforce B2C Commerce: SLAS private client id.
+    pub client_id: Option<String>,
+    /// Salesforce B2C Commerce: SLAS private client secret.
+    pub client_secret: Option<String>,
 }
 
 /// A connection as the admin API shows it (no secrets).
@@ -82,7 +94,8 @@ pub struct OutboxQuery {
 }
 
 fn connection_wire(state: &AppState, c: ConnectionRecord) -> ConnectionWire {
-    let webhook_url = (c.platform != "native").then(|| {
+    // B2C Commerce sends no webhooks: its stock is reconciled instead.
+    let webhook_url = (c.platform != "native" && c.platform != "salesforce").then(|| {
         format!(
             "{}/webhooks/{}/{}",
             state.config.base_url, c.platform, c.merchant_id
@@ -138,6 +151,11 @@ pub async fn put_connection(
         shop_name: b.shop_name,
         brand_color: b.brand_color,
         api_version: b.api_version,
+        short_code: b.short_code,
+        organization_id: b.organization_id,
+        site_id: b.site_id,
+        client_id: secret(b.client_id),
+        client_secret: secret(b.client_secret),
     };
     let record = connect(&state.store, caller.0.merchant, request, state.now_ms())
         .await
