@@ -160,10 +160,24 @@ pub enum PlatformChange {
     },
     /// An order placed on another channel of the platform.
     ExternalOrder { lines: Vec<ExternalOrderLine> },
+    /// A product changed on the platform: title, on sale or not, variant prices.
+    Product(ProductUpdate),
     /// A platform order anycart itself created (already counted): recorded only.
     OwnOrder { anycart_order_id: String },
     /// A topic anycart does not act on (recorded so replays stay cheap).
     Ignored { topic: String },
+}
+
+/// A platform product as its update webhook reports it, with platform ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductUpdate {
+    pub product_id: String,
+    pub title: String,
+    /// False for archived or draft products: they stop selling.
+    pub active: bool,
+    /// `(platform variant id, decimal price)`: the price is converted with the
+    /// currency of the anycart variant it is linked to.
+    pub variant_prices: Vec<(String, String)>,
 }
 
 /// One line of an order placed on another channel.

@@ -416,6 +416,128 @@ async fn shopify_webhooks_move_stock_once_in_order_and_only_when_signed() {
     }
 }
 
+fn product(status: &str, price: &str, at: &str) -> String {
+    format!(
+        r#"{{"id":41,"title":"Tee (new season)","body_html":"<p>Soft</p>","status":"{status}","updated_at":"{at}","admin_graphql_api_id":"gid://shopify/Product/41","variants":[{{"id":11,"product_id":41,"title":"Default Title","price":"{price}","sku":"TEE","inventory_item_id":21}},{{"id":999,"product_id":41,"title":"Unknown","price":"1.00","sku":"NEW","inventory_item_id":998}}]}}"#
+    )
+}
+
+#[tokio::test]
+async fn shopify_product_updates_change_price_and_sale_status_once_and_in_order() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        let apply = |id: &'static str, body: String, secret: &'static str| {
+            let store = store.clone();
+            let m = s.merchant;
+            async move {
+                let headers = webhook("products/update", id, &body, secret);
+                ingest(&store, Platform::Shopify, m, &headers, body.as_bytes(), 5).await
+            }
+        };
+        let price = |store: Store| async move {
+            store.get_variants(s.merchant, &[s.variant]).await.unwrap()[0]
+                .price
+                .amount_minor
+        };
+        assert_eq!(price(store.clone()).await, 2500);
+
+        // Wrongly signed: refused, nothing changes.
+        let r = apply(
+            "p0",
+            product("active", "19.99", "2026-02-01T00:00:00Z"),
+            "wrong",
+        )
+        .await;
+        assert!(matches!(
+            r,
+            Err(IngestError::Connector(ConnectorError::Unauthorized))
+        ));
+        assert_eq!(price(store.clone()).await, 2500, "{name}");
+
+        // A new price (the unknown variant 999 is skipped, not an error).
+        let r = apply(
+            "p1",
+            product("active", "19.99", "2026-02-01T00:00:00Z"),
+            SECRET,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r, IngestOutcome::Applied { rows: 2 }, "{name}");
+        assert_eq!(price(store.clone()).await, 1999, "{name}");
+        let p = store
+            .get_product(s.merchant, s.product)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.title, "Tee (new season)");
+        assert!(p.active);
+        // Replayed: nothing new.
+        let r = apply(
+            "p1",
+            product("active", "19.99", "2026-02-01T00:00:00Z"),
+            SECRET,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r, IngestOutcome::Duplicate, "{name}");
+        // An older update arriving late does not roll the price back.
+        apply(
+            "p2",
+            product("active", "29.00", "2026-01-15T00:00:00Z"),
+            SECRET,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            price(store.clone()).await,
+            1999,
+            "{name}: stale update ignored"
+        );
+        // Archived on the platform: stops selling in anycart.
+        apply(
+            "p3",
+            product("archived", "19.99", "2026-02-02T00:00:00Z"),
+            SECRET,
+        )
+        .await
+        .unwrap();
+        assert!(
+            !store
+                .product_is_active(s.merchant, s.product)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        // A price with more decimals than the currency has is malformed: nothing applied.
+        let r = apply(
+            "p4",
+            product("active", "19.999", "2026-02-03T00:00:00Z"),
+            SECRET,
+        )
+        .await;
+        assert!(
+            matches!(r, Err(IngestError::Connector(ConnectorError::Malformed(_)))),
+            "{name}: {r:?}"
+        );
+        assert_eq!(price(store.clone()).await, 1999);
+        assert!(
+            !store
+                .product_is_active(s.merchant, s.product)
+                .await
+                .unwrap(),
+            "{name}: refused whole"
+        );
+        assert!(
+            !store
+                .webhook_seen(s.merchant, "shopify", "p4")
+                .await
+                .unwrap()
+        );
+    }
+}
+
 #[tokio::test]
 async fn native_merchants_get_a_branded_confirmation_over_smtp() {
     for (name, store, _dir) in stores().await {

@@ -168,6 +168,31 @@ impl Store {
         Ok(out)
     }
 
+    /// Sets a product's title and whether it is on sale (a platform's product
+    /// update: an archived or draft product stops selling at once).
+    pub async fn set_product_basics(
+        &self,
+        merchant: MerchantId,
+        product: ProductId,
+        title: &str,
+        active: bool,
+    ) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE products SET title = $1, active = $2 WHERE id = $3 AND merchant_id = $4",
+        )
+        .bind(title.to_string())
+        .bind(flag(active))
+        .bind(product.to_string())
+        .bind(merchant.to_string())
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Whether the product of a variant is active (inactive products cannot be sold).
     pub async fn product_is_active(
         &self,

@@ -2,7 +2,9 @@
 //! is unit-tested directly.
 
 use super::wire::*;
-use crate::{ConnectorError, ExternalOrderLine, OrderPush, PlatformChange, decimal_amount};
+use crate::{
+    ConnectorError, ExternalOrderLine, OrderPush, PlatformChange, ProductUpdate, decimal_amount,
+};
 use anycart_core::Currency;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -176,6 +178,23 @@ pub fn webhook_change(
                     location_id: format!("gid://shopify/Location/{}", w.location_id),
                     available,
                 },
+                Some(at),
+            ))
+        }
+        "products/update" => {
+            let w: ProductWebhook = serde_json::from_slice(body).map_err(malformed)?;
+            let at = unix_ms(&w.updated_at)?;
+            Ok((
+                PlatformChange::Product(ProductUpdate {
+                    product_id: format!("gid://shopify/Product/{}", w.id),
+                    title: w.title,
+                    active: w.status == "active",
+                    variant_prices: w
+                        .variants
+                        .into_iter()
+                        .map(|v| (format!("gid://shopify/ProductVariant/{}", v.id), v.price))
+                        .collect(),
+                }),
                 Some(at),
             ))
         }

@@ -219,6 +219,25 @@ pub struct InventoryLevelWebhook {
     pub updated_at: String,
 }
 
+/// `products/update` webhook body (the REST product resource; fields anycart uses).
+#[derive(Debug, Deserialize)]
+pub struct ProductWebhook {
+    pub id: u64,
+    pub title: String,
+    /// `active`, `archived` or `draft`.
+    pub status: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub variants: Vec<ProductVariantWebhook>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProductVariantWebhook {
+    pub id: u64,
+    /// Decimal string in the shop currency, e.g. `"19.99"`.
+    pub price: String,
+}
+
 /// `orders/create` webhook body.
 #[derive(Debug, Deserialize)]
 pub struct OrderWebhook {
