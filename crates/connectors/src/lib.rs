@@ -11,6 +11,7 @@
 //! Connectors take their base URL from the merchant's connection, so tests point
 //! them at fakes on 127.0.0.1 (`tests/fakes/`).
 
+pub mod adobe;
 pub mod connect;
 pub mod delivery;
 pub mod import;
@@ -42,6 +43,8 @@ pub enum Platform {
     /// anycart is the system of record and sends its own confirmations.
     Native,
     Shopify,
+    /// Adobe Commerce (Magento 2) over REST, on the merchant's own domain.
+    Adobe,
 }
 
 impl Platform {
@@ -50,6 +53,7 @@ impl Platform {
         match s {
             "native" => Some(Self::Native),
             "shopify" => Some(Self::Shopify),
+            "adobe" => Some(Self::Adobe),
             _ => None,
         }
     }
@@ -59,6 +63,7 @@ impl Platform {
         match self {
             Self::Native => "native",
             Self::Shopify => "shopify",
+            Self::Adobe => "adobe",
         }
     }
 }
@@ -258,6 +263,11 @@ pub fn connector_for(
                 .ok_or_else(|| ConnectorError::Misconfigured("access_token missing".into()))?,
             secret("webhook_secret")
                 .ok_or_else(|| ConnectorError::Misconfigured("webhook_secret missing".into()))?,
+        )?)),
+        Some(Platform::Adobe) => Ok(Box::new(adobe::AdobeConnector::from_connection(
+            c,
+            secret("access_token")
+                .ok_or_else(|| ConnectorError::Misconfigured("access_token missing".into()))?,
         )?)),
         None => Err(ConnectorError::Misconfigured(format!(
             "platform `{}` is not supported by this build",
