@@ -20,11 +20,14 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectBody {
-    /// `native` or `shopify`.
+    /// `native`, `shopify` or `adobe`.
     pub platform: String,
-    /// e.g. `example.myshopify.com` (native: the sender's domain).
+    /// e.g. `example.myshopify.com` (native: the sender's domain; adobe: defaults
+    /// to the host of `base_url`).
+    #[serde(default)]
     pub shop_domain: String,
-    /// Overrides the platform origin (proxies, tests).
+    /// Overrides the platform origin (proxies, tests); adobe: the store's URL,
+    /// required.
     pub base_url: Option<String>,
     pub access_token: Option<String>,
     pub webhook_secret: Option<String>,
@@ -33,6 +36,14 @@ pub struct ConnectBody {
     pub shop_name: Option<String>,
     pub brand_color: Option<String>,
     pub api_version: Option<String>,
+    /// Adobe Commerce store view code (default `default`).
+    pub store_code: Option<String>,
+    /// Adobe Commerce shipping carrier code for pushed orders (default `flatrate`).
+    pub shipping_carrier_code: Option<String>,
+    /// Adobe Commerce shipping method code for pushed orders (default `flatrate`).
+    pub shipping_method_code: Option<String>,
+    /// Adobe Commerce payment method for pushed orders (default `purchaseorder`).
+    pub payment_method: Option<String>,
 }
 
 /// A connection as the admin API shows it (no secrets).
@@ -82,7 +93,8 @@ pub struct OutboxQuery {
 }
 
 fn connection_wire(state: &AppState, c: ConnectionRecord) -> ConnectionWire {
-    let webhook_url = (c.platform != "native").then(|| {
+    // Adobe Commerce webhooks are not accepted (stock is reconciled instead).
+    let webhook_url = (c.platform != "native" && c.platform != "adobe").then(|| {
         format!(
             "{}/webhooks/{}/{}",
             state.config.base_url, c.platform, c.merchant_id
@@ -138,6 +150,10 @@ pub async fn put_connection(
         shop_name: b.shop_name,
         brand_color: b.brand_color,
         api_version: b.api_version,
+        store_code: b.store_code,
+        shipping_carrier_code: b.shipping_carrier_code,
+        shipping_method_code: b.shipping_method_code,
+        payment_method: b.payment_method,
     };
     let record = connect(&state.store, caller.0.merchant, request, state.now_ms())
         .await
