@@ -2,7 +2,7 @@
 //! system of record, and anycart pushes its orders there and takes stock changes
 //! back.
 //!
-//! One [`Connector`] trait, one module per platform (`native`, `shopify`), each
+//! One [`Connector`] trait, one module per platform (`native`, `shopify`, `adobe`), each
 //! split into transport (`shopify.rs`), wire types (`shopify/wire.rs`) and pure
 //! conversion (`shopify/convert.rs`). Around them:
 //! - [`delivery`]: the outbox worker (claim, push, back off, dead-letter);
