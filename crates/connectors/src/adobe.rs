@@ -564,11 +564,7 @@ impl Connector for AdobeConnector {
         let plan = convert::order_plan(push, &self.order_settings)?;
         if let Some(existing) = self.find_pushed(&plan).await.map_err(transient)? {
             tracing::info!(order_id = %plan.anycart_order_id, platform_order_id = existing.entity_id, "Adobe Commerce already has this order");
-            if existing.status_histories.iter().all(|h| {
-                h.comment
-                    .as_deref()
-                    .is_none_or(|c| !c.contains(&convert::order_tag(&plan.anycart_order_id)))
-            }) {
+            if !convert::has_tag_comment(&existing, &plan.anycart_order_id) {
                 self.tag(existing.entity_id, &plan).await;
             }
             return Ok(PushedOrder {

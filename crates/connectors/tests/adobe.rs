@@ -960,3 +960,52 @@ async fn connecting_adobe_checks_its_fields() {
         );
     }
 }
+
+#[tokio::test]
+async fn orders_magento_cannot_take_are_refused_before_any_request() {
+    let (_, store, _dir) = stores().await.into_iter().next().unwrap();
+    let fake = FakeAdobe::start(TOKEN, HANG).await;
+    fake.add_simple("TEE-1", "Tee", 25.0, &[("default", 50.0)]);
+    let s = shop(&store).await;
+    connect_adobe(&store, &s, &fake).await;
+    let conn = store.get_connection(s.merchant).await.unwrap();
+    let connector = connector_for(conn.as_ref()).unwrap();
+    let order = sell(&store, &s, 1).await;
+    let push = pending_push(&store, &s, order).await;
+
+    let mut no_email = push.clone();
+    no_email.order.email = None;
+    let mut no_address = push.clone();
+    no_address.order.fulfillment.address = None;
+    for (bad, why) in [(no_email, "email"), (no_address, "shipping address")] {
+        let r = connector.push_order(&bad).await;
+        assert!(
+            matches!(&r, Err(ConnectorError::Permanent(m)) if m.contains(why)),
+            "{r:?}"
+        );
+    }
+    assert!(fake.requests().is_empty(), "refused before any request");
+
+    // A one-word name fills both names; no phone sends a placeholder (Magento
+    // requires one by default); the fulfillment email stands in for the order's.
+    let mut odd = push.clone();
+    odd.order.email = None;
+    odd.order.fulfillment.email = Some(anycart_core::Email::parse("alt@example.com").unwrap());
+    odd.order.fulfillment.phone_number = None;
+    if let Some(a) = odd.order.fulfillment.address.as_mut() {
+        a.name = "Cher".into();
+        a.state = String::new();
+    }
+    connector.push_order(&odd).await.unwrap();
+    let placed = &fake.orders()[0];
+    assert_eq!(
+        (
+            placed.shipping["firstname"].as_str(),
+            placed.shipping["lastname"].as_str()
+        ),
+        (Some("Cher"), Some("Cher"))
+    );
+    assert_eq!(placed.shipping["telephone"], "not provided");
+    assert!(placed.shipping.get("region_code").is_none());
+    assert_eq!(placed.email, "alt@example.com");
+}

@@ -55,20 +55,25 @@ pub fn order_tag(anycart_order_id: &str) -> String {
 /// `anycart_order_id`: its PO number (set atomically at placement), its external
 /// order id, or one of its comments names it.
 pub fn is_anycart_order(order: &wire::Order, anycart_order_id: &str) -> bool {
-    let tag = order_tag(anycart_order_id);
     let by_po = order
         .payment
         .as_ref()
         .and_then(|p| p.po_number.as_deref())
         .is_some_and(|po| po == anycart_order_id);
     let by_ext = order.ext_order_id.as_deref() == Some(anycart_order_id);
-    let by_comment = order.status_histories.iter().any(|h| {
+    by_po || by_ext || has_tag_comment(order, anycart_order_id)
+}
+
+/// True when one of `order`'s comments carries the tag of `anycart_order_id` as a
+/// whole word (so `ord_1` never matches `ord_10`).
+pub fn has_tag_comment(order: &wire::Order, anycart_order_id: &str) -> bool {
+    let tag = order_tag(anycart_order_id);
+    order.status_histories.iter().any(|h| {
         h.comment.as_deref().is_some_and(|c| {
             c.split_whitespace()
-                .any(|w| w.trim_end_matches([',', '.', ')']) == tag)
+                .any(|w| w.trim_end_matches([',', '.', ')', ':']) == tag)
         })
-    });
-    by_po || by_ext || by_comment
+    })
 }
 
 /// Formats unix seconds as Magento stores `created_at` (`Y-m-d H:i:s`, UTC).

@@ -67,6 +67,7 @@ pub struct FakeOrder {
     pub increment_id: String,
     pub quote_id: i64,
     pub email: String,
+    pub created_at: String,
     pub payment: Value,
     pub items: Vec<(String, i64)>,
     pub comments: Vec<String>,
@@ -417,7 +418,7 @@ fn search(items: Vec<Value>, c: &Criteria) -> Result<Value, Response> {
 fn order_json(o: &FakeOrder) -> Value {
     json!({
         "entity_id": o.entity_id, "increment_id": o.increment_id, "quote_id": o.quote_id,
-        "customer_email": o.email, "customer_is_guest": 1, "created_at": now_datetime(),
+        "customer_email": o.email, "customer_is_guest": 1, "created_at": o.created_at,
         "ext_order_id": null, "state": "new", "status": "pending", "email_sent": 1,
         "payment": o.payment,
         "status_histories": o.comments.iter().map(|c| json!({"comment": c, "parent_id": o.entity_id, "is_customer_notified": 0})).collect::<Vec<_>>(),
@@ -869,6 +870,7 @@ fn answer(
                 increment_id: format!("{:09}", entity_id),
                 quote_id: cart.quote_id,
                 email: email.into(),
+                created_at: now_datetime(),
                 payment: json!({"method": method, "po_number": if method == "purchaseorder" { po.map(Value::from).unwrap_or(Value::Null) } else { Value::Null }, "additional_information": []}),
                 items: cart.items.clone(),
                 comments: vec![],
