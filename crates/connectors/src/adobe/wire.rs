@@ -237,3 +237,16 @@ pub struct CommentInput {
     pub is_visible_on_front: i64,
     pub parent_id: i64,
 }
+
+/// The part of `shipping-information`'s answer anycart checks: the payment
+/// methods the cart may use.
+#[derive(Debug, Deserialize)]
+pub struct ShippingAnswer {
+    pub payment_methods: Vec<PaymentMethodAnswer>,
+}
+
+/// One offered payment method.
+#[derive(Debug, Deserialize)]
+pub struct PaymentMethodAnswer {
+    pub code: String,
+}
