@@ -11,7 +11,9 @@ use anycart_connectors::delivery::{OUTBOX_ATTEMPTS_MAX, OUTBOX_BACKOFF_MAX_MS, d
 use anycart_connectors::import::import_catalogue;
 use anycart_connectors::reconcile::reconcile_stock;
 use anycart_connectors::webhooks::{IngestError, ingest};
-use anycart_connectors::{Confirmation, ConnectorError, OrderPush, Platform, connector_for};
+use anycart_connectors::{
+    Confirmation, Connector, ConnectorError, OrderPush, Platform, connector_for,
+};
 use anycart_core::catalogue::{Location, Product, Sku, Variant};
 use anycart_core::order::{Order, OrderStatus, PaymentRecord};
 use anycart_core::pricing::Totals;
@@ -25,7 +27,8 @@ use anycart_core::{
 };
 use anycart_store::testing::fresh_postgres_url;
 use anycart_store::{
-    ConnectionRecord, ExternalKind, HoldChange, Merchant, OutboxState, SessionWrite, Store,
+    ConnectionRecord, ExternalKind, HoldChange, Merchant, OutboxItem, OutboxState, SessionWrite,
+    Store,
 };
 use fakes::adobe::{Endpoint, Failure, FakeAdobe};
 use reqwest::header::HeaderMap;
@@ -148,6 +151,15 @@ async fn connect_adobe(store: &Store, s: &Shop, fake: &FakeAdobe) {
             .await
             .unwrap();
     }
+}
+
+/// A fake store selling TEE-1 (50 at the default source) and a shop connected to it.
+async fn connected_tee_shop(store: &Store) -> (FakeAdobe, Shop) {
+    let fake = FakeAdobe::start(TOKEN, HANG).await;
+    fake.add_simple("TEE-1", "Tee", 25.0, &[("default", 50.0)]);
+    let s = shop(store).await;
+    connect_adobe(store, &s, &fake).await;
+    (fake, s)
 }
 
 /// Sells `qty` TEE-1 through anycart's own checkout path (hold → complete),
@@ -301,29 +313,34 @@ async fn variant_of(store: &Store, merchant: MerchantId, sku: &str) -> VariantId
         .unwrap()
 }
 
+/// The outbox item of `order` in `state`.
+async fn outbox_item(store: &Store, s: &Shop, state: OutboxState, order: OrderId) -> OutboxItem {
+    let items = store.list_outbox(s.merchant, state, 10).await.unwrap();
+    items
+        .into_iter()
+        .find(|i| i.external_reference == order.to_string())
+        .unwrap()
+}
+
 /// The push the outbox worker would make for the pending item of `order`.
 async fn pending_push(store: &Store, s: &Shop, order: OrderId) -> OrderPush {
-    let items = store
-        .list_outbox(s.merchant, OutboxState::Pending, 10)
-        .await
-        .unwrap();
-    let item = items
-        .iter()
-        .find(|i| i.external_reference == order.to_string())
-        .unwrap();
+    let item = outbox_item(store, s, OutboxState::Pending, order).await;
     OrderPush {
         order: item.order().unwrap(),
         platform_variants: BTreeMap::from([(s.variant, "TEE-1".to_string())]),
     }
 }
 
+/// The connector for the shop's stored connection (a new one each call: a restart).
+async fn adobe_connector(store: &Store, s: &Shop) -> Box<dyn Connector> {
+    let conn = store.get_connection(s.merchant).await.unwrap();
+    connector_for(conn.as_ref()).unwrap()
+}
+
 #[tokio::test]
 async fn one_adobe_order_per_anycart_order_under_failures_and_restarts() {
     for (name, store, _dir) in stores().await {
-        let fake = FakeAdobe::start(TOKEN, HANG).await;
-        fake.add_simple("TEE-1", "Tee", 25.0, &[("default", 50.0)]);
-        let s = shop(&store).await;
-        connect_adobe(&store, &s, &fake).await;
+        let (fake, s) = connected_tee_shop(&store).await;
         let first = sell(&store, &s, 2).await;
         let second = sell(&store, &s, 1).await;
 
@@ -406,19 +423,15 @@ async fn one_adobe_order_per_anycart_order_under_failures_and_restarts() {
 #[tokio::test]
 async fn a_restart_after_a_lost_placement_finds_the_order_instead_of_placing_again() {
     for (name, store, _dir) in stores().await {
-        let fake = FakeAdobe::start(TOKEN, HANG).await;
-        fake.add_simple("TEE-1", "Tee", 25.0, &[("default", 50.0)]);
-        let s = shop(&store).await;
-        connect_adobe(&store, &s, &fake).await;
+        let (fake, s) = connected_tee_shop(&store).await;
         let order = sell(&store, &s, 1).await;
         let push = pending_push(&store, &s, order).await;
-        let conn = store.get_connection(s.merchant).await.unwrap();
 
         // The placement commits but its answer is lost, and the lookup by quote
         // fails too: the attempt ends not knowing (as if the process had died).
         fake.fail_next(Endpoint::PaymentInformation, &[Failure::LostResponse]);
         fake.fail_next(Endpoint::Orders, &[Failure::Succeed, Failure::Http500]);
-        let before = connector_for(conn.as_ref()).unwrap();
+        let before = adobe_connector(&store, &s).await;
         let r = before.push_order(&push).await;
         assert!(
             matches!(r, Err(ConnectorError::Transient(_))),
@@ -432,7 +445,7 @@ async fn a_restart_after_a_lost_placement_finds_the_order_instead_of_placing_aga
         drop(before);
 
         // A new process knows nothing of the cart; the PO number finds the order.
-        let after = connector_for(conn.as_ref()).unwrap();
+        let after = adobe_connector(&store, &s).await;
         let pushed = after.push_order(&push).await.unwrap();
         let placed = &fake.orders()[0];
         assert_eq!(
@@ -465,19 +478,18 @@ async fn a_restart_after_a_lost_placement_finds_the_order_instead_of_placing_aga
             ))
             .await
             .unwrap();
-        let conn = store.get_connection(s.merchant).await.unwrap();
         let other = sell(&store, &s, 1).await;
         let push = pending_push(&store, &s, other).await;
         fake.fail_next(Endpoint::PaymentInformation, &[Failure::LostResponse]);
-        let c = connector_for(conn.as_ref()).unwrap();
+        let c = adobe_connector(&store, &s).await;
         let first = c.push_order(&push).await.unwrap();
         assert_eq!(
             first.confirmation,
             Confirmation::RequestedFromPlatform,
             "{name}: found by its quote"
         );
-        let again = connector_for(conn.as_ref())
-            .unwrap()
+        let again = adobe_connector(&store, &s)
+            .await
             .push_order(&push)
             .await
             .unwrap();
@@ -535,14 +547,7 @@ async fn refusals_dead_letter_at_once_and_outages_after_the_attempt_limit() {
         );
         assert!(d.last_error.as_deref().unwrap().contains("500"), "{name}");
         fake.fail_always(false);
-        let dead = store
-            .list_outbox(s.merchant, OutboxState::Dead, 10)
-            .await
-            .unwrap();
-        let item = dead
-            .iter()
-            .find(|i| i.external_reference == order.to_string())
-            .unwrap();
+        let item = outbox_item(&store, &s, OutboxState::Dead, order).await;
         store.outbox_retry(s.merchant, &item.id, 10).await.unwrap();
         drain(&store, &s, 20).await;
         let d = store
@@ -581,7 +586,6 @@ async fn refusals_dead_letter_at_once_and_outages_after_the_attempt_limit() {
             .upsert_connection(&connection(&s, &fake, "revoked", serde_json::json!({})))
             .await
             .unwrap();
-        let conn = store.get_connection(s.merchant).await.unwrap();
         store
             .link_external_id(
                 s.merchant,
@@ -594,10 +598,7 @@ async fn refusals_dead_letter_at_once_and_outages_after_the_attempt_limit() {
             .unwrap();
         let revoked = sell(&store, &s, 1).await;
         let push = pending_push(&store, &s, revoked).await;
-        let r = connector_for(conn.as_ref())
-            .unwrap()
-            .push_order(&push)
-            .await;
+        let r = adobe_connector(&store, &s).await.push_order(&push).await;
         assert!(
             matches!(&r, Err(ConnectorError::Permanent(m)) if m.contains("access token")),
             "{name}: {r:?}"
@@ -635,8 +636,7 @@ async fn import_pages_by_total_count_waits_out_429_and_maps_children_images_and_
             .upsert_connection(&connection(&s, &fake, TOKEN, serde_json::json!({})))
             .await
             .unwrap();
-        let conn = store.get_connection(s.merchant).await.unwrap();
-        let connector = connector_for(conn.as_ref()).unwrap();
+        let connector = adobe_connector(&store, &s).await;
 
         // Throttled on the first page (waited out), page 2 fails: page 1 kept.
         fake.fail_next(
@@ -796,8 +796,7 @@ async fn reconciliation_follows_storefront_sales_down_and_restocks_up() {
             .upsert_connection(&connection(&s, &fake, TOKEN, serde_json::json!({})))
             .await
             .unwrap();
-        let conn = store.get_connection(s.merchant).await.unwrap();
-        let connector = connector_for(conn.as_ref()).unwrap();
+        let connector = adobe_connector(&store, &s).await;
         import_catalogue(&store, s.merchant, connector.as_ref(), false, 10, |_| {})
             .await
             .unwrap();
@@ -836,12 +835,8 @@ async fn reconciliation_follows_storefront_sales_down_and_restocks_up() {
 #[tokio::test]
 async fn malformed_and_partial_answers_are_clear_errors_that_change_nothing() {
     for (name, store, _dir) in stores().await {
-        let fake = FakeAdobe::start(TOKEN, HANG).await;
-        fake.add_simple("TEE-1", "Tee", 25.0, &[("default", 50.0)]);
-        let s = shop(&store).await;
-        connect_adobe(&store, &s, &fake).await;
-        let conn = store.get_connection(s.merchant).await.unwrap();
-        let connector = connector_for(conn.as_ref()).unwrap();
+        let (fake, s) = connected_tee_shop(&store).await;
+        let connector = adobe_connector(&store, &s).await;
 
         fake.fail_next(Endpoint::Products, &[Failure::Partial, Failure::Garbage]);
         for expected in ["total_count", "unreadable Adobe Commerce answer"] {
@@ -964,12 +959,8 @@ async fn connecting_adobe_checks_its_fields() {
 #[tokio::test]
 async fn orders_magento_cannot_take_are_refused_before_any_request() {
     let (_, store, _dir) = stores().await.into_iter().next().unwrap();
-    let fake = FakeAdobe::start(TOKEN, HANG).await;
-    fake.add_simple("TEE-1", "Tee", 25.0, &[("default", 50.0)]);
-    let s = shop(&store).await;
-    connect_adobe(&store, &s, &fake).await;
-    let conn = store.get_connection(s.merchant).await.unwrap();
-    let connector = connector_for(conn.as_ref()).unwrap();
+    let (fake, s) = connected_tee_shop(&store).await;
+    let connector = adobe_connector(&store, &s).await;
     let order = sell(&store, &s, 1).await;
     let push = pending_push(&store, &s, order).await;
 
