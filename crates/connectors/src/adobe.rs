@@ -52,9 +52,10 @@ pub const INVENTORY_PAGES_MAX: i64 = 20;
 /// Orders per page, and pages at most, the retry-safe search reads.
 pub const FIND_PAGE_SIZE: i64 = 50;
 pub const FIND_PAGES_MAX: i64 = 4;
-/// No order is placed once a push has run this long: placement, the lookup of a
-/// lost answer and the tagging comment (one request timeout each) must still end
-/// inside the outbox lease, or a second worker could push the same order.
+/// No order is placed once a push has run this long: placement, then either the
+/// read-back or the lookup of a lost answer, then the tagging comment (one
+/// request timeout each) must still end inside the outbox lease, or a second
+/// worker could push the same order.
 pub const PLACE_DEADLINE_MS: u64 = 25_000;
 /// Longest store code / method code accepted.
 const CODE_CHARS_MAX: usize = 64;
@@ -371,7 +372,7 @@ impl Connector for AdobeConnector {
         if let Some(existing) = self.find_pushed(&plan).await.map_err(transient)? {
             tracing::info!(order_id = %plan.anycart_order_id, platform_order_id = existing.entity_id, "Adobe Commerce already has this order");
             if !convert::has_tag_comment(&existing, &plan.anycart_order_id) {
-                self.tag(existing.entity_id, &plan).await;
+                self.tag(&existing, &plan).await;
             }
             return Ok(PushedOrder {
                 platform_order_id: existing.entity_id.to_string(),

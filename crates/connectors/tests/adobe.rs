@@ -376,6 +376,11 @@ async fn one_adobe_order_per_anycart_order_under_failures_and_restarts() {
             let o = tagged[0];
             assert_eq!(o.items, vec![("TEE-1".to_string(), qty)], "{name}");
             assert_eq!(o.comments.len(), 1, "{name}: tagged once: {:?}", o.comments);
+            assert_eq!(
+                o.status.as_deref(),
+                Some("pending"),
+                "{name}: the comment kept the status"
+            );
             assert!(
                 o.comments[0].starts_with(&format!("anycart:{id} anycart order #")),
                 "{}",

@@ -52,19 +52,30 @@ impl AdobeConnector {
 
     /// Adds the tagging comment. Best effort: the PO number already names the
     /// order, and failing the push here would only retry an order that exists.
-    pub(super) async fn tag(&self, order_id: i64, plan: &convert::OrderPlan) {
+    /// The comment repeats the order's current status: without one, Magento
+    /// 2.3/2.4 clears the status (magento/magento2#34180) and the order drops out
+    /// of the admin grid, so an order whose status is unknown is left untagged.
+    pub(super) async fn tag(&self, order: &wire::Order, plan: &convert::OrderPlan) {
+        let Some(status) = order.status.clone().filter(|s| !s.is_empty()) else {
+            tracing::warn!(
+                platform_order_id = order.entity_id,
+                "order status unknown; anycart comment not added"
+            );
+            return;
+        };
         let body = wire::CommentRequest {
             status_history: wire::CommentInput {
                 comment: plan.comment.clone(),
                 is_customer_notified: 0,
                 is_visible_on_front: 0,
-                parent_id: order_id,
+                parent_id: order.entity_id,
+                status,
             },
         };
         let Ok(body) = serde_json::to_value(body) else {
             return;
         };
-        let id = order_id.to_string();
+        let id = order.entity_id.to_string();
         if let Err(e) = self
             .call::<serde_json::Value>(
                 Method::POST,
@@ -75,7 +86,7 @@ impl AdobeConnector {
             )
             .await
         {
-            tracing::warn!(platform_order_id = order_id, error = %e, "could not add the anycart comment to the Adobe Commerce order");
+            tracing::warn!(platform_order_id = order.entity_id, error = %e, "could not add the anycart comment to the Adobe Commerce order");
         }
     }
 
@@ -158,8 +169,24 @@ impl AdobeConnector {
                 Throttle::NoWait,
             )
             .await;
-        let order_id = match placed {
-            Ok(id) => placed_id(id)?,
+        let (order_id, order) = match placed.and_then(placed_id) {
+            Ok(id) => {
+                // Placed; read it back for the status the comment must repeat.
+                let path = id.to_string();
+                let order = self
+                    .call::<wire::Order>(
+                        Method::GET,
+                        &["orders", &path],
+                        &[],
+                        None,
+                        Throttle::NoWait,
+                    )
+                    .await;
+                if let Err(e) = &order {
+                    tracing::warn!(platform_order_id = id, error = %e, "could not read the placed order back");
+                }
+                (id, order.ok())
+            }
             Err(ConnectorError::Permanent(m)) => {
                 // Magento rolled the placement back; the cart is simply abandoned.
                 return Err(ConnectorError::Permanent(m));
@@ -170,7 +197,7 @@ impl AdobeConnector {
                 let quote_id = cart.id.to_string();
                 let found = self.orders(&[("quote_id", &quote_id, "eq")]).await;
                 match found.map(|o| o.into_iter().next()) {
-                    Ok(Some(order)) => order.entity_id,
+                    Ok(Some(order)) => (order.entity_id, Some(order)),
                     Ok(None) => return Err(transient(e)),
                     Err(lookup) => {
                         tracing::warn!(error = %lookup, "lookup of a possibly placed order failed");
@@ -179,7 +206,9 @@ impl AdobeConnector {
                 }
             }
         };
-        self.tag(order_id, plan).await;
+        if let Some(order) = &order {
+            self.tag(order, plan).await;
+        }
         Ok(PushedOrder {
             platform_order_id: order_id.to_string(),
             confirmation: Confirmation::RequestedFromPlatform,

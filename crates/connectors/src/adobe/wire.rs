@@ -200,6 +200,9 @@ pub struct Order {
     pub quote_id: Option<i64>,
     #[serde(default)]
     pub ext_order_id: Option<String>,
+    /// The order status (`pending`, …); an order comment must repeat it.
+    #[serde(default)]
+    pub status: Option<String>,
     #[serde(default)]
     pub payment: Option<OrderPayment>,
     #[serde(default)]
@@ -236,6 +239,8 @@ pub struct CommentInput {
     pub is_customer_notified: i64,
     pub is_visible_on_front: i64,
     pub parent_id: i64,
+    /// The order's current status, repeated so the comment does not clear it.
+    pub status: String,
 }
 
 /// The part of `shipping-information`'s answer anycart checks: the payment

@@ -38,6 +38,7 @@ pub enum Endpoint {
     ShippingInformation,
     PaymentInformation,
     Orders,
+    Order,
     Comments,
 }
 
@@ -71,6 +72,8 @@ pub struct FakeOrder {
     pub quote_id: i64,
     pub email: String,
     pub created_at: String,
+    /// `None` once a comment without a status cleared it (magento/magento2#34180).
+    pub status: Option<String>,
     pub payment: Value,
     pub items: Vec<(String, i64)>,
     pub comments: Vec<String>,
@@ -301,7 +304,7 @@ fn order_json(o: &FakeOrder) -> Value {
     json!({
         "entity_id": o.entity_id, "increment_id": o.increment_id, "quote_id": o.quote_id,
         "customer_email": o.email, "customer_is_guest": 1, "created_at": o.created_at,
-        "ext_order_id": null, "state": "new", "status": "pending", "email_sent": 1,
+        "ext_order_id": null, "state": "new", "status": o.status, "email_sent": 1,
         "payment": o.payment,
         "status_histories": o.comments.iter().map(|c| json!({"comment": c, "parent_id": o.entity_id, "is_customer_notified": 0})).collect::<Vec<_>>(),
         "items": o.items.iter().map(|(sku, qty)| json!({"sku": sku, "qty_ordered": qty})).collect::<Vec<_>>(),
@@ -389,6 +392,7 @@ async fn handle(
         }
         (&Method::POST, ["guest-carts", _, "payment-information"]) => Endpoint::PaymentInformation,
         (&Method::GET, ["orders"]) => Endpoint::Orders,
+        (&Method::GET, ["orders", _]) => Endpoint::Order,
         (&Method::POST, ["orders", _, "comments"]) => Endpoint::Comments,
         _ => {
             return magento_error(
@@ -753,6 +757,7 @@ fn answer(
                 quote_id: cart.quote_id,
                 email: email.into(),
                 created_at: now_datetime(),
+                status: Some("pending".into()),
                 payment: json!({"method": method, "po_number": if method == "purchaseorder" { po.map(Value::from).unwrap_or(Value::Null) } else { Value::Null }, "additional_information": []}),
                 items: cart.items.clone(),
                 comments: vec![],
@@ -771,6 +776,13 @@ fn answer(
             let orders = shop.orders.iter().map(order_json).collect();
             search(orders, &criteria(q)?)
         }
+        Endpoint::Order => {
+            let id: i64 = rest[1].parse().unwrap_or(-1);
+            let order = shop.orders.iter().find(|o| o.entity_id == id).ok_or_else(|| {
+                magento_error(StatusCode::NOT_FOUND, "The entity that was requested doesn't exist. Verify the entity and try again.", json!([]))
+            })?;
+            Ok(order_json(order))
+        }
         Endpoint::Comments => {
             let id: i64 = rest[1].parse().unwrap_or(-1);
             let history = &body["statusHistory"];
@@ -788,6 +800,8 @@ fn answer(
                     json!([]),
                 ));
             };
+            // Magento 2.3/2.4 copies the comment's status onto the order, even none.
+            order.status = history["status"].as_str().map(str::to_string);
             order.comments.push(comment.into());
             Ok(json!(true))
         }
