@@ -881,9 +881,13 @@ async fn malformed_and_partial_answers_are_clear_errors_that_change_nothing() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!((d.state, d.attempts), (OutboxState::Delivered, 2), "{name}");
+        assert_eq!((d.state, d.attempts), (OutboxState::Delivered, 3), "{name}");
         assert_eq!(fake.orders().len(), 1, "{name}");
-        assert_eq!(fake.carts(), 2, "{name}: the garbled cart was never filled");
+        assert_eq!(
+            fake.carts(),
+            3,
+            "{name}: the two garbled carts were never filled"
+        );
 
         // Adobe webhooks are refused plainly; nothing is recorded.
         let r = ingest(

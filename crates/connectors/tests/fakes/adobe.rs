@@ -57,7 +57,8 @@ pub enum Failure {
     LostResponse,
     /// Does the work, then answers 200 with an HTML page instead of JSON.
     Garbage,
-    /// Answers a search result without `total_count` (a cut-off body).
+    /// Answers without `total_count` (search results) or `id` (a cart): a body
+    /// cut short.
     Partial,
 }
 
@@ -487,6 +488,7 @@ async fn handle(
             let mut a = answer;
             if let Some(o) = a.as_object_mut() {
                 o.remove("total_count");
+                o.remove("id");
             }
             axum::Json(a).into_response()
         }
