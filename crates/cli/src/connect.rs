@@ -21,6 +21,8 @@ pub enum ConnectCommand {
     Native(NativeArgs),
     /// Connect a Salesforce B2C Commerce site (SCAPI, SLAS private client).
     Salesforce(SalesforceArgs),
+    /// Connect an Adobe Commerce (Magento 2) store (integration access token).
+    Adobe(AdobeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -86,6 +88,36 @@ pub struct NativeArgs {
     /// #rrggbb header colour of the confirmation email.
     #[arg(long)]
     brand_color: Option<String>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct AdobeArgs {
+    #[arg(long)]
+    merchant: String,
+    /// The store's URL, e.g. https://shop.example.com (REST lives under /rest/).
+    #[arg(long)]
+    base_url: String,
+    /// Integration access token; prefer the environment variable.
+    #[arg(long, env = "ANYCART_ADOBE_ACCESS_TOKEN", hide_env_values = true)]
+    access_token: String,
+    /// Store view code in REST URLs.
+    #[arg(long, default_value = anycart_connectors::adobe::DEFAULT_STORE_CODE)]
+    store_code: String,
+    /// Shipping carrier code for pushed orders.
+    #[arg(long, default_value = anycart_connectors::adobe::DEFAULT_SHIPPING_CARRIER_CODE)]
+    shipping_carrier: String,
+    /// Shipping method code for pushed orders.
+    #[arg(long, default_value = anycart_connectors::adobe::DEFAULT_SHIPPING_METHOD_CODE)]
+    shipping_method: String,
+    /// Payment method code for pushed orders (`purchaseorder` carries the anycart
+    /// order id as PO number, which makes retries exact).
+    #[arg(long, default_value = anycart_connectors::adobe::DEFAULT_PAYMENT_METHOD)]
+    payment_method: String,
+    /// Shown as the shop's domain (default: the host of --base-url).
+    #[arg(long)]
+    shop_domain: Option<String>,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -167,6 +199,21 @@ pub async fn run_connect(command: ConnectCommand) -> Result<()> {
                 ..Default::default()
             },
         ),
+        ConnectCommand::Adobe(a) => (
+            a.db,
+            a.merchant,
+            ConnectRequest {
+                platform: "adobe".into(),
+                shop_domain: a.shop_domain.unwrap_or_default(),
+                base_url: Some(a.base_url),
+                access_token: Some(SecretString::from(a.access_token)),
+                store_code: Some(a.store_code),
+                shipping_carrier_code: Some(a.shipping_carrier),
+                shipping_method_code: Some(a.shipping_method),
+                payment_method: Some(a.payment_method),
+                ..Default::default()
+            },
+        ),
     };
     let store = open(db).await?;
     let id = merchant(&store, &merchant_id).await?;
@@ -180,6 +227,10 @@ pub async fn run_connect(command: ConnectCommand) -> Result<()> {
     if record.platform == "salesforce" {
         println!(
             "B2C Commerce sends no stock webhooks: stock follows the platform through periodic reconciliation"
+        );
+    } else if record.platform == "adobe" {
+        println!(
+            "Adobe Commerce webhooks are not used: anycart re-reads stock every 15 minutes (`anycart serve`)"
         );
     } else if record.platform != "native" {
         println!(

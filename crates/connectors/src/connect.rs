@@ -36,6 +36,13 @@ pub struct ConnectRequest {
     pub client_id: Option<SecretString>,
     /// Salesforce B2C Commerce: SLAS private client secret.
     pub client_secret: Option<SecretString>,
+    /// Adobe Commerce store view code (`default` when absent).
+    pub store_code: Option<String>,
+    /// Adobe Commerce shipping carrier / method codes for pushed orders.
+    pub shipping_carrier_code: Option<String>,
+    pub shipping_method_code: Option<String>,
+    /// Adobe Commerce payment method code for pushed orders.
+    pub payment_method: Option<String>,
 }
 
 /// Validates `request`, builds its connector once (so a bad URL or missing token
@@ -48,17 +55,46 @@ pub async fn connect(
 ) -> Result<ConnectionRecord, ConnectorError> {
     let bad = |m: &str| ConnectorError::Misconfigured(m.to_string());
     let platform = Platform::parse(&request.platform)
-        .ok_or_else(|| bad("platform must be `native`, `shopify` or `salesforce`"))?;
+        .ok_or_else(|| bad("platform must be `native`, `shopify`, `salesforce` or `adobe`"))?;
     if platform == Platform::Salesforce {
         salesforce_fields(&request)?;
     }
-    let domain = match (&request.short_code, request.shop_domain.trim()) {
+    let mut domain = match (&request.short_code, request.shop_domain.trim()) {
         // The SCAPI host names a B2C Commerce instance when no domain is given.
         (Some(code), "") if platform == Platform::Salesforce => {
             format!("{}.api.commercecloud.salesforce.com", code.trim())
         }
         (_, d) => d.to_ascii_lowercase(),
     };
+    if platform == Platform::Adobe {
+        // Adobe Commerce lives on the merchant's own domain: base_url is required
+        // and names the shop when no domain is given.
+        let base = request
+            .base_url
+            .as_deref()
+            .ok_or_else(|| bad("base_url (the store's URL) is required for adobe"))?;
+        if domain.is_empty() {
+            domain = reqwest::Url::parse(base)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                .unwrap_or_default();
+        }
+        for (key, value) in [
+            ("store_code", &request.store_code),
+            ("shipping_carrier_code", &request.shipping_carrier_code),
+            ("shipping_method_code", &request.shipping_method_code),
+            ("payment_method", &request.payment_method),
+        ] {
+            if value
+                .as_deref()
+                .is_some_and(|v| !crate::adobe::valid_code(v))
+            {
+                return Err(bad(&format!(
+                    "{key} must be letters, digits and underscores"
+                )));
+            }
+        }
+    }
     let domain_ok = !domain.is_empty()
         && domain.len() <= CONNECTION_FIELD_CHARS_MAX
         && domain
@@ -98,6 +134,10 @@ pub async fn connect(
         ("short_code", &request.short_code),
         ("organization_id", &request.organization_id),
         ("site_id", &request.site_id),
+        ("store_code", &request.store_code),
+        ("shipping_carrier_code", &request.shipping_carrier_code),
+        ("shipping_method_code", &request.shipping_method_code),
+        ("payment_method", &request.payment_method),
     ] {
         if let Some(v) = value {
             settings.insert(key.into(), v.trim().into());

@@ -3,7 +3,7 @@
 //! back.
 //!
 //! One [`Connector`] trait, one module per platform (`native`, `shopify`,
-//! `salesforce`), each
+//! `salesforce`, `adobe`), each
 //! split into transport (`shopify.rs`), wire types (`shopify/wire.rs`) and pure
 //! conversion (`shopify/convert.rs`). Around them:
 //! - [`delivery`]: the outbox worker (claim, push, back off, dead-letter);
@@ -12,6 +12,7 @@
 //! Connectors take their base URL from the merchant's connection, so tests point
 //! them at fakes on 127.0.0.1 (`tests/fakes/`).
 
+pub mod adobe;
 pub mod connect;
 pub mod delivery;
 pub mod import;
@@ -46,6 +47,8 @@ pub enum Platform {
     Shopify,
     /// Salesforce B2C Commerce through the Shopper APIs (SCAPI).
     Salesforce,
+    /// Adobe Commerce (Magento 2) over REST, on the merchant's own domain.
+    Adobe,
 }
 
 impl Platform {
@@ -55,6 +58,7 @@ impl Platform {
             "native" => Some(Self::Native),
             "shopify" => Some(Self::Shopify),
             "salesforce" => Some(Self::Salesforce),
+            "adobe" => Some(Self::Adobe),
             _ => None,
         }
     }
@@ -65,6 +69,7 @@ impl Platform {
             Self::Native => "native",
             Self::Shopify => "shopify",
             Self::Salesforce => "salesforce",
+            Self::Adobe => "adobe",
         }
     }
 }
@@ -288,6 +293,11 @@ pub fn connector_for(
                     .ok_or_else(|| ConnectorError::Misconfigured("client_secret missing".into()))?,
             )?))
         }
+        Some(Platform::Adobe) => Ok(Box::new(adobe::AdobeConnector::from_connection(
+            c,
+            secret("access_token")
+                .ok_or_else(|| ConnectorError::Misconfigured("access_token missing".into()))?,
+        )?)),
         None => Err(ConnectorError::Misconfigured(format!(
             "platform `{}` is not supported by this build",
             c.platform

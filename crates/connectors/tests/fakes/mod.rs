@@ -3,6 +3,7 @@
 // Each test binary uses the fakes of its own platforms only.
 #![allow(dead_code)]
 
+pub mod adobe;
 pub mod salesforce;
 pub mod shopify;
 pub mod smtp;

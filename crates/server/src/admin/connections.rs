@@ -20,13 +20,15 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectBody {
-    /// `native`, `shopify` or `salesforce`.
+    /// `native`, `shopify`, `salesforce` or `adobe`.
     pub platform: String,
     /// e.g. `example.myshopify.com` (native: the sender's domain; salesforce:
-    /// optional, defaults to the SCAPI host of `short_code`).
+    /// optional, defaults to the SCAPI host of `short_code`; adobe: defaults to
+    /// the host of `base_url`).
     #[serde(default)]
     pub shop_domain: String,
-    /// Overrides the platform origin (proxies, tests).
+    /// Overrides the platform origin (proxies, tests); adobe: the store's URL,
+    /// required.
     pub base_url: Option<String>,
     pub access_token: Option<String>,
     pub webhook_secret: Option<String>,
@@ -45,6 +47,14 @@ pub struct ConnectBody {
     pub client_id: Option<String>,
     /// Salesforce B2C Commerce: SLAS private client secret.
     pub client_secret: Option<String>,
+    /// Adobe Commerce store view code (default `default`).
+    pub store_code: Option<String>,
+    /// Adobe Commerce shipping carrier code for pushed orders (default `flatrate`).
+    pub shipping_carrier_code: Option<String>,
+    /// Adobe Commerce shipping method code for pushed orders (default `flatrate`).
+    pub shipping_method_code: Option<String>,
+    /// Adobe Commerce payment method for pushed orders (default `purchaseorder`).
+    pub payment_method: Option<String>,
 }
 
 /// A connection as the admin API shows it (no secrets).
@@ -94,8 +104,9 @@ pub struct OutboxQuery {
 }
 
 fn connection_wire(state: &AppState, c: ConnectionRecord) -> ConnectionWire {
-    // B2C Commerce sends no webhooks: its stock is reconciled instead.
-    let webhook_url = (c.platform != "native" && c.platform != "salesforce").then(|| {
+    // B2C Commerce sends no webhooks and Adobe Commerce's are not accepted: their
+    // stock is reconciled instead.
+    let webhook_url = (c.platform == "shopify").then(|| {
         format!(
             "{}/webhooks/{}/{}",
             state.config.base_url, c.platform, c.merchant_id
@@ -156,6 +167,10 @@ pub async fn put_connection(
         site_id: b.site_id,
         client_id: secret(b.client_id),
         client_secret: secret(b.client_secret),
+        store_code: b.store_code,
+        shipping_carrier_code: b.shipping_carrier_code,
+        shipping_method_code: b.shipping_method_code,
+        payment_method: b.payment_method,
     };
     let record = connect(&state.store, caller.0.merchant, request, state.now_ms())
         .await

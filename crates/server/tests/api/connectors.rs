@@ -1,4 +1,4 @@
-//! Platform connections over HTTP: connecting Shopify, signed webhooks moving
+//! Platform connections over HTTP: connecting Shopify and Adobe Commerce, signed webhooks moving
 //! stock (and unsigned ones changing nothing), dead-lettered pushes in the admin API.
 
 use crate::helpers::{TestApp, apps, assert_acp_shape};
@@ -271,5 +271,50 @@ async fn the_background_worker_delivers_completed_orders() {
         );
         stop.send(true).unwrap();
         workers.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn adobe_connections_take_their_codes_and_refuse_webhooks() {
+    for app in apps().await {
+        let missing = app
+            .admin(
+                Method::PUT,
+                "/connection",
+                Some(json!({"platform": "adobe", "access_token": "tok"})),
+            )
+            .await;
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{}", app.backend);
+        assert_acp_shape(&missing);
+        let bad_code = app.admin(Method::PUT, "/connection", Some(json!({
+            "platform": "adobe", "base_url": "https://shop.example", "access_token": "tok", "store_code": "a/b"
+        }))).await;
+        assert_eq!(bad_code.status, StatusCode::BAD_REQUEST);
+        let r = app.admin(Method::PUT, "/connection", Some(json!({
+            "platform": "adobe", "base_url": "https://shop.example", "access_token": "integration_never_shown",
+            "store_code": "en", "shipping_carrier_code": "freeshipping", "shipping_method_code": "freeshipping",
+            "payment_method": "checkmo"
+        }))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}: {:#}", app.backend, r.body);
+        assert!(!r.body.to_string().contains("integration_never_shown"));
+        assert_eq!(r.body["shop_domain"], "shop.example");
+        assert_eq!(r.body["settings"]["store_code"], "en");
+        assert_eq!(r.body["settings"]["payment_method"], "checkmo");
+        assert!(
+            r.body["webhook_url"].is_null(),
+            "stock is reconciled, not pushed"
+        );
+        let hook = app
+            .client
+            .post(format!(
+                "{}/webhooks/adobe/{}",
+                app.base, app.demo.merchant_id
+            ))
+            .header("Content-Type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(hook.status(), StatusCode::BAD_REQUEST);
     }
 }
