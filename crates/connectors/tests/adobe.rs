@@ -3,111 +3,30 @@
 //! anycart order under injected failures and restarts, dead-lettering, import
 //! with pagination and throttling, reconciliation both ways, malformed answers.
 
+mod common;
 mod fakes;
 
 use anycart_connectors::connect::{ConnectRequest, connect};
-use anycart_connectors::delivery::{OUTBOX_ATTEMPTS_MAX, OUTBOX_BACKOFF_MAX_MS, deliver_due};
+use anycart_connectors::delivery::{OUTBOX_ATTEMPTS_MAX, deliver_due};
 use anycart_connectors::import::import_catalogue;
 use anycart_connectors::reconcile::reconcile_stock;
 use anycart_connectors::webhooks::{IngestError, ingest};
 use anycart_connectors::{
     Confirmation, Connector, ConnectorError, OrderPush, Platform, connector_for,
 };
-use anycart_core::catalogue::{Location, Product, Sku, Variant};
-use anycart_core::order::{Order, OrderStatus, PaymentRecord};
-use anycart_core::pricing::Totals;
-use anycart_core::session::{
-    Buyer, CheckoutSession, CheckoutStatus, Fulfillment, Quote, SessionLine,
-};
+use anycart_core::session::Fulfillment;
 use anycart_core::values::Address;
-use anycart_core::{
-    Currency, Email, LineItemId, LocationId, MerchantId, Money, OrderId, ProductId, Quantity,
-    SessionId, VariantId,
-};
-use anycart_store::testing::fresh_postgres_url;
-use anycart_store::{
-    ConnectionRecord, ExternalKind, HoldChange, Merchant, OutboxItem, OutboxState, SessionWrite,
-    Store,
-};
+use anycart_core::{MerchantId, OrderId, VariantId};
+use anycart_store::{ConnectionRecord, ExternalKind, OutboxItem, OutboxState, Store};
+use common::*;
 use fakes::adobe::{Endpoint, Failure, FakeAdobe};
 use reqwest::header::HeaderMap;
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "adobe_integration_token";
-/// Client timeout the tests give the connector, so a hanging fake is quick to detect.
-const TEST_TIMEOUT_MS: u64 = 300;
 /// How long the fake hangs: well past the client's timeout.
 const HANG: Duration = Duration::from_millis(TEST_TIMEOUT_MS * 3);
-/// Rounds of delivery a test runs before giving up (a bound, not a sleep).
-const ROUNDS_MAX: usize = 40;
-
-async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let mut out = vec![("sqlite", Store::open(&url).await.unwrap(), Some(dir))];
-    if let Some(pg) = fresh_postgres_url().await {
-        out.push(("postgres", Store::open(&pg).await.unwrap(), None));
-    }
-    out
-}
-
-fn usd() -> Currency {
-    Currency::parse("usd").unwrap()
-}
-
-/// A merchant selling one variant, `TEE-1` (10 on hand at one location).
-struct Shop {
-    merchant: MerchantId,
-    variant: VariantId,
-    product: ProductId,
-    location: LocationId,
-}
-
-async fn shop(store: &Store) -> Shop {
-    let merchant = MerchantId::new();
-    let m = Merchant {
-        id: merchant,
-        name: "Shop".into(),
-        created_at_ms: 1,
-    };
-    store.create_merchant(&m, &[]).await.unwrap();
-    let (product, variant, location) = (ProductId::new(), VariantId::new(), LocationId::new());
-    let p = Product {
-        id: product,
-        title: "Tee".into(),
-        description: "".into(),
-        images: vec![],
-        active: true,
-        variants: vec![Variant {
-            id: variant,
-            product_id: product,
-            sku: Sku::parse("TEE-1").unwrap(),
-            title: "Tee".into(),
-            options: vec![],
-            price: Money::new(2500, usd()).unwrap(),
-            max_quantity_per_order: None,
-            image_url: None,
-        }],
-    };
-    store.create_product(merchant, &p, 1).await.unwrap();
-    let l = Location {
-        id: location,
-        name: "WH".into(),
-    };
-    store.create_location(merchant, &l, 1).await.unwrap();
-    store
-        .set_on_hand(merchant, variant, location, 10)
-        .await
-        .unwrap();
-    Shop {
-        merchant,
-        variant,
-        product,
-        location,
-    }
-}
 
 fn connection(
     s: &Shop,
@@ -161,33 +80,9 @@ async fn connected_tee_shop(store: &Store) -> (FakeAdobe, Shop) {
     (fake, s)
 }
 
-/// Sells `qty` TEE-1 through anycart's own checkout path (hold → complete),
-/// which writes the order and its outbox row.
-async fn sell(store: &Store, s: &Shop, qty: u32) -> OrderId {
-    let session_id = SessionId::new();
-    let items_minor = 2500 * i64::from(qty);
-    let totals = Totals {
-        items_base_minor: items_minor,
-        discount_minor: 0,
-        subtotal_minor: items_minor,
-        fulfillment_minor: 500,
-        tax_minor: 200,
-        total_minor: items_minor + 700,
-    };
-    let line = SessionLine {
-        id: LineItemId::new(),
-        variant_id: s.variant,
-        product_id: s.product,
-        quantity: Quantity::parse(i64::from(qty)).unwrap(),
-        title: "Tee".into(),
-        sku: "TEE-1".into(),
-        unit_price: Money::new(2500, usd()).unwrap(),
-        image_url: None,
-        options: vec![],
-        max_quantity_per_order: None,
-        available: 10,
-    };
-    let fulfillment = Fulfillment {
+/// Where the Adobe tests ship: Magento needs a name, a phone and an address.
+fn ada() -> Fulfillment {
+    Fulfillment {
         name: Some("Ada Lovelace".into()),
         email: None,
         phone_number: Some("+1 555 0100".into()),
@@ -203,103 +98,7 @@ async fn sell(store: &Store, s: &Shop, qty: u32) -> OrderId {
             )
             .unwrap(),
         ),
-    };
-    let mut session = CheckoutSession {
-        id: session_id,
-        merchant_id: s.merchant,
-        status: CheckoutStatus::NotReadyForPayment,
-        currency: usd(),
-        lines: vec![line.clone()],
-        buyer: Buyer::default(),
-        fulfillment: fulfillment.clone(),
-        selected_shipping: None,
-        discount_codes: vec![],
-        codes_from_coupons: false,
-        quote: Quote {
-            lines: vec![],
-            fulfillment_options: vec![],
-            applied_discounts: vec![],
-            rejected_discounts: vec![],
-            totals,
-            messages: vec![],
-        },
-        pending_payment: None,
-        payment_attempt: 0,
-        client_interventions: vec![],
-        payment_message: None,
-        order_id: None,
-        locale: None,
-        created_at_ms: 0,
-        updated_at_ms: 0,
-        expires_at_ms: i64::MAX / 2,
-    };
-    let demand = BTreeMap::from([(s.variant, i64::from(qty))]);
-    let write = SessionWrite {
-        merchant: s.merchant,
-        session: session_id,
-        expected_version: None,
-        holds: HoldChange::Replace {
-            demand: demand.clone(),
-            expires_at_ms: i64::MAX / 2,
-        },
-    };
-    let stored = session.clone();
-    store
-        .write_session(write, 0, |_| Ok::<_, Infallible>(stored))
-        .await
-        .unwrap()
-        .unwrap();
-    let order_id = OrderId::new();
-    session.status = CheckoutStatus::Completed;
-    session.order_id = Some(order_id);
-    let order = Order {
-        id: order_id,
-        merchant_id: s.merchant,
-        session_id,
-        number: 0,
-        status: OrderStatus::Confirmed,
-        currency: usd(),
-        lines: vec![line],
-        totals,
-        email: Some(Email::parse("shopper@example.com").unwrap()),
-        fulfillment,
-        shipping_title: Some("Standard".into()),
-        payment: PaymentRecord {
-            provider: "sandbox".into(),
-            provider_reference: "pi_123".into(),
-            amount_minor: totals.total_minor,
-            card_last4: Some("4242".into()),
-            captured: true,
-        },
-        created_at_ms: 1_000,
-    };
-    store
-        .complete_checkout(&session, 1, &demand, order, &format!("tok-{order_id}"), &[])
-        .await
-        .unwrap();
-    order_id
-}
-
-/// Runs delivery rounds, each far enough in the future that every back-off is due,
-/// until nothing is pending.
-async fn drain(store: &Store, s: &Shop, mut now_ms: i64) -> i64 {
-    for _ in 0..ROUNDS_MAX {
-        deliver_due(store, now_ms).await.unwrap();
-        let pending = store
-            .list_outbox(s.merchant, OutboxState::Pending, 10)
-            .await
-            .unwrap();
-        if pending.is_empty() {
-            return now_ms;
-        }
-        now_ms += OUTBOX_BACKOFF_MAX_MS + 1;
     }
-    panic!("outbox did not drain in {ROUNDS_MAX} rounds");
-}
-
-async fn available(store: &Store, merchant: MerchantId, variant: VariantId) -> i64 {
-    let levels = store.stock_levels(merchant, &[variant]).await.unwrap();
-    levels.iter().map(|l| l.available()).sum()
 }
 
 async fn variant_of(store: &Store, merchant: MerchantId, sku: &str) -> VariantId {
@@ -340,8 +139,8 @@ async fn adobe_connector(store: &Store, s: &Shop) -> Box<dyn Connector> {
 async fn one_adobe_order_per_anycart_order_under_failures_and_restarts() {
     for (name, store, _dir) in stores().await {
         let (fake, s) = connected_tee_shop(&store).await;
-        let first = sell(&store, &s, 2).await;
-        let second = sell(&store, &s, 1).await;
+        let first = sell_to(&store, &s, 2, ada()).await;
+        let second = sell_to(&store, &s, 1, ada()).await;
 
         // A worker claims both and dies before doing anything (a restart).
         assert_eq!(
@@ -428,7 +227,7 @@ async fn one_adobe_order_per_anycart_order_under_failures_and_restarts() {
 async fn a_restart_after_a_lost_placement_finds_the_order_instead_of_placing_again() {
     for (name, store, _dir) in stores().await {
         let (fake, s) = connected_tee_shop(&store).await;
-        let order = sell(&store, &s, 1).await;
+        let order = sell_to(&store, &s, 1, ada()).await;
         let push = pending_push(&store, &s, order).await;
 
         // The placement commits but its answer is lost, and the lookup by quote
@@ -482,7 +281,7 @@ async fn a_restart_after_a_lost_placement_finds_the_order_instead_of_placing_aga
             ))
             .await
             .unwrap();
-        let other = sell(&store, &s, 1).await;
+        let other = sell_to(&store, &s, 1, ada()).await;
         let push = pending_push(&store, &s, other).await;
         fake.fail_next(Endpoint::PaymentInformation, &[Failure::LostResponse]);
         let c = adobe_connector(&store, &s).await;
@@ -515,28 +314,18 @@ async fn refusals_dead_letter_at_once_and_outages_after_the_attempt_limit() {
         connect_adobe(&store, &s, &fake).await;
 
         // Out of stock on the platform: Magento's 400 is permanent.
-        let refused = sell(&store, &s, 1).await;
-        drain(&store, &s, 2_000).await;
-        let d = store
-            .order_delivery(s.merchant, refused)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((d.state, d.attempts), (OutboxState::Dead, 1), "{name}");
+        let refused = sell_to(&store, &s, 1, ada()).await;
+        let error = dead_at_once(&store, &s, refused, 2_000).await;
         assert!(
-            d.last_error
-                .as_deref()
-                .unwrap()
-                .contains("The requested qty is not available"),
-            "{:?}",
-            d.last_error
+            error.contains("The requested qty is not available"),
+            "{name}: {error}"
         );
         assert!(fake.orders().is_empty(), "{name}");
 
         // An outage: retried up to the limit, then dead; re-queued after the fix,
         // delivered once.
         fake.set_source_quantity("TEE-1", "default", 20.0);
-        let order = sell(&store, &s, 1).await;
+        let order = sell_to(&store, &s, 1, ada()).await;
         fake.fail_always(true);
         drain(&store, &s, 3_000).await;
         let d = store
@@ -574,15 +363,9 @@ async fn refusals_dead_letter_at_once_and_outages_after_the_attempt_limit() {
             .await
             .unwrap();
         let requests = fake.requests().len();
-        let unmapped = sell(&store, &s, 1).await;
-        drain(&store, &s, 30).await;
-        let d = store
-            .order_delivery(s.merchant, unmapped)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((d.state, d.attempts), (OutboxState::Dead, 1), "{name}");
-        assert!(d.last_error.unwrap().contains("not linked"));
+        let unmapped = sell_to(&store, &s, 1, ada()).await;
+        let error = dead_at_once(&store, &s, unmapped, 30).await;
+        assert!(error.contains("not linked"), "{name}: {error}");
         assert_eq!(fake.requests().len(), requests, "{name}: nothing sent");
 
         // A revoked token is permanent too.
@@ -600,7 +383,7 @@ async fn refusals_dead_letter_at_once_and_outages_after_the_attempt_limit() {
             )
             .await
             .unwrap();
-        let revoked = sell(&store, &s, 1).await;
+        let revoked = sell_to(&store, &s, 1, ada()).await;
         let push = pending_push(&store, &s, revoked).await;
         let r = adobe_connector(&store, &s).await.push_order(&push).await;
         assert!(
@@ -805,7 +588,7 @@ async fn reconciliation_follows_storefront_sales_down_and_restocks_up() {
             .await
             .unwrap();
         let mug = variant_of(&store, s.merchant, "MUG").await;
-        assert_eq!(available(&store, s.merchant, mug).await, 10);
+        assert_eq!(variant_available(&store, s.merchant, mug).await, 10);
 
         // A shopper buys 3 on the Magento storefront (an MSI reservation).
         fake.storefront_sale("MUG", 3);
@@ -814,7 +597,7 @@ async fn reconciliation_follows_storefront_sales_down_and_restocks_up() {
             .unwrap();
         assert_eq!((r.pages, r.rows), (1, 1), "{name}");
         assert_eq!(
-            available(&store, s.merchant, mug).await,
+            variant_available(&store, s.merchant, mug).await,
             7,
             "{name}: lowered"
         );
@@ -822,14 +605,18 @@ async fn reconciliation_follows_storefront_sales_down_and_restocks_up() {
         reconcile_stock(&store, s.merchant, connector.as_ref(), 1_700_000_000_001)
             .await
             .unwrap();
-        assert_eq!(available(&store, s.merchant, mug).await, 7, "{name}");
+        assert_eq!(
+            variant_available(&store, s.merchant, mug).await,
+            7,
+            "{name}"
+        );
         // The merchant restocks 20 at the source.
         fake.set_source_quantity("MUG", "default", 30.0);
         reconcile_stock(&store, s.merchant, connector.as_ref(), 1_700_000_000_002)
             .await
             .unwrap();
         assert_eq!(
-            available(&store, s.merchant, mug).await,
+            variant_available(&store, s.merchant, mug).await,
             27,
             "{name}: raised"
         );
@@ -873,7 +660,7 @@ async fn malformed_and_partial_answers_are_clear_errors_that_change_nothing() {
         // An unreadable answer before placement is retried; the order goes out once.
         fake.fail_next(Endpoint::CreateCart, &[Failure::Garbage]);
         fake.fail_next(Endpoint::GetCart, &[Failure::Partial]);
-        let order = sell(&store, &s, 1).await;
+        let order = sell_to(&store, &s, 1, ada()).await;
         drain(&store, &s, 2_000).await;
         let d = store
             .order_delivery(s.merchant, order)
@@ -969,7 +756,7 @@ async fn orders_magento_cannot_take_are_refused_before_any_request() {
     let (_, store, _dir) = stores().await.into_iter().next().unwrap();
     let (fake, s) = connected_tee_shop(&store).await;
     let connector = adobe_connector(&store, &s).await;
-    let order = sell(&store, &s, 1).await;
+    let order = sell_to(&store, &s, 1, ada()).await;
     let push = pending_push(&store, &s, order).await;
 
     let mut no_email = push.clone();

@@ -106,6 +106,11 @@ pub async fn shop(store: &Store) -> Shop {
 /// Sells `qty` through anycart's own checkout path (hold → complete), which writes
 /// the order and its outbox row.
 pub async fn sell(store: &Store, s: &Shop, qty: u32) -> OrderId {
+    sell_to(store, s, qty, Fulfillment::default()).await
+}
+
+/// As [`sell`], shipping to `fulfillment` (on both the session and the order).
+pub async fn sell_to(store: &Store, s: &Shop, qty: u32, fulfillment: Fulfillment) -> OrderId {
     let session_id = SessionId::new();
     let totals = Totals {
         items_base_minor: 2500 * i64::from(qty),
@@ -135,7 +140,7 @@ pub async fn sell(store: &Store, s: &Shop, qty: u32) -> OrderId {
         currency: usd(),
         lines: vec![line.clone()],
         buyer: Buyer::default(),
-        fulfillment: Fulfillment::default(),
+        fulfillment: fulfillment.clone(),
         selected_shipping: None,
         discount_codes: vec![],
         codes_from_coupons: false,
@@ -186,7 +191,7 @@ pub async fn sell(store: &Store, s: &Shop, qty: u32) -> OrderId {
         lines: vec![line],
         totals,
         email: Some(Email::parse("shopper@example.com").unwrap()),
-        fulfillment: Fulfillment::default(),
+        fulfillment,
         shipping_title: Some("Standard".into()),
         payment: PaymentRecord {
             provider: "sandbox".into(),
@@ -223,8 +228,13 @@ pub async fn drain(store: &Store, s: &Shop, mut now_ms: i64) -> i64 {
 }
 
 pub async fn available(store: &Store, s: &Shop) -> i64 {
+    variant_available(store, s.merchant, s.variant).await
+}
+
+/// Stock available to sell of any `variant` of `merchant`, summed over locations.
+pub async fn variant_available(store: &Store, merchant: MerchantId, variant: VariantId) -> i64 {
     store
-        .stock_levels(s.merchant, &[s.variant])
+        .stock_levels(merchant, &[variant])
         .await
         .unwrap()
         .iter()
