@@ -28,6 +28,10 @@ pub struct Config {
     /// Take holds through the group-committing engine (true) or one transaction per
     /// request (false: the naive baseline, for comparison).
     pub hold_engine: bool,
+    /// Seals platform credentials at rest: 32 bytes in base64. Without it, a key
+    /// file `credentials.key` in the data dir is used (created on first start);
+    /// nodes sharing one PostgreSQL must all be given the same key.
+    pub credentials_key: Option<SecretString>,
 }
 
 #[derive(Serialize)]
@@ -92,13 +96,52 @@ impl Config {
         ))
     }
 
-    /// Opens and migrates the store.
+    /// Opens and migrates the store, sealing platform credentials with the
+    /// configured key (or the data dir's key file).
     pub async fn open_store(&self) -> Result<anycart_store::Store> {
         let url = self.url()?;
-        anycart_store::Store::open(&url)
+        let key = self.credentials_key()?;
+        let store = anycart_store::Store::open(&url)
             .await
-            .context("cannot open the database (check --database-url / --data-dir)")
+            .context("cannot open the database (check --database-url / --data-dir)")?;
+        Ok(store.with_credentials_key(key))
     }
+
+    /// `credentials_key`, else the key file in the data dir (created, mode 0600,
+    /// when missing).
+    fn credentials_key(&self) -> Result<anycart_store::CredentialsKey> {
+        use anycart_store::CredentialsKey;
+        if let Some(k) = &self.credentials_key {
+            return CredentialsKey::from_base64(k.expose_secret()).context(
+                "ANYCART_CREDENTIALS_KEY must be 32 bytes in base64 (openssl rand -base64 32)",
+            );
+        }
+        let path = self.data_dir.join("credentials.key");
+        if !path.exists() {
+            std::fs::create_dir_all(&self.data_dir)
+                .with_context(|| format!("cannot create data dir {}", self.data_dir.display()))?;
+            write_private(&path, &CredentialsKey::generate())?;
+            tracing::info!(path = %path.display(), "created a credentials key file; keep it with your backups");
+        }
+        let encoded = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        CredentialsKey::from_base64(&encoded)
+            .with_context(|| format!("{} does not hold a valid credentials key", path.display()))
+    }
+}
+
+/// Writes a secret file readable by its owner only.
+fn write_private(path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn sqlite_path(data_dir: &Path) -> PathBuf {

@@ -17,6 +17,9 @@ impl Drop for Node {
     }
 }
 
+/// 32 bytes of base64: the key every node of this test cluster is given.
+const SHARED_CREDENTIALS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 fn start_node(database_url: &str) -> Node {
     let mut child = Command::new(BIN)
         .args([
@@ -27,6 +30,8 @@ fn start_node(database_url: &str) -> Node {
             database_url,
         ])
         .env("RUST_LOG", "info")
+        // Nodes sharing a database share the credentials key (as documented).
+        .env("ANYCART_CREDENTIALS_KEY", SHARED_CREDENTIALS_KEY)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -60,6 +65,7 @@ fn two_nodes_sharing_postgres_sell_each_unit_once() {
             "--database-url",
             &url,
         ])
+        .env("ANYCART_CREDENTIALS_KEY", SHARED_CREDENTIALS_KEY)
         .output()
         .unwrap();
     assert!(

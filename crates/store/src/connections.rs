@@ -63,7 +63,7 @@ impl Store {
             .bind(c.platform.clone())
             .bind(c.shop_domain.clone())
             .bind(c.base_url.clone())
-            .bind(c.credentials.expose_secret().to_string())
+            .bind(self.seal_credentials(c.merchant_id, c.credentials.expose_secret())?)
             .bind(serde_json::to_string(&c.settings)?)
             .bind(c.created_at_ms)
             .bind(c.updated_at_ms)
@@ -87,7 +87,9 @@ impl Store {
                 platform: r.try_get("platform")?,
                 shop_domain: r.try_get("shop_domain")?,
                 base_url: r.try_get("base_url")?,
-                credentials: SecretString::from(r.try_get::<String, _>("credentials")?),
+                credentials: SecretString::from(
+                    self.open_credentials(merchant, &r.try_get::<String, _>("credentials")?)?,
+                ),
                 settings: serde_json::from_str(&r.try_get::<String, _>("settings")?)?,
                 created_at_ms: r.try_get("created_at_ms")?,
                 updated_at_ms: r.try_get("updated_at_ms")?,

@@ -22,6 +22,7 @@ mod orders;
 mod outbox;
 mod placements;
 mod reconcile;
+mod sealing;
 pub mod testing;
 
 pub use batch::{BatchItem, BatchResult};
@@ -37,6 +38,7 @@ pub use reconcile::{
     AppliedStockLine, EXTERNAL_STOCK_LINES_MAX, ExternalStockChange, ExternalStockLine,
     StockApplied, StockFigure,
 };
+pub use sealing::{CREDENTIALS_KEY_BYTES, CredentialsKey};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
@@ -134,6 +136,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite's group-commit writer (see [`group`]); `None` on PostgreSQL.
     group: Option<group::GroupCommitter>,
+    /// Seals platform credentials at rest when set (see [`sealing`]).
+    credentials_key: Option<CredentialsKey>,
 }
 
 impl Store {
@@ -162,6 +166,7 @@ impl Store {
                 .await?;
             Store {
                 group: Some(group::GroupCommitter::start(write.clone())),
+                credentials_key: None,
                 write,
                 read,
                 backend: Backend::Sqlite,
@@ -177,6 +182,7 @@ impl Store {
                 read: pool,
                 backend: Backend::Postgres,
                 group: None,
+                credentials_key: None,
             }
         } else {
             return Err(StoreError::UnsupportedUrl);

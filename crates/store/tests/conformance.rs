@@ -912,3 +912,72 @@ async fn concurrent_writes_fail_alone_and_the_rest_commit() {
         assert_eq!(got, 1, "{name}");
     }
 }
+
+/// With a credentials key, platform secrets are sealed at rest: only a store with
+/// the same key opens them, they are bound to their merchant, and values written
+/// before sealing was configured stay readable.
+#[tokio::test]
+async fn platform_credentials_are_sealed_at_rest() {
+    use anycart_store::{ConnectionRecord, CredentialsKey};
+    use secrecy::ExposeSecret;
+    for (name, store, _dir) in stores().await {
+        let m = merchant(&store).await;
+        let secret = r#"{"access_token":"shpat_very_secret"}"#;
+        let record = |m| ConnectionRecord {
+            merchant_id: m,
+            platform: "shopify".into(),
+            shop_domain: "x.myshopify.com".into(),
+            base_url: None,
+            credentials: secret.to_string().into(),
+            settings: serde_json::json!({}),
+            created_at_ms: 1,
+            updated_at_ms: 1,
+        };
+        // Written before a key was configured: plain, still readable with a key.
+        store.upsert_connection(&record(m)).await.unwrap();
+        let key = CredentialsKey::from_base64(&CredentialsKey::generate()).unwrap();
+        let sealed = store.clone().with_credentials_key(key.clone());
+        let got = sealed.get_connection(m).await.unwrap().unwrap();
+        assert_eq!(got.credentials.expose_secret(), secret, "{name}");
+
+        // Written with the key: unreadable without it or with another key.
+        sealed.upsert_connection(&record(m)).await.unwrap();
+        let got = sealed.get_connection(m).await.unwrap().unwrap();
+        assert_eq!(
+            got.credentials.expose_secret(),
+            secret,
+            "{name}: round trip"
+        );
+        let err = store.get_connection(m).await.unwrap_err();
+        assert!(
+            err.to_string().contains("no credentials key"),
+            "{name}: {err}"
+        );
+        let other = CredentialsKey::from_base64(&CredentialsKey::generate()).unwrap();
+        let err = store
+            .clone()
+            .with_credentials_key(other)
+            .get_connection(m)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("do not open"), "{name}: {err}");
+        // Two seals of the same secret differ (random nonces).
+        let m2 = merchant(&store).await;
+        sealed.upsert_connection(&record(m2)).await.unwrap();
+        assert_eq!(
+            sealed
+                .get_connection(m2)
+                .await
+                .unwrap()
+                .unwrap()
+                .credentials
+                .expose_secret(),
+            secret
+        );
+    }
+    assert!(
+        CredentialsKey::from_base64("c2hvcnQ=").is_err(),
+        "short keys refused"
+    );
+    assert!(CredentialsKey::from_base64("not base64!").is_err());
+}
