@@ -28,6 +28,9 @@ pub struct Config {
     /// Take holds through the group-committing engine (true) or one transaction per
     /// request (false: the naive baseline, for comparison).
     pub hold_engine: bool,
+    /// Key of the HMAC over returning shoppers' sign-in codes; set the same value on
+    /// every node of a cluster (random per process when unset).
+    pub shopper_secret: Option<SecretString>,
 }
 
 #[derive(Serialize)]

@@ -266,6 +266,28 @@ pub fn connector_for(
     }
 }
 
+/// The merchant's mailer: the SMTP settings of a `native` connection. Merchants on
+/// another platform, or with no connection, have none (`send_sign_in_code` then
+/// sends nothing).
+pub fn mailer_for(
+    connection: Option<&ConnectionRecord>,
+) -> Result<native::NativeConnector, ConnectorError> {
+    match connection {
+        Some(c) if Platform::parse(&c.platform) == Some(Platform::Native) => {
+            let credentials: serde_json::Value =
+                serde_json::from_str(c.credentials.expose_secret()).map_err(|_| {
+                    ConnectorError::Misconfigured("credentials are not JSON".into())
+                })?;
+            let smtp_url = credentials
+                .get("smtp_url")
+                .and_then(|v| v.as_str())
+                .map(|s| SecretString::from(s.to_string()));
+            native::NativeConnector::from_connection(c, smtp_url)
+        }
+        _ => Ok(native::NativeConnector::without_smtp()),
+    }
+}
+
 /// The HTTP client every connector shares (one connection pool per process):
 /// rustls, a connect timeout, no redirects (a platform API that redirects is
 /// misconfigured; following could leak tokens). Request timeouts are set per

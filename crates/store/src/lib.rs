@@ -21,6 +21,7 @@ mod orders;
 mod outbox;
 mod placements;
 mod reconcile;
+mod shoppers;
 pub mod testing;
 
 pub use batch::{BatchItem, BatchResult};
@@ -34,6 +35,10 @@ pub use placements::{Campaign, Channel, Placement, PlacementSettings, Theme};
 pub use reconcile::{
     AppliedStockLine, EXTERNAL_STOCK_LINES_MAX, ExternalStockChange, ExternalStockLine,
     StockApplied, StockFigure,
+};
+pub use shoppers::{
+    CodeIssue, CodeLimits, LiveShopperCode, NewShopperCode, SHOPPER_OPTIN_TTL_MS, SavedDetails,
+    ShopperProfile, ShopperTokenRecord,
 };
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
