@@ -11,4 +11,5 @@ mod connectors;
 mod helpers;
 mod idempotency;
 mod placements;
+mod shoppers;
 mod tenancy;
