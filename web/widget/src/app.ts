@@ -540,13 +540,13 @@ function paymentView(): HTMLElement {
     h('h2', { tabindex: -1 }, 'Payment'),
     field('Card number', 'number', { inputmode: 'numeric', autocomplete: 'cc-number', placeholder: '4242 4242 4242 4242' }),
     h('div', { class: 'row' }, field('Expiry (MM/YY)', 'exp', { autocomplete: 'cc-exp', placeholder: '12/30' }), field('CVC', 'cvc', { inputmode: 'numeric', autocomplete: 'cc-csc', placeholder: '123' })),
+    state.pending3ds ? h('div', { class: 'challenge', role: 'group', 'aria-label': 'Bank verification' },
+      h('p', {}, 'Sandbox bank: confirm this payment, or enter another card.'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => void run(confirm3ds), disabled: state.busy }, 'Confirm with my bank')) : null,
     h('label', { class: 'check' },
       h('input', { type: 'checkbox', id: 'f-remember', checked: state.remember, 'aria-describedby': 'remember-help', onchange: (e: Event) => { state.remember = (e.target as HTMLInputElement).checked; } }),
       ' Remember me for faster checkout'),
     h('p', { class: 'hint', id: 'remember-help' }, 'Saves your address and card with this shop. Next time, a code sent to your email unlocks them.'),
-    state.pending3ds ? h('div', { class: 'challenge', role: 'group', 'aria-label': 'Bank verification' },
-      h('p', {}, 'Sandbox bank: confirm this payment, or enter another card.'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => void run(confirm3ds), disabled: state.busy }, 'Confirm with my bank')) : null,
     actions(state.busy ? 'Paying…' : `Pay ${money(total('total'), s?.currency ?? 'usd', variant()?.exponent)}`));
 }
 
