@@ -129,16 +129,7 @@ pub fn sign_in_code_email(
     code: &SecretString,
     valid_minutes: i64,
 ) -> Result<Message, ConnectorError> {
-    let from: Mailbox = format!(
-        "{} <{}>",
-        sanitize_display(&branding.shop_name),
-        branding.from_address
-    )
-    .parse()
-    .map_err(|e| ConnectorError::Misconfigured(format!("from: {e}")))?;
-    let to: Mailbox = to
-        .parse()
-        .map_err(|e| ConnectorError::Permanent(format!("recipient: {e}")))?;
+    let (from, to) = mailboxes(branding, to)?;
     let text = format!(
         "Your code for a faster checkout at {shop} is {code}.\n\n\
 It expires in {valid_minutes} minutes. If you did not ask for it, ignore this email: \
@@ -202,16 +193,7 @@ pub fn confirmation_email(
     branding: &Branding,
     to: &str,
 ) -> Result<Message, ConnectorError> {
-    let from: Mailbox = format!(
-        "{} <{}>",
-        sanitize_display(&branding.shop_name),
-        branding.from_address
-    )
-    .parse()
-    .map_err(|e| ConnectorError::Misconfigured(format!("from: {e}")))?;
-    let to: Mailbox = to
-        .parse()
-        .map_err(|e| ConnectorError::Permanent(format!("recipient: {e}")))?;
+    let (from, to) = mailboxes(branding, to)?;
     let money = |minor| order.currency.format_minor(minor);
     let mut text = format!(
         "Thank you for your order!\n\nOrder {} at {}\n\n",
@@ -276,6 +258,22 @@ pub fn confirmation_email(
                 ),
         )
         .map_err(|e| ConnectorError::Permanent(format!("email: {e}")))
+}
+
+/// The shop as sender (its name as display name) and the recipient. A bad sender
+/// is the merchant's configuration; a bad recipient will never be deliverable.
+fn mailboxes(branding: &Branding, to: &str) -> Result<(Mailbox, Mailbox), ConnectorError> {
+    let from: Mailbox = format!(
+        "{} <{}>",
+        sanitize_display(&branding.shop_name),
+        branding.from_address
+    )
+    .parse()
+    .map_err(|e| ConnectorError::Misconfigured(format!("from: {e}")))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| ConnectorError::Permanent(format!("recipient: {e}")))?;
+    Ok((from, to))
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -151,6 +151,21 @@ async fn verify(app: &TestApp, w: &Widget, email: &str, code: &str) -> crate::he
     .await
 }
 
+/// The demo merchant's widget, its mail going to a fresh sink.
+async fn shop(app: &TestApp) -> (SmtpSink, Widget) {
+    let sink = SmtpSink::start().await;
+    let w = widget(app, app.pk(), app.sk(), &sink).await;
+    (sink, w)
+}
+
+/// Asks for a code for `EMAIL`, verifies it and returns the shopper token.
+async fn signed_in(app: &TestApp, w: &Widget, sink: &SmtpSink) -> String {
+    let code = code_for(app, w, sink, EMAIL).await;
+    let v = verify(app, w, EMAIL, &code).await;
+    assert_eq!(v.status, StatusCode::OK, "{:#}", v.body);
+    v.body["shopper_token"].as_str().unwrap().to_string()
+}
+
 /// Pays one session with "remember me" ticked, so `EMAIL` has a saved profile.
 async fn buy_and_remember(app: &TestApp, w: &Widget, token: &str) -> Value {
     let s = app.ready_session(&app.variant("TEE-TRAIL-M"), 1).await;
@@ -183,8 +198,7 @@ async fn session_for(app: &TestApp, email: &str) -> String {
 #[tokio::test]
 async fn remember_then_verify_then_buy_in_one_tap_with_the_saved_card() {
     for app in apps().await {
-        let sink = SmtpSink::start().await;
-        let w = widget(&app, app.pk(), app.sk(), &sink).await;
+        let (sink, w) = shop(&app).await;
         buy_and_remember(&app, &w, "tok_visa").await;
 
         let code = code_for(&app, &w, &sink, "  Shopper@Example.COM ").await;
@@ -252,8 +266,7 @@ async fn remember_then_verify_then_buy_in_one_tap_with_the_saved_card() {
 #[tokio::test]
 async fn wrong_codes_count_and_the_fifth_kills_the_code() {
     for app in apps().await {
-        let sink = SmtpSink::start().await;
-        let w = widget(&app, app.pk(), app.sk(), &sink).await;
+        let (sink, w) = shop(&app).await;
         let code = code_for(&app, &w, &sink, EMAIL).await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         let r = verify(&app, &w, EMAIL, wrong).await;
@@ -291,8 +304,7 @@ async fn wrong_codes_count_and_the_fifth_kills_the_code() {
 #[tokio::test]
 async fn codes_expire_after_ten_minutes_and_work_once() {
     for app in apps().await {
-        let sink = SmtpSink::start().await;
-        let w = widget(&app, app.pk(), app.sk(), &sink).await;
+        let (sink, w) = shop(&app).await;
         let code = code_for(&app, &w, &sink, EMAIL).await;
         app.clock
             .advance_ms(anycart_server::shoppers::CODE_TTL_MS + 1);
@@ -326,8 +338,7 @@ async fn codes_expire_after_ten_minutes_and_work_once() {
 #[tokio::test]
 async fn codes_are_rate_limited_per_email_with_a_clear_429() {
     for app in apps().await {
-        let sink = SmtpSink::start().await;
-        let w = widget(&app, app.pk(), app.sk(), &sink).await;
+        let (sink, w) = shop(&app).await;
         for _ in 0..3 {
             code_for(&app, &w, &sink, EMAIL).await;
         }
@@ -372,8 +383,7 @@ async fn codes_are_rate_limited_per_email_with_a_clear_429() {
 #[tokio::test]
 async fn asking_for_a_code_reveals_nothing_about_saved_profiles() {
     for app in apps().await {
-        let sink = SmtpSink::start().await;
-        let w = widget(&app, app.pk(), app.sk(), &sink).await;
+        let (sink, w) = shop(&app).await;
         buy_and_remember(&app, &w, "tok_visa").await;
         let ask = |email: &'static str| {
             app.shoppers(
@@ -467,14 +477,9 @@ async fn codes_tokens_and_profiles_do_not_cross_merchants() {
 #[tokio::test]
 async fn a_shopper_token_pays_only_for_its_own_email_and_only_while_live() {
     for app in apps().await {
-        let sink = SmtpSink::start().await;
-        let w = widget(&app, app.pk(), app.sk(), &sink).await;
+        let (sink, w) = shop(&app).await;
         buy_and_remember(&app, &w, "tok_visa").await;
-        let code = code_for(&app, &w, &sink, EMAIL).await;
-        let token = verify(&app, &w, EMAIL, &code).await.body["shopper_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let token = signed_in(&app, &w, &sink).await;
         let ledger_before = app.sandbox.as_ref().unwrap().payments().len();
 
         // Someone else's session: the token does not pay for it.
@@ -541,8 +546,7 @@ async fn saved_state(app: &TestApp, w: &Widget) -> String {
 #[tokio::test]
 async fn saved_details_are_replaced_only_by_a_verified_shopper_and_a_decline_falls_back() {
     for app in apps().await {
-        let sink = SmtpSink::start().await;
-        let w = widget(&app, app.pk(), app.sk(), &sink).await;
+        let (sink, w) = shop(&app).await;
         buy_and_remember(&app, &w, "tok_visa").await;
         assert_eq!(saved_state(&app, &w).await, "CA");
         // Anyone can type the email and tick the box: an existing profile stays.
@@ -556,11 +560,7 @@ async fn saved_details_are_replaced_only_by_a_verified_shopper_and_a_decline_fal
         assert_eq!(app.pay(&id, "tok_visa").await.body["status"], "completed");
         assert_eq!(saved_state(&app, &w).await, "CA");
         // Unticking withdraws the opt-in.
-        let code = code_for(&app, &w, &sink, EMAIL).await;
-        let token = verify(&app, &w, EMAIL, &code).await.body["shopper_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let token = signed_in(&app, &w, &sink).await;
         let id = session_in(&app, "WA").await;
         let tick = |remember: bool, id: String| {
             app.shoppers(
