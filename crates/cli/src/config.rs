@@ -79,6 +79,13 @@ impl Config {
         if config.session_ttl_ms < 10_000 {
             anyhow::bail!("session_ttl_ms must be at least 10000");
         }
+        if config
+            .shopper_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() < 32)
+        {
+            anyhow::bail!("shopper_secret must be at least 32 characters (random)");
+        }
         Ok(config)
     }
 

@@ -68,6 +68,8 @@ const state = {
   remember: false,
   /** The opt-in the server holds for this session (so unticking withdraws it). */
   rememberSent: false,
+  /** An element to focus after the next render (e.g. the code field once sent). */
+  focus: '',
   refusal: '',
   /** The token awaiting a 3-D Secure confirmation (a token, never card data). */
   pending3ds: '',
@@ -309,7 +311,7 @@ async function sendCode(): Promise<void> {
   await call('/widget/shoppers/codes', { placement_id: cfg.placement_id, email });
   state.codeSent = true;
   state.form.otp = '';
-  state.notices = [`We emailed a 6-digit code to ${email}.`];
+  state.focus = 'f-otp';
 }
 
 async function verifyCode(): Promise<void> {
@@ -461,13 +463,13 @@ function signinView(): HTMLElement {
   const sent = state.codeSent;
   return h('form', { class: 'step', onsubmit: (e: Event) => { e.preventDefault(); void run(sent ? verifyCode : sendCode); } },
     h('h2', { tabindex: -1 }, 'Faster checkout'),
-    h('p', { class: 'muted', id: 'signin-help' }, sent ? `Enter the code we emailed to ${state.form.email.trim()}. It works for 10 minutes.` : 'We will email you a one-time code to use the address and card you saved with this shop.'),
+    h('p', { class: 'muted', id: 'signin-help', 'aria-live': 'polite' }, sent ? `We emailed a code to ${state.form.email.trim()}. It works for 10 minutes.` : 'We email you a one-time code that unlocks the address and card you saved with this shop.'),
     sent
       ? field('6-digit code', 'otp', { inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, pattern: '[0-9]{6}', 'aria-describedby': 'signin-help' })
       : field('Email', 'email', { type: 'email', autocomplete: 'email', 'aria-describedby': 'signin-help' }),
-    sent ? h('button', { type: 'button', class: 'link', onclick: () => void run(sendCode), disabled: state.busy }, 'Send a new code') : null,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'link', onclick: () => { state.codeSent = false; state.notices = []; go('contact'); }, disabled: state.busy }, 'Back'),
+      sent ? h('button', { type: 'button', class: 'link', onclick: () => void run(sendCode), disabled: state.busy }, 'New code') : null,
       h('button', { type: 'submit', class: 'primary', disabled: state.busy }, sent ? 'Verify' : 'Email me a code')));
 }
 
@@ -573,7 +575,8 @@ function render(): void {
     loading: () => h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'),
     product: productView, contact: contactView, signin: signinView, express: expressView, review: reviewView, payment: paymentView, done: doneView, refused: refusedView,
   };
-  const active = document.activeElement?.id;
+  const active = state.focus || document.activeElement?.id;
+  state.focus = '';
   root.replaceChildren(
     state.step === 'refused' ? views.refused() : h('div', { class: `shell ${cfg.layout}` },
       header(),
