@@ -11,6 +11,7 @@
 //!   session (buyer, address, preferred shipping) and returns it in ACP form.
 //! - `POST /widget/shoppers/remember`: "remember me" for a session; the profile is
 //!   saved when that session is paid ([`remember_paid`]), with the token that paid.
+//! - `POST /widget/shoppers/sign_out`: ends a shopper token early ("Not you?").
 //! - One-tap pay: the widget completes through the ACP API with the shopper token as
 //!   the credential token; [`payment_token`] swaps it for the saved provider token,
 //!   only for a live token of the same merchant and the session's email. The widget
@@ -63,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/widget/shoppers/verify", post(verify_code))
         .route("/widget/shoppers/prefill", post(prefill))
         .route("/widget/shoppers/remember", post(remember))
+        .route("/widget/shoppers/sign_out", post(sign_out))
 }
 
 /// The key under which emails are compared: trimmed and lowercased.
@@ -506,6 +508,26 @@ async fn remember(
             token_hash.as_deref(),
             state.now_ms(),
         )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /widget/shoppers/sign_out`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignOutRequest {
+    /// The token to end.
+    pub shopper_token: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: AcpJson<SignOutRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .delete_shopper_token(caller.merchant, &hash_key(body.value.shopper_token.trim()))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

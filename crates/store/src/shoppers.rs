@@ -330,6 +330,20 @@ impl Store {
         .transpose()
     }
 
+    /// Ends a shopper token early ("Not you?"). Removing an unknown one is not an error.
+    pub async fn delete_shopper_token(
+        &self,
+        merchant: MerchantId,
+        token_hash: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM shopper_tokens WHERE token_hash = $1 AND merchant_id = $2")
+            .bind(token_hash.to_string())
+            .bind(merchant.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     /// Records (or, with `remember` false, withdraws) "remember me" for a session,
     /// with the hash of the shopper token held at the time, if any.
     pub async fn set_shopper_optin(

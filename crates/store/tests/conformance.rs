@@ -938,6 +938,25 @@ async fn shopper_codes_limits_tokens_profiles_and_optins() {
             expires_at_ms: 10_000,
         };
         store.insert_shopper_token("h1", &t, 1).await.unwrap();
+        store.insert_shopper_token("h2", &t, 1).await.unwrap();
+        store.delete_shopper_token(other, "h2").await.unwrap();
+        assert!(
+            store
+                .find_shopper_token(m, "h2", 1)
+                .await
+                .unwrap()
+                .is_some(),
+            "{name}: not another merchant's to end"
+        );
+        store.delete_shopper_token(m, "h2").await.unwrap();
+        assert!(
+            store
+                .find_shopper_token(m, "h2", 1)
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
         assert_eq!(
             store.find_shopper_token(m, "h1", 9_999).await.unwrap(),
             Some(t)

@@ -368,6 +368,8 @@ async function oneTap(): Promise<void> {
 }
 
 function signOut(): void {
+  const token = state.shopper?.shopper_token;
+  if (token) void call('/widget/shoppers/sign_out', { shopper_token: token }).catch(() => undefined);
   keepShopper(null);
   state.notices = [];
   go('contact');
@@ -456,7 +458,8 @@ function productView(): HTMLElement {
     h('div', { class: 'field qty' },
       h('label', { for: 'f-qty' }, 'Quantity'),
       h('input', { id: 'f-qty', type: 'number', min: 1, max, value: state.quantity, inputmode: 'numeric', oninput: (e: Event) => { state.quantity = Math.max(1, Math.min(max, Number((e.target as HTMLInputElement).value) || 1)); } })),
-    h('button', { type: 'submit', class: 'primary', disabled: state.busy || soldOut }, soldOut ? 'Sold out' : state.busy ? 'Reserving…' : 'Buy now'));
+    // An id, so a live-stock re-render keeps keyboard focus on it.
+    h('button', { type: 'submit', id: 'buy', class: 'primary', disabled: state.busy || soldOut }, soldOut ? 'Sold out' : state.busy ? 'Reserving…' : 'Buy now'));
 }
 
 function signinView(): HTMLElement {

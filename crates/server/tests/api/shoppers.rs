@@ -511,6 +511,23 @@ async fn a_shopper_token_pays_only_for_its_own_email_and_only_while_live() {
             .to_string();
         let r = app.pay(&own, &token).await;
         assert_eq!(r.body["code"], "invalid_payment_token", "{:#}", r.body);
+        // "Not you?" ends a token at once.
+        let token = signed_in(&app, &w, &sink).await;
+        let out = app
+            .shoppers(&w.pk, "sign_out", json!({"shopper_token": token}))
+            .await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT);
+        let r = app
+            .shoppers(
+                &w.pk,
+                "prefill",
+                json!({"checkout_session_id": own, "shopper_token": token}),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_shopper_token"))
+        );
         assert_eq!(
             app.sandbox.as_ref().unwrap().payments().len(),
             ledger_before
