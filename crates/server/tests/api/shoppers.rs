@@ -110,16 +110,20 @@ impl TestApp {
     }
 }
 
+/// `POST /widget/shoppers/codes`.
+async fn ask_code(app: &TestApp, pk: &str, placement: &str, email: &str) -> crate::helpers::Reply {
+    app.shoppers(
+        pk,
+        "codes",
+        json!({"placement_id": placement, "email": email}),
+    )
+    .await
+}
+
 /// Asks for a code and returns the sent code (read from the SMTP sink).
 async fn code_for(app: &TestApp, w: &Widget, sink: &SmtpSink, email: &str) -> String {
     let before = sink.received().len();
-    let r = app
-        .shoppers(
-            &w.pk,
-            "codes",
-            json!({"placement_id": w.placement, "email": email}),
-        )
-        .await;
+    let r = ask_code(app, &w.pk, &w.placement, email).await;
     assert_eq!(
         r.status,
         StatusCode::ACCEPTED,
@@ -164,6 +168,16 @@ async fn signed_in(app: &TestApp, w: &Widget, sink: &SmtpSink) -> String {
     let v = verify(app, w, EMAIL, &code).await;
     assert_eq!(v.status, StatusCode::OK, "{:#}", v.body);
     v.body["shopper_token"].as_str().unwrap().to_string()
+}
+
+/// Fills a session from the saved profile of `token`'s shopper.
+async fn prefill(app: &TestApp, w: &Widget, session: &str, token: &str) -> crate::helpers::Reply {
+    app.shoppers(
+        &w.pk,
+        "prefill",
+        json!({"checkout_session_id": session, "shopper_token": token}),
+    )
+    .await
 }
 
 /// Pays one session with "remember me" ticked, so `EMAIL` has a saved profile.
@@ -228,13 +242,7 @@ async fn remember_then_verify_then_buy_in_one_tap_with_the_saved_card() {
 
         // One tap: a new session is prefilled from the profile and paid with it.
         let id = session_for(&app, EMAIL).await;
-        let filled = app
-            .shoppers(
-                &w.pk,
-                "prefill",
-                json!({"checkout_session_id": id, "shopper_token": token}),
-            )
-            .await;
+        let filled = prefill(&app, &w, &id, &token).await;
         assert_eq!(filled.status, StatusCode::OK, "{:#}", filled.body);
         assert_eq!(
             filled.body["status"], "ready_for_payment",
@@ -342,13 +350,7 @@ async fn codes_are_rate_limited_per_email_with_a_clear_429() {
         for _ in 0..3 {
             code_for(&app, &w, &sink, EMAIL).await;
         }
-        let r = app
-            .shoppers(
-                &w.pk,
-                "codes",
-                json!({"placement_id": w.placement, "email": EMAIL}),
-            )
-            .await;
+        let r = ask_code(&app, &w.pk, &w.placement, EMAIL).await;
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(r.body["code"], "rate_limited");
         assert!(r.headers.contains_key("retry-after"));
@@ -358,24 +360,12 @@ async fn codes_are_rate_limited_per_email_with_a_clear_429() {
             .advance_ms(anycart_server::shoppers::CODE_WINDOW_MS + 1);
         code_for(&app, &w, &sink, EMAIL).await;
         // Bad input changes nothing.
-        let r = app
-            .shoppers(
-                &w.pk,
-                "codes",
-                json!({"placement_id": w.placement, "email": "not an email"}),
-            )
-            .await;
+        let r = ask_code(&app, &w.pk, &w.placement, "not an email").await;
         assert_eq!(
             (r.status, r.body["code"].as_str()),
             (StatusCode::BAD_REQUEST, Some("invalid_email"))
         );
-        let r = app
-            .shoppers(
-                &w.pk,
-                "codes",
-                json!({"placement_id": "plc_nope", "email": EMAIL}),
-            )
-            .await;
+        let r = ask_code(&app, &w.pk, "plc_nope", EMAIL).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
     }
 }
@@ -385,15 +375,8 @@ async fn asking_for_a_code_reveals_nothing_about_saved_profiles() {
     for app in apps().await {
         let (sink, w) = shop(&app).await;
         buy_and_remember(&app, &w, "tok_visa").await;
-        let ask = |email: &'static str| {
-            app.shoppers(
-                &w.pk,
-                "codes",
-                json!({"placement_id": w.placement, "email": email}),
-            )
-        };
-        let known = ask(EMAIL).await;
-        let unknown = ask("nobody@example.com").await;
+        let known = ask_code(&app, &w.pk, &w.placement, EMAIL).await;
+        let unknown = ask_code(&app, &w.pk, &w.placement, "nobody@example.com").await;
         assert_eq!(known.status, unknown.status);
         assert_eq!(known.body, unknown.body);
         // Only the mailbox's owner learns whether details exist: verify says so.
@@ -422,13 +405,7 @@ async fn codes_tokens_and_profiles_do_not_cross_merchants() {
         buy_and_remember(&app, &a, "tok_visa").await;
 
         // A's placement with B's key is unknown.
-        let r = app
-            .shoppers(
-                &b.pk,
-                "codes",
-                json!({"placement_id": a.placement, "email": EMAIL}),
-            )
-            .await;
+        let r = ask_code(&app, &b.pk, &a.placement, EMAIL).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         // A code sent for A does not open B.
         let code = code_for(&app, &a, &sink_a, EMAIL).await;
@@ -450,13 +427,7 @@ async fn codes_tokens_and_profiles_do_not_cross_merchants() {
             )
             .await;
         let sid = s.body["id"].as_str().unwrap().to_string();
-        let r = app
-            .shoppers(
-                &b.pk,
-                "prefill",
-                json!({"checkout_session_id": sid, "shopper_token": token}),
-            )
-            .await;
+        let r = prefill(&app, &b, &sid, &token).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         let paid = app
             .post_with(
@@ -517,13 +488,7 @@ async fn a_shopper_token_pays_only_for_its_own_email_and_only_while_live() {
             .shoppers(&w.pk, "sign_out", json!({"shopper_token": token}))
             .await;
         assert_eq!(out.status, StatusCode::NO_CONTENT);
-        let r = app
-            .shoppers(
-                &w.pk,
-                "prefill",
-                json!({"checkout_session_id": own, "shopper_token": token}),
-            )
-            .await;
+        let r = prefill(&app, &w, &own, &token).await;
         assert_eq!(
             (r.status, r.body["code"].as_str()),
             (StatusCode::UNAUTHORIZED, Some("invalid_shopper_token"))
@@ -613,13 +578,7 @@ async fn saved_details_are_replaced_only_by_a_verified_shopper_and_a_decline_fal
             .await
             .unwrap();
         let own = session_for(&app, EMAIL).await;
-        let filled = app
-            .shoppers(
-                &w.pk,
-                "prefill",
-                json!({"checkout_session_id": own, "shopper_token": token}),
-            )
-            .await;
+        let filled = prefill(&app, &w, &own, &token).await;
         assert_eq!(
             filled.body["status"], "ready_for_payment",
             "{:#}",
