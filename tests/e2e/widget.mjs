@@ -7,9 +7,13 @@
 //   2. counts the requests until the widget is interactive (budget: ≤ 10);
 //   3. a stale page after the product sold out shows the out-of-stock message;
 //   4. forged postMessages on the host page are ignored;
-//   5. a host origin not on the allow-list and a disabled placement are refused.
+//   5. a host origin not on the allow-list and a disabled placement are refused;
+//   6. returning shopper: the ad purchase ticked "Remember me"; on the article (a
+//      fresh browser profile) and then on a third site, the shopper enters the email,
+//      reads the one-time code from the server log (demo mode) and pays in one tap.
 // Screenshots go to target/e2e/.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { mkdtempSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,11 +42,57 @@ async function check(name, fn) {
   console.log(`  ok  ${name} (${Date.now() - started} ms)`);
 }
 
+/** The server's log so far (the demo writes sign-in codes there). */
+let serverLog = () => '';
+
+/** Waits for the newest sign-in code the demo server logged for `email`. */
+async function codeFromLog(email, after) {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  for (;;) {
+    const found = [...serverLog().slice(after).matchAll(/demo sign-in code email=(\S+) code=(\d{6})/g)].filter((m) => m[1] === email);
+    if (found.length) return found[found.length - 1][2];
+    if (Date.now() > deadline) throw new Error(`no sign-in code for ${email} in the server log`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** In a fresh checkout: email → code from the log → saved details → one tap. */
+async function returningBuy(page, frame, email, shot) {
+  await frame.getByRole('button', { name: 'Buy now' }).click();
+  await frame.getByRole('button', { name: 'Saved your details before? Get a code' }).click();
+  await frame.getByRole('heading', { name: 'Faster checkout' }).waitFor();
+  await frame.getByLabel('Email').fill(email);
+  const logAt = serverLog().length;
+  await frame.getByRole('button', { name: 'Email me a code' }).click();
+  const code = await codeFromLog(email, logAt);
+  await frame.getByLabel('6-digit code').fill(code);
+  await page.screenshot({ path: join(SHOTS, `${shot}-code.png`) });
+  await frame.getByRole('button', { name: 'Verify' }).click();
+  const oneTap = frame.getByTestId('one-tap');
+  await oneTap.waitFor();
+  assert.match(await oneTap.textContent(), /^Pay \$\d+\.\d\d with VISA •••• 4242$/);
+  const saved = await frame.getByTestId('saved-address').textContent();
+  assert.ok(saved.includes('• Market St') && !saved.includes('1 Market St'), `masked address: ${saved}`);
+  await page.screenshot({ path: join(SHOTS, `${shot}-one-tap.png`) });
+  await oneTap.click();
+  await frame.getByTestId('order-number').waitFor();
+  await page.screenshot({ path: join(SHOTS, `${shot}-confirmed.png`) });
+  const storage = await frame.evaluate(() => {
+    let keys = 'blocked';
+    try { keys = Object.keys(localStorage); } catch { /* third-party storage blocked */ }
+    return { cookies: document.cookie, keys };
+  });
+  assert.equal(storage.cookies, '', 'the widget sets no cookies');
+  if (storage.keys !== 'blocked') assert.deepEqual(storage.keys, ['anycart.shopper']);
+  return storage.keys;
+}
+
 async function startServer() {
   const dir = mkdtempSync(join(tmpdir(), 'anycart-e2e-'));
   const child = spawn(BIN, ['serve', '--demo', '--addr', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
+  serverLog = () => stderr;
   const deadline = Date.now() + 60_000;
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
@@ -129,7 +179,9 @@ try {
     assert.deepEqual([Math.round(box.width), Math.round(box.height)], [300, 250]);
     assert.match(await frame.getByTestId('stock').textContent(), /In stock|Only \d+ left/);
     // The host page's hostile CSS (Comic Sans, yellow buttons) must not reach the widget.
-    const buttonBg = await buy.evaluate((b) => getComputedStyle(b).backgroundColor);
+    // (Read again if a live-stock re-render detached the button between lookup and read.)
+    let buttonBg = '';
+    for (let i = 0; i < 20 && !buttonBg; i++) buttonBg = await buy.evaluate((b) => (b.isConnected ? getComputedStyle(b).backgroundColor : '')).catch(() => '');
     assert.equal(buttonBg, 'rgb(47, 133, 90)', 'placement theme colour, not the host page CSS');
     await page.screenshot({ path: join(SHOTS, '1-ad-product.png') });
 
@@ -158,6 +210,9 @@ try {
     await page.screenshot({ path: join(SHOTS, '4-ad-declined.png') });
 
     await frame.getByLabel('Card number').fill('4242 4242 4242 4242');
+    const remember = frame.getByLabel('Remember me for faster checkout');
+    assert.equal(await remember.isChecked(), false, 'saving is opt-in');
+    await remember.check();
     await frame.getByRole('button', { name: /^Pay / }).click();
     const number = frame.getByTestId('order-number');
     await number.waitFor();
@@ -174,6 +229,17 @@ try {
     assert.equal(navigations, 1, 'the host page navigated');
     assert.equal(page.url(), demo.ad_page_url);
     await page.close();
+  });
+
+  await check('returning shopper inside the 300×250 ad (fresh browser profile): code, then one tap', async () => {
+    const context = await browser.newContext({ viewport: { width: 900, height: 600 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await page.goto(demo.ad_page_url);
+    const frame = await checkoutFrame(page);
+    await frame.getByRole('button', { name: 'Buy now' }).waitFor();
+    await returningBuy(page, frame, 'ada@example.com', '5c-ad-returning');
+    await context.close();
   });
 
   await check('the same placement fits a 300×600 half-page slot', async () => {
@@ -209,9 +275,14 @@ try {
       const r = await admin(demo, 'PUT', `/variants/${variant.id}/stock/${s.location_id}`, { on_hand: s.committed + s.held });
       assert.equal(r.status, 200, JSON.stringify(r.body));
     }
-    await frame.getByRole('button', { name: 'Buy now' }).click();
-    await expectCodes(frame, ['out_of_stock', 'quantity_exceeded']);
-    assert.ok((await frame.getByTestId('errors').textContent()).length > 0);
+    // The live stock stream may beat the click: the button then already says "Sold out".
+    const clicked = await frame.getByRole('button', { name: 'Buy now' }).click({ timeout: 3000 }).then(() => true, () => false);
+    if (clicked) {
+      await expectCodes(frame, ['out_of_stock', 'quantity_exceeded']);
+      assert.ok((await frame.getByTestId('errors').textContent()).length > 0);
+    } else {
+      assert.equal(await frame.getByRole('button', { name: 'Sold out' }).isDisabled(), true);
+    }
     assert.equal(await frame.getByRole('heading', { name: 'Contact & delivery' }).count(), 0);
     await page.screenshot({ path: join(SHOTS, '6-ad-out-of-stock.png') });
     const after = await admin(demo, 'GET', `/products/${placement.body.product_id}`);
@@ -262,6 +333,8 @@ try {
     await page.keyboard.press('Enter');
     await frame.getByRole('heading', { name: 'Contact & delivery' }).waitFor();
     assert.match(await frame.getByTestId('notices').textContent(), /price changed from \$32\.00 to \$35\.00/);
+    await page.keyboard.press('Tab');
+    assert.equal((await focused()).text, 'Saved your details before? Get a code');
     for (const text of ['grace@example.com', 'Grace Hopper', '1 Navy Way', 'Arlington', 'VA', '22202']) {
       await page.keyboard.press('Tab');
       await page.keyboard.type(text);
@@ -286,6 +359,72 @@ try {
     await page.locator('#log li[data-event="complete"]').waitFor();
     await page.screenshot({ path: join(SHOTS, '9-article-confirmed.png') });
     await page.close();
+  });
+
+  await check('returning shopper on the article (fresh browser profile): email → code from the log → one tap', async () => {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await page.goto(demo.article_page_url);
+    const frame = await checkoutFrame(page);
+    await frame.getByRole('button', { name: 'Buy now' }).waitFor();
+    // A wrong code is refused, said aloud, and the right one still works.
+    await frame.getByRole('button', { name: 'Buy now' }).click();
+    await frame.getByRole('button', { name: 'Saved your details before? Get a code' }).click();
+    await frame.getByLabel('Email').fill('ada@example.com');
+    const logAt = serverLog().length;
+    await frame.getByRole('button', { name: 'Email me a code' }).click();
+    const code = await codeFromLog('ada@example.com', logAt);
+    await frame.getByLabel('6-digit code').fill(code === '000000' ? '111111' : '000000');
+    await frame.getByRole('button', { name: 'Verify' }).click();
+    await expectCodes(frame, ['code_incorrect']);
+    assert.equal(await frame.getByTestId('errors').getAttribute('aria-live'), 'assertive');
+    await page.screenshot({ path: join(SHOTS, '12-article-wrong-code.png') });
+    await frame.getByLabel('6-digit code').fill(code);
+    await frame.getByRole('button', { name: 'Verify' }).click();
+    await frame.getByTestId('one-tap').click();
+    await frame.getByTestId('order-number').waitFor();
+    await page.screenshot({ path: join(SHOTS, '13-article-one-tap-confirmed.png') });
+    // Same site again: the token kept in the iframe's storage skips the code (Buy now, then Pay).
+    await page.reload();
+    const again = await checkoutFrame(page);
+    await again.getByRole('button', { name: 'Buy now' }).click();
+    await again.getByTestId('one-tap').click();
+    await again.getByTestId('order-number').waitFor();
+    await page.screenshot({ path: join(SHOTS, '14-article-two-taps.png') });
+    await context.close();
+  });
+
+  await check('returning shopper on a third site: storage is partitioned or blocked, so the code is asked again', async () => {
+    // A third publisher: a page this test serves on loopback, reached as
+    // `localhost`, which is another site than the demo pages' 127.0.0.1.
+    let html = '';
+    const server = createServer((_, res) => { res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }); res.end(html); });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const site = `http://localhost:${server.address().port}`;
+    const placement = await admin(demo, 'GET', `/placements/${demo.placements[1]}`);
+    const made = await admin(demo, 'POST', '/placements', { product_id: placement.body.product_id, channel: 'publisher', allowed_origins: [site] });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    // The same browser already verified on the article: a different site must not see that.
+    const article = await context.newPage();
+    await article.goto(demo.article_page_url);
+    const af = await checkoutFrame(article);
+    await af.evaluate(() => localStorage.setItem('anycart.shopper', JSON.stringify({ shopper_token: 'sht_from_article', expires_at: new Date(Date.now() + 600000).toISOString(), email: 'ada@example.com', profile: null })));
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Other site</title></head><body><h1>Another publisher</h1><script src="${demo.base_url}/embed.js" async></script><anycart-checkout placement="${made.body.id}" label="Buy"></anycart-checkout></body></html>`;
+    await page.goto(`${site}/review`);
+    const frame = await checkoutFrame(page);
+    await frame.getByRole('button', { name: 'Buy now' }).waitFor();
+    // This browser blocks or partitions the iframe's storage on another top-level
+    // site: either way the article's token is out of reach, so the code is asked.
+    const seen = await frame.evaluate(() => { try { return localStorage.getItem('anycart.shopper'); } catch { return 'blocked'; } });
+    assert.ok(seen === null || seen === 'blocked', `the article's token leaked: ${seen}`);
+    const keys = await returningBuy(page, frame, 'ada@example.com', '15-other-site');
+    console.log(`      third-site iframe storage: ${seen === 'blocked' ? 'blocked (token kept in memory)' : `partitioned (${keys})`}`);
+    await context.close();
+    server.close();
   });
 
   await check('a host origin off the allow-list and a disabled placement are refused', async () => {

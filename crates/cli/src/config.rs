@@ -32,6 +32,9 @@ pub struct Config {
     /// file `credentials.key` in the data dir is used (created on first start);
     /// nodes sharing one PostgreSQL must all be given the same key.
     pub credentials_key: Option<SecretString>,
+    /// Key of the HMAC over returning shoppers' sign-in codes; set the same value on
+    /// every node of a cluster (random per process when unset).
+    pub shopper_secret: Option<SecretString>,
 }
 
 #[derive(Serialize)]
@@ -79,6 +82,13 @@ impl Config {
             .context("invalid configuration")?;
         if config.session_ttl_ms < 10_000 {
             anyhow::bail!("session_ttl_ms must be at least 10000");
+        }
+        if config
+            .shopper_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() < 32)
+        {
+            anyhow::bail!("shopper_secret must be at least 32 characters (random)");
         }
         Ok(config)
     }

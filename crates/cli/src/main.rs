@@ -210,7 +210,15 @@ async fn serve(args: ServeArgs) -> Result<()> {
         base_url: base_url.clone(),
         session_ttl_ms: config.session_ttl_ms,
         auto_capture: config.auto_capture,
+        log_sign_in_codes: args.demo,
         ..ServerConfig::default()
+    };
+    let server_config = match config.shopper_secret.clone() {
+        Some(secret) => ServerConfig {
+            shopper_secret: secret,
+            ..server_config
+        },
+        None => server_config,
     };
     let payments = Arc::new(anycart_payments::sandbox::SandboxProvider::new());
     let state = AppState::new(store, payments, clock, server_config, holds);

@@ -264,19 +264,10 @@ pub fn connector_for(
     let Some(c) = connection else {
         return Ok(Box::new(native::NativeConnector::without_smtp()));
     };
-    let credentials: serde_json::Value = serde_json::from_str(c.credentials.expose_secret())
-        .map_err(|_| ConnectorError::Misconfigured("credentials are not JSON".into()))?;
-    let secret = |key: &str| -> Option<SecretString> {
-        credentials
-            .get(key)
-            .and_then(|v| v.as_str())
-            .map(|s| SecretString::from(s.to_string()))
-    };
+    let credentials = credentials(c)?;
+    let secret = |key: &str| secret(&credentials, key);
     match Platform::parse(&c.platform) {
-        Some(Platform::Native) => Ok(Box::new(native::NativeConnector::from_connection(
-            c,
-            secret("smtp_url"),
-        )?)),
+        Some(Platform::Native) => Ok(Box::new(mailer_for(Some(c))?)),
         Some(Platform::Shopify) => Ok(Box::new(shopify::ShopifyConnector::from_connection(
             c,
             secret("access_token")
@@ -303,6 +294,34 @@ pub fn connector_for(
             c.platform
         ))),
     }
+}
+
+/// The merchant's mailer: the SMTP settings of a `native` connection. Merchants on
+/// another platform, or with no connection, have none (`send_sign_in_code` then
+/// sends nothing).
+pub fn mailer_for(
+    connection: Option<&ConnectionRecord>,
+) -> Result<native::NativeConnector, ConnectorError> {
+    match connection {
+        Some(c) if Platform::parse(&c.platform) == Some(Platform::Native) => {
+            native::NativeConnector::from_connection(c, secret(&credentials(c)?, "smtp_url"))
+        }
+        _ => Ok(native::NativeConnector::without_smtp()),
+    }
+}
+
+/// A connection's stored credentials (one JSON object of secrets).
+fn credentials(c: &ConnectionRecord) -> Result<serde_json::Value, ConnectorError> {
+    serde_json::from_str(c.credentials.expose_secret())
+        .map_err(|_| ConnectorError::Misconfigured("credentials are not JSON".into()))
+}
+
+/// One secret of [`credentials`], if present.
+fn secret(credentials: &serde_json::Value, key: &str) -> Option<SecretString> {
+    credentials
+        .get(key)
+        .and_then(|v| v.as_str())
+        .map(|s| SecretString::from(s.to_string()))
 }
 
 /// The HTTP client every connector shares (one connection pool per process):

@@ -91,6 +91,64 @@ impl NativeConnector {
     }
 }
 
+impl NativeConnector {
+    /// Emails a returning shopper's one-time sign-in code over the merchant's SMTP
+    /// server. `Ok(false)` when the merchant has no SMTP configured (nothing sent).
+    pub async fn send_sign_in_code(
+        &self,
+        to: &str,
+        code: &SecretString,
+        valid_minutes: i64,
+    ) -> Result<bool, ConnectorError> {
+        let Some((url, branding)) = &self.smtp else {
+            return Ok(false);
+        };
+        send(url, sign_in_code_email(branding, to, code, valid_minutes)?).await?;
+        Ok(true)
+    }
+}
+
+/// One SMTP conversation through the merchant's server (lettre: protocol, TLS, MIME).
+async fn send(url: &SecretString, message: Message) -> Result<(), ConnectorError> {
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+        .map_err(|e| ConnectorError::Misconfigured(format!("smtp_url: {e}")))?
+        .timeout(Some(Duration::from_millis(SMTP_TIMEOUT_MS)))
+        .build();
+    match transport.send(message).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_permanent() => Err(ConnectorError::Permanent(format!("smtp: {e}"))),
+        Err(e) => Err(ConnectorError::Transient(format!("smtp: {e}"))),
+    }
+}
+
+/// The plain-text email carrying a sign-in code. It says who asked (the shop) and
+/// what to do if it was not the reader, and nothing about any saved details.
+pub fn sign_in_code_email(
+    branding: &Branding,
+    to: &str,
+    code: &SecretString,
+    valid_minutes: i64,
+) -> Result<Message, ConnectorError> {
+    let (from, to) = mailboxes(branding, to)?;
+    let text = format!(
+        "Your code for a faster checkout at {shop} is {code}.\n\n\
+It expires in {valid_minutes} minutes. If you did not ask for it, ignore this email: \
+nobody can use your saved details without the code.\n",
+        shop = branding.shop_name,
+        code = code.expose_secret(),
+    );
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(format!(
+            "Your checkout code - {}",
+            sanitize_display(&branding.shop_name)
+        ))
+        .header(ContentType::TEXT_PLAIN)
+        .body(text)
+        .map_err(|e| ConnectorError::Permanent(format!("email: {e}")))
+}
+
 #[async_trait]
 impl Connector for NativeConnector {
     fn platform(&self) -> Platform {
@@ -110,15 +168,8 @@ impl Connector for NativeConnector {
             return Ok(done(Confirmation::NoEmailAddress));
         };
         let message = confirmation_email(order, branding, email.as_ref())?;
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
-            .map_err(|e| ConnectorError::Misconfigured(format!("smtp_url: {e}")))?
-            .timeout(Some(Duration::from_millis(SMTP_TIMEOUT_MS)))
-            .build();
-        match transport.send(message).await {
-            Ok(_) => Ok(done(Confirmation::SentByAnycart)),
-            Err(e) if e.is_permanent() => Err(ConnectorError::Permanent(format!("smtp: {e}"))),
-            Err(e) => Err(ConnectorError::Transient(format!("smtp: {e}"))),
-        }
+        send(url, message).await?;
+        Ok(done(Confirmation::SentByAnycart))
     }
 
     async fn import_page(&self, _: Option<&str>) -> Result<crate::CataloguePage, ConnectorError> {
@@ -142,16 +193,7 @@ pub fn confirmation_email(
     branding: &Branding,
     to: &str,
 ) -> Result<Message, ConnectorError> {
-    let from: Mailbox = format!(
-        "{} <{}>",
-        sanitize_display(&branding.shop_name),
-        branding.from_address
-    )
-    .parse()
-    .map_err(|e| ConnectorError::Misconfigured(format!("from: {e}")))?;
-    let to: Mailbox = to
-        .parse()
-        .map_err(|e| ConnectorError::Permanent(format!("recipient: {e}")))?;
+    let (from, to) = mailboxes(branding, to)?;
     let money = |minor| order.currency.format_minor(minor);
     let mut text = format!(
         "Thank you for your order!\n\nOrder {} at {}\n\n",
@@ -216,6 +258,22 @@ pub fn confirmation_email(
                 ),
         )
         .map_err(|e| ConnectorError::Permanent(format!("email: {e}")))
+}
+
+/// The shop as sender (its name as display name) and the recipient. A bad sender
+/// is the merchant's configuration; a bad recipient will never be deliverable.
+fn mailboxes(branding: &Branding, to: &str) -> Result<(Mailbox, Mailbox), ConnectorError> {
+    let from: Mailbox = format!(
+        "{} <{}>",
+        sanitize_display(&branding.shop_name),
+        branding.from_address
+    )
+    .parse()
+    .map_err(|e| ConnectorError::Misconfigured(format!("from: {e}")))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| ConnectorError::Permanent(format!("recipient: {e}")))?;
+    Ok((from, to))
 }
 
 /// Escapes text for HTML element content and attribute values.

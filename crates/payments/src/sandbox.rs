@@ -53,6 +53,18 @@ pub fn tokenize_card(number: &str) -> Result<&'static str, TokenizeError> {
         .ok_or(TokenizeError::NotATestCard)
 }
 
+/// The card brand behind a sandbox token, from the test number's issuer prefix, for
+/// showing a saved card (`visa`); `None` for tokens the sandbox does not know.
+pub fn card_brand(token: &str) -> Option<&'static str> {
+    let (number, _) = CARDS.iter().find(|(_, t)| *t == token)?;
+    match number.as_bytes() {
+        [b'4', ..] => Some("visa"),
+        [b'5', b'1'..=b'5', ..] | [b'2', ..] => Some("mastercard"),
+        [b'3', b'4' | b'7', ..] => Some("amex"),
+        _ => None,
+    }
+}
+
 fn luhn_valid(digits: &str) -> bool {
     let sum: u32 = digits
         .bytes()

@@ -250,6 +250,8 @@ pub async fn complete(
     };
 
     let capture = state.config.auto_capture;
+    // The provider token this request charges (none when confirming 3-D Secure).
+    let mut charged_token = None;
     let provider_result = match (&session.pending_payment, payment.authenticated) {
         (Some(pending), Some(authenticated)) => {
             state
@@ -261,9 +263,12 @@ pub async fn complete(
             let amount =
                 anycart_core::Money::new(session.quote.totals.total_minor, session.currency)
                     .map_err(|_| ApiError::internal())?;
+            // A returning shopper's token stands for their saved card.
+            let token = crate::shoppers::payment_token(state, &session, &payment.token).await?;
+            charged_token = Some(token.clone());
             let request = AuthorizeRequest {
                 amount,
-                token: payment.token.clone(),
+                token,
                 idempotency_key: format!("{}-{}", session.id, session.payment_attempt),
                 capture,
             };
@@ -296,7 +301,15 @@ pub async fn complete(
             reference,
             card_last4,
             captured,
-        } => finish_order(state, session, version, reference, card_last4, captured).await,
+        } => {
+            let last4 = card_last4.clone();
+            let done =
+                finish_order(state, session, version, reference, card_last4, captured).await?;
+            if let Some(token) = &charged_token {
+                crate::shoppers::remember_paid(state, &done, token, last4.as_deref()).await;
+            }
+            Ok(done)
+        }
         AuthorizeOutcome::Declined { reason, .. } => {
             let mut s = session;
             s.apply(Event::PaymentDeclined)

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod inventory;
 pub mod merchants;
 pub mod pages;
+pub mod shoppers;
 pub mod state;
 pub mod webhooks;
 pub mod widget;
@@ -243,6 +244,9 @@ pub fn spawn_workers(
                     Ok(n) if n > 0 => tracing::info!(purged = n, "old idempotency keys removed"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+                }
+                if let Err(e) = state.store.purge_shopper_secrets(state.now_ms()).await {
+                    tracing::warn!(error = %e, "shopper code purge failed");
                 }
             }
         }

@@ -19,6 +19,11 @@ pub struct ServerConfig {
     pub auto_capture: bool,
     /// How often the expiry sweeper runs.
     pub sweep_interval_ms: u64,
+    /// Key of the HMAC over returning shoppers' sign-in codes. Every node sharing a
+    /// database needs the same one; the default is random per process.
+    pub shopper_secret: secrecy::SecretString,
+    /// Write sign-in codes to the log (demo mode only: there is no mailer there).
+    pub log_sign_in_codes: bool,
 }
 
 impl Default for ServerConfig {
@@ -28,8 +33,17 @@ impl Default for ServerConfig {
             session_ttl_ms: SESSION_TTL_MS_DEFAULT,
             auto_capture: true,
             sweep_interval_ms: 500,
+            shopper_secret: random_secret(),
+            log_sign_in_codes: false,
         }
     }
+}
+
+/// 32 random bytes, hex: a process-local secret when none is configured.
+fn random_secret() -> secrecy::SecretString {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    secrecy::SecretString::from(hex::encode(bytes))
 }
 
 /// How stock holds are taken.

@@ -52,6 +52,7 @@ pub fn router() -> Router<AppState> {
             get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }),
         )
         .route("/widget/checkout/{placement}", get(checkout_page))
+        .merge(crate::shoppers::router())
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {

@@ -23,6 +23,7 @@ mod outbox;
 mod placements;
 mod reconcile;
 mod sealing;
+mod shoppers;
 pub mod testing;
 
 pub use batch::{BatchItem, BatchResult};
@@ -39,6 +40,10 @@ pub use reconcile::{
     StockApplied, StockFigure,
 };
 pub use sealing::{CREDENTIALS_KEY_BYTES, CredentialsKey};
+pub use shoppers::{
+    CodeIssue, CodeLimits, LiveShopperCode, NewShopperCode, SHOPPER_OPTIN_TTL_MS, SavedDetails,
+    ShopperProfile, ShopperTokenRecord,
+};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

@@ -981,3 +981,235 @@ async fn platform_credentials_are_sealed_at_rest() {
     );
     assert!(CredentialsKey::from_base64("not base64!").is_err());
 }
+
+#[tokio::test]
+async fn shopper_codes_limits_tokens_profiles_and_optins() {
+    use anycart_store::{
+        CodeIssue, CodeLimits, NewShopperCode, SavedDetails, ShopperProfile, ShopperTokenRecord,
+    };
+    use secrecy::ExposeSecret;
+    for (name, store, _dir) in stores().await {
+        let (m, other) = (merchant(&store).await, merchant(&store).await);
+        let limits = CodeLimits {
+            window_ms: 600_000,
+            per_email: 2,
+            per_merchant: 3,
+        };
+        let code = |id: &str, m: MerchantId, email: &str, at: i64| NewShopperCode {
+            id: id.into(),
+            merchant_id: m,
+            email: email.into(),
+            code_mac: format!("mac-{id}"),
+            created_at_ms: at,
+            expires_at_ms: at + 600_000,
+        };
+        let issue = |c: NewShopperCode| {
+            let store = store.clone();
+            async move { store.issue_shopper_code(&c, limits).await.unwrap() }
+        };
+        assert_eq!(
+            issue(code("c1", m, "a@x.io", 1_000)).await,
+            CodeIssue::Issued
+        );
+        assert_eq!(
+            issue(code("c2", m, "a@x.io", 2_000)).await,
+            CodeIssue::Issued
+        );
+        assert_eq!(
+            issue(code("c3", m, "a@x.io", 3_000)).await,
+            CodeIssue::EmailLimited,
+            "{name}"
+        );
+        assert_eq!(
+            issue(code("c4", m, "b@x.io", 3_000)).await,
+            CodeIssue::Issued
+        );
+        assert_eq!(
+            issue(code("c5", m, "c@x.io", 3_000)).await,
+            CodeIssue::MerchantLimited,
+            "{name}"
+        );
+        assert_eq!(
+            issue(code("c6", other, "a@x.io", 3_000)).await,
+            CodeIssue::Issued,
+            "{name}: per merchant"
+        );
+        // The window slides.
+        assert_eq!(
+            issue(code("c7", m, "a@x.io", 601_500)).await,
+            CodeIssue::Issued,
+            "{name}"
+        );
+
+        // Only the newest code is live; older ones were superseded.
+        let live = store
+            .live_shopper_code(m, "a@x.io", 601_600)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (live.id.as_str(), live.code_mac.as_str(), live.attempts),
+            ("c7", "mac-c7", 0)
+        );
+        assert!(
+            store
+                .live_shopper_code(m, "a@x.io", 1_201_500)
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}: expired"
+        );
+        assert!(
+            store
+                .live_shopper_code(m, "zzz@x.io", 601_600)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Attempts stop at the limit; a used-up or consumed code cannot be consumed.
+        for _ in 0..2 {
+            assert!(store.fail_shopper_code("c4", 2).await.unwrap());
+        }
+        assert!(!store.fail_shopper_code("c4", 2).await.unwrap(), "{name}");
+        assert!(
+            !store.consume_shopper_code("c4", 2, 4_000).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store
+                .consume_shopper_code("c7", 5, 1_300_000)
+                .await
+                .unwrap(),
+            "{name}: expired"
+        );
+        assert!(store.consume_shopper_code("c7", 5, 601_600).await.unwrap());
+        assert!(
+            !store.consume_shopper_code("c7", 5, 601_600).await.unwrap(),
+            "{name}: once"
+        );
+
+        // Tokens are found by hash, per merchant, until they expire.
+        let t = ShopperTokenRecord {
+            merchant_id: m,
+            email: "a@x.io".into(),
+            expires_at_ms: 10_000,
+        };
+        store.insert_shopper_token("h1", &t, 1).await.unwrap();
+        store.insert_shopper_token("h2", &t, 1).await.unwrap();
+        store.delete_shopper_token(other, "h2").await.unwrap();
+        assert!(
+            store
+                .find_shopper_token(m, "h2", 1)
+                .await
+                .unwrap()
+                .is_some(),
+            "{name}: not another merchant's to end"
+        );
+        store.delete_shopper_token(m, "h2").await.unwrap();
+        assert!(
+            store
+                .find_shopper_token(m, "h2", 1)
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        assert_eq!(
+            store.find_shopper_token(m, "h1", 9_999).await.unwrap(),
+            Some(t)
+        );
+        assert!(
+            store
+                .find_shopper_token(m, "h1", 10_000)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .find_shopper_token(other, "h1", 1)
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+
+        // Profiles: per merchant; replacing keeps the first creation time.
+        let mut p = ShopperProfile {
+            merchant_id: m,
+            email: "a@x.io".into(),
+            details: SavedDetails {
+                first_name: Some("Ada".into()),
+                shipping_rate_id: Some("shr_1".into()),
+                ..Default::default()
+            },
+            payment_token: "tok_visa".to_string().into(),
+            card_brand: Some("visa".into()),
+            card_last4: Some("4242".into()),
+            created_at_ms: 5,
+            updated_at_ms: 5,
+        };
+        store.upsert_shopper(&p).await.unwrap();
+        p.created_at_ms = 9;
+        p.updated_at_ms = 9;
+        p.card_last4 = Some("0002".into());
+        store.upsert_shopper(&p).await.unwrap();
+        let got = store.get_shopper(m, "a@x.io").await.unwrap().unwrap();
+        assert_eq!((got.created_at_ms, got.updated_at_ms), (5, 9), "{name}");
+        assert_eq!(got.card_last4.as_deref(), Some("0002"));
+        assert_eq!(got.payment_token.expose_secret(), "tok_visa");
+        assert_eq!(got.details, p.details);
+        assert!(
+            !format!("{got:?}").contains("tok_visa"),
+            "Debug hides the token"
+        );
+        assert!(store.get_shopper(other, "a@x.io").await.unwrap().is_none());
+
+        // Opt-ins: set, replace, withdraw, take once.
+        let s = SessionId::new();
+        assert_eq!(store.take_shopper_optin(m, s).await.unwrap(), None);
+        store.set_shopper_optin(m, s, true, None, 1).await.unwrap();
+        store
+            .set_shopper_optin(m, s, true, Some("h1"), 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.take_shopper_optin(other, s).await.unwrap(),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            store.take_shopper_optin(m, s).await.unwrap(),
+            Some(Some("h1".into()))
+        );
+        assert_eq!(store.take_shopper_optin(m, s).await.unwrap(), None);
+        store.set_shopper_optin(m, s, true, None, 3).await.unwrap();
+        store.set_shopper_optin(m, s, false, None, 4).await.unwrap();
+        assert_eq!(store.take_shopper_optin(m, s).await.unwrap(), None);
+
+        // The purge drops expired codes and tokens, never live ones.
+        store.set_shopper_optin(m, s, true, None, 3).await.unwrap();
+        let removed = store.purge_shopper_secrets(700_000).await.unwrap();
+        assert!(removed >= 5, "{name}: {removed}");
+        assert!(
+            store
+                .find_shopper_token(m, "h1", 1)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .live_shopper_code(m, "a@x.io", 601_600)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            store.take_shopper_optin(m, s).await.unwrap(),
+            Some(None),
+            "{name}: young opt-in kept"
+        );
+    }
+}

@@ -1,6 +1,8 @@
 // The checkout app inside the anycart iframe: product → contact & address →
 // shipping, discount & totals → card → confirmation, all through the ACP checkout
-// API with the placement's publishable key. Rendering uses DOM APIs and
+// API with the placement's publishable key. Returning shoppers sign in with an
+// emailed one-time code instead (no cookies: the iframe's storage is partitioned
+// per host site, so each site asks once) and pay with their saved card in one tap. Rendering uses DOM APIs and
 // textContent only (never innerHTML), so no catalogue or API text can inject markup.
 import { EC_VERSION, isRpc } from './protocol';
 
@@ -28,7 +30,14 @@ interface Session {
 }
 interface ApiError { type: string; code: string; message: string; param?: string }
 
-type Step = 'loading' | 'product' | 'contact' | 'review' | 'payment' | 'done' | 'refused';
+interface Profile { name: string | null; address: string | null; card_brand: string | null; card_last4: string | null }
+/** A verified returning shopper (`POST /widget/shoppers/verify`). */
+interface Shopper { shopper_token: string; expires_at: string; email: string; profile: Profile | null }
+
+type Step = 'loading' | 'product' | 'contact' | 'signin' | 'express' | 'review' | 'payment' | 'done' | 'refused';
+
+/** Where the shopper token is kept: this iframe's storage, partitioned per host site. */
+const SHOPPER_KEY = 'anycart.shopper';
 
 const HANDSHAKE_TIMEOUT_MS = 5000;
 const LOW_STOCK_MAX = 5;
@@ -51,7 +60,16 @@ const state = {
   errorCodes: [] as string[],
   notices: [] as string[],
   live: new Map<string, number>(variants.map((v) => [v.id, v.available])),
-  form: { email: '', name: '', line_one: '', city: '', state: '', postal_code: '', country: 'US', code: '', number: '', exp: '', cvc: '' },
+  form: { email: '', name: '', line_one: '', city: '', state: '', postal_code: '', country: 'US', code: '', number: '', exp: '', cvc: '', otp: '' },
+  shopper: null as Shopper | null,
+  /** A sign-in code was sent (the sign-in step then asks for it). */
+  codeSent: false,
+  /** "Remember me for faster checkout" (off until the shopper ticks it). */
+  remember: false,
+  /** The opt-in the server holds for this session (so unticking withdraws it). */
+  rememberSent: false,
+  /** An element to focus after the next render (e.g. the code field once sent). */
+  focus: '',
   refusal: '',
   /** The token awaiting a 3-D Secure confirmation (a token, never card data). */
   pending3ds: '',
@@ -241,6 +259,7 @@ async function startCheckout(): Promise<void> {
   }
   post('ec.start', { checkout: { id: s.id } });
   state.step = 'contact';
+  if (state.shopper?.profile) await useSaved();
 }
 
 async function saveContact(): Promise<void> {
@@ -268,10 +287,104 @@ async function applyCode(): Promise<void> {
   absorb(await call<Session>(`/checkout_sessions/${s.id}`, { discounts: { codes: [code] } }));
 }
 
+// ---------- returning shoppers ----------
+
+function loadShopper(): Shopper | null {
+  try {
+    const s = JSON.parse(localStorage.getItem(SHOPPER_KEY) ?? 'null') as Shopper | null;
+    return s && Date.parse(s.expires_at) > Date.now() ? s : null;
+  } catch {
+    return null; // storage blocked: sign in each time
+  }
+}
+
+function keepShopper(s: Shopper | null): void {
+  state.shopper = s;
+  try {
+    if (s) localStorage.setItem(SHOPPER_KEY, JSON.stringify(s));
+    else localStorage.removeItem(SHOPPER_KEY);
+  } catch { /* storage blocked: keep it in memory only */ }
+}
+
+async function sendCode(): Promise<void> {
+  const email = state.form.email.trim();
+  await call('/widget/shoppers/codes', { placement_id: cfg.placement_id, email });
+  state.codeSent = true;
+  state.form.otp = '';
+  state.focus = 'f-otp';
+}
+
+async function verifyCode(): Promise<void> {
+  const v = await call<Shopper>('/widget/shoppers/verify', { placement_id: cfg.placement_id, email: state.form.email.trim(), code: state.form.otp.trim() });
+  state.codeSent = false;
+  state.form.otp = '';
+  state.notices = [];
+  keepShopper(v);
+  state.form.email = v.email;
+  if (v.profile) {
+    await useSaved();
+  } else {
+    state.notices = ['Nothing is saved for this email yet: fill in your details once and tick "Remember me".'];
+    state.step = 'contact';
+  }
+}
+
+/** Fills the session from the saved profile (server side) and offers one-tap pay. */
+async function useSaved(): Promise<void> {
+  const s = state.session;
+  const sh = state.shopper;
+  if (!s || !sh) return;
+  let next: Session;
+  try {
+    next = await call<Session>('/widget/shoppers/prefill', { checkout_session_id: s.id, shopper_token: sh.shopper_token });
+  } catch (e) {
+    if (e instanceof CallError && (e.body.code === 'invalid_shopper_token' || e.body.code === 'not_found')) {
+      keepShopper(null);
+      state.step = 'contact';
+      return;
+    }
+    throw e;
+  }
+  absorb(next);
+  state.form.email = sh.email;
+  state.step = blocked(next) || next.status !== 'ready_for_payment' ? 'review' : 'express';
+}
+
+/** Pays with the saved card: the shopper token is the credential; the server swaps
+ * it for the saved provider token, which never reaches this page. */
+async function oneTap(): Promise<void> {
+  const s = state.session;
+  const sh = state.shopper;
+  if (!s || !sh) return;
+  try {
+    await complete(s, sh.shopper_token, false);
+  } catch (e) {
+    if (e instanceof CallError && e.body.code === 'invalid_payment_token') keepShopper(null);
+    state.step = 'payment';
+    throw e;
+  }
+  // Declined or the bank must confirm: fall back to the card form (with the reason).
+  if (state.step !== 'done') state.step = 'payment';
+}
+
+function signOut(): void {
+  const token = state.shopper?.shopper_token;
+  if (token) void call('/widget/shoppers/sign_out', { shopper_token: token }).catch(() => undefined);
+  keepShopper(null);
+  state.notices = [];
+  go('contact');
+}
+
 async function pay(): Promise<void> {
   const s = state.session;
   if (!s) return;
   const f = state.form;
+  if (state.remember || state.rememberSent) {
+    const body: Record<string, unknown> = { checkout_session_id: s.id, remember: state.remember };
+    if (state.shopper) body['shopper_token'] = state.shopper.shopper_token;
+    // Saving is a convenience: it never stands in the way of paying.
+    await call('/widget/shoppers/remember', body).then(() => { state.rememberSent = state.remember; }, () => undefined);
+  }
   const m = /^\s*(\d{1,2})\s*\/\s*(\d{2,4})\s*$/.exec(f.exp);
   if (!m) {
     state.errors = ['Enter the expiry date as MM/YY.'];
@@ -345,12 +458,46 @@ function productView(): HTMLElement {
     h('div', { class: 'field qty' },
       h('label', { for: 'f-qty' }, 'Quantity'),
       h('input', { id: 'f-qty', type: 'number', min: 1, max, value: state.quantity, inputmode: 'numeric', oninput: (e: Event) => { state.quantity = Math.max(1, Math.min(max, Number((e.target as HTMLInputElement).value) || 1)); } })),
-    h('button', { type: 'submit', class: 'primary', disabled: state.busy || soldOut }, soldOut ? 'Sold out' : state.busy ? 'Reserving…' : 'Buy now'));
+    // An id, so a live-stock re-render keeps keyboard focus on it.
+    h('button', { type: 'submit', id: 'buy', class: 'primary', disabled: state.busy || soldOut }, soldOut ? 'Sold out' : state.busy ? 'Reserving…' : 'Buy now'));
+}
+
+function signinView(): HTMLElement {
+  const sent = state.codeSent;
+  return h('form', { class: 'step', onsubmit: (e: Event) => { e.preventDefault(); void run(sent ? verifyCode : sendCode); } },
+    h('h2', { tabindex: -1 }, 'Faster checkout'),
+    h('p', { class: 'muted', id: 'signin-help', 'aria-live': 'polite' }, sent ? `We emailed a code to ${state.form.email.trim()}. It works for 10 minutes.` : 'We email you a one-time code that unlocks the address and card you saved with this shop.'),
+    sent
+      ? field('6-digit code', 'otp', { inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, pattern: '[0-9]{6}', 'aria-describedby': 'signin-help' })
+      : field('Email', 'email', { type: 'email', autocomplete: 'email', 'aria-describedby': 'signin-help' }),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'link', onclick: () => { state.codeSent = false; state.notices = []; go('contact'); }, disabled: state.busy }, 'Back'),
+      sent ? h('button', { type: 'button', class: 'link', onclick: () => void run(sendCode), disabled: state.busy }, 'New code') : null,
+      h('button', { type: 'submit', class: 'primary', disabled: state.busy }, sent ? 'Verify' : 'Email me a code')));
+}
+
+function expressView(): HTMLElement {
+  const s = state.session;
+  const p = state.shopper?.profile;
+  const opt = s?.fulfillment_options.find((o) => o.id === s.selected_fulfillment_options?.[0]?.option_id);
+  const card = `${(p?.card_brand ?? 'card').toUpperCase()} •••• ${p?.card_last4 ?? ''}`;
+  return h('form', { class: 'step', onsubmit: (e: Event) => { e.preventDefault(); void run(oneTap); } },
+    h('h2', { tabindex: -1 }, p?.name ? `Welcome back, ${p.name}` : 'Welcome back'),
+    h('p', { class: 'saved', 'data-testid': 'saved-address' }, `Ship to ${p?.address ?? ''}${opt ? ` · ${opt.title}` : ''}`),
+    totalsList(),
+    h('button', { type: 'submit', class: 'primary', 'data-testid': 'one-tap', disabled: state.busy }, state.busy ? 'Paying…' : `Pay ${money(total('total'), s?.currency ?? 'usd', variant()?.exponent)} with ${card}`),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'link', onclick: () => go('payment'), disabled: state.busy }, 'Use another card'),
+      h('button', { type: 'button', class: 'link', onclick: signOut, disabled: state.busy }, 'Not you?')));
 }
 
 function contactView(): HTMLElement {
+  const saved = state.shopper?.profile;
   return h('form', { class: 'step', onsubmit: (e: Event) => { e.preventDefault(); void run(saveContact); } },
     h('h2', { tabindex: -1 }, 'Contact & delivery'),
+    saved
+      ? h('button', { type: 'button', class: 'secondary', onclick: () => void run(useSaved), disabled: state.busy }, `Use my saved details (•••• ${saved.card_last4 ?? ''})`)
+      : h('button', { type: 'button', class: 'secondary', 'data-testid': 'signin', onclick: () => go('signin'), disabled: state.busy }, 'Saved your details before? Get a code'),
     field('Email', 'email', { type: 'email', autocomplete: 'email' }),
     field('Full name', 'name', { autocomplete: 'name' }),
     field('Address', 'line_one', { autocomplete: 'address-line1' }),
@@ -401,6 +548,10 @@ function paymentView(): HTMLElement {
     state.pending3ds ? h('div', { class: 'challenge', role: 'group', 'aria-label': 'Bank verification' },
       h('p', {}, 'Sandbox bank: confirm this payment, or enter another card.'),
       h('button', { type: 'button', class: 'secondary', onclick: () => void run(confirm3ds), disabled: state.busy }, 'Confirm with my bank')) : null,
+    h('label', { class: 'check' },
+      h('input', { type: 'checkbox', id: 'f-remember', checked: state.remember, 'aria-describedby': 'remember-help', onchange: (e: Event) => { state.remember = (e.target as HTMLInputElement).checked; } }),
+      ' Remember me for faster checkout'),
+    h('p', { class: 'hint', id: 'remember-help' }, 'Saves your address and card with this shop. Next time, a code sent to your email unlocks them.'),
     actions(state.busy ? 'Paying…' : `Pay ${money(total('total'), s?.currency ?? 'usd', variant()?.exponent)}`));
 }
 
@@ -425,9 +576,10 @@ function refusedView(): HTMLElement {
 function render(): void {
   const views: Record<Step, () => HTMLElement> = {
     loading: () => h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'),
-    product: productView, contact: contactView, review: reviewView, payment: paymentView, done: doneView, refused: refusedView,
+    product: productView, contact: contactView, signin: signinView, express: expressView, review: reviewView, payment: paymentView, done: doneView, refused: refusedView,
   };
-  const active = document.activeElement?.id;
+  const active = state.focus || document.activeElement?.id;
+  state.focus = '';
   root.replaceChildren(
     state.step === 'refused' ? views.refused() : h('div', { class: `shell ${cfg.layout}` },
       header(),
@@ -481,6 +633,7 @@ function watchStock(): void {
 
 async function main(): Promise<void> {
   applyTheme(cfg.theme);
+  state.shopper = loadShopper();
   // Report the content's own height (not the viewport's) so the host can shrink the frame too.
   new ResizeObserver(() => post('ec.resize', { height: Math.ceil(root.getBoundingClientRect().height) })).observe(root);
   render();

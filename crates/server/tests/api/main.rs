@@ -12,4 +12,5 @@ mod helpers;
 mod idempotency;
 mod limits;
 mod placements;
+mod shoppers;
 mod tenancy;
