@@ -10,6 +10,7 @@ use crate::{
     Confirmation, Connector, ConnectorError, OrderPush, Platform, PushedOrder, WebhookEvent,
 };
 use anycart_core::order::Order;
+use anycart_core::text::escape_html;
 use anycart_store::ConnectionRecord;
 use async_trait::async_trait;
 use lettre::message::header::ContentType;
@@ -274,22 +275,6 @@ fn mailboxes(branding: &Branding, to: &str) -> Result<(Mailbox, Mailbox), Connec
         .parse()
         .map_err(|e| ConnectorError::Permanent(format!("recipient: {e}")))?;
     Ok((from, to))
-}
-
-/// Escapes text for HTML element content and attribute values.
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Drops characters that would break a mailbox display name or a header line.

@@ -13,6 +13,7 @@ pub mod order;
 pub mod pricing;
 pub mod quote;
 pub mod session;
+pub mod text;
 pub mod values;
 
 pub use ids::*;
