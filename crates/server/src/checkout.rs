@@ -720,16 +720,16 @@ async fn load_variants(
         ids.dedup();
         ids
     };
-    let found: HashMap<VariantId, Variant> = state
+    let found: HashMap<VariantId, (Variant, bool)> = state
         .store
-        .get_variants(merchant, &ids)
+        .variants_for_sale(merchant, &ids)
         .await?
         .into_iter()
-        .map(|v| (v.id, v))
+        .map(|(v, active)| (v.id, (v, active)))
         .collect();
     for (i, (id, _)) in lines.iter().enumerate() {
         let param = format!("$.line_items[{i}].id");
-        let Some(v) = found.get(id) else {
+        let Some((v, active)) = found.get(id) else {
             return Err(ApiError::bad_request(
                 "invalid_item_id",
                 format!("The item ID '{id}' does not exist."),
@@ -746,11 +746,7 @@ async fn load_variants(
             )
             .with_param("$.currency"));
         }
-        if !state
-            .store
-            .product_is_active(merchant, v.product_id)
-            .await?
-        {
+        if !active {
             return Err(ApiError::bad_request(
                 "item_unavailable",
                 format!("The item ID '{id}' is no longer for sale."),
@@ -758,6 +754,7 @@ async fn load_variants(
             .with_param(param));
         }
     }
+    let found = found.into_iter().map(|(id, (v, _))| (id, v)).collect();
     Ok(found)
 }
 

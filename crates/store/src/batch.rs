@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Rows per multi-row INSERT (8 parameters each; far below every engine's limit).
 const INSERT_ROWS_MAX: usize = 100;
 /// Ids per `IN (…)` list.
-const IN_LIST_MAX: usize = 500;
+pub(crate) const IN_LIST_MAX: usize = 500;
 
 /// One request of a batch, with its tenant and hold expiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

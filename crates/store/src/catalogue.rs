@@ -193,6 +193,34 @@ impl Store {
         }
     }
 
+    /// Variants of `merchant` among `ids`, each with whether its product is on
+    /// sale, in one query (what every checkout write needs). Unknown ids are absent.
+    pub async fn variants_for_sale(
+        &self,
+        merchant: MerchantId,
+        ids: &[VariantId],
+    ) -> StoreResult<Vec<(Variant, bool)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(crate::batch::IN_LIST_MAX) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {VARIANT_COLUMNS}, (SELECT p.active FROM products p WHERE p.id = variants.product_id) AS product_active FROM variants WHERE merchant_id = $1 AND id IN ({list})"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(merchant.to_string());
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(&self.read).await? {
+                let active = r.try_get::<Option<i64>, _>("product_active")? == Some(1);
+                out.push((variant_from_row(&r)?, active));
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether the product of a variant is active (inactive products cannot be sold).
     pub async fn product_is_active(
         &self,
