@@ -109,10 +109,22 @@ pub async fn update(
     id: SessionId,
     input: SessionInput,
 ) -> Result<CheckoutSession, ApiError> {
+    update_with(state, merchant, id, |_| Ok(input)).await
+}
+
+/// Like [`update`], with the input built from the session as loaded for this very
+/// write (partial buyer/address patches merge into what they patch, one read).
+pub async fn update_with(
+    state: &AppState,
+    merchant: MerchantId,
+    id: SessionId,
+    input: impl FnOnce(&CheckoutSession) -> Result<SessionInput, ApiError>,
+) -> Result<CheckoutSession, ApiError> {
     let (session, version) = load_live(state, merchant, id).await?;
     if session.status.is_terminal() {
         return Err(terminal_error(session.status));
     }
+    let input = input(&session)?;
     let lines = input.lines.clone().unwrap_or_else(|| {
         session
             .lines
@@ -193,13 +205,15 @@ async fn void_pending(state: &AppState, session: &CheckoutSession) {
 }
 
 /// Pays for a ready session and writes the order; or reports why it could not.
+/// `payment` is built from the session as loaded for this request (one read).
 pub async fn complete(
     state: &AppState,
     merchant: MerchantId,
     id: SessionId,
-    payment: PaymentInput,
+    payment: impl FnOnce(&CheckoutSession) -> Result<PaymentInput, ApiError>,
 ) -> Result<CheckoutSession, ApiError> {
     let (session, version) = load_live(state, merchant, id).await?;
+    let payment = payment(&session)?;
     match session.status {
         CheckoutStatus::Completed => return Ok(session), // already paid: never charge again
         s if s.is_terminal() => return Err(terminal_error(s)),

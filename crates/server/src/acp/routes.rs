@@ -169,29 +169,30 @@ async fn update_session(
         |state, raw| async move {
             let id = session_id(&id)?;
             let req: UpdateSessionRequest = parse_json(&raw)?;
-            let current = checkout::get(&state, caller.merchant, id).await?;
-            let input = SessionInput {
-                lines: req
-                    .line_items
-                    .as_deref()
-                    .map(parse::line_items)
-                    .transpose()?,
-                buyer: req
-                    .buyer
-                    .as_ref()
-                    .map(|b| parse::buyer(&current.buyer, b))
-                    .transpose()?,
-                fulfillment: req
-                    .fulfillment_details
-                    .as_ref()
-                    .map(|f| parse::fulfillment(&current.fulfillment, f))
-                    .transpose()?,
-                selected_shipping: selected_option(&req)?,
-                codes: parse::codes(req.discounts.as_ref(), req.coupons.as_ref())?,
-                locale: None,
-                client_interventions: None,
+            let input = |current: &CheckoutSession| -> Result<SessionInput, ApiError> {
+                Ok(SessionInput {
+                    lines: req
+                        .line_items
+                        .as_deref()
+                        .map(parse::line_items)
+                        .transpose()?,
+                    buyer: req
+                        .buyer
+                        .as_ref()
+                        .map(|b| parse::buyer(&current.buyer, b))
+                        .transpose()?,
+                    fulfillment: req
+                        .fulfillment_details
+                        .as_ref()
+                        .map(|f| parse::fulfillment(&current.fulfillment, f))
+                        .transpose()?,
+                    selected_shipping: selected_option(&req)?,
+                    codes: parse::codes(req.discounts.as_ref(), req.coupons.as_ref())?,
+                    locale: None,
+                    client_interventions: None,
+                })
             };
-            let session = checkout::update(&state, caller.merchant, id, input).await?;
+            let session = checkout::update_with(&state, caller.merchant, id, input).await?;
             render(&state, &session).await
         },
     )
@@ -233,18 +234,20 @@ async fn complete_session(
                 )
                 .with_param("$.payment_data.instrument.credential.token"));
             }
-            let current = checkout::get(&state, caller.merchant, id).await?;
-            let payment = PaymentInput {
-                handler_id: req.payment_data.handler_id.clone().unwrap_or_default(),
-                token: token.to_string(),
-                buyer: req
-                    .buyer
-                    .as_ref()
-                    .map(|b| parse::buyer(&current.buyer, b))
-                    .transpose()?,
-                authenticated: req.authentication_result.as_ref().map(|a| {
-                    matches!(a.outcome.as_str(), "authenticated" | "attempt_acknowledged")
-                }),
+            let handler_id = req.payment_data.handler_id.clone().unwrap_or_default();
+            let payment = |current: &CheckoutSession| -> Result<PaymentInput, ApiError> {
+                Ok(PaymentInput {
+                    handler_id,
+                    token: token.to_string(),
+                    buyer: req
+                        .buyer
+                        .as_ref()
+                        .map(|b| parse::buyer(&current.buyer, b))
+                        .transpose()?,
+                    authenticated: req.authentication_result.as_ref().map(|a| {
+                        matches!(a.outcome.as_str(), "authenticated" | "attempt_acknowledged")
+                    }),
+                })
             };
             let session = checkout::complete(&state, caller.merchant, id, payment).await?;
             render(&state, &session).await
