@@ -38,7 +38,9 @@ const ASSET_MAX_AGE_S: u32 = 300;
 
 /// Widget routes (merged at the root of the app).
 pub fn router() -> Router<AppState> {
-    Router::new()
+    // Static assets are gzipped for clients that accept it (what the weight budget
+    // counts); the API and the SSE stream are left alone.
+    let assets = Router::new()
         .route(
             "/embed.js",
             get(|| async { asset(EMBED_JS, "text/javascript; charset=utf-8") }),
@@ -51,6 +53,9 @@ pub fn router() -> Router<AppState> {
             "/widget/app.css",
             get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }),
         )
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true));
+    Router::new()
+        .merge(assets)
         .route("/widget/checkout/{placement}", get(checkout_page))
         .merge(crate::shoppers::router())
 }

@@ -486,6 +486,20 @@ async fn the_loader_and_app_assets_are_served() {
         .await
         .unwrap();
     assert!(js.contains("anycart-checkout") && js.contains("ec.ready"));
+
+    // Browsers asking for gzip get it, and it is what the weight budget counts.
+    let gz = app
+        .client
+        .get(format!("{}/embed.js", app.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let bytes = gz.bytes().await.unwrap();
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip stream");
+    assert!(bytes.len() < js.len(), "{} vs {}", bytes.len(), js.len());
+    assert!(bytes.len() <= 6 * 1024, "loader within its 6 KB budget");
 }
 
 fn page_config(html: &str) -> Value {
