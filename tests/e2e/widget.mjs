@@ -21,6 +21,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
+import { randomUUID } from 'node:crypto';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(join(repo, 'web', 'widget', 'package.json'));
@@ -425,6 +426,40 @@ try {
     console.log(`      third-site iframe storage: ${seen === 'blocked' ? 'blocked (token kept in memory)' : `partitioned (${keys})`}`);
     await context.close();
     server.close();
+  });
+
+  await check('"Forget my details" deletes the saved address and card on the server', async () => {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    // A shopper who saved their details through the API (ada has used up her codes).
+    const email = 'grace@example.com';
+    const acp = async (path, body) => {
+      const res = await fetch(`${demo.base_url}${path}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${demo.publishable_key}`, 'API-Version': '2026-04-17', 'Idempotency-Key': randomUUID(), 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json().catch(() => null) };
+    };
+    const address = { name: 'Grace Hopper', line_one: '1 Market St', city: 'San Francisco', state: 'CA', country: 'US', postal_code: '94105' };
+    const s = await acp('/checkout_sessions', { currency: 'usd', line_items: [{ id: demo.variants[0].id, quantity: 1 }], capabilities: {}, buyer: { email, first_name: 'Grace' }, fulfillment_details: { name: 'Grace Hopper', address } });
+    assert.equal(s.status, 201, JSON.stringify(s.body));
+    assert.equal((await acp('/widget/shoppers/remember', { checkout_session_id: s.body.id, remember: true })).status, 204);
+    const paid = await acp(`/checkout_sessions/${s.body.id}/complete`, { payment_data: { handler_id: 'card_sandbox', instrument: { type: 'card', credential: { type: 'spt', token: 'tok_visa' } } } });
+    assert.equal(paid.body?.status, 'completed', JSON.stringify(paid.body));
+    await page.goto(demo.article_page_url);
+    await returningBuy(page, await checkoutFrame(page), email, '16-forget');
+    await page.reload();
+    const frame = await checkoutFrame(page);
+    await frame.getByRole('button', { name: 'Buy now' }).click();
+    await frame.getByTestId('forget-me').click();
+    await frame.getByRole('button', { name: 'Saved your details before? Get a code' }).waitFor();
+    assert.equal(await frame.evaluate(() => localStorage.getItem('anycart.shopper')), null, 'token dropped');
+    await page.screenshot({ path: join(SHOTS, '16-forget-done.png') });
+    const gone = await admin(demo, 'DELETE', `/shoppers/${email}`);
+    assert.equal(gone.status, 404, 'already deleted by the shopper');
+    await context.close();
   });
 
   await check('a host origin off the allow-list and a disabled placement are refused', async () => {

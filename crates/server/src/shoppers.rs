@@ -65,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/widget/shoppers/prefill", post(prefill))
         .route("/widget/shoppers/remember", post(remember))
         .route("/widget/shoppers/sign_out", post(sign_out))
+        .route("/widget/shoppers/forget", post(forget))
 }
 
 /// The key under which emails are compared: trimmed and lowercased.
@@ -529,6 +530,22 @@ async fn sign_out(
         .store
         .delete_shopper_token(caller.merchant, &hash_key(body.value.shopper_token.trim()))
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /widget/shoppers/forget`: the signed-in shopper deletes their saved
+/// details, tokens and codes for this merchant ("Forget me"). 204.
+async fn forget(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: AcpJson<SignOutRequest>,
+) -> Result<StatusCode, ApiError> {
+    let who = shopper(&state, caller.merchant, &body.value.shopper_token).await?;
+    state
+        .store
+        .forget_shopper(caller.merchant, &who.email)
+        .await?;
+    tracing::info!(merchant_id = %caller.merchant, "returning shopper forgotten at their request");
     Ok(StatusCode::NO_CONTENT)
 }
 

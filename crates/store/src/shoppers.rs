@@ -330,6 +330,25 @@ impl Store {
         .transpose()
     }
 
+    /// Forgets a returning shopper of `merchant` (a privacy request): their saved
+    /// details, sign-in tokens and pending codes, in one transaction. Returns
+    /// whether saved details existed.
+    pub async fn forget_shopper(&self, merchant: MerchantId, email: &str) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let mut existed = false;
+        for table in ["shoppers", "shopper_tokens", "shopper_codes"] {
+            let sql = format!("DELETE FROM {table} WHERE merchant_id = $1 AND email = $2");
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(merchant.to_string())
+                .bind(email.to_string())
+                .execute(&mut *tx)
+                .await?;
+            existed |= table == "shoppers" && done.rows_affected() > 0;
+        }
+        tx.commit().await?;
+        Ok(existed)
+    }
+
     /// Ends a shopper token early ("Not you?"). Removing an unknown one is not an error.
     pub async fn delete_shopper_token(
         &self,

@@ -375,6 +375,15 @@ function signOut(): void {
   go('contact');
 }
 
+/** "Forget me": deletes the saved address and card on the server, then signs out. */
+async function forgetMe(): Promise<void> {
+  const token = state.shopper?.shopper_token;
+  if (token) await call('/widget/shoppers/forget', { shopper_token: token });
+  keepShopper(null);
+  state.notices = [];
+  go('contact');
+}
+
 async function pay(): Promise<void> {
   const s = state.session;
   if (!s) return;
@@ -488,7 +497,8 @@ function expressView(): HTMLElement {
     h('button', { type: 'submit', class: 'primary', 'data-testid': 'one-tap', disabled: state.busy }, state.busy ? 'Paying…' : `Pay ${money(total('total'), s?.currency ?? 'usd', variant()?.exponent)} with ${card}`),
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'link', onclick: () => go('payment'), disabled: state.busy }, 'Use another card'),
-      h('button', { type: 'button', class: 'link', onclick: signOut, disabled: state.busy }, 'Not you?')));
+      h('button', { type: 'button', class: 'link', onclick: signOut, disabled: state.busy }, 'Not you?'),
+      h('button', { type: 'button', class: 'link', 'data-testid': 'forget-me', onclick: () => void run(forgetMe), disabled: state.busy }, 'Forget my details')));
 }
 
 function contactView(): HTMLElement {

@@ -49,6 +49,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_discount, list_discounts))
         .routes(routes!(list_orders))
         .routes(routes!(get_order))
+        .routes(routes!(forget_shopper))
         .merge(placements::router())
         .routes(routes!(
             connections::put_connection,
@@ -674,6 +675,27 @@ async fn list_orders(
         data: orders.into_iter().map(|o| order_wire(&state, o)).collect(),
         next_cursor,
     }))
+}
+
+/// Forgets a returning shopper (a privacy request handled by the merchant): their
+/// saved address and payment token, sign-in tokens and pending codes. Orders stay.
+#[utoipa::path(delete, path = "/shoppers/{email}", tag = "Admin", params(("email" = String, Path)), responses((status = 204), (status = 404)), security(("bearer" = [])))]
+async fn forget_shopper(
+    State(state): State<AppState>,
+    caller: SecretCaller,
+    Path(email): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let email = crate::shoppers::normalize_email(&email)?;
+    if state
+        .store
+        .forget_shopper(caller.0.merchant, &email)
+        .await?
+    {
+        tracing::info!(merchant_id = %caller.0.merchant, "returning shopper forgotten by the merchant");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("saved shopper"))
+    }
 }
 
 /// One order.

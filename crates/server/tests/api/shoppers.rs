@@ -596,3 +596,50 @@ async fn saved_details_are_replaced_only_by_a_verified_shopper_and_a_decline_fal
         assert_eq!(fallback.body["status"], "completed", "{:#}", fallback.body);
     }
 }
+
+/// "Forget me": the signed-in shopper (or the merchant, through the admin API)
+/// deletes the saved details; their token stops working and nothing is charged
+/// with the old card afterwards.
+#[tokio::test]
+async fn shoppers_can_be_forgotten_by_themselves_or_by_the_merchant() {
+    for app in apps().await {
+        let name = app.backend;
+        let (sink, w) = shop(&app).await;
+        buy_and_remember(&app, &w, "tok_visa").await;
+        let token = signed_in(&app, &w, &sink).await;
+
+        // A forged token cannot forget anyone.
+        let r = app
+            .shoppers(&w.pk, "forget", json!({"shopper_token": "sht_forged"}))
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{name}");
+
+        let r = app
+            .shoppers(&w.pk, "forget", json!({"shopper_token": token}))
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{name}: {:#}", r.body);
+        let id = session_for(&app, EMAIL).await;
+        let filled = prefill(&app, &w, &id, &token).await;
+        assert_eq!(
+            filled.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}: token ended"
+        );
+        let paid = app.pay(&id, &token).await;
+        assert_ne!(
+            paid.body["status"], "completed",
+            "{name}: no saved card left"
+        );
+
+        // The merchant can do it too (e.g. for an emailed request); 404 once gone.
+        buy_and_remember(&app, &w, "tok_visa").await;
+        let path = format!("/shoppers/{}", EMAIL.to_uppercase());
+        let r = app.admin(Method::DELETE, &path, None).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{name}: {:#}", r.body);
+        let r = app.admin(Method::DELETE, &path, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{name}");
+        let token = signed_in(&app, &w, &sink).await;
+        let v = prefill(&app, &w, &session_for(&app, EMAIL).await, &token).await;
+        assert_eq!(v.status, StatusCode::NOT_FOUND, "{name}: nothing saved");
+    }
+}
