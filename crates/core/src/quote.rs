@@ -134,6 +134,9 @@ pub fn evaluate(input: &QuoteInput<'_>) -> Result<Evaluation, MoneyError> {
     })
 }
 
+/// How far back a buyer's orders count against per-buyer limits.
+pub const BUYER_LIMIT_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// Variants whose `max_quantity_per_order` this session breaks: its own lines of
 /// the variant together (repeated lines count together), plus what the buyer
 /// already has elsewhere (`buyer_units`). These variants are not held at all, so

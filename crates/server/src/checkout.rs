@@ -64,7 +64,7 @@ fn terminal_error(status: CheckoutStatus) -> ApiError {
 }
 
 /// How far back a buyer's orders count against per-buyer limits.
-pub const BUYER_LIMIT_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+pub use anycart_core::quote::BUYER_LIMIT_WINDOW_MS;
 
 /// Creates a session, holding its stock.
 pub async fn create(

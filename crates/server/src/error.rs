@@ -144,6 +144,13 @@ impl From<StoreError> for ApiError {
                     "The change would break a stock or data rule and was refused.",
                 )
             }
+            StoreError::BuyerLimit(detail) => {
+                tracing::info!(%detail, "per-buyer limit refused an order");
+                ApiError::conflict(
+                    "buyer_limit_reached",
+                    "This order would exceed the limit per customer for an item; nothing was charged.",
+                )
+            }
             ref busy if busy.is_pool_timeout() => {
                 tracing::error!("database pool exhausted");
                 ApiError::new(

@@ -100,18 +100,9 @@ impl Store {
             let variant: VariantId = parse_id(&r.try_get::<String, _>("variant_id")?)?;
             *units.entry(variant).or_insert(0) += r.try_get::<i64, _>("units")?;
         }
-        let orders = sqlx::query("SELECT doc FROM orders WHERE merchant_id = $1 AND buyer_key = $2 AND created_at_ms >= $3 ORDER BY created_at_ms DESC LIMIT $4")
-            .bind(merchant.to_string())
-            .bind(buyer_key.to_string())
-            .bind(since_ms)
-            .bind(BUYER_ORDERS_COUNTED_MAX)
-            .fetch_all(&self.read)
-            .await?;
-        for r in orders {
-            let order: Order = serde_json::from_str(&r.try_get::<String, _>("doc")?)?;
-            for line in order.lines {
-                *units.entry(line.variant_id).or_insert(0) += i64::from(line.quantity.get());
-            }
+        let mut conn = self.read.acquire().await?;
+        for (variant, ordered) in ordered_units(&mut conn, merchant, buyer_key, since_ms).await? {
+            *units.entry(variant).or_insert(0) += ordered;
         }
         Ok(units)
     }
@@ -262,6 +253,64 @@ impl Store {
     }
 }
 
+/// Units of each variant a buyer ordered from `merchant` since `since_ms`.
+async fn ordered_units(
+    conn: &mut AnyConnection,
+    merchant: MerchantId,
+    buyer_key: &str,
+    since_ms: i64,
+) -> StoreResult<BTreeMap<VariantId, i64>> {
+    let orders = sqlx::query("SELECT doc FROM orders WHERE merchant_id = $1 AND buyer_key = $2 AND created_at_ms >= $3 ORDER BY created_at_ms DESC LIMIT $4")
+        .bind(merchant.to_string())
+        .bind(buyer_key.to_string())
+        .bind(since_ms)
+        .bind(BUYER_ORDERS_COUNTED_MAX)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut units = BTreeMap::new();
+    for r in orders {
+        let order: Order = serde_json::from_str(&r.try_get::<String, _>("doc")?)?;
+        for line in order.lines {
+            *units.entry(line.variant_id).or_insert(0) += i64::from(line.quantity.get());
+        }
+    }
+    Ok(units)
+}
+
+/// Refuses an order that would take its buyer past a variant's
+/// `max_quantity_per_order` within the window, counting the buyer's earlier orders.
+/// The per-buyer lock row makes concurrent completions of one buyer (on any node)
+/// run one after the other, so each sees the orders committed before it.
+async fn check_buyer_limits(conn: &mut AnyConnection, order: &Order) -> StoreResult<()> {
+    let mut caps: BTreeMap<VariantId, (i64, u32)> = BTreeMap::new();
+    for line in &order.lines {
+        if let Some(max) = line.max_quantity_per_order {
+            caps.entry(line.variant_id).or_insert((0, max)).0 += i64::from(line.quantity.get());
+        }
+    }
+    let Some(email) = order.email.as_ref().filter(|_| !caps.is_empty()) else {
+        return Ok(());
+    };
+    let buyer_key = email.buyer_key();
+    sqlx::query("INSERT INTO buyer_locks (merchant_id, buyer_key, touched_at_ms) VALUES ($1, $2, $3) ON CONFLICT (merchant_id, buyer_key) DO UPDATE SET touched_at_ms = excluded.touched_at_ms")
+        .bind(order.merchant_id.to_string())
+        .bind(buyer_key.clone())
+        .bind(order.created_at_ms)
+        .execute(&mut *conn)
+        .await?;
+    let since = order.created_at_ms - anycart_core::quote::BUYER_LIMIT_WINDOW_MS;
+    let ordered = ordered_units(conn, order.merchant_id, &buyer_key, since).await?;
+    for (variant, (units, max)) in caps {
+        let before = ordered.get(&variant).copied().unwrap_or(0);
+        if before + units > i64::from(max) {
+            return Err(StoreError::BuyerLimit(format!(
+                "{variant}: {before} already ordered, {units} more, at most {max}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The body of [`Store::complete_checkout`], on the connection the write runs on.
 #[allow(clippy::too_many_arguments)]
 async fn complete_checkout_tx(
@@ -278,6 +327,7 @@ async fn complete_checkout_tx(
     if current_version(&mut tx, session.merchant_id, session.id).await? != expected_version {
         return Err(StoreError::VersionConflict);
     }
+    check_buyer_limits(&mut tx, &order).await?;
     let committed = inventory::commit_session_holds(&mut tx, backend, session.id).await?;
     if &committed != demand {
         return Err(StoreError::Constraint(

@@ -79,6 +79,10 @@ pub enum StoreError {
     /// A CHECK or foreign-key rule refused the write.
     #[error("constraint violated: {0}")]
     Constraint(String),
+    /// Completing would take a buyer past a variant's `max_quantity_per_order`
+    /// counting their recent orders (checked under a per-buyer lock).
+    #[error("buyer limit reached: {0}")]
+    BuyerLimit(String),
     /// A stored document could not be decoded (a bug or a manual edit).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

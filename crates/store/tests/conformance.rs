@@ -1213,3 +1213,94 @@ async fn shopper_codes_limits_tokens_profiles_and_optins() {
         );
     }
 }
+
+/// The last line of defence for per-buyer limits: completing an order that would
+/// take a buyer past `max_quantity_per_order` (counting their earlier orders, any
+/// `+tag` alias included) is refused inside the completion transaction and changes
+/// nothing; other buyers and uncapped items are unaffected.
+#[tokio::test]
+async fn completion_refuses_orders_past_a_buyer_limit() {
+    use anycart_core::session::SessionLine;
+    use anycart_core::{Email, LineItemId, Quantity};
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 10, 0).await;
+        let complete = |email: &'static str, qty: i64| {
+            let store = store.clone();
+            async move {
+                let (s, _) = hold(&store, m, v, qty).await;
+                let (mut sess, version) = store.get_session(m, s).await.unwrap().unwrap();
+                let order_id = OrderId::new();
+                sess.status = CheckoutStatus::Completed;
+                sess.order_id = Some(order_id);
+                let line = SessionLine {
+                    id: LineItemId::new(),
+                    variant_id: v,
+                    product_id: ProductId::new(),
+                    quantity: Quantity::parse(qty).unwrap(),
+                    title: "Drop".into(),
+                    sku: "DROP".into(),
+                    unit_price: Money::new(100, usd()).unwrap(),
+                    image_url: None,
+                    options: vec![],
+                    max_quantity_per_order: Some(2),
+                    available: 10,
+                };
+                let order = Order {
+                    id: order_id,
+                    merchant_id: m,
+                    session_id: s,
+                    number: 0,
+                    status: OrderStatus::Confirmed,
+                    currency: usd(),
+                    lines: vec![line],
+                    totals: sess.quote.totals,
+                    email: Some(Email::parse(email).unwrap()),
+                    fulfillment: Fulfillment::default(),
+                    shipping_title: None,
+                    payment: PaymentRecord {
+                        provider: "sandbox".into(),
+                        provider_reference: "x".into(),
+                        amount_minor: 0,
+                        card_last4: None,
+                        captured: false,
+                    },
+                    created_at_ms: 1_000,
+                };
+                let demand = BTreeMap::from([(v, qty)]);
+                let token = format!("tok-{order_id}");
+                (
+                    s,
+                    store
+                        .complete_checkout(&sess, version, &demand, order, &token, &[])
+                        .await,
+                )
+            }
+        };
+        let (_, first) = complete("drop.fan@example.com", 2).await;
+        assert!(first.is_ok(), "{name}: {first:?}");
+        let (refused_session, again) = complete("Drop.Fan+2@example.com", 1).await;
+        assert!(
+            matches!(again, Err(StoreError::BuyerLimit(_))),
+            "{name}: {again:?}"
+        );
+        // Nothing of the refused completion was kept: its hold is still a hold.
+        assert_eq!(
+            store.session_hold_totals(refused_session).await.unwrap()[&v],
+            1,
+            "{name}"
+        );
+        let (_, other) = complete("someone@else.com", 2).await;
+        assert!(other.is_ok(), "{name}: another buyer is unaffected");
+        // Two completions of one buyer at the same moment (as on two nodes):
+        // exactly one gets through.
+        let ((_, a), (_, b)) = tokio::join!(
+            complete("racer@example.com", 2),
+            complete("racer+bot@example.com", 2)
+        );
+        assert_eq!(
+            usize::from(a.is_ok()) + usize::from(b.is_ok()),
+            1,
+            "{name}: {a:?} / {b:?}"
+        );
+    }
+}
