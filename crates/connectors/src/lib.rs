@@ -387,6 +387,34 @@ pub fn decimal_amount(amount_minor: i64, exponent: u32) -> String {
     )
 }
 
+/// Parses a decimal amount (`"25.00"`, `"7"`, `"0.5"`) into minor units of a
+/// currency with `exponent` digits, exactly; refuses more digits than the currency has.
+pub fn minor_units(amount: &str, exponent: u32) -> Result<i64, ConnectorError> {
+    let bad = || ConnectorError::Malformed(format!("amount `{amount}`"));
+    let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let frac = frac.trim_end_matches('0');
+    if frac.len() > exponent as usize {
+        return Err(bad());
+    }
+    let scale = 10i64.pow(exponent);
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let frac_minor: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<i64>().map_err(|_| bad())? * 10i64.pow(exponent - frac.len() as u32)
+    };
+    whole
+        .checked_mul(scale)
+        .and_then(|w| w.checked_add(frac_minor))
+        .ok_or_else(bad)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -396,5 +424,25 @@ mod tests {
         assert_eq!(super::decimal_amount(-105, 2), "-1.05");
         assert_eq!(super::decimal_amount(1200, 0), "1200");
         assert_eq!(super::decimal_amount(1234, 3), "1.234");
+    }
+
+    #[test]
+    fn decimal_strings_become_exact_minor_units() {
+        assert_eq!(super::minor_units("25.00", 2).unwrap(), 2500);
+        assert_eq!(super::minor_units("0.5", 2).unwrap(), 50);
+        assert_eq!(super::minor_units("7", 2).unwrap(), 700);
+        assert_eq!(super::minor_units("1200", 0).unwrap(), 1200);
+        assert_eq!(super::minor_units("1.2340", 3).unwrap(), 1234);
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            "1e3",
+            "abc",
+            ".5",
+            "99999999999999999999",
+        ] {
+            assert!(super::minor_units(bad, 2).is_err(), "{bad}");
+        }
     }
 }

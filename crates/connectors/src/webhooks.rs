@@ -198,7 +198,7 @@ async fn apply_product_update(
             continue;
         };
         let currency = current.price.currency;
-        let minor = crate::shopify::convert::minor_units(price, currency.exponent())?;
+        let minor = crate::minor_units(price, currency.exponent())?;
         let price = Money::new(minor, currency)
             .map_err(|e| ConnectorError::Malformed(format!("price `{price}`: {e}")))?;
         if price != current.price {

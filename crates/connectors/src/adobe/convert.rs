@@ -4,7 +4,7 @@
 //! unit-tested directly.
 
 use super::wire::{self, Address, PaymentMethod};
-use crate::shopify::convert::minor_units;
+use crate::minor_units;
 use crate::{
     CataloguePage, ConnectorError, ImportedLevel, ImportedProduct, ImportedVariant, OrderPush,
     decimal_amount,

@@ -2,7 +2,7 @@
 //! I/O, so it is unit-tested directly.
 
 use super::wire::*;
-use crate::shopify::convert::minor_units;
+use crate::minor_units;
 use crate::{
     CataloguePage, ConnectorError, ImportedLevel, ImportedProduct, ImportedVariant, OrderPush,
     decimal_amount,

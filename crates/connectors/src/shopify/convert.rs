@@ -4,6 +4,7 @@
 use super::wire::*;
 use crate::{
     ConnectorError, ExternalOrderLine, OrderPush, PlatformChange, ProductUpdate, decimal_amount,
+    minor_units,
 };
 use anycart_core::Currency;
 use time::OffsetDateTime;
@@ -237,99 +238,6 @@ pub fn webhook_change(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn inventory_webhooks_name_graphql_ids() {
-        let body = br#"{"inventory_item_id":271878346596884015,"location_id":24826418,"available":5,"updated_at":"2021-12-31T19:00:00-05:00"}"#;
-        let (change, at) = webhook_change("inventory_levels/update", body).unwrap();
-        assert_eq!(
-            change,
-            PlatformChange::InventoryLevel {
-                inventory_item_id: "gid://shopify/InventoryItem/271878346596884015".into(),
-                location_id: "gid://shopify/Location/24826418".into(),
-                available: 5
-            }
-        );
-        assert_eq!(at, Some(1_640_995_200_000));
-    }
-
-    #[test]
-    fn anycart_orders_are_recognised_and_others_counted() {
-        let own = br#"{"id":1,"created_at":"2024-01-01T00:00:00Z","tags":"anycart, anycart-ord_x","line_items":[{"variant_id":5,"quantity":1}]}"#;
-        assert!(
-            matches!(webhook_change("orders/create", own).unwrap().0, PlatformChange::OwnOrder { anycart_order_id } if anycart_order_id == "ord_x")
-        );
-        let other = br#"{"id":2,"created_at":"2024-01-01T00:00:00Z","tags":"","line_items":[{"variant_id":5,"quantity":2},{"variant_id":null,"quantity":1}]}"#;
-        let (change, _) = webhook_change("orders/create", other).unwrap();
-        assert_eq!(
-            change,
-            PlatformChange::ExternalOrder {
-                lines: vec![
-                    ExternalOrderLine {
-                        variant_id: Some("gid://shopify/ProductVariant/5".into()),
-                        quantity: 2
-                    },
-                    ExternalOrderLine {
-                        variant_id: None,
-                        quantity: 1
-                    },
-                ]
-            }
-        );
-    }
-
-    #[test]
-    fn malformed_bodies_are_errors_not_panics() {
-        for body in [
-            &b""[..],
-            b"{}",
-            b"[]",
-            b"{\"inventory_item_id\":\"x\"}",
-            b"\xff",
-        ] {
-            assert!(matches!(
-                webhook_change("inventory_levels/update", body),
-                Err(ConnectorError::Malformed(_))
-            ));
-            assert!(matches!(
-                webhook_change("orders/create", body),
-                Err(ConnectorError::Malformed(_))
-            ));
-        }
-    }
-}
-
-/// Parses a decimal amount (`"25.00"`, `"7"`, `"0.5"`) into minor units of a
-/// currency with `exponent` digits, exactly; refuses more digits than the currency has.
-pub fn minor_units(amount: &str, exponent: u32) -> Result<i64, ConnectorError> {
-    let bad = || ConnectorError::Malformed(format!("amount `{amount}`"));
-    let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
-    if whole.is_empty()
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let frac = frac.trim_end_matches('0');
-    if frac.len() > exponent as usize {
-        return Err(bad());
-    }
-    let scale = 10i64.pow(exponent);
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let frac_minor: i64 = if frac.is_empty() {
-        0
-    } else {
-        frac.parse::<i64>().map_err(|_| bad())? * 10i64.pow(exponent - frac.len() as u32)
-    };
-    whole
-        .checked_mul(scale)
-        .and_then(|w| w.checked_add(frac_minor))
-        .ok_or_else(bad)
-}
-
 /// Maps one page of Shopify products to anycart's import shape.
 pub fn catalogue_page(data: ImportData) -> Result<crate::CataloguePage, ConnectorError> {
     let currency = Currency::parse(&data.shop.currency_code)
@@ -394,26 +302,66 @@ pub fn catalogue_page(data: ImportData) -> Result<crate::CataloguePage, Connecto
 }
 
 #[cfg(test)]
-mod amount_tests {
-    use super::minor_units;
+mod tests {
+    use super::*;
 
     #[test]
-    fn decimal_strings_become_exact_minor_units() {
-        assert_eq!(minor_units("25.00", 2).unwrap(), 2500);
-        assert_eq!(minor_units("0.5", 2).unwrap(), 50);
-        assert_eq!(minor_units("7", 2).unwrap(), 700);
-        assert_eq!(minor_units("1200", 0).unwrap(), 1200);
-        assert_eq!(minor_units("1.2340", 3).unwrap(), 1234);
-        for bad in [
-            "",
-            "-1",
-            "1.234",
-            "1e3",
-            "abc",
-            ".5",
-            "99999999999999999999",
+    fn inventory_webhooks_name_graphql_ids() {
+        let body = br#"{"inventory_item_id":271878346596884015,"location_id":24826418,"available":5,"updated_at":"2021-12-31T19:00:00-05:00"}"#;
+        let (change, at) = webhook_change("inventory_levels/update", body).unwrap();
+        assert_eq!(
+            change,
+            PlatformChange::InventoryLevel {
+                inventory_item_id: "gid://shopify/InventoryItem/271878346596884015".into(),
+                location_id: "gid://shopify/Location/24826418".into(),
+                available: 5
+            }
+        );
+        assert_eq!(at, Some(1_640_995_200_000));
+    }
+
+    #[test]
+    fn anycart_orders_are_recognised_and_others_counted() {
+        let own = br#"{"id":1,"created_at":"2024-01-01T00:00:00Z","tags":"anycart, anycart-ord_x","line_items":[{"variant_id":5,"quantity":1}]}"#;
+        assert!(
+            matches!(webhook_change("orders/create", own).unwrap().0, PlatformChange::OwnOrder { anycart_order_id } if anycart_order_id == "ord_x")
+        );
+        let other = br#"{"id":2,"created_at":"2024-01-01T00:00:00Z","tags":"","line_items":[{"variant_id":5,"quantity":2},{"variant_id":null,"quantity":1}]}"#;
+        let (change, _) = webhook_change("orders/create", other).unwrap();
+        assert_eq!(
+            change,
+            PlatformChange::ExternalOrder {
+                lines: vec![
+                    ExternalOrderLine {
+                        variant_id: Some("gid://shopify/ProductVariant/5".into()),
+                        quantity: 2
+                    },
+                    ExternalOrderLine {
+                        variant_id: None,
+                        quantity: 1
+                    },
+                ]
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors_not_panics() {
+        for body in [
+            &b""[..],
+            b"{}",
+            b"[]",
+            b"{\"inventory_item_id\":\"x\"}",
+            b"\xff",
         ] {
-            assert!(minor_units(bad, 2).is_err(), "{bad}");
+            assert!(matches!(
+                webhook_change("inventory_levels/update", body),
+                Err(ConnectorError::Malformed(_))
+            ));
+            assert!(matches!(
+                webhook_change("orders/create", body),
+                Err(ConnectorError::Malformed(_))
+            ));
         }
     }
 }
