@@ -84,11 +84,7 @@ impl Store {
             .bind(merchant.to_string())
             .execute(&self.write)
             .await?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        crate::found(done)
     }
 
     /// One product with its variants.
@@ -152,20 +148,12 @@ impl Store {
         merchant: MerchantId,
         ids: &[VariantId],
     ) -> StoreResult<Vec<Variant>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {VARIANT_COLUMNS} FROM variants WHERE id = $1 AND merchant_id = $2"
-            )))
-            .bind(id.to_string())
-            .bind(merchant.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-            if let Some(r) = row {
-                out.push(variant_from_row(&r)?);
-            }
-        }
-        Ok(out)
+        Ok(self
+            .variants_for_sale(merchant, ids)
+            .await?
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect())
     }
 
     /// Sets a product's title and whether it is on sale (a platform's product
@@ -186,11 +174,7 @@ impl Store {
         .bind(merchant.to_string())
         .execute(&self.write)
         .await?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        crate::found(done)
     }
 
     /// Variants of `merchant` among `ids`, each with whether its product is on

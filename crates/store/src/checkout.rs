@@ -282,13 +282,11 @@ async fn ordered_units(
 /// The per-buyer lock row makes concurrent completions of one buyer (on any node)
 /// run one after the other, so each sees the orders committed before it.
 async fn check_buyer_limits(conn: &mut AnyConnection, order: &Order) -> StoreResult<()> {
-    let mut caps: BTreeMap<VariantId, (i64, u32)> = BTreeMap::new();
-    for line in &order.lines {
-        if let Some(max) = line.max_quantity_per_order {
-            caps.entry(line.variant_id).or_insert((0, max)).0 += i64::from(line.quantity.get());
-        }
-    }
-    let Some(email) = order.email.as_ref().filter(|_| !caps.is_empty()) else {
+    let capped = order
+        .lines
+        .iter()
+        .any(|l| l.max_quantity_per_order.is_some());
+    let Some(email) = order.email.as_ref().filter(|_| capped) else {
         return Ok(());
     };
     let buyer_key = email.buyer_key();
@@ -300,15 +298,20 @@ async fn check_buyer_limits(conn: &mut AnyConnection, order: &Order) -> StoreRes
         .await?;
     let since = order.created_at_ms - anycart_core::quote::BUYER_LIMIT_WINDOW_MS;
     let ordered = ordered_units(conn, order.merchant_id, &buyer_key, since).await?;
-    for (variant, (units, max)) in caps {
-        let before = ordered.get(&variant).copied().unwrap_or(0);
-        if before + units > i64::from(max) {
-            return Err(StoreError::BuyerLimit(format!(
-                "{variant}: {before} already ordered, {units} more, at most {max}"
-            )));
-        }
+    let over = anycart_core::quote::over_limit(&order.lines, &ordered);
+    if over.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let detail: Vec<String> = over
+        .iter()
+        .map(|v| {
+            format!(
+                "{v}: {} already ordered",
+                ordered.get(v).copied().unwrap_or(0)
+            )
+        })
+        .collect();
+    Err(StoreError::BuyerLimit(detail.join(", ")))
 }
 
 /// The body of [`Store::complete_checkout`], on the connection the write runs on.

@@ -264,6 +264,16 @@ fn parse_id<T: std::str::FromStr>(value: &str) -> StoreResult<T> {
         .map_err(|_| StoreError::Corrupt(format!("bad id `{value}`")))
 }
 
+/// `Ok` when a write by key touched its row, else [`StoreError::NotFound`] (the row
+/// does not exist, belongs to another merchant, or is not in the expected state).
+fn found(done: sqlx::any::AnyQueryResult) -> StoreResult<()> {
+    if done.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 /// Clamps a caller's page size into `1..=PAGE_SIZE_MAX`.
 fn page_limit(limit: i64) -> i64 {
     limit.clamp(1, PAGE_SIZE_MAX)

@@ -174,10 +174,7 @@ impl Store {
             .bind(id.to_string())
             .execute(&self.write)
             .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        crate::found(done)
     }
 
     /// Records a failed attempt: back to `pending` due at `next_attempt_at_ms`, or
@@ -203,10 +200,7 @@ impl Store {
             .bind(id.to_string())
             .execute(&self.write)
             .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        crate::found(done)
     }
 
     /// Puts a dead item back in the queue (an operator fixed the cause).
@@ -223,10 +217,7 @@ impl Store {
             .bind(merchant.to_string())
             .execute(&self.write)
             .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        crate::found(done)
     }
 
     /// A merchant's outbox items in `state`, oldest first, at most `limit`.
