@@ -1,20 +1,29 @@
 //! `flash_sale`: thousands of shoppers, one hot SKU, anycart's inventory engine
 //! against the naive "one transaction per request that locks the hot row", on the
-//! same store in the same run.
+//! same store in the same run, at three depths:
+//!
+//! 1. engine direct: hold requests straight into the engine (or the store);
+//! 2. checkout service: whole `CheckoutService::create` calls (catalogue, limits,
+//!    holds, pricing, the session write), in process;
+//! 3. HTTP: `POST /checkout_sessions` against two real `anycart serve` processes
+//!    (the binary next to this one; skipped with a note when it is not built).
 //!
 //! ```sh
+//! cargo build --release --bin anycart                                          # for the HTTP phase
 //! cargo run --release -p anycart-bench --bin flash_sale                      # SQLite, durable
 //! cargo run --release -p anycart-bench --bin flash_sale -- --postgres postgres://postgres@127.0.0.1/test
 //! ```
 //! Prints holds/s, p50/p99 latency, oversell and undersell for each path and the
 //! ratio anycart/naive. Nothing here is a timed test: numbers are for humans.
 
+use anycart_checkout::clock::{Clock, SystemClock};
+use anycart_checkout::inventory::InventoryEngine;
+use anycart_checkout::{CheckoutConfig, CheckoutService, HoldMode, SessionInput};
+use anycart_core::Quantity;
 use anycart_core::catalogue::{Location, Product, Sku, Variant};
 use anycart_core::inventory::HoldRequest;
+use anycart_core::session::CheckoutSession;
 use anycart_core::{Currency, LocationId, MerchantId, Money, ProductId, SessionId, VariantId};
-use anycart_server::clock::{Clock, SystemClock};
-use anycart_server::inventory::InventoryEngine;
-use anycart_server::state::{AppState, HoldMode, ServerConfig};
 use anycart_store::{BatchItem, Store};
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -45,6 +54,9 @@ struct Args {
     /// Skip the HTTP phase.
     #[arg(long)]
     no_http: bool,
+    /// The `anycart` binary the HTTP phase runs (default: next to this one).
+    #[arg(long)]
+    anycart_bin: Option<std::path::PathBuf>,
 }
 
 #[derive(Default)]
@@ -69,6 +81,8 @@ impl Run {
 
 struct Fixture {
     store: Store,
+    /// Where the store is (for the HTTP phase's server processes).
+    url: String,
     merchant: MerchantId,
     publishable_key: String,
     variant: VariantId,
@@ -87,7 +101,7 @@ async fn fixture(args: &Args, stock: i64) -> Result<Fixture> {
         }
     };
     let store = Store::open(&url).await.context("open store")?;
-    let created = anycart_server::merchants::create_merchant(&store, "Bench", 0).await?;
+    let created = anycart_checkout::merchants::create_merchant(&store, "Bench", 0).await?;
     let merchant = created.merchant_id;
     let location = LocationId::new();
     store
@@ -127,6 +141,7 @@ async fn fixture(args: &Args, stock: i64) -> Result<Fixture> {
     let publishable_key = created.publishable_key.expose_secret().to_string();
     Ok(Fixture {
         store,
+        url,
         merchant,
         publishable_key,
         variant,
@@ -243,32 +258,135 @@ async fn paced(
     Ok(run)
 }
 
-/// Shoppers create checkout sessions for one unit over HTTP through the real API.
-async fn http(args: &Args, mode: &str) -> Result<Run> {
+/// Whether a new session holds its unit (no stock message blocks it).
+fn holds_its_unit(session: &CheckoutSession) -> bool {
+    use anycart_core::session::{ErrorCode, MessageKind};
+    !session.quote.messages.iter().any(|m| {
+        matches!(
+            m.kind,
+            MessageKind::Error(ErrorCode::OutOfStock | ErrorCode::QuantityExceeded)
+        )
+    })
+}
+
+/// Every shopper creates a one-unit checkout session through the checkout service
+/// (no HTTP): anycart (engine + group commit) or naive (one transaction per write).
+async fn service(args: &Args, mode: &str) -> Result<Run> {
     let f = fixture(args, args.stock).await?;
-    let (pk, merchant, variant) = (f.publishable_key.clone(), f.merchant, f.variant);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    // anycart: the engine plus group commit. Naive: one transaction per write.
     let (holds, store) = if mode == "anycart" {
         let engine = InventoryEngine::start(f.store.clone(), clock.clone());
         (HoldMode::Engine(engine), f.store.clone())
     } else {
         (HoldMode::PerRequest, f.store.without_group_commit())
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let state = AppState::new(
-        store,
-        Arc::new(anycart_payments::sandbox::SandboxProvider::new()),
-        clock,
-        ServerConfig {
-            base_url: base.clone(),
-            ..ServerConfig::default()
-        },
-        holds,
+    let payments = Arc::new(anycart_payments::sandbox::SandboxProvider::new());
+    let checkout = CheckoutService::new(store, payments, clock, CheckoutConfig::default(), holds);
+    let usd = Currency::parse("usd")?;
+    let one = Quantity::parse(1)?;
+    let limit = Arc::new(Semaphore::new(args.http_concurrency));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(args.shoppers);
+    for _ in 0..args.shoppers {
+        let (checkout, limit, variant, merchant) =
+            (checkout.clone(), limit.clone(), f.variant, f.merchant);
+        tasks.push(tokio::spawn(async move {
+            let _permit = limit.acquire().await;
+            let t = Instant::now();
+            let created = checkout
+                .create(merchant, usd, vec![(variant, one)], SessionInput::default())
+                .await;
+            let held = created.as_ref().is_ok_and(holds_its_unit);
+            (t.elapsed().as_secs_f64() * 1e3, i64::from(held))
+        }));
+    }
+    let run = collect(tasks, start).await?;
+    let db_held = held_in_db(&f).await?;
+    anyhow::ensure!(
+        db_held == run.held,
+        "service {mode}: database holds {db_held} but shoppers were told {}",
+        run.held
     );
-    let server =
-        tokio::spawn(async move { axum::serve(listener, anycart_server::app(state)).await });
+    Ok(run)
+}
+
+async fn collect(tasks: Vec<tokio::task::JoinHandle<(f64, i64)>>, start: Instant) -> Result<Run> {
+    let mut run = Run::default();
+    for t in tasks {
+        let (ms, held) = t.await?;
+        run.latencies_ms.push(ms);
+        run.held += held;
+    }
+    run.seconds = start.elapsed().as_secs_f64();
+    Ok(run)
+}
+
+/// An `anycart serve` process on a free port of 127.0.0.1, killed on drop.
+struct ServerProcess {
+    child: std::process::Child,
+    base: String,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `anycart` binary: `--anycart-bin`, else the one built next to this bench.
+fn anycart_bin(args: &Args) -> Option<std::path::PathBuf> {
+    let path = match &args.anycart_bin {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().ok()?.parent()?.join("anycart"),
+    };
+    path.is_file().then_some(path)
+}
+
+/// Starts `anycart serve` on the fixture's store: anycart as configured by
+/// default, or the naive baseline (holds per request, no group commit).
+async fn start_server(bin: &std::path::Path, f: &Fixture, mode: &str) -> Result<ServerProcess> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let data_dir = tempfile::tempdir()?;
+    let naive = mode != "anycart";
+    let child = std::process::Command::new(bin)
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .args(["--database-url", &f.url])
+        .env("ANYCART_HOLD_ENGINE", (!naive).to_string())
+        .env("ANYCART_GROUP_COMMIT", (!naive).to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let server = ServerProcess {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _data_dir: data_dir,
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        let up = client.get(format!("{}/healthz", server.base)).send().await;
+        if up.is_ok_and(|r| r.status().is_success()) {
+            return Ok(server);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("anycart serve did not become healthy at {}", server.base)
+}
+
+/// Shoppers create checkout sessions for one unit over HTTP through the real API
+/// of a real `anycart serve` process.
+async fn http(args: &Args, bin: &std::path::Path, mode: &str) -> Result<Run> {
+    let f = fixture(args, args.stock).await?;
+    // SQLite: one process at a time writes the file; the server takes over.
+    f.store.close().await;
+    let server = start_server(bin, &f, mode).await?;
+    let (pk, variant) = (f.publishable_key.clone(), f.variant);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.http_concurrency)
         .build()?;
@@ -276,7 +394,12 @@ async fn http(args: &Args, mode: &str) -> Result<Run> {
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(args.shoppers);
     for i in 0..args.shoppers {
-        let (client, base, pk, limit) = (client.clone(), base.clone(), pk.clone(), limit.clone());
+        let (client, base, pk, limit) = (
+            client.clone(),
+            server.base.clone(),
+            pk.clone(),
+            limit.clone(),
+        );
         let body = serde_json::json!({"currency": "usd", "line_items": [{"id": variant.to_string(), "quantity": 1}], "capabilities": {}});
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire().await;
@@ -303,17 +426,11 @@ async fn http(args: &Args, mode: &str) -> Result<Run> {
             (t.elapsed().as_secs_f64() * 1e3, held)
         }));
     }
-    let mut run = Run::default();
-    for t in tasks {
-        let (ms, held) = t.await?;
-        run.latencies_ms.push(ms);
-        run.held += held;
-    }
-    run.seconds = start.elapsed().as_secs_f64();
-    server.abort();
-    let db_held: i64 = f
-        .store
-        .stock_levels(merchant, &[variant])
+    let run = collect(tasks, start).await?;
+    drop(server);
+    let store = Store::open(&f.url).await?;
+    let db_held: i64 = store
+        .stock_levels(f.merchant, &[variant])
         .await?
         .iter()
         .map(|l| l.held)
@@ -413,17 +530,34 @@ async fn main() -> Result<()> {
         half
     );
 
-    if !args.no_http {
-        eprintln!("… HTTP: naive");
-        let naive_http = http(&args, "naive").await?;
-        eprintln!("… HTTP: anycart");
-        let anycart_http = http(&args, "anycart").await?;
-        row("HTTP checkout: naive baseline", &naive_http, expected);
-        row("HTTP checkout: anycart engine", &anycart_http, expected);
-        println!(
-            "ratio anycart/naive (HTTP): {:.1}x",
-            anycart_http.rate() / naive_http.rate()
-        );
+    eprintln!("… checkout service: naive");
+    let naive_service = service(&args, "naive").await?;
+    eprintln!("… checkout service: anycart");
+    let anycart_service = service(&args, "anycart").await?;
+    row("checkout service: naive baseline", &naive_service, expected);
+    row("checkout service: anycart", &anycart_service, expected);
+    println!(
+        "ratio anycart/naive (checkout service): {:.1}x",
+        anycart_service.rate() / naive_service.rate()
+    );
+
+    match (args.no_http, anycart_bin(&args)) {
+        (true, _) => {}
+        (false, None) => println!(
+            "HTTP phase skipped: no anycart binary next to this one (cargo build --release --bin anycart, or --anycart-bin PATH)"
+        ),
+        (false, Some(bin)) => {
+            eprintln!("… HTTP: naive ({})", bin.display());
+            let naive_http = http(&args, &bin, "naive").await?;
+            eprintln!("… HTTP: anycart");
+            let anycart_http = http(&args, &bin, "anycart").await?;
+            row("HTTP checkout: naive baseline", &naive_http, expected);
+            row("HTTP checkout: anycart", &anycart_http, expected);
+            println!(
+                "ratio anycart/naive (HTTP): {:.1}x",
+                anycart_http.rate() / naive_http.rate()
+            );
+        }
     }
     Ok(())
 }

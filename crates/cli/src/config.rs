@@ -28,6 +28,9 @@ pub struct Config {
     /// Take holds through the group-committing engine (true) or one transaction per
     /// request (false: the naive baseline, for comparison).
     pub hold_engine: bool,
+    /// Commit concurrent SQLite writes together (true) or each write on its own
+    /// (false: the naive baseline `bench/flash_sale` compares against).
+    pub group_commit: bool,
     /// Seals platform credentials at rest: 32 bytes in base64. Without it, a key
     /// file `credentials.key` in the data dir is used (created on first start);
     /// nodes sharing one PostgreSQL must all be given the same key.
@@ -45,6 +48,7 @@ struct Defaults {
     auto_capture: bool,
     log_format: &'static str,
     hold_engine: bool,
+    group_commit: bool,
 }
 
 /// Values given on the command line (highest precedence).
@@ -66,10 +70,11 @@ impl Config {
         let defaults = Defaults {
             addr: "127.0.0.1:8080",
             data_dir: "./data",
-            session_ttl_ms: anycart_server::state::SESSION_TTL_MS_DEFAULT,
+            session_ttl_ms: anycart_checkout::SESSION_TTL_MS_DEFAULT,
             auto_capture: true,
             log_format: "pretty",
             hold_engine: true,
+            group_commit: true,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(path) = file {
@@ -114,7 +119,12 @@ impl Config {
         let store = anycart_store::Store::open(&url)
             .await
             .context("cannot open the database (check --database-url / --data-dir)")?;
-        Ok(store.with_credentials_key(key))
+        let store = store.with_credentials_key(key);
+        Ok(if self.group_commit {
+            store
+        } else {
+            store.without_group_commit()
+        })
     }
 
     /// `credentials_key`, else the key file in the data dir (created, mode 0600,

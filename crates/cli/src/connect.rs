@@ -3,11 +3,11 @@
 
 use crate::DbArgs;
 use crate::config::{self, Config};
+use anycart_checkout::clock::{Clock, SystemClock};
 use anycart_connectors::connect::{ConnectRequest, connect};
 use anycart_connectors::connector_for;
 use anycart_connectors::import::import_catalogue;
 use anycart_core::MerchantId;
-use anycart_server::clock::{Clock, SystemClock};
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
 use secrecy::SecretString;

@@ -3,10 +3,12 @@
 mod config;
 mod connect;
 
-use anycart_server::clock::{Clock, SystemClock};
-use anycart_server::demo::{self, DemoInfo};
-use anycart_server::inventory::InventoryEngine;
-use anycart_server::state::{AppState, HoldMode, ServerConfig};
+use anycart_checkout::clock::{Clock, SystemClock};
+use anycart_checkout::demo::{self, DemoInfo};
+use anycart_checkout::inventory::InventoryEngine;
+use anycart_checkout::{CheckoutConfig, CheckoutService, HoldMode};
+use anycart_server::routes::pages::demo::DemoPages;
+use anycart_server::state::{AppState, ServerConfig};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use config::Config;
@@ -129,7 +131,7 @@ async fn main() -> Result<()> {
             init_tracing(&config.log_format);
             let store = config.open_store().await?;
             let created =
-                anycart_server::merchants::create_merchant(&store, &name, SystemClock.now_ms())
+                anycart_checkout::merchants::create_merchant(&store, &name, SystemClock.now_ms())
                     .await?;
             let view = created.to_json();
             if json {
@@ -170,60 +172,80 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .to_string();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if args.demo {
-        // The demo host pages live on another port (another origin), as a real
-        // publisher's site would: API port + 1, or a free port when the API's is 0.
-        let pages_port = if config.addr.ends_with(":0") {
-            0
-        } else {
-            local.port().wrapping_add(1)
-        };
-        let pages_listener = tokio::net::TcpListener::bind((local.ip(), pages_port))
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {}:{pages_port} for the demo pages",
-                    local.ip()
-                )
-            })?;
-        let pages_origin = format!("http://{}", pages_listener.local_addr()?);
-        let (info, pages) = demo_merchant(
-            &store,
-            &config.data_dir,
-            &base_url,
-            &pages_origin,
-            clock.now_ms(),
-        )
-        .await?;
-        print_demo_banner(&info, &config.data_dir);
-        tokio::spawn(async move {
-            if let Err(e) = anycart_server::demo_pages::serve(pages_listener, pages).await {
-                tracing::error!(error = %e, "demo pages listener stopped");
-            }
-        });
+        start_demo_pages(&store, &config, &base_url, local, clock.now_ms()).await?;
     }
+    let checkout = checkout_service(&config, store, clock, args.demo);
+    let state = AppState::new(
+        checkout,
+        ServerConfig {
+            base_url: base_url.clone(),
+        },
+    );
+    tracing::info!(%base_url, backend = ?state.store.backend(), "anycart listening");
+    anycart_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The checkout service as configured (sandbox payments; demo mode logs sign-in
+/// codes, as there is no mailer).
+fn checkout_service(
+    config: &Config,
+    store: anycart_store::Store,
+    clock: Arc<dyn Clock>,
+    demo: bool,
+) -> CheckoutService {
     let holds = if config.hold_engine {
         HoldMode::Engine(InventoryEngine::start(store.clone(), clock.clone()))
     } else {
         HoldMode::PerRequest
     };
-    let server_config = ServerConfig {
-        base_url: base_url.clone(),
+    let defaults = CheckoutConfig::default();
+    let checkout_config = CheckoutConfig {
         session_ttl_ms: config.session_ttl_ms,
         auto_capture: config.auto_capture,
-        log_sign_in_codes: args.demo,
-        ..ServerConfig::default()
-    };
-    let server_config = match config.shopper_secret.clone() {
-        Some(secret) => ServerConfig {
-            shopper_secret: secret,
-            ..server_config
-        },
-        None => server_config,
+        log_sign_in_codes: demo,
+        shopper_secret: config
+            .shopper_secret
+            .clone()
+            .unwrap_or(defaults.shopper_secret),
+        sweep_interval_ms: defaults.sweep_interval_ms,
     };
     let payments = Arc::new(anycart_payments::sandbox::SandboxProvider::new());
-    let state = AppState::new(store, payments, clock, server_config, holds);
-    tracing::info!(%base_url, backend = ?state.store.backend(), "anycart listening");
-    anycart_server::serve(listener, state, shutdown_signal()).await?;
+    CheckoutService::new(store, payments, clock, checkout_config, holds)
+}
+
+/// Seeds (or reuses) the demo merchant and serves its host pages on another
+/// port (another origin), as a real publisher's site would: API port + 1, or a
+/// free port when the API's is 0.
+async fn start_demo_pages(
+    store: &anycart_store::Store,
+    config: &Config,
+    base_url: &str,
+    local: std::net::SocketAddr,
+    now_ms: i64,
+) -> Result<()> {
+    let pages_port = if config.addr.ends_with(":0") {
+        0
+    } else {
+        local.port().wrapping_add(1)
+    };
+    let pages_listener = tokio::net::TcpListener::bind((local.ip(), pages_port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}:{pages_port} for the demo pages",
+                local.ip()
+            )
+        })?;
+    let pages_origin = format!("http://{}", pages_listener.local_addr()?);
+    let (info, pages) =
+        demo_merchant(store, &config.data_dir, base_url, &pages_origin, now_ms).await?;
+    print_demo_banner(&info, &config.data_dir);
+    tokio::spawn(async move {
+        if let Err(e) = anycart_server::routes::pages::demo::serve(pages_listener, pages).await {
+            tracing::error!(error = %e, "demo pages listener stopped");
+        }
+    });
     Ok(())
 }
 
@@ -234,7 +256,7 @@ async fn demo_merchant(
     base_url: &str,
     pages_origin: &str,
     now_ms: i64,
-) -> Result<(DemoInfo, anycart_server::demo_pages::DemoPages)> {
+) -> Result<(DemoInfo, DemoPages)> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let path = data_dir.join("demo.json");
@@ -253,10 +275,10 @@ async fn demo_merchant(
         _ => demo::seed(store, base_url, now_ms).await?,
     };
     info.base_url = base_url.to_string();
-    let pages =
-        anycart_server::demo_pages::ensure_placements(store, &mut info, pages_origin, now_ms)
-            .await
-            .map_err(|e| anyhow::anyhow!("demo placements: {}", e.message))?;
+    demo::ensure_placements(store, &mut info, pages_origin, now_ms)
+        .await
+        .context("demo placements")?;
+    let pages = DemoPages::of(&info).context("the demo has no placements")?;
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(&info)?)?;
     std::fs::rename(&tmp, &path)?;

@@ -160,7 +160,7 @@ pub struct RejectedDiscount {
 }
 
 /// Checkout totals, all in minor units of one currency.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub items_base_minor: i64,
     pub discount_minor: i64,

@@ -214,6 +214,31 @@ pub struct Fulfillment {
     pub address: Option<Address>,
 }
 
+impl Buyer {
+    /// This buyer updated by a partial `update`: its fields that are set replace
+    /// ours, absent ones keep their value (how every door patches a session).
+    pub fn merged(self, update: Buyer) -> Buyer {
+        Buyer {
+            email: update.email.or(self.email),
+            first_name: update.first_name.or(self.first_name),
+            last_name: update.last_name.or(self.last_name),
+            phone_number: update.phone_number.or(self.phone_number),
+        }
+    }
+}
+
+impl Fulfillment {
+    /// These details updated by a partial `update` (set fields win, as for [`Buyer::merged`]).
+    pub fn merged(self, update: Fulfillment) -> Fulfillment {
+        Fulfillment {
+            name: update.name.or(self.name),
+            email: update.email.or(self.email),
+            phone_number: update.phone_number.or(self.phone_number),
+            address: update.address.or(self.address),
+        }
+    }
+}
+
 /// A shipping option offered for the current address, with its price for this basket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FulfillmentQuote {
@@ -283,7 +308,48 @@ pub struct CheckoutSession {
 /// Absolute cap on a session's life however active the shopper is (24 hours).
 pub const SESSION_LIFETIME_MS_MAX: i64 = 24 * 60 * 60 * 1000;
 
+impl Quote {
+    /// The quote of an empty basket: nothing priced yet.
+    pub fn empty() -> Quote {
+        Quote {
+            lines: vec![],
+            fulfillment_options: vec![],
+            applied_discounts: vec![],
+            rejected_discounts: vec![],
+            totals: crate::pricing::Totals::default(),
+            messages: vec![],
+        }
+    }
+}
+
 impl CheckoutSession {
+    /// A new, empty session of `merchant` in `currency`, not yet priced or held
+    /// (it expires at once unless a write gives it a lifetime).
+    pub fn new(merchant: MerchantId, currency: Currency, now_ms: i64) -> CheckoutSession {
+        CheckoutSession {
+            id: SessionId::new(),
+            merchant_id: merchant,
+            status: CheckoutStatus::NotReadyForPayment,
+            currency,
+            lines: vec![],
+            buyer: Buyer::default(),
+            fulfillment: Fulfillment::default(),
+            selected_shipping: None,
+            discount_codes: vec![],
+            codes_from_coupons: false,
+            quote: Quote::empty(),
+            pending_payment: None,
+            payment_attempt: 0,
+            client_interventions: vec![],
+            payment_message: None,
+            order_id: None,
+            locale: None,
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+            expires_at_ms: now_ms,
+        }
+    }
+
     /// The email to send the confirmation to: the buyer's, else the fulfillment contact's.
     pub fn contact_email(&self) -> Option<&Email> {
         self.buyer
@@ -313,6 +379,33 @@ mod tests {
         Event::Cancel,
         Event::Expire,
     ];
+
+    #[test]
+    fn partial_updates_keep_what_they_do_not_name() {
+        let email = Email::parse("jane@example.com").unwrap();
+        let current = Buyer {
+            email: Some(email.clone()),
+            first_name: Some("Jane".into()),
+            last_name: Some("Doe".into()),
+            phone_number: None,
+        };
+        let update = Buyer {
+            first_name: Some("Janet".into()),
+            phone_number: Some("+1 555".into()),
+            ..Buyer::default()
+        };
+        let merged = current.merged(update);
+        assert_eq!(merged.email, Some(email));
+        assert_eq!(merged.first_name.as_deref(), Some("Janet"));
+        assert_eq!(merged.last_name.as_deref(), Some("Doe"));
+        assert_eq!(merged.phone_number.as_deref(), Some("+1 555"));
+        let kept = Fulfillment {
+            name: Some("Jane Doe".into()),
+            ..Fulfillment::default()
+        }
+        .merged(Fulfillment::default());
+        assert_eq!(kept.name.as_deref(), Some("Jane Doe"));
+    }
 
     #[test]
     fn transition_table_is_exhaustive() {

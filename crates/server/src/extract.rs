@@ -1,6 +1,6 @@
 //! Request extractors that fail in the ACP error shape instead of axum's plain text.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
@@ -32,20 +32,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AcpJson<T> {
 pub fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request_too_large",
+            ErrorCode::RequestTooLarge,
             format!("The request body exceeds {BODY_BYTES_MAX} bytes."),
         )
     } else {
-        ApiError::bad_request("invalid_body", "The request body could not be read.")
+        ApiError::new(
+            ErrorCode::InvalidBody,
+            "The request body could not be read.",
+        )
     }
 }
 
 /// Parses JSON, turning serde errors into a 400 that points at the field.
 pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(
-            "invalid_json",
+        return Err(ApiError::new(
+            ErrorCode::InvalidJson,
             "A JSON request body is required.",
         ));
     }
@@ -55,8 +57,8 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         let message = inner.to_string();
         if inner.is_syntax() || inner.is_eof() {
-            ApiError::bad_request(
-                "invalid_json",
+            ApiError::new(
+                ErrorCode::InvalidJson,
                 format!("The request body is not valid JSON: {message}"),
             )
         } else {
@@ -65,8 +67,8 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
             } else {
                 format!("$.{path}")
             };
-            ApiError::bad_request(
-                "invalid_field",
+            ApiError::new(
+                ErrorCode::InvalidField,
                 format!("Invalid request: {message} (at {param})"),
             )
             .with_param(param)
@@ -94,9 +96,15 @@ mod tests {
         let err =
             parse_json::<Thing>(br#"{"items":[{"quantity":1},{"quantity":"x"}]}"#).unwrap_err();
         assert_eq!(err.param.as_deref(), Some("$.items[1].quantity"));
-        assert_eq!(err.status, StatusCode::BAD_REQUEST);
-        assert_eq!(parse_json::<Thing>(b"{").unwrap_err().code, "invalid_json");
-        assert_eq!(parse_json::<Thing>(b"").unwrap_err().code, "invalid_json");
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            parse_json::<Thing>(b"{").unwrap_err().code,
+            ErrorCode::InvalidJson
+        );
+        assert_eq!(
+            parse_json::<Thing>(b"").unwrap_err().code,
+            ErrorCode::InvalidJson
+        );
         assert_eq!(
             parse_json::<Thing>(b"{}").unwrap_err().param.as_deref(),
             Some("$")

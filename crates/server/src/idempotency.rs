@@ -3,7 +3,7 @@
 //! body), 409 `idempotency_in_flight` with `Retry-After`, replays with
 //! `Idempotent-Replayed: true`, 5xx never stored, keys scoped to merchant + endpoint.
 
-use crate::error::{ApiError, check_api_version};
+use crate::error::{ApiError, ErrorCode, ErrorLog, check_api_version};
 use crate::state::AppState;
 use anycart_core::MerchantId;
 use anycart_store::{IdempotencyBegin, IdempotencyScope};
@@ -43,6 +43,63 @@ fn json_response(status: StatusCode, body: String, key: &str, replayed: bool) ->
     response
 }
 
+/// The `Idempotency-Key` header: required, 1 to [`IDEMPOTENCY_KEY_LEN_MAX`] characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => Err(ApiError::new(
+            ErrorCode::IdempotencyKeyRequired,
+            "Idempotency-Key header is required on all POST requests",
+        )),
+        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= IDEMPOTENCY_KEY_LEN_MAX => {
+            Ok(k.to_string())
+        }
+        Some(_) => Err(ApiError::new(
+            ErrorCode::InvalidIdempotencyKey,
+            format!(
+                "Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LEN_MAX} visible ASCII characters."
+            ),
+        )),
+    }
+}
+
+/// One request's outcome as it is sent and (unless it is "retry later") stored.
+struct Outcome {
+    status: StatusCode,
+    body: String,
+    retry_after_s: Option<u64>,
+    log: Option<ErrorLog>,
+}
+
+impl Outcome {
+    fn of_error(e: &ApiError) -> Outcome {
+        Outcome {
+            status: e.status(),
+            body: serde_json::to_string(&e.body()).unwrap_or_default(),
+            retry_after_s: e.retry_after_s,
+            log: Some(e.log()),
+        }
+    }
+
+    /// 5xx are never stored (ACP §6.5); neither are "retry later" answers, which
+    /// describe a passing condition rather than the request's outcome.
+    fn is_stored(&self) -> bool {
+        !self.status.is_server_error() && self.retry_after_s.is_none()
+    }
+
+    fn into_response(self, key: &str) -> Response {
+        let mut response = json_response(self.status, self.body, key, false);
+        if let Some(s) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        if let Some(log) = self.log {
+            response.extensions_mut().insert(log);
+        }
+        response
+    }
+}
+
 /// Runs `run` at most once per (merchant, endpoint, key) and replays its response.
 /// `run` gets its own handle on the state and the raw body.
 pub async fn acp_post<T, F, Fut>(
@@ -59,32 +116,19 @@ where
     F: FnOnce(AppState, Bytes) -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
-    if let Err(e) = check_api_version(headers) {
-        return e.into_response();
-    }
-    let body = match body.map_err(crate::extract::body_rejection) {
-        Ok(b) => b,
+    let checked = check_api_version(headers)
+        .and_then(|()| body.map_err(crate::extract::body_rejection))
+        .and_then(|body| Ok((body, idempotency_key(headers)?)));
+    let (body, key) = match checked {
+        Ok(ok) => ok,
         Err(e) => return e.into_response(),
-    };
-    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        None => {
-            return ApiError::bad_request(
-                "idempotency_key_required",
-                "Idempotency-Key header is required on all POST requests",
-            )
-            .into_response();
-        }
-        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= IDEMPOTENCY_KEY_LEN_MAX => k.to_string(),
-        Some(_) => {
-            return ApiError::bad_request("invalid_idempotency_key", format!("Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LEN_MAX} visible ASCII characters.")).into_response();
-        }
     };
     let scope = IdempotencyScope {
         merchant,
         endpoint,
         key: key.clone(),
     };
-    let begin = match state
+    let begin = state
         .store
         .idempotency_begin(
             &scope,
@@ -92,13 +136,10 @@ where
             state.now_ms(),
             IDEMPOTENCY_LOCK_MS,
         )
-        .await
-    {
-        Ok(b) => b,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
+        .await;
     match begin {
-        IdempotencyBegin::Replay { status, body } => {
+        Err(e) => ApiError::from(e).into_response(),
+        Ok(IdempotencyBegin::Replay { status, body }) => {
             metrics::counter!("anycart_idempotent_replays_total").increment(1);
             json_response(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
@@ -107,60 +148,47 @@ where
                 true,
             )
         }
-        IdempotencyBegin::Conflict => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_conflict",
+        Ok(IdempotencyBegin::Conflict) => ApiError::new(
+            ErrorCode::IdempotencyConflict,
             "Idempotency-Key has already been used with a different request body",
         )
         .into_response(),
-        IdempotencyBegin::InFlight { retry_after_ms } => {
-            let seconds = ((retry_after_ms + 999) / 1000).clamp(1, RETRY_AFTER_S_MAX) as u64;
-            ApiError::conflict(
-                "idempotency_in_flight",
+        Ok(IdempotencyBegin::InFlight { retry_after_ms }) => {
+            let seconds = ((retry_after_ms + 999) / 1000).clamp(1, RETRY_AFTER_S_MAX);
+            ApiError::new(
+                ErrorCode::IdempotencyInFlight,
                 "A request with this Idempotency-Key is currently being processed",
             )
-            .retry_after(seconds)
+            .retry_after(u64::try_from(seconds).unwrap_or(1))
             .into_response()
         }
-        IdempotencyBegin::Proceed => {
-            let (status, text, retry_after) = match run(state.clone(), body).await {
+        Ok(IdempotencyBegin::Proceed) => {
+            let outcome = match run(state.clone(), body).await {
                 Ok(value) => match serde_json::to_string(&value) {
-                    Ok(text) => (success, text, None),
-                    Err(_) => {
-                        let e = ApiError::internal();
-                        (
-                            e.status,
-                            serde_json::to_string(&e.body()).unwrap_or_default(),
-                            None,
-                        )
-                    }
+                    Ok(text) => Outcome {
+                        status: success,
+                        body: text,
+                        retry_after_s: None,
+                        log: None,
+                    },
+                    Err(e) => Outcome::of_error(&ApiError::internal(format!(
+                        "response not serialisable: {e}"
+                    ))),
                 },
-                Err(e) => (
-                    e.status,
-                    serde_json::to_string(&e.body()).unwrap_or_default(),
-                    e.retry_after_s,
-                ),
+                Err(e) => Outcome::of_error(&e),
             };
-            // 5xx are never stored (ACP §6.5); neither are "retry later" answers, which
-            // describe a passing condition rather than the request's outcome.
-            let result = if status.is_server_error() || retry_after.is_some() {
-                state.store.idempotency_abandon(&scope).await
-            } else {
+            let recorded = if outcome.is_stored() {
                 state
                     .store
-                    .idempotency_finish(&scope, status.as_u16(), &text)
+                    .idempotency_finish(&scope, outcome.status.as_u16(), &outcome.body)
                     .await
+            } else {
+                state.store.idempotency_abandon(&scope).await
             };
-            if let Err(e) = result {
+            if let Err(e) = recorded {
                 tracing::error!(error = %e, "could not record an idempotency result");
             }
-            let mut response = json_response(status, text, &key, false);
-            if let Some(s) = retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(s));
-            }
-            response
+            outcome.into_response(&key)
         }
     }
 }

@@ -108,7 +108,7 @@ async fn streams_refuse_bad_keys_and_foreign_variants() {
             .status(),
         StatusCode::BAD_REQUEST
     );
-    let other = anycart_server::merchants::create_merchant(&app.state.store, "Other", 0)
+    let other = anycart_checkout::merchants::create_merchant(&app.state.store, "Other", 0)
         .await
         .unwrap();
     let r = get(format!(

@@ -226,14 +226,10 @@ async fn idle_sessions_expire_and_release_their_holds() {
         assert_eq!(app.available(&tee).await, before - 4);
 
         app.clock
-            .advance_ms(anycart_server::state::SESSION_TTL_MS_DEFAULT - 1_000);
-        assert_eq!(
-            anycart_server::sweep_once(&app.state).await.unwrap(),
-            0,
-            "not yet"
-        );
+            .advance_ms(anycart_checkout::SESSION_TTL_MS_DEFAULT - 1_000);
+        assert_eq!(app.state.checkout.sweep_once().await.unwrap(), 0, "not yet");
         app.clock.advance_ms(2_000);
-        assert_eq!(anycart_server::sweep_once(&app.state).await.unwrap(), 1);
+        assert_eq!(app.state.checkout.sweep_once().await.unwrap(), 1);
         assert_eq!(
             app.available(&tee).await,
             before,
@@ -256,7 +252,7 @@ async fn reading_an_overdue_session_expires_it_even_before_the_sweeper() {
         .unwrap()
         .to_string();
     app.clock
-        .advance_ms(anycart_server::state::SESSION_TTL_MS_DEFAULT + 1);
+        .advance_ms(anycart_checkout::SESSION_TTL_MS_DEFAULT + 1);
     assert_eq!(
         app.get(&format!("/checkout_sessions/{id}")).await.body["status"],
         "expired"
@@ -273,14 +269,14 @@ async fn activity_extends_the_hold() {
         .unwrap()
         .to_string();
     app.clock
-        .advance_ms(anycart_server::state::SESSION_TTL_MS_DEFAULT - 5_000);
+        .advance_ms(anycart_checkout::SESSION_TTL_MS_DEFAULT - 5_000);
     app.post(
         &format!("/checkout_sessions/{id}"),
         json!({"buyer": {"first_name": "Still here"}}),
     )
     .await;
     app.clock.advance_ms(10_000);
-    anycart_server::sweep_once(&app.state).await.unwrap();
+    app.state.checkout.sweep_once().await.unwrap();
     assert_eq!(
         app.get(&format!("/checkout_sessions/{id}")).await.body["status"],
         "ready_for_payment"
@@ -501,10 +497,10 @@ async fn orphan_holds_come_back_within_a_second_of_expiry() {
         assert_eq!(app.available(&tee).await, before - 3);
 
         app.clock.advance_ms(5_000);
-        anycart_server::sweep_once(&app.state).await.unwrap();
+        app.state.checkout.sweep_once().await.unwrap();
         assert_eq!(app.available(&tee).await, before - 3, "not before expiry");
         app.clock.advance_ms(1_000);
-        anycart_server::sweep_once(&app.state).await.unwrap();
+        app.state.checkout.sweep_once().await.unwrap();
         assert_eq!(
             app.available(&tee).await,
             before,

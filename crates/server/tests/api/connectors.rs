@@ -224,14 +224,11 @@ async fn the_background_worker_delivers_completed_orders() {
     /// Polls of the outbox before giving up (a bound, with a short sleep each).
     const POLLS_MAX: usize = 100;
     for app in apps().await {
-        let mut config = (*app.state.config).clone();
+        let mut config = (*app.state.checkout.config).clone();
         config.sweep_interval_ms = 50;
-        let state = anycart_server::state::AppState {
-            config: std::sync::Arc::new(config),
-            ..app.state.clone()
-        };
+        let checkout = app.state.checkout.with_config(config);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let workers = anycart_server::spawn_workers(state, stopped);
+        let workers = checkout.spawn_workers(stopped);
 
         let variant = app.demo.variants[0].id.clone();
         let s = app.ready_session(&variant, 1).await;

@@ -1,11 +1,12 @@
 //! `spawn_app` and friends (after zero2prod's `tests/api/helpers.rs`).
 
+use anycart_checkout::clock::ManualClock;
+use anycart_checkout::demo::{self, DemoInfo};
+use anycart_checkout::inventory::InventoryEngine;
+use anycart_checkout::{CheckoutConfig, CheckoutService, HoldMode};
 use anycart_payments::PaymentProvider;
 use anycart_payments::sandbox::SandboxProvider;
-use anycart_server::clock::ManualClock;
-use anycart_server::demo::{self, DemoInfo};
-use anycart_server::inventory::InventoryEngine;
-use anycart_server::state::{AppState, HoldMode, ServerConfig};
+use anycart_server::state::{AppState, ServerConfig};
 use anycart_store::Store;
 use anycart_store::testing::fresh_postgres_url;
 use reqwest::StatusCode;
@@ -58,21 +59,30 @@ async fn spawn_on(
         Some(p) => (p, None),
         None => (sandbox.clone() as Arc<dyn PaymentProvider>, Some(sandbox)),
     };
-    let clock_dyn: Arc<dyn anycart_server::clock::Clock> = Arc::new(clock.clone());
+    let clock_dyn: Arc<dyn anycart_checkout::clock::Clock> = Arc::new(clock.clone());
     let holds = match std::env::var("ANYCART_TEST_HOLD_MODE").as_deref() {
         Ok("per_request") => HoldMode::PerRequest,
         _ => HoldMode::Engine(InventoryEngine::start(store.clone(), clock_dyn.clone())),
     };
     // No background sweeps: tests drive expiry with `sweep_once` and the manual clock.
-    let config = ServerConfig {
-        base_url: base.clone(),
+    let config = CheckoutConfig {
         sweep_interval_ms: 3_600_000,
-        ..ServerConfig::default()
+        ..CheckoutConfig::default()
     };
-    let state = AppState::new(store.clone(), payments, clock_dyn, config, holds);
-    let demo = demo::seed(&store, &base, anycart_server::clock::Clock::now_ms(&clock))
-        .await
-        .expect("seed demo");
+    let checkout = CheckoutService::new(store.clone(), payments, clock_dyn, config, holds);
+    let state = AppState::new(
+        checkout,
+        ServerConfig {
+            base_url: base.clone(),
+        },
+    );
+    let demo = demo::seed(
+        &store,
+        &base,
+        anycart_checkout::clock::Clock::now_ms(&clock),
+    )
+    .await
+    .expect("seed demo");
     let router = anycart_server::app(state.clone());
     tokio::spawn(async move {
         axum::serve(

@@ -98,7 +98,7 @@ async fn replays_return_the_identical_response_and_change_nothing() {
 #[tokio::test]
 async fn keys_are_scoped_per_merchant() {
     let app = spawn_sqlite(None).await;
-    let other = anycart_server::merchants::create_merchant(&app.state.store, "Other", 0)
+    let other = anycart_checkout::merchants::create_merchant(&app.state.store, "Other", 0)
         .await
         .unwrap();
     let other_pk = other.to_json().publishable_key.to_string();
@@ -142,7 +142,7 @@ async fn a_request_still_running_gets_409_with_retry_after() {
         .idempotency_begin(
             &scope,
             &hash,
-            anycart_server::clock::Clock::now_ms(&app.clock),
+            anycart_checkout::clock::Clock::now_ms(&app.clock),
             60_000,
         )
         .await

@@ -351,7 +351,7 @@ async fn bad_placements_are_refused_with_the_offending_field() {
             .unwrap();
         assert_eq!(pk.status(), StatusCode::FORBIDDEN);
         let mine = create(&app, base.clone()).await;
-        let rival = anycart_server::merchants::create_merchant(&app.state.store, "Rival", 0)
+        let rival = anycart_checkout::merchants::create_merchant(&app.state.store, "Rival", 0)
             .await
             .unwrap();
         let rival_sk = rival.to_json().secret_key.to_string();

@@ -315,7 +315,7 @@ async fn codes_expire_after_ten_minutes_and_work_once() {
         let (sink, w) = shop(&app).await;
         let code = code_for(&app, &w, &sink, EMAIL).await;
         app.clock
-            .advance_ms(anycart_server::shoppers::CODE_TTL_MS + 1);
+            .advance_ms(anycart_checkout::shoppers::CODE_TTL_MS + 1);
         let r = verify(&app, &w, EMAIL, &code).await;
         assert_eq!(
             (r.status, r.body["code"].as_str()),
@@ -357,7 +357,7 @@ async fn codes_are_rate_limited_per_email_with_a_clear_429() {
         // Other emails are not affected; the window slides.
         code_for(&app, &w, &sink, "other@example.com").await;
         app.clock
-            .advance_ms(anycart_server::shoppers::CODE_WINDOW_MS + 1);
+            .advance_ms(anycart_checkout::shoppers::CODE_WINDOW_MS + 1);
         code_for(&app, &w, &sink, EMAIL).await;
         // Bad input changes nothing.
         let r = ask_code(&app, &w.pk, &w.placement, "not an email").await;
@@ -393,10 +393,10 @@ async fn codes_tokens_and_profiles_do_not_cross_merchants() {
         let sink_a = SmtpSink::start().await;
         let sink_b = SmtpSink::start().await;
         let a = widget(&app, app.pk(), app.sk(), &sink_a).await;
-        let other = anycart_server::demo::seed(
+        let other = anycart_checkout::demo::seed(
             &app.state.store,
             &app.base,
-            anycart_server::clock::Clock::now_ms(&app.clock),
+            anycart_checkout::clock::Clock::now_ms(&app.clock),
         )
         .await
         .unwrap();
@@ -475,7 +475,7 @@ async fn a_shopper_token_pays_only_for_its_own_email_and_only_while_live() {
         let r = app.pay(&id, "sht_forged").await;
         assert_eq!(r.body["code"], "invalid_payment_token");
         app.clock
-            .advance_ms(anycart_server::shoppers::SHOPPER_TOKEN_TTL_MS + 1);
+            .advance_ms(anycart_checkout::shoppers::SHOPPER_TOKEN_TTL_MS + 1);
         let own = app.ready_session(&app.variant("TEE-TRAIL-M"), 1).await.body["id"]
             .as_str()
             .unwrap()

@@ -7,7 +7,7 @@ use serde_json::json;
 #[tokio::test]
 async fn merchants_cannot_reach_each_others_data() {
     for app in apps().await {
-        let other = anycart_server::merchants::create_merchant(&app.state.store, "Rival", 0)
+        let other = anycart_checkout::merchants::create_merchant(&app.state.store, "Rival", 0)
             .await
             .unwrap();
         let (other_pk, other_sk) = (

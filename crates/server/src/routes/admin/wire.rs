@@ -227,5 +227,5 @@ pub struct AdminOrderWire {
     pub created_at: String,
     /// Where the order stands on the merchant's platform (single-order reads only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<crate::admin::connections::OutboxWire>,
+    pub platform: Option<crate::routes::admin::connections::OutboxWire>,
 }

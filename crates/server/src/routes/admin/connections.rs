@@ -2,11 +2,10 @@
 //! connect a platform, link platform ids, see and re-queue dead-lettered pushes.
 
 use crate::auth::SecretCaller;
-use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::extract::AcpJson;
 use crate::state::AppState;
-use crate::webhooks::connector_error;
+use anycart_checkout::clock::rfc3339;
 use anycart_connectors::connect::{ConnectRequest, connect};
 use anycart_store::{ConnectionRecord, ExternalKind, OutboxItem, OutboxState};
 use axum::Json;
@@ -172,9 +171,7 @@ pub async fn put_connection(
         shipping_method_code: b.shipping_method_code,
         payment_method: b.payment_method,
     };
-    let record = connect(&state.store, caller.0.merchant, request, state.now_ms())
-        .await
-        .map_err(connector_error)?;
+    let record = connect(&state.store, caller.0.merchant, request, state.now_ms()).await?;
     Ok(Json(connection_wire(&state, record)))
 }
 
@@ -212,19 +209,18 @@ pub async fn create_link(
         "location" => ExternalKind::Location,
         "product" => ExternalKind::Product,
         _ => {
-            return Err(ApiError::bad_request(
-                "invalid",
+            return Err(ApiError::invalid(
+                "$.kind",
                 "kind must be variant, inventory_item, location or product",
-            )
-            .with_param("$.kind"));
+            ));
         }
     };
     let field_ok = |s: &str| !s.is_empty() && s.len() <= 255;
     if !field_ok(&b.external_id) {
-        return Err(
-            ApiError::bad_request("invalid", "external_id must be 1-255 characters")
-                .with_param("$.external_id"),
-        );
+        return Err(ApiError::invalid(
+            "$.external_id",
+            "external_id must be 1-255 characters",
+        ));
     }
     // The anycart side must be this merchant's own variant / location / product.
     let owned = match kind {
@@ -265,11 +261,10 @@ pub async fn list_outbox(
         "delivered" => OutboxState::Delivered,
         "dead" => OutboxState::Dead,
         _ => {
-            return Err(ApiError::bad_request(
-                "invalid",
+            return Err(ApiError::invalid(
+                "state",
                 "state must be pending, delivered or dead",
-            )
-            .with_param("state"));
+            ));
         }
     };
     let items = state

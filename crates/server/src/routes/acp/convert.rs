@@ -1,8 +1,8 @@
 //! Domain session → ACP wire response. Pure, apart from the order lookup done by
 //! the caller.
 
-use crate::acp::wire::*;
-use crate::clock::rfc3339;
+use crate::routes::acp::wire::*;
+use anycart_checkout::clock::rfc3339;
 use anycart_core::order::Order;
 use anycart_core::pricing::DiscountKind;
 use anycart_core::session::{CheckoutSession, CheckoutStatus, Message, MessageKind};

@@ -6,12 +6,12 @@ pub mod connections;
 pub mod placements;
 pub mod wire;
 
-use crate::acp::convert::order_url;
 use crate::auth::SecretCaller;
-use crate::clock::rfc3339;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::AcpJson;
+use crate::routes::acp::convert::order_url;
 use crate::state::AppState;
+use anycart_checkout::clock::rfc3339;
 use anycart_core::catalogue::{
     IMAGES_MAX, Location, ON_HAND_MAX, Product, Sku, StockLevel, Variant, VariantOption,
 };
@@ -38,7 +38,6 @@ const RATES_PER_ZONE_MAX: usize = 20;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_merchant))
-        .routes(routes!(crate::widget::sandbox_token))
         .routes(routes!(create_product, list_products))
         .routes(routes!(get_product))
         .routes(routes!(patch_variant))
@@ -61,12 +60,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn invalid(param: &str, message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid", message).with_param(param.to_string())
+    ApiError::invalid(param, message)
 }
 
 fn money(m: &MoneyWire, param: &str) -> Result<Money, ApiError> {
     let currency = Currency::parse(&m.currency).map_err(|e| {
-        ApiError::bad_request("unsupported_currency", e.to_string())
+        ApiError::new(ErrorCode::UnsupportedCurrency, e.to_string())
             .with_param(format!("{param}.currency"))
     })?;
     if m.amount < 0 {
@@ -265,8 +264,8 @@ async fn create_product(
         .create_product(merchant, &product, state.now_ms())
         .await
         .map_err(|e| match e {
-            anycart_store::StoreError::Duplicate(_) => ApiError::conflict(
-                "duplicate_sku",
+            anycart_store::StoreError::Duplicate(_) => ApiError::new(
+                ErrorCode::DuplicateSku,
                 "A variant with one of these SKUs already exists.",
             )
             .with_param("$.variants"),
@@ -282,7 +281,7 @@ async fn create_product(
         .store
         .get_product(merchant, product_id)
         .await?
-        .ok_or_else(ApiError::internal)?;
+        .ok_or_else(|| ApiError::internal("a product just created cannot be read back"))?;
     Ok((
         StatusCode::CREATED,
         Json(product_wire(&state, &caller, stored).await?),
@@ -427,8 +426,8 @@ async fn set_stock(
         .await
         .map_err(|e| match e {
             anycart_store::StoreError::NotFound => ApiError::not_found("variant or location"),
-            anycart_store::StoreError::Constraint(_) => ApiError::conflict(
-                "below_held",
+            anycart_store::StoreError::Constraint(_) => ApiError::new(
+                ErrorCode::BelowHeld,
                 "on_hand cannot drop below the units open checkouts hold.",
             )
             .with_param("$.on_hand"),
@@ -612,10 +611,11 @@ async fn create_discount(
         .create_discount(caller.0.merchant, &discount, state.now_ms())
         .await
         .map_err(|e| match e {
-            anycart_store::StoreError::Duplicate(_) => {
-                ApiError::conflict("duplicate_code", "This discount code already exists.")
-                    .with_param("$.code")
-            }
+            anycart_store::StoreError::Duplicate(_) => ApiError::new(
+                ErrorCode::DuplicateCode,
+                "This discount code already exists.",
+            )
+            .with_param("$.code"),
             other => other.into(),
         })?;
     Ok((StatusCode::CREATED, Json(discount)))
@@ -685,13 +685,11 @@ async fn forget_shopper(
     caller: SecretCaller,
     Path(email): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let email = crate::shoppers::normalize_email(&email)?;
     if state
-        .store
+        .checkout
         .forget_shopper(caller.0.merchant, &email)
         .await?
     {
-        tracing::info!(merchant_id = %caller.0.merchant, "returning shopper forgotten by the merchant");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("saved shopper"))

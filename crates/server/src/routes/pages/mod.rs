@@ -1,10 +1,33 @@
-//! Server-rendered pages: the landing page and the public order-status page that
-//! ACP `permalink_url` points to.
+//! Server-rendered pages: the landing page, the public order-status page that ACP
+//! `permalink_url` points to, the API reference (`/docs`, `/openapi.json`) and the
+//! demo's product images. The demo's host pages run on their own listener
+//! ([`demo::serve`]).
+
+pub mod demo;
 
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use utoipa_scalar::{Scalar, Servable};
+
+/// The page routes; `openapi` is the document `/openapi.json` serves.
+pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+    Router::new()
+        .route("/", get(landing))
+        .route("/orders/{token}", get(order_status))
+        .route(
+            "/openapi.json",
+            get({
+                let doc = openapi.clone();
+                move || async move { axum::Json(doc) }
+            }),
+        )
+        .merge(Scalar::with_url("/docs", openapi))
+        .merge(demo::images())
+}
 
 /// Escapes text for HTML (shared with the confirmation emails).
 pub use anycart_core::text::escape_html as escape;
@@ -19,7 +42,7 @@ fn page(title: &str, body: &str) -> Html<String> {
 }
 
 /// `GET /` — what this server is and where to go next.
-pub async fn landing(State(state): State<AppState>) -> Html<String> {
+async fn landing(State(state): State<AppState>) -> Html<String> {
     let base = escape(&state.config.base_url);
     page(
         "anycart",
@@ -33,7 +56,7 @@ pub async fn landing(State(state): State<AppState>) -> Html<String> {
 }
 
 /// `GET /orders/{token}` — the order-status page a shopper (or agent) can open.
-pub async fn order_status(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+async fn order_status(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     if token.len() > 128 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return (
             StatusCode::NOT_FOUND,
@@ -107,7 +130,7 @@ pub async fn order_status(State(state): State<AppState>, Path(token): Path<Strin
             escape(&o.display_number()),
             escape(&merchant),
             escape(&o.id.to_string()),
-            escape(&crate::clock::rfc3339(o.created_at_ms)),
+            escape(&anycart_checkout::clock::rfc3339(o.created_at_ms)),
             o.status.as_str()
         ),
     )

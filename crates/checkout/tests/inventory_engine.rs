@@ -7,11 +7,11 @@
 //!
 //! The operation sequence comes from a seed (printed; set `ANYCART_SIM_SEED` to replay).
 
+use anycart_checkout::clock::{Clock, ManualClock};
+use anycart_checkout::inventory::InventoryEngine;
 use anycart_core::catalogue::{Location, Product, Sku, Variant};
 use anycart_core::inventory::HoldRequest;
 use anycart_core::{Currency, LocationId, MerchantId, Money, ProductId, SessionId, VariantId};
-use anycart_server::clock::{Clock, ManualClock};
-use anycart_server::inventory::InventoryEngine;
 use anycart_store::testing::fresh_postgres_url;
 use anycart_store::{Merchant, Store};
 use rand::rngs::StdRng;
@@ -217,9 +217,12 @@ async fn random_holds_commits_cancels_expiry_and_crashes_keep_every_invariant() 
 
             // Sometimes let everything expire (and the clock jump).
             if rng.random_bool(0.3) {
-                clock.advance_ms(TTL_MS + anycart_server::STALE_HOLD_GRACE_MS + 1);
+                clock.advance_ms(TTL_MS + anycart_checkout::workers::STALE_HOLD_GRACE_MS + 1);
                 while store
-                    .release_stale_holds(clock.now_ms() - anycart_server::STALE_HOLD_GRACE_MS, 100)
+                    .release_stale_holds(
+                        clock.now_ms() - anycart_checkout::workers::STALE_HOLD_GRACE_MS,
+                        100,
+                    )
                     .await
                     .unwrap()
                     > 0
@@ -230,9 +233,12 @@ async fn random_holds_commits_cancels_expiry_and_crashes_keep_every_invariant() 
         }
 
         // No undersell: after expiry every unsold unit can be held again.
-        clock.advance_ms(TTL_MS + anycart_server::STALE_HOLD_GRACE_MS + 1);
+        clock.advance_ms(TTL_MS + anycart_checkout::workers::STALE_HOLD_GRACE_MS + 1);
         while store
-            .release_stale_holds(clock.now_ms() - anycart_server::STALE_HOLD_GRACE_MS, 100)
+            .release_stale_holds(
+                clock.now_ms() - anycart_checkout::workers::STALE_HOLD_GRACE_MS,
+                100,
+            )
             .await
             .unwrap()
             > 0

@@ -1,20 +1,20 @@
 //! HTTP handlers of the ACP checkout API. Each parses, authorises, calls one
-//! function of [`crate::checkout`] and renders the result.
+//! method of the checkout service and renders the result.
 
-use crate::acp::convert::session_wire;
-use crate::acp::parse;
-use crate::acp::wire::{
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorCode, check_api_version};
+use crate::extract::parse_json;
+use crate::idempotency::acp_post;
+use crate::routes::acp::convert::session_wire;
+use crate::routes::acp::parse;
+use crate::routes::acp::wire::{
     CancelSessionRequest, CheckoutSessionWire, CompleteSessionRequest, CreateSessionRequest,
     ErrorWire, UpdateSessionRequest,
 };
-use crate::auth::Caller;
-use crate::checkout::{self, PaymentInput, SessionInput};
-use crate::error::{ApiError, check_api_version};
-use crate::extract::parse_json;
-use crate::idempotency::acp_post;
 use crate::state::AppState;
+use anycart_checkout::SessionInput;
 use anycart_core::session::CheckoutSession;
-use anycart_core::{Currency, SessionId, ShippingRateId};
+use anycart_core::{Currency, SessionId};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -36,7 +36,8 @@ fn session_id(raw: &str) -> Result<SessionId, ApiError> {
     SessionId::parse(raw).map_err(|_| ApiError::not_found("checkout session"))
 }
 
-async fn render(
+/// The ACP view of a session, with its order once there is one.
+pub async fn render(
     state: &AppState,
     session: &CheckoutSession,
 ) -> Result<CheckoutSessionWire, ApiError> {
@@ -49,36 +50,6 @@ async fn render(
         order.as_ref().map(|o| (&o.order, o.access_token.as_str())),
         &state.config.base_url,
     ))
-}
-
-fn interventions(capabilities: Option<&serde_json::Value>) -> Vec<String> {
-    capabilities
-        .and_then(|c| c.pointer("/interventions/supported"))
-        .and_then(|s| s.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str())
-                .filter(|s| s.len() <= 32)
-                .take(8)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn selected_option(req: &UpdateSessionRequest) -> Result<Option<ShippingRateId>, ApiError> {
-    match req.selected_fulfillment_options.as_deref() {
-        None | Some([]) => Ok(None),
-        Some([first, ..]) => ShippingRateId::parse(&first.option_id)
-            .map(Some)
-            .map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_fulfillment_option",
-                    "Unknown fulfillment option id.",
-                )
-                .with_param("$.selected_fulfillment_options[0].option_id")
-            }),
-    }
 }
 
 /// Create a checkout session.
@@ -103,27 +74,27 @@ async fn create_session(
         |state, raw| async move {
             let req: CreateSessionRequest = parse_json(&raw)?;
             let currency = Currency::parse(&req.currency).map_err(|e| {
-                ApiError::bad_request("unsupported_currency", e.to_string())
+                ApiError::new(ErrorCode::UnsupportedCurrency, e.to_string())
                     .with_param("$.currency")
             })?;
+            let lines = parse::line_items(&req.line_items)?;
             let input = SessionInput {
-                lines: Some(parse::line_items(&req.line_items)?),
-                buyer: req
-                    .buyer
-                    .as_ref()
-                    .map(|b| parse::buyer(&Default::default(), b))
-                    .transpose()?,
+                lines: None,
+                buyer: req.buyer.as_ref().map(parse::buyer).transpose()?,
                 fulfillment: req
                     .fulfillment_details
                     .as_ref()
-                    .map(|f| parse::fulfillment(&Default::default(), f))
+                    .map(parse::fulfillment)
                     .transpose()?,
                 selected_shipping: None,
                 codes: parse::codes(req.discounts.as_ref(), req.coupons.as_ref())?,
                 locale: parse::locale(req.locale.as_ref())?,
-                client_interventions: Some(interventions(req.capabilities.as_ref())),
+                client_interventions: Some(parse::interventions(req.capabilities.as_ref())),
             };
-            let session = checkout::create(&state, caller.merchant, currency, input).await?;
+            let session = state
+                .checkout
+                .create(caller.merchant, currency, lines, input)
+                .await?;
             render(&state, &session).await
         },
     )
@@ -142,7 +113,10 @@ async fn get_session(
     Path(id): Path<String>,
 ) -> Result<axum::Json<CheckoutSessionWire>, ApiError> {
     check_api_version(&headers)?;
-    let session = checkout::get(&state, caller.merchant, session_id(&id)?).await?;
+    let session = state
+        .checkout
+        .get(caller.merchant, session_id(&id)?)
+        .await?;
     Ok(axum::Json(render(&state, &session).await?))
 }
 
@@ -169,30 +143,24 @@ async fn update_session(
         |state, raw| async move {
             let id = session_id(&id)?;
             let req: UpdateSessionRequest = parse_json(&raw)?;
-            let input = |current: &CheckoutSession| -> Result<SessionInput, ApiError> {
-                Ok(SessionInput {
-                    lines: req
-                        .line_items
-                        .as_deref()
-                        .map(parse::line_items)
-                        .transpose()?,
-                    buyer: req
-                        .buyer
-                        .as_ref()
-                        .map(|b| parse::buyer(&current.buyer, b))
-                        .transpose()?,
-                    fulfillment: req
-                        .fulfillment_details
-                        .as_ref()
-                        .map(|f| parse::fulfillment(&current.fulfillment, f))
-                        .transpose()?,
-                    selected_shipping: selected_option(&req)?,
-                    codes: parse::codes(req.discounts.as_ref(), req.coupons.as_ref())?,
-                    locale: None,
-                    client_interventions: None,
-                })
+            let input = SessionInput {
+                lines: req
+                    .line_items
+                    .as_deref()
+                    .map(parse::line_items)
+                    .transpose()?,
+                buyer: req.buyer.as_ref().map(parse::buyer).transpose()?,
+                fulfillment: req
+                    .fulfillment_details
+                    .as_ref()
+                    .map(parse::fulfillment)
+                    .transpose()?,
+                selected_shipping: parse::selected_option(&req)?,
+                codes: parse::codes(req.discounts.as_ref(), req.coupons.as_ref())?,
+                locale: None,
+                client_interventions: None,
             };
-            let session = checkout::update_with(&state, caller.merchant, id, input).await?;
+            let session = state.checkout.update(caller.merchant, id, input).await?;
             render(&state, &session).await
         },
     )
@@ -222,34 +190,11 @@ async fn complete_session(
         |state, raw| async move {
             let id = session_id(&id)?;
             let req: CompleteSessionRequest = parse_json(&raw)?;
-            let instrument = req.payment_data.instrument.as_ref().ok_or_else(|| {
-                ApiError::bad_request("missing", "payment_data.instrument is required.")
-                    .with_param("$.payment_data.instrument")
-            })?;
-            let token = instrument.credential.token.trim();
-            if token.is_empty() || token.len() > 255 {
-                return Err(ApiError::bad_request(
-                    "invalid_payment_token",
-                    "The payment token is not valid.",
-                )
-                .with_param("$.payment_data.instrument.credential.token"));
-            }
-            let handler_id = req.payment_data.handler_id.clone().unwrap_or_default();
-            let payment = |current: &CheckoutSession| -> Result<PaymentInput, ApiError> {
-                Ok(PaymentInput {
-                    handler_id,
-                    token: token.to_string(),
-                    buyer: req
-                        .buyer
-                        .as_ref()
-                        .map(|b| parse::buyer(&current.buyer, b))
-                        .transpose()?,
-                    authenticated: req.authentication_result.as_ref().map(|a| {
-                        matches!(a.outcome.as_str(), "authenticated" | "attempt_acknowledged")
-                    }),
-                })
-            };
-            let session = checkout::complete(&state, caller.merchant, id, payment).await?;
+            let payment = parse::payment(&req)?;
+            let session = state
+                .checkout
+                .complete(caller.merchant, id, payment)
+                .await?;
             render(&state, &session).await
         },
     )
@@ -282,7 +227,7 @@ async fn cancel_session(
             if !raw.iter().all(u8::is_ascii_whitespace) {
                 parse_json::<serde_json::Value>(&raw)?;
             }
-            let session = checkout::cancel(&state, caller.merchant, id).await?;
+            let session = state.checkout.cancel(caller.merchant, id).await?;
             render(&state, &session).await
         },
     )

@@ -18,7 +18,6 @@ use anycart_core::inventory::{BatchOutcome, HOLD_BATCH_SIZE_MAX, HoldRequest};
 use anycart_core::{MerchantId, SessionId, VariantId};
 use anycart_store::{BatchItem, Store};
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -109,9 +108,7 @@ impl InventoryEngine {
     }
 
     fn shard_of(&self, variant: VariantId) -> &mpsc::Sender<Job> {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        variant.hash(&mut h);
-        &self.shards[(h.finish() % self.shards.len() as u64) as usize]
+        &self.shards[crate::stripe_of(&variant, self.shards.len())]
     }
 
     /// Sets what `session` holds of one variant (0 releases); answers after commit.

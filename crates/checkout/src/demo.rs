@@ -2,20 +2,17 @@
 //! sells something real from the first second (variants, images, two warehouses,
 //! shipping zones, a tax table and a discount code).
 
+use crate::error::CheckoutError;
 use crate::merchants::{CreatedMerchant, create_merchant};
-use crate::state::AppState;
+use crate::placements::{self, PlacementSpec};
 use anycart_core::catalogue::{Location, Product, Sku, Variant, VariantOption};
 use anycart_core::pricing::{Discount, DiscountKind, ShippingRate, ShippingZone, TaxRate};
 use anycart_core::{
     CountryCode, Currency, DiscountId, LocationId, Money, ProductId, ShippingRateId,
     ShippingZoneId, TaxRateId, VariantId,
 };
-use anycart_store::{Store, StoreError};
-use axum::Router;
-use axum::extract::Path;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
+use anycart_core::{MerchantId, PlacementId};
+use anycart_store::{Campaign, Store, StoreError, Theme};
 use serde::Serialize;
 
 /// One sellable variant as listed in `demo.json`.
@@ -135,41 +132,6 @@ const CATALOGUE: &[DemoProduct] = &[
     },
 ];
 
-fn svg(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "tee" => {
-            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 120"><rect width="120" height="120" fill="#eef3f8"/><path d="M40 25l-22 14 9 16 10-5v45h46V50l10 5 9-16-22-14c-4 8-11 12-20 12s-16-4-20-12z" fill="#2b6cb0"/></svg>"##
-        }
-        "bottle" => {
-            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 120"><rect width="120" height="120" fill="#eef8f1"/><rect x="48" y="14" width="24" height="12" rx="3" fill="#2f855a"/><rect x="40" y="26" width="40" height="82" rx="12" fill="#38a169"/></svg>"##
-        }
-        "sneaker" => {
-            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 120"><rect width="120" height="120" fill="#fdf2f2"/><path d="M14 78c0-10 6-22 14-26l18 8 12-6 26 14c10 3 22 6 24 14v6H14z" fill="#c53030"/><rect x="14" y="84" width="94" height="8" fill="#1a202c"/></svg>"##
-        }
-        _ => return None,
-    })
-}
-
-/// Routes serving the demo product images.
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/assets/demo/{name}",
-        get(|Path(name): Path<String>| async move {
-            match name.strip_suffix(".svg").and_then(svg) {
-                Some(body) => (
-                    [
-                        (header::CONTENT_TYPE, "image/svg+xml"),
-                        (header::CACHE_CONTROL, "public, max-age=86400"),
-                    ],
-                    body,
-                )
-                    .into_response(),
-                None => StatusCode::NOT_FOUND.into_response(),
-            }
-        }),
-    )
-}
-
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("demo catalogue: {e}"))
 }
@@ -180,21 +142,54 @@ pub async fn seed(store: &Store, base_url: &str, now_ms: i64) -> Result<DemoInfo
         .await
         .map_err(err)?;
     let m = created.merchant_id;
-    let usd = Currency::parse("usd").map_err(err)?;
-    let usd_amount = |a: i64| Money::new(a, usd).map_err(err);
-    let warehouses = [
-        Location {
-            id: LocationId::new(),
-            name: "Reno warehouse".into(),
-        },
-        Location {
-            id: LocationId::new(),
-            name: "Newark warehouse".into(),
-        },
-    ];
+    let warehouses = seed_locations(store, m, now_ms).await?;
+    seed_products(store, m, base_url, &warehouses, now_ms).await?;
+    seed_shipping(store, m, now_ms).await?;
+    seed_tax_and_discounts(store, m, now_ms).await?;
+    let keys = created.to_json();
+    let info = DemoInfo {
+        base_url: base_url.to_string(),
+        merchant_id: m.to_string(),
+        publishable_key: keys.publishable_key.to_string(),
+        secret_key: keys.secret_key.to_string(),
+        variants: vec![],
+        ad_page_url: None,
+        article_page_url: None,
+        placements: vec![],
+    };
+    refresh(store, info).await
+}
+
+fn usd(amount_minor: i64) -> Result<Money, StoreError> {
+    Money::new(amount_minor, Currency::parse("usd").map_err(err)?).map_err(err)
+}
+
+fn country(code: &str) -> Result<CountryCode, StoreError> {
+    CountryCode::parse(code).map_err(err)
+}
+
+async fn seed_locations(
+    store: &Store,
+    m: MerchantId,
+    now_ms: i64,
+) -> Result<[Location; 2], StoreError> {
+    let warehouses = ["Reno warehouse", "Newark warehouse"].map(|name| Location {
+        id: LocationId::new(),
+        name: name.into(),
+    });
     for w in &warehouses {
         store.create_location(m, w, now_ms).await?;
     }
+    Ok(warehouses)
+}
+
+async fn seed_products(
+    store: &Store,
+    m: MerchantId,
+    base_url: &str,
+    warehouses: &[Location; 2],
+    now_ms: i64,
+) -> Result<(), StoreError> {
     for p in CATALOGUE {
         let product_id = ProductId::new();
         let image = format!("{base_url}/assets/demo/{}.svg", p.image);
@@ -214,7 +209,7 @@ pub async fn seed(store: &Store, base_url: &str, now_ms: i64) -> Result<DemoInfo
                         value: v.to_string(),
                     })
                     .collect(),
-                price: usd_amount(*price)?,
+                price: usd(*price)?,
                 max_quantity_per_order: *cap,
                 image_url: Some(image.clone()),
             });
@@ -235,23 +230,28 @@ pub async fn seed(store: &Store, base_url: &str, now_ms: i64) -> Result<DemoInfo
             store.set_on_hand(m, v, l, q).await?;
         }
     }
-    let country = |c: &str| CountryCode::parse(c).map_err(err);
-    let rate = |title: &str,
-                carrier: &str,
-                amount: i64,
-                free_over: Option<i64>,
-                days: (u32, u32)|
-     -> Result<ShippingRate, StoreError> {
-        Ok(ShippingRate {
-            id: ShippingRateId::new(),
-            title: title.into(),
-            carrier: Some(carrier.into()),
-            amount: usd_amount(amount)?,
-            free_over_minor: free_over,
-            min_delivery_days: days.0,
-            max_delivery_days: days.1,
-        })
-    };
+    Ok(())
+}
+
+fn rate(
+    title: &str,
+    carrier: &str,
+    amount: i64,
+    free_over: Option<i64>,
+    days: (u32, u32),
+) -> Result<ShippingRate, StoreError> {
+    Ok(ShippingRate {
+        id: ShippingRateId::new(),
+        title: title.into(),
+        carrier: Some(carrier.into()),
+        amount: usd(amount)?,
+        free_over_minor: free_over,
+        min_delivery_days: days.0,
+        max_delivery_days: days.1,
+    })
+}
+
+async fn seed_shipping(store: &Store, m: MerchantId, now_ms: i64) -> Result<(), StoreError> {
     let zones = [
         ShippingZone {
             id: ShippingZoneId::new(),
@@ -275,21 +275,31 @@ pub async fn seed(store: &Store, base_url: &str, now_ms: i64) -> Result<DemoInfo
     for z in &zones {
         store.create_shipping_zone(m, z, now_ms).await?;
     }
-    let tax = |name: &str,
-               c: &str,
-               region: Option<&str>,
-               bps: u32,
-               ship: bool|
-     -> Result<TaxRate, StoreError> {
-        Ok(TaxRate {
-            id: TaxRateId::new(),
-            name: name.into(),
-            country: country(c)?,
-            region: region.map(String::from),
-            rate_bps: bps,
-            applies_to_shipping: ship,
-        })
-    };
+    Ok(())
+}
+
+fn tax(
+    name: &str,
+    c: &str,
+    region: Option<&str>,
+    bps: u32,
+    ship: bool,
+) -> Result<TaxRate, StoreError> {
+    Ok(TaxRate {
+        id: TaxRateId::new(),
+        name: name.into(),
+        country: country(c)?,
+        region: region.map(String::from),
+        rate_bps: bps,
+        applies_to_shipping: ship,
+    })
+}
+
+async fn seed_tax_and_discounts(
+    store: &Store,
+    m: MerchantId,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     for t in [
         tax("California sales tax", "US", Some("CA"), 825, false)?,
         tax("New York sales tax", "US", Some("NY"), 888, true)?,
@@ -311,17 +321,7 @@ pub async fn seed(store: &Store, base_url: &str, now_ms: i64) -> Result<DemoInfo
         active: true,
     };
     store.create_discount(m, &welcome, now_ms).await?;
-    let info = DemoInfo {
-        base_url: base_url.to_string(),
-        merchant_id: m.to_string(),
-        publishable_key: created.to_json().publishable_key.to_string(),
-        secret_key: created.to_json().secret_key.to_string(),
-        variants: vec![],
-        ad_page_url: None,
-        article_page_url: None,
-        placements: vec![],
-    };
-    refresh(store, info).await
+    Ok(())
 }
 
 /// Re-reads the demo variants (ids, prices, live availability) into `info`.
@@ -356,4 +356,96 @@ pub async fn refresh(store: &Store, mut info: DemoInfo) -> Result<DemoInfo, Stor
     }
     info.variants = variants;
     Ok(info)
+}
+
+/// Makes sure the demo has an ad and an article placement that allow
+/// `pages_origin`, creating them when missing (or when the pages moved to another
+/// origin), and records them and the page URLs in `info` (ad first).
+pub async fn ensure_placements(
+    store: &Store,
+    info: &mut DemoInfo,
+    pages_origin: &str,
+    now_ms: i64,
+) -> Result<(), CheckoutError> {
+    let merchant = MerchantId::parse(&info.merchant_id).map_err(err)?;
+    let mut usable = info.placements.len() == 2;
+    for id in &info.placements {
+        let found = match PlacementId::parse(id) {
+            Ok(pid) => store.get_placement(merchant, pid).await?,
+            Err(_) => None,
+        };
+        usable &= found.is_some_and(|p| {
+            p.enabled && p.settings.allowed_origins.iter().any(|o| o == pages_origin)
+        });
+    }
+    if !usable {
+        let (ad, article) = demo_placements(store, merchant, pages_origin).await?;
+        let a = placements::create(store, merchant, &ad, now_ms).await?;
+        let b = placements::create(store, merchant, &article, now_ms).await?;
+        info.placements = vec![a.id.to_string(), b.id.to_string()];
+    }
+    info.ad_page_url = Some(format!("{pages_origin}/ad"));
+    info.article_page_url = Some(format!("{pages_origin}/article"));
+    Ok(())
+}
+
+/// The ad (the bottle, preselected) and the article (the tee) placements.
+async fn demo_placements(
+    store: &Store,
+    merchant: MerchantId,
+    pages_origin: &str,
+) -> Result<(PlacementSpec, PlacementSpec), StoreError> {
+    let products = store
+        .list_products(merchant, None, anycart_store::PAGE_SIZE_MAX)
+        .await?;
+    let product = |title: &str| {
+        products
+            .iter()
+            .find(|p| p.title == title)
+            .ok_or_else(|| err(format!("the demo product {title} is missing")))
+    };
+    let bottle = product("Summit Water Bottle")?;
+    let tee = product("Trail Runner Tee")?;
+    let ad = PlacementSpec {
+        name: Some("Demo 300×250 ad".into()),
+        product_id: bottle.id.to_string(),
+        variant_id: bottle.variants.first().map(|v| v.id.to_string()),
+        quantity: Some(1),
+        channel: "display_ad".into(),
+        campaign: Campaign {
+            name: Some("summer-hydration".into()),
+            source: Some("demo-ad-network".into()),
+            medium: Some("display".into()),
+            content: Some("300x250".into()),
+        },
+        allowed_origins: vec![pages_origin.to_string()],
+        theme: Theme {
+            primary_color: Some("#2f855a".into()),
+            radius_px: Some(4),
+            ..Theme::default()
+        },
+        enabled: true,
+    };
+    let article = PlacementSpec {
+        name: Some("Demo article".into()),
+        product_id: tee.id.to_string(),
+        variant_id: None,
+        quantity: Some(1),
+        channel: "publisher".into(),
+        campaign: Campaign {
+            name: Some("running-gear-review".into()),
+            source: Some("demo-trail-magazine".into()),
+            medium: Some("affiliate".into()),
+            content: None,
+        },
+        allowed_origins: vec![pages_origin.to_string()],
+        theme: Theme {
+            primary_color: Some("#c05621".into()),
+            font_family: Some("Georgia, serif".into()),
+            radius_px: Some(12),
+            ..Theme::default()
+        },
+        enabled: true,
+    };
+    Ok((ad, article))
 }

@@ -1,6 +1,6 @@
 //! Creating merchants and their first API keys (used by the CLI and the demo).
 
-use crate::auth::generate_key;
+use crate::keys::generate_key;
 use anycart_core::MerchantId;
 use anycart_store::{ApiKeyKind, Merchant, Store};
 use secrecy::{ExposeSecret, SecretString};

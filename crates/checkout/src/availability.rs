@@ -1,29 +1,19 @@
-//! Live availability: a server-sent-events stream of free stock per variant.
-//!
-//! `GET /availability/stream?key=pk_…&variants=var_a,var_b` (EventSource cannot send
-//! headers, so the publishable key rides in the query). Each change is one event:
-//! `event: availability` / `data: {"variant_id":"var_…","available":N}`.
+//! Live availability: free stock per variant, fanned out to every open stream of
+//! this process (the server turns it into server-sent events).
 //!
 //! Changes come from two places: the inventory engine on this node (exact, the
 //! moment a batch commits) and a poller that re-reads the watched variants every
 //! [`POLL_INTERVAL_MS`], which catches everything else — other nodes sharing the
 //! database, releases, expiry, sales, admin restocks — without LISTEN/NOTIFY.
 
-use crate::auth::hash_key;
-use crate::error::ApiError;
+use crate::error::{CheckoutError, CheckoutResult};
 use crate::inventory::AvailabilityChange;
-use crate::state::AppState;
 use anycart_core::{MerchantId, VariantId};
 use anycart_store::Store;
-use axum::extract::{Query, State};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::Stream;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::broadcast;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::BroadcastStream;
 
 /// How often watched variants are re-read from the database.
 pub const POLL_INTERVAL_MS: u64 = 1_000;
@@ -161,105 +151,70 @@ async fn forward(hub: Weak<AvailabilityHub>, mut rx: broadcast::Receiver<Availab
     }
 }
 
-/// Query of the stream endpoint.
-#[derive(Debug, serde::Deserialize)]
-pub struct StreamQuery {
-    /// A publishable (or secret) key of the merchant.
-    pub key: Option<String>,
-    /// Comma-separated variant ids (at most [`STREAM_VARIANTS_MAX`]).
-    pub variants: Option<String>,
+/// A live-stock subscription: the current figures, then every change of the
+/// watched variants until its [`StockFilter`] is dropped.
+pub struct LiveStock {
+    /// Free stock of each watched variant now (never negative).
+    pub initial: Vec<(VariantId, i64)>,
+    /// Changes of this process, subscribed before `initial` was read (so none is
+    /// missed); keep those the filter accepts.
+    pub changes: broadcast::Receiver<AvailabilityChange>,
+    pub filter: StockFilter,
 }
 
-fn event(variant: VariantId, available: i64) -> Result<Event, std::convert::Infallible> {
-    Ok(Event::default().event("availability").data(
-        serde_json::json!({"variant_id": variant.to_string(), "available": available.max(0)})
-            .to_string(),
-    ))
+/// Which changes a subscription wants; keeps its variants watched while alive.
+pub struct StockFilter {
+    _guard: WatchGuard,
+    merchant: MerchantId,
+    variants: Vec<VariantId>,
 }
 
-/// `GET /availability/stream`: current availability, then every change.
-pub async fn stream(
-    State(state): State<AppState>,
-    Query(q): Query<StreamQuery>,
-) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
-    let unauthorized = || {
-        ApiError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "invalid_api_key",
-            "The key is not valid.",
-        )
-    };
-    let presented = q
-        .key
-        .as_deref()
-        .filter(|k| !k.is_empty() && k.len() <= 128)
-        .ok_or_else(unauthorized)?;
-    let key = state
-        .store
-        .find_api_key(&hash_key(presented))
-        .await?
-        .ok_or_else(unauthorized)?;
-    let requested: Vec<&str> = q
-        .variants
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .collect();
-    if requested.is_empty() || requested.len() > STREAM_VARIANTS_MAX {
-        return Err(ApiError::bad_request(
-            "invalid_variants",
-            format!("Give 1 to {STREAM_VARIANTS_MAX} comma-separated variant ids."),
-        )
-        .with_param("variants"));
+impl StockFilter {
+    /// True when `change` is about one of this subscription's variants.
+    pub fn concerns(&self, change: &AvailabilityChange) -> bool {
+        change.merchant == self.merchant && self.variants.contains(&change.variant)
     }
-    let ids = requested
-        .iter()
-        .map(|v| {
-            VariantId::parse(v).map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_item_id",
-                    format!(
-                        "Unknown variant `{}`.",
-                        v.chars().take(64).collect::<String>()
-                    ),
-                )
-                .with_param("variants")
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let owned = state.store.get_variants(key.merchant_id, &ids).await?;
-    if owned.len() != {
-        let mut unique = ids.clone();
+}
+
+impl crate::CheckoutService {
+    /// Watches up to [`STREAM_VARIANTS_MAX`] of `merchant`'s variants. Refuses
+    /// (as [`CheckoutError::UnknownItem`]) a variant the merchant does not have.
+    #[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
+    pub async fn watch_stock(
+        &self,
+        merchant: MerchantId,
+        variants: &[VariantId],
+    ) -> CheckoutResult<LiveStock> {
+        let mut unique = variants.to_vec();
         unique.sort();
         unique.dedup();
-        unique.len()
-    } {
-        return Err(ApiError::bad_request(
-            "invalid_item_id",
-            "One of the variants does not exist.",
-        )
-        .with_param("variants"));
-    }
-    let ids: Vec<VariantId> = owned.iter().map(|v| v.id).collect();
-    let (guard, rx) = state.availability.watch(key.merchant_id, &ids);
-    let initial: BTreeMap<VariantId, i64> = state.store.available_by_variant(&ids).await?;
-    let first: Vec<_> = ids
-        .iter()
-        .map(|v| event(*v, initial.get(v).copied().unwrap_or(0)))
-        .collect();
-    let merchant = key.merchant_id;
-    let wanted = ids.clone();
-    let updates = BroadcastStream::new(rx).filter_map(move |msg| {
-        let _keep_watching = &guard;
-        match msg {
-            Ok(c) if c.merchant == merchant && wanted.contains(&c.variant) => {
-                Some(event(c.variant, c.available))
-            }
-            _ => None,
+        let owned: Vec<VariantId> = self
+            .store
+            .get_variants(merchant, &unique)
+            .await?
+            .iter()
+            .map(|v| v.id)
+            .collect();
+        if let Some((line, id)) = variants
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !owned.contains(v))
+        {
+            return Err(CheckoutError::UnknownItem { line, id: *id });
         }
-    });
-    Ok(Sse::new(tokio_stream::iter(first).chain(updates))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+        let (guard, changes) = self.availability.watch(merchant, &owned);
+        let now = self.store.available_by_variant(&owned).await?;
+        Ok(LiveStock {
+            initial: owned
+                .iter()
+                .map(|v| (*v, now.get(v).copied().unwrap_or(0).max(0)))
+                .collect(),
+            changes,
+            filter: StockFilter {
+                _guard: guard,
+                merchant,
+                variants: owned,
+            },
+        })
+    }
 }

@@ -3,14 +3,12 @@
 //! as it does on a real publisher's site. The pages carry hostile CSS on purpose
 //! (it must not leak into the checkout) and log the widget's DOM events.
 
-use crate::admin::placements::{self, NewPlacement, ThemeWire};
-use crate::demo::DemoInfo;
-use crate::error::ApiError;
-use anycart_core::{MerchantId, PlacementId};
-use anycart_store::Store;
+use crate::state::AppState;
+use anycart_checkout::demo::DemoInfo;
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::response::Html;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use std::sync::Arc;
 
@@ -25,90 +23,18 @@ pub struct DemoPages {
     pub article_placement: String,
 }
 
-/// Makes sure the demo has an ad and an article placement that allow `pages_origin`,
-/// creating them when missing (or when the pages moved to another origin), and
-/// records them and the page URLs in `info`.
-pub async fn ensure_placements(
-    store: &Store,
-    info: &mut DemoInfo,
-    pages_origin: &str,
-    now_ms: i64,
-) -> Result<DemoPages, ApiError> {
-    let merchant = MerchantId::parse(&info.merchant_id).map_err(|_| ApiError::internal())?;
-    let mut usable = info.placements.len() == 2;
-    for id in &info.placements {
-        let found = match PlacementId::parse(id) {
-            Ok(pid) => store.get_placement(merchant, pid).await?,
-            Err(_) => None,
-        };
-        usable &= found.is_some_and(|p| {
-            p.enabled && p.settings.allowed_origins.iter().any(|o| o == pages_origin)
-        });
+impl DemoPages {
+    /// The pages of a seeded demo (its placements: ad first, then article).
+    pub fn of(info: &DemoInfo) -> Option<DemoPages> {
+        match info.placements.as_slice() {
+            [ad, article] => Some(DemoPages {
+                base_url: info.base_url.clone(),
+                ad_placement: ad.clone(),
+                article_placement: article.clone(),
+            }),
+            _ => None,
+        }
     }
-    if !usable {
-        let products = store
-            .list_products(merchant, None, anycart_store::PAGE_SIZE_MAX)
-            .await?;
-        let product = |title: &str| {
-            products
-                .iter()
-                .find(|p| p.title == title)
-                .ok_or_else(ApiError::internal)
-        };
-        let bottle = product("Summit Water Bottle")?;
-        let tee = product("Trail Runner Tee")?;
-        let ad = NewPlacement {
-            name: Some("Demo 300×250 ad".into()),
-            product_id: bottle.id.to_string(),
-            variant_id: bottle.variants.first().map(|v| v.id.to_string()),
-            quantity: Some(1),
-            channel: "display_ad".into(),
-            campaign: placements::CampaignWire {
-                name: Some("summer-hydration".into()),
-                source: Some("demo-ad-network".into()),
-                medium: Some("display".into()),
-                content: Some("300x250".into()),
-            },
-            allowed_origins: vec![pages_origin.to_string()],
-            theme: ThemeWire {
-                primary_color: Some("#2f855a".into()),
-                radius_px: Some(4),
-                ..Default::default()
-            },
-            enabled: true,
-        };
-        let article = NewPlacement {
-            name: Some("Demo article".into()),
-            product_id: tee.id.to_string(),
-            variant_id: None,
-            quantity: Some(1),
-            channel: "publisher".into(),
-            campaign: placements::CampaignWire {
-                name: Some("running-gear-review".into()),
-                source: Some("demo-trail-magazine".into()),
-                medium: Some("affiliate".into()),
-                content: None,
-            },
-            allowed_origins: vec![pages_origin.to_string()],
-            theme: ThemeWire {
-                primary_color: Some("#c05621".into()),
-                font_family: Some("Georgia, serif".into()),
-                radius_px: Some(12),
-                ..Default::default()
-            },
-            enabled: true,
-        };
-        let a = placements::create(store, merchant, &ad, now_ms).await?;
-        let b = placements::create(store, merchant, &article, now_ms).await?;
-        info.placements = vec![a.id.to_string(), b.id.to_string()];
-    }
-    info.ad_page_url = Some(format!("{pages_origin}/ad"));
-    info.article_page_url = Some(format!("{pages_origin}/article"));
-    Ok(DemoPages {
-        base_url: info.base_url.clone(),
-        ad_placement: info.placements[0].clone(),
-        article_placement: info.placements[1].clone(),
-    })
 }
 
 /// The demo pages' router (its own listener, its own origin).
@@ -176,4 +102,39 @@ async fn article(State(p): State<Arc<DemoPages>>) -> Html<String> {
 /// Serves the demo pages on their own listener until the process exits.
 pub async fn serve(listener: tokio::net::TcpListener, pages: DemoPages) -> std::io::Result<()> {
     axum::serve(listener, router(pages)).await
+}
+
+fn svg(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "tee" => {
+            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 120"><rect width="120" height="120" fill="#eef3f8"/><path d="M40 25l-22 14 9 16 10-5v45h46V50l10 5 9-16-22-14c-4 8-11 12-20 12s-16-4-20-12z" fill="#2b6cb0"/></svg>"##
+        }
+        "bottle" => {
+            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 120"><rect width="120" height="120" fill="#eef8f1"/><rect x="48" y="14" width="24" height="12" rx="3" fill="#2f855a"/><rect x="40" y="26" width="40" height="82" rx="12" fill="#38a169"/></svg>"##
+        }
+        "sneaker" => {
+            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 120"><rect width="120" height="120" fill="#fdf2f2"/><path d="M14 78c0-10 6-22 14-26l18 8 12-6 26 14c10 3 22 6 24 14v6H14z" fill="#c53030"/><rect x="14" y="84" width="94" height="8" fill="#1a202c"/></svg>"##
+        }
+        _ => return None,
+    })
+}
+
+/// Routes serving the demo product images (on the API origin).
+pub fn images() -> Router<AppState> {
+    Router::new().route(
+        "/assets/demo/{name}",
+        get(|Path(name): Path<String>| async move {
+            match name.strip_suffix(".svg").and_then(svg) {
+                Some(body) => (
+                    [
+                        (header::CONTENT_TYPE, "image/svg+xml"),
+                        (header::CACHE_CONTROL, "public, max-age=86400"),
+                    ],
+                    body,
+                )
+                    .into_response(),
+                None => StatusCode::NOT_FOUND.into_response(),
+            }
+        }),
+    )
 }

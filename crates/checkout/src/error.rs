@@ -1,0 +1,163 @@
+//! Why a checkout step refused or failed: one enum for every door.
+//!
+//! The variants say what happened in the checkout's own terms. Each door decides how
+//! to show it (the HTTP server maps every variant to an API error code, status and
+//! sentence in one exhaustive `match`); `Display` here is for logs.
+
+use crate::inventory::EngineError;
+use anycart_core::session::CheckoutStatus;
+use anycart_core::{Currency, VariantId};
+use anycart_store::StoreError;
+
+/// What a caller asked for that does not exist *for this merchant* (other
+/// merchants' ids are indistinguishable from ids that were never issued).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    CheckoutSession,
+    Placement,
+    /// A returning shopper's saved details.
+    SavedDetails,
+    Merchant,
+    Product,
+    Variant,
+    Location,
+    Order,
+}
+
+impl Resource {
+    /// The resource in words, for messages ("No such checkout session.").
+    pub fn noun(self) -> &'static str {
+        match self {
+            Resource::CheckoutSession => "checkout session",
+            Resource::Placement => "placement",
+            Resource::SavedDetails => "saved details for this email",
+            Resource::Merchant => "merchant",
+            Resource::Product => "product",
+            Resource::Variant => "variant",
+            Resource::Location => "location",
+            Resource::Order => "order",
+        }
+    }
+}
+
+/// Why a payment credential was refused before anything was charged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// The provider does not know the token.
+    Unknown,
+    /// A returning shopper's token has expired or was signed out.
+    ShopperSignInExpired,
+    /// The shopper token belongs to another email than the session's.
+    OtherEmail,
+    /// The shopper token is live but nothing is saved for its email.
+    NoSavedCard,
+}
+
+/// Which limit a sign-in code request ran into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeLimit {
+    /// Too many codes for this email at this merchant.
+    Email,
+    /// Too many codes for this merchant (caps mail sent on its behalf).
+    Merchant,
+}
+
+/// Every way a checkout step can refuse or fail.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("no such {}", .0.noun())]
+    NotFound(Resource),
+    /// Line `line` (0-based) names a variant this merchant does not have.
+    #[error("line {line}: unknown item {id}")]
+    UnknownItem { line: usize, id: VariantId },
+    /// Line `line` names a variant that is no longer for sale.
+    #[error("line {line}: item {id} is not for sale")]
+    ItemUnavailable { line: usize, id: VariantId },
+    /// The session's currency is not the one the item is sold in.
+    #[error("item sold in {sold_in}, session in {requested}")]
+    WrongCurrency {
+        sold_in: Currency,
+        requested: Currency,
+    },
+    /// The session is completed, canceled or expired and can no longer change.
+    #[error("session is {}", .0.as_str())]
+    SessionEnded(CheckoutStatus),
+    /// Cancel asked of a session that already ended.
+    #[error("session is already {}", .0.as_str())]
+    NotCancelable(CheckoutStatus),
+    /// The complete request names a payment handler this merchant does not offer.
+    #[error("unknown payment handler (expected {expected})")]
+    UnknownPaymentHandler { expected: &'static str },
+    /// The session waits for 3-D Secure and the request carries no outcome.
+    #[error("authentication result required")]
+    AuthenticationResultRequired,
+    #[error("payment token refused: {0:?}")]
+    InvalidPaymentToken(TokenRefusal),
+    /// The provider no longer knows the pending payment.
+    #[error("pending payment unknown to the provider")]
+    PaymentNotFound,
+    #[error("payment provider unavailable: {0}")]
+    PaymentUnavailable(String),
+    #[error(transparent)]
+    InventoryUnavailable(#[from] EngineError),
+    /// Another request changed the session first (optimistic concurrency).
+    #[error("concurrent update")]
+    ConcurrentUpdate,
+    /// The session changed between authorising and writing the order; the
+    /// payment was voided.
+    #[error("session changed while paying; payment voided")]
+    ChangedWhilePaying,
+    /// The held stock was gone when the order was written; the payment was voided.
+    #[error("stock no longer held; payment voided")]
+    StockChanged,
+    /// The order would take the buyer past a per-customer limit; payment voided.
+    #[error("buyer limit reached: {0}")]
+    BuyerLimitReached(String),
+    /// A total does not fit the money type (absurd quantities or prices).
+    #[error("amount out of range: {0}")]
+    AmountOutOfRange(String),
+    #[error("invalid email address")]
+    InvalidEmail,
+    /// A sign-in code that is not six digits.
+    #[error("sign-in code malformed")]
+    InvalidCode,
+    #[error("sign-in code expired or used")]
+    CodeExpired,
+    #[error("sign-in code incorrect ({tries_left} tries left)")]
+    CodeIncorrect { tries_left: i64 },
+    #[error("too many wrong sign-in codes")]
+    TooManyAttempts,
+    #[error("sign-in codes rate limited ({0:?})")]
+    CodeRateLimited(CodeLimit),
+    #[error("shopper token invalid or expired")]
+    InvalidShopperToken,
+    /// Merchant input (placements, the demo) refused: `param` is the JSONPath of
+    /// the field in the request that carried it.
+    #[error("{param}: {message}")]
+    Invalid { param: String, message: String },
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl CheckoutError {
+    /// A refused field of merchant input.
+    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        CheckoutError::Invalid {
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for CheckoutError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::VersionConflict => CheckoutError::ConcurrentUpdate,
+            StoreError::BuyerLimit(detail) => CheckoutError::BuyerLimitReached(detail),
+            other => CheckoutError::Store(other),
+        }
+    }
+}
+
+/// What every checkout step returns.
+pub type CheckoutResult<T> = Result<T, CheckoutError>;

@@ -1,0 +1,163 @@
+//! The checkout service: one place that runs a checkout, whichever door it came in by.
+//!
+//! The ACP API, the widget, the admin API (and later UCP, MCP and payment webhooks)
+//! are thin doors in `anycart-server`: they parse their wire format, authorise, call
+//! one method of [`CheckoutService`] and render its result. Nothing here knows about
+//! HTTP; errors are [`CheckoutError`], which each door maps to its own shape.
+//!
+//! - [`sessions`]: a session's life (create, update, get, complete, cancel, expire).
+//! - [`inventory`]: the group-committing hold engine; [`availability`]: live stock.
+//! - [`shoppers`]: returning shoppers (one-time codes, saved details, one-tap pay).
+//! - [`workers`]: expiry sweeps, outbox delivery and stock reconciliation.
+//! - [`keys`], [`merchants`], [`placements`], [`demo`]: merchants and what they sell.
+//!
+//! Each step loads what it needs, lets `anycart_core` decide (quote, status
+//! transition), and hands the result to the store to apply in one transaction.
+
+pub mod availability;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod inventory;
+pub mod keys;
+pub mod merchants;
+pub mod placements;
+pub mod sessions;
+mod shopper_tokens;
+pub mod shoppers;
+pub mod workers;
+
+pub use error::{CheckoutError, CheckoutResult, Resource};
+pub use sessions::{LineRequest, PaymentInput, SessionInput};
+
+use crate::availability::AvailabilityHub;
+use crate::clock::Clock;
+use crate::inventory::InventoryEngine;
+use anycart_core::MerchantId;
+use anycart_payments::PaymentProvider;
+use anycart_store::Store;
+use std::sync::Arc;
+
+/// Default hold/session inactivity TTL (10 minutes).
+pub const SESSION_TTL_MS_DEFAULT: i64 = anycart_core::inventory::HOLD_TTL_MS_DEFAULT;
+/// Stripes of [`CheckoutService::buyer_lock`]: bounded memory whatever the number
+/// of buyers.
+pub const BUYER_LOCK_STRIPES: usize = 256;
+
+/// Settings of the checkout service.
+#[derive(Clone, Debug)]
+pub struct CheckoutConfig {
+    /// How long holds and sessions live without activity.
+    pub session_ttl_ms: i64,
+    /// Capture at completion (true) or only authorise (false).
+    pub auto_capture: bool,
+    /// How often the expiry sweeper and the outbox worker run.
+    pub sweep_interval_ms: u64,
+    /// Key of the HMAC over returning shoppers' sign-in codes. Every node sharing a
+    /// database needs the same one; the default is random per process.
+    pub shopper_secret: secrecy::SecretString,
+    /// Write sign-in codes to the log (demo mode only: there is no mailer there).
+    pub log_sign_in_codes: bool,
+}
+
+impl Default for CheckoutConfig {
+    fn default() -> Self {
+        CheckoutConfig {
+            session_ttl_ms: SESSION_TTL_MS_DEFAULT,
+            auto_capture: true,
+            sweep_interval_ms: 500,
+            shopper_secret: keys::random_secret(),
+            log_sign_in_codes: false,
+        }
+    }
+}
+
+/// How stock holds are taken.
+#[derive(Clone, Debug)]
+pub enum HoldMode {
+    /// Through the group-committing inventory engine (the default).
+    Engine(InventoryEngine),
+    /// One transaction per request, holds written with the session (the naive
+    /// baseline the benchmark compares against; also correct, just slower).
+    PerRequest,
+}
+
+/// The checkout service and everything it runs on. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct CheckoutService {
+    pub store: Store,
+    pub payments: Arc<dyn PaymentProvider>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<CheckoutConfig>,
+    pub holds: HoldMode,
+    pub availability: Arc<AvailabilityHub>,
+    /// Striped locks that serialise one buyer's limit check and hold on this node
+    /// (see [`CheckoutService::buyer_lock`]).
+    buyer_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
+}
+
+impl CheckoutService {
+    /// Assembles the service and starts the live-availability hub (fed by the
+    /// engine when there is one). Needs a Tokio runtime.
+    pub fn new(
+        store: Store,
+        payments: Arc<dyn PaymentProvider>,
+        clock: Arc<dyn Clock>,
+        config: CheckoutConfig,
+        holds: HoldMode,
+    ) -> Self {
+        let engine_changes = match &holds {
+            HoldMode::Engine(engine) => Some(engine.subscribe()),
+            HoldMode::PerRequest => None,
+        };
+        let availability = AvailabilityHub::start(store.clone(), engine_changes);
+        CheckoutService {
+            store,
+            payments,
+            clock,
+            config: Arc::new(config),
+            holds,
+            availability,
+            buyer_locks: Arc::new(
+                (0..BUYER_LOCK_STRIPES)
+                    .map(|_| tokio::sync::Mutex::new(()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Serialises checkouts of one buyer (merchant + buyer key) on this node, so a
+    /// bot opening many checkouts at once cannot slip past its per-buyer limit
+    /// between "count what it has" and "hold more". Other buyers rarely share a stripe.
+    pub async fn buyer_lock(
+        &self,
+        merchant: MerchantId,
+        buyer_key: &str,
+    ) -> tokio::sync::MutexGuard<'_, ()> {
+        let stripe = stripe_of(&(merchant, buyer_key), self.buyer_locks.len());
+        self.buyer_locks[stripe].lock().await
+    }
+
+    /// The same service (same store, engine, hub and locks) with other settings.
+    pub fn with_config(&self, config: CheckoutConfig) -> CheckoutService {
+        CheckoutService {
+            config: Arc::new(config),
+            ..self.clone()
+        }
+    }
+
+    /// Current time in unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+/// Which of `stripes` buckets `key` falls in (a stable hash within one process).
+pub(crate) fn stripe_of(key: &impl std::hash::Hash, stripes: usize) -> usize {
+    use std::hash::Hasher;
+    debug_assert!(stripes > 0);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    // The remainder is below `stripes`, which is a usize: the conversion cannot fail.
+    usize::try_from(h.finish() % stripes as u64).unwrap_or(0)
+}

@@ -1,0 +1,322 @@
+//! Completing a session: refresh and re-check what the shopper agreed to, charge
+//! once, then write the order — or say why not.
+//!
+//! The provider call sits between two transactions. It is idempotent on
+//! `{session}-{payment_attempt}`, so a retried complete never charges twice, and an
+//! order that cannot be written after a successful authorisation is voided.
+
+use super::{LineRequest, SessionInput, apply, current_lines};
+use crate::CheckoutService;
+use crate::error::{CheckoutError, CheckoutResult, TokenRefusal};
+use anycart_core::inventory::demand_by_variant;
+use anycart_core::order::{Order, OrderStatus, PaymentRecord};
+use anycart_core::session::{
+    Buyer, CheckoutSession, CheckoutStatus, ErrorCode, Event, Message, PendingPayment, WarningCode,
+};
+use anycart_core::{MerchantId, Money, OrderId, SessionId};
+use anycart_payments::{AuthorizeOutcome, AuthorizeRequest, PaymentError};
+use anycart_store::{HoldChange, StoreError};
+
+/// How a complete request wants to pay.
+#[derive(Clone, Debug)]
+pub struct PaymentInput {
+    pub handler_id: String,
+    /// The provider token, or a returning shopper's `sht_…` token for their saved card.
+    pub token: String,
+    /// Buyer details sent with the complete request (merged like an update).
+    pub buyer: Option<Buyer>,
+    /// `Some(true)` when the agent reports a successful 3-D Secure outcome.
+    pub authenticated: Option<bool>,
+}
+
+/// A successful authorisation, as the order records it.
+struct Authorized {
+    reference: String,
+    card_last4: Option<String>,
+    captured: bool,
+}
+
+impl CheckoutService {
+    /// Pays for a ready session and writes the order; or reports why it could not
+    /// (a declined card or a 3-D Secure challenge come back as the session, with
+    /// its message and status saying so).
+    #[tracing::instrument(skip_all, fields(merchant_id = %merchant, session_id = %id))]
+    pub async fn complete(
+        &self,
+        merchant: MerchantId,
+        id: SessionId,
+        payment: PaymentInput,
+    ) -> CheckoutResult<CheckoutSession> {
+        let (session, version) = self.load_live(merchant, id).await?;
+        match session.status {
+            CheckoutStatus::Completed => return Ok(session), // already paid: never charge again
+            s if s.is_terminal() => return Err(CheckoutError::SessionEnded(s)),
+            _ => {}
+        }
+        let expected = anycart_payments::sandbox::SANDBOX_HANDLER_ID;
+        if payment.handler_id != expected {
+            return Err(CheckoutError::UnknownPaymentHandler { expected });
+        }
+        let (session, version) = if session.status == CheckoutStatus::AuthenticationRequired {
+            if payment.authenticated.is_none() {
+                return Err(CheckoutError::AuthenticationResultRequired);
+            }
+            (session, version)
+        } else {
+            match self
+                .refresh_before_paying(session, version, payment.buyer.clone())
+                .await?
+            {
+                Refreshed::Payable(session, version) => (session, version),
+                Refreshed::NotPayable(session) => return Ok(session),
+            }
+        };
+        let (charged_token, outcome) = self.charge(&session, &payment).await?;
+        metrics::counter!("anycart_payment_outcomes_total", "outcome" => outcome_label(&outcome))
+            .increment(1);
+        match outcome {
+            AuthorizeOutcome::Authorized {
+                reference,
+                card_last4,
+                captured,
+            } => {
+                let paid = Authorized {
+                    reference,
+                    card_last4,
+                    captured,
+                };
+                let last4 = paid.card_last4.clone();
+                let done = self.finish_order(session, version, paid).await?;
+                if let Some(token) = &charged_token {
+                    self.remember_paid(&done, token, last4.as_deref()).await;
+                }
+                Ok(done)
+            }
+            AuthorizeOutcome::Declined { reason, .. } => {
+                self.record_decline(session, version, reason.explain())
+                    .await
+            }
+            AuthorizeOutcome::RequiresAuthentication { reference } => {
+                self.record_challenge(session, version, reference, payment.handler_id)
+                    .await
+            }
+        }
+    }
+
+    /// Re-takes the holds and re-prices before charging, and refuses to charge if
+    /// the total the shopper agreed to moved (they see `price_change` instead).
+    async fn refresh_before_paying(
+        &self,
+        session: CheckoutSession,
+        version: i64,
+        buyer: Option<Buyer>,
+    ) -> CheckoutResult<Refreshed> {
+        let agreed_total = session.quote.totals.total_minor;
+        let lines: Vec<LineRequest> = current_lines(&session);
+        let input = SessionInput {
+            buyer,
+            ..SessionInput::default()
+        };
+        let (refreshed, version) = self.rebuild(session, Some(version), lines, input).await?;
+        if refreshed.status != CheckoutStatus::ReadyForPayment {
+            return Ok(Refreshed::NotPayable(refreshed));
+        }
+        if refreshed.quote.totals.total_minor == agreed_total || agreed_total == 0 {
+            return Ok(Refreshed::Payable(refreshed, version));
+        }
+        let mut s = refreshed;
+        s.payment_message = Some(Message::warning(
+            WarningCode::PriceChange,
+            Some("$.totals".into()),
+            "The total changed since you last saw it. Please review and pay again.",
+        ));
+        Ok(Refreshed::NotPayable(
+            self.write(s, version, HoldChange::Keep).await?,
+        ))
+    }
+
+    /// Asks the provider: confirms a pending 3-D Secure payment, or authorises the
+    /// session's total with the presented token (a returning shopper's token
+    /// stands for their saved card). Returns the provider token charged, if any.
+    async fn charge(
+        &self,
+        session: &CheckoutSession,
+        payment: &PaymentInput,
+    ) -> CheckoutResult<(Option<String>, AuthorizeOutcome)> {
+        let capture = self.config.auto_capture;
+        let result = match (&session.pending_payment, payment.authenticated) {
+            (Some(pending), Some(authenticated)) => self
+                .payments
+                .confirm_authentication(&pending.provider_reference, authenticated, capture)
+                .await
+                .map(|outcome| (None, outcome)),
+            _ => {
+                let amount = Money::new(session.quote.totals.total_minor, session.currency)
+                    .map_err(|e| CheckoutError::AmountOutOfRange(e.to_string()))?;
+                let token = self.payment_token(session, &payment.token).await?;
+                let request = AuthorizeRequest {
+                    amount,
+                    token: token.clone(),
+                    idempotency_key: format!("{}-{}", session.id, session.payment_attempt),
+                    capture,
+                };
+                self.payments
+                    .authorize(&request)
+                    .await
+                    .map(|outcome| (Some(token), outcome))
+            }
+        };
+        result.map_err(|e| match e {
+            PaymentError::InvalidToken => CheckoutError::InvalidPaymentToken(TokenRefusal::Unknown),
+            PaymentError::UnknownReference => CheckoutError::PaymentNotFound,
+            PaymentError::Unavailable(detail) => CheckoutError::PaymentUnavailable(detail),
+        })
+    }
+
+    /// A declined card: the stock goes back and the shopper may try another card
+    /// (the next complete re-takes the stock under a new payment attempt).
+    async fn record_decline(
+        &self,
+        mut s: CheckoutSession,
+        version: i64,
+        reason: &str,
+    ) -> CheckoutResult<CheckoutSession> {
+        apply(&mut s, Event::PaymentDeclined)?;
+        s.pending_payment = None;
+        s.payment_attempt += 1;
+        s.payment_message = Some(Message::error(
+            ErrorCode::PaymentDeclined,
+            Some("$.payment_data".into()),
+            reason,
+        ));
+        s.updated_at_ms = self.now_ms();
+        self.write(s, version, HoldChange::ReleaseAll).await
+    }
+
+    /// The bank wants 3-D Secure: the session waits with the pending payment.
+    async fn record_challenge(
+        &self,
+        mut s: CheckoutSession,
+        version: i64,
+        reference: String,
+        handler_id: String,
+    ) -> CheckoutResult<CheckoutSession> {
+        apply(&mut s, Event::AuthenticationRequested)?;
+        s.pending_payment = Some(PendingPayment {
+            provider_reference: reference,
+            handler_id,
+            amount_minor: s.quote.totals.total_minor,
+        });
+        s.payment_message = Some(Message::error(
+            ErrorCode::Requires3ds,
+            Some("$.authentication_result".into()),
+            "Your bank needs to confirm this payment (3-D Secure).",
+        ));
+        s.updated_at_ms = self.now_ms();
+        self.write(s, version, HoldChange::Keep).await
+    }
+
+    /// Writes the order for an authorised payment in one transaction (stock
+    /// committed, discounts counted, order numbered, session completed). If that
+    /// fails, nothing was written and the payment is voided before reporting.
+    async fn finish_order(
+        &self,
+        mut session: CheckoutSession,
+        version: i64,
+        paid: Authorized,
+    ) -> CheckoutResult<CheckoutSession> {
+        let now = self.now_ms();
+        apply(&mut session, Event::PaymentSucceeded)?;
+        session.order_id = Some(OrderId::new());
+        session.pending_payment = None;
+        session.payment_message = None;
+        session.updated_at_ms = now;
+        let reference = paid.reference.clone();
+        let order = self.order_for(&session, paid, now);
+        let demand = demand_by_variant(&current_lines(&session));
+        let redeemed: Vec<_> = session
+            .quote
+            .applied_discounts
+            .iter()
+            .map(|d| d.discount_id)
+            .collect();
+        let written = self
+            .store
+            .complete_checkout(
+                &session,
+                version,
+                &demand,
+                order,
+                &crate::keys::random_token(),
+                &redeemed,
+            )
+            .await;
+        match written {
+            Ok(order) => {
+                metrics::counter!("anycart_orders_total").increment(1);
+                tracing::info!(session_id = %session.id, order_id = %order.id, number = order.number, total_minor = order.totals.total_minor, "order placed");
+                Ok(session)
+            }
+            Err(e) => {
+                tracing::warn!(session_id = %session.id, error = %e, "order write failed after payment; voiding");
+                if let Err(void_error) = self.payments.void(&reference).await {
+                    tracing::error!(session_id = %session.id, error = %void_error, "VOID FAILED after an unwritten order; reconcile by hand");
+                }
+                Err(match e {
+                    StoreError::VersionConflict => CheckoutError::ChangedWhilePaying,
+                    StoreError::Constraint(_) => CheckoutError::StockChanged,
+                    other => other.into(),
+                })
+            }
+        }
+    }
+
+    /// The order a paid session becomes (numbered by the store when written).
+    fn order_for(&self, session: &CheckoutSession, paid: Authorized, now_ms: i64) -> Order {
+        let shipping_title = session
+            .selected_shipping
+            .and_then(|id| {
+                session
+                    .quote
+                    .fulfillment_options
+                    .iter()
+                    .find(|o| o.rate.id == id)
+            })
+            .map(|o| o.rate.title.clone());
+        Order {
+            id: session.order_id.unwrap_or_default(),
+            merchant_id: session.merchant_id,
+            session_id: session.id,
+            number: 0,
+            status: OrderStatus::Confirmed,
+            currency: session.currency,
+            lines: session.lines.clone(),
+            totals: session.quote.totals,
+            email: session.contact_email().cloned(),
+            fulfillment: session.fulfillment.clone(),
+            shipping_title,
+            payment: PaymentRecord {
+                provider: self.payments.name().to_string(),
+                provider_reference: paid.reference,
+                amount_minor: session.quote.totals.total_minor,
+                card_last4: paid.card_last4,
+                captured: paid.captured,
+            },
+            created_at_ms: now_ms,
+        }
+    }
+}
+
+/// A session refreshed before payment: ready to charge, or not (and why is in it).
+enum Refreshed {
+    Payable(CheckoutSession, i64),
+    NotPayable(CheckoutSession),
+}
+
+fn outcome_label(o: &AuthorizeOutcome) -> &'static str {
+    match o {
+        AuthorizeOutcome::Authorized { .. } => "authorized",
+        AuthorizeOutcome::Declined { .. } => "declined",
+        AuthorizeOutcome::RequiresAuthentication { .. } => "requires_authentication",
+    }
+}

@@ -1,0 +1,189 @@
+//! A checkout session's life: create, update, get, complete, cancel, expire.
+//!
+//! Every change goes through [`rebuild`](rebuild::rebuild) (re-read the catalogue,
+//! re-take the holds, re-price, store, all consistent) or through a status event
+//! of `anycart_core::session` written with [`CheckoutService::write`]. Payment calls
+//! happen between transactions and are made idempotent by a provider key derived
+//! from the session (`{session}-{attempt}`), see [`complete`].
+
+mod complete;
+mod rebuild;
+
+pub use complete::PaymentInput;
+
+use crate::CheckoutService;
+use crate::error::{CheckoutError, CheckoutResult, Resource};
+use anycart_core::session::{Buyer, CheckoutSession, Event, Fulfillment};
+use anycart_core::{Currency, MerchantId, Quantity, SessionId, ShippingRateId, VariantId};
+use anycart_store::{HoldChange, SessionWrite};
+
+/// A requested line: which variant, how many.
+pub type LineRequest = (VariantId, Quantity);
+
+/// What the shopper or agent wants to change. Absent fields are unchanged; a set
+/// `buyer` or `fulfillment` is merged field by field into what the session has.
+#[derive(Clone, Debug, Default)]
+pub struct SessionInput {
+    /// The whole basket, when it changes.
+    pub lines: Option<Vec<LineRequest>>,
+    pub buyer: Option<Buyer>,
+    pub fulfillment: Option<Fulfillment>,
+    pub selected_shipping: Option<ShippingRateId>,
+    /// Discount codes and whether they came in the deprecated `coupons` field.
+    pub codes: Option<(Vec<String>, bool)>,
+    pub locale: Option<String>,
+    pub client_interventions: Option<Vec<String>>,
+}
+
+impl CheckoutService {
+    /// Creates a session for `lines`, holding their stock.
+    #[tracing::instrument(skip_all, fields(merchant_id = %merchant, session_id))]
+    pub async fn create(
+        &self,
+        merchant: MerchantId,
+        currency: Currency,
+        lines: Vec<LineRequest>,
+        input: SessionInput,
+    ) -> CheckoutResult<CheckoutSession> {
+        let session = CheckoutSession::new(merchant, currency, self.now_ms());
+        tracing::Span::current().record("session_id", tracing::field::display(session.id));
+        Ok(self.rebuild(session, None, lines, input).await?.0)
+    }
+
+    /// Applies an update and re-prices and re-holds. A changed session needs a
+    /// fresh payment, so a pending one is dropped.
+    #[tracing::instrument(skip_all, fields(merchant_id = %merchant, session_id = %id))]
+    pub async fn update(
+        &self,
+        merchant: MerchantId,
+        id: SessionId,
+        input: SessionInput,
+    ) -> CheckoutResult<CheckoutSession> {
+        let (mut session, version) = self.load_live(merchant, id).await?;
+        if session.status.is_terminal() {
+            return Err(CheckoutError::SessionEnded(session.status));
+        }
+        let lines = input
+            .lines
+            .clone()
+            .unwrap_or_else(|| current_lines(&session));
+        session.pending_payment = None;
+        session.payment_attempt += 1;
+        Ok(self.rebuild(session, Some(version), lines, input).await?.0)
+    }
+
+    /// Reads a session, expiring it first if its time has passed.
+    #[tracing::instrument(skip_all, fields(merchant_id = %merchant, session_id = %id))]
+    pub async fn get(
+        &self,
+        merchant: MerchantId,
+        id: SessionId,
+    ) -> CheckoutResult<CheckoutSession> {
+        Ok(self.load_live(merchant, id).await?.0)
+    }
+
+    /// Cancels a session and gives its stock back.
+    #[tracing::instrument(skip_all, fields(merchant_id = %merchant, session_id = %id))]
+    pub async fn cancel(
+        &self,
+        merchant: MerchantId,
+        id: SessionId,
+    ) -> CheckoutResult<CheckoutSession> {
+        let (mut session, version) = self.load_live(merchant, id).await?;
+        if session.status.is_terminal() {
+            return Err(CheckoutError::NotCancelable(session.status));
+        }
+        apply(&mut session, Event::Cancel)?;
+        session.updated_at_ms = self.now_ms();
+        self.void_pending(&session).await;
+        session.pending_payment = None;
+        self.write(session, version, HoldChange::ReleaseAll).await
+    }
+
+    /// Expires one session whose time has passed (used by reads and by the sweeper).
+    #[tracing::instrument(skip_all, fields(merchant_id = %merchant, session_id = %id))]
+    pub async fn expire(&self, merchant: MerchantId, id: SessionId) -> CheckoutResult<()> {
+        let Some((mut session, version)) = self.store.get_session(merchant, id).await? else {
+            return Ok(());
+        };
+        if session.status.is_terminal() || session.expires_at_ms > self.now_ms() {
+            return Ok(());
+        }
+        apply(&mut session, Event::Expire)?;
+        self.void_pending(&session).await;
+        session.pending_payment = None;
+        match self.write(session, version, HoldChange::ReleaseAll).await {
+            // Someone else moved it first (completed, updated, expired): nothing to do.
+            Ok(_) | Err(CheckoutError::ConcurrentUpdate) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Voids the session's pending (3-D Secure) authorisation, if any. A failure is
+    /// logged, not returned: the provider expires authorisations on its own.
+    async fn void_pending(&self, session: &CheckoutSession) {
+        if let Some(p) = &session.pending_payment
+            && let Err(e) = self.payments.void(&p.provider_reference).await
+        {
+            tracing::warn!(session_id = %session.id, error = %e, "could not void a pending payment");
+        }
+    }
+
+    /// Loads a session of `merchant`, expiring it first when its time is up.
+    async fn load_live(
+        &self,
+        merchant: MerchantId,
+        id: SessionId,
+    ) -> CheckoutResult<(CheckoutSession, i64)> {
+        let not_found = || CheckoutError::NotFound(Resource::CheckoutSession);
+        let (session, version) = self
+            .store
+            .get_session(merchant, id)
+            .await?
+            .ok_or_else(not_found)?;
+        if session.status.is_terminal() || session.expires_at_ms > self.now_ms() {
+            return Ok((session, version));
+        }
+        self.expire(merchant, id).await?;
+        self.store
+            .get_session(merchant, id)
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    /// Stores `session` as it is, if nobody changed it since `version`.
+    async fn write(
+        &self,
+        session: CheckoutSession,
+        version: i64,
+        holds: HoldChange,
+    ) -> CheckoutResult<CheckoutSession> {
+        let write = SessionWrite {
+            merchant: session.merchant_id,
+            session: session.id,
+            expected_version: Some(version),
+            holds,
+        };
+        let (stored, _) = self
+            .store
+            .write_session(write, self.now_ms(), |_| Ok::<_, CheckoutError>(session))
+            .await??;
+        Ok(stored)
+    }
+}
+
+/// Moves `session` through the status machine or says why it cannot move.
+fn apply(session: &mut CheckoutSession, event: Event) -> CheckoutResult<()> {
+    session
+        .apply(event)
+        .map_err(|_| CheckoutError::SessionEnded(session.status))
+}
+
+/// The session's basket as requested lines.
+fn current_lines(session: &CheckoutSession) -> Vec<LineRequest> {
+    session
+        .lines
+        .iter()
+        .map(|l| (l.variant_id, l.quantity))
+        .collect()
+}

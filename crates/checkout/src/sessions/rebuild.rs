@@ -1,0 +1,339 @@
+//! Rebuilding a session: re-read the catalogue for its lines, merge the input,
+//! apply per-buyer limits, take the holds and re-price, then store it — so what the
+//! shopper sees, what is held and what will be charged always agree.
+
+use super::{LineRequest, SessionInput};
+use crate::error::{CheckoutError, CheckoutResult};
+use crate::{CheckoutService, HoldMode};
+use anycart_core::catalogue::Variant;
+use anycart_core::inventory::demand_by_variant;
+use anycart_core::pricing::{Discount, ShippingZone, TaxRate};
+use anycart_core::quote::{BUYER_LIMIT_WINDOW_MS, QuoteInput, evaluate, over_limit};
+use anycart_core::session::{
+    CheckoutSession, Event, Message, SESSION_LIFETIME_MS_MAX, SessionLine, WarningCode,
+};
+use anycart_core::{Currency, LineItemId, MerchantId, SessionId, VariantId};
+use anycart_store::{HoldChange, HoldOutcome, SessionWrite};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Units per variant.
+type Units = BTreeMap<VariantId, i64>;
+
+/// The merchant's pricing rules, read once per rebuild.
+struct PricingRules {
+    zones: Vec<ShippingZone>,
+    tax_rates: Vec<TaxRate>,
+    discounts: Vec<Discount>,
+}
+
+impl CheckoutService {
+    /// Re-reads the catalogue for `lines`, merges `input`, re-takes the holds and
+    /// re-prices, and stores the result. `version` is `None` for a new session.
+    pub(super) async fn rebuild(
+        &self,
+        mut session: CheckoutSession,
+        version: Option<i64>,
+        lines: Vec<LineRequest>,
+        input: SessionInput,
+    ) -> CheckoutResult<(CheckoutSession, i64)> {
+        let merchant = session.merchant_id;
+        let now = self.now_ms();
+        let variants = self
+            .load_variants(merchant, session.currency, &lines)
+            .await?;
+        let previously: Vec<VariantId> = session.lines.iter().map(|l| l.variant_id).collect();
+        let price_changed = set_lines(&mut session, &lines, &variants);
+        apply_input(&mut session, input);
+        session.payment_message = None;
+        session.updated_at_ms = now;
+        session.expires_at_ms =
+            (now + self.config.session_ttl_ms).min(session.created_at_ms + SESSION_LIFETIME_MS_MAX);
+        let rules = self.pricing_rules(merchant).await?;
+
+        // Per-buyer limits: what this buyer has elsewhere counts against each
+        // variant's `max_quantity_per_order`, and an over-limit variant is not held.
+        // The lock is held until the session (and its holds) are written.
+        let limited_buyer = limited_buyer_key(&session);
+        let _buyer_guard = match &limited_buyer {
+            Some(key) => Some(self.buyer_lock(merchant, key).await),
+            None => None,
+        };
+        let buyer_units = match &limited_buyer {
+            Some(key) => {
+                self.store
+                    .buyer_units(merchant, key, session.id, now - BUYER_LIMIT_WINDOW_MS)
+                    .await?
+            }
+            None => Units::new(),
+        };
+        let mut demand = demand_by_variant(&lines);
+        let over = over_limit(&session.lines, &buyer_units);
+        demand.retain(|variant, _| !over.contains(variant));
+
+        let (holds, engine_pool) = self.take_holds(&session, &demand, &previously).await?;
+        let session_id = session.id;
+        let write = SessionWrite {
+            merchant,
+            session: session.id,
+            expected_version: version,
+            holds,
+        };
+        let written = self
+            .store
+            .write_session(write, now, move |store_outcomes| {
+                let pool = engine_pool.unwrap_or_else(|| available_of(store_outcomes));
+                price(session, &pool, &rules, &buyer_units, now, price_changed)
+            })
+            .await
+            .map_err(CheckoutError::from)
+            .and_then(|inner| inner);
+        match written {
+            Ok((stored, version)) => {
+                metrics::counter!("anycart_checkout_writes_total", "status" => stored.status.as_str())
+                    .increment(1);
+                Ok((stored, version))
+            }
+            Err(failed) => {
+                if version.is_none() {
+                    self.release_unsaved(merchant, session_id, &demand, now)
+                        .await;
+                }
+                Err(failed)
+            }
+        }
+    }
+
+    /// The merchant's variants for `lines`, checked: known, on sale, right currency.
+    async fn load_variants(
+        &self,
+        merchant: MerchantId,
+        currency: Currency,
+        lines: &[LineRequest],
+    ) -> CheckoutResult<HashMap<VariantId, Variant>> {
+        let mut ids: Vec<VariantId> = lines.iter().map(|(v, _)| *v).collect();
+        ids.sort();
+        ids.dedup();
+        let found: HashMap<VariantId, (Variant, bool)> = self
+            .store
+            .variants_for_sale(merchant, &ids)
+            .await?
+            .into_iter()
+            .map(|(v, active)| (v.id, (v, active)))
+            .collect();
+        for (line, (id, _)) in lines.iter().enumerate() {
+            let Some((v, active)) = found.get(id) else {
+                return Err(CheckoutError::UnknownItem { line, id: *id });
+            };
+            if v.price.currency != currency {
+                return Err(CheckoutError::WrongCurrency {
+                    sold_in: v.price.currency,
+                    requested: currency,
+                });
+            }
+            if !active {
+                return Err(CheckoutError::ItemUnavailable { line, id: *id });
+            }
+        }
+        Ok(found.into_iter().map(|(id, (v, _))| (id, v)).collect())
+    }
+
+    async fn pricing_rules(&self, merchant: MerchantId) -> CheckoutResult<PricingRules> {
+        Ok(PricingRules {
+            zones: self.store.list_shipping_zones(merchant).await?,
+            tax_rates: self.store.list_tax_rates(merchant).await?,
+            discounts: self.store.list_discounts(merchant).await?,
+        })
+    }
+
+    /// Makes the session hold `demand`: through the engine now (the session write
+    /// then keeps the holds), or as part of the session's own write. Returns the
+    /// write's hold change and, from the engine, the free stock per variant.
+    async fn take_holds(
+        &self,
+        session: &CheckoutSession,
+        demand: &Units,
+        previously: &[VariantId],
+    ) -> CheckoutResult<(HoldChange, Option<Units>)> {
+        match &self.holds {
+            HoldMode::Engine(engine) => {
+                let outcomes = engine
+                    .replace_session_holds(
+                        session.merchant_id,
+                        session.id,
+                        demand,
+                        previously,
+                        session.expires_at_ms,
+                    )
+                    .await?;
+                let pool = outcomes
+                    .into_iter()
+                    .map(|(v, o)| (v, o.available))
+                    .collect();
+                Ok((HoldChange::Keep, Some(pool)))
+            }
+            HoldMode::PerRequest => Ok((
+                HoldChange::Replace {
+                    demand: demand.clone(),
+                    expires_at_ms: session.expires_at_ms,
+                },
+                None,
+            )),
+        }
+    }
+
+    /// A new session that could not be stored must not keep the holds the engine
+    /// took for it (updates keep theirs: the session exists and its next write
+    /// settles them). A failure is logged: expiry releases them anyway.
+    async fn release_unsaved(
+        &self,
+        merchant: MerchantId,
+        session: SessionId,
+        demand: &Units,
+        now_ms: i64,
+    ) {
+        let HoldMode::Engine(engine) = &self.holds else {
+            return;
+        };
+        let held: Vec<VariantId> = demand.keys().copied().collect();
+        if let Err(e) = engine
+            .replace_session_holds(merchant, session, &Units::new(), &held, now_ms)
+            .await
+        {
+            tracing::warn!(session_id = %session, error = %e, "could not release holds of an unsaved session; expiry will");
+        }
+    }
+}
+
+/// Replaces the session's lines with `lines` as the catalogue describes them now,
+/// keeping line ids of variants it already had. True when a price moved.
+fn set_lines(
+    session: &mut CheckoutSession,
+    lines: &[LineRequest],
+    variants: &HashMap<VariantId, Variant>,
+) -> bool {
+    let previous: HashMap<VariantId, (LineItemId, i64)> = session
+        .lines
+        .iter()
+        .map(|l| (l.variant_id, (l.id, l.unit_price.amount_minor)))
+        .collect();
+    session.lines = lines
+        .iter()
+        .filter_map(|(variant_id, quantity)| {
+            let v = variants.get(variant_id)?;
+            Some(SessionLine {
+                id: previous
+                    .get(variant_id)
+                    .map_or_else(LineItemId::new, |(id, _)| *id),
+                variant_id: *variant_id,
+                product_id: v.product_id,
+                quantity: *quantity,
+                title: v.title.clone(),
+                sku: v.sku.as_ref().to_string(),
+                unit_price: v.price,
+                image_url: v.image_url.clone(),
+                options: v.options.clone(),
+                max_quantity_per_order: v.max_quantity_per_order,
+                available: 0,
+            })
+        })
+        .collect();
+    // Repeated variants would share one line id; give duplicates their own.
+    let mut seen = HashSet::new();
+    for line in &mut session.lines {
+        if !seen.insert(line.id) {
+            line.id = LineItemId::new();
+        }
+    }
+    session.lines.iter().any(|l| {
+        previous
+            .get(&l.variant_id)
+            .is_some_and(|(_, price)| *price != l.unit_price.amount_minor)
+    })
+}
+
+/// Merges the shopper's or agent's changes into the session.
+fn apply_input(session: &mut CheckoutSession, input: SessionInput) {
+    if let Some(b) = input.buyer {
+        session.buyer = std::mem::take(&mut session.buyer).merged(b);
+    }
+    if let Some(f) = input.fulfillment {
+        session.fulfillment = std::mem::take(&mut session.fulfillment).merged(f);
+    }
+    if input.selected_shipping.is_some() {
+        session.selected_shipping = input.selected_shipping;
+    }
+    if let Some((codes, from_coupons)) = input.codes {
+        session.discount_codes = codes;
+        session.codes_from_coupons = from_coupons;
+    }
+    if input.locale.is_some() {
+        session.locale = input.locale;
+    }
+    if let Some(c) = input.client_interventions {
+        session.client_interventions = c;
+    }
+}
+
+/// The buyer whose per-customer limits apply to this session, if any line has one.
+fn limited_buyer_key(session: &CheckoutSession) -> Option<String> {
+    let limited = session
+        .lines
+        .iter()
+        .any(|l| l.max_quantity_per_order.is_some());
+    session
+        .contact_email()
+        .filter(|_| limited)
+        .map(|email| email.buyer_key())
+}
+
+/// Free stock per variant as the session's own write reported it.
+fn available_of(outcomes: &BTreeMap<VariantId, HoldOutcome>) -> Units {
+    outcomes.iter().map(|(v, o)| (*v, o.available)).collect()
+}
+
+/// Prices the session against the stock it could hold: lines learn what is
+/// available to them, the quote is evaluated and the status follows from it.
+fn price(
+    mut session: CheckoutSession,
+    pool: &Units,
+    rules: &PricingRules,
+    buyer_units: &Units,
+    now_ms: i64,
+    price_changed: bool,
+) -> CheckoutResult<CheckoutSession> {
+    // Repeated lines of one variant share its pool, in basket order.
+    let mut taken = Units::new();
+    for line in &mut session.lines {
+        let free = pool.get(&line.variant_id).copied().unwrap_or(0);
+        let before = taken.entry(line.variant_id).or_insert(0);
+        line.available = (free - *before).max(0);
+        *before += i64::from(line.quantity.get());
+    }
+    let evaluation = evaluate(&QuoteInput {
+        currency: session.currency,
+        lines: &session.lines,
+        buyer: &session.buyer,
+        fulfillment: &session.fulfillment,
+        selected_shipping: session.selected_shipping,
+        codes: &session.discount_codes,
+        codes_from_coupons: session.codes_from_coupons,
+        zones: &rules.zones,
+        tax_rates: &rules.tax_rates,
+        discounts: &rules.discounts,
+        now_ms,
+        buyer_units,
+    })
+    .map_err(|e| CheckoutError::AmountOutOfRange(e.to_string()))?;
+    let ready = evaluation.quote.is_ready();
+    session.quote = evaluation.quote;
+    session.selected_shipping = evaluation.selected_shipping;
+    if price_changed {
+        session.quote.messages.push(Message::warning(
+            WarningCode::PriceChange,
+            Some("$.line_items".into()),
+            "A price changed since this checkout started.",
+        ));
+    }
+    super::apply(&mut session, Event::Evaluated { ready })?;
+    Ok(session)
+}

@@ -1,0 +1,59 @@
+//! The OpenAPI document: built from the handlers' own annotations (utoipa), so it
+//! describes exactly the routes that run. Served at `/openapi.json`, rendered at
+//! `/docs`, and the widget's API types are generated from it.
+
+use crate::routes;
+use crate::state::AppState;
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "anycart", description = "Distributed checkout: the ACP 2026-04-17 checkout API (root paths), the embeddable widget's API (/widget, /availability), platform webhooks (/webhooks) and the merchant admin API (/v1)."),
+    modifiers(&BearerAuth),
+    components(schemas(crate::routes::widget::page::WidgetConfig)),
+    tags(
+        (name = "Checkout", description = "Agentic Commerce Protocol checkout sessions (publishable or secret key)"),
+        (name = "Widget", description = "What the embeddable checkout calls besides the checkout API: returning shoppers, sandbox card tokens, live stock (publishable key)"),
+        (name = "Webhooks", description = "Platform webhooks in (signed by the platform)"),
+        (name = "Admin", description = "Merchant back office (secret key), mounted under /v1"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("pk_… or sk_…")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The documented routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::acp::router())
+        .merge(routes::widget::api_router())
+        .merge(routes::webhooks::router())
+        .nest(
+            "/v1",
+            routes::admin::router().merge(routes::widget::v1_router()),
+        )
+        .split_for_parts()
+}
+
+/// The document alone (for `anycart openapi` and the committed snapshot).
+pub fn document() -> utoipa::openapi::OpenApi {
+    api().1
+}

@@ -1,0 +1,10 @@
+//! The public checkout API, shaped after the Agentic Commerce Protocol 2026-04-17:
+//! `wire` (its JSON shapes), `parse` (wire → validated domain input), `convert`
+//! (domain → wire) and `handlers` (parse, call the service, render).
+
+pub mod convert;
+pub mod handlers;
+pub mod parse;
+pub mod wire;
+
+pub use handlers::router;

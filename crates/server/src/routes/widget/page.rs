@@ -1,0 +1,267 @@
+//! `GET /widget/checkout/{placement}?origin=…`: the iframe document. It refuses
+//! unknown or disabled placements and host origins that are not on the
+//! placement's allow-list, and pins `frame-ancestors` to that allow-list so a host
+//! that lies about its origin is blocked by the browser itself. Everything the app
+//! needs ([`WidgetConfig`]) is embedded in the document, so it is interactive
+//! without another request.
+
+use super::assets::asset_version;
+use crate::error::ApiError;
+use crate::routes::admin::placements::{ThemeWire, theme_wire};
+use crate::state::AppState;
+use anycart_checkout::placements::parse_origin;
+use anycart_core::PlacementId;
+use anycart_store::Placement;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `?origin=` (the host page's origin, as the loader saw it) and `?layout=`.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    /// The host page's origin; must be on the placement's allow-list.
+    pub origin: Option<String>,
+    /// `compact` for short ad slots (stepwise, scrolling), else fluid.
+    pub layout: Option<String>,
+}
+
+/// Why the iframe page refuses to show a checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    UnknownPlacement,
+    Disabled,
+    OriginNotAllowed,
+    ProductUnavailable,
+}
+
+impl Refusal {
+    fn status(self) -> StatusCode {
+        match self {
+            Refusal::UnknownPlacement => StatusCode::NOT_FOUND,
+            Refusal::Disabled | Refusal::ProductUnavailable => StatusCode::GONE,
+            Refusal::OriginNotAllowed => StatusCode::FORBIDDEN,
+        }
+    }
+    fn code(self) -> &'static str {
+        match self {
+            Refusal::UnknownPlacement => "placement_not_found",
+            Refusal::Disabled => "placement_disabled",
+            Refusal::OriginNotAllowed => "origin_not_allowed",
+            Refusal::ProductUnavailable => "product_unavailable",
+        }
+    }
+    fn message(self) -> &'static str {
+        match self {
+            Refusal::UnknownPlacement => "This checkout does not exist.",
+            Refusal::Disabled => "This checkout is no longer available.",
+            Refusal::OriginNotAllowed => "This checkout is not available on this website.",
+            Refusal::ProductUnavailable => "This product is no longer for sale.",
+        }
+    }
+}
+
+/// A refusal page: plain text, no data, no script; framable anywhere so the
+/// shopper sees the sentence instead of a broken frame.
+fn refuse(r: Refusal) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Checkout unavailable</title>\
+<style>body{{margin:0;font:14px/1.4 system-ui,sans-serif;color:#1a202c;background:#fff;display:flex;align-items:center;justify-content:center;min-height:100vh;text-align:center;padding:12px;box-sizing:border-box}}</style></head>\
+<body><p role=\"alert\" data-code=\"{}\">{}</p></body></html>",
+        r.code(),
+        r.message()
+    );
+    let mut res = (r.status(), Html(body)).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *",
+        ),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// One variant as the checkout app shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WidgetVariant {
+    pub id: String,
+    pub title: String,
+    /// `[name, value]` pairs, e.g. `["Size", "M"]`.
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub options: Vec<(String, String)>,
+    /// Price in minor units of `currency`.
+    pub amount: i64,
+    /// Lower-case ISO 4217.
+    pub currency: String,
+    /// Digits after the decimal point of `currency` (2 for usd, 0 for jpy).
+    pub exponent: u32,
+    /// Free stock across locations when the page was served.
+    pub available: i64,
+    pub max_quantity_per_order: Option<u32>,
+    pub image_url: Option<String>,
+}
+
+/// Everything the checkout app needs, embedded in the iframe document as
+/// `<script type="application/json" id="anycart-config">` so the app is
+/// interactive without another request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WidgetConfig {
+    pub placement_id: String,
+    /// The placement's own publishable key.
+    pub publishable_key: String,
+    /// The host page's origin (checked against the allow-list).
+    pub host_origin: String,
+    /// `compact` (short ad slots: stepwise) or `fluid`.
+    pub layout: &'static str,
+    /// The ACP `API-Version` to send.
+    pub api_version: &'static str,
+    pub product: WidgetProduct,
+    /// The preselected variant, if the placement names one.
+    pub variant_id: Option<String>,
+    pub quantity: u32,
+    /// The merchant's theme with the placement's overrides.
+    pub theme: ThemeWire,
+}
+
+/// The product a placement sells.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WidgetProduct {
+    pub title: String,
+    pub description: String,
+    pub image_url: Option<String>,
+    pub variants: Vec<WidgetVariant>,
+}
+
+/// JSON safe to place inside `<script type="application/json">`: `<`, `>` and `&`
+/// are escaped so no value can close the element.
+fn script_json(v: &impl Serialize) -> Result<String, ApiError> {
+    let text = serde_json::to_string(v)
+        .map_err(|e| ApiError::internal(format!("widget config not serialisable: {e}")))?;
+    Ok(text
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026"))
+}
+
+pub async fn checkout_page(
+    State(state): State<AppState>,
+    Path(placement): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let Ok(id) = PlacementId::parse(&placement) else {
+        return Ok(refuse(Refusal::UnknownPlacement));
+    };
+    let Some(p) = state.store.find_placement(id).await? else {
+        return Ok(refuse(Refusal::UnknownPlacement));
+    };
+    if !p.enabled {
+        return Ok(refuse(Refusal::Disabled));
+    }
+    let origin = q.origin.as_deref().and_then(parse_origin);
+    let Some(origin) = origin.filter(|o| p.settings.allowed_origins.contains(o)) else {
+        return Ok(refuse(Refusal::OriginNotAllowed));
+    };
+    let Some(config) = app_config(&state, &p, origin, q.layout.as_deref()).await? else {
+        return Ok(refuse(Refusal::ProductUnavailable));
+    };
+    let v = asset_version();
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Checkout</title>\
+<link rel=\"stylesheet\" href=\"/widget/app.css?v={v}\">\
+<script type=\"application/json\" id=\"anycart-config\">{}</script>\
+<script src=\"/widget/app.js?v={v}\" defer></script></head>\
+<body><main id=\"app\"></main></body></html>",
+        script_json(&config)?
+    );
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; \
+connect-src 'self'; font-src 'self' https:; base-uri 'none'; form-action 'none'; frame-ancestors {}",
+        p.settings.allowed_origins.join(" ")
+    );
+    let mut res = Html(body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_str(&csp)
+            .map_err(|_| ApiError::internal("placement origins make an invalid CSP header"))?,
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(res)
+}
+
+async fn app_config(
+    state: &AppState,
+    p: &Placement,
+    host_origin: String,
+    layout: Option<&str>,
+) -> Result<Option<WidgetConfig>, ApiError> {
+    let Some(product) = state
+        .store
+        .get_product(p.merchant_id, p.product_id)
+        .await?
+        .filter(|pr| pr.active)
+    else {
+        return Ok(None);
+    };
+    let ids: Vec<_> = product.variants.iter().map(|v| v.id).collect();
+    let levels = state.store.stock_levels(p.merchant_id, &ids).await?;
+    let variants = product
+        .variants
+        .iter()
+        .map(|v| WidgetVariant {
+            id: v.id.to_string(),
+            title: v.title.clone(),
+            options: v
+                .options
+                .iter()
+                .map(|o| (o.name.clone(), o.value.clone()))
+                .collect(),
+            amount: v.price.amount_minor,
+            currency: v.price.currency.code_lower(),
+            exponent: v.price.currency.exponent(),
+            available: levels
+                .iter()
+                .filter(|l| l.variant_id == v.id)
+                .map(|l| l.available())
+                .sum(),
+            max_quantity_per_order: v.max_quantity_per_order,
+            image_url: v.image_url.clone(),
+        })
+        .collect();
+    Ok(Some(WidgetConfig {
+        placement_id: p.id.to_string(),
+        publishable_key: p.settings.publishable_key.clone(),
+        host_origin,
+        layout: if layout == Some("compact") {
+            "compact"
+        } else {
+            "fluid"
+        },
+        api_version: crate::routes::acp::wire::API_VERSION,
+        product: WidgetProduct {
+            title: product.title,
+            description: product.description,
+            image_url: product.images.first().cloned(),
+            variants,
+        },
+        variant_id: p.settings.variant_id.map(|v| v.to_string()),
+        quantity: p.settings.quantity,
+        theme: theme_wire(
+            &p.settings
+                .theme
+                .over(&state.store.widget_theme(p.merchant_id).await?),
+        ),
+    }))
+}
