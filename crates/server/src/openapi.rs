@@ -57,3 +57,50 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn document() -> utoipa::openapi::OpenApi {
     api().1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed `openapi.json` (the widget's types are generated from it) must
+    /// be the document the server serves. `ANYCART_UPDATE_OPENAPI=1` rewrites it.
+    #[test]
+    fn the_committed_document_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+        let current = document().to_pretty_json().expect("the document serialises") + "\n";
+        if std::env::var_os("ANYCART_UPDATE_OPENAPI").is_some() {
+            std::fs::write(&path, &current).expect("write openapi.json");
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == current,
+            "{} is stale: run `ANYCART_UPDATE_OPENAPI=1 cargo test -p anycart-server openapi`, \
+             then `npm run gen:api` in web/widget, and commit both",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn every_route_is_documented() {
+        let doc = document();
+        for path in [
+            "/checkout_sessions",
+            "/checkout_sessions/{checkout_session_id}/complete",
+            "/widget/shoppers/codes",
+            "/widget/shoppers/verify",
+            "/widget/shoppers/prefill",
+            "/widget/shoppers/remember",
+            "/widget/shoppers/sign_out",
+            "/widget/shoppers/forget",
+            "/availability/stream",
+            "/webhooks/{platform}/{merchant_id}",
+            "/v1/sandbox/tokens",
+            "/v1/placements",
+        ] {
+            assert!(doc.paths.paths.contains_key(path), "{path} is not documented");
+        }
+        let schemas = &doc.components.as_ref().expect("components").schemas;
+        assert!(schemas.contains_key("WidgetConfig"));
+    }
+}
