@@ -18,6 +18,7 @@ mod group;
 mod idempotency;
 mod inventory;
 mod merchants;
+mod migrations;
 mod orders;
 mod outbox;
 mod placements;
@@ -202,18 +203,7 @@ impl Store {
 
     async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
-        match self.backend {
-            Backend::Sqlite => {
-                sqlx::migrate!("./migrations/sqlite")
-                    .run(&mut *conn)
-                    .await?
-            }
-            Backend::Postgres => {
-                sqlx::migrate!("./migrations/postgres")
-                    .run(&mut *conn)
-                    .await?
-            }
-        }
+        migrations::migrator(self.backend).run(&mut *conn).await?;
         Ok(())
     }
 

@@ -22,6 +22,8 @@ mod batches;
 mod catalogue;
 #[path = "conformance/housekeeping.rs"]
 mod housekeeping;
+#[path = "conformance/migrations.rs"]
+mod migrations;
 #[path = "conformance/placements.rs"]
 mod placements;
 
