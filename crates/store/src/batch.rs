@@ -322,8 +322,7 @@ async fn insert_holds(
     Ok(())
 }
 
-/// `$1` is the change of `held` (negative when the batch released more than it
-/// took); it must stay within stock. The same value is bound to `$1`, `$4` and `$5`.
+/// `$1`, `$4` and `$5` are the same net change of `held` (negative after releases).
 const APPLY_HELD_DELTA: &str = r"
 UPDATE stock_levels
    SET held = held + $1

@@ -87,8 +87,9 @@ impl Store {
     /// exactly `demand`, commits those holds, counts discount redemptions, numbers
     /// and writes the order with its `order.created` outbox row (the platform push),
     /// and stores the completed session. Returns the order as
-    /// stored (with its number). On [`StoreError::HoldsMissing`]-like failures
-    /// nothing is written and the caller must void the payment.
+    /// stored (with its number). On any error (e.g. [`StoreError::Constraint`] when
+    /// the holds no longer cover the order, [`StoreError::BuyerLimit`]) nothing is
+    /// written and the caller must void the payment.
     pub async fn complete_checkout(
         &self,
         session: &CheckoutSession,
@@ -246,8 +247,7 @@ async fn count_redemptions(
     Ok(())
 }
 
-/// The row update also locks the merchant's sequence until the order is written,
-/// so numbers are unique and increasing per merchant.
+/// The update locks the merchant row until commit: numbers are unique and increasing.
 const NEXT_ORDER_NUMBER: &str = r"
 UPDATE merchants
    SET order_seq = order_seq + 1

@@ -124,7 +124,7 @@ async fn delete_hold(conn: &mut AnyConnection, id: HoldId) -> StoreResult<()> {
     Ok(())
 }
 
-/// Sold units leave `held` and `on_hand` together (never below what is held).
+/// Sold units leave `held` and `on_hand` together; conditional on them being held.
 const COMMIT_HELD_STOCK: &str = r"
 UPDATE stock_levels
    SET held = held - $1, on_hand = on_hand - $2
@@ -206,7 +206,7 @@ pub(crate) async fn take_holds(
     Ok(outcomes)
 }
 
-/// In the lock order, so the rows are locked location by location on PostgreSQL.
+/// In the lock order (location by location) for PostgreSQL's row locks.
 const SELECT_FREE_STOCK_OF_VARIANT: &str = r"
 SELECT location_id, on_hand - held - committed AS available
   FROM stock_levels
@@ -238,8 +238,7 @@ async fn free_stock(
         .collect()
 }
 
-/// Conditional on the units being free: the CHECK constraints would refuse the
-/// row anyway, this makes it a clear "no row changed".
+/// Conditional, so a plan from a stale read changes no row instead of tripping a CHECK.
 const TAKE_FREE_STOCK: &str = r"
 UPDATE stock_levels
    SET held = held + $1

@@ -281,8 +281,7 @@ async fn undelivered_units(
     Ok(units)
 }
 
-/// `$4`/`$5` (the same location, or '' for every location) filter by location.
-/// In the lock order of the hold code (variant, then location).
+/// `$4` = `$5` = a location, or '' for all; in the hold code's lock order.
 const SELECT_STOCK_WITH_MARKS: &str = r"
 SELECT s.location_id, s.on_hand, s.held + s.committed AS floor, m.updated_at_ms AS mark_ms
   FROM stock_levels s

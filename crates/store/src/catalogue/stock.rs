@@ -50,8 +50,7 @@ const COUNT_OWNED_VARIANT_AND_LOCATION: &str = r"
 SELECT (SELECT COUNT(*) FROM variants WHERE id = $1 AND merchant_id = $2)
      + (SELECT COUNT(*) FROM locations WHERE id = $3 AND merchant_id = $4) AS n";
 
-/// Only `on_hand` changes on an existing row: held and committed units stay (and
-/// the CHECK constraints refuse an on-hand count below them).
+/// Held and committed units stay; the CHECKs refuse an on-hand count below them.
 const UPSERT_ON_HAND: &str = r"
 INSERT INTO stock_levels (variant_id, location_id, merchant_id, on_hand)
 VALUES ($1, $2, $3, $4)

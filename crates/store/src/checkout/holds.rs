@@ -33,7 +33,7 @@ SELECT s.variant_id, s.location_id, s.on_hand, s.held, s.committed,
  WHERE s.merchant_id = $1
  ORDER BY s.variant_id, s.location_id";
 
-/// The statuses of open sessions, as the `sessions_by_expiry` partial index lists them.
+/// The open statuses, spelled as in the `sessions_by_expiry` partial index it uses.
 const SELECT_EXPIRED_OPEN_SESSIONS: &str = r"
 SELECT merchant_id, id
   FROM checkout_sessions

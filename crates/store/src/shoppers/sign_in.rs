@@ -56,8 +56,7 @@ pub struct ShopperTokenRecord {
 
 // One-time sign-in codes.
 
-/// Takes the merchant row's lock: concurrent issues for one merchant on PostgreSQL
-/// then count one after the other.
+/// Takes the merchant row's lock, so concurrent issues on PostgreSQL count in turn.
 const LOCK_MERCHANT: &str = r"
 UPDATE merchants
    SET id = id
