@@ -8,10 +8,11 @@
 //! Called with a single request, this is exactly the naive "one transaction per
 //! request locking the hot row" path, which the benchmark uses as its baseline.
 
+use crate::sql::{FOR_UPDATE, in_list, row_lock, values_rows};
 use crate::{Backend, Store, StoreError, StoreResult, parse_id};
-use anycart_core::inventory::{BatchOutcome, ExistingHold, HoldRequest, plan_batch};
-use anycart_core::{HoldId, LocationId, MerchantId, VariantId};
-use sqlx::{AnyConnection, Row};
+use anycart_core::inventory::{BatchOutcome, ExistingHold, HoldRequest, NewHold, plan_batch};
+use anycart_core::{HoldId, LocationId, MerchantId, SessionId, VariantId};
+use sqlx::AnyConnection;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Rows per multi-row INSERT (8 parameters each; far below every engine's limit).
@@ -35,12 +36,18 @@ pub struct BatchResult {
     pub available_after: BTreeMap<VariantId, i64>,
 }
 
-fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// A variant's free units at one location.
+#[derive(sqlx::FromRow)]
+struct FreeStockRow {
+    variant_id: String,
+    available: i64,
 }
+
+/// Followed by the `IN` list of variants.
+const SELECT_FREE_STOCK_OF_VARIANTS: &str = r"
+SELECT variant_id, on_hand - held - committed AS available
+  FROM stock_levels
+ WHERE variant_id IN";
 
 impl Store {
     /// Applies a batch of hold requests in one transaction (see the module docs).
@@ -66,95 +73,22 @@ impl Store {
     ) -> StoreResult<BTreeMap<VariantId, i64>> {
         let mut out = BTreeMap::new();
         for chunk in variants.chunks(IN_LIST_MAX) {
-            let sql = format!(
-                "SELECT variant_id, on_hand - held - committed AS available FROM stock_levels WHERE variant_id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let sql = in_list(SELECT_FREE_STOCK_OF_VARIANTS, 1, chunk.len(), "");
+            let mut q = sqlx::query_as::<_, FreeStockRow>(sql);
             for v in chunk {
                 q = q.bind(v.to_string());
             }
-            for r in q.fetch_all(&self.read).await? {
-                let v: VariantId = parse_id(&r.try_get::<String, _>("variant_id")?)?;
-                *out.entry(v).or_insert(0) += r.try_get::<i64, _>("available")?.max(0);
+            for row in q.fetch_all(&self.read).await? {
+                let v: VariantId = parse_id(&row.variant_id)?;
+                *out.entry(v).or_insert(0) += row.available.max(0);
             }
         }
         Ok(out)
     }
 }
 
-/// Reads (and on PostgreSQL locks, in a fixed order) the stock rows of `variants`.
-async fn lock_levels(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    variants: &BTreeSet<VariantId>,
-    owner: &BTreeMap<VariantId, MerchantId>,
-) -> StoreResult<Vec<(VariantId, LocationId, i64)>> {
-    let mut levels = Vec::new();
-    let list: Vec<_> = variants.iter().collect();
-    for chunk in list.chunks(IN_LIST_MAX) {
-        let lock = if backend == Backend::Postgres {
-            " FOR UPDATE"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT variant_id, location_id, merchant_id, on_hand - held - committed AS available FROM stock_levels WHERE variant_id IN ({}) ORDER BY variant_id, location_id{lock}",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for v in chunk {
-            q = q.bind(v.to_string());
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            let variant: VariantId = parse_id(&r.try_get::<String, _>("variant_id")?)?;
-            let merchant: MerchantId = parse_id(&r.try_get::<String, _>("merchant_id")?)?;
-            if owner.get(&variant) == Some(&merchant) {
-                levels.push((
-                    variant,
-                    parse_id(&r.try_get::<String, _>("location_id")?)?,
-                    r.try_get("available")?,
-                ));
-            }
-        }
-    }
-    Ok(levels)
-}
-
-/// The holds the batch's sessions already have on the batch's variants.
-async fn existing_holds(
-    conn: &mut AnyConnection,
-    sessions: &BTreeSet<String>,
-    variants: &BTreeSet<VariantId>,
-) -> StoreResult<Vec<ExistingHold>> {
-    let mut out = Vec::new();
-    let list: Vec<_> = sessions.iter().collect();
-    for chunk in list.chunks(IN_LIST_MAX) {
-        let sql = format!(
-            "SELECT id, session_id, variant_id, location_id, quantity FROM holds WHERE session_id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for s in chunk {
-            q = q.bind(s.to_string());
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            let hold = ExistingHold {
-                id: parse_id(&r.try_get::<String, _>("id")?)?,
-                session: parse_id(&r.try_get::<String, _>("session_id")?)?,
-                variant: parse_id(&r.try_get::<String, _>("variant_id")?)?,
-                location: parse_id(&r.try_get::<String, _>("location_id")?)?,
-                quantity: r.try_get("quantity")?,
-            };
-            if variants.contains(&hold.variant) {
-                out.push(hold);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The body of [`Store::apply_hold_batch`], on the connection the write runs on.
+/// The body of [`Store::apply_hold_batch`], on the connection the write runs on:
+/// read and lock, plan (pure), write the plan, commit.
 async fn apply_hold_batch_tx(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -163,18 +97,40 @@ async fn apply_hold_batch_tx(
 ) -> StoreResult<BatchResult> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     let variants: BTreeSet<VariantId> = items.iter().map(|i| i.request.variant).collect();
-    let owner: BTreeMap<VariantId, MerchantId> = items
-        .iter()
-        .map(|i| (i.request.variant, i.merchant))
-        .collect();
+    let owner = owners(items);
     let levels = lock_levels(&mut tx, backend, &variants, &owner).await?;
     let sessions: BTreeSet<String> = items
         .iter()
         .map(|i| i.request.session.to_string())
         .collect();
     let existing = existing_holds(&mut tx, &sessions, &variants).await?;
-    // A request naming another merchant's variant sees no stock at all.
-    let requests: Vec<HoldRequest> = items
+    let plan = plan_batch(&levels, &existing, &owned_requests(items, &owner));
+    delete_holds(&mut tx, &plan.release).await?;
+    insert_holds(&mut tx, &plan.create, &hold_terms(items), now_ms).await?;
+    apply_held_delta(&mut tx, &plan.held_delta).await?;
+    tx.commit().await?;
+    Ok(BatchResult {
+        available_after: available_after(&levels, &plan.held_delta),
+        outcomes: plan.outcomes,
+    })
+}
+
+/// The merchant each variant of the batch is requested for (the last request
+/// naming a variant decides, when several merchants name it).
+fn owners(items: &[BatchItem]) -> BTreeMap<VariantId, MerchantId> {
+    items
+        .iter()
+        .map(|i| (i.request.variant, i.merchant))
+        .collect()
+}
+
+/// The requests to plan: a request naming another merchant's variant asks for
+/// nothing, so it sees no stock at all.
+fn owned_requests(
+    items: &[BatchItem],
+    owner: &BTreeMap<VariantId, MerchantId>,
+) -> Vec<HoldRequest> {
+    items
         .iter()
         .map(|i| {
             if owner.get(&i.request.variant) == Some(&i.merchant) {
@@ -186,21 +142,12 @@ async fn apply_hold_batch_tx(
                 }
             }
         })
-        .collect();
-    let plan = plan_batch(&levels, &existing, &requests);
+        .collect()
+}
 
-    for chunk in plan.release.chunks(IN_LIST_MAX) {
-        let sql = format!(
-            "DELETE FROM holds WHERE id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        q.execute(&mut *tx).await?;
-    }
-    let expiry: BTreeMap<_, _> = items
+/// The merchant and expiry a new hold of (session, variant) is written with.
+fn hold_terms(items: &[BatchItem]) -> BTreeMap<(SessionId, VariantId), (MerchantId, i64)> {
+    items
         .iter()
         .map(|i| {
             (
@@ -208,18 +155,158 @@ async fn apply_hold_batch_tx(
                 (i.merchant, i.expires_at_ms),
             )
         })
-        .collect();
-    for chunk in plan.create.chunks(INSERT_ROWS_MAX) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| format!("({})", placeholders(r * 8 + 1, 8)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO holds (id, merchant_id, session_id, variant_id, location_id, quantity, expires_at_ms, created_at_ms) VALUES {}",
-            rows.join(", ")
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        .collect()
+}
+
+/// Free units per variant once the batch is committed: what was free when read,
+/// less what the batch now holds.
+fn available_after(
+    levels: &[(VariantId, LocationId, i64)],
+    held_delta: &BTreeMap<(VariantId, LocationId), i64>,
+) -> BTreeMap<VariantId, i64> {
+    let mut available: BTreeMap<VariantId, i64> = BTreeMap::new();
+    for (variant, location, free) in levels {
+        let delta = held_delta.get(&(*variant, *location)).copied().unwrap_or(0);
+        *available.entry(*variant).or_insert(0) += free - delta;
+    }
+    available
+}
+
+/// A stock row the batch may take from.
+#[derive(sqlx::FromRow)]
+struct LevelRow {
+    variant_id: String,
+    location_id: String,
+    merchant_id: String,
+    available: i64,
+}
+
+/// Followed by the `IN` list of variants and [`IN_LOCK_ORDER`].
+const SELECT_STOCK_OF_VARIANTS: &str = r"
+SELECT variant_id, location_id, merchant_id, on_hand - held - committed AS available
+  FROM stock_levels
+ WHERE variant_id IN";
+
+/// The one order stock rows are locked in (see `inventory`), so concurrent
+/// PostgreSQL transactions queue instead of deadlocking.
+const IN_LOCK_ORDER: &str = "
+ ORDER BY variant_id, location_id";
+
+/// Reads (and on PostgreSQL locks, in a fixed order) the stock rows of `variants`
+/// that belong to the merchant the batch requests them for.
+async fn lock_levels(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    variants: &BTreeSet<VariantId>,
+    owner: &BTreeMap<VariantId, MerchantId>,
+) -> StoreResult<Vec<(VariantId, LocationId, i64)>> {
+    let tail = format!("{IN_LOCK_ORDER}{}", row_lock(backend, FOR_UPDATE));
+    let mut levels = Vec::new();
+    let list: Vec<_> = variants.iter().collect();
+    for chunk in list.chunks(IN_LIST_MAX) {
+        let sql = in_list(SELECT_STOCK_OF_VARIANTS, 1, chunk.len(), &tail);
+        let mut q = sqlx::query_as::<_, LevelRow>(sql);
+        for v in chunk {
+            q = q.bind(v.to_string());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let variant: VariantId = parse_id(&row.variant_id)?;
+            let merchant: MerchantId = parse_id(&row.merchant_id)?;
+            if owner.get(&variant) == Some(&merchant) {
+                levels.push((variant, parse_id(&row.location_id)?, row.available));
+            }
+        }
+    }
+    Ok(levels)
+}
+
+/// A `holds` row of one of the batch's sessions.
+#[derive(sqlx::FromRow)]
+struct SessionHoldRow {
+    id: String,
+    session_id: String,
+    variant_id: String,
+    location_id: String,
+    quantity: i64,
+}
+
+impl TryFrom<SessionHoldRow> for ExistingHold {
+    type Error = StoreError;
+
+    fn try_from(row: SessionHoldRow) -> StoreResult<Self> {
+        Ok(ExistingHold {
+            id: parse_id(&row.id)?,
+            session: parse_id(&row.session_id)?,
+            variant: parse_id(&row.variant_id)?,
+            location: parse_id(&row.location_id)?,
+            quantity: row.quantity,
+        })
+    }
+}
+
+/// Followed by the `IN` list of sessions.
+const SELECT_HOLDS_OF_SESSIONS: &str = r"
+SELECT id, session_id, variant_id, location_id, quantity
+  FROM holds
+ WHERE session_id IN";
+
+/// The holds the batch's sessions already have on the batch's variants.
+async fn existing_holds(
+    conn: &mut AnyConnection,
+    sessions: &BTreeSet<String>,
+    variants: &BTreeSet<VariantId>,
+) -> StoreResult<Vec<ExistingHold>> {
+    let mut out = Vec::new();
+    let list: Vec<_> = sessions.iter().collect();
+    for chunk in list.chunks(IN_LIST_MAX) {
+        let sql = in_list(SELECT_HOLDS_OF_SESSIONS, 1, chunk.len(), "");
+        let mut q = sqlx::query_as::<_, SessionHoldRow>(sql);
+        for s in chunk {
+            q = q.bind(s.to_string());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let hold = ExistingHold::try_from(row)?;
+            if variants.contains(&hold.variant) {
+                out.push(hold);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Followed by the `IN` list of hold ids.
+const DELETE_HOLDS: &str = r"
+DELETE FROM holds
+ WHERE id IN";
+
+/// Deletes the holds the plan releases, [`IN_LIST_MAX`] per statement.
+async fn delete_holds(conn: &mut AnyConnection, release: &[HoldId]) -> StoreResult<()> {
+    for chunk in release.chunks(IN_LIST_MAX) {
+        let mut q = sqlx::query(in_list(DELETE_HOLDS, 1, chunk.len(), ""));
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Followed by one `VALUES` row of 8 placeholders per hold.
+const INSERT_HOLDS: &str = r"
+INSERT INTO holds (id, merchant_id, session_id, variant_id, location_id, quantity,
+                   expires_at_ms, created_at_ms)";
+
+/// Inserts the plan's new holds, [`INSERT_ROWS_MAX`] per statement.
+async fn insert_holds(
+    conn: &mut AnyConnection,
+    create: &[NewHold],
+    terms: &BTreeMap<(SessionId, VariantId), (MerchantId, i64)>,
+    now_ms: i64,
+) -> StoreResult<()> {
+    for chunk in create.chunks(INSERT_ROWS_MAX) {
+        let mut q = sqlx::query(values_rows(INSERT_HOLDS, 8, chunk.len()));
         for h in chunk {
-            let (merchant, expires_at_ms) = expiry[&(h.session, h.variant)];
+            let (merchant, expires_at_ms) = terms[&(h.session, h.variant)];
             q = q
                 .bind(HoldId::new().to_string())
                 .bind(merchant.to_string())
@@ -230,16 +317,34 @@ async fn apply_hold_batch_tx(
                 .bind(expires_at_ms)
                 .bind(now_ms);
         }
-        q.execute(&mut *tx).await?;
+        q.execute(&mut *conn).await?;
     }
-    for ((variant, location), delta) in &plan.held_delta {
-        let done = sqlx::query("UPDATE stock_levels SET held = held + $1 WHERE variant_id = $2 AND location_id = $3 AND held + $4 >= 0 AND on_hand - held - committed - $5 >= 0")
+    Ok(())
+}
+
+/// `$1`, `$4` and `$5` are the same net change of `held` (negative after releases).
+const APPLY_HELD_DELTA: &str = r"
+UPDATE stock_levels
+   SET held = held + $1
+ WHERE variant_id = $2
+   AND location_id = $3
+   AND held + $4 >= 0
+   AND on_hand - held - committed - $5 >= 0";
+
+/// Writes the plan's net change of `held` per stock row; a row it does not fit
+/// (stock changed under the locks, which cannot happen) fails the whole batch.
+async fn apply_held_delta(
+    conn: &mut AnyConnection,
+    held_delta: &BTreeMap<(VariantId, LocationId), i64>,
+) -> StoreResult<()> {
+    for ((variant, location), delta) in held_delta {
+        let done = sqlx::query(APPLY_HELD_DELTA)
             .bind(*delta)
             .bind(variant.to_string())
             .bind(location.to_string())
             .bind(*delta)
             .bind(*delta)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Constraint(format!(
@@ -247,19 +352,5 @@ async fn apply_hold_batch_tx(
             )));
         }
     }
-    tx.commit().await?;
-
-    let mut available_after: BTreeMap<VariantId, i64> = BTreeMap::new();
-    for (variant, location, free) in &levels {
-        let delta = plan
-            .held_delta
-            .get(&(*variant, *location))
-            .copied()
-            .unwrap_or(0);
-        *available_after.entry(*variant).or_insert(0) += free - delta;
-    }
-    Ok(BatchResult {
-        outcomes: plan.outcomes,
-        available_after,
-    })
+    Ok(())
 }

@@ -4,7 +4,6 @@
 use crate::{Store, StoreError, StoreResult};
 use anycart_core::MerchantId;
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::Row;
 
 /// A merchant's connection to its commerce platform.
 #[derive(Clone, Debug)]
@@ -55,10 +54,123 @@ pub struct ImportCursor {
     pub done: bool,
 }
 
+/// A `merchant_connections` row; its credentials open only with the store's key.
+#[derive(sqlx::FromRow)]
+struct ConnectionRow {
+    platform: String,
+    shop_domain: String,
+    base_url: Option<String>,
+    credentials: String,
+    settings: String,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+}
+
+impl ConnectionRow {
+    fn into_record(self, merchant: MerchantId, store: &Store) -> StoreResult<ConnectionRecord> {
+        Ok(ConnectionRecord {
+            merchant_id: merchant,
+            platform: self.platform,
+            shop_domain: self.shop_domain,
+            base_url: self.base_url,
+            credentials: SecretString::from(store.open_credentials(merchant, &self.credentials)?),
+            settings: serde_json::from_str(&self.settings)?,
+            created_at_ms: self.created_at_ms,
+            updated_at_ms: self.updated_at_ms,
+        })
+    }
+}
+
+/// An `import_cursors` row.
+#[derive(sqlx::FromRow)]
+struct ImportCursorRow {
+    cursor_value: Option<String>,
+    done: i64,
+}
+
+impl TryFrom<ImportCursorRow> for ImportCursor {
+    type Error = StoreError;
+
+    fn try_from(row: ImportCursorRow) -> StoreResult<Self> {
+        Ok(ImportCursor {
+            cursor: row.cursor_value,
+            done: match row.done {
+                0 => false,
+                1 => true,
+                n => return Err(StoreError::Corrupt(format!("import done flag {n}"))),
+            },
+        })
+    }
+}
+
+/// `created_at_ms` is kept from the first write.
+const UPSERT_CONNECTION: &str = r"
+INSERT INTO merchant_connections (merchant_id, platform, shop_domain, base_url, credentials,
+                                  settings, created_at_ms, updated_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT (merchant_id) DO UPDATE
+   SET platform = excluded.platform,
+       shop_domain = excluded.shop_domain,
+       base_url = excluded.base_url,
+       credentials = excluded.credentials,
+       settings = excluded.settings,
+       updated_at_ms = excluded.updated_at_ms";
+
+const SELECT_CONNECTION: &str = r"
+SELECT platform, shop_domain, base_url, credentials, settings, created_at_ms, updated_at_ms
+  FROM merchant_connections
+ WHERE merchant_id = $1";
+
+const SELECT_CONNECTED_MERCHANTS_PAGE: &str = r"
+SELECT merchant_id
+  FROM merchant_connections
+ WHERE platform <> 'native' AND merchant_id > $1
+ ORDER BY merchant_id
+ LIMIT $2";
+
+/// Re-linking an external id moves it: the platform is the truth.
+const UPSERT_EXTERNAL_ID: &str = r"
+INSERT INTO external_ids (merchant_id, platform, kind, external_id, internal_id)
+VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (merchant_id, platform, kind, external_id) DO UPDATE
+   SET internal_id = excluded.internal_id";
+
+const SELECT_INTERNAL_ID: &str = r"
+SELECT internal_id
+  FROM external_ids
+ WHERE merchant_id = $1
+   AND platform = $2
+   AND kind = $3
+   AND external_id = $4";
+
+/// Several external ids may name one internal id; the smallest wins, for determinism.
+const SELECT_EXTERNAL_ID: &str = r"
+SELECT external_id
+  FROM external_ids
+ WHERE merchant_id = $1
+   AND platform = $2
+   AND kind = $3
+   AND internal_id = $4
+ ORDER BY external_id
+ LIMIT 1";
+
+const SELECT_IMPORT_CURSOR: &str = r"
+SELECT cursor_value, done
+  FROM import_cursors
+ WHERE merchant_id = $1 AND platform = $2 AND resource = $3";
+
+const UPSERT_IMPORT_CURSOR: &str = r"
+INSERT INTO import_cursors (merchant_id, platform, resource, cursor_value, done, updated_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (merchant_id, platform, resource) DO UPDATE
+   SET cursor_value = excluded.cursor_value,
+       done = excluded.done,
+       updated_at_ms = excluded.updated_at_ms";
+
 impl Store {
     /// Creates or replaces `merchant`'s platform connection.
     pub async fn upsert_connection(&self, c: &ConnectionRecord) -> StoreResult<()> {
-        sqlx::query("INSERT INTO merchant_connections (merchant_id, platform, shop_domain, base_url, credentials, settings, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (merchant_id) DO UPDATE SET platform = excluded.platform, shop_domain = excluded.shop_domain, base_url = excluded.base_url, credentials = excluded.credentials, settings = excluded.settings, updated_at_ms = excluded.updated_at_ms")
+        sqlx::query(UPSERT_CONNECTION)
             .bind(c.merchant_id.to_string())
             .bind(c.platform.clone())
             .bind(c.shop_domain.clone())
@@ -77,25 +189,12 @@ impl Store {
         &self,
         merchant: MerchantId,
     ) -> StoreResult<Option<ConnectionRecord>> {
-        let row = sqlx::query("SELECT platform, shop_domain, base_url, credentials, settings, created_at_ms, updated_at_ms FROM merchant_connections WHERE merchant_id = $1")
+        sqlx::query_as::<_, ConnectionRow>(SELECT_CONNECTION)
             .bind(merchant.to_string())
             .fetch_optional(&self.read)
-            .await?;
-        row.map(|r| {
-            Ok(ConnectionRecord {
-                merchant_id: merchant,
-                platform: r.try_get("platform")?,
-                shop_domain: r.try_get("shop_domain")?,
-                base_url: r.try_get("base_url")?,
-                credentials: SecretString::from(
-                    self.open_credentials(merchant, &r.try_get::<String, _>("credentials")?)?,
-                ),
-                settings: serde_json::from_str(&r.try_get::<String, _>("settings")?)?,
-                created_at_ms: r.try_get("created_at_ms")?,
-                updated_at_ms: r.try_get("updated_at_ms")?,
-            })
-        })
-        .transpose()
+            .await?
+            .map(|row| row.into_record(merchant, self))
+            .transpose()
     }
 
     /// Merchants connected to an outside platform (not `native`), in id order after
@@ -106,13 +205,13 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<MerchantId>> {
         let after = after.map(|m| m.to_string()).unwrap_or_default();
-        sqlx::query("SELECT merchant_id FROM merchant_connections WHERE platform <> 'native' AND merchant_id > $1 ORDER BY merchant_id LIMIT $2")
+        sqlx::query_scalar::<_, String>(SELECT_CONNECTED_MERCHANTS_PAGE)
             .bind(after)
             .bind(crate::page_limit(limit))
             .fetch_all(&self.read)
             .await?
             .iter()
-            .map(|r| crate::parse_id(&r.try_get::<String, _>("merchant_id")?))
+            .map(|id| crate::parse_id(id))
             .collect()
     }
 
@@ -126,7 +225,7 @@ impl Store {
         external_id: &str,
         internal_id: &str,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO external_ids (merchant_id, platform, kind, external_id, internal_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (merchant_id, platform, kind, external_id) DO UPDATE SET internal_id = excluded.internal_id")
+        sqlx::query(UPSERT_EXTERNAL_ID)
             .bind(merchant.to_string())
             .bind(platform.to_string())
             .bind(kind.as_str())
@@ -145,15 +244,13 @@ impl Store {
         kind: ExternalKind,
         external_id: &str,
     ) -> StoreResult<Option<String>> {
-        Ok(sqlx::query("SELECT internal_id FROM external_ids WHERE merchant_id = $1 AND platform = $2 AND kind = $3 AND external_id = $4")
+        Ok(sqlx::query_scalar(SELECT_INTERNAL_ID)
             .bind(merchant.to_string())
             .bind(platform.to_string())
             .bind(kind.as_str())
             .bind(external_id.to_string())
             .fetch_optional(&self.read)
-            .await?
-            .map(|r| r.try_get("internal_id"))
-            .transpose()?)
+            .await?)
     }
 
     /// The platform id linked to anycart's `internal_id` (e.g. the Shopify variant
@@ -165,15 +262,13 @@ impl Store {
         kind: ExternalKind,
         internal_id: &str,
     ) -> StoreResult<Option<String>> {
-        Ok(sqlx::query("SELECT external_id FROM external_ids WHERE merchant_id = $1 AND platform = $2 AND kind = $3 AND internal_id = $4 ORDER BY external_id LIMIT 1")
+        Ok(sqlx::query_scalar(SELECT_EXTERNAL_ID)
             .bind(merchant.to_string())
             .bind(platform.to_string())
             .bind(kind.as_str())
             .bind(internal_id.to_string())
             .fetch_optional(&self.read)
-            .await?
-            .map(|r| r.try_get("external_id"))
-            .transpose()?)
+            .await?)
     }
 
     /// Where the import of `resource` stands (a fresh start when never run).
@@ -183,7 +278,7 @@ impl Store {
         platform: &str,
         resource: &str,
     ) -> StoreResult<ImportCursor> {
-        let row = sqlx::query("SELECT cursor_value, done FROM import_cursors WHERE merchant_id = $1 AND platform = $2 AND resource = $3")
+        let row = sqlx::query_as::<_, ImportCursorRow>(SELECT_IMPORT_CURSOR)
             .bind(merchant.to_string())
             .bind(platform.to_string())
             .bind(resource.to_string())
@@ -194,14 +289,7 @@ impl Store {
                 cursor: None,
                 done: false,
             }),
-            Some(r) => Ok(ImportCursor {
-                cursor: r.try_get("cursor_value")?,
-                done: match r.try_get::<i64, _>("done")? {
-                    0 => false,
-                    1 => true,
-                    n => return Err(StoreError::Corrupt(format!("import done flag {n}"))),
-                },
-            }),
+            Some(row) => row.try_into(),
         }
     }
 
@@ -215,7 +303,7 @@ impl Store {
         cursor: &ImportCursor,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO import_cursors (merchant_id, platform, resource, cursor_value, done, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, platform, resource) DO UPDATE SET cursor_value = excluded.cursor_value, done = excluded.done, updated_at_ms = excluded.updated_at_ms")
+        sqlx::query(UPSERT_IMPORT_CURSOR)
             .bind(merchant.to_string())
             .bind(platform.to_string())
             .bind(resource.to_string())

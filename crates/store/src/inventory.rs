@@ -7,10 +7,11 @@
 //! location id) so concurrent checkouts queue instead of deadlocking; SQLite has a
 //! single writer.
 
+use crate::sql::{FOR_UPDATE, with_row_lock};
 use crate::{Backend, StoreError, StoreResult, parse_id};
-use anycart_core::inventory::plan_allocation;
+use anycart_core::inventory::{Allocation, plan_allocation};
 use anycart_core::{HoldId, LocationId, MerchantId, SessionId, VariantId};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use std::collections::BTreeMap;
 
 /// What a session got for one variant.
@@ -22,41 +23,56 @@ pub struct HoldOutcome {
     pub available: i64,
 }
 
-/// One active hold row.
+/// One active hold.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct HoldRow {
+pub(crate) struct Hold {
     pub id: HoldId,
     pub variant_id: VariantId,
     pub location_id: LocationId,
     pub quantity: i64,
 }
 
+/// A `holds` row as the hold code reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct HoldRow {
+    id: String,
+    variant_id: String,
+    location_id: String,
+    quantity: i64,
+}
+
+impl TryFrom<HoldRow> for Hold {
+    type Error = StoreError;
+
+    fn try_from(row: HoldRow) -> StoreResult<Self> {
+        Ok(Hold {
+            id: parse_id(&row.id)?,
+            variant_id: parse_id(&row.variant_id)?,
+            location_id: parse_id(&row.location_id)?,
+            quantity: row.quantity,
+        })
+    }
+}
+
+/// In the stock rows' lock order (variant, then location).
+const SELECT_SESSION_HOLDS: &str = r"
+SELECT id, variant_id, location_id, quantity
+  FROM holds
+ WHERE session_id = $1
+ ORDER BY variant_id, location_id";
+
+/// The session's holds, locked on PostgreSQL.
 pub(crate) async fn session_holds(
     conn: &mut AnyConnection,
     backend: Backend,
     session: SessionId,
-) -> StoreResult<Vec<HoldRow>> {
-    let sql = match backend {
-        Backend::Postgres => {
-            "SELECT id, variant_id, location_id, quantity FROM holds WHERE session_id = $1 ORDER BY variant_id, location_id FOR UPDATE"
-        }
-        Backend::Sqlite => {
-            "SELECT id, variant_id, location_id, quantity FROM holds WHERE session_id = $1 ORDER BY variant_id, location_id"
-        }
-    };
-    sqlx::query(sql)
+) -> StoreResult<Vec<Hold>> {
+    sqlx::query_as::<_, HoldRow>(with_row_lock(backend, SELECT_SESSION_HOLDS, FOR_UPDATE))
         .bind(session.to_string())
         .fetch_all(&mut *conn)
         .await?
-        .iter()
-        .map(|r| {
-            Ok(HoldRow {
-                id: parse_id(&r.try_get::<String, _>("id")?)?,
-                variant_id: parse_id(&r.try_get::<String, _>("variant_id")?)?,
-                location_id: parse_id(&r.try_get::<String, _>("location_id")?)?,
-                quantity: r.try_get("quantity")?,
-            })
-        })
+        .into_iter()
+        .map(Hold::try_from)
         .collect()
 }
 
@@ -72,8 +88,19 @@ pub(crate) async fn release_session_holds(
     Ok(())
 }
 
-pub(crate) async fn release_hold(conn: &mut AnyConnection, hold: &HoldRow) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE stock_levels SET held = held - $1 WHERE variant_id = $2 AND location_id = $3 AND held >= $4")
+/// Conditional on the units being held, so a hold is never given back twice.
+const RELEASE_HELD_STOCK: &str = r"
+UPDATE stock_levels
+   SET held = held - $1
+ WHERE variant_id = $2 AND location_id = $3 AND held >= $4";
+
+const DELETE_HOLD: &str = r"
+DELETE FROM holds
+ WHERE id = $1";
+
+/// Gives one hold's units back to stock and deletes it.
+pub(crate) async fn release_hold(conn: &mut AnyConnection, hold: &Hold) -> StoreResult<()> {
+    let done = sqlx::query(RELEASE_HELD_STOCK)
         .bind(hold.quantity)
         .bind(hold.variant_id.to_string())
         .bind(hold.location_id.to_string())
@@ -86,12 +113,22 @@ pub(crate) async fn release_hold(conn: &mut AnyConnection, hold: &HoldRow) -> St
             hold.id
         )));
     }
-    sqlx::query("DELETE FROM holds WHERE id = $1")
-        .bind(hold.id.to_string())
+    delete_hold(conn, hold.id).await
+}
+
+async fn delete_hold(conn: &mut AnyConnection, id: HoldId) -> StoreResult<()> {
+    sqlx::query(DELETE_HOLD)
+        .bind(id.to_string())
         .execute(&mut *conn)
         .await?;
     Ok(())
 }
+
+/// Sold units leave `held` and `on_hand` together; conditional on them being held.
+const COMMIT_HELD_STOCK: &str = r"
+UPDATE stock_levels
+   SET held = held - $1, on_hand = on_hand - $2
+ WHERE variant_id = $3 AND location_id = $4 AND held >= $5";
 
 /// Turns a session's holds into a sale: the units leave `held` and `on_hand`
 /// together (anycart's native catalogue is its own system of record).
@@ -102,7 +139,7 @@ pub(crate) async fn commit_session_holds(
 ) -> StoreResult<BTreeMap<VariantId, i64>> {
     let mut committed = BTreeMap::new();
     for hold in session_holds(conn, backend, session).await? {
-        let done = sqlx::query("UPDATE stock_levels SET held = held - $1, on_hand = on_hand - $2 WHERE variant_id = $3 AND location_id = $4 AND held >= $5")
+        let done = sqlx::query(COMMIT_HELD_STOCK)
             .bind(hold.quantity)
             .bind(hold.quantity)
             .bind(hold.variant_id.to_string())
@@ -116,10 +153,7 @@ pub(crate) async fn commit_session_holds(
                 hold.id
             )));
         }
-        sqlx::query("DELETE FROM holds WHERE id = $1")
-            .bind(hold.id.to_string())
-            .execute(&mut *conn)
-            .await?;
+        delete_hold(conn, hold.id).await?;
         *committed.entry(hold.variant_id).or_insert(0) += hold.quantity;
     }
     Ok(committed)
@@ -136,30 +170,10 @@ pub(crate) async fn take_holds(
     expires_at_ms: i64,
     now_ms: i64,
 ) -> StoreResult<BTreeMap<VariantId, HoldOutcome>> {
-    let levels_sql = match backend {
-        Backend::Postgres => {
-            "SELECT location_id, on_hand - held - committed AS available FROM stock_levels WHERE variant_id = $1 AND merchant_id = $2 ORDER BY location_id FOR UPDATE"
-        }
-        Backend::Sqlite => {
-            "SELECT location_id, on_hand - held - committed AS available FROM stock_levels WHERE variant_id = $1 AND merchant_id = $2 ORDER BY location_id"
-        }
-    };
     let mut outcomes = BTreeMap::new();
     // BTreeMap iteration is sorted by variant id: the lock order that avoids deadlocks.
     for (variant, quantity) in demand {
-        let levels = sqlx::query(levels_sql)
-            .bind(variant.to_string())
-            .bind(merchant.to_string())
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    parse_id::<LocationId>(&r.try_get::<String, _>("location_id")?)?,
-                    r.try_get::<i64, _>("available")?,
-                ))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
+        let levels = free_stock(conn, backend, merchant, *variant).await?;
         let free: i64 = levels.iter().map(|(_, a)| (*a).max(0)).sum();
         let Ok(plan) = plan_allocation(&levels, *quantity) else {
             outcomes.insert(
@@ -171,31 +185,15 @@ pub(crate) async fn take_holds(
             );
             continue;
         };
+        let hold = NewHold {
+            merchant,
+            session,
+            variant: *variant,
+            expires_at_ms,
+            now_ms,
+        };
         for alloc in plan {
-            let done = sqlx::query("UPDATE stock_levels SET held = held + $1 WHERE variant_id = $2 AND location_id = $3 AND on_hand - held - committed >= $4")
-                .bind(alloc.quantity)
-                .bind(variant.to_string())
-                .bind(alloc.location_id.to_string())
-                .bind(alloc.quantity)
-                .execute(&mut *conn)
-                .await?;
-            if done.rows_affected() != 1 {
-                // Cannot happen while rows are locked / the writer is single; refuse loudly.
-                return Err(StoreError::Constraint(
-                    "stock changed under a locked hold".into(),
-                ));
-            }
-            sqlx::query("INSERT INTO holds (id, merchant_id, session_id, variant_id, location_id, quantity, expires_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(HoldId::new().to_string())
-                .bind(merchant.to_string())
-                .bind(session.to_string())
-                .bind(variant.to_string())
-                .bind(alloc.location_id.to_string())
-                .bind(alloc.quantity)
-                .bind(expires_at_ms)
-                .bind(now_ms)
-                .execute(&mut *conn)
-                .await?;
+            hold.take(conn, &alloc).await?;
         }
         outcomes.insert(
             *variant,
@@ -206,4 +204,87 @@ pub(crate) async fn take_holds(
         );
     }
     Ok(outcomes)
+}
+
+/// In the lock order (location by location) for PostgreSQL's row locks.
+const SELECT_FREE_STOCK_OF_VARIANT: &str = r"
+SELECT location_id, on_hand - held - committed AS available
+  FROM stock_levels
+ WHERE variant_id = $1 AND merchant_id = $2
+ ORDER BY location_id";
+
+/// A `stock_levels` row's free units at one location.
+#[derive(sqlx::FromRow)]
+struct FreeStockRow {
+    location_id: String,
+    available: i64,
+}
+
+/// Free units of `variant` per location, locked on PostgreSQL.
+async fn free_stock(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    merchant: MerchantId,
+    variant: VariantId,
+) -> StoreResult<Vec<(LocationId, i64)>> {
+    let sql = with_row_lock(backend, SELECT_FREE_STOCK_OF_VARIANT, FOR_UPDATE);
+    sqlx::query_as::<_, FreeStockRow>(sql)
+        .bind(variant.to_string())
+        .bind(merchant.to_string())
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|row| Ok((parse_id(&row.location_id)?, row.available)))
+        .collect()
+}
+
+/// Conditional, so a plan from a stale read changes no row instead of tripping a CHECK.
+const TAKE_FREE_STOCK: &str = r"
+UPDATE stock_levels
+   SET held = held + $1
+ WHERE variant_id = $2 AND location_id = $3 AND on_hand - held - committed >= $4";
+
+const INSERT_HOLD: &str = r"
+INSERT INTO holds (id, merchant_id, session_id, variant_id, location_id, quantity,
+                   expires_at_ms, created_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// What every hold a session takes on one variant shares.
+struct NewHold {
+    merchant: MerchantId,
+    session: SessionId,
+    variant: VariantId,
+    expires_at_ms: i64,
+    now_ms: i64,
+}
+
+impl NewHold {
+    /// Moves `alloc`'s units from free to held and records the hold.
+    async fn take(&self, conn: &mut AnyConnection, alloc: &Allocation) -> StoreResult<()> {
+        let done = sqlx::query(TAKE_FREE_STOCK)
+            .bind(alloc.quantity)
+            .bind(self.variant.to_string())
+            .bind(alloc.location_id.to_string())
+            .bind(alloc.quantity)
+            .execute(&mut *conn)
+            .await?;
+        if done.rows_affected() != 1 {
+            // Cannot happen while rows are locked / the writer is single; refuse loudly.
+            return Err(StoreError::Constraint(
+                "stock changed under a locked hold".into(),
+            ));
+        }
+        sqlx::query(INSERT_HOLD)
+            .bind(HoldId::new().to_string())
+            .bind(self.merchant.to_string())
+            .bind(self.session.to_string())
+            .bind(self.variant.to_string())
+            .bind(alloc.location_id.to_string())
+            .bind(alloc.quantity)
+            .bind(self.expires_at_ms)
+            .bind(self.now_ms)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
 }

@@ -18,12 +18,14 @@ mod group;
 mod idempotency;
 mod inventory;
 mod merchants;
+mod migrations;
 mod orders;
 mod outbox;
 mod placements;
 mod reconcile;
 mod sealing;
 mod shoppers;
+mod sql;
 pub mod testing;
 
 pub use batch::{BatchItem, BatchResult};
@@ -202,18 +204,7 @@ impl Store {
 
     async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
-        match self.backend {
-            Backend::Sqlite => {
-                sqlx::migrate!("./migrations/sqlite")
-                    .run(&mut *conn)
-                    .await?
-            }
-            Backend::Postgres => {
-                sqlx::migrate!("./migrations/postgres")
-                    .run(&mut *conn)
-                    .await?
-            }
-        }
+        migrations::migrator(self.backend).run(&mut *conn).await?;
         Ok(())
     }
 
@@ -224,7 +215,7 @@ impl Store {
 
     /// A cheap round trip, for `/healthz`.
     pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
+        sqlx::query(PING).execute(&self.read).await?;
         Ok(())
     }
 
@@ -235,21 +226,27 @@ impl Store {
     }
 }
 
+const PING: &str = "SELECT 1";
+
 type HookFuture<'c> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
 
 /// Per-connection SQLite settings. WAL: readers never block the writer.
 /// synchronous=FULL: an acknowledged hold or order survives power loss, not only a
-/// crash. busy_timeout: readers wait for a checkpoint instead of failing.
+/// crash. foreign_keys=ON: SQLite checks REFERENCES only when asked. busy_timeout:
+/// readers wait for a checkpoint instead of failing.
+const SQLITE_PRAGMAS: &str = r"
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=FULL;
+PRAGMA foreign_keys=ON;
+PRAGMA busy_timeout=10000;";
+
+/// Runs [`SQLITE_PRAGMAS`] on every new SQLite connection.
 fn sqlite_pragmas(
     conn: &mut sqlx::AnyConnection,
     _meta: sqlx::pool::PoolConnectionMetadata,
 ) -> HookFuture<'_> {
-    Box::pin(async move {
-        conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;")
-            .await
-            .map(|_| ())
-    })
+    Box::pin(async move { conn.execute(SQLITE_PRAGMAS).await.map(|_| ()) })
 }
 
 /// Encodes a bool for a BIGINT 0/1 column.

@@ -1,8 +1,7 @@
 //! Merchants (tenants) and their API keys (stored as SHA-256 hashes only).
 
-use crate::{Store, StoreResult, parse_id};
+use crate::{Store, StoreError, StoreResult, parse_id};
 use anycart_core::{ApiKeyId, MerchantId};
-use sqlx::Row;
 
 /// A tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +42,75 @@ pub struct ApiKeyRecord {
     pub created_at_ms: i64,
 }
 
+/// An `api_keys` row.
+#[derive(sqlx::FromRow)]
+struct ApiKeyRow {
+    id: String,
+    merchant_id: String,
+    kind: String,
+    key_hash: String,
+    hint: String,
+    created_at_ms: i64,
+}
+
+impl TryFrom<ApiKeyRow> for ApiKeyRecord {
+    type Error = StoreError;
+
+    fn try_from(row: ApiKeyRow) -> StoreResult<Self> {
+        let kind = match row.kind.as_str() {
+            "publishable" => ApiKeyKind::Publishable,
+            _ => ApiKeyKind::Secret,
+        };
+        Ok(ApiKeyRecord {
+            id: parse_id(&row.id)?,
+            merchant_id: parse_id(&row.merchant_id)?,
+            kind,
+            key_hash: row.key_hash,
+            hint: row.hint,
+            created_at_ms: row.created_at_ms,
+        })
+    }
+}
+
+/// A `merchants` row.
+#[derive(sqlx::FromRow)]
+struct MerchantRow {
+    id: String,
+    name: String,
+    created_at_ms: i64,
+}
+
+impl TryFrom<MerchantRow> for Merchant {
+    type Error = StoreError;
+
+    fn try_from(row: MerchantRow) -> StoreResult<Self> {
+        Ok(Merchant {
+            id: parse_id(&row.id)?,
+            name: row.name,
+            created_at_ms: row.created_at_ms,
+        })
+    }
+}
+
+const INSERT_MERCHANT: &str = r"
+INSERT INTO merchants (id, name, created_at_ms)
+VALUES ($1, $2, $3)";
+
+/// Also run by `create_placement` (a placement's own publishable key).
+pub(crate) const INSERT_API_KEY: &str = r"
+INSERT INTO api_keys (id, merchant_id, kind, key_hash, hint, created_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6)";
+
+const SELECT_LIVE_API_KEY_BY_HASH: &str = r"
+SELECT id, merchant_id, kind, key_hash, hint, created_at_ms
+  FROM api_keys
+ WHERE key_hash = $1 AND revoked_at_ms IS NULL";
+
+const SELECT_MERCHANT_BY_ID: &str = r"
+SELECT id, name, created_at_ms
+  FROM merchants
+ WHERE id = $1";
+
 impl Store {
     /// Creates a merchant together with its first keys, atomically.
     pub async fn create_merchant(
@@ -51,7 +119,7 @@ impl Store {
         keys: &[ApiKeyRecord],
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query("INSERT INTO merchants (id, name, created_at_ms) VALUES ($1, $2, $3)")
+        sqlx::query(INSERT_MERCHANT)
             .bind(merchant.id.to_string())
             .bind(merchant.name.clone())
             .bind(merchant.created_at_ms)
@@ -59,7 +127,7 @@ impl Store {
             .await?;
         for key in keys {
             debug_assert_eq!(key.merchant_id, merchant.id);
-            sqlx::query("INSERT INTO api_keys (id, merchant_id, kind, key_hash, hint, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+            sqlx::query(INSERT_API_KEY)
                 .bind(key.id.to_string())
                 .bind(key.merchant_id.to_string())
                 .bind(key.kind.as_str())
@@ -75,38 +143,21 @@ impl Store {
 
     /// Looks up an unrevoked key by the hash of the presented secret.
     pub async fn find_api_key(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        let row = sqlx::query("SELECT id, merchant_id, kind, key_hash, hint, created_at_ms FROM api_keys WHERE key_hash = $1 AND revoked_at_ms IS NULL")
+        sqlx::query_as::<_, ApiKeyRow>(SELECT_LIVE_API_KEY_BY_HASH)
             .bind(key_hash.to_string())
             .fetch_optional(&self.read)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let kind = match row.try_get::<String, _>("kind")?.as_str() {
-            "publishable" => ApiKeyKind::Publishable,
-            _ => ApiKeyKind::Secret,
-        };
-        Ok(Some(ApiKeyRecord {
-            id: parse_id(&row.try_get::<String, _>("id")?)?,
-            merchant_id: parse_id(&row.try_get::<String, _>("merchant_id")?)?,
-            kind,
-            key_hash: row.try_get("key_hash")?,
-            hint: row.try_get("hint")?,
-            created_at_ms: row.try_get("created_at_ms")?,
-        }))
+            .await?
+            .map(ApiKeyRecord::try_from)
+            .transpose()
     }
 
     /// One merchant.
     pub async fn get_merchant(&self, id: MerchantId) -> StoreResult<Option<Merchant>> {
-        let row = sqlx::query("SELECT id, name, created_at_ms FROM merchants WHERE id = $1")
+        sqlx::query_as::<_, MerchantRow>(SELECT_MERCHANT_BY_ID)
             .bind(id.to_string())
             .fetch_optional(&self.read)
-            .await?;
-        row.map(|r| {
-            Ok(Merchant {
-                id: parse_id(&r.try_get::<String, _>("id")?)?,
-                name: r.try_get("name")?,
-                created_at_ms: r.try_get("created_at_ms")?,
-            })
-        })
-        .transpose()
+            .await?
+            .map(Merchant::try_from)
+            .transpose()
     }
 }

@@ -11,7 +11,7 @@
 use crate::{Store, StoreError, StoreResult, page_limit, parse_id};
 use anycart_core::order::Order;
 use anycart_core::{MerchantId, OrderId};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 /// The kind of an outbox item that pushes a new order to the platform.
 pub const OUTBOX_KIND_ORDER_CREATED: &str = "order.created";
@@ -76,11 +76,16 @@ impl OutboxItem {
     }
 }
 
+const INSERT_OUTBOX_ITEM: &str = r"
+INSERT INTO outbox (id, merchant_id, kind, payload, external_reference, state, attempts,
+                    next_attempt_at_ms, created_at_ms, updated_at_ms)
+VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8)";
+
 /// Inserts the `order.created` item for `order` inside the caller's transaction
 /// (called by `complete_checkout`, so an order never exists without its outbox row).
 pub(crate) async fn enqueue_order(conn: &mut AnyConnection, order: &Order) -> StoreResult<()> {
     let id = format!("obx_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query("INSERT INTO outbox (id, merchant_id, kind, payload, external_reference, state, attempts, next_attempt_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8)")
+    sqlx::query(INSERT_OUTBOX_ITEM)
         .bind(id)
         .bind(order.merchant_id.to_string())
         .bind(OUTBOX_KIND_ORDER_CREATED)
@@ -94,34 +99,110 @@ pub(crate) async fn enqueue_order(conn: &mut AnyConnection, order: &Order) -> St
     Ok(())
 }
 
-/// The columns every outbox read returns (a macro so queries stay `&'static str`).
-macro_rules! outbox_columns {
-    () => {
-        "id, merchant_id, kind, payload, external_reference, state, attempts, next_attempt_at_ms, last_error, platform_order_id, confirmation_status, created_at_ms, updated_at_ms"
-    };
+/// An `outbox` row as every outbox read returns it.
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: String,
+    merchant_id: String,
+    kind: String,
+    payload: String,
+    external_reference: String,
+    state: String,
+    attempts: i64,
+    next_attempt_at_ms: i64,
+    last_error: Option<String>,
+    platform_order_id: Option<String>,
+    confirmation_status: Option<String>,
+    created_at_ms: i64,
+    updated_at_ms: i64,
 }
 
-fn item(r: &sqlx::any::AnyRow) -> StoreResult<OutboxItem> {
-    Ok(OutboxItem {
-        id: r.try_get("id")?,
-        merchant_id: parse_id(&r.try_get::<String, _>("merchant_id")?)?,
-        kind: r.try_get("kind")?,
-        payload: r.try_get("payload")?,
-        external_reference: r.try_get("external_reference")?,
-        state: OutboxState::parse(&r.try_get::<String, _>("state")?)?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at_ms: r.try_get("next_attempt_at_ms")?,
-        last_error: r.try_get("last_error")?,
-        platform_order_id: r.try_get("platform_order_id")?,
-        confirmation_status: r.try_get("confirmation_status")?,
-        created_at_ms: r.try_get("created_at_ms")?,
-        updated_at_ms: r.try_get("updated_at_ms")?,
-    })
+impl TryFrom<OutboxRow> for OutboxItem {
+    type Error = StoreError;
+
+    fn try_from(row: OutboxRow) -> StoreResult<Self> {
+        Ok(OutboxItem {
+            id: row.id,
+            merchant_id: parse_id(&row.merchant_id)?,
+            kind: row.kind,
+            payload: row.payload,
+            external_reference: row.external_reference,
+            state: OutboxState::parse(&row.state)?,
+            attempts: row.attempts,
+            next_attempt_at_ms: row.next_attempt_at_ms,
+            last_error: row.last_error,
+            platform_order_id: row.platform_order_id,
+            confirmation_status: row.confirmation_status,
+            created_at_ms: row.created_at_ms,
+            updated_at_ms: row.updated_at_ms,
+        })
+    }
 }
 
 fn truncate(error: &str) -> String {
     error.chars().take(OUTBOX_ERROR_CHARS_MAX).collect()
 }
+
+/// Candidates only: the claim below decides who gets each one.
+const SELECT_DUE_OUTBOX_IDS: &str = r"
+SELECT id
+  FROM outbox
+ WHERE state = 'pending'
+   AND next_attempt_at_ms <= $1
+   AND (lease_until_ms IS NULL OR lease_until_ms < $2)
+ ORDER BY next_attempt_at_ms, id
+ LIMIT $3";
+
+/// Repeats the due check so only one worker (on any node) wins the row.
+const CLAIM_OUTBOX_ITEM: &str = r"
+UPDATE outbox
+   SET lease_until_ms = $1, attempts = attempts + 1, updated_at_ms = $2
+ WHERE id = $3
+   AND state = 'pending'
+   AND (lease_until_ms IS NULL OR lease_until_ms < $4)
+RETURNING id, merchant_id, kind, payload, external_reference, state, attempts,
+          next_attempt_at_ms, last_error, platform_order_id, confirmation_status,
+          created_at_ms, updated_at_ms";
+
+const UPDATE_OUTBOX_DELIVERED: &str = r"
+UPDATE outbox
+   SET state = 'delivered',
+       lease_until_ms = NULL,
+       last_error = NULL,
+       platform_order_id = $1,
+       confirmation_status = $2,
+       updated_at_ms = $3
+ WHERE id = $4 AND state = 'pending'";
+
+const UPDATE_OUTBOX_FAILED: &str = r"
+UPDATE outbox
+   SET state = $1,
+       lease_until_ms = NULL,
+       last_error = $2,
+       next_attempt_at_ms = $3,
+       updated_at_ms = $4
+ WHERE id = $5 AND state = 'pending'";
+
+const UPDATE_OUTBOX_RETRY: &str = r"
+UPDATE outbox
+   SET state = 'pending', attempts = 0, next_attempt_at_ms = $1, updated_at_ms = $2
+ WHERE id = $3 AND merchant_id = $4 AND state = 'dead'";
+
+const SELECT_OUTBOX_BY_STATE: &str = r"
+SELECT id, merchant_id, kind, payload, external_reference, state, attempts,
+       next_attempt_at_ms, last_error, platform_order_id, confirmation_status,
+       created_at_ms, updated_at_ms
+  FROM outbox
+ WHERE merchant_id = $1 AND state = $2
+ ORDER BY id
+ LIMIT $3";
+
+const SELECT_OUTBOX_BY_REFERENCE: &str = r"
+SELECT id, merchant_id, kind, payload, external_reference, state, attempts,
+       next_attempt_at_ms, last_error, platform_order_id, confirmation_status,
+       created_at_ms, updated_at_ms
+  FROM outbox
+ WHERE merchant_id = $1 AND external_reference = $2";
 
 impl Store {
     /// Claims up to `limit` due items for `lease_ms`: each claim is a conditional
@@ -134,26 +215,23 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<OutboxItem>> {
         assert!(lease_ms > 0, "a lease must last");
-        let candidates: Vec<String> = sqlx::query("SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at_ms <= $1 AND (lease_until_ms IS NULL OR lease_until_ms < $2) ORDER BY next_attempt_at_ms, id LIMIT $3")
+        let candidates: Vec<String> = sqlx::query_scalar(SELECT_DUE_OUTBOX_IDS)
             .bind(now_ms)
             .bind(now_ms)
             .bind(page_limit(limit))
             .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(|r| r.try_get("id"))
-            .collect::<Result<_, _>>()?;
+            .await?;
         let mut claimed = Vec::with_capacity(candidates.len());
         for id in candidates {
-            let row = sqlx::query(concat!("UPDATE outbox SET lease_until_ms = $1, attempts = attempts + 1, updated_at_ms = $2 WHERE id = $3 AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $4) RETURNING ", outbox_columns!(), ""))
+            let row = sqlx::query_as::<_, OutboxRow>(CLAIM_OUTBOX_ITEM)
                 .bind(now_ms + lease_ms)
                 .bind(now_ms)
                 .bind(&id)
                 .bind(now_ms)
                 .fetch_optional(&self.write)
                 .await?;
-            if let Some(r) = row {
-                claimed.push(item(&r)?);
+            if let Some(row) = row {
+                claimed.push(row.try_into()?);
             }
         }
         Ok(claimed)
@@ -167,7 +245,7 @@ impl Store {
         confirmation_status: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE outbox SET state = 'delivered', lease_until_ms = NULL, last_error = NULL, platform_order_id = $1, confirmation_status = $2, updated_at_ms = $3 WHERE id = $4 AND state = 'pending'")
+        let done = sqlx::query(UPDATE_OUTBOX_DELIVERED)
             .bind(platform_order_id.to_string())
             .bind(confirmation_status.to_string())
             .bind(now_ms)
@@ -192,7 +270,7 @@ impl Store {
         } else {
             OutboxState::Pending
         };
-        let done = sqlx::query("UPDATE outbox SET state = $1, lease_until_ms = NULL, last_error = $2, next_attempt_at_ms = $3, updated_at_ms = $4 WHERE id = $5 AND state = 'pending'")
+        let done = sqlx::query(UPDATE_OUTBOX_FAILED)
             .bind(state.as_str())
             .bind(truncate(error))
             .bind(next_attempt_at_ms)
@@ -210,7 +288,7 @@ impl Store {
         id: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at_ms = $1, updated_at_ms = $2 WHERE id = $3 AND merchant_id = $4 AND state = 'dead'")
+        let done = sqlx::query(UPDATE_OUTBOX_RETRY)
             .bind(now_ms)
             .bind(now_ms)
             .bind(id.to_string())
@@ -227,19 +305,15 @@ impl Store {
         state: OutboxState,
         limit: i64,
     ) -> StoreResult<Vec<OutboxItem>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            outbox_columns!(),
-            " FROM outbox WHERE merchant_id = $1 AND state = $2 ORDER BY id LIMIT $3"
-        ))
-        .bind(merchant.to_string())
-        .bind(state.as_str())
-        .bind(page_limit(limit))
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(item)
-        .collect()
+        sqlx::query_as::<_, OutboxRow>(SELECT_OUTBOX_BY_STATE)
+            .bind(merchant.to_string())
+            .bind(state.as_str())
+            .bind(page_limit(limit))
+            .fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .map(OutboxItem::try_from)
+            .collect()
     }
 
     /// The outbox item that pushes `order` (its delivery state, platform order id
@@ -249,17 +323,12 @@ impl Store {
         merchant: MerchantId,
         order: OrderId,
     ) -> StoreResult<Option<OutboxItem>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            outbox_columns!(),
-            " FROM outbox WHERE merchant_id = $1 AND external_reference = $2"
-        ))
-        .bind(merchant.to_string())
-        .bind(order.to_string())
-        .fetch_optional(&self.read)
-        .await?
-        .as_ref()
-        .map(item)
-        .transpose()
+        sqlx::query_as::<_, OutboxRow>(SELECT_OUTBOX_BY_REFERENCE)
+            .bind(merchant.to_string())
+            .bind(order.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .map(OutboxItem::try_from)
+            .transpose()
     }
 }

@@ -3,11 +3,10 @@
 //! has no key), so [`Store::find_placement`] is deliberately not merchant-scoped;
 //! every admin call is.
 
-use crate::merchants::ApiKeyRecord;
-use crate::{Store, StoreResult, flag, page_limit, parse_id};
+use crate::merchants::{ApiKeyRecord, INSERT_API_KEY};
+use crate::{Store, StoreError, StoreResult, flag, page_limit, parse_id};
 use anycart_core::{MerchantId, PlacementId, ProductId, VariantId};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 /// Where a placement is shown; reported with orders for attribution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,16 +116,70 @@ pub struct Placement {
     pub created_at_ms: i64,
 }
 
-fn placement_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Placement> {
-    Ok(Placement {
-        id: parse_id(&r.try_get::<String, _>("id")?)?,
-        merchant_id: parse_id(&r.try_get::<String, _>("merchant_id")?)?,
-        product_id: parse_id(&r.try_get::<String, _>("product_id")?)?,
-        enabled: r.try_get::<i64, _>("enabled")? == 1,
-        settings: serde_json::from_str(&r.try_get::<String, _>("doc")?)?,
-        created_at_ms: r.try_get("created_at_ms")?,
-    })
+/// A `placements` row.
+#[derive(sqlx::FromRow)]
+struct PlacementRow {
+    id: String,
+    merchant_id: String,
+    product_id: String,
+    enabled: i64,
+    doc: String,
+    created_at_ms: i64,
 }
+
+impl TryFrom<PlacementRow> for Placement {
+    type Error = StoreError;
+
+    fn try_from(row: PlacementRow) -> StoreResult<Self> {
+        Ok(Placement {
+            id: parse_id(&row.id)?,
+            merchant_id: parse_id(&row.merchant_id)?,
+            product_id: parse_id(&row.product_id)?,
+            enabled: row.enabled == 1,
+            settings: serde_json::from_str(&row.doc)?,
+            created_at_ms: row.created_at_ms,
+        })
+    }
+}
+
+const INSERT_PLACEMENT: &str = r"
+INSERT INTO placements (id, merchant_id, product_id, enabled, doc, created_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6)";
+
+const SELECT_PLACEMENT_BY_ID: &str = r"
+SELECT id, merchant_id, product_id, enabled, doc, created_at_ms
+  FROM placements
+ WHERE id = $1 AND merchant_id = $2";
+
+/// Not merchant-scoped on purpose: the public iframe page has only the id.
+const SELECT_ANY_PLACEMENT_BY_ID: &str = r"
+SELECT id, merchant_id, product_id, enabled, doc, created_at_ms
+  FROM placements
+ WHERE id = $1";
+
+const SELECT_PLACEMENTS_PAGE: &str = r"
+SELECT id, merchant_id, product_id, enabled, doc, created_at_ms
+  FROM placements
+ WHERE merchant_id = $1 AND id > $2
+ ORDER BY id
+ LIMIT $3";
+
+const SELECT_WIDGET_THEME: &str = r"
+SELECT doc
+  FROM widget_themes
+ WHERE merchant_id = $1";
+
+const UPSERT_WIDGET_THEME: &str = r"
+INSERT INTO widget_themes (merchant_id, doc, updated_at_ms)
+VALUES ($1, $2, $3)
+    ON CONFLICT (merchant_id) DO UPDATE
+   SET doc = excluded.doc,
+       updated_at_ms = excluded.updated_at_ms";
+
+const UPDATE_PLACEMENT_ENABLED: &str = r"
+UPDATE placements
+   SET enabled = $1
+ WHERE id = $2 AND merchant_id = $3";
 
 impl Store {
     /// Creates a placement together with its publishable key, atomically (a
@@ -137,7 +190,7 @@ impl Store {
             "a placement's key must belong to its merchant"
         );
         let mut tx = self.write.begin().await?;
-        sqlx::query("INSERT INTO api_keys (id, merchant_id, kind, key_hash, hint, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query(INSERT_API_KEY)
             .bind(key.id.to_string())
             .bind(key.merchant_id.to_string())
             .bind(key.kind.as_str())
@@ -146,17 +199,15 @@ impl Store {
             .bind(key.created_at_ms)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO placements (id, merchant_id, product_id, enabled, doc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(p.id.to_string())
-        .bind(p.merchant_id.to_string())
-        .bind(p.product_id.to_string())
-        .bind(flag(p.enabled))
-        .bind(serde_json::to_string(&p.settings)?)
-        .bind(p.created_at_ms)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_PLACEMENT)
+            .bind(p.id.to_string())
+            .bind(p.merchant_id.to_string())
+            .bind(p.product_id.to_string())
+            .bind(flag(p.enabled))
+            .bind(serde_json::to_string(&p.settings)?)
+            .bind(p.created_at_ms)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -167,23 +218,23 @@ impl Store {
         merchant: MerchantId,
         id: PlacementId,
     ) -> StoreResult<Option<Placement>> {
-        let row = sqlx::query(
-            "SELECT id, merchant_id, product_id, enabled, doc, created_at_ms FROM placements WHERE id = $1 AND merchant_id = $2",
-        )
-        .bind(id.to_string())
-        .bind(merchant.to_string())
-        .fetch_optional(&self.read)
-        .await?;
-        row.as_ref().map(placement_from_row).transpose()
+        sqlx::query_as::<_, PlacementRow>(SELECT_PLACEMENT_BY_ID)
+            .bind(id.to_string())
+            .bind(merchant.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .map(Placement::try_from)
+            .transpose()
     }
 
     /// A placement by id alone, for the public iframe page (which has no key).
     pub async fn find_placement(&self, id: PlacementId) -> StoreResult<Option<Placement>> {
-        let row = sqlx::query("SELECT id, merchant_id, product_id, enabled, doc, created_at_ms FROM placements WHERE id = $1")
+        sqlx::query_as::<_, PlacementRow>(SELECT_ANY_PLACEMENT_BY_ID)
             .bind(id.to_string())
             .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(placement_from_row).transpose()
+            .await?
+            .map(Placement::try_from)
+            .transpose()
     }
 
     /// A page of `merchant`'s placements, oldest first, after the `after` cursor.
@@ -193,25 +244,25 @@ impl Store {
         after: Option<PlacementId>,
         limit: i64,
     ) -> StoreResult<Vec<Placement>> {
-        let rows = sqlx::query(
-            "SELECT id, merchant_id, product_id, enabled, doc, created_at_ms FROM placements WHERE merchant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(merchant.to_string())
-        .bind(after.map(|a| a.to_string()).unwrap_or_default())
-        .bind(page_limit(limit))
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(placement_from_row).collect()
+        sqlx::query_as::<_, PlacementRow>(SELECT_PLACEMENTS_PAGE)
+            .bind(merchant.to_string())
+            .bind(after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(page_limit(limit))
+            .fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .map(Placement::try_from)
+            .collect()
     }
 
     /// The merchant's default widget theme (empty when never set).
     pub async fn widget_theme(&self, merchant: MerchantId) -> StoreResult<Theme> {
-        let row = sqlx::query("SELECT doc FROM widget_themes WHERE merchant_id = $1")
+        let doc = sqlx::query_scalar::<_, String>(SELECT_WIDGET_THEME)
             .bind(merchant.to_string())
             .fetch_optional(&self.read)
             .await?;
-        match row {
-            Some(r) => Ok(serde_json::from_str(&r.try_get::<String, _>("doc")?)?),
+        match doc {
+            Some(doc) => Ok(serde_json::from_str(&doc)?),
             None => Ok(Theme::default()),
         }
     }
@@ -223,7 +274,7 @@ impl Store {
         theme: &Theme,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO widget_themes (merchant_id, doc, updated_at_ms) VALUES ($1, $2, $3) ON CONFLICT (merchant_id) DO UPDATE SET doc = excluded.doc, updated_at_ms = excluded.updated_at_ms")
+        sqlx::query(UPSERT_WIDGET_THEME)
             .bind(merchant.to_string())
             .bind(serde_json::to_string(theme)?)
             .bind(now_ms)
@@ -239,13 +290,12 @@ impl Store {
         id: PlacementId,
         enabled: bool,
     ) -> StoreResult<bool> {
-        let done =
-            sqlx::query("UPDATE placements SET enabled = $1 WHERE id = $2 AND merchant_id = $3")
-                .bind(flag(enabled))
-                .bind(id.to_string())
-                .bind(merchant.to_string())
-                .execute(&self.write)
-                .await?;
+        let done = sqlx::query(UPDATE_PLACEMENT_ENABLED)
+            .bind(flag(enabled))
+            .bind(id.to_string())
+            .bind(merchant.to_string())
+            .execute(&self.write)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 }

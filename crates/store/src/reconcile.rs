@@ -13,10 +13,11 @@
 //! still waiting in the outbox are taken off a platform figure, because the
 //! platform cannot have counted them yet.
 
+use crate::sql::with_row_lock;
 use crate::{Backend, Store, StoreResult, parse_id};
 use anycart_core::order::Order;
 use anycart_core::{LocationId, MerchantId, VariantId};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use std::collections::BTreeMap;
 
 /// Lines one platform event may change (an order has a bounded number of lines).
@@ -79,12 +80,47 @@ pub enum StockApplied {
     Replayed,
 }
 
+/// A stock row with the platform time of the newest absolute figure applied to it.
+#[derive(sqlx::FromRow)]
 struct LevelRow {
+    location_id: String,
+    on_hand: i64,
+    /// `held + committed`: what on_hand may not drop below.
+    floor: i64,
+    mark_ms: Option<i64>,
+}
+
+/// One stock row of a line, decoded.
+struct Level {
     location: LocationId,
     on_hand: i64,
     floor: i64,
     mark_ms: Option<i64>,
 }
+
+impl TryFrom<LevelRow> for Level {
+    type Error = crate::StoreError;
+
+    fn try_from(row: LevelRow) -> StoreResult<Self> {
+        Ok(Level {
+            location: parse_id(&row.location_id)?,
+            on_hand: row.on_hand,
+            floor: row.floor,
+            mark_ms: row.mark_ms,
+        })
+    }
+}
+
+/// The event id is the de-duplication key: a replay inserts nothing.
+const RECORD_WEBHOOK: &str = r"
+INSERT INTO processed_webhooks (merchant_id, platform, event_id, outcome, received_at_ms)
+VALUES ($1, $2, $3, 'stock', $4)
+    ON CONFLICT (merchant_id, platform, event_id) DO NOTHING";
+
+const SELECT_WEBHOOK_SEEN: &str = r"
+SELECT 1 AS one
+  FROM processed_webhooks
+ WHERE merchant_id = $1 AND platform = $2 AND event_id = $3";
 
 impl Store {
     /// Applies a platform stock event atomically and at most once (see the module
@@ -100,7 +136,7 @@ impl Store {
             "caller bounds event size"
         );
         let mut tx = self.write.begin().await?;
-        let fresh = sqlx::query("INSERT INTO processed_webhooks (merchant_id, platform, event_id, outcome, received_at_ms) VALUES ($1, $2, $3, 'stock', $4) ON CONFLICT (merchant_id, platform, event_id) DO NOTHING")
+        let fresh = sqlx::query(RECORD_WEBHOOK)
             .bind(change.merchant.to_string())
             .bind(change.platform.clone())
             .bind(change.event_id.clone())
@@ -110,7 +146,6 @@ impl Store {
         if fresh.rows_affected() == 0 {
             return Ok(StockApplied::Replayed);
         }
-        let mut applied = Vec::new();
         // Lock stock rows in the hold code's order (variant, then location) so a
         // concurrent multi-variant checkout on PostgreSQL cannot deadlock with us.
         let mut lines: Vec<&ExternalStockLine> = change.lines.iter().collect();
@@ -126,62 +161,19 @@ impl Store {
         } else {
             BTreeMap::new()
         };
+        let mut applied = Vec::new();
         for line in lines {
             let rows = levels(&mut tx, self.backend, change, line).await?;
-            match line.figure {
+            let changed = match line.figure {
                 StockFigure::Available(units) => {
                     let units = units - unsent.get(&line.variant).copied().unwrap_or(0);
-                    for row in rows {
-                        if row.mark_ms.is_some_and(|m| m > change.platform_time_ms) {
-                            continue; // a newer figure is already applied
-                        }
-                        let target = units.max(0);
-                        let after = target.max(row.floor);
-                        applied.push(
-                            set_on_hand(
-                                &mut tx,
-                                change,
-                                line.variant,
-                                &row,
-                                after,
-                                after != target,
-                            )
-                            .await?,
-                        );
-                        mark(&mut tx, change, line.variant, row.location).await?;
-                    }
+                    apply_available(&mut tx, change, line.variant, rows, units).await?
                 }
                 StockFigure::Sold(units) => {
-                    // An absolute figure stamped at or after the sale already counts it.
-                    if rows
-                        .iter()
-                        .any(|r| r.mark_ms.is_some_and(|m| m >= change.platform_time_ms))
-                    {
-                        continue;
-                    }
-                    let mut remaining = units.max(0);
-                    for row in &rows {
-                        let take = remaining.min(row.on_hand - row.floor).max(0);
-                        remaining -= take;
-                        if take > 0 {
-                            applied.push(
-                                set_on_hand(
-                                    &mut tx,
-                                    change,
-                                    line.variant,
-                                    row,
-                                    row.on_hand - take,
-                                    false,
-                                )
-                                .await?,
-                            );
-                        }
-                    }
-                    if remaining > 0 {
-                        tracing::warn!(merchant_id = %change.merchant, variant_id = %line.variant, event_id = %change.event_id, short = remaining, "platform sold units anycart holds or does not have; on_hand kept at held + committed");
-                    }
+                    apply_sold(&mut tx, change, line.variant, &rows, units).await?
                 }
-            }
+            };
+            applied.extend(changed);
         }
         tx.commit().await?;
         for line in applied.iter().filter(|l| l.clamped) {
@@ -198,7 +190,7 @@ impl Store {
         platform: &str,
         event_id: &str,
     ) -> StoreResult<bool> {
-        Ok(sqlx::query("SELECT 1 AS one FROM processed_webhooks WHERE merchant_id = $1 AND platform = $2 AND event_id = $3")
+        Ok(sqlx::query(SELECT_WEBHOOK_SEEN)
             .bind(merchant.to_string())
             .bind(platform.to_string())
             .bind(event_id.to_string())
@@ -208,20 +200,80 @@ impl Store {
     }
 }
 
+/// An absolute figure (`units`, already less what the platform has not heard of):
+/// each row not marked newer is set to it, raised to its floor, and marked.
+async fn apply_available(
+    conn: &mut AnyConnection,
+    change: &ExternalStockChange,
+    variant: VariantId,
+    rows: Vec<Level>,
+    units: i64,
+) -> StoreResult<Vec<AppliedStockLine>> {
+    let mut applied = Vec::new();
+    for row in rows {
+        if row.mark_ms.is_some_and(|m| m > change.platform_time_ms) {
+            continue; // a newer figure is already applied
+        }
+        let target = units.max(0);
+        let after = target.max(row.floor);
+        applied.push(set_on_hand(conn, change, variant, &row, after, after != target).await?);
+        mark(conn, change, variant, row.location).await?;
+    }
+    Ok(applied)
+}
+
+/// A sale on another channel: `units` come off the rows in location order, none
+/// below its floor; what does not fit is logged.
+async fn apply_sold(
+    conn: &mut AnyConnection,
+    change: &ExternalStockChange,
+    variant: VariantId,
+    rows: &[Level],
+    units: i64,
+) -> StoreResult<Vec<AppliedStockLine>> {
+    // An absolute figure stamped at or after the sale already counts it.
+    if rows
+        .iter()
+        .any(|r| r.mark_ms.is_some_and(|m| m >= change.platform_time_ms))
+    {
+        return Ok(Vec::new());
+    }
+    let mut applied = Vec::new();
+    let mut remaining = units.max(0);
+    for row in rows {
+        let take = remaining.min(row.on_hand - row.floor).max(0);
+        remaining -= take;
+        if take > 0 {
+            applied.push(set_on_hand(conn, change, variant, row, row.on_hand - take, false).await?);
+        }
+    }
+    if remaining > 0 {
+        tracing::warn!(merchant_id = %change.merchant, variant_id = %variant, event_id = %change.event_id, short = remaining, "platform sold units anycart holds or does not have; on_hand kept at held + committed");
+    }
+    Ok(applied)
+}
+
+const SELECT_PENDING_ORDER_PAYLOADS: &str = r"
+SELECT payload
+  FROM outbox
+ WHERE merchant_id = $1 AND state = 'pending' AND kind = $2
+ ORDER BY id
+ LIMIT $3";
+
 /// Units per variant in `order.created` outbox rows not yet delivered.
 async fn undelivered_units(
     conn: &mut AnyConnection,
     merchant: MerchantId,
 ) -> StoreResult<BTreeMap<VariantId, i64>> {
-    let rows = sqlx::query("SELECT payload FROM outbox WHERE merchant_id = $1 AND state = 'pending' AND kind = $2 ORDER BY id LIMIT $3")
+    let payloads: Vec<String> = sqlx::query_scalar(SELECT_PENDING_ORDER_PAYLOADS)
         .bind(merchant.to_string())
         .bind(crate::OUTBOX_KIND_ORDER_CREATED)
         .bind(PENDING_ORDERS_SCAN_MAX)
         .fetch_all(&mut *conn)
         .await?;
     let mut units = BTreeMap::new();
-    for r in rows {
-        let order: Order = serde_json::from_str(&r.try_get::<String, _>("payload")?)?;
+    for payload in payloads {
+        let order: Order = serde_json::from_str(&payload)?;
         for line in &order.lines {
             *units.entry(line.variant_id).or_insert(0) += i64::from(line.quantity.get());
         }
@@ -229,21 +281,29 @@ async fn undelivered_units(
     Ok(units)
 }
 
+/// `$4` = `$5` = a location, or '' for all; in the hold code's lock order.
+const SELECT_STOCK_WITH_MARKS: &str = r"
+SELECT s.location_id, s.on_hand, s.held + s.committed AS floor, m.updated_at_ms AS mark_ms
+  FROM stock_levels s
+  LEFT JOIN external_stock_marks m
+    ON m.variant_id = s.variant_id AND m.location_id = s.location_id AND m.platform = $1
+ WHERE s.variant_id = $2 AND s.merchant_id = $3 AND ($4 = '' OR s.location_id = $5)
+ ORDER BY s.location_id";
+
+/// Locks the stock rows only: PostgreSQL cannot lock the nullable side of an outer join.
+const FOR_UPDATE_OF_STOCK: &str = "
+   FOR UPDATE OF s";
+
+/// The stock rows `line` names, with their marks, locked on PostgreSQL.
 async fn levels(
     conn: &mut AnyConnection,
     backend: Backend,
     change: &ExternalStockChange,
     line: &ExternalStockLine,
-) -> StoreResult<Vec<LevelRow>> {
-    // Lock in the same order as the hold code (variant, then location) on PostgreSQL.
-    let lock = match backend {
-        Backend::Postgres => " FOR UPDATE OF s",
-        Backend::Sqlite => "",
-    };
-    let base = "SELECT s.location_id, s.on_hand, s.held + s.committed AS floor, m.updated_at_ms AS mark_ms FROM stock_levels s LEFT JOIN external_stock_marks m ON m.variant_id = s.variant_id AND m.location_id = s.location_id AND m.platform = $1 WHERE s.variant_id = $2 AND s.merchant_id = $3 AND ($4 = '' OR s.location_id = $5) ORDER BY s.location_id";
-    let sql = format!("{base}{lock}");
+) -> StoreResult<Vec<Level>> {
+    let sql = with_row_lock(backend, SELECT_STOCK_WITH_MARKS, FOR_UPDATE_OF_STOCK);
     let location = line.location.map(|l| l.to_string()).unwrap_or_default();
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as::<_, LevelRow>(sql)
         .bind(change.platform.clone())
         .bind(line.variant.to_string())
         .bind(change.merchant.to_string())
@@ -251,28 +311,26 @@ async fn levels(
         .bind(location)
         .fetch_all(&mut *conn)
         .await?
-        .iter()
-        .map(|r| {
-            Ok(LevelRow {
-                location: parse_id(&r.try_get::<String, _>("location_id")?)?,
-                on_hand: r.try_get("on_hand")?,
-                floor: r.try_get("floor")?,
-                mark_ms: r.try_get("mark_ms")?,
-            })
-        })
+        .into_iter()
+        .map(Level::try_from)
         .collect()
 }
+
+const UPDATE_ON_HAND: &str = r"
+UPDATE stock_levels
+   SET on_hand = $1
+ WHERE variant_id = $2 AND location_id = $3 AND merchant_id = $4";
 
 async fn set_on_hand(
     conn: &mut AnyConnection,
     change: &ExternalStockChange,
     variant: VariantId,
-    row: &LevelRow,
+    row: &Level,
     on_hand: i64,
     clamped: bool,
 ) -> StoreResult<AppliedStockLine> {
     debug_assert!(on_hand >= row.floor, "CHECK held + committed <= on_hand");
-    sqlx::query("UPDATE stock_levels SET on_hand = $1 WHERE variant_id = $2 AND location_id = $3 AND merchant_id = $4")
+    sqlx::query(UPDATE_ON_HAND)
         .bind(on_hand)
         .bind(variant.to_string())
         .bind(row.location.to_string())
@@ -288,13 +346,19 @@ async fn set_on_hand(
     })
 }
 
+const UPSERT_STOCK_MARK: &str = r"
+INSERT INTO external_stock_marks (variant_id, location_id, platform, updated_at_ms)
+VALUES ($1, $2, $3, $4)
+    ON CONFLICT (variant_id, location_id, platform) DO UPDATE
+   SET updated_at_ms = excluded.updated_at_ms";
+
 async fn mark(
     conn: &mut AnyConnection,
     change: &ExternalStockChange,
     variant: VariantId,
     location: LocationId,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO external_stock_marks (variant_id, location_id, platform, updated_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (variant_id, location_id, platform) DO UPDATE SET updated_at_ms = excluded.updated_at_ms")
+    sqlx::query(UPSERT_STOCK_MARK)
         .bind(variant.to_string())
         .bind(location.to_string())
         .bind(change.platform.clone())

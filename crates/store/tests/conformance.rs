@@ -16,6 +16,17 @@ use anycart_store::{
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 
+#[path = "conformance/batches.rs"]
+mod batches;
+#[path = "conformance/catalogue.rs"]
+mod catalogue;
+#[path = "conformance/housekeeping.rs"]
+mod housekeeping;
+#[path = "conformance/migrations.rs"]
+mod migrations;
+#[path = "conformance/placements.rs"]
+mod placements;
+
 /// Every backend available to this run: SQLite always, PostgreSQL when configured.
 async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
@@ -531,6 +542,17 @@ async fn idempotency_claims_replays_and_conflicts() {
 
 /// Completes a checkout of `qty` units of `v` and returns the order id.
 async fn complete_order(store: &Store, m: MerchantId, v: VariantId, qty: i64) -> OrderId {
+    complete_order_redeeming(store, m, v, qty, &[]).await
+}
+
+/// [`complete_order`], counting a redemption of each of `redeemed`.
+async fn complete_order_redeeming(
+    store: &Store,
+    m: MerchantId,
+    v: VariantId,
+    qty: i64,
+    redeemed: &[anycart_core::DiscountId],
+) -> OrderId {
     let (s, _) = hold(store, m, v, qty).await;
     let (mut sess, version) = store.get_session(m, s).await.unwrap().unwrap();
     let order_id = OrderId::new();
@@ -565,7 +587,7 @@ async fn complete_order(store: &Store, m: MerchantId, v: VariantId, qty: i64) ->
             &demand,
             order,
             &format!("tok-{order_id}"),
-            &[],
+            redeemed,
         )
         .await
         .unwrap();

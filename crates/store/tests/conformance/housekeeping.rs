@@ -1,0 +1,204 @@
+//! Reads and purges around the edges: orders by id and page, connected merchants,
+//! forgetting a shopper, idempotency retention, health checks.
+
+use super::{complete_order, merchant, stocked, stores};
+use anycart_core::MerchantId;
+use anycart_store::{
+    Backend, ConnectionRecord, IdempotencyBegin, IdempotencyScope, SavedDetails, ShopperProfile,
+    ShopperTokenRecord,
+};
+
+#[tokio::test]
+async fn orders_are_read_by_id_and_paged_newest_first() {
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 5, 0).await;
+        let other = merchant(&store).await;
+        let a = complete_order(&store, m, v, 1).await;
+        let b = complete_order(&store, m, v, 1).await;
+        let c = complete_order(&store, m, v, 1).await;
+        let got = store.get_order(m, b).await.unwrap().unwrap();
+        assert_eq!(
+            (got.order.id, got.access_token.as_str()),
+            (b, format!("tok-{b}").as_str()),
+            "{name}"
+        );
+        assert!(store.get_order(other, b).await.unwrap().is_none());
+        let page = |before, limit| {
+            let store = store.clone();
+            async move {
+                store
+                    .list_orders(m, before, limit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.order.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(page(None, 10).await, vec![c, b, a], "{name}");
+        assert_eq!(page(None, 2).await, vec![c, b], "{name}");
+        assert_eq!(
+            page(Some(b), 10).await,
+            vec![a],
+            "{name}: before the cursor"
+        );
+    }
+}
+
+#[tokio::test]
+async fn connected_merchants_skip_native_and_page_by_id() {
+    for (name, store, _dir) in stores().await {
+        let mut connected = Vec::new();
+        for platform in ["shopify", "native", "adobe"] {
+            let m = merchant(&store).await;
+            let c = ConnectionRecord {
+                merchant_id: m,
+                platform: platform.into(),
+                shop_domain: "shop.example".into(),
+                base_url: None,
+                credentials: "{}".to_string().into(),
+                settings: serde_json::json!({}),
+                created_at_ms: 1,
+                updated_at_ms: 1,
+            };
+            store.upsert_connection(&c).await.unwrap();
+            if platform != "native" {
+                connected.push(m);
+            }
+        }
+        connected.sort();
+        let listed = store.connected_merchants(None, 100).await.unwrap();
+        assert_eq!(listed, connected, "{name}");
+        assert_eq!(
+            store.connected_merchants(None, 1).await.unwrap(),
+            connected[..1]
+        );
+        let after: Vec<MerchantId> = store
+            .connected_merchants(Some(connected[0]), 100)
+            .await
+            .unwrap();
+        assert!(!after.contains(&connected[0]) && after.contains(&connected[1]));
+    }
+}
+
+#[tokio::test]
+async fn forgetting_a_shopper_removes_their_details_tokens_and_codes() {
+    use anycart_store::{CodeLimits, NewShopperCode};
+    for (name, store, _dir) in stores().await {
+        let (m, other) = (merchant(&store).await, merchant(&store).await);
+        for merchant in [m, other] {
+            let profile = ShopperProfile {
+                merchant_id: merchant,
+                email: "sam@x.io".into(),
+                details: SavedDetails::default(),
+                payment_token: "pm_saved".to_string().into(),
+                card_brand: None,
+                card_last4: None,
+                created_at_ms: 1,
+                updated_at_ms: 1,
+            };
+            store.upsert_shopper(&profile).await.unwrap();
+            let token = ShopperTokenRecord {
+                merchant_id: merchant,
+                email: "sam@x.io".into(),
+                expires_at_ms: 10_000,
+            };
+            store
+                .insert_shopper_token(&format!("th-{merchant}"), &token, 1)
+                .await
+                .unwrap();
+            let code = NewShopperCode {
+                id: format!("code-{merchant}"),
+                merchant_id: merchant,
+                email: "sam@x.io".into(),
+                code_mac: "mac".into(),
+                created_at_ms: 1,
+                expires_at_ms: 10_000,
+            };
+            let limits = CodeLimits {
+                window_ms: 1_000,
+                per_email: 5,
+                per_merchant: 5,
+            };
+            store.issue_shopper_code(&code, limits).await.unwrap();
+        }
+        assert!(store.forget_shopper(m, "sam@x.io").await.unwrap(), "{name}");
+        assert!(store.get_shopper(m, "sam@x.io").await.unwrap().is_none());
+        assert!(
+            store
+                .find_shopper_token(m, &format!("th-{m}"), 2)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .live_shopper_code(m, "sam@x.io", 2)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            !store.forget_shopper(m, "sam@x.io").await.unwrap(),
+            "{name}: nothing left"
+        );
+        // Another merchant's shopper of the same email is untouched.
+        assert!(
+            store
+                .get_shopper(other, "sam@x.io")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .live_shopper_code(other, "sam@x.io", 2)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
+
+#[tokio::test]
+async fn idempotency_records_are_purged_after_retention() {
+    // The store keeps keys 48 hours (ACP asks for at least 24).
+    const IDEMPOTENCY_RETENTION_MS: i64 = 48 * 60 * 60 * 1000;
+    for (name, store, _dir) in stores().await {
+        let m = merchant(&store).await;
+        let scope = IdempotencyScope {
+            merchant: m,
+            endpoint: "POST /checkout_sessions".into(),
+            key: "k".into(),
+        };
+        store.idempotency_begin(&scope, "h", 0, 10).await.unwrap();
+        store.idempotency_finish(&scope, 200, "{}").await.unwrap();
+        let later = IDEMPOTENCY_RETENTION_MS;
+        assert_eq!(store.purge_idempotency(later).await.unwrap(), 0, "{name}");
+        assert!(
+            store.purge_idempotency(later + 1).await.unwrap() >= 1,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .idempotency_begin(&scope, "other", later + 2, 10)
+                .await
+                .unwrap(),
+            IdempotencyBegin::Proceed,
+            "{name}: a purged key is new again"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ping_answers_and_backend_is_reported() {
+    for (name, store, _dir) in stores().await {
+        store.ping().await.unwrap();
+        let expected = if name == "sqlite" {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        assert_eq!(store.backend(), expected);
+    }
+}

@@ -1,0 +1,96 @@
+//! Databases migrated before the two per-engine migration folders were merged still
+//! open: the merged migrator keeps every released version, description and checksum.
+
+use anycart_core::MerchantId;
+use anycart_store::testing::fresh_postgres_url;
+use anycart_store::{Store, StoreError};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::{AnyConnection, Connection};
+
+/// The migrations existing databases were migrated with (frozen copies).
+static RELEASED: Migrator = sqlx::migrate!("./tests/fixtures/released_migrations");
+
+/// An empty database per engine: `(engine, url, keep-alive for SQLite's file)`.
+async fn empty_databases() -> Vec<(&'static str, String, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    let mut out = vec![("sqlite", url, Some(dir))];
+    if let Some(pg) = fresh_postgres_url().await {
+        out.push(("postgres", pg, None));
+    }
+    out
+}
+
+/// Migrates `url` as a release before the merge did, with one merchant in it.
+async fn migrate_as_released(url: &str) -> (AnyConnection, MerchantId) {
+    sqlx::any::install_default_drivers();
+    let mut conn = AnyConnection::connect(url).await.unwrap();
+    RELEASED.run(&mut conn).await.unwrap();
+    let merchant = MerchantId::new();
+    sqlx::query("INSERT INTO merchants (id, name, created_at_ms) VALUES ($1, 'Old shop', 1)")
+        .bind(merchant.to_string())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    (conn, merchant)
+}
+
+/// What the database recorded: `(version, description, checksum)` in order.
+async fn recorded(conn: &mut AnyConnection) -> Vec<(i64, String, Vec<u8>)> {
+    sqlx::query_as("SELECT version, description, checksum FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_database_migrated_before_the_merge_opens_with_its_data() {
+    for (name, url, _dir) in empty_databases().await {
+        let (mut conn, merchant) = migrate_as_released(&url).await;
+        let before = recorded(&mut conn).await;
+        let released: Vec<_> = RELEASED
+            .iter()
+            .map(|m| (m.version, m.description.to_string(), m.checksum.to_vec()))
+            .collect();
+        assert_eq!(before, released, "{name}");
+        conn.close().await.unwrap();
+
+        let store = Store::open(&url).await.unwrap_or_else(|e| {
+            panic!("{name}: a database migrated before the merge must open: {e}")
+        });
+        let got = store.get_merchant(merchant).await.unwrap().unwrap();
+        assert_eq!(got.name, "Old shop", "{name}");
+        store.close().await;
+
+        let mut conn = AnyConnection::connect(&url).await.unwrap();
+        let after = recorded(&mut conn).await;
+        assert_eq!(
+            after[..released.len()],
+            released[..],
+            "{name}: released rows untouched"
+        );
+        conn.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_database_whose_recorded_checksum_differs_is_refused() {
+    // The proof above only means something if the store checks checksums at all.
+    for (name, url, _dir) in empty_databases().await {
+        let (mut conn, _) = migrate_as_released(&url).await;
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 1")
+            .bind(vec![0u8; 48])
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let opened = Store::open(&url).await;
+        assert!(
+            matches!(
+                opened,
+                Err(StoreError::Migrate(MigrateError::VersionMismatch(1)))
+            ),
+            "{name}: {opened:?}"
+        );
+    }
+}
