@@ -4,13 +4,15 @@
 use crate::DbArgs;
 use crate::config::{self, Config};
 use anycart_checkout::clock::{Clock, SystemClock};
-use anycart_connectors::connect::{ConnectRequest, connect};
+use anycart_connectors::connect::connect;
 use anycart_connectors::connector_for;
 use anycart_connectors::import::import_catalogue;
 use anycart_core::MerchantId;
+use anycart_store::{
+    AdobeSettings, NativeSettings, PlatformSettings, SalesforceSettings, Secret, ShopifySettings,
+};
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
-use secrecy::SecretString;
 
 /// `anycart connect <platform>`.
 #[derive(Subcommand, Debug)]
@@ -157,86 +159,95 @@ async fn merchant(store: &anycart_store::Store, id: &str) -> Result<MerchantId> 
     Ok(id)
 }
 
+impl ConnectCommand {
+    /// The typed settings the command stands for (the same type the admin API
+    /// takes and the store keeps), with the database it names.
+    fn into_settings(self) -> (DbArgs, String, PlatformSettings) {
+        match self {
+            ConnectCommand::Shopify(a) => (
+                a.db,
+                a.merchant,
+                PlatformSettings::Shopify(ShopifySettings {
+                    shop_domain: a.shop_domain,
+                    base_url: a.base_url,
+                    access_token: Secret::new(a.access_token),
+                    webhook_secret: Secret::new(a.webhook_secret),
+                    api_version: None,
+                    request_timeout_ms: None,
+                }),
+            ),
+            ConnectCommand::Native(a) => (
+                a.db,
+                a.merchant,
+                PlatformSettings::Native(NativeSettings {
+                    shop_domain: a.shop_domain,
+                    smtp_url: a.smtp_url.map(Secret::new),
+                    from_address: a.from_address,
+                    shop_name: a.shop_name,
+                    brand_color: a.brand_color,
+                }),
+            ),
+            ConnectCommand::Salesforce(a) => (
+                a.db,
+                a.merchant,
+                PlatformSettings::Salesforce(SalesforceSettings {
+                    shop_domain: String::new(),
+                    base_url: a.base_url,
+                    short_code: a.short_code,
+                    organization_id: a.organization_id,
+                    site_id: a.site_id,
+                    client_id: Secret::new(a.client_id),
+                    client_secret: Secret::new(a.client_secret),
+                    shipping_method_id: None,
+                    payment_method_id: None,
+                    root_category_id: None,
+                    request_timeout_ms: None,
+                }),
+            ),
+            ConnectCommand::Adobe(a) => (
+                a.db,
+                a.merchant,
+                PlatformSettings::Adobe(AdobeSettings {
+                    base_url: a.base_url,
+                    shop_domain: a.shop_domain.unwrap_or_default(),
+                    access_token: Secret::new(a.access_token),
+                    store_code: Some(a.store_code),
+                    shipping_carrier_code: Some(a.shipping_carrier),
+                    shipping_method_code: Some(a.shipping_method),
+                    payment_method: Some(a.payment_method),
+                    stock_id: None,
+                    request_timeout_ms: None,
+                }),
+            ),
+        }
+    }
+}
+
 /// Runs `anycart connect …`.
 pub async fn run_connect(command: ConnectCommand) -> Result<()> {
-    let (db, merchant_id, request) = match command {
-        ConnectCommand::Shopify(a) => (
-            a.db,
-            a.merchant,
-            ConnectRequest {
-                platform: "shopify".into(),
-                shop_domain: a.shop_domain,
-                base_url: a.base_url,
-                access_token: Some(SecretString::from(a.access_token)),
-                webhook_secret: Some(SecretString::from(a.webhook_secret)),
-                ..Default::default()
-            },
-        ),
-        ConnectCommand::Native(a) => (
-            a.db,
-            a.merchant,
-            ConnectRequest {
-                platform: "native".into(),
-                shop_domain: a.shop_domain,
-                smtp_url: a.smtp_url.map(SecretString::from),
-                from_address: a.from_address,
-                shop_name: a.shop_name,
-                brand_color: a.brand_color,
-                ..Default::default()
-            },
-        ),
-        ConnectCommand::Salesforce(a) => (
-            a.db,
-            a.merchant,
-            ConnectRequest {
-                platform: "salesforce".into(),
-                base_url: a.base_url,
-                short_code: Some(a.short_code),
-                organization_id: Some(a.organization_id),
-                site_id: Some(a.site_id),
-                client_id: Some(SecretString::from(a.client_id)),
-                client_secret: Some(SecretString::from(a.client_secret)),
-                ..Default::default()
-            },
-        ),
-        ConnectCommand::Adobe(a) => (
-            a.db,
-            a.merchant,
-            ConnectRequest {
-                platform: "adobe".into(),
-                shop_domain: a.shop_domain.unwrap_or_default(),
-                base_url: Some(a.base_url),
-                access_token: Some(SecretString::from(a.access_token)),
-                store_code: Some(a.store_code),
-                shipping_carrier_code: Some(a.shipping_carrier),
-                shipping_method_code: Some(a.shipping_method),
-                payment_method: Some(a.payment_method),
-                ..Default::default()
-            },
-        ),
-    };
+    let (db, merchant_id, settings) = command.into_settings();
     let store = open(db).await?;
     let id = merchant(&store, &merchant_id).await?;
-    let record = connect(&store, id, request, SystemClock.now_ms())
+    let record = connect(&store, id, settings, SystemClock.now_ms())
         .await
         .context("connection refused")?;
     println!(
         "connected {} ({}) for {id}",
-        record.platform, record.shop_domain
+        record.platform(),
+        record.shop_domain()
     );
-    if record.platform == "salesforce" {
-        println!(
+    match &record.settings {
+        PlatformSettings::Salesforce(_) => println!(
             "B2C Commerce sends no stock webhooks: stock follows the platform through periodic reconciliation"
-        );
-    } else if record.platform == "adobe" {
-        println!(
+        ),
+        PlatformSettings::Adobe(_) => println!(
             "Adobe Commerce webhooks are not used: anycart re-reads stock every 15 minutes (`anycart serve`)"
-        );
-    } else if record.platform != "native" {
-        println!(
+        ),
+        PlatformSettings::Shopify(_) => println!(
             "subscribe the platform's webhooks to: <your anycart base URL>/webhooks/{}/{id}",
-            record.platform
-        );
+            record.platform()
+        ),
+        PlatformSettings::Native(_) => {}
     }
     store.close().await;
     Ok(())

@@ -20,7 +20,7 @@ use crate::{
     http_client, request_timeout, transport_error,
 };
 use anycart_core::Currency;
-use anycart_store::ConnectionRecord;
+use anycart_store::AdobeSettings;
 use async_trait::async_trait;
 use convert::{Filter, OrderSettings};
 use reqwest::header::HeaderMap;
@@ -89,10 +89,6 @@ enum Throttle {
     NoWait,
 }
 
-fn setting<'a>(c: &'a ConnectionRecord, key: &str) -> Option<&'a str> {
-    c.settings.get(key).and_then(|v| v.as_str())
-}
-
 /// A store or method code: letters, digits and underscores, as Magento allows.
 pub fn valid_code(s: &str) -> bool {
     !s.is_empty()
@@ -101,24 +97,17 @@ pub fn valid_code(s: &str) -> bool {
 }
 
 impl AdobeConnector {
-    /// From a stored `adobe` connection: `base_url` is required (Adobe Commerce
-    /// runs on the merchant's own domain); codes come from its settings.
-    pub fn from_connection(
-        c: &ConnectionRecord,
-        access_token: SecretString,
-    ) -> Result<Self, ConnectorError> {
+    /// From an `adobe` connection: `base_url` is the store's own URL (Adobe
+    /// Commerce runs on the merchant's domain); codes default as documented.
+    pub fn from_settings(c: &AdobeSettings) -> Result<Self, ConnectorError> {
         let bad = |m: String| ConnectorError::Misconfigured(m);
-        let base = c
-            .base_url
-            .as_deref()
-            .ok_or_else(|| bad("Adobe Commerce needs base_url (the store's URL)".into()))?
-            .trim_end_matches('/');
+        let base = c.base_url.trim_end_matches('/');
         reqwest::Url::parse(base).map_err(|e| bad(format!("base_url: {e}")))?;
-        if access_token.expose_secret().trim().is_empty() {
+        if c.access_token.expose().trim().is_empty() {
             return Err(bad("access_token is empty".into()));
         }
-        let code = |key: &str, default: &str| -> Result<String, ConnectorError> {
-            let v = setting(c, key).unwrap_or(default);
+        let code = |key: &str, value: &Option<String>, default: &str| {
+            let v = value.as_deref().unwrap_or(default);
             if valid_code(v) {
                 Ok(v.to_string())
             } else {
@@ -127,29 +116,32 @@ impl AdobeConnector {
                 )))
             }
         };
-        let store_code = code("store_code", DEFAULT_STORE_CODE)?;
-        let stock_id = match c.settings.get("stock_id") {
+        let store_code = code("store_code", &c.store_code, DEFAULT_STORE_CODE)?;
+        let stock_id = match c.stock_id {
             None => DEFAULT_STOCK_ID,
-            Some(v) => v
-                .as_i64()
-                .filter(|id| *id >= 1)
-                .ok_or_else(|| bad("stock_id must be a positive integer".into()))?,
+            Some(id) if id >= 1 => id,
+            Some(_) => return Err(bad("stock_id must be a positive integer".into())),
         };
         Ok(AdobeConnector {
             api_base: format!("{base}/rest/{store_code}/V1"),
             media_base: format!("{base}/media/catalog/product"),
-            access_token,
+            access_token: c.access_token.to_secret_string(),
             order_settings: OrderSettings {
                 shipping_carrier_code: code(
                     "shipping_carrier_code",
+                    &c.shipping_carrier_code,
                     DEFAULT_SHIPPING_CARRIER_CODE,
                 )?,
-                shipping_method_code: code("shipping_method_code", DEFAULT_SHIPPING_METHOD_CODE)?,
-                payment_method: code("payment_method", DEFAULT_PAYMENT_METHOD)?,
+                shipping_method_code: code(
+                    "shipping_method_code",
+                    &c.shipping_method_code,
+                    DEFAULT_SHIPPING_METHOD_CODE,
+                )?,
+                payment_method: code("payment_method", &c.payment_method, DEFAULT_PAYMENT_METHOD)?,
             },
             stock_id,
             client: http_client()?,
-            timeout: request_timeout(c),
+            timeout: request_timeout(c.request_timeout_ms),
             currency: Mutex::new(None),
         })
     }

@@ -24,10 +24,10 @@ pub mod webhooks;
 
 use anycart_core::VariantId;
 use anycart_core::order::Order;
-use anycart_store::{ConnectionRecord, StoreError};
+use anycart_store::{ConnectionRecord, PlatformSettings, StoreError};
 use async_trait::async_trait;
 use reqwest::header::HeaderMap;
-use secrecy::{ExposeSecret, SecretString};
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -264,36 +264,14 @@ pub fn connector_for(
     let Some(c) = connection else {
         return Ok(Box::new(native::NativeConnector::without_smtp()));
     };
-    let credentials = credentials(c)?;
-    let secret = |key: &str| secret(&credentials, key);
-    match Platform::parse(&c.platform) {
-        Some(Platform::Native) => Ok(Box::new(mailer_for(Some(c))?)),
-        Some(Platform::Shopify) => Ok(Box::new(shopify::ShopifyConnector::from_connection(
-            c,
-            secret("access_token")
-                .ok_or_else(|| ConnectorError::Misconfigured("access_token missing".into()))?,
-            secret("webhook_secret")
-                .ok_or_else(|| ConnectorError::Misconfigured("webhook_secret missing".into()))?,
-        )?)),
-        Some(Platform::Salesforce) => {
-            Ok(Box::new(salesforce::SalesforceConnector::from_connection(
-                c,
-                secret("client_id")
-                    .ok_or_else(|| ConnectorError::Misconfigured("client_id missing".into()))?,
-                secret("client_secret")
-                    .ok_or_else(|| ConnectorError::Misconfigured("client_secret missing".into()))?,
-            )?))
+    Ok(match &c.settings {
+        PlatformSettings::Native(s) => Box::new(native::NativeConnector::from_settings(s)?),
+        PlatformSettings::Shopify(s) => Box::new(shopify::ShopifyConnector::from_settings(s)?),
+        PlatformSettings::Salesforce(s) => {
+            Box::new(salesforce::SalesforceConnector::from_settings(s)?)
         }
-        Some(Platform::Adobe) => Ok(Box::new(adobe::AdobeConnector::from_connection(
-            c,
-            secret("access_token")
-                .ok_or_else(|| ConnectorError::Misconfigured("access_token missing".into()))?,
-        )?)),
-        None => Err(ConnectorError::Misconfigured(format!(
-            "platform `{}` is not supported by this build",
-            c.platform
-        ))),
-    }
+        PlatformSettings::Adobe(s) => Box::new(adobe::AdobeConnector::from_settings(s)?),
+    })
 }
 
 /// The merchant's mailer: the SMTP settings of a `native` connection. Merchants on
@@ -302,26 +280,10 @@ pub fn connector_for(
 pub fn mailer_for(
     connection: Option<&ConnectionRecord>,
 ) -> Result<native::NativeConnector, ConnectorError> {
-    match connection {
-        Some(c) if Platform::parse(&c.platform) == Some(Platform::Native) => {
-            native::NativeConnector::from_connection(c, secret(&credentials(c)?, "smtp_url"))
-        }
+    match connection.map(|c| &c.settings) {
+        Some(PlatformSettings::Native(s)) => native::NativeConnector::from_settings(s),
         _ => Ok(native::NativeConnector::without_smtp()),
     }
-}
-
-/// A connection's stored credentials (one JSON object of secrets).
-fn credentials(c: &ConnectionRecord) -> Result<serde_json::Value, ConnectorError> {
-    serde_json::from_str(c.credentials.expose_secret())
-        .map_err(|_| ConnectorError::Misconfigured("credentials are not JSON".into()))
-}
-
-/// One secret of [`credentials`], if present.
-fn secret(credentials: &serde_json::Value, key: &str) -> Option<SecretString> {
-    credentials
-        .get(key)
-        .and_then(|v| v.as_str())
-        .map(|s| SecretString::from(s.to_string()))
 }
 
 /// The HTTP client every connector shares (one connection pool per process):
@@ -343,13 +305,10 @@ pub(crate) fn http_client() -> Result<reqwest::Client, ConnectorError> {
     Ok(CLIENT.get_or_init(|| client).clone())
 }
 
-/// The request timeout for a connection: `request_timeout_ms` in its settings may
-/// only shorten [`PLATFORM_REQUEST_TIMEOUT_MS`].
-pub(crate) fn request_timeout(c: &ConnectionRecord) -> Duration {
-    let timeout_ms = c
-        .settings
-        .get("request_timeout_ms")
-        .and_then(|v| v.as_u64())
+/// The request timeout for a connection: its `request_timeout_ms` may only
+/// shorten [`PLATFORM_REQUEST_TIMEOUT_MS`].
+pub(crate) fn request_timeout(configured_ms: Option<u64>) -> Duration {
+    let timeout_ms = configured_ms
         .unwrap_or(PLATFORM_REQUEST_TIMEOUT_MS)
         .clamp(1, PLATFORM_REQUEST_TIMEOUT_MS);
     Duration::from_millis(timeout_ms)

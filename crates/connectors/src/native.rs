@@ -11,7 +11,7 @@ use crate::{
 };
 use anycart_core::order::Order;
 use anycart_core::text::escape_html;
-use anycart_store::ConnectionRecord;
+use anycart_store::NativeSettings;
 use async_trait::async_trait;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -45,33 +45,25 @@ impl NativeConnector {
         NativeConnector { smtp: None }
     }
 
-    /// From a stored `native` connection: `smtp_url` (secret, e.g.
+    /// From a `native` connection: `smtp_url` (e.g.
     /// `smtps://user:pass@mail.example.com` or `smtp://127.0.0.1:2525`) and the
     /// `from_address`, `shop_name`, `brand_color` settings.
-    pub fn from_connection(
-        c: &ConnectionRecord,
-        smtp_url: Option<SecretString>,
-    ) -> Result<Self, ConnectorError> {
-        let Some(url) = smtp_url else {
+    pub fn from_settings(c: &NativeSettings) -> Result<Self, ConnectorError> {
+        let Some(url) = c.smtp_url.as_ref().map(|u| u.to_secret_string()) else {
             return Ok(Self::without_smtp());
         };
-        let setting = |k: &str| {
-            c.settings
-                .get(k)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        };
-        let from_address = setting("from_address")
+        let setting = |v: &Option<String>| v.as_deref().map(str::trim).map(str::to_string);
+        let from_address = setting(&c.from_address)
             .ok_or_else(|| ConnectorError::Misconfigured("from_address missing".into()))?;
         from_address
             .parse::<Mailbox>()
             .map_err(|e| ConnectorError::Misconfigured(format!("from_address: {e}")))?;
-        let brand_color = setting("brand_color")
+        let brand_color = setting(&c.brand_color)
             .filter(|c| {
                 c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|h| h.is_ascii_hexdigit())
             })
             .unwrap_or_else(|| "#111827".into());
-        let shop_name: String = setting("shop_name")
+        let shop_name: String = setting(&c.shop_name)
             .unwrap_or_else(|| c.shop_domain.clone())
             .chars()
             .take(SHOP_NAME_CHARS_MAX)

@@ -19,7 +19,7 @@ use crate::{
     CataloguePage, Confirmation, Connector, ConnectorError, OrderPush, Platform, PushedOrder,
     WebhookEvent, http_client, request_timeout, transport_error,
 };
-use anycart_store::ConnectionRecord;
+use anycart_store::SalesforceSettings;
 use async_trait::async_trait;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -95,13 +95,6 @@ struct Call<'a, B> {
     what: &'static str,
 }
 
-fn setting<'a>(c: &'a ConnectionRecord, key: &str) -> Option<&'a str> {
-    c.settings
-        .get(key)
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.trim().is_empty())
-}
-
 /// Checks a short code / organization id / site id the way SCAPI spells them, so
 /// a typo is refused at connect time instead of producing odd URLs.
 pub fn valid_identifier(s: &str) -> bool {
@@ -112,32 +105,27 @@ pub fn valid_identifier(s: &str) -> bool {
 }
 
 impl SalesforceConnector {
-    /// From a stored `salesforce` connection: settings `short_code`,
-    /// `organization_id`, `site_id` (and optional `shipping_method_id`,
-    /// `payment_method_id`, `root_category_id`); base URL
+    /// From a `salesforce` connection: `short_code`, `organization_id`, `site_id`
+    /// (and optional `shipping_method_id`, `payment_method_id`,
+    /// `root_category_id`); base URL
     /// `https://{short_code}.api.commercecloud.salesforce.com` unless `base_url`
     /// overrides it.
-    pub fn from_connection(
-        c: &ConnectionRecord,
-        client_id: SecretString,
-        client_secret: SecretString,
-    ) -> Result<Self, ConnectorError> {
-        let required = |key: &str| {
-            setting(c, key)
-                .filter(|v| valid_identifier(v))
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    ConnectorError::Misconfigured(format!(
-                        "{key} missing or invalid (letters, digits, `-` and `_`)"
-                    ))
-                })
+    pub fn from_settings(c: &SalesforceSettings) -> Result<Self, ConnectorError> {
+        let required = |key: &str, value: &str| {
+            let value = value.trim();
+            if valid_identifier(value) {
+                Ok(value.to_string())
+            } else {
+                Err(ConnectorError::Misconfigured(format!(
+                    "{key} missing or invalid (letters, digits, `-` and `_`)"
+                )))
+            }
         };
-        let short_code = required("short_code")?;
-        let organization_id = required("organization_id")?;
-        let site_id = required("site_id")?;
-        if client_id.expose_secret().trim().is_empty()
-            || client_secret.expose_secret().trim().is_empty()
-        {
+        let short_code = required("short_code", &c.short_code)?;
+        let organization_id = required("organization_id", &c.organization_id)?;
+        let site_id = required("site_id", &c.site_id)?;
+        let (client_id, client_secret) = (&c.client_id, &c.client_secret);
+        if client_id.expose().trim().is_empty() || client_secret.expose().trim().is_empty() {
             return Err(ConnectorError::Misconfigured(
                 "client_id and client_secret must not be empty".into(),
             ));
@@ -146,18 +134,25 @@ impl SalesforceConnector {
             .base_url
             .clone()
             .unwrap_or_else(|| format!("https://{short_code}.api.commercecloud.salesforce.com"));
-        let or = |key: &str, default: &str| setting(c, key).unwrap_or(default).to_string();
+        let or = |value: &Option<String>, default: &str| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .unwrap_or(default)
+                .to_string()
+        };
         Ok(SalesforceConnector {
             base: base.trim_end_matches('/').to_string(),
             organization_id,
             site_id,
-            client_id,
-            client_secret,
-            shipping_method_id: or("shipping_method_id", DEFAULT_SHIPPING_METHOD_ID),
-            payment_method_id: or("payment_method_id", DEFAULT_PAYMENT_METHOD_ID),
-            root_category_id: or("root_category_id", DEFAULT_ROOT_CATEGORY_ID),
+            client_id: client_id.to_secret_string(),
+            client_secret: client_secret.to_secret_string(),
+            shipping_method_id: or(&c.shipping_method_id, DEFAULT_SHIPPING_METHOD_ID),
+            payment_method_id: or(&c.payment_method_id, DEFAULT_PAYMENT_METHOD_ID),
+            root_category_id: or(&c.root_category_id, DEFAULT_ROOT_CATEGORY_ID),
             client: http_client()?,
-            timeout: request_timeout(c),
+            timeout: request_timeout(c.request_timeout_ms),
             tokens: Mutex::new(HashMap::new()),
         })
     }

@@ -9,7 +9,7 @@ use crate::{
     Confirmation, Connector, ConnectorError, OrderPush, Platform, PlatformChange, PushedOrder,
     WebhookEvent, http_client, request_timeout, transport_error,
 };
-use anycart_store::ConnectionRecord;
+use anycart_store::ShopifySettings;
 use async_trait::async_trait;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
@@ -69,32 +69,24 @@ impl Bucket {
 }
 
 impl ShopifyConnector {
-    /// From a stored `shopify` connection: `https://{shop_domain}` unless
-    /// `base_url` overrides it (tests, proxies).
-    pub fn from_connection(
-        c: &ConnectionRecord,
-        access_token: SecretString,
-        webhook_secret: SecretString,
-    ) -> Result<Self, ConnectorError> {
+    /// From a `shopify` connection: `https://{shop_domain}` unless `base_url`
+    /// overrides it (tests, proxies).
+    pub fn from_settings(c: &ShopifySettings) -> Result<Self, ConnectorError> {
         let base = c
             .base_url
             .clone()
             .unwrap_or_else(|| format!("https://{}", c.shop_domain));
-        let version = c
-            .settings
-            .get("api_version")
-            .and_then(|v| v.as_str())
-            .unwrap_or(SHOPIFY_API_VERSION);
+        let version = c.api_version.as_deref().unwrap_or(SHOPIFY_API_VERSION);
         Ok(ShopifyConnector {
             graphql_url: format!(
                 "{}/admin/api/{version}/graphql.json",
                 base.trim_end_matches('/')
             ),
             shop_domain: c.shop_domain.clone(),
-            access_token,
-            webhook_secret,
+            access_token: c.access_token.to_secret_string(),
+            webhook_secret: c.webhook_secret.to_secret_string(),
             client: http_client()?,
-            timeout: request_timeout(c),
+            timeout: request_timeout(c.request_timeout_ms),
             bucket: Mutex::new(None),
         })
     }

@@ -46,7 +46,7 @@ pub async fn ingest(
         .get_connection(merchant)
         .await
         .map_err(ConnectorError::from)?
-        .filter(|c| c.platform == platform.as_str())
+        .filter(|c| c.platform() == platform.as_str())
         .ok_or(IngestError::NotConnected(platform.as_str()))?;
     let connector = connector_for(Some(&connection))?;
     let event = connector.verify_webhook(headers, body)?;

@@ -6,7 +6,7 @@
 mod common;
 mod fakes;
 
-use anycart_connectors::connect::{ConnectRequest, connect};
+use anycart_connectors::connect::connect;
 use anycart_connectors::delivery::{OUTBOX_ATTEMPTS_MAX, deliver_due};
 use anycart_connectors::import::import_catalogue;
 use anycart_connectors::reconcile::reconcile_stock;
@@ -17,6 +17,7 @@ use anycart_connectors::{
 use anycart_core::session::Fulfillment;
 use anycart_core::values::Address;
 use anycart_core::{MerchantId, OrderId, VariantId};
+use anycart_store::{AdobeSettings, PlatformSettings, Secret};
 use anycart_store::{ConnectionRecord, ExternalKind, OutboxItem, OutboxState, Store};
 use common::*;
 use fakes::adobe::{Endpoint, Failure, FakeAdobe};
@@ -34,19 +35,19 @@ fn connection(
     token: &str,
     settings: serde_json::Value,
 ) -> ConnectionRecord {
-    let mut all = serde_json::json!({"request_timeout_ms": TEST_TIMEOUT_MS});
+    let mut all = serde_json::json!({
+        "platform": "adobe",
+        "shop_domain": "shop.example",
+        "base_url": fake.base_url,
+        "access_token": token,
+        "request_timeout_ms": TEST_TIMEOUT_MS,
+    });
     if let (Some(a), Some(b)) = (all.as_object_mut(), settings.as_object()) {
         a.extend(b.clone());
     }
     ConnectionRecord {
         merchant_id: s.merchant,
-        platform: "adobe".into(),
-        shop_domain: "shop.example".into(),
-        base_url: Some(fake.base_url.clone()),
-        credentials: serde_json::json!({"access_token": token})
-            .to_string()
-            .into(),
-        settings: all,
+        settings: serde_json::from_value(all).unwrap(),
         created_at_ms: 1,
         updated_at_ms: 1,
     }
@@ -699,29 +700,33 @@ async fn malformed_and_partial_answers_are_clear_errors_that_change_nothing() {
 async fn connecting_adobe_checks_its_fields() {
     for (name, store, _dir) in stores().await {
         let s = shop(&store).await;
-        let request = |base_url: Option<&str>, store_code: Option<&str>| ConnectRequest {
-            platform: "adobe".into(),
-            base_url: base_url.map(str::to_string),
-            access_token: Some("tok".to_string().into()),
+        let request = |base_url: &str, store_code: Option<&str>| AdobeSettings {
+            base_url: base_url.to_string(),
+            shop_domain: String::new(),
+            access_token: Secret::new("tok"),
             store_code: store_code.map(str::to_string),
-            ..Default::default()
+            shipping_carrier_code: None,
+            shipping_method_code: None,
+            payment_method: None,
+            stock_id: None,
+            request_timeout_ms: None,
         };
         for (bad, why) in [
-            (request(None, None), "base_url"),
-            (request(Some("ftp://shop.example"), None), "base_url"),
+            (request("", None), "base_url"),
+            (request("ftp://shop.example", None), "base_url"),
             (
-                request(Some("https://shop.example"), Some("en/../admin")),
+                request("https://shop.example", Some("en/../admin")),
                 "store_code",
             ),
             (
-                ConnectRequest {
-                    access_token: None,
-                    ..request(Some("https://shop.example"), None)
+                AdobeSettings {
+                    access_token: Secret::new(" "),
+                    ..request("https://shop.example", None)
                 },
                 "access_token",
             ),
         ] {
-            let r = connect(&store, s.merchant, bad, 5).await;
+            let r = connect(&store, s.merchant, PlatformSettings::Adobe(bad), 5).await;
             assert!(
                 matches!(&r, Err(ConnectorError::Misconfigured(m)) if m.contains(why)),
                 "{name}: {r:?}"
@@ -731,19 +736,24 @@ async fn connecting_adobe_checks_its_fields() {
             store.get_connection(s.merchant).await.unwrap().is_none(),
             "{name}"
         );
-        let ok = ConnectRequest {
+        let ok = AdobeSettings {
             shipping_carrier_code: Some("freeshipping".into()),
             shipping_method_code: Some("freeshipping".into()),
             payment_method: Some("checkmo".into()),
-            ..request(Some("https://Shop.Example/"), Some("en"))
+            ..request("https://Shop.Example/", Some("en"))
         };
-        let record = connect(&store, s.merchant, ok, 5).await.unwrap();
+        let record = connect(&store, s.merchant, PlatformSettings::Adobe(ok), 5)
+            .await
+            .unwrap();
         assert_eq!(
-            (record.platform.as_str(), record.shop_domain.as_str()),
+            (record.platform(), record.shop_domain()),
             ("adobe", "shop.example")
         );
-        assert_eq!(record.settings["store_code"], "en");
-        assert_eq!(record.settings["payment_method"], "checkmo");
+        let PlatformSettings::Adobe(stored) = &record.settings else {
+            panic!("{name}: not adobe")
+        };
+        assert_eq!(stored.store_code.as_deref(), Some("en"));
+        assert_eq!(stored.payment_method.as_deref(), Some("checkmo"));
         assert_eq!(
             connector_for(Some(&record)).unwrap().platform(),
             Platform::Adobe

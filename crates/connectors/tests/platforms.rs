@@ -25,13 +25,15 @@ async fn connect_shopify(store: &Store, s: &Shop, fake: &FakeShopify) {
     store
         .upsert_connection(&ConnectionRecord {
             merchant_id: s.merchant,
-            platform: "shopify".into(),
-            shop_domain: SHOP.into(),
-            base_url: Some(fake.base_url.clone()),
-            credentials: serde_json::json!({"access_token": fake.token, "webhook_secret": SECRET})
-                .to_string()
-                .into(),
-            settings: serde_json::json!({"request_timeout_ms": TEST_TIMEOUT_MS}),
+            settings: serde_json::from_value(serde_json::json!({
+                "platform": "shopify",
+                "shop_domain": SHOP,
+                "base_url": fake.base_url,
+                "access_token": fake.token,
+                "webhook_secret": SECRET,
+                "request_timeout_ms": TEST_TIMEOUT_MS,
+            }))
+            .unwrap(),
             created_at_ms: 1,
             updated_at_ms: 1,
         })
@@ -546,11 +548,15 @@ async fn native_merchants_get_a_branded_confirmation_over_smtp() {
         store
             .upsert_connection(&ConnectionRecord {
                 merchant_id: s.merchant,
-                platform: "native".into(),
-                shop_domain: "shop.example".into(),
-                base_url: None,
-                credentials: serde_json::json!({"smtp_url": format!("smtp://127.0.0.1:{}", sink.port)}).to_string().into(),
-                settings: serde_json::json!({"from_address": "orders@shop.example", "shop_name": "Tee <Shop>", "brand_color": "#ff6600"}),
+                settings: serde_json::from_value(serde_json::json!({
+                    "platform": "native",
+                    "shop_domain": "shop.example",
+                    "smtp_url": format!("smtp://127.0.0.1:{}", sink.port),
+                    "from_address": "orders@shop.example",
+                    "shop_name": "Tee <Shop>",
+                    "brand_color": "#ff6600",
+                }))
+                .unwrap(),
                 created_at_ms: 1,
                 updated_at_ms: 1,
             })

@@ -6,7 +6,7 @@
 mod common;
 mod fakes;
 
-use anycart_connectors::connect::{ConnectRequest, connect};
+use anycart_connectors::connect::connect;
 use anycart_connectors::delivery::{OUTBOX_ATTEMPTS_MAX, deliver_due};
 use anycart_connectors::import::import_catalogue;
 use anycart_connectors::reconcile::reconcile_stock;
@@ -14,10 +14,10 @@ use anycart_connectors::webhooks::{IngestError, ingest};
 use anycart_connectors::{ConnectorError, Platform, connector_for};
 use anycart_core::VariantId;
 use anycart_store::{ConnectionRecord, ExternalKind, OutboxState, Store};
+use anycart_store::{PlatformSettings, SalesforceSettings, Secret};
 use common::*;
 use fakes::salesforce::{Failure, FakeSalesforce, Op};
 use reqwest::header::HeaderMap;
-use secrecy::{ExposeSecret, SecretString};
 use std::time::{Duration, Instant};
 
 /// The fake's product id for the shop's variant.
@@ -32,6 +32,11 @@ async fn connect_salesforce(
     client_secret: &str,
 ) {
     let mut settings = serde_json::json!({
+        "platform": "salesforce",
+        "shop_domain": "kv7kzm78.api.commercecloud.salesforce.com",
+        "base_url": fake.base_url,
+        "client_id": fake.client_id,
+        "client_secret": client_secret,
         "short_code": "kv7kzm78",
         "organization_id": fake.organization_id,
         "site_id": fake.site_id,
@@ -43,14 +48,7 @@ async fn connect_salesforce(
     store
         .upsert_connection(&ConnectionRecord {
             merchant_id: s.merchant,
-            platform: "salesforce".into(),
-            shop_domain: "kv7kzm78.api.commercecloud.salesforce.com".into(),
-            base_url: Some(fake.base_url.clone()),
-            credentials:
-                serde_json::json!({"client_id": fake.client_id, "client_secret": client_secret})
-                    .to_string()
-                    .into(),
-            settings,
+            settings: serde_json::from_value(settings).unwrap(),
             created_at_ms: 1,
             updated_at_ms: 1,
         })
@@ -480,53 +478,57 @@ async fn reconciliation_follows_storefront_sales_and_restocks_and_webhooks_are_r
 async fn connect_checks_every_salesforce_field_and_stores_secrets_apart() {
     for (name, store, _dir) in stores().await {
         let s = shop(&store).await;
-        let request = || ConnectRequest {
-            platform: "salesforce".into(),
-            short_code: Some("kv7kzm78".into()),
-            organization_id: Some("f_ecom_zzte_053".into()),
-            site_id: Some("RefArch".into()),
-            client_id: Some(SecretString::from("a4d3b2c1-slas")),
-            client_secret: Some(SecretString::from("s3cret")),
-            ..Default::default()
+        let request = || SalesforceSettings {
+            shop_domain: String::new(),
+            base_url: None,
+            short_code: "kv7kzm78".into(),
+            organization_id: "f_ecom_zzte_053".into(),
+            site_id: "RefArch".into(),
+            client_id: Secret::new("a4d3b2c1-slas"),
+            client_secret: Secret::new("s3cret"),
+            shipping_method_id: None,
+            payment_method_id: None,
+            root_category_id: None,
+            request_timeout_ms: None,
         };
         let refused = [
             (
-                ConnectRequest {
-                    short_code: None,
+                SalesforceSettings {
+                    short_code: String::new(),
                     ..request()
                 },
                 "short_code",
             ),
             (
-                ConnectRequest {
-                    organization_id: Some("f ecom".into()),
+                SalesforceSettings {
+                    organization_id: "f ecom".into(),
                     ..request()
                 },
                 "organization_id",
             ),
             (
-                ConnectRequest {
-                    site_id: Some("".into()),
+                SalesforceSettings {
+                    site_id: String::new(),
                     ..request()
                 },
                 "site_id",
             ),
             (
-                ConnectRequest {
-                    client_id: None,
+                SalesforceSettings {
+                    client_id: Secret::new(""),
                     ..request()
                 },
                 "client_id",
             ),
             (
-                ConnectRequest {
-                    client_secret: Some(SecretString::from(" ")),
+                SalesforceSettings {
+                    client_secret: Secret::new(" "),
                     ..request()
                 },
                 "client_secret",
             ),
             (
-                ConnectRequest {
+                SalesforceSettings {
                     base_url: Some("ftp://x".into()),
                     ..request()
                 },
@@ -534,7 +536,9 @@ async fn connect_checks_every_salesforce_field_and_stores_secrets_apart() {
             ),
         ];
         for (r, field) in refused {
-            let e = connect(&store, s.merchant, r, 5).await.unwrap_err();
+            let e = connect(&store, s.merchant, PlatformSettings::Salesforce(r), 5)
+                .await
+                .unwrap_err();
             assert!(
                 matches!(&e, ConnectorError::Misconfigured(m) if m.contains(field)),
                 "{name}: {field}: {e}"
@@ -545,15 +549,23 @@ async fn connect_checks_every_salesforce_field_and_stores_secrets_apart() {
             "{name}: nothing stored"
         );
 
-        let record = connect(&store, s.merchant, request(), 5).await.unwrap();
-        assert_eq!(record.platform, "salesforce");
+        let record = connect(
+            &store,
+            s.merchant,
+            PlatformSettings::Salesforce(request()),
+            5,
+        )
+        .await
+        .unwrap();
+        assert_eq!(record.platform(), "salesforce");
         assert_eq!(
-            record.shop_domain,
+            record.shop_domain(),
             "kv7kzm78.api.commercecloud.salesforce.com"
         );
-        assert_eq!(record.settings["site_id"], "RefArch");
-        assert!(record.settings.get("client_secret").is_none(), "{name}");
-        assert!(record.credentials.expose_secret().contains("s3cret"));
+        let view = record.settings.public_view();
+        assert_eq!(view["site_id"], "RefArch");
+        assert!(view.get("client_secret").is_none(), "{name}");
+        assert!(!view.to_string().contains("s3cret"), "{name}");
         let stored = store.get_connection(s.merchant).await.unwrap().unwrap();
         assert_eq!(
             connector_for(Some(&stored)).unwrap().platform(),

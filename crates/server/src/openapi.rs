@@ -67,7 +67,10 @@ mod tests {
     #[test]
     fn the_committed_document_is_current() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
-        let current = document().to_pretty_json().expect("the document serialises") + "\n";
+        let current = document()
+            .to_pretty_json()
+            .expect("the document serialises")
+            + "\n";
         if std::env::var_os("ANYCART_UPDATE_OPENAPI").is_some() {
             std::fs::write(&path, &current).expect("write openapi.json");
             return;
@@ -98,7 +101,10 @@ mod tests {
             "/v1/sandbox/tokens",
             "/v1/placements",
         ] {
-            assert!(doc.paths.paths.contains_key(path), "{path} is not documented");
+            assert!(
+                doc.paths.paths.contains_key(path),
+                "{path} is not documented"
+            );
         }
         let schemas = &doc.components.as_ref().expect("components").schemas;
         assert!(schemas.contains_key("WidgetConfig"));

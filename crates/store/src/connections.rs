@@ -1,27 +1,36 @@
 //! Merchant platform connections, platform-id mappings and import cursors: the
 //! store side of "anycart extends the merchant's own platform".
 
+use crate::connection_settings::PlatformSettings;
 use crate::{Store, StoreError, StoreResult};
 use anycart_core::MerchantId;
-use secrecy::{ExposeSecret, SecretString};
 
 /// A merchant's connection to its commerce platform.
 #[derive(Clone, Debug)]
 pub struct ConnectionRecord {
     pub merchant_id: MerchantId,
-    /// `native`, `shopify`, `salesforce` or `adobe`.
-    pub platform: String,
-    /// The shop's own domain (e.g. `example.myshopify.com`), or the sender domain for native.
-    pub shop_domain: String,
-    /// Overrides the platform's API origin (tests point it at a local fake).
-    pub base_url: Option<String>,
-    /// JSON document of secrets (access token, webhook secret, SMTP URL). Wrapped so
-    /// `Debug` and logs never show it.
-    pub credentials: SecretString,
-    /// JSON document of non-secret options (sender address, API version…).
-    pub settings: serde_json::Value,
+    /// Which platform and how to reach it, secrets included (sealed at rest,
+    /// redacted in `Debug`).
+    pub settings: PlatformSettings,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+}
+
+impl ConnectionRecord {
+    /// `native`, `shopify`, `salesforce` or `adobe`.
+    pub fn platform(&self) -> &'static str {
+        self.settings.platform()
+    }
+
+    /// The shop's own domain (e.g. `example.myshopify.com`), or the sender domain for native.
+    pub fn shop_domain(&self) -> &str {
+        self.settings.shop_domain()
+    }
+
+    /// The platform's API origin when it is not derived from the domain.
+    pub fn base_url(&self) -> Option<&str> {
+        self.settings.base_url()
+    }
 }
 
 /// What an external platform id stands for in anycart.
@@ -68,13 +77,23 @@ struct ConnectionRow {
 
 impl ConnectionRow {
     fn into_record(self, merchant: MerchantId, store: &Store) -> StoreResult<ConnectionRecord> {
+        let sealed: serde_json::Value =
+            serde_json::from_str(&store.open_credentials(merchant, &self.credentials)?)?;
+        let settings = if sealed.get("platform").is_some() {
+            serde_json::from_value(sealed)?
+        } else {
+            // Written before the typed settings: secrets here, options in `settings`.
+            PlatformSettings::from_legacy(
+                &self.platform,
+                &self.shop_domain,
+                self.base_url.as_deref(),
+                sealed,
+                serde_json::from_str(&self.settings)?,
+            )?
+        };
         Ok(ConnectionRecord {
             merchant_id: merchant,
-            platform: self.platform,
-            shop_domain: self.shop_domain,
-            base_url: self.base_url,
-            credentials: SecretString::from(store.open_credentials(merchant, &self.credentials)?),
-            settings: serde_json::from_str(&self.settings)?,
+            settings,
             created_at_ms: self.created_at_ms,
             updated_at_ms: self.updated_at_ms,
         })
@@ -170,13 +189,14 @@ VALUES ($1, $2, $3, $4, $5, $6)
 impl Store {
     /// Creates or replaces `merchant`'s platform connection.
     pub async fn upsert_connection(&self, c: &ConnectionRecord) -> StoreResult<()> {
+        let sealed = serde_json::to_string(&c.settings)?;
         sqlx::query(UPSERT_CONNECTION)
             .bind(c.merchant_id.to_string())
-            .bind(c.platform.clone())
-            .bind(c.shop_domain.clone())
-            .bind(c.base_url.clone())
-            .bind(self.seal_credentials(c.merchant_id, c.credentials.expose_secret())?)
-            .bind(serde_json::to_string(&c.settings)?)
+            .bind(c.platform())
+            .bind(c.shop_domain().to_string())
+            .bind(c.base_url().map(String::from))
+            .bind(self.seal_credentials(c.merchant_id, &sealed)?)
+            .bind(c.settings.public_view().to_string())
             .bind(c.created_at_ms)
             .bind(c.updated_at_ms)
             .execute(&self.write)

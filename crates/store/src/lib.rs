@@ -13,6 +13,7 @@
 mod batch;
 mod catalogue;
 mod checkout;
+mod connection_settings;
 mod connections;
 mod group;
 mod idempotency;
@@ -30,6 +31,9 @@ pub mod testing;
 
 pub use batch::{BatchItem, BatchResult};
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
+pub use connection_settings::{
+    AdobeSettings, NativeSettings, PlatformSettings, SalesforceSettings, Secret, ShopifySettings,
+};
 pub use connections::{ConnectionRecord, ExternalKind, ImportCursor};
 pub use group::{GROUP_JOBS_MAX, GROUP_QUEUE_MAX};
 pub use idempotency::{IdempotencyBegin, IdempotencyScope};

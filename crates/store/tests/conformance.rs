@@ -775,30 +775,38 @@ async fn connections_mappings_and_import_cursors_round_trip() {
     for (name, store, _dir) in stores().await {
         let (m, v, _) = stocked(&store, 1, 0).await;
         assert!(store.get_connection(m).await.unwrap().is_none());
+        let shopify = |domain: &str| {
+            serde_json::from_value(serde_json::json!({
+                "platform": "shopify",
+                "shop_domain": domain,
+                "base_url": "http://127.0.0.1:1",
+                "access_token": "shpat_secret",
+                "webhook_secret": "whsec",
+                "api_version": "2025-10",
+            }))
+            .unwrap()
+        };
         let mut c = ConnectionRecord {
             merchant_id: m,
-            platform: "shopify".into(),
-            shop_domain: "x.myshopify.com".into(),
-            base_url: Some("http://127.0.0.1:1".into()),
-            credentials: r#"{"access_token":"shpat_secret"}"#.to_string().into(),
-            settings: serde_json::json!({"api_version": "2025-10"}),
+            settings: shopify("x.myshopify.com"),
             created_at_ms: 1,
             updated_at_ms: 1,
         };
         store.upsert_connection(&c).await.unwrap();
-        c.shop_domain = "y.myshopify.com".into();
+        c.settings = shopify("y.myshopify.com");
         store.upsert_connection(&c).await.unwrap();
         let got = store.get_connection(m).await.unwrap().unwrap();
-        assert_eq!(got.shop_domain, "y.myshopify.com", "{name}");
+        assert_eq!(got.shop_domain(), "y.myshopify.com", "{name}");
+        assert_eq!(got.base_url(), Some("http://127.0.0.1:1"), "{name}");
         assert!(
             !format!("{got:?}").contains("shpat_secret"),
             "{name}: secrets never in Debug"
         );
-        c.platform = "nonsense".into();
-        assert!(
-            store.upsert_connection(&c).await.is_err(),
-            "{name}: platform checked"
-        );
+        let anycart_store::PlatformSettings::Shopify(s) = &got.settings else {
+            panic!("{name}: platform changed on the way")
+        };
+        assert_eq!(s.access_token.expose(), "shpat_secret", "{name}");
+        assert_eq!(s.api_version.as_deref(), Some("2025-10"), "{name}");
 
         store
             .link_external_id(
@@ -941,35 +949,36 @@ async fn concurrent_writes_fail_alone_and_the_rest_commit() {
 #[tokio::test]
 async fn platform_credentials_are_sealed_at_rest() {
     use anycart_store::{ConnectionRecord, CredentialsKey};
-    use secrecy::ExposeSecret;
     for (name, store, _dir) in stores().await {
         let m = merchant(&store).await;
-        let secret = r#"{"access_token":"shpat_very_secret"}"#;
+        let secret = "shpat_very_secret";
         let record = |m| ConnectionRecord {
             merchant_id: m,
-            platform: "shopify".into(),
-            shop_domain: "x.myshopify.com".into(),
-            base_url: None,
-            credentials: secret.to_string().into(),
-            settings: serde_json::json!({}),
+            settings: serde_json::from_value(serde_json::json!({
+                "platform": "shopify",
+                "shop_domain": "x.myshopify.com",
+                "access_token": secret,
+                "webhook_secret": "whsec",
+            }))
+            .unwrap(),
             created_at_ms: 1,
             updated_at_ms: 1,
+        };
+        let token = |c: ConnectionRecord| match c.settings {
+            anycart_store::PlatformSettings::Shopify(s) => s.access_token.expose().to_string(),
+            other => panic!("not shopify: {other:?}"),
         };
         // Written before a key was configured: plain, still readable with a key.
         store.upsert_connection(&record(m)).await.unwrap();
         let key = CredentialsKey::from_base64(&CredentialsKey::generate()).unwrap();
         let sealed = store.clone().with_credentials_key(key.clone());
         let got = sealed.get_connection(m).await.unwrap().unwrap();
-        assert_eq!(got.credentials.expose_secret(), secret, "{name}");
+        assert_eq!(token(got), secret, "{name}");
 
         // Written with the key: unreadable without it or with another key.
         sealed.upsert_connection(&record(m)).await.unwrap();
         let got = sealed.get_connection(m).await.unwrap().unwrap();
-        assert_eq!(
-            got.credentials.expose_secret(),
-            secret,
-            "{name}: round trip"
-        );
+        assert_eq!(token(got), secret, "{name}: round trip");
         let err = store.get_connection(m).await.unwrap_err();
         assert!(
             err.to_string().contains("no credentials key"),
@@ -987,13 +996,7 @@ async fn platform_credentials_are_sealed_at_rest() {
         let m2 = merchant(&store).await;
         sealed.upsert_connection(&record(m2)).await.unwrap();
         assert_eq!(
-            sealed
-                .get_connection(m2)
-                .await
-                .unwrap()
-                .unwrap()
-                .credentials
-                .expose_secret(),
+            token(sealed.get_connection(m2).await.unwrap().unwrap()),
             secret
         );
     }

@@ -82,6 +82,35 @@ async fn shopify_webhooks_move_stock_only_when_signed_and_only_once() {
             .await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
         assert_acp_shape(&bad);
+        // The settings are typed per platform: a misspelt or foreign field is
+        // refused by name, and the connection stays as it was.
+        for (typo, field) in [
+            (
+                json!({"platform": "shopify", "shop_domain": "demo.myshopify.com",
+                    "access_token": "shpat_x", "webhook_secret": SECRET, "acces_token": "x"}),
+                "acces_token",
+            ),
+            (
+                json!({"platform": "shopify", "shop_domain": "demo.myshopify.com",
+                    "access_token": "shpat_x", "webhook_secret": SECRET, "smtp_url": "smtp://x"}),
+                "smtp_url",
+            ),
+            (
+                json!({"platform": "magento", "shop_domain": "demo.myshopify.com"}),
+                "magento",
+            ),
+        ] {
+            let r = app.admin(Method::PUT, "/connection", Some(typo)).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+            assert_eq!(r.body["code"], "invalid_field");
+            assert!(
+                r.body["message"].as_str().unwrap().contains(field),
+                "{}",
+                r.body
+            );
+        }
+        let kept = app.admin(Method::GET, "/connection", None).await;
+        assert_eq!(kept.body["base_url"], "http://127.0.0.1:9");
 
         let variant = app.demo.variants[0].id.clone();
         let location = app.admin(Method::GET, "/locations", None).await.body[0]["id"]

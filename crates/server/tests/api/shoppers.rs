@@ -46,13 +46,14 @@ async fn widget(app: &TestApp, pk: &str, sk: &str, sink: &SmtpSink) -> Widget {
         .store
         .upsert_connection(&ConnectionRecord {
             merchant_id: merchant,
-            platform: "native".into(),
-            shop_domain: "shop.example".into(),
-            base_url: None,
-            credentials: json!({"smtp_url": format!("smtp://127.0.0.1:{}", sink.port)})
-                .to_string()
-                .into(),
-            settings: json!({"from_address": "shop@shop.example", "shop_name": "Northwind"}),
+            settings: serde_json::from_value(json!({
+                "platform": "native",
+                "shop_domain": "shop.example",
+                "smtp_url": format!("smtp://127.0.0.1:{}", sink.port),
+                "from_address": "shop@shop.example",
+                "shop_name": "Northwind",
+            }))
+            .unwrap(),
             created_at_ms: 1,
             updated_at_ms: 1,
         })

@@ -53,11 +53,28 @@ async fn connected_merchants_skip_native_and_page_by_id() {
             let m = merchant(&store).await;
             let c = ConnectionRecord {
                 merchant_id: m,
-                platform: platform.into(),
-                shop_domain: "shop.example".into(),
-                base_url: None,
-                credentials: "{}".to_string().into(),
-                settings: serde_json::json!({}),
+                settings: serde_json::from_value(serde_json::json!({
+                    "platform": platform,
+                    "shop_domain": "shop.example",
+                    "base_url": "https://shop.example",
+                    "access_token": "t",
+                    "webhook_secret": "w",
+                }))
+                .or_else(|_| {
+                    serde_json::from_value(serde_json::json!({
+                        "platform": platform,
+                        "shop_domain": "shop.example",
+                    }))
+                })
+                .or_else(|_| {
+                    serde_json::from_value(serde_json::json!({
+                        "platform": platform,
+                        "shop_domain": "shop.example",
+                        "base_url": "https://shop.example",
+                        "access_token": "t",
+                    }))
+                })
+                .unwrap(),
                 created_at_ms: 1,
                 updated_at_ms: 1,
             };

@@ -6,55 +6,13 @@ use crate::error::ApiError;
 use crate::extract::AcpJson;
 use crate::state::AppState;
 use anycart_checkout::clock::rfc3339;
-use anycart_connectors::connect::{ConnectRequest, connect};
-use anycart_store::{ConnectionRecord, ExternalKind, OutboxItem, OutboxState};
+use anycart_connectors::connect::connect;
+use anycart_store::{ConnectionRecord, ExternalKind, OutboxItem, OutboxState, PlatformSettings};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// `PUT /v1/connection`. Secrets are write-only: never returned.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectBody {
-    /// `native`, `shopify`, `salesforce` or `adobe`.
-    pub platform: String,
-    /// e.g. `example.myshopify.com` (native: the sender's domain; salesforce:
-    /// optional, defaults to the SCAPI host of `short_code`; adobe: defaults to
-    /// the host of `base_url`).
-    #[serde(default)]
-    pub shop_domain: String,
-    /// Overrides the platform origin (proxies, tests); adobe: the store's URL,
-    /// required.
-    pub base_url: Option<String>,
-    pub access_token: Option<String>,
-    pub webhook_secret: Option<String>,
-    pub smtp_url: Option<String>,
-    pub from_address: Option<String>,
-    pub shop_name: Option<String>,
-    pub brand_color: Option<String>,
-    pub api_version: Option<String>,
-    /// Salesforce B2C Commerce: SCAPI short code.
-    pub short_code: Option<String>,
-    /// Salesforce B2C Commerce: organization id (`f_ecom_…`).
-    pub organization_id: Option<String>,
-    /// Salesforce B2C Commerce: site id (the SLAS channel).
-    pub site_id: Option<String>,
-    /// Salesforce B2C Commerce: SLAS private client id.
-    pub client_id: Option<String>,
-    /// Salesforce B2C Commerce: SLAS private client secret.
-    pub client_secret: Option<String>,
-    /// Adobe Commerce store view code (default `default`).
-    pub store_code: Option<String>,
-    /// Adobe Commerce shipping carrier code for pushed orders (default `flatrate`).
-    pub shipping_carrier_code: Option<String>,
-    /// Adobe Commerce shipping method code for pushed orders (default `flatrate`).
-    pub shipping_method_code: Option<String>,
-    /// Adobe Commerce payment method for pushed orders (default `purchaseorder`).
-    pub payment_method: Option<String>,
-}
 
 /// A connection as the admin API shows it (no secrets).
 #[derive(Debug, Serialize, ToSchema)]
@@ -105,18 +63,20 @@ pub struct OutboxQuery {
 fn connection_wire(state: &AppState, c: ConnectionRecord) -> ConnectionWire {
     // B2C Commerce sends no webhooks and Adobe Commerce's are not accepted: their
     // stock is reconciled instead.
-    let webhook_url = (c.platform == "shopify").then(|| {
+    let webhook_url = matches!(c.settings, PlatformSettings::Shopify(_)).then(|| {
         format!(
             "{}/webhooks/{}/{}",
-            state.config.base_url, c.platform, c.merchant_id
+            state.config.base_url,
+            c.platform(),
+            c.merchant_id
         )
     });
     ConnectionWire {
-        platform: c.platform,
-        shop_domain: c.shop_domain,
-        base_url: c.base_url,
+        platform: c.platform().to_string(),
+        shop_domain: c.shop_domain().to_string(),
+        base_url: c.base_url().map(String::from),
         webhook_url,
-        settings: c.settings,
+        settings: c.settings.public_view(),
         updated_at: rfc3339(c.updated_at_ms),
     }
 }
@@ -141,37 +101,15 @@ pub fn outbox_wire(i: OutboxItem) -> OutboxWire {
     }
 }
 
-/// Connect (or reconnect) the merchant's commerce platform.
-#[utoipa::path(put, path = "/connection", tag = "Admin", request_body = ConnectBody, responses((status = 200, body = ConnectionWire)), security(("bearer" = [])))]
+/// Connect (or reconnect) the merchant's commerce platform. The body is tagged by
+/// `platform`; unknown fields are refused. Secrets are write-only: never returned.
+#[utoipa::path(put, path = "/connection", tag = "Admin", request_body = PlatformSettings, responses((status = 200, body = ConnectionWire), (status = 400, body = crate::routes::acp::wire::ErrorWire)), security(("bearer" = [])))]
 pub async fn put_connection(
     State(state): State<AppState>,
     caller: SecretCaller,
-    body: AcpJson<ConnectBody>,
+    body: AcpJson<PlatformSettings>,
 ) -> Result<Json<ConnectionWire>, ApiError> {
-    let b = body.value;
-    let secret = |s: Option<String>| s.map(SecretString::from);
-    let request = ConnectRequest {
-        platform: b.platform,
-        shop_domain: b.shop_domain,
-        base_url: b.base_url,
-        access_token: secret(b.access_token),
-        webhook_secret: secret(b.webhook_secret),
-        smtp_url: secret(b.smtp_url),
-        from_address: b.from_address,
-        shop_name: b.shop_name,
-        brand_color: b.brand_color,
-        api_version: b.api_version,
-        short_code: b.short_code,
-        organization_id: b.organization_id,
-        site_id: b.site_id,
-        client_id: secret(b.client_id),
-        client_secret: secret(b.client_secret),
-        store_code: b.store_code,
-        shipping_carrier_code: b.shipping_carrier_code,
-        shipping_method_code: b.shipping_method_code,
-        payment_method: b.payment_method,
-    };
-    let record = connect(&state.store, caller.0.merchant, request, state.now_ms()).await?;
+    let record = connect(&state.store, caller.0.merchant, body.value, state.now_ms()).await?;
     Ok(Json(connection_wire(&state, record)))
 }
 
@@ -244,7 +182,7 @@ pub async fn create_link(
     }
     state
         .store
-        .link_external_id(merchant, &c.platform, kind, &b.external_id, &b.internal_id)
+        .link_external_id(merchant, c.platform(), kind, &b.external_id, &b.internal_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
