@@ -12,6 +12,6 @@ const out = join(root, '..', '..', 'crates', 'server', 'assets', 'widget');
 mkdirSync(out, { recursive: true });
 const common = { bundle: true, minify: true, format: 'iife', target: 'es2020', legalComments: 'none', charset: 'utf8' };
 await build({ ...common, entryPoints: [join(root, 'src', 'embed.ts')], outfile: join(out, 'embed.js') });
-await build({ ...common, entryPoints: [join(root, 'src', 'app.ts')], outfile: join(out, 'app.js') });
-await build({ entryPoints: [join(root, 'src', 'app.css')], outfile: join(out, 'app.css'), minify: true, bundle: true, charset: 'utf8' });
+await build({ ...common, entryPoints: [join(root, 'src', 'app', 'main.ts')], outfile: join(out, 'app.js') });
+await build({ entryPoints: [join(root, 'src', 'app', 'app.css')], outfile: join(out, 'app.css'), minify: true, bundle: true, charset: 'utf8' });
 console.log(`built widget into ${out}`);

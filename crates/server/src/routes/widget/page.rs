@@ -10,12 +10,17 @@ use crate::error::ApiError;
 use crate::routes::admin::placements::{ThemeWire, theme_wire};
 use crate::state::AppState;
 use anycart_checkout::placements::parse_origin;
+use anycart_checkout::shoppers::CODE_DIGITS;
 use anycart_core::PlacementId;
+use anycart_core::pricing::ShippingZone;
+use anycart_core::quote::LOW_STOCK_THRESHOLD;
+use anycart_core::values::QUANTITY_MAX;
 use anycart_store::Placement;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use utoipa::ToSchema;
 
 /// `?origin=` (the host page's origin, as the loader saw it) and `?layout=`.
@@ -100,13 +105,28 @@ pub struct WidgetVariant {
     pub exponent: u32,
     /// Free stock across locations when the page was served.
     pub available: i64,
+    /// The merchant's cap on units per order; `null` when uncapped (always sent).
+    #[schema(required = true)]
     pub max_quantity_per_order: Option<u32>,
+    /// `null` when the variant has no image of its own (always sent).
+    #[schema(required = true)]
     pub image_url: Option<String>,
+}
+
+/// How the app lays itself out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WidgetLayout {
+    /// Short ad slots: one step at a time, scrolling.
+    Compact,
+    /// Everything else: the roomy layout.
+    Fluid,
 }
 
 /// Everything the checkout app needs, embedded in the iframe document as
 /// `<script type="application/json" id="anycart-config">` so the app is
-/// interactive without another request.
+/// interactive without another request. Limits and lists here are the server's
+/// own, so the app never keeps a copy of a server rule.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WidgetConfig {
     pub placement_id: String,
@@ -114,16 +134,44 @@ pub struct WidgetConfig {
     pub publishable_key: String,
     /// The host page's origin (checked against the allow-list).
     pub host_origin: String,
-    /// `compact` (short ad slots: stepwise) or `fluid`.
-    pub layout: &'static str,
+    pub layout: WidgetLayout,
     /// The ACP `API-Version` to send.
     pub api_version: &'static str,
     pub product: WidgetProduct,
-    /// The preselected variant, if the placement names one.
+    /// The preselected variant, if the placement names one (always sent).
+    #[schema(required = true)]
     pub variant_id: Option<String>,
     pub quantity: u32,
     /// The merchant's theme with the placement's overrides.
     pub theme: ThemeWire,
+    /// ISO 3166-1 alpha-2 codes (upper case, sorted) of the countries that a
+    /// shipping zone with at least one rate names.
+    pub shipping_countries: Vec<String>,
+    /// A catch-all shipping zone (one without countries) has rates: every country
+    /// that no zone names is served too.
+    pub ships_worldwide: bool,
+    /// A variant with this many units free or fewer is low on stock (the same
+    /// figure as a line item's `availability_status: low_stock`).
+    pub low_stock_threshold: i64,
+    /// Most units one line may ask for; a variant's `max_quantity_per_order`
+    /// can only lower it.
+    pub quantity_max: u32,
+    /// Digits in the one-time code a returning shopper is emailed.
+    pub sign_in_code_digits: usize,
+}
+
+/// Where the merchant ships: the countries zones with rates name, and whether a
+/// catch-all zone with rates serves every other country (see
+/// `anycart_core::pricing::shipping_rates_for`).
+fn shipping_countries(zones: &[ShippingZone]) -> (Vec<String>, bool) {
+    let with_rates = zones.iter().filter(|z| !z.rates.is_empty());
+    let mut countries = BTreeSet::new();
+    let mut worldwide = false;
+    for zone in with_rates {
+        worldwide |= zone.countries.is_empty();
+        countries.extend(zone.countries.iter().map(|c| c.as_ref().to_string()));
+    }
+    (countries.into_iter().collect(), worldwide)
 }
 
 /// The product a placement sells.
@@ -131,6 +179,8 @@ pub struct WidgetConfig {
 pub struct WidgetProduct {
     pub title: String,
     pub description: String,
+    /// The product's first image, `null` without one (always sent).
+    #[schema(required = true)]
     pub image_url: Option<String>,
     pub variants: Vec<WidgetVariant>,
 }
@@ -215,6 +265,8 @@ async fn app_config(
     else {
         return Ok(None);
     };
+    let (shipping_countries, ships_worldwide) =
+        shipping_countries(&state.store.list_shipping_zones(p.merchant_id).await?);
     let ids: Vec<_> = product.variants.iter().map(|v| v.id).collect();
     let levels = state.store.stock_levels(p.merchant_id, &ids).await?;
     let variants = product
@@ -245,9 +297,9 @@ async fn app_config(
         publishable_key: p.settings.publishable_key.clone(),
         host_origin,
         layout: if layout == Some("compact") {
-            "compact"
+            WidgetLayout::Compact
         } else {
-            "fluid"
+            WidgetLayout::Fluid
         },
         api_version: crate::routes::acp::wire::API_VERSION,
         product: WidgetProduct {
@@ -263,5 +315,65 @@ async fn app_config(
                 .theme
                 .over(&state.store.widget_theme(p.merchant_id).await?),
         ),
+        shipping_countries,
+        ships_worldwide,
+        low_stock_threshold: LOW_STOCK_THRESHOLD,
+        quantity_max: QUANTITY_MAX,
+        sign_in_code_digits: CODE_DIGITS,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anycart_core::ids::{ShippingRateId, ShippingZoneId};
+    use anycart_core::money::{Currency, Money};
+    use anycart_core::pricing::ShippingRate;
+    use anycart_core::values::CountryCode;
+
+    fn zone(countries: &[&str], rates: usize) -> ShippingZone {
+        let usd = Currency::parse("usd").expect("usd");
+        ShippingZone {
+            id: ShippingZoneId::new(),
+            name: "zone".into(),
+            countries: countries
+                .iter()
+                .map(|c| CountryCode::parse(c).expect("country"))
+                .collect(),
+            rates: (0..rates)
+                .map(|_| ShippingRate {
+                    id: ShippingRateId::new(),
+                    title: "Standard".into(),
+                    carrier: None,
+                    amount: Money::new(500, usd).expect("money"),
+                    free_over_minor: None,
+                    min_delivery_days: 3,
+                    max_delivery_days: 5,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn shipping_countries_are_the_zones_with_rates() {
+        let zones = [
+            zone(&["us"], 1),
+            zone(&["FR", "DE", "US"], 2),
+            zone(&["JP"], 0),
+        ];
+        assert_eq!(
+            shipping_countries(&zones),
+            (vec!["DE".into(), "FR".into(), "US".into()], false)
+        );
+        assert_eq!(shipping_countries(&[]), (vec![], false));
+    }
+
+    #[test]
+    fn a_catch_all_zone_with_rates_ships_worldwide() {
+        assert_eq!(
+            shipping_countries(&[zone(&["CA"], 1), zone(&[], 1)]),
+            (vec!["CA".into()], true)
+        );
+        assert_eq!(shipping_countries(&[zone(&[], 0)]), (vec![], false));
+    }
 }
