@@ -102,7 +102,10 @@ export interface paths {
         };
         /** The merchant's platform connection. */
         get: operations["get_connection"];
-        /** Connect (or reconnect) the merchant's commerce platform. */
+        /**
+         * Connect (or reconnect) the merchant's commerce platform. The body is tagged by
+         *     `platform`; unknown fields are refused. Secrets are write-only: never returned.
+         */
         put: operations["put_connection"];
         post?: never;
         delete?: never;
@@ -654,6 +657,36 @@ export interface components {
             status: string;
             totals: Record<string, never>;
         };
+        /** @description An Adobe Commerce (Magento 2) store, through its REST API. */
+        AdobeSettings: {
+            /** @description Integration access token. */
+            access_token: string;
+            /** @description The store's URL, e.g. `https://shop.example.com` (REST lives under `/rest/`). */
+            base_url: string;
+            /**
+             * @description Payment method of pushed orders (default `purchaseorder`, which carries the
+             *     anycart order id as PO number and makes retries exact).
+             */
+            payment_method?: string | null;
+            /**
+             * Format: int64
+             * @description Shortens the platform request timeout (never lengthens it).
+             */
+            request_timeout_ms?: number | null;
+            /** @description Shipping carrier code of pushed orders (default `flatrate`). */
+            shipping_carrier_code?: string | null;
+            /** @description Shipping method code of pushed orders (default `flatrate`). */
+            shipping_method_code?: string | null;
+            /** @description Shown as the shop's domain (default: the host of `base_url`). */
+            shop_domain?: string;
+            /**
+             * Format: int64
+             * @description MSI stock whose salable quantity is imported (default 1).
+             */
+            stock_id?: number | null;
+            /** @description Store view code in REST URLs (default `default`). */
+            store_code?: string | null;
+        };
         /** @description ACP `DiscountAllocation`. */
         AllocationWire: {
             /** Format: int64 */
@@ -784,47 +817,6 @@ export interface components {
             authentication_result?: components["schemas"]["AuthenticationResultWire"] | null;
             buyer?: components["schemas"]["BuyerRequest"] | null;
             payment_data: components["schemas"]["PaymentDataWire"];
-        };
-        /** @description `PUT /v1/connection`. Secrets are write-only: never returned. */
-        ConnectBody: {
-            access_token?: string | null;
-            api_version?: string | null;
-            /**
-             * @description Overrides the platform origin (proxies, tests); adobe: the store's URL,
-             *     required.
-             */
-            base_url?: string | null;
-            brand_color?: string | null;
-            /** @description Salesforce B2C Commerce: SLAS private client id. */
-            client_id?: string | null;
-            /** @description Salesforce B2C Commerce: SLAS private client secret. */
-            client_secret?: string | null;
-            from_address?: string | null;
-            /** @description Salesforce B2C Commerce: organization id (`f_ecom_…`). */
-            organization_id?: string | null;
-            /** @description Adobe Commerce payment method for pushed orders (default `purchaseorder`). */
-            payment_method?: string | null;
-            /** @description `native`, `shopify`, `salesforce` or `adobe`. */
-            platform: string;
-            /** @description Adobe Commerce shipping carrier code for pushed orders (default `flatrate`). */
-            shipping_carrier_code?: string | null;
-            /** @description Adobe Commerce shipping method code for pushed orders (default `flatrate`). */
-            shipping_method_code?: string | null;
-            /**
-             * @description e.g. `example.myshopify.com` (native: the sender's domain; salesforce:
-             *     optional, defaults to the SCAPI host of `short_code`; adobe: defaults to
-             *     the host of `base_url`).
-             */
-            shop_domain?: string;
-            shop_name?: string | null;
-            /** @description Salesforce B2C Commerce: SCAPI short code. */
-            short_code?: string | null;
-            /** @description Salesforce B2C Commerce: site id (the SLAS channel). */
-            site_id?: string | null;
-            smtp_url?: string | null;
-            /** @description Adobe Commerce store view code (default `default`). */
-            store_code?: string | null;
-            webhook_secret?: string | null;
         };
         /** @description A connection as the admin API shows it (no secrets). */
         ConnectionWire: {
@@ -1013,6 +1005,18 @@ export interface components {
             amount: number;
             /** @description ISO 4217 code, e.g. `usd`. */
             currency: string;
+        };
+        /** @description anycart is the system of record and mails confirmations itself. */
+        NativeSettings: {
+            /** @description `#rrggbb` header colour of the confirmation email. */
+            brand_color?: string | null;
+            /** @description The sender of confirmations (required with `smtp_url`). */
+            from_address?: string | null;
+            /** @description The shop's domain (shown in emails when there is no `shop_name`). */
+            shop_domain: string;
+            shop_name?: string | null;
+            /** @description `smtp://host:port` or `smtps://user:pass@host`; without it nothing is mailed. */
+            smtp_url?: string | null;
         };
         /** @description `POST /v1/discounts`. */
         NewDiscount: {
@@ -1268,6 +1272,20 @@ export interface components {
             theme: components["schemas"]["ThemeWire"];
             variant_id?: string | null;
         };
+        /** @description A merchant's connection to its commerce platform, tagged by `platform`. */
+        PlatformSettings: (components["schemas"]["NativeSettings"] & {
+            /** @enum {string} */
+            platform: "native";
+        }) | (components["schemas"]["ShopifySettings"] & {
+            /** @enum {string} */
+            platform: "shopify";
+        }) | (components["schemas"]["SalesforceSettings"] & {
+            /** @enum {string} */
+            platform: "salesforce";
+        }) | (components["schemas"]["AdobeSettings"] & {
+            /** @enum {string} */
+            platform: "adobe";
+        });
         /** @description `POST /widget/shoppers/prefill`. */
         PrefillRequest: {
             /** @description The session to fill (`cs_…`). */
@@ -1317,6 +1335,37 @@ export interface components {
              */
             shopper_token?: string | null;
         };
+        /**
+         * @description A Salesforce B2C Commerce site, through the Shopper APIs (SCAPI) with a SLAS
+         *     private client.
+         */
+        SalesforceSettings: {
+            /** @description Overrides `https://{short_code}.api.commercecloud.salesforce.com`. */
+            base_url?: string | null;
+            /** @description SLAS private client id. */
+            client_id: string;
+            /** @description SLAS private client secret. */
+            client_secret: string;
+            /** @description e.g. `f_ecom_zzte_053`. */
+            organization_id: string;
+            /** @description Payment method of pushed orders (default `ANYCART`). */
+            payment_method_id?: string | null;
+            /**
+             * Format: int64
+             * @description Shortens the platform request timeout (never lengthens it).
+             */
+            request_timeout_ms?: number | null;
+            /** @description Category the import walks (default `root`). */
+            root_category_id?: string | null;
+            /** @description Shipping method of pushed orders (default `001`). */
+            shipping_method_id?: string | null;
+            /** @description Shown as the shop's domain (default: the SCAPI host of `short_code`). */
+            shop_domain?: string;
+            /** @description The instance's SCAPI short code, e.g. `kv7kzm78`. */
+            short_code: string;
+            /** @description The site orders are placed in (also the SLAS channel), e.g. `RefArch`. */
+            site_id: string;
+        };
         /** @description ACP `SelectedFulfillmentOption`. */
         SelectedFulfillmentOptionWire: {
             item_ids?: string[];
@@ -1327,6 +1376,24 @@ export interface components {
         SetStock: {
             /** Format: int64 */
             on_hand: number;
+        };
+        /** @description A Shopify store, through the Admin GraphQL API. */
+        ShopifySettings: {
+            /** @description Admin API access token (`shpat_…`). */
+            access_token: string;
+            /** @description Admin API version (default: the one anycart is tested against). */
+            api_version?: string | null;
+            /** @description Overrides `https://{shop_domain}` (a proxy, a local fake). */
+            base_url?: string | null;
+            /**
+             * Format: int64
+             * @description Shortens the platform request timeout (never lengthens it).
+             */
+            request_timeout_ms?: number | null;
+            /** @description e.g. `example.myshopify.com`. */
+            shop_domain: string;
+            /** @description The app's client secret, which signs webhooks. */
+            webhook_secret: string;
         };
         /** @description `POST /widget/shoppers/sign_out` and `/forget`. */
         ShopperTokenRequest: {
@@ -1770,7 +1837,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ConnectBody"];
+                "application/json": components["schemas"]["PlatformSettings"];
             };
         };
         responses: {
@@ -1780,6 +1847,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConnectionWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
         };
