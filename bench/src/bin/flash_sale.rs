@@ -73,9 +73,10 @@ impl Run {
     fn percentile(&self, p: f64) -> f64 {
         let mut v = self.latencies_ms.clone();
         v.sort_by(|a, b| a.total_cmp(b));
-        v.get(((v.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
+        // Nearest rank: an index within 0..len, so the float cast cannot go wrong.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let rank = ((v.len().saturating_sub(1) as f64) * p.clamp(0.0, 1.0)).round() as usize;
+        v.get(rank).copied().unwrap_or(0.0)
     }
 }
 
@@ -475,7 +476,7 @@ async fn main() -> Result<()> {
     } else {
         "SQLite (WAL, synchronous=FULL: durable)"
     };
-    let expected = args.stock.min(args.shoppers as i64);
+    let expected = args.stock.min(i64::try_from(args.shoppers)?);
     println!(
         "flash_sale: {} shoppers × 1 unit, one SKU with {} units, {backend}, {} core(s)",
         args.shoppers,
@@ -508,7 +509,7 @@ async fn main() -> Result<()> {
         engine_runs.push(run);
     }
     let (naive, engine) = (merge(naive_runs), merge(engine_runs));
-    let expected_total = expected * args.rounds as i64;
+    let expected_total = expected * i64::try_from(args.rounds)?;
     row("engine direct: naive baseline", &naive, expected_total);
     row("engine direct: anycart engine", &engine, expected_total);
     println!(

@@ -34,6 +34,11 @@ pub const PG_HOLD_BATCH_SIZE_MAX: usize = 64;
 /// Availability updates buffered per live-stock subscriber before it skips ahead.
 pub const AVAILABILITY_BUFFER_MAX: usize = 1_024;
 
+// A shard queue holds at least one full batch, and PostgreSQL's batches are the
+// smaller ones (see PG_HOLD_BATCH_SIZE_MAX).
+const _: () = assert!(SHARD_QUEUE_MAX >= HOLD_BATCH_SIZE_MAX);
+const _: () = assert!(PG_HOLD_BATCH_SIZE_MAX > 0 && PG_HOLD_BATCH_SIZE_MAX <= HOLD_BATCH_SIZE_MAX);
+
 /// Why the engine could not answer.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {

@@ -44,6 +44,12 @@ pub const SESSION_TTL_MS_DEFAULT: i64 = anycart_core::inventory::HOLD_TTL_MS_DEF
 /// of buyers.
 pub const BUYER_LOCK_STRIPES: usize = 256;
 
+// A session can be kept alive by activity, but never past its absolute lifetime.
+const _: () = assert!(
+    SESSION_TTL_MS_DEFAULT > 0
+        && SESSION_TTL_MS_DEFAULT <= anycart_core::session::SESSION_LIFETIME_MS_MAX
+);
+
 /// Settings of the checkout service.
 #[derive(Clone, Debug)]
 pub struct CheckoutConfig {

@@ -45,6 +45,14 @@ pub const SHOPPER_TOKEN_TTL_MS: i64 = 30 * 60_000;
 /// Digits in a sign-in code.
 pub const CODE_DIGITS: usize = 6;
 
+// Purging expired codes must never forget one that still counts against a rate
+// limit, so the window cannot outlast a code.
+const _: () = assert!(CODE_WINDOW_MS <= CODE_TTL_MS);
+// Five guesses at a 6-digit code: a 1-in-200,000 chance per code.
+const _: () = assert!(CODE_ATTEMPTS_MAX > 0 && CODE_ATTEMPTS_MAX <= 10 && CODE_DIGITS == 6);
+// A "remember me" opt-in must outlive the sign-in that made it.
+const _: () = assert!(SHOPPER_TOKEN_TTL_MS <= anycart_store::SHOPPER_OPTIN_TTL_MS);
+
 /// What a shopper sees of their saved details: enough to recognise, not to copy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProfileView {

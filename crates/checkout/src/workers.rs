@@ -22,6 +22,13 @@ pub const RECONCILE_INTERVAL_MS: u64 = 15 * 60_000;
 /// Shortest tick of the sweeper and the outbox worker, whatever is configured.
 pub const SWEEP_INTERVAL_MS_MIN: u64 = 50;
 
+// Orphaned holds come back well within a session's lifetime, and the hourly purge
+// runs far more often than idempotency keys expire.
+const _: () = assert!(STALE_HOLD_GRACE_MS < crate::SESSION_TTL_MS_DEFAULT);
+const _: () = assert!(EXPIRY_BATCH_MAX > 0);
+#[allow(clippy::cast_possible_wrap)] // compile-time constants far below i64::MAX
+const _: () = assert!((PURGE_INTERVAL_MS as i64) < anycart_store::IDEMPOTENCY_RETENTION_MS);
+
 impl CheckoutService {
     /// Runs one expiry sweep: expires due sessions (giving their stock back) and
     /// releases any hold left past its expiry. Returns how many sessions expired.

@@ -7,6 +7,14 @@
 //!
 //! The operation sequence comes from a seed (printed; set `ANYCART_SIM_SEED` to replay).
 
+// Tests: a panic is a failed test, and their numbers are small.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 use anycart_checkout::clock::{Clock, ManualClock};
 use anycart_checkout::inventory::InventoryEngine;
 use anycart_core::catalogue::{Location, Product, Sku, Variant};

@@ -1,6 +1,14 @@
 //! Two real anycart processes sharing one PostgreSQL never oversell.
 //! Needs `ANYCART_TEST_DATABASE_URL` (CI sets it); otherwise says it skipped.
 
+// Tests: a panic is a failed test, and their numbers are small.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

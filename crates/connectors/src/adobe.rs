@@ -242,13 +242,20 @@ impl AdobeConnector {
 
     /// The base currency (prices in `/V1/products` are in it), read once.
     async fn currency(&self) -> Result<Currency, ConnectorError> {
-        if let Some(c) = *self.currency.lock().expect("currency lock") {
+        if let Some(c) = *self
+            .currency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
             return Ok(c);
         }
         let info: wire::CurrencyInformation = self.get(&["directory", "currency"], &[]).await?;
         let c = Currency::parse(&info.base_currency_code)
             .map_err(|e| ConnectorError::Malformed(format!("base currency: {e}")))?;
-        *self.currency.lock().expect("currency lock") = Some(c);
+        *self
+            .currency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(c);
         Ok(c)
     }
 
@@ -326,7 +333,7 @@ impl AdobeConnector {
                 )
                 .await
             {
-                Ok(q) if q.is_finite() => Some(q.floor() as i64),
+                Ok(q) if q.is_finite() => crate::whole_units(q),
                 Ok(_) => None,
                 // Not managed by MSI on this stock (e.g. "Manage Stock = No"):
                 // the source figures are all there is.
@@ -390,7 +397,9 @@ impl Connector for AdobeConnector {
             Some("entity_id"),
         );
         let products: wire::SearchResults<wire::Product> = self.get(&["products"], &q).await?;
-        if products.items.len() as i64 > IMPORT_PAGE_SIZE || products.total_count < 0 {
+        if i64::try_from(products.items.len()).map_or(true, |n| n > IMPORT_PAGE_SIZE)
+            || products.total_count < 0
+        {
             return Err(ConnectorError::Malformed(format!(
                 "product page with {} items (asked for {IMPORT_PAGE_SIZE}), total_count {}",
                 products.items.len(),

@@ -27,6 +27,8 @@ pub const OUTBOX_BACKOFF_BASE_MS: i64 = 5_000;
 /// Longest delay between two attempts.
 pub const OUTBOX_BACKOFF_MAX_MS: i64 = 6 * 3_600_000;
 
+// Compile-time constants, far below i64::MAX: the cast cannot wrap.
+#[allow(clippy::cast_possible_wrap)]
 const _: () = assert!(
     OUTBOX_LEASE_MS > 3 * crate::PLATFORM_REQUEST_TIMEOUT_MS as i64,
     "a lease must outlive a delivery"

@@ -314,6 +314,14 @@ pub(crate) fn request_timeout(configured_ms: Option<u64>) -> Duration {
     Duration::from_millis(timeout_ms)
 }
 
+/// Whole units in a platform's floating-point quantity (stock can be fractional
+/// or negative there): rounded down, `None` for NaN and infinities.
+pub(crate) fn whole_units(quantity: f64) -> Option<i64> {
+    // `as` from a float saturates at the i64 bounds, which is what we want.
+    #[allow(clippy::cast_possible_truncation)]
+    quantity.is_finite().then(|| quantity.floor() as i64)
+}
+
 /// Maps a transport-level reqwest error: all of them are worth a retry.
 pub(crate) fn transport_error(e: reqwest::Error) -> ConnectorError {
     if e.is_timeout() {
@@ -366,7 +374,8 @@ pub fn minor_units(amount: &str, exponent: u32) -> Result<i64, ConnectorError> {
     let frac_minor: i64 = if frac.is_empty() {
         0
     } else {
-        frac.parse::<i64>().map_err(|_| bad())? * 10i64.pow(exponent - frac.len() as u32)
+        let digits = u32::try_from(frac.len()).map_err(|_| bad())?;
+        frac.parse::<i64>().map_err(|_| bad())? * 10i64.pow(exponent - digits)
     };
     whole
         .checked_mul(scale)

@@ -52,6 +52,8 @@ pub const DEFAULT_PAYMENT_METHOD_ID: &str = "ANYCART";
 pub const DEFAULT_ROOT_CATEGORY_ID: &str = "root";
 /// Longest one order push may take, all requests and waits included.
 pub const PUSH_DEADLINE_MS: u64 = 25_000;
+// Compile-time constants, far below i64::MAX: the cast cannot wrap.
+#[allow(clippy::cast_possible_wrap)]
 const _: () = assert!(
     ((PUSH_DEADLINE_MS + crate::PLATFORM_REQUEST_TIMEOUT_MS) as i64)
         < crate::delivery::OUTBOX_LEASE_MS,
@@ -162,7 +164,11 @@ impl SalesforceConnector {
     async fn token(&self, usid: Option<&str>, fresh: bool) -> Result<Token, ConnectorError> {
         let key = usid.unwrap_or_default().to_string();
         if !fresh
-            && let Some(t) = self.tokens.lock().expect("token lock").get(&key)
+            && let Some(t) = self
+                .tokens
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&key)
             && t.renew_at > Instant::now()
         {
             return Ok(t.clone());
@@ -203,13 +209,16 @@ impl SalesforceConnector {
                 "SLAS token response without a usable access token".into(),
             ));
         }
-        let lifetime_s = (t.expires_in - TOKEN_EXPIRY_MARGIN_S).max(0) as u64;
+        let lifetime_s = u64::try_from(t.expires_in - TOKEN_EXPIRY_MARGIN_S).unwrap_or(0);
         let token = Token {
             access: SecretString::from(t.access_token),
             customer_id: t.customer_id,
             renew_at: Instant::now() + Duration::from_secs(lifetime_s),
         };
-        let mut cache = self.tokens.lock().expect("token lock");
+        let mut cache = self
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() >= TOKEN_CACHE_MAX {
             cache.clear();
         }

@@ -100,7 +100,7 @@ impl ShopifyConnector {
         let wait = self
             .bucket
             .lock()
-            .expect("bucket lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .map_or(Duration::ZERO, |b| b.wait_for(b.last_cost));
         if wait > Duration::from_millis(THROTTLE_WAIT_MS_MAX) {
             return Err(ConnectorError::Transient(format!(
@@ -110,7 +110,7 @@ impl ShopifyConnector {
         }
         if !wait.is_zero() {
             tracing::debug!(
-                wait_ms = wait.as_millis() as u64,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 "waiting for Shopify's cost bucket"
             );
             tokio::time::sleep(wait).await;
@@ -144,7 +144,10 @@ impl ShopifyConnector {
         if let Some(cost) = body.extensions.and_then(|e| e.cost) {
             let t = cost.throttle_status;
             debug_assert!(t.currently_available <= t.maximum_available);
-            *self.bucket.lock().expect("bucket lock") = Some(Bucket {
+            *self
+                .bucket
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Bucket {
                 last_cost: cost.requested_query_cost.unwrap_or(QUERY_COST_ESTIMATE),
                 available: t.currently_available,
                 restore_per_s: t.restore_rate,

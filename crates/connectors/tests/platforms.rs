@@ -2,6 +2,14 @@
 //! `ANYCART_TEST_DATABASE_URL` is set) PostgreSQL: exactly-once order push under
 //! failures and restarts, dead-lettering, webhook intake, native confirmations.
 
+// Tests: a panic is a failed test, and their numbers are small.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 mod common;
 mod fakes;
 

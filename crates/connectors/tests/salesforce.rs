@@ -3,6 +3,14 @@
 //! anycart order under failures, lost responses and restarts; dead-lettering;
 //! import with pagination and throttling; reconciliation; connect validation.
 
+// Tests: a panic is a failed test, and their numbers are small.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 mod common;
 mod fakes;
 

@@ -259,6 +259,7 @@ fn check_discount(
 /// Splits `amount` across `weights` proportionally; the remainder goes to the
 /// largest fractional parts so the pieces add up exactly.
 pub fn allocate_proportionally(amount: i64, weights: &[i64]) -> Vec<i64> {
+    debug_assert!(weights.iter().all(|w| *w >= 0), "weights are amounts");
     let total: i128 = weights.iter().map(|w| i128::from(*w)).sum();
     if total <= 0 || amount == 0 {
         return vec![0; weights.len()];
@@ -268,7 +269,9 @@ pub fn allocate_proportionally(amount: i64, weights: &[i64]) -> Vec<i64> {
         .enumerate()
         .map(|(i, w)| {
             let exact = i128::from(amount) * i128::from(*w);
-            (i, (exact / total) as i64, exact % total)
+            // A share of `amount` (weights are not negative), so it fits an i64.
+            let share = i64::try_from(exact / total).unwrap_or(amount);
+            (i, share, exact % total)
         })
         .collect();
     let mut left = amount - parts.iter().map(|p| p.1).sum::<i64>();

@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 
 /// Largest request body accepted anywhere (64 KiB: a 50-line basket is ~10 KiB).
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
+// Platform webhooks get their own, larger limit; a basket must fit the API's.
+const _: () = assert!(BODY_BYTES_MAX < anycart_connectors::WEBHOOK_BODY_BYTES_MAX);
 
 /// A JSON body parsed into `T`, with the raw bytes kept (the idempotency layer
 /// fingerprints them). Errors name the failing field as a JSONPath in `param`.

@@ -18,6 +18,11 @@ use sha2::{Digest, Sha256};
 pub const IDEMPOTENCY_KEY_LEN_MAX: usize = 255;
 /// How long a running request owns its key before another node may take it over.
 pub const IDEMPOTENCY_LOCK_MS: i64 = 60_000;
+// A running request keeps its key until it has surely finished or timed out, so a
+// retry can never run it a second time alongside.
+#[allow(clippy::cast_possible_wrap)] // compile-time constants far below i64::MAX
+const _: () = assert!(IDEMPOTENCY_LOCK_MS > crate::REQUEST_TIMEOUT_MS as i64);
+
 /// Cap on the `Retry-After` we suggest for in-flight collisions.
 const RETRY_AFTER_S_MAX: i64 = 5;
 

@@ -40,7 +40,7 @@ impl TryFrom<VariantRow> for Variant {
             price: Money::new(row.price_minor, currency).map_err(corrupt)?,
             max_quantity_per_order: row
                 .max_quantity_per_order
-                .map(|m| m.clamp(1, i64::from(u32::MAX)) as u32),
+                .map(|m| u32::try_from(m.clamp(1, i64::from(u32::MAX))).unwrap_or(u32::MAX)),
             image_url: row.image_url,
         })
     }
@@ -145,7 +145,7 @@ impl Store {
                 .bind(v.id.to_string())
                 .bind(merchant.to_string())
                 .bind(product.id.to_string())
-                .bind(position as i64)
+                .bind(i64::try_from(position).unwrap_or(i64::MAX))
                 .bind(v.sku.as_ref().to_string())
                 .bind(v.title.clone())
                 .bind(serde_json::to_string(&v.options)?)

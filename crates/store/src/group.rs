@@ -31,6 +31,8 @@ use tokio::sync::{mpsc, oneshot};
 pub const GROUP_JOBS_MAX: usize = 256;
 /// Jobs that may queue before callers wait (back-pressure, not unbounded memory).
 pub const GROUP_QUEUE_MAX: usize = 8_192;
+// A full group must fit in the queue, or one group could never be formed.
+const _: () = assert!(GROUP_QUEUE_MAX >= GROUP_JOBS_MAX && GROUP_JOBS_MAX > 0);
 
 /// The future a write job returns: it borrows the connection it runs on.
 pub type TxFuture<'c, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'c>>;

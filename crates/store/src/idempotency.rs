@@ -11,6 +11,8 @@ use sqlx::AnyConnection;
 
 /// Keys are kept at least this long (ACP §6.6 asks for 24 h; we keep 48 h).
 pub const IDEMPOTENCY_RETENTION_MS: i64 = 48 * 60 * 60 * 1000;
+// ACP: keys must be kept at least 24 hours.
+const _: () = assert!(IDEMPOTENCY_RETENTION_MS >= 24 * 60 * 60 * 1000);
 
 /// Which request a key belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -36,7 +36,7 @@ pub use connection_settings::{
 };
 pub use connections::{ConnectionRecord, ExternalKind, ImportCursor};
 pub use group::{GROUP_JOBS_MAX, GROUP_QUEUE_MAX};
-pub use idempotency::{IdempotencyBegin, IdempotencyScope};
+pub use idempotency::{IDEMPOTENCY_RETENTION_MS, IdempotencyBegin, IdempotencyScope};
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
 pub use orders::OrderRecord;
 pub use outbox::{OUTBOX_KIND_ORDER_CREATED, OutboxItem, OutboxState};

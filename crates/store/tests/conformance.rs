@@ -1,6 +1,14 @@
 //! One store suite, two engines: every test here runs on SQLite and, when
 //! `ANYCART_TEST_DATABASE_URL` is set (always in CI), on PostgreSQL.
 
+// Tests: a panic is a failed test, and their numbers are small.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 use anycart_core::catalogue::{Location, Product, Sku, Variant};
 use anycart_core::order::{Order, OrderStatus, PaymentRecord};
 use anycart_core::pricing::Totals;

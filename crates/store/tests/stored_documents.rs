@@ -13,6 +13,14 @@
 //! Rows written before the change must still load: a new field needs
 //! `#[serde(default)]` (or a migration that rewrites the documents).
 
+// Tests: a panic is a failed test, and their numbers are small.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 use anycart_core::catalogue::VariantOption;
 use anycart_core::order::{Order, OrderStatus, PaymentRecord};
 use anycart_core::pricing::{

@@ -299,7 +299,7 @@ pub fn levels(
         .filter_map(|i| {
             let name = sources.get(&i.source_code)?;
             let units = if i.status == 1 && i.quantity.is_finite() {
-                (i.quantity.floor() as i64).max(0)
+                crate::whole_units(i.quantity).unwrap_or(0).max(0)
             } else {
                 0
             };

@@ -140,7 +140,9 @@ pub fn parse_cursor(cursor: Option<&str>) -> Result<i64, ConnectorError> {
 
 /// The cursor after a search page, `None` on the last one.
 pub fn next_cursor(search: &ProductSearchResult) -> Option<String> {
-    let next = search.offset + search.hits.len() as i64;
+    let next = search
+        .offset
+        .saturating_add(i64::try_from(search.hits.len()).unwrap_or(i64::MAX));
     (!search.hits.is_empty() && next < search.total).then(|| next.to_string())
 }
 
@@ -184,7 +186,7 @@ fn levels(inventory: Option<&Inventory>) -> Vec<ImportedLevel> {
             // ATS may be fractional or negative (backorders): whole sellable units only.
             available: i.ats.map_or(0, |a| {
                 if a.is_finite() {
-                    (a.floor() as i64).clamp(0, ATS_UNITS_MAX)
+                    crate::whole_units(a).unwrap_or(0).clamp(0, ATS_UNITS_MAX)
                 } else {
                     0
                 }

@@ -148,7 +148,7 @@ pub fn order_create_variables(push: &OrderPush) -> Result<OrderCreateVariables, 
 /// Parses an RFC 3339 timestamp into unix ms.
 pub fn unix_ms(s: &str) -> Result<i64, ConnectorError> {
     OffsetDateTime::parse(s, &Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
         .map_err(|e| ConnectorError::Malformed(format!("timestamp `{s}`: {e}")))
 }
 

@@ -2,6 +2,14 @@
 //! `ANYCART_TEST_DATABASE_URL` is set) PostgreSQL, spoken to over HTTP. Every
 //! checkout response is validated against the ACP JSON schema by the helpers.
 
+// Tests: a panic is a failed test, and their numbers are small.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 mod admin;
 mod availability;
 mod bad_input;

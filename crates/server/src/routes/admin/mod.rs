@@ -305,9 +305,7 @@ async fn list_products(
         .store
         .list_products(caller.0.merchant, after, limit)
         .await?;
-    let next_cursor = (products.len() as i64 == limit)
-        .then(|| products.last().map(|p| p.id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&products, limit, |p| p.id.to_string());
     let mut data = Vec::with_capacity(products.len());
     for p in products {
         data.push(product_wire(&state, &caller, p).await?);
@@ -668,9 +666,7 @@ async fn list_orders(
         .store
         .list_orders(caller.0.merchant, before, limit)
         .await?;
-    let next_cursor = (orders.len() as i64 == limit)
-        .then(|| orders.last().map(|o| o.order.id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&orders, limit, |o| o.order.id.to_string());
     Ok(Json(Page {
         data: orders.into_iter().map(|o| order_wire(&state, o)).collect(),
         next_cursor,

@@ -3,7 +3,7 @@
 //! may frame it. The rules live in [`anycart_checkout::placements`]; this is the
 //! wire shape and the handlers.
 
-use super::wire::{Page, PageQuery};
+use super::wire::{Page, PageQuery, next_cursor};
 use crate::auth::SecretCaller;
 use crate::error::ApiError;
 use crate::extract::AcpJson;
@@ -227,9 +227,7 @@ async fn list_placements(
         .store
         .list_placements(caller.0.merchant, after, limit)
         .await?;
-    let next_cursor = (found.len() as i64 == limit)
-        .then(|| found.last().map(|p| p.id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&found, limit, |p| p.id.to_string());
     let data = found
         .iter()
         .map(|p| placement_wire(&state.config.base_url, p))

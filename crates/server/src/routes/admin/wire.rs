@@ -105,6 +105,13 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// The cursor of the page after `items` (the id of its last one), if `items`
+/// filled the page: a shorter page is the last.
+pub fn next_cursor<T>(items: &[T], limit: i64, id: impl Fn(&T) -> String) -> Option<String> {
+    let full = i64::try_from(items.len()).is_ok_and(|n| n >= limit);
+    if full { items.last().map(id) } else { None }
+}
+
 /// `?limit=&after=` / `?limit=&before=`.
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {

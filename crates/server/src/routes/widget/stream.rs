@@ -25,6 +25,8 @@ use utoipa_axum::routes;
 
 /// How often an idle stream sends a comment, so proxies keep it open.
 pub const KEEP_ALIVE_MS: u64 = 15_000;
+// Changes found by polling reach a stream before proxies see it idle.
+const _: () = assert!(anycart_checkout::availability::POLL_INTERVAL_MS < KEEP_ALIVE_MS);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream))
