@@ -487,19 +487,34 @@ async fn main() -> Result<()> {
         "{:<34} {:>10} {:>9} {:>9} {:>6} {:>9} {:>10}",
         "path", "holds/s", "p50 ms", "p99 ms", "held", "oversell", "undersell"
     );
+    let engine_rate = engine_direct_phase(&args, expected).await?;
+    half_load_phase(&args, engine_rate / 2.0).await?;
+    service_phase(&args, expected).await?;
+    match (args.no_http, anycart_bin(&args)) {
+        (true, _) => {}
+        (false, None) => println!(
+            "HTTP phase skipped: no anycart binary next to this one (cargo build --release --bin anycart, or --anycart-bin PATH)"
+        ),
+        (false, Some(bin)) => http_phase(&args, &bin, expected).await?,
+    }
+    Ok(())
+}
 
+/// Hold requests straight into the engine vs one transaction each, `rounds`
+/// times on fresh stock. Returns the engine's rate.
+async fn engine_direct_phase(args: &Args, expected: i64) -> Result<f64> {
     let mut naive_runs = Vec::new();
     let mut engine_runs = Vec::new();
     for round in 0..args.rounds {
         eprintln!("… engine-direct round {}/{}", round + 1, args.rounds);
-        let f = fixture(&args, args.stock).await?;
+        let f = fixture(args, args.stock).await?;
         let run = engine_direct(&f, args.shoppers, None).await?;
         anyhow::ensure!(
             held_in_db(&f).await? == run.held,
             "naive: database disagrees with acknowledgements"
         );
         naive_runs.push(run);
-        let f = fixture(&args, args.stock).await?;
+        let f = fixture(args, args.stock).await?;
         let engine = InventoryEngine::start(f.store.clone(), Arc::new(SystemClock));
         let run = engine_direct(&f, args.shoppers, Some(&engine)).await?;
         anyhow::ensure!(
@@ -516,49 +531,50 @@ async fn main() -> Result<()> {
         "ratio anycart/naive (engine direct): {:.1}x",
         engine.rate() / naive.rate()
     );
+    Ok(engine.rate())
+}
 
+/// Latency when not saturated: an open loop at `rate` holds/s for 2 s.
+async fn half_load_phase(args: &Args, rate: f64) -> Result<()> {
     eprintln!("… latency at half the engine's measured throughput");
-    let half = engine.rate() / 2.0;
-    let f = fixture(&args, 10_000_000).await?;
+    let f = fixture(args, 10_000_000).await?;
     let e = InventoryEngine::start(f.store.clone(), Arc::new(SystemClock));
-    let paced_run = paced(&f, &e, half, Duration::from_secs(2)).await?;
+    let paced_run = paced(&f, &e, rate, Duration::from_secs(2)).await?;
     println!(
         "{:<34} {:>10.0} {:>9.2} {:>9.2}   (open loop at {:.0}/s)",
         "anycart engine at half load",
         paced_run.rate(),
         paced_run.percentile(0.5),
         paced_run.percentile(0.99),
-        half
+        rate
     );
+    Ok(())
+}
 
+async fn service_phase(args: &Args, expected: i64) -> Result<()> {
     eprintln!("… checkout service: naive");
-    let naive_service = service(&args, "naive").await?;
+    let naive = service(args, "naive").await?;
     eprintln!("… checkout service: anycart");
-    let anycart_service = service(&args, "anycart").await?;
-    row("checkout service: naive baseline", &naive_service, expected);
-    row("checkout service: anycart", &anycart_service, expected);
+    let anycart = service(args, "anycart").await?;
+    row("checkout service: naive baseline", &naive, expected);
+    row("checkout service: anycart", &anycart, expected);
     println!(
         "ratio anycart/naive (checkout service): {:.1}x",
-        anycart_service.rate() / naive_service.rate()
+        anycart.rate() / naive.rate()
     );
+    Ok(())
+}
 
-    match (args.no_http, anycart_bin(&args)) {
-        (true, _) => {}
-        (false, None) => println!(
-            "HTTP phase skipped: no anycart binary next to this one (cargo build --release --bin anycart, or --anycart-bin PATH)"
-        ),
-        (false, Some(bin)) => {
-            eprintln!("… HTTP: naive ({})", bin.display());
-            let naive_http = http(&args, &bin, "naive").await?;
-            eprintln!("… HTTP: anycart");
-            let anycart_http = http(&args, &bin, "anycart").await?;
-            row("HTTP checkout: naive baseline", &naive_http, expected);
-            row("HTTP checkout: anycart", &anycart_http, expected);
-            println!(
-                "ratio anycart/naive (HTTP): {:.1}x",
-                anycart_http.rate() / naive_http.rate()
-            );
-        }
-    }
+async fn http_phase(args: &Args, bin: &std::path::Path, expected: i64) -> Result<()> {
+    eprintln!("… HTTP: naive ({})", bin.display());
+    let naive = http(args, bin, "naive").await?;
+    eprintln!("… HTTP: anycart");
+    let anycart = http(args, bin, "anycart").await?;
+    row("HTTP checkout: naive baseline", &naive, expected);
+    row("HTTP checkout: anycart", &anycart, expected);
+    println!(
+        "ratio anycart/naive (HTTP): {:.1}x",
+        anycart.rate() / naive.rate()
+    );
     Ok(())
 }

@@ -62,6 +62,26 @@ pub enum CodeLimit {
     Merchant,
 }
 
+/// Why a returning shopper's sign-in step refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ShopperError {
+    #[error("invalid email address")]
+    InvalidEmail,
+    /// A sign-in code that is not six digits.
+    #[error("sign-in code malformed")]
+    InvalidCode,
+    #[error("sign-in code expired or used")]
+    CodeExpired,
+    #[error("sign-in code incorrect ({tries_left} tries left)")]
+    CodeIncorrect { tries_left: i64 },
+    #[error("too many wrong sign-in codes")]
+    TooManyAttempts,
+    #[error("sign-in codes rate limited ({0:?})")]
+    CodeRateLimited(CodeLimit),
+    #[error("shopper token invalid or expired")]
+    InvalidShopperToken,
+}
+
 /// Every way a checkout step can refuse or fail.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckoutError {
@@ -116,21 +136,9 @@ pub enum CheckoutError {
     /// A total does not fit the money type (absurd quantities or prices).
     #[error("amount out of range: {0}")]
     AmountOutOfRange(String),
-    #[error("invalid email address")]
-    InvalidEmail,
-    /// A sign-in code that is not six digits.
-    #[error("sign-in code malformed")]
-    InvalidCode,
-    #[error("sign-in code expired or used")]
-    CodeExpired,
-    #[error("sign-in code incorrect ({tries_left} tries left)")]
-    CodeIncorrect { tries_left: i64 },
-    #[error("too many wrong sign-in codes")]
-    TooManyAttempts,
-    #[error("sign-in codes rate limited ({0:?})")]
-    CodeRateLimited(CodeLimit),
-    #[error("shopper token invalid or expired")]
-    InvalidShopperToken,
+    /// A returning shopper's sign-in was refused.
+    #[error(transparent)]
+    Shopper(#[from] ShopperError),
     /// Merchant input (placements, the demo) refused: `param` is the JSONPath of
     /// the field in the request that carried it.
     #[error("{param}: {message}")]

@@ -5,7 +5,7 @@
 //! flows that depend on sessions: the dependency runs one way.
 
 use crate::CheckoutService;
-use crate::error::{CheckoutError, CheckoutResult, TokenRefusal};
+use crate::error::{CheckoutError, CheckoutResult, ShopperError, TokenRefusal};
 use crate::keys::{PRESENTED_KEY_LEN_MAX, hash_key};
 use anycart_core::MerchantId;
 use anycart_core::session::CheckoutSession;
@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 pub const SHOPPER_TOKEN_PREFIX: &str = "sht_";
 
 impl CheckoutService {
-    /// The live token's record, or [`CheckoutError::InvalidShopperToken`].
+    /// The live token's record, or [`ShopperError::InvalidShopperToken`].
     pub(crate) async fn shopper(
         &self,
         merchant: MerchantId,
@@ -24,12 +24,12 @@ impl CheckoutService {
     ) -> CheckoutResult<ShopperTokenRecord> {
         let token = token.trim();
         if !token.starts_with(SHOPPER_TOKEN_PREFIX) || token.len() > PRESENTED_KEY_LEN_MAX {
-            return Err(CheckoutError::InvalidShopperToken);
+            return Err(ShopperError::InvalidShopperToken.into());
         }
         self.store
             .find_shopper_token(merchant, &hash_key(token), self.now_ms())
             .await?
-            .ok_or(CheckoutError::InvalidShopperToken)
+            .ok_or(ShopperError::InvalidShopperToken.into())
     }
 
     /// The provider token to charge for a complete request's credential token: a

@@ -16,7 +16,7 @@
 //!   `shopper_tokens`), so the widget never sees the saved token.
 
 use crate::CheckoutService;
-use crate::error::{CheckoutError, CheckoutResult, CodeLimit, Resource};
+use crate::error::{CheckoutError, CheckoutResult, CodeLimit, Resource, ShopperError};
 use crate::keys::hash_key;
 use crate::sessions::SessionInput;
 use anycart_core::session::{Buyer, CheckoutSession, Fulfillment};
@@ -82,7 +82,7 @@ pub struct Verified {
 pub fn normalize_email(raw: &str) -> CheckoutResult<String> {
     Email::parse(raw)
         .map(|e| e.as_ref().to_lowercase())
-        .map_err(|_| CheckoutError::InvalidEmail)
+        .map_err(|_| ShopperError::InvalidEmail.into())
 }
 
 /// The HMAC of a code, bound to merchant and email so a row cannot be replayed
@@ -145,10 +145,10 @@ impl CheckoutService {
         match self.store.issue_shopper_code(&record, limits).await? {
             CodeIssue::Issued => {}
             CodeIssue::EmailLimited => {
-                return Err(CheckoutError::CodeRateLimited(CodeLimit::Email));
+                return Err(ShopperError::CodeRateLimited(CodeLimit::Email).into());
             }
             CodeIssue::MerchantLimited => {
-                return Err(CheckoutError::CodeRateLimited(CodeLimit::Merchant));
+                return Err(ShopperError::CodeRateLimited(CodeLimit::Merchant).into());
             }
         }
         metrics::counter!("anycart_shopper_codes_total").increment(1);
@@ -202,7 +202,7 @@ impl CheckoutService {
         let email = normalize_email(email)?;
         let code = code.trim();
         if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(CheckoutError::InvalidCode);
+            return Err(ShopperError::InvalidCode.into());
         }
         self.consume_code(merchant, &email, code).await?;
         let now = self.now_ms();
@@ -239,9 +239,9 @@ impl CheckoutService {
             .store
             .live_shopper_code(merchant, email, now)
             .await?
-            .ok_or(CheckoutError::CodeExpired)?;
+            .ok_or(ShopperError::CodeExpired)?;
         if live.attempts >= CODE_ATTEMPTS_MAX {
-            return Err(CheckoutError::TooManyAttempts);
+            return Err(ShopperError::TooManyAttempts.into());
         }
         let mac = code_mac(&self.config.shopper_secret, merchant, email, code);
         let stored = hex::decode(&live.code_mac).map_err(|e| {
@@ -254,16 +254,16 @@ impl CheckoutService {
                 .await?;
             let tries_left = CODE_ATTEMPTS_MAX - live.attempts - 1;
             if !counted || tries_left <= 0 {
-                return Err(CheckoutError::TooManyAttempts);
+                return Err(ShopperError::TooManyAttempts.into());
             }
-            return Err(CheckoutError::CodeIncorrect { tries_left });
+            return Err(ShopperError::CodeIncorrect { tries_left }.into());
         }
         if !self
             .store
             .consume_shopper_code(&live.id, CODE_ATTEMPTS_MAX, now)
             .await?
         {
-            return Err(CheckoutError::CodeExpired);
+            return Err(ShopperError::CodeExpired.into());
         }
         Ok(())
     }

@@ -8,7 +8,7 @@
 //! `log_errors` middleware writes one line per failed request.
 
 use crate::routes::acp::wire::{API_VERSION, ErrorWire};
-use anycart_checkout::error::{CodeLimit, TokenRefusal};
+use anycart_checkout::error::{CodeLimit, ShopperError, TokenRefusal};
 use anycart_checkout::{CheckoutError, Resource};
 use anycart_connectors::ConnectorError;
 use anycart_store::StoreError;
@@ -513,41 +513,50 @@ impl From<CheckoutError> for ApiError {
             ),
             E::BuyerLimitReached(_) => buyer_limit(),
             E::AmountOutOfRange(m) => ApiError::new(ErrorCode::AmountOutOfRange, m),
-            E::InvalidEmail => ApiError::new(ErrorCode::InvalidEmail, "Enter a valid email address.")
-                .with_param("$.email"),
-            E::InvalidCode => ApiError::new(
-                ErrorCode::InvalidCode,
-                "The code is the 6 digits from the email.",
-            )
-            .with_param("$.code"),
-            E::CodeExpired => ApiError::new(
-                ErrorCode::CodeExpired,
-                "This code has expired or was already used. Ask for a new one.",
-            )
-            .with_param("$.code"),
-            E::CodeIncorrect { tries_left } => ApiError::new(
-                ErrorCode::CodeIncorrect,
-                format!(
-                    "That code is not right. {tries_left} {} left.",
-                    if tries_left == 1 { "try" } else { "tries" }
-                ),
-            )
-            .with_param("$.code"),
-            E::TooManyAttempts => ApiError::new(
-                ErrorCode::TooManyAttempts,
-                "Too many wrong codes. Ask for a new one.",
-            )
-            .with_param("$.code"),
-            E::CodeRateLimited(limit) => rate_limited(limit),
-            E::InvalidShopperToken => ApiError::new(
-                ErrorCode::InvalidShopperToken,
-                "Your sign-in has expired. Enter your email again to get a new code.",
-            )
-            .with_param("$.shopper_token"),
+            E::Shopper(refusal) => shopper_refused(refusal),
             E::Invalid { param, message } => ApiError::invalid(&param, message),
             E::Store(store) => return store.into(),
         };
         api.with_detail(detail)
+    }
+}
+
+/// A returning shopper's sign-in refusal (the widget shows `message` as is).
+fn shopper_refused(e: ShopperError) -> ApiError {
+    match e {
+        ShopperError::InvalidEmail => {
+            ApiError::new(ErrorCode::InvalidEmail, "Enter a valid email address.")
+                .with_param("$.email")
+        }
+        ShopperError::InvalidCode => ApiError::new(
+            ErrorCode::InvalidCode,
+            "The code is the 6 digits from the email.",
+        )
+        .with_param("$.code"),
+        ShopperError::CodeExpired => ApiError::new(
+            ErrorCode::CodeExpired,
+            "This code has expired or was already used. Ask for a new one.",
+        )
+        .with_param("$.code"),
+        ShopperError::CodeIncorrect { tries_left } => ApiError::new(
+            ErrorCode::CodeIncorrect,
+            format!(
+                "That code is not right. {tries_left} {} left.",
+                if tries_left == 1 { "try" } else { "tries" }
+            ),
+        )
+        .with_param("$.code"),
+        ShopperError::TooManyAttempts => ApiError::new(
+            ErrorCode::TooManyAttempts,
+            "Too many wrong codes. Ask for a new one.",
+        )
+        .with_param("$.code"),
+        ShopperError::CodeRateLimited(limit) => rate_limited(limit),
+        ShopperError::InvalidShopperToken => ApiError::new(
+            ErrorCode::InvalidShopperToken,
+            "Your sign-in has expired. Enter your email again to get a new code.",
+        )
+        .with_param("$.shopper_token"),
     }
 }
 

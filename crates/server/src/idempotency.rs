@@ -76,6 +76,20 @@ struct Outcome {
 }
 
 impl Outcome {
+    fn of_success(status: StatusCode, value: &impl Serialize) -> Outcome {
+        match serde_json::to_string(value) {
+            Ok(body) => Outcome {
+                status,
+                body,
+                retry_after_s: None,
+                log: None,
+            },
+            Err(e) => Outcome::of_error(&ApiError::internal(format!(
+                "response not serialisable: {e}"
+            ))),
+        }
+    }
+
     fn of_error(e: &ApiError) -> Outcome {
         Outcome {
             status: e.status(),
@@ -144,57 +158,58 @@ where
         .await;
     match begin {
         Err(e) => ApiError::from(e).into_response(),
-        Ok(IdempotencyBegin::Replay { status, body }) => {
-            metrics::counter!("anycart_idempotent_replays_total").increment(1);
-            json_response(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                body,
-                &key,
-                true,
-            )
+        Ok(IdempotencyBegin::Proceed) => {
+            let outcome = match run(state.clone(), body).await {
+                Ok(value) => Outcome::of_success(success, &value),
+                Err(e) => Outcome::of_error(&e),
+            };
+            record(state, &scope, &outcome).await;
+            outcome.into_response(&key)
         }
+        Ok(IdempotencyBegin::Replay { status, body }) => replay(status, body, &key),
         Ok(IdempotencyBegin::Conflict) => ApiError::new(
             ErrorCode::IdempotencyConflict,
             "Idempotency-Key has already been used with a different request body",
         )
         .into_response(),
-        Ok(IdempotencyBegin::InFlight { retry_after_ms }) => {
-            let seconds = ((retry_after_ms + 999) / 1000).clamp(1, RETRY_AFTER_S_MAX);
-            ApiError::new(
-                ErrorCode::IdempotencyInFlight,
-                "A request with this Idempotency-Key is currently being processed",
-            )
-            .retry_after(u64::try_from(seconds).unwrap_or(1))
-            .into_response()
-        }
-        Ok(IdempotencyBegin::Proceed) => {
-            let outcome = match run(state.clone(), body).await {
-                Ok(value) => match serde_json::to_string(&value) {
-                    Ok(text) => Outcome {
-                        status: success,
-                        body: text,
-                        retry_after_s: None,
-                        log: None,
-                    },
-                    Err(e) => Outcome::of_error(&ApiError::internal(format!(
-                        "response not serialisable: {e}"
-                    ))),
-                },
-                Err(e) => Outcome::of_error(&e),
-            };
-            let recorded = if outcome.is_stored() {
-                state
-                    .store
-                    .idempotency_finish(&scope, outcome.status.as_u16(), &outcome.body)
-                    .await
-            } else {
-                state.store.idempotency_abandon(&scope).await
-            };
-            if let Err(e) = recorded {
-                tracing::error!(error = %e, "could not record an idempotency result");
-            }
-            outcome.into_response(&key)
-        }
+        Ok(IdempotencyBegin::InFlight { retry_after_ms }) => in_flight(retry_after_ms),
+    }
+}
+
+/// The stored response of the request that ran with this key.
+fn replay(status: u16, body: String, key: &str) -> Response {
+    metrics::counter!("anycart_idempotent_replays_total").increment(1);
+    json_response(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        body,
+        key,
+        true,
+    )
+}
+
+/// The key's request is still running (on this or another node): retry soon.
+fn in_flight(retry_after_ms: i64) -> Response {
+    let seconds = ((retry_after_ms + 999) / 1000).clamp(1, RETRY_AFTER_S_MAX);
+    ApiError::new(
+        ErrorCode::IdempotencyInFlight,
+        "A request with this Idempotency-Key is currently being processed",
+    )
+    .retry_after(u64::try_from(seconds).unwrap_or(1))
+    .into_response()
+}
+
+/// Stores the outcome for replays, or releases the key when it must not be kept.
+async fn record(state: &AppState, scope: &IdempotencyScope, outcome: &Outcome) {
+    let recorded = if outcome.is_stored() {
+        state
+            .store
+            .idempotency_finish(scope, outcome.status.as_u16(), &outcome.body)
+            .await
+    } else {
+        state.store.idempotency_abandon(scope).await
+    };
+    if let Err(e) = recorded {
+        tracing::error!(error = %e, "could not record an idempotency result");
     }
 }
 

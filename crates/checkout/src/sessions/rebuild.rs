@@ -19,6 +19,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// Units per variant.
 type Units = BTreeMap<VariantId, i64>;
 
+/// A buyer's units elsewhere, counted under their lock (held while this lives).
+struct BuyerLimits<'a> {
+    _guard: Option<tokio::sync::MutexGuard<'a, ()>>,
+    units: Units,
+}
+
 /// The merchant's pricing rules, read once per rebuild.
 struct PricingRules {
     zones: Vec<ShippingZone>,
@@ -51,25 +57,13 @@ impl CheckoutService {
         let rules = self.pricing_rules(merchant).await?;
 
         // Per-buyer limits: what this buyer has elsewhere counts against each
-        // variant's `max_quantity_per_order`, and an over-limit variant is not held.
-        // The lock is held until the session (and its holds) are written.
-        let limited_buyer = limited_buyer_key(&session);
-        let _buyer_guard = match &limited_buyer {
-            Some(key) => Some(self.buyer_lock(merchant, key).await),
-            None => None,
-        };
-        let buyer_units = match &limited_buyer {
-            Some(key) => {
-                self.store
-                    .buyer_units(merchant, key, session.id, now - BUYER_LIMIT_WINDOW_MS)
-                    .await?
-            }
-            None => Units::new(),
-        };
+        // variant's `max_quantity_per_order`, and an over-limit variant is not
+        // held. The buyer's lock is kept until the session (and its holds) are written.
+        let limits = self.buyer_limits(&session, now).await?;
         let mut demand = demand_by_variant(&lines);
-        let over = over_limit(&session.lines, &buyer_units);
+        let over = over_limit(&session.lines, &limits.units);
         demand.retain(|variant, _| !over.contains(variant));
-
+        let buyer_units = limits.units.clone();
         let (holds, engine_pool) = self.take_holds(&session, &demand, &previously).await?;
         let session_id = session.id;
         let write = SessionWrite {
@@ -101,6 +95,35 @@ impl CheckoutService {
                 Err(failed)
             }
         }
+    }
+
+    /// What the session's buyer holds elsewhere and ordered lately, per variant,
+    /// under the buyer's lock, when any line has a per-customer limit.
+    async fn buyer_limits(
+        &self,
+        session: &CheckoutSession,
+        now_ms: i64,
+    ) -> CheckoutResult<BuyerLimits<'_>> {
+        let Some(key) = limited_buyer_key(session) else {
+            return Ok(BuyerLimits {
+                _guard: None,
+                units: Units::new(),
+            });
+        };
+        let guard = self.buyer_lock(session.merchant_id, &key).await;
+        let units = self
+            .store
+            .buyer_units(
+                session.merchant_id,
+                &key,
+                session.id,
+                now_ms - BUYER_LIMIT_WINDOW_MS,
+            )
+            .await?;
+        Ok(BuyerLimits {
+            _guard: Some(guard),
+            units,
+        })
     }
 
     /// The merchant's variants for `lines`, checked: known, on sale, right currency.

@@ -119,11 +119,88 @@ pub fn session_wire(
     order: Option<(&Order, &str)>,
     base_url: &str,
 ) -> CheckoutSessionWire {
-    let q = &s.quote;
-    let line_items = s
-        .lines
+    let mut messages: Vec<MessageWire> = s.quote.messages.iter().map(message).collect();
+    messages.extend(s.payment_message.as_ref().map(message));
+    CheckoutSessionWire {
+        id: s.id.to_string(),
+        protocol: ProtocolWire {
+            version: API_VERSION,
+        },
+        capabilities: capabilities(s, base_url),
+        buyer: buyer(s),
+        status: s.status.as_str(),
+        currency: s.currency.code_lower(),
+        locale: s.locale.clone(),
+        line_items: line_items(s),
+        fulfillment_details: fulfillment_details(s),
+        fulfillment_options: fulfillment_options(s),
+        selected_fulfillment_options: selected_fulfillment_options(s),
+        totals: session_totals(s),
+        messages,
+        links: vec![],
+        authentication_metadata: authentication_metadata(s),
+        discounts: discounts(s),
+        created_at: rfc3339(s.created_at_ms),
+        updated_at: rfc3339(s.updated_at_ms),
+        expires_at: rfc3339(s.expires_at_ms),
+        order: order.map(|(o, token)| order_wire(o, order_url(base_url, token))),
+    }
+}
+
+/// What the session offers: the payment handler, 3-D Secure, the discount extension.
+fn capabilities(s: &CheckoutSession, base_url: &str) -> CapabilitiesWire {
+    let supports_3ds = s.client_interventions.iter().any(|i| i == "3ds");
+    let needs_3ds = s.status == CheckoutStatus::AuthenticationRequired;
+    CapabilitiesWire {
+        payment: PaymentWire {
+            handlers: vec![sandbox_handler(base_url)],
+        },
+        interventions: InterventionsWire {
+            supported: if supports_3ds {
+                vec!["3ds".into()]
+            } else {
+                vec![]
+            },
+            required: if needs_3ds {
+                vec!["3ds".into()]
+            } else {
+                vec![]
+            },
+            enforcement: "conditional",
+        },
+        extensions: vec![ExtensionWire {
+            name: "discount",
+            extends: vec![
+                "$.CheckoutSessionCreateRequest.discounts",
+                "$.CheckoutSessionUpdateRequest.discounts",
+                "$.CheckoutSession.discounts",
+            ],
+        }],
+    }
+}
+
+fn buyer(s: &CheckoutSession) -> Option<BuyerWire> {
+    s.contact_email().map(|email| BuyerWire {
+        email: email.to_string(),
+        first_name: s.buyer.first_name.clone(),
+        last_name: s.buyer.last_name.clone(),
+        phone_number: s.buyer.phone_number.clone(),
+    })
+}
+
+/// ACP's stock status of a line from what it can hold.
+fn availability_status(available: i64) -> &'static str {
+    match available {
+        a if a <= 0 => "out_of_stock",
+        a if a <= anycart_core::quote::LOW_STOCK_THRESHOLD => "low_stock",
+        _ => "in_stock",
+    }
+}
+
+fn line_items(s: &CheckoutSession) -> Vec<LineItemWire> {
+    s.lines
         .iter()
-        .zip(&q.lines)
+        .zip(&s.quote.lines)
         .map(|(l, p)| LineItemWire {
             id: l.id.to_string(),
             item: ItemRef {
@@ -136,11 +213,7 @@ pub fn session_wire(
             product_id: l.product_id.to_string(),
             variant_id: l.variant_id.to_string(),
             sku: l.sku.clone(),
-            availability_status: match l.available {
-                a if a <= 0 => "out_of_stock",
-                a if a <= anycart_core::quote::LOW_STOCK_THRESHOLD => "low_stock",
-                _ => "in_stock",
-            },
+            availability_status: availability_status(l.available),
             available_quantity: l.available.max(0),
             max_quantity_per_order: l.max_quantity_per_order,
             variant_options: l
@@ -159,8 +232,13 @@ pub fn session_wire(
                 total("total", "Total", p.total_minor),
             ],
         })
-        .collect();
-    let fulfillment_options = q
+        .collect()
+}
+
+/// Shipping options for the current address, with delivery windows from now.
+fn fulfillment_options(s: &CheckoutSession) -> Vec<FulfillmentOptionWire> {
+    let day = |days: u32| rfc3339(s.updated_at_ms + i64::from(days) * DAY_MS);
+    s.quote
         .fulfillment_options
         .iter()
         .map(|o| FulfillmentOptionWire {
@@ -172,24 +250,27 @@ pub fn session_wire(
                 o.rate.min_delivery_days, o.rate.max_delivery_days
             ),
             carrier: o.rate.carrier.clone(),
-            earliest_delivery_time: rfc3339(
-                s.updated_at_ms + i64::from(o.rate.min_delivery_days) * DAY_MS,
-            ),
-            latest_delivery_time: rfc3339(
-                s.updated_at_ms + i64::from(o.rate.max_delivery_days) * DAY_MS,
-            ),
+            earliest_delivery_time: day(o.rate.min_delivery_days),
+            latest_delivery_time: day(o.rate.max_delivery_days),
             totals: vec![total("fulfillment", &o.rate.title, o.amount_minor)],
         })
-        .collect();
-    let selected_fulfillment_options = s
-        .selected_shipping
+        .collect()
+}
+
+fn selected_fulfillment_options(s: &CheckoutSession) -> Vec<SelectedFulfillmentOptionWire> {
+    s.selected_shipping
         .map(|id| SelectedFulfillmentOptionWire {
             kind: "shipping".into(),
             option_id: id.to_string(),
             item_ids: s.lines.iter().map(|l| l.id.to_string()).collect(),
         })
         .into_iter()
-        .collect();
+        .collect()
+}
+
+/// The session's totals: discount and shipping only when they apply.
+fn session_totals(s: &CheckoutSession) -> Vec<TotalWire> {
+    let q = &s.quote;
     let t = q.totals;
     let mut totals = vec![total("items_base_amount", "Items", t.items_base_minor)];
     if t.discount_minor > 0 {
@@ -205,12 +286,12 @@ pub fn session_wire(
     }
     totals.push(total("tax", "Tax", t.tax_minor));
     totals.push(total("total", "Total", t.total_minor));
+    totals
+}
 
-    let mut messages: Vec<MessageWire> = q.messages.iter().map(message).collect();
-    if let Some(m) = &s.payment_message {
-        messages.push(message(m));
-    }
-    let discounts = DiscountsWire {
+fn discounts(s: &CheckoutSession) -> DiscountsWire {
+    let q = &s.quote;
+    DiscountsWire {
         codes: s.discount_codes.clone(),
         applied: q
             .applied_discounts
@@ -226,61 +307,38 @@ pub fn session_wire(
                 message: r.reason.explain().to_string(),
             })
             .collect(),
-    };
-    let supports_3ds = s.client_interventions.iter().any(|i| i == "3ds");
-    let fulfillment_details =
-        (s.fulfillment != Default::default()).then(|| FulfillmentDetailsWire {
-            name: s.fulfillment.name.clone(),
-            phone_number: s.fulfillment.phone_number.clone(),
-            email: s.fulfillment.email.as_ref().map(|e| e.to_string()),
-            address: s.fulfillment.address.as_ref().map(|a| AddressWire {
-                name: a.name.clone(),
-                line_one: a.line_one.clone(),
-                line_two: a.line_two.clone(),
-                city: a.city.clone(),
-                state: a.state.clone(),
-                country: a.country.as_ref().to_string(),
-                postal_code: a.postal_code.clone(),
-            }),
-        });
-    CheckoutSessionWire {
-        id: s.id.to_string(),
-        protocol: ProtocolWire { version: API_VERSION },
-        capabilities: CapabilitiesWire {
-            payment: PaymentWire { handlers: vec![sandbox_handler(base_url)] },
-            interventions: InterventionsWire {
-                supported: if supports_3ds { vec!["3ds".into()] } else { vec![] },
-                required: if s.status == CheckoutStatus::AuthenticationRequired { vec!["3ds".into()] } else { vec![] },
-                enforcement: "conditional",
-            },
-            extensions: vec![ExtensionWire { name: "discount", extends: vec!["$.CheckoutSessionCreateRequest.discounts", "$.CheckoutSessionUpdateRequest.discounts", "$.CheckoutSession.discounts"] }],
-        },
-        buyer: s.contact_email().map(|email| BuyerWire {
-            email: email.to_string(),
-            first_name: s.buyer.first_name.clone(),
-            last_name: s.buyer.last_name.clone(),
-            phone_number: s.buyer.phone_number.clone(),
-        }),
-        status: s.status.as_str(),
-        currency: s.currency.code_lower(),
-        locale: s.locale.clone(),
-        line_items,
-        fulfillment_details,
-        fulfillment_options,
-        selected_fulfillment_options,
-        totals,
-        messages,
-        links: vec![],
-        authentication_metadata: (s.status == CheckoutStatus::AuthenticationRequired).then(|| AuthenticationMetadataWire {
-            acquirer_details: json!({ "acquirer_bin": "424242", "acquirer_country": "US", "acquirer_merchant_id": s.merchant_id.to_string()[4..24], "merchant_name": "anycart sandbox" }),
-            directory_server: "visa",
-        }),
-        discounts,
-        created_at: rfc3339(s.created_at_ms),
-        updated_at: rfc3339(s.updated_at_ms),
-        expires_at: rfc3339(s.expires_at_ms),
-        order: order.map(|(o, token)| order_wire(o, order_url(base_url, token))),
     }
+}
+
+fn fulfillment_details(s: &CheckoutSession) -> Option<FulfillmentDetailsWire> {
+    let f = &s.fulfillment;
+    (*f != Default::default()).then(|| FulfillmentDetailsWire {
+        name: f.name.clone(),
+        phone_number: f.phone_number.clone(),
+        email: f.email.as_ref().map(|e| e.to_string()),
+        address: f.address.as_ref().map(|a| AddressWire {
+            name: a.name.clone(),
+            line_one: a.line_one.clone(),
+            line_two: a.line_two.clone(),
+            city: a.city.clone(),
+            state: a.state.clone(),
+            country: a.country.as_ref().to_string(),
+            postal_code: a.postal_code.clone(),
+        }),
+    })
+}
+
+/// What the agent needs to run 3-D Secure (sandbox values).
+fn authentication_metadata(s: &CheckoutSession) -> Option<AuthenticationMetadataWire> {
+    (s.status == CheckoutStatus::AuthenticationRequired).then(|| AuthenticationMetadataWire {
+        acquirer_details: json!({
+            "acquirer_bin": "424242",
+            "acquirer_country": "US",
+            "acquirer_merchant_id": s.merchant_id.to_string()[4..24],
+            "merchant_name": "anycart sandbox",
+        }),
+        directory_server: "visa",
+    })
 }
 
 fn applied_discount(

@@ -33,6 +33,8 @@ use wire::*;
 
 /// Most rates one shipping zone may have.
 const RATES_PER_ZONE_MAX: usize = 20;
+/// Longest product description kept (longer ones are cut).
+const DESCRIPTION_CHARS_MAX: usize = 10_000;
 
 /// The admin routes, mounted under `/v1`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -169,15 +171,73 @@ async fn get_merchant(
     }))
 }
 
-/// Create a product with its variants (and optional initial stock).
-#[utoipa::path(post, path = "/products", tag = "Admin", request_body = NewProduct, responses((status = 201, body = ProductWire)), security(("bearer" = [])))]
-async fn create_product(
-    State(state): State<AppState>,
-    caller: SecretCaller,
-    body: AcpJson<NewProduct>,
-) -> Result<(StatusCode, Json<ProductWire>), ApiError> {
-    let req = body.value;
-    let merchant = caller.0.merchant;
+/// Initial stock of a new variant: where and how many.
+type InitialStock = (VariantId, LocationId, i64);
+
+/// Checks one variant of a new product (errors name it as `$.variants[i]`) and
+/// its initial stock at the merchant's `locations`.
+fn new_variant(
+    v: &NewVariant,
+    i: usize,
+    product_id: ProductId,
+    locations: &[LocationId],
+) -> Result<(Variant, Vec<InitialStock>), ApiError> {
+    let p = format!("$.variants[{i}]");
+    let id = VariantId::new();
+    let mut stock = Vec::with_capacity(v.stock.len());
+    for (j, s) in v.stock.iter().enumerate() {
+        let loc = LocationId::parse(&s.location_id)
+            .ok()
+            .filter(|l| locations.contains(l))
+            .ok_or_else(|| invalid(&format!("{p}.stock[{j}].location_id"), "unknown location"))?;
+        if !(0..=ON_HAND_MAX).contains(&s.on_hand) {
+            return Err(invalid(
+                &format!("{p}.stock[{j}].on_hand"),
+                format!("on_hand must be 0 to {ON_HAND_MAX}"),
+            ));
+        }
+        stock.push((id, loc, s.on_hand));
+    }
+    let options = v
+        .options
+        .iter()
+        .enumerate()
+        .map(|(k, o)| {
+            Ok(VariantOption {
+                name: text("name", &o.name, &format!("{p}.options[{k}].name"))?,
+                value: text("value", &o.value, &format!("{p}.options[{k}].value"))?,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    if v.max_quantity_per_order == Some(0) {
+        return Err(invalid(
+            &format!("{p}.max_quantity_per_order"),
+            "must be at least 1",
+        ));
+    }
+    let variant = Variant {
+        id,
+        product_id,
+        sku: Sku::parse(&v.sku).map_err(|e| invalid(&format!("{p}.sku"), e.to_string()))?,
+        title: text("title", &v.title, &format!("{p}.title"))?,
+        options,
+        price: money(&v.price, &format!("{p}.price"))?,
+        max_quantity_per_order: v.max_quantity_per_order,
+        image_url: v
+            .image_url
+            .as_deref()
+            .map(|u| url(u, &format!("{p}.image_url")))
+            .transpose()?,
+    };
+    Ok((variant, stock))
+}
+
+/// Checks a new product against the merchant's `locations`: the product and its
+/// variants' initial stock.
+fn new_product(
+    req: &NewProduct,
+    locations: &[LocationId],
+) -> Result<(Product, Vec<InitialStock>), ApiError> {
     let product_id = ProductId::new();
     if req.images.len() > IMAGES_MAX {
         return Err(invalid("$.images", format!("at most {IMAGES_MAX} images")));
@@ -188,70 +248,21 @@ async fn create_product(
         .enumerate()
         .map(|(i, u)| url(u, &format!("$.images[{i}]")))
         .collect::<Result<Vec<_>, _>>()?;
-    let locations: Vec<LocationId> = state
-        .store
-        .list_locations(merchant)
-        .await?
-        .into_iter()
-        .map(|l| l.id)
-        .collect();
     let mut variants = Vec::with_capacity(req.variants.len());
     let mut stock = Vec::new();
     for (i, v) in req.variants.iter().enumerate() {
-        let p = format!("$.variants[{i}]");
-        let id = VariantId::new();
-        for (j, s) in v.stock.iter().enumerate() {
-            let loc = LocationId::parse(&s.location_id)
-                .ok()
-                .filter(|l| locations.contains(l))
-                .ok_or_else(|| {
-                    invalid(&format!("{p}.stock[{j}].location_id"), "unknown location")
-                })?;
-            if !(0..=ON_HAND_MAX).contains(&s.on_hand) {
-                return Err(invalid(
-                    &format!("{p}.stock[{j}].on_hand"),
-                    format!("on_hand must be 0 to {ON_HAND_MAX}"),
-                ));
-            }
-            stock.push((id, loc, s.on_hand));
-        }
-        variants.push(Variant {
-            id,
-            product_id,
-            sku: Sku::parse(&v.sku).map_err(|e| invalid(&format!("{p}.sku"), e.to_string()))?,
-            title: text("title", &v.title, &format!("{p}.title"))?,
-            options: v
-                .options
-                .iter()
-                .enumerate()
-                .map(|(k, o)| {
-                    Ok(VariantOption {
-                        name: text("name", &o.name, &format!("{p}.options[{k}].name"))?,
-                        value: text("value", &o.value, &format!("{p}.options[{k}].value"))?,
-                    })
-                })
-                .collect::<Result<_, ApiError>>()?,
-            price: money(&v.price, &format!("{p}.price"))?,
-            max_quantity_per_order: match v.max_quantity_per_order {
-                Some(0) => {
-                    return Err(invalid(
-                        &format!("{p}.max_quantity_per_order"),
-                        "must be at least 1",
-                    ));
-                }
-                other => other,
-            },
-            image_url: v
-                .image_url
-                .as_deref()
-                .map(|u| url(u, &format!("{p}.image_url")))
-                .transpose()?,
-        });
+        let (variant, initial) = new_variant(v, i, product_id, locations)?;
+        variants.push(variant);
+        stock.extend(initial);
     }
     let product = Product {
         id: product_id,
         title: text("title", &req.title, "$.title")?,
-        description: req.description.chars().take(10_000).collect(),
+        description: req
+            .description
+            .chars()
+            .take(DESCRIPTION_CHARS_MAX)
+            .collect(),
         images,
         active: req.active,
         variants,
@@ -259,6 +270,25 @@ async fn create_product(
     product
         .validate()
         .map_err(|e| invalid("$.variants", e.to_string()))?;
+    Ok((product, stock))
+}
+
+/// Create a product with its variants (and optional initial stock).
+#[utoipa::path(post, path = "/products", tag = "Admin", request_body = NewProduct, responses((status = 201, body = ProductWire)), security(("bearer" = [])))]
+async fn create_product(
+    State(state): State<AppState>,
+    caller: SecretCaller,
+    body: AcpJson<NewProduct>,
+) -> Result<(StatusCode, Json<ProductWire>), ApiError> {
+    let merchant = caller.0.merchant;
+    let locations: Vec<LocationId> = state
+        .store
+        .list_locations(merchant)
+        .await?
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    let (product, stock) = new_product(&body.value, &locations)?;
     state
         .store
         .create_product(merchant, &product, state.now_ms())
@@ -279,7 +309,7 @@ async fn create_product(
     }
     let stored = state
         .store
-        .get_product(merchant, product_id)
+        .get_product(merchant, product.id)
         .await?
         .ok_or_else(|| ApiError::internal("a product just created cannot be read back"))?;
     Ok((

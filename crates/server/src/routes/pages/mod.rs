@@ -6,6 +6,7 @@
 pub mod demo;
 
 use crate::state::AppState;
+use anycart_core::order::Order;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -55,35 +56,57 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
     )
 }
 
+fn order_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        page("Order not found", "<h1>Order not found</h1>"),
+    )
+        .into_response()
+}
+
 /// `GET /orders/{token}` — the order-status page a shopper (or agent) can open.
 async fn order_status(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    if token.len() > 128 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return (
-            StatusCode::NOT_FOUND,
-            page("Order not found", "<h1>Order not found</h1>"),
-        )
-            .into_response();
+    if token.len() > ORDER_TOKEN_CHARS_MAX || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return order_not_found();
     }
-    let record = match state.store.get_order_by_token(&token).await {
-        Ok(Some(r)) => r,
-        Ok(None) => {
-            return (
-                StatusCode::NOT_FOUND,
-                page("Order not found", "<h1>Order not found</h1>"),
-            )
-                .into_response();
-        }
+    let order = match state.store.get_order_by_token(&token).await {
+        Ok(Some(r)) => r.order,
+        Ok(None) => return order_not_found(),
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
-    let o = record.order;
+    // The page is still useful without the shop's name.
     let merchant = state
         .store
-        .get_merchant(o.merchant_id)
+        .get_merchant(order.merchant_id)
         .await
         .ok()
         .flatten()
         .map(|m| m.name)
         .unwrap_or_default();
+    order_page(&order, &merchant).into_response()
+}
+
+/// Longest order-page token looked up (they are 48 hex digits).
+const ORDER_TOKEN_CHARS_MAX: usize = 128;
+
+fn order_page(o: &Order, merchant: &str) -> Html<String> {
+    page(
+        &format!("Order {}", o.display_number()),
+        &format!(
+            "<h1>Order {} — {}</h1><p class=\"muted\">{} · placed {}</p><table>{}</table>{}<p>Status: <strong>{}</strong></p>",
+            escape(&o.display_number()),
+            escape(merchant),
+            escape(&o.id.to_string()),
+            escape(&anycart_checkout::clock::rfc3339(o.created_at_ms)),
+            order_rows(o),
+            ships_to(o),
+            o.status.as_str()
+        ),
+    )
+}
+
+/// One row per line, then discount, shipping, tax and total.
+fn order_rows(o: &Order) -> String {
     let money = |m: i64| escape(&o.currency.format_minor(m));
     let mut rows = String::new();
     for l in &o.lines {
@@ -101,15 +124,22 @@ async fn order_status(State(state): State<AppState>, Path(token): Path<String>) 
             money(t.discount_minor)
         ));
     }
+    let shipping = o
+        .shipping_title
+        .as_deref()
+        .map(|s| format!(" ({})", escape(s)))
+        .unwrap_or_default();
     rows.push_str(&format!(
-        "<tr><td>Shipping{}</td><td class=\"n\">{}</td></tr><tr><td>Tax</td><td class=\"n\">{}</td></tr><tr><td><strong>Total</strong></td><td class=\"n\"><strong>{}</strong></td></tr>",
-        o.shipping_title.as_deref().map(|s| format!(" ({})", escape(s))).unwrap_or_default(),
+        "<tr><td>Shipping{shipping}</td><td class=\"n\">{}</td></tr><tr><td>Tax</td><td class=\"n\">{}</td></tr><tr><td><strong>Total</strong></td><td class=\"n\"><strong>{}</strong></td></tr>",
         money(t.fulfillment_minor),
         money(t.tax_minor),
         money(t.total_minor)
     ));
-    let address = o
-        .fulfillment
+    rows
+}
+
+fn ships_to(o: &Order) -> String {
+    o.fulfillment
         .address
         .as_ref()
         .map(|a| {
@@ -122,17 +152,5 @@ async fn order_status(State(state): State<AppState>, Path(token): Path<String>) 
                 escape(a.country.as_ref())
             )
         })
-        .unwrap_or_default();
-    page(
-        &format!("Order {}", o.display_number()),
-        &format!(
-            "<h1>Order {} — {}</h1><p class=\"muted\">{} · placed {}</p><table>{rows}</table>{address}<p>Status: <strong>{}</strong></p>",
-            escape(&o.display_number()),
-            escape(&merchant),
-            escape(&o.id.to_string()),
-            escape(&anycart_checkout::clock::rfc3339(o.created_at_ms)),
-            o.status.as_str()
-        ),
-    )
-    .into_response()
+        .unwrap_or_default()
 }

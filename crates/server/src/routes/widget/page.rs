@@ -12,6 +12,7 @@ use crate::state::AppState;
 use anycart_checkout::placements::parse_origin;
 use anycart_checkout::shoppers::CODE_DIGITS;
 use anycart_core::PlacementId;
+use anycart_core::catalogue::{StockLevel, Variant};
 use anycart_core::pricing::ShippingZone;
 use anycart_core::quote::LOW_STOCK_THRESHOLD;
 use anycart_core::values::QUANTITY_MAX;
@@ -251,6 +252,29 @@ connect-src 'self'; font-src 'self' https:; base-uri 'none'; form-action 'none';
     Ok(res)
 }
 
+/// A variant as the app shows it, with its free stock across `levels`.
+fn widget_variant(v: &Variant, levels: &[StockLevel]) -> WidgetVariant {
+    WidgetVariant {
+        id: v.id.to_string(),
+        title: v.title.clone(),
+        options: v
+            .options
+            .iter()
+            .map(|o| (o.name.clone(), o.value.clone()))
+            .collect(),
+        amount: v.price.amount_minor,
+        currency: v.price.currency.code_lower(),
+        exponent: v.price.currency.exponent(),
+        available: levels
+            .iter()
+            .filter(|l| l.variant_id == v.id)
+            .map(|l| l.available())
+            .sum(),
+        max_quantity_per_order: v.max_quantity_per_order,
+        image_url: v.image_url.clone(),
+    }
+}
+
 async fn app_config(
     state: &AppState,
     p: &Placement,
@@ -272,25 +296,7 @@ async fn app_config(
     let variants = product
         .variants
         .iter()
-        .map(|v| WidgetVariant {
-            id: v.id.to_string(),
-            title: v.title.clone(),
-            options: v
-                .options
-                .iter()
-                .map(|o| (o.name.clone(), o.value.clone()))
-                .collect(),
-            amount: v.price.amount_minor,
-            currency: v.price.currency.code_lower(),
-            exponent: v.price.currency.exponent(),
-            available: levels
-                .iter()
-                .filter(|l| l.variant_id == v.id)
-                .map(|l| l.available())
-                .sum(),
-            max_quantity_per_order: v.max_quantity_per_order,
-            image_url: v.image_url.clone(),
-        })
+        .map(|v| widget_variant(v, &levels))
         .collect();
     Ok(Some(WidgetConfig {
         placement_id: p.id.to_string(),
