@@ -4,6 +4,8 @@
 //! ([`demo::serve`]).
 
 pub mod demo;
+pub mod docs;
+pub mod manual;
 
 use crate::state::AppState;
 use anycart_core::order::Order;
@@ -12,7 +14,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use utoipa_scalar::{Scalar, Servable};
 
 /// The page routes; `openapi` is the document `/openapi.json` serves.
 pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
@@ -21,12 +22,10 @@ pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
         .route("/orders/{token}", get(order_status))
         .route(
             "/openapi.json",
-            get({
-                let doc = openapi.clone();
-                move || async move { axum::Json(doc) }
-            }),
+            get(move || async move { axum::Json(openapi) }),
         )
-        .merge(Scalar::with_url("/docs", openapi))
+        .merge(docs::router())
+        .merge(manual::router())
         .merge(demo::images())
 }
 
@@ -49,6 +48,7 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
         "anycart",
         &format!(
             "<h1>anycart is running</h1><p>Distributed checkout: buy anywhere, order lands in the merchant's platform.</p><ul>\
+             <li><a href=\"{base}/manual/\">The manual</a></li>\
              <li><a href=\"{base}/docs\">API reference</a> (OpenAPI at <a href=\"{base}/openapi.json\">/openapi.json</a>)</li>\
              <li><a href=\"{base}/healthz\">/healthz</a> · <a href=\"{base}/metrics\">/metrics</a></li></ul>\
              <p class=\"muted\">Checkout API: <code>POST {base}/checkout_sessions</code> with <code>Authorization: Bearer pk_…</code>, <code>API-Version: 2026-04-17</code> and an <code>Idempotency-Key</code>.</p>"
