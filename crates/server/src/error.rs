@@ -7,13 +7,14 @@
 //! a rendered error carries an [`ErrorLog`] in its response extensions, and the
 //! `log_errors` middleware writes one line per failed request.
 
-use crate::routes::acp::wire::{API_VERSION, ErrorWire};
 use anycart_checkout::error::{CodeLimit, ShopperError, TokenRefusal};
 use anycart_checkout::{CheckoutError, Resource};
 use anycart_connectors::ConnectorError;
 use anycart_store::StoreError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// ACP `Error.type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,6 +252,19 @@ impl ErrorCode {
             _ => ErrorKind::InvalidRequest,
         }
     }
+}
+
+/// The body of every error response: the flat ACP `Error` shape.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorWire {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supported_versions: Option<Vec<String>>,
 }
 
 /// What the `log_errors` middleware logs about a failed request (never sent).
@@ -580,29 +594,6 @@ impl From<ConnectorError> for ApiError {
             }
         }
         .with_detail(detail)
-    }
-}
-
-/// The `API-Version` header rules (ACP: clients MUST send it; servers validate).
-pub fn check_api_version(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
-    let supported = Some(vec![API_VERSION.to_string()]);
-    let refused = |code, message: String| ApiError {
-        supported_versions: supported.clone(),
-        ..ApiError::new(code, message)
-    };
-    match headers.get("api-version").map(|v| v.to_str().unwrap_or("")) {
-        None => Err(refused(
-            ErrorCode::MissingApiVersion,
-            format!("The API-Version header is required (supported: {API_VERSION})."),
-        )),
-        Some(API_VERSION) => Ok(()),
-        Some(other) => Err(refused(
-            ErrorCode::UnsupportedApiVersion,
-            format!(
-                "API-Version `{}` is not supported (supported: {API_VERSION}).",
-                other.chars().take(32).collect::<String>()
-            ),
-        )),
     }
 }
 

@@ -3,7 +3,8 @@
 //! body), 409 `idempotency_in_flight` with `Retry-After`, replays with
 //! `Idempotent-Replayed: true`, 5xx never stored, keys scoped to merchant + endpoint.
 
-use crate::error::{ApiError, ErrorCode, ErrorLog, check_api_version};
+use crate::api_version::check_api_version;
+use crate::error::{ApiError, ErrorCode, ErrorLog};
 use crate::state::AppState;
 use anycart_core::MerchantId;
 use anycart_store::{IdempotencyBegin, IdempotencyScope};

@@ -8,6 +8,7 @@
 //! an [`error::ApiError`] from the one error catalogue. [`serve`] ties the router
 //! and the service's background workers to a listener with graceful shutdown.
 
+pub mod api_version;
 pub mod auth;
 pub mod error;
 pub mod extract;

@@ -867,7 +867,7 @@ export interface components {
             codes: string[];
             rejected: components["schemas"]["RejectedDiscountWire"][];
         };
-        /** @description The flat ACP `Error` shape used for every 4xx/5xx. */
+        /** @description The body of every error response: the flat ACP `Error` shape. */
         ErrorWire: {
             code: string;
             message: string;

@@ -1,8 +1,9 @@
 //! HTTP handlers of the ACP checkout API. Each parses, authorises, calls one
 //! method of the checkout service and renders the result.
 
+use crate::api_version::check_api_version;
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorCode, check_api_version};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::parse_json;
 use crate::idempotency::acp_post;
 use crate::routes::acp::convert::session_wire;

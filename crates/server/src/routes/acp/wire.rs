@@ -6,7 +6,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 /// The protocol version this server speaks (the `API-Version` header).
-pub const API_VERSION: &str = "2026-04-17";
+pub use crate::api_version::API_VERSION;
+pub use crate::error::ErrorWire;
 
 // ---------- requests ----------
 
@@ -455,17 +456,4 @@ pub struct CheckoutSessionWire {
     pub expires_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderWire>,
-}
-
-/// The flat ACP `Error` shape used for every 4xx/5xx.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ErrorWire {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub code: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub param: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub supported_versions: Option<Vec<String>>,
 }

@@ -238,11 +238,7 @@ fn pager(index: usize) -> String {
 fn chapter_page(page: &str) -> Response {
     let Some(html) = rendered().get(page) else {
         let body = "<h1>No such chapter</h1><p><a href=\"/manual/\">Back to the manual</a></p>";
-        return (
-            StatusCode::NOT_FOUND,
-            document("Not found", &nav(""), body),
-        )
-            .into_response();
+        return (StatusCode::NOT_FOUND, document("Not found", &nav(""), body)).into_response();
     };
     let index = summary()
         .iter()
