@@ -1,0 +1,230 @@
+//! Service, store and connector errors to API errors, each with an exhaustive
+//! `match`: a new variant cannot slip through as a vague 500.
+
+use super::{ApiError, ErrorCode};
+use anycart_checkout::error::{CodeLimit, ShopperError, TokenRefusal};
+use anycart_checkout::{CheckoutError, Resource};
+use anycart_connectors::ConnectorError;
+use anycart_store::StoreError;
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let detail = e.to_string();
+        if e.is_pool_timeout() {
+            return ApiError::new(
+                ErrorCode::DatabaseBusy,
+                "The service is busy; retry shortly.",
+            )
+            .retry_after(1)
+            .with_detail(detail);
+        }
+        match e {
+            StoreError::NotFound => ApiError::not_found("resource"),
+            StoreError::Duplicate(_) => ApiError::new(
+                ErrorCode::Duplicate,
+                "A resource with this unique value already exists.",
+            ),
+            StoreError::VersionConflict => ApiError::new(
+                ErrorCode::ConcurrentUpdate,
+                "The resource was changed by another request; retry.",
+            )
+            .retry_after(1),
+            StoreError::Constraint(_) => ApiError::new(
+                ErrorCode::ConstraintViolation,
+                "The change would break a stock or data rule and was refused.",
+            ),
+            StoreError::BuyerLimit(_) => buyer_limit(),
+            StoreError::Database(_)
+            | StoreError::Corrupt(_)
+            | StoreError::UnsupportedUrl
+            | StoreError::CommitFailed(_)
+            | StoreError::Migrate(_) => ApiError::internal(detail.clone()),
+        }
+        .with_detail(detail)
+    }
+}
+
+fn buyer_limit() -> ApiError {
+    ApiError::new(
+        ErrorCode::BuyerLimitReached,
+        "This order would exceed the limit per customer for an item; nothing was charged.",
+    )
+}
+
+fn session_ended(status: anycart_core::session::CheckoutStatus) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidState,
+        format!(
+            "This checkout session is {} and can no longer change.",
+            status.as_str().replace('_', " ")
+        ),
+    )
+}
+
+/// The ACP `param` of the credential token.
+const TOKEN_PARAM: &str = "$.payment_data.instrument.credential.token";
+
+fn token_refused(why: TokenRefusal) -> ApiError {
+    let message = match why {
+        TokenRefusal::Unknown => "The payment token is not valid.",
+        TokenRefusal::ShopperSignInExpired => {
+            "Your sign-in has expired. Verify your email again or enter a card."
+        }
+        TokenRefusal::OtherEmail => {
+            "The saved card belongs to another email address. Enter a card."
+        }
+        TokenRefusal::NoSavedCard => "There is no saved card for this email. Enter a card.",
+    };
+    ApiError::new(ErrorCode::InvalidPaymentToken, message).with_param(TOKEN_PARAM)
+}
+
+fn rate_limited(limit: CodeLimit) -> ApiError {
+    let message = match limit {
+        CodeLimit::Email => {
+            "Too many codes were requested for this email. Use the last one or try again in 10 minutes."
+        }
+        CodeLimit::Merchant => {
+            "Too many codes are being requested right now. Please try again in a few minutes."
+        }
+    };
+    let window_s = anycart_checkout::shoppers::CODE_WINDOW_MS / 1000;
+    ApiError::new(ErrorCode::RateLimited, message)
+        .retry_after(u64::try_from(window_s).unwrap_or(600))
+}
+
+impl From<CheckoutError> for ApiError {
+    fn from(e: CheckoutError) -> Self {
+        use CheckoutError as E;
+        let detail = e.to_string();
+        let api = match e {
+            E::NotFound(what) => not_found(what),
+            E::UnknownItem { line, id } => ApiError::new(
+                ErrorCode::InvalidItemId,
+                format!("The item ID '{id}' does not exist."),
+            )
+            .with_param(format!("$.line_items[{line}].id")),
+            E::ItemUnavailable { line, id } => ApiError::new(
+                ErrorCode::ItemUnavailable,
+                format!("The item ID '{id}' is no longer for sale."),
+            )
+            .with_param(format!("$.line_items[{line}].id")),
+            E::WrongCurrency { sold_in, requested } => ApiError::new(
+                ErrorCode::UnsupportedCurrency,
+                format!("This item is sold in {sold_in}, not {requested}."),
+            )
+            .with_param("$.currency"),
+            E::SessionEnded(status) => session_ended(status),
+            E::NotCancelable(status) => ApiError::new(
+                ErrorCode::NotCancelable,
+                format!("This checkout session is already {}.", status.as_str()),
+            ),
+            E::UnknownPaymentHandler { expected } => ApiError::new(
+                ErrorCode::InvalidPaymentHandler,
+                format!("Unknown payment handler; use `{expected}`."),
+            )
+            .with_param("$.payment_data.handler_id"),
+            E::AuthenticationResultRequired => ApiError::new(
+                ErrorCode::Requires3ds,
+                "This checkout session requires issuer authentication. The request must include 'authentication_result' as provided by the issuer authentication flow.",
+            )
+            .with_param("$.authentication_result"),
+            E::InvalidPaymentToken(why) => token_refused(why),
+            E::PaymentNotFound => ApiError::new(
+                ErrorCode::PaymentNotFound,
+                "The pending payment is unknown to the provider; start again.",
+            ),
+            E::PaymentUnavailable(_) => ApiError::new(
+                ErrorCode::PaymentUnavailable,
+                "The payment provider is unavailable; retry shortly.",
+            )
+            .retry_after(2),
+            E::InventoryUnavailable(_) => ApiError::new(
+                ErrorCode::InventoryUnavailable,
+                "Stock could not be checked right now; retry shortly.",
+            )
+            .retry_after(1),
+            E::ConcurrentUpdate => ApiError::new(
+                ErrorCode::ConcurrentUpdate,
+                "The resource was changed by another request; retry.",
+            )
+            .retry_after(1),
+            E::ChangedWhilePaying => ApiError::new(
+                ErrorCode::ConcurrentUpdate,
+                "The checkout changed while paying; nothing was charged. Please retry.",
+            )
+            .retry_after(1),
+            E::StockChanged => ApiError::new(
+                ErrorCode::StockChanged,
+                "The stock for this order is no longer held; nothing was charged. Please retry.",
+            ),
+            E::BuyerLimitReached(_) => buyer_limit(),
+            E::AmountOutOfRange(m) => ApiError::new(ErrorCode::AmountOutOfRange, m),
+            E::Shopper(refusal) => shopper_refused(refusal),
+            E::Invalid { param, message } => ApiError::invalid(&param, message),
+            E::Store(store) => return store.into(),
+        };
+        api.with_detail(detail)
+    }
+}
+
+/// A returning shopper's sign-in refusal (the widget shows `message` as is).
+fn shopper_refused(e: ShopperError) -> ApiError {
+    match e {
+        ShopperError::InvalidEmail => {
+            ApiError::new(ErrorCode::InvalidEmail, "Enter a valid email address.")
+                .with_param("$.email")
+        }
+        ShopperError::InvalidCode => ApiError::new(
+            ErrorCode::InvalidCode,
+            "The code is the 6 digits from the email.",
+        )
+        .with_param("$.code"),
+        ShopperError::CodeExpired => ApiError::new(
+            ErrorCode::CodeExpired,
+            "This code has expired or was already used. Ask for a new one.",
+        )
+        .with_param("$.code"),
+        ShopperError::CodeIncorrect { tries_left } => ApiError::new(
+            ErrorCode::CodeIncorrect,
+            format!(
+                "That code is not right. {tries_left} {} left.",
+                if tries_left == 1 { "try" } else { "tries" }
+            ),
+        )
+        .with_param("$.code"),
+        ShopperError::TooManyAttempts => ApiError::new(
+            ErrorCode::TooManyAttempts,
+            "Too many wrong codes. Ask for a new one.",
+        )
+        .with_param("$.code"),
+        ShopperError::CodeRateLimited(limit) => rate_limited(limit),
+        ShopperError::InvalidShopperToken => ApiError::new(
+            ErrorCode::InvalidShopperToken,
+            "Your sign-in has expired. Enter your email again to get a new code.",
+        )
+        .with_param("$.shopper_token"),
+    }
+}
+
+fn not_found(what: Resource) -> ApiError {
+    ApiError::not_found(what.noun())
+}
+
+impl From<ConnectorError> for ApiError {
+    fn from(e: ConnectorError) -> Self {
+        let detail = e.to_string();
+        match e {
+            ConnectorError::Unauthorized => ApiError::new(
+                ErrorCode::InvalidSignature,
+                "The webhook signature is missing or does not match the body.",
+            ),
+            ConnectorError::Malformed(m) => ApiError::new(ErrorCode::InvalidWebhook, m),
+            ConnectorError::Misconfigured(m) => ApiError::new(ErrorCode::InvalidConnection, m),
+            ConnectorError::Store(e) => return e.into(),
+            ConnectorError::Transient(m) | ConnectorError::Permanent(m) => {
+                ApiError::new(ErrorCode::PlatformError, m)
+            }
+        }
+        .with_detail(detail)
+    }
+}
