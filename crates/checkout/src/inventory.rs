@@ -84,14 +84,14 @@ impl InventoryEngine {
         for shard in 0..shards {
             let (tx, rx) = mpsc::channel(SHARD_QUEUE_MAX);
             senders.push(tx);
-            tasks.push(tokio::spawn(run_shard(
-                shard,
+            let task = Shard {
+                index: shard,
                 batch_max,
-                store.clone(),
-                clock.clone(),
-                rx,
-                changes.clone(),
-            )));
+                store: store.clone(),
+                clock: clock.clone(),
+                changes: changes.clone(),
+            };
+            tasks.push(tokio::spawn(task.run(rx)));
         }
         InventoryEngine {
             shards: Arc::new(senders),
@@ -180,27 +180,47 @@ impl InventoryEngine {
     }
 }
 
-async fn run_shard(
-    shard: usize,
+/// One shard's task: what it writes with and whom it tells.
+struct Shard {
+    index: usize,
     batch_max: usize,
     store: Store,
     clock: Arc<dyn crate::clock::Clock>,
-    mut rx: mpsc::Receiver<Job>,
     changes: broadcast::Sender<AvailabilityChange>,
-) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = Vec::with_capacity(64);
+}
+
+impl Shard {
+    /// Drains `rx` in batches until every sender is gone.
+    async fn run(self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.recv().await {
+            let jobs = self.drain(first, &mut rx);
+            self.commit(jobs).await;
+        }
+    }
+
+    /// `first` and whatever else is queued, up to a batch.
+    fn drain(&self, first: Job, rx: &mut mpsc::Receiver<Job>) -> Vec<Job> {
+        let mut jobs = Vec::with_capacity(self.batch_max.min(64));
         jobs.push(first);
-        while jobs.len() < batch_max {
+        while jobs.len() < self.batch_max {
             match rx.try_recv() {
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
         }
+        jobs
+    }
+
+    /// Writes one batch and answers its callers after the commit.
+    async fn commit(&self, jobs: Vec<Job>) {
         let items: Vec<BatchItem> = jobs.iter().map(|j| j.item).collect();
         let started = Instant::now();
-        let result = store.apply_hold_batch(&items, clock.now_ms()).await;
-        metrics::histogram!("anycart_hold_batch_size").record(items.len() as f64);
+        let result = self
+            .store
+            .apply_hold_batch(&items, self.clock.now_ms())
+            .await;
+        metrics::histogram!("anycart_hold_batch_size")
+            .record(u32::try_from(items.len()).map_or(f64::MAX, f64::from));
         metrics::histogram!("anycart_hold_batch_seconds").record(started.elapsed().as_secs_f64());
         match result {
             Ok(batch) => {
@@ -208,38 +228,52 @@ async fn run_shard(
                 for (job, outcome) in jobs.into_iter().zip(batch.outcomes) {
                     let _ = job.reply.send(Ok(outcome));
                 }
-                let owner: BTreeMap<VariantId, MerchantId> = items
-                    .iter()
-                    .map(|i| (i.request.variant, i.merchant))
-                    .collect();
-                for (variant, available) in batch.available_after {
-                    if let Some(merchant) = owner.get(&variant) {
-                        let _ = changes.send(AvailabilityChange {
-                            merchant: *merchant,
-                            variant,
-                            available,
-                        });
-                    }
-                }
+                self.publish(&items, batch.available_after);
             }
             Err(e) if jobs.len() > 1 => {
                 // One bad request must not fail its neighbours: retry them one by one.
-                tracing::warn!(shard, error = %e, size = jobs.len(), "hold batch failed; retrying its requests singly");
-                for job in jobs {
-                    let single = store.apply_hold_batch(&[job.item], clock.now_ms()).await;
-                    let _ = job.reply.send(
-                        single
-                            .map(|b| b.outcomes[0])
-                            .map_err(|e| EngineError::Store(e.to_string())),
-                    );
-                }
+                tracing::warn!(shard = self.index, error = %e, size = jobs.len(), "hold batch failed; retrying its requests singly");
+                self.retry_singly(jobs).await;
             }
             Err(e) => {
-                tracing::warn!(shard, error = %e, "hold request failed");
+                tracing::warn!(shard = self.index, error = %e, "hold request failed");
                 for job in jobs {
                     let _ = job.reply.send(Err(EngineError::Store(e.to_string())));
                 }
             }
+        }
+    }
+
+    /// Tells the live-stock hub what is free now after a committed batch.
+    fn publish(&self, items: &[BatchItem], available_after: BTreeMap<VariantId, i64>) {
+        let owner: BTreeMap<VariantId, MerchantId> = items
+            .iter()
+            .map(|i| (i.request.variant, i.merchant))
+            .collect();
+        for (variant, available) in available_after {
+            if let Some(merchant) = owner.get(&variant) {
+                let _ = self.changes.send(AvailabilityChange {
+                    merchant: *merchant,
+                    variant,
+                    available,
+                });
+            }
+        }
+    }
+
+    async fn retry_singly(&self, jobs: Vec<Job>) {
+        for job in jobs {
+            let single =
+                self.store
+                    .apply_hold_batch(&[job.item], self.clock.now_ms())
+                    .await
+                    .map_err(|e| EngineError::Store(e.to_string()))
+                    .and_then(|b| {
+                        b.outcomes.first().copied().ok_or_else(|| {
+                            EngineError::Store("a batch of one answered nothing".into())
+                        })
+                    });
+            let _ = job.reply.send(single);
         }
     }
 }

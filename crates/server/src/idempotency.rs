@@ -120,15 +120,22 @@ impl Outcome {
     }
 }
 
+/// What an ACP POST is, for the idempotency contract.
+pub struct AcpPost<'a> {
+    pub merchant: MerchantId,
+    pub headers: &'a HeaderMap,
+    /// The key's scope besides the merchant, e.g. `POST /checkout_sessions/{id}`.
+    pub endpoint: String,
+    /// The status of a successful answer (201 for a create).
+    pub success: StatusCode,
+}
+
 /// Runs `run` at most once per (merchant, endpoint, key) and replays its response.
 /// `run` gets its own handle on the state and the raw body.
 pub async fn acp_post<T, F, Fut>(
     state: &AppState,
-    merchant: MerchantId,
-    headers: &HeaderMap,
-    endpoint: String,
+    post: AcpPost<'_>,
     body: Result<Bytes, BytesRejection>,
-    success: StatusCode,
     run: F,
 ) -> Response
 where
@@ -136,6 +143,12 @@ where
     F: FnOnce(AppState, Bytes) -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
+    let AcpPost {
+        merchant,
+        headers,
+        endpoint,
+        success,
+    } = post;
     let checked = check_api_version(headers)
         .and_then(|()| body.map_err(crate::extract::body_rejection))
         .and_then(|body| Ok((body, idempotency_key(headers)?)));

@@ -76,7 +76,16 @@ impl CheckoutService {
             .store
             .write_session(write, now, move |store_outcomes| {
                 let pool = engine_pool.unwrap_or_else(|| available_of(store_outcomes));
-                price(session, &pool, &rules, &buyer_units, now, price_changed)
+                price(
+                    session,
+                    &Pricing {
+                        pool: &pool,
+                        rules: &rules,
+                        buyer_units: &buyer_units,
+                        now_ms: now,
+                        price_changed,
+                    },
+                )
             })
             .await
             .map_err(CheckoutError::from)
@@ -314,16 +323,28 @@ fn available_of(outcomes: &BTreeMap<VariantId, HoldOutcome>) -> Units {
     outcomes.iter().map(|(v, o)| (*v, o.available)).collect()
 }
 
+/// What a session is priced against.
+struct Pricing<'a> {
+    /// Free stock per variant, the session's own holds included.
+    pool: &'a Units,
+    rules: &'a PricingRules,
+    /// What the buyer has elsewhere, per variant (for per-customer limits).
+    buyer_units: &'a Units,
+    now_ms: i64,
+    /// A unit price moved since the session last saw it.
+    price_changed: bool,
+}
+
 /// Prices the session against the stock it could hold: lines learn what is
 /// available to them, the quote is evaluated and the status follows from it.
-fn price(
-    mut session: CheckoutSession,
-    pool: &Units,
-    rules: &PricingRules,
-    buyer_units: &Units,
-    now_ms: i64,
-    price_changed: bool,
-) -> CheckoutResult<CheckoutSession> {
+fn price(mut session: CheckoutSession, p: &Pricing<'_>) -> CheckoutResult<CheckoutSession> {
+    let Pricing {
+        pool,
+        rules,
+        buyer_units,
+        now_ms,
+        price_changed,
+    } = *p;
     // Repeated lines of one variant share its pool, in basket order.
     let mut taken = Units::new();
     for line in &mut session.lines {

@@ -5,7 +5,7 @@ use crate::api_version::check_api_version;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::parse_json;
-use crate::idempotency::acp_post;
+use crate::idempotency::{AcpPost, acp_post};
 use crate::routes::acp::convert::session_wire;
 use crate::routes::acp::parse;
 use crate::routes::acp::wire::{
@@ -67,11 +67,13 @@ async fn create_session(
 ) -> Response {
     acp_post(
         &state,
-        caller.merchant,
-        &headers,
-        "POST /checkout_sessions".into(),
+        AcpPost {
+            merchant: caller.merchant,
+            headers: &headers,
+            endpoint: "POST /checkout_sessions".into(),
+            success: StatusCode::CREATED,
+        },
         body,
-        StatusCode::CREATED,
         |state, raw| async move {
             let req: CreateSessionRequest = parse_json(&raw)?;
             let currency = Currency::parse(&req.currency).map_err(|e| {
@@ -136,11 +138,13 @@ async fn update_session(
 ) -> Response {
     acp_post(
         &state,
-        caller.merchant,
-        &headers,
-        format!("POST /checkout_sessions/{id}"),
+        AcpPost {
+            merchant: caller.merchant,
+            headers: &headers,
+            endpoint: format!("POST /checkout_sessions/{id}"),
+            success: StatusCode::OK,
+        },
         body,
-        StatusCode::OK,
         |state, raw| async move {
             let id = session_id(&id)?;
             let req: UpdateSessionRequest = parse_json(&raw)?;
@@ -183,11 +187,13 @@ async fn complete_session(
 ) -> Response {
     acp_post(
         &state,
-        caller.merchant,
-        &headers,
-        format!("POST /checkout_sessions/{id}/complete"),
+        AcpPost {
+            merchant: caller.merchant,
+            headers: &headers,
+            endpoint: format!("POST /checkout_sessions/{id}/complete"),
+            success: StatusCode::OK,
+        },
         body,
-        StatusCode::OK,
         |state, raw| async move {
             let id = session_id(&id)?;
             let req: CompleteSessionRequest = parse_json(&raw)?;
@@ -217,11 +223,13 @@ async fn cancel_session(
 ) -> Response {
     acp_post(
         &state,
-        caller.merchant,
-        &headers,
-        format!("POST /checkout_sessions/{id}/cancel"),
+        AcpPost {
+            merchant: caller.merchant,
+            headers: &headers,
+            endpoint: format!("POST /checkout_sessions/{id}/cancel"),
+            success: StatusCode::OK,
+        },
         body,
-        StatusCode::OK,
         |state, raw| async move {
             let id = session_id(&id)?;
             // The body is optional (an intent trace); if present it must be JSON.
