@@ -40,7 +40,7 @@ pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// middleware stack (request ids, tracing, limits, error logs, panics → ACP 500).
 pub fn app(state: AppState) -> Router {
     middleware::install_metrics();
-    let (api_routes, openapi) = openapi::api();
+    let (routes, _) = openapi::api();
     let request_id = HeaderName::from_static("request-id");
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -48,10 +48,7 @@ pub fn app(state: AppState) -> Router {
         .allow_headers(Any)
         .expose_headers(Any);
     Router::new()
-        .merge(api_routes)
-        .merge(routes::pages::router(openapi))
-        .merge(routes::ops::router())
-        .merge(routes::widget::router())
+        .merge(routes)
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "anycart", description = "Distributed checkout: the ACP 2026-04-17 checkout API (root paths), the embeddable widget's API (/widget, /availability), platform webhooks (/webhooks) and the merchant admin API (/v1)."),
+    info(title = "anycart", description = "Distributed checkout: the ACP 2026-04-17 checkout API (root paths), the embeddable widget (/embed.js, /widget, /availability), platform webhooks (/webhooks), the merchant admin API (/v1), and the pages and operator endpoints. Every route the server answers is here."),
     modifiers(&BearerAuth),
     components(schemas(crate::routes::widget::page::WidgetConfig)),
     tags(
@@ -18,6 +18,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "Widget", description = "What the embeddable checkout calls besides the checkout API: returning shoppers, sandbox card tokens, live stock (publishable key)"),
         (name = "Webhooks", description = "Platform webhooks in (signed by the platform)"),
         (name = "Admin", description = "Merchant back office (secret key), mounted under /v1"),
+        (name = "Pages", description = "What people open in a browser: the landing page, order pages, this reference, the manual"),
+        (name = "Operations", description = "For load balancers and monitoring"),
     )
 )]
 struct ApiDoc;
@@ -44,8 +46,10 @@ impl utoipa::Modify for BearerAuth {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::acp::router())
-        .merge(routes::widget::api_router())
+        .merge(routes::widget::router())
         .merge(routes::webhooks::router())
+        .merge(routes::pages::router())
+        .merge(routes::ops::router())
         .nest(
             "/v1",
             routes::admin::router().merge(routes::widget::v1_router()),
@@ -53,9 +57,15 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The document alone (for `anycart openapi` and the committed snapshot).
+/// The document alone (for the committed snapshot).
 pub fn document() -> utoipa::openapi::OpenApi {
     api().1
+}
+
+/// The document, built once per process (what `/openapi.json` serves).
+pub fn cached() -> &'static utoipa::openapi::OpenApi {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOC.get_or_init(document)
 }
 
 #[cfg(test)]
@@ -100,6 +110,14 @@ mod tests {
             "/webhooks/{platform}/{merchant_id}",
             "/v1/sandbox/tokens",
             "/v1/placements",
+            "/embed.js",
+            "/widget/checkout/{placement}",
+            "/orders/{token}",
+            "/docs",
+            "/manual/{page}",
+            "/openapi.json",
+            "/healthz",
+            "/metrics",
         ] {
             assert!(
                 doc.paths.paths.contains_key(path),

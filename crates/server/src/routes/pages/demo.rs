@@ -8,9 +8,11 @@ use anycart_checkout::demo::DemoInfo;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// What the demo pages need to embed the widget.
 #[derive(Debug, Clone)]
@@ -120,21 +122,24 @@ fn svg(name: &str) -> Option<&'static str> {
 }
 
 /// Routes serving the demo product images (on the API origin).
-pub fn images() -> Router<AppState> {
-    Router::new().route(
-        "/assets/demo/{name}",
-        get(|Path(name): Path<String>| async move {
-            match name.strip_suffix(".svg").and_then(svg) {
-                Some(body) => (
-                    [
-                        (header::CONTENT_TYPE, "image/svg+xml"),
-                        (header::CACHE_CONTROL, "public, max-age=86400"),
-                    ],
-                    body,
-                )
-                    .into_response(),
-                None => StatusCode::NOT_FOUND.into_response(),
-            }
-        }),
-    )
+pub fn images() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(demo_image))
+}
+
+/// A product image of the demo catalogue (`tee.svg`, `bottle.svg`, `sneaker.svg`).
+#[utoipa::path(get, path = "/assets/demo/{name}", tag = "Pages",
+    params(("name" = String, Path, description = "e.g. `tee.svg`")),
+    responses((status = 200, content_type = "image/svg+xml", description = "The image"), (status = 404, description = "No such image")))]
+async fn demo_image(Path(name): Path<String>) -> Response {
+    match name.strip_suffix(".svg").and_then(svg) {
+        Some(body) => (
+            [
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }

@@ -4,20 +4,21 @@
 //! client and telemetry — is switched off, so the page works with the network off
 //! and tells no third party who reads it.
 
-use axum::Router;
+use crate::state::AppState;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use std::sync::OnceLock;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// How long browsers may cache the script (it changes only with the binary).
 const SCRIPT_MAX_AGE_S: u32 = 3600;
 
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route("/docs", get(page)).route(
-        "/docs/scalar.js",
-        get(script).layer(tower_http::compression::CompressionLayer::new().gzip(true)),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    let script = OpenApiRouter::new()
+        .routes(routes!(script))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true));
+    OpenApiRouter::new().routes(routes!(page)).merge(script)
 }
 
 /// Scalar's settings: our document, nothing fetched from elsewhere.
@@ -33,6 +34,9 @@ fn config() -> serde_json::Value {
     })
 }
 
+/// The API reference: this document rendered, with no request off this origin.
+#[utoipa::path(get, path = "/docs", tag = "Pages",
+    responses((status = 200, content_type = "text/html", description = "The reference page")))]
 async fn page() -> Html<String> {
     static HTML: OnceLock<String> = OnceLock::new();
     Html(
@@ -41,6 +45,9 @@ async fn page() -> Html<String> {
     )
 }
 
+/// Scalar's script for `/docs`, served from this binary.
+#[utoipa::path(get, path = "/docs/scalar.js", tag = "Pages",
+    responses((status = 200, content_type = "text/javascript", description = "The reference's script")))]
 async fn script() -> Response {
     static SCRIPT: OnceLock<Vec<u8>> = OnceLock::new();
     let body = SCRIPT

@@ -5,14 +5,15 @@
 //! mdBook's rule), so links work the same in both.
 
 use super::escape;
-use axum::Router;
+use crate::state::AppState;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The book's sources (`docs/src`): SUMMARY.md and one Markdown file per chapter.
 #[derive(rust_embed::RustEmbed)]
@@ -22,17 +23,34 @@ struct Book;
 /// How long browsers may cache a chapter (the manual changes with the binary).
 const CACHE_MAX_AGE_S: u32 = 300;
 
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/manual", get(|| async { Redirect::permanent("/manual/") }))
-        .route(
-            "/manual/",
-            get(|| async { chapter_page("introduction.html") }),
-        )
-        .route(
-            "/manual/{page}",
-            get(|Path(page): Path<String>| async move { chapter_page(&page) }),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(manual_root))
+        .routes(routes!(manual_home))
+        .routes(routes!(chapter))
+}
+
+/// The manual lives under `/manual/`.
+#[utoipa::path(get, path = "/manual", tag = "Pages",
+    responses((status = 308, description = "Redirect to /manual/")))]
+async fn manual_root() -> Redirect {
+    Redirect::permanent("/manual/")
+}
+
+/// The manual's first chapter, with the table of contents.
+#[utoipa::path(get, path = "/manual/", tag = "Pages",
+    responses((status = 200, content_type = "text/html", description = "The introduction")))]
+async fn manual_home() -> Response {
+    chapter_page("introduction.html")
+}
+
+/// One chapter of the manual (`checkout-api.html` is `docs/src/checkout-api.md`).
+#[utoipa::path(get, path = "/manual/{page}", tag = "Pages",
+    params(("page" = String, Path, description = "A chapter's page, e.g. `checkout-api.html`")),
+    responses((status = 200, content_type = "text/html", description = "The chapter"),
+              (status = 404, content_type = "text/html", description = "No such chapter")))]
+async fn chapter(Path(page): Path<String>) -> Response {
+    chapter_page(&page)
 }
 
 /// One entry of SUMMARY.md.

@@ -9,24 +9,28 @@ pub mod manual;
 
 use crate::state::AppState;
 use anycart_core::order::Order;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The page routes; `openapi` is the document `/openapi.json` serves.
-pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
-    Router::new()
-        .route("/", get(landing))
-        .route("/orders/{token}", get(order_status))
-        .route(
-            "/openapi.json",
-            get(move || async move { axum::Json(openapi) }),
-        )
+/// The page routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(landing))
+        .routes(routes!(order_status))
+        .routes(routes!(openapi_json))
         .merge(docs::router())
         .merge(manual::router())
         .merge(demo::images())
+}
+
+/// This document: every route of the server, OpenAPI 3.1.
+#[utoipa::path(get, path = "/openapi.json", tag = "Pages",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+async fn openapi_json() -> axum::Json<&'static utoipa::openapi::OpenApi> {
+    axum::Json(crate::openapi::cached())
 }
 
 /// Escapes text for HTML (shared with the confirmation emails).
@@ -41,7 +45,9 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-/// `GET /` — what this server is and where to go next.
+/// What this server is and where to go next.
+#[utoipa::path(get, path = "/", tag = "Pages",
+    responses((status = 200, content_type = "text/html", description = "The landing page")))]
 async fn landing(State(state): State<AppState>) -> Html<String> {
     let base = escape(&state.config.base_url);
     page(
@@ -64,7 +70,11 @@ fn order_not_found() -> Response {
         .into_response()
 }
 
-/// `GET /orders/{token}` — the order-status page a shopper (or agent) can open.
+/// The order-status page ACP's `permalink_url` points to, for a shopper (or agent).
+#[utoipa::path(get, path = "/orders/{token}", tag = "Pages",
+    params(("token" = String, Path, description = "The order's secret page token")),
+    responses((status = 200, content_type = "text/html", description = "The order, its totals and status"),
+              (status = 404, content_type = "text/html", description = "No such order")))]
 async fn order_status(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     if token.len() > ORDER_TOKEN_CHARS_MAX || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return order_not_found();

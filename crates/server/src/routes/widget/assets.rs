@@ -2,12 +2,13 @@
 //! `assets/widget/` so `cargo run` needs no Node: the loader (`embed.js`) and the
 //! checkout app that runs inside the iframe (`app.js`, `app.css`).
 
-use axum::Router;
+use crate::state::AppState;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The loader script host pages include.
 pub const EMBED_JS: &str = include_str!("../../../assets/widget/embed.js");
@@ -20,21 +21,34 @@ const ASSET_MAX_AGE_S: u32 = 300;
 
 /// The asset routes, gzipped for clients that accept it (what the weight budget
 /// counts); the API and the SSE stream are left alone.
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route(
-            "/embed.js",
-            get(|| async { asset(EMBED_JS, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/widget/app.js",
-            get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/widget/app.css",
-            get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(embed_js))
+        .routes(routes!(app_js))
+        .routes(routes!(app_css))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+}
+
+/// The loader a host page includes: defines `<anycart-checkout placement="…">`,
+/// which mounts the checkout iframe (a few KB gzipped).
+#[utoipa::path(get, path = "/embed.js", tag = "Widget",
+    responses((status = 200, content_type = "text/javascript", description = "The loader script")))]
+async fn embed_js() -> Response {
+    asset(EMBED_JS, "text/javascript; charset=utf-8")
+}
+
+/// The checkout app that runs inside the iframe.
+#[utoipa::path(get, path = "/widget/app.js", tag = "Widget",
+    responses((status = 200, content_type = "text/javascript", description = "The app script")))]
+async fn app_js() -> Response {
+    asset(APP_JS, "text/javascript; charset=utf-8")
+}
+
+/// The checkout app's styles (themed through CSS custom properties).
+#[utoipa::path(get, path = "/widget/app.css", tag = "Widget",
+    responses((status = 200, content_type = "text/css", description = "The app styles")))]
+async fn app_css() -> Response {
+    asset(APP_CSS, "text/css; charset=utf-8")
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {

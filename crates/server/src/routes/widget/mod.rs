@@ -13,21 +13,16 @@ pub mod shoppers;
 pub mod stream;
 
 use crate::state::AppState;
-use axum::Router;
-use axum::routing::get;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The undocumented widget routes: static assets and the iframe page.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(assets::router())
-        .route("/widget/checkout/{placement}", get(page::checkout_page))
-}
-
-/// The widget's API routes at the root (documented in the OpenAPI document).
-pub fn api_router() -> OpenApiRouter<AppState> {
-    shoppers::router().merge(stream::router())
+/// The widget's routes at the root: assets, the iframe page, returning shoppers
+/// and live stock.
+pub fn router() -> OpenApiRouter<AppState> {
+    assets::router()
+        .routes(routes!(page::checkout_page))
+        .merge(shoppers::router())
+        .merge(stream::router())
 }
 
 /// The widget's routes under `/v1`.

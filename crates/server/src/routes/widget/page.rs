@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use utoipa::ToSchema;
 
 /// `?origin=` (the host page's origin, as the loader saw it) and `?layout=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
     /// The host page's origin; must be on the placement's allow-list.
     pub origin: Option<String>,
@@ -197,6 +197,15 @@ fn script_json(v: &impl Serialize) -> Result<String, ApiError> {
         .replace('&', "\\u0026"))
 }
 
+/// The checkout iframe for a placement on a host page (`origin` must be on the
+/// placement's allow-list; `layout=compact` for short ad slots). Refusals are a
+/// plain page with a sentence, never a broken frame.
+#[utoipa::path(get, path = "/widget/checkout/{placement}", tag = "Widget",
+    params(("placement" = String, Path, description = "`plc_…`"), PageQuery),
+    responses((status = 200, content_type = "text/html", description = "The iframe document, with its WidgetConfig embedded"),
+              (status = 403, content_type = "text/html", description = "The host origin is not allowed"),
+              (status = 404, content_type = "text/html", description = "No such placement"),
+              (status = 410, content_type = "text/html", description = "Disabled, or the product is off sale")))]
 pub async fn checkout_page(
     State(state): State<AppState>,
     Path(placement): Path<String>,
