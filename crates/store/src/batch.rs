@@ -5,6 +5,8 @@
 //! the batch's variants, lets the pure planner (`anycart_core::inventory::plan_batch`)
 //! serve the requests strictly in order, writes the net result with a handful of
 //! statements, and commits once. A hold is acknowledged only after that commit.
+//! Who owns a variant is what its stock rows say, never what a request claims: a
+//! request naming another merchant's variant holds nothing and changes nothing.
 //! Called with a single request, this is exactly the naive "one transaction per
 //! request locking the hot row" path, which the benchmark uses as its baseline.
 
@@ -29,11 +31,16 @@ pub struct BatchItem {
 }
 
 /// The outcome of a batch: one outcome per item, and the free stock per variant
-/// after the commit (for live availability).
+/// after the commit (for live availability) with the merchant it belongs to.
+/// Only variants some item named as their owner are reported: a request for
+/// another merchant's variant learns nothing about its stock.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BatchResult {
     pub outcomes: Vec<BatchOutcome>,
     pub available_after: BTreeMap<VariantId, i64>,
+    /// The owner of each variant in `available_after`, from its stock rows: the
+    /// merchant whose live availability changed (not whichever item came last).
+    pub owners: BTreeMap<VariantId, MerchantId>,
 }
 
 /// A variant's free units at one location.
@@ -98,31 +105,68 @@ async fn apply_hold_batch_tx(
     let mut tx = sqlx::Connection::begin(conn).await?;
     let variants: BTreeSet<VariantId> = items.iter().map(|i| i.request.variant).collect();
     let stock = lock_stock(&mut tx, backend, &variants).await?;
-    let owned = owned_mask(items, &owners(&stock)?);
-    let owned_items: Vec<BatchItem> = items
-        .iter()
-        .zip(&owned)
-        .filter_map(|(item, owned)| owned.then_some(*item))
-        .collect();
-    let levels: Vec<(VariantId, LocationId, i64)> = stock
-        .iter()
-        .map(|row| (row.variant, row.location, row.available))
-        .collect();
-    let sessions: BTreeSet<String> = owned_items
+    let owned = Owned::of(items, &stock)?;
+    let sessions: BTreeSet<String> = owned
+        .items
         .iter()
         .map(|i| i.request.session.to_string())
         .collect();
-    let existing = existing_holds(&mut tx, &sessions, &variants).await?;
-    let requests: Vec<HoldRequest> = owned_items.iter().map(|i| i.request).collect();
-    let plan = plan_batch(&levels, &existing, &requests);
+    let existing = existing_holds(&mut tx, &sessions, &owned.variants).await?;
+    let requests: Vec<HoldRequest> = owned.items.iter().map(|i| i.request).collect();
+    let plan = plan_batch(&owned.levels, &existing, &requests);
     delete_holds(&mut tx, &plan.release).await?;
-    insert_holds(&mut tx, &plan.create, &hold_terms(&owned_items), now_ms).await?;
+    insert_holds(&mut tx, &plan.create, &hold_terms(&owned.items), now_ms).await?;
     apply_held_delta(&mut tx, &plan.held_delta).await?;
     tx.commit().await?;
     Ok(BatchResult {
-        available_after: available_after(&levels, &plan.held_delta),
-        outcomes: outcomes_per_item(&owned, plan.outcomes),
+        available_after: available_after(&owned.levels, &plan.held_delta),
+        outcomes: outcomes_per_item(&owned.mask, plan.outcomes),
+        owners: owned.owners,
     })
+}
+
+/// The part of a batch that is planned: the items whose merchant owns the
+/// variant they name, and the stock of those variants. A request naming another
+/// merchant's variant must hold nothing, must not touch the owner's pool or
+/// release the holds of the session it names, and sees no stock.
+struct Owned {
+    /// Per item, whether it is owned.
+    mask: Vec<bool>,
+    items: Vec<BatchItem>,
+    variants: BTreeSet<VariantId>,
+    /// Free units per (variant, location) of `variants`.
+    levels: Vec<(VariantId, LocationId, i64)>,
+    owners: BTreeMap<VariantId, MerchantId>,
+}
+
+impl Owned {
+    /// Splits the batch by what the stock rows it read say about ownership.
+    fn of(items: &[BatchItem], stock: &[StockRow]) -> StoreResult<Self> {
+        let mut owners = owners(stock)?;
+        let mask: Vec<bool> = items
+            .iter()
+            .map(|i| owners.get(&i.request.variant) == Some(&i.merchant))
+            .collect();
+        let owned_items: Vec<BatchItem> = items
+            .iter()
+            .zip(&mask)
+            .filter_map(|(item, owned)| owned.then_some(*item))
+            .collect();
+        let variants: BTreeSet<VariantId> = owned_items.iter().map(|i| i.request.variant).collect();
+        owners.retain(|v, _| variants.contains(v));
+        let levels = stock
+            .iter()
+            .filter(|row| variants.contains(&row.variant))
+            .map(|row| (row.variant, row.location, row.available))
+            .collect();
+        Ok(Owned {
+            mask,
+            items: owned_items,
+            variants,
+            levels,
+            owners,
+        })
+    }
 }
 
 /// The merchant each variant of the batch belongs to, from its stock rows (the
@@ -141,16 +185,6 @@ fn owners(stock: &[StockRow]) -> StoreResult<BTreeMap<VariantId, MerchantId>> {
         }
     }
     Ok(owner)
-}
-
-/// Per item, whether its merchant owns the variant it names. Only those requests
-/// are planned: a request naming another merchant's variant must hold nothing and
-/// must not touch the owner's pool or release the holds of the session it names.
-fn owned_mask(items: &[BatchItem], owner: &BTreeMap<VariantId, MerchantId>) -> Vec<bool> {
-    items
-        .iter()
-        .map(|i| owner.get(&i.request.variant) == Some(&i.merchant))
-        .collect()
 }
 
 /// One outcome per item, in item order: the planned outcomes of the owned items,

@@ -54,6 +54,11 @@ async fn hold_batches_serve_requests_in_order_and_replace_earlier_holds() {
             .await
             .unwrap();
         assert_eq!(foreign.outcomes, vec![outcome(0, 0)], "{name}");
+        assert!(
+            foreign.available_after.is_empty(),
+            "{name}: and learns nothing"
+        );
+        assert!(foreign.owners.is_empty(), "{name}");
         // A second request of a session replaces its holds.
         let second = store.apply_hold_batch(&[item(m, s1, 1)], 20).await.unwrap();
         assert_eq!(second.outcomes, vec![outcome(1, 4)], "{name}");
@@ -120,6 +125,11 @@ async fn hold_batches_ignore_requests_for_variants_their_merchant_does_not_own()
             "{name}"
         );
         assert_eq!(
+            first.owners,
+            BTreeMap::from([(v, m), (w, other)]),
+            "{name}: availability belongs to the owner, not to the last item"
+        );
+        assert_eq!(
             store.session_hold_totals(s1).await.unwrap()[&v],
             4,
             "{name}"
@@ -149,6 +159,7 @@ async fn hold_batches_ignore_requests_for_variants_their_merchant_does_not_own()
             "{name}"
         );
         assert_eq!(second.available_after, BTreeMap::from([(v, 0)]), "{name}");
+        assert_eq!(second.owners, BTreeMap::from([(v, m)]), "{name}");
         assert_eq!(
             store.session_hold_totals(s1).await.unwrap()[&v],
             4,
