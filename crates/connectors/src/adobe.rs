@@ -187,12 +187,7 @@ impl AdobeConnector {
             let response = request.send().await.map_err(transport_error)?;
             let status = response.status();
             if status == StatusCode::TOO_MANY_REQUESTS {
-                let wait_ms = response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map_or(1_000, |s| s.saturating_mul(1_000));
+                let wait_ms = retry_after_ms(response.headers());
                 if throttle == Throttle::WaitOnce && !waited && wait_ms <= THROTTLE_WAIT_MS_MAX {
                     tracing::debug!(wait_ms, "Adobe Commerce throttled; waiting");
                     tokio::time::sleep(Duration::from_millis(wait_ms)).await;
@@ -205,29 +200,7 @@ impl AdobeConnector {
                 )));
             }
             let text = response.text().await.map_err(transport_error)?;
-            if status.is_server_error() {
-                return Err(ConnectorError::Transient(format!(
-                    "Adobe Commerce answered {status} to {what}: {}",
-                    convert::error_message(&text)
-                )));
-            }
-            if status == StatusCode::UNAUTHORIZED {
-                return Err(ConnectorError::Permanent(format!(
-                    "Adobe Commerce refused the access token ({what}): {}",
-                    convert::error_message(&text)
-                )));
-            }
-            if !status.is_success() {
-                return Err(ConnectorError::Permanent(format!(
-                    "Adobe Commerce refused {what} ({status}): {}",
-                    convert::error_message(&text)
-                )));
-            }
-            return serde_json::from_str(&text).map_err(|e| {
-                ConnectorError::Malformed(format!(
-                    "unreadable Adobe Commerce answer to {what}: {e}"
-                ))
-            });
+            return answer(status, &text, &what);
         }
     }
 
@@ -289,16 +262,35 @@ impl AdobeConnector {
         if skus.is_empty() {
             return Ok(BTreeMap::new());
         }
+        let sources = self.enabled_sources().await?;
+        let items = self.source_items(skus).await?;
+        let mut out = BTreeMap::new();
+        for sku in skus {
+            let salable = self.salable_quantity(sku).await?;
+            out.insert(sku.clone(), convert::levels(sku, &items, &sources, salable));
+        }
+        Ok(out)
+    }
+
+    /// The enabled inventory sources: code → name (the code when unnamed).
+    async fn enabled_sources(&self) -> Result<BTreeMap<String, String>, ConnectorError> {
         let sources: Vec<wire::Source> =
             self.inventory_list(&["inventory", "sources"], &[]).await?;
-        let sources: BTreeMap<String, String> = sources
+        Ok(sources
             .into_iter()
             .filter(|s| s.enabled)
             .map(|s| {
                 let name = s.name.unwrap_or_else(|| s.source_code.clone());
                 (s.source_code, name)
             })
-            .collect();
+            .collect())
+    }
+
+    /// The source items of `skus`, in as few list requests as the filter allows.
+    async fn source_items(
+        &self,
+        skus: &BTreeSet<String>,
+    ) -> Result<Vec<wire::SourceItem>, ConnectorError> {
         // `in` takes a comma list, so a SKU with a comma is asked for on its own.
         let (plain, with_comma): (Vec<&String>, Vec<&String>) =
             skus.iter().partition(|s| !s.contains(','));
@@ -323,30 +315,70 @@ impl AdobeConnector {
                 .await?,
             );
         }
-        let stock_id = self.stock_id.to_string();
-        let mut out = BTreeMap::new();
-        for sku in skus {
-            let salable = match self
-                .get::<f64>(
-                    &["inventory", "get-product-salable-quantity", sku, &stock_id],
-                    &[],
-                )
-                .await
-            {
-                Ok(q) if q.is_finite() => crate::whole_units(q),
-                Ok(_) => None,
-                // Not managed by MSI on this stock (e.g. "Manage Stock = No"):
-                // the source figures are all there is.
-                Err(ConnectorError::Permanent(m)) => {
-                    tracing::debug!(sku, error = %m, "no salable quantity; using source quantities");
-                    None
-                }
-                Err(e) => return Err(e),
-            };
-            out.insert(sku.clone(), convert::levels(sku, &items, &sources, salable));
-        }
-        Ok(out)
+        Ok(items)
     }
+
+    /// The salable quantity of `sku` on the configured stock, in whole units;
+    /// `None` when MSI has none for it.
+    async fn salable_quantity(&self, sku: &str) -> Result<Option<i64>, ConnectorError> {
+        let stock_id = self.stock_id.to_string();
+        match self
+            .get::<f64>(
+                &["inventory", "get-product-salable-quantity", sku, &stock_id],
+                &[],
+            )
+            .await
+        {
+            Ok(q) if q.is_finite() => Ok(crate::whole_units(q)),
+            Ok(_) => Ok(None),
+            // Not managed by MSI on this stock (e.g. "Manage Stock = No"):
+            // the source figures are all there is.
+            Err(ConnectorError::Permanent(m)) => {
+                tracing::debug!(sku, error = %m, "no salable quantity; using source quantities");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A 429's `Retry-After` in ms (delta seconds; 1 s when absent or unreadable).
+fn retry_after_ms(headers: &HeaderMap) -> u64 {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(1_000, |s| s.saturating_mul(1_000))
+}
+
+/// Maps a (non-429) answer to `what`: a success parsed as `T`, a 5xx as
+/// transient, a refused token or any other 4xx as permanent with Magento's text.
+fn answer<T: DeserializeOwned>(
+    status: StatusCode,
+    text: &str,
+    what: &str,
+) -> Result<T, ConnectorError> {
+    if status.is_server_error() {
+        return Err(ConnectorError::Transient(format!(
+            "Adobe Commerce answered {status} to {what}: {}",
+            convert::error_message(text)
+        )));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return Err(ConnectorError::Permanent(format!(
+            "Adobe Commerce refused the access token ({what}): {}",
+            convert::error_message(text)
+        )));
+    }
+    if !status.is_success() {
+        return Err(ConnectorError::Permanent(format!(
+            "Adobe Commerce refused {what} ({status}): {}",
+            convert::error_message(text)
+        )));
+    }
+    serde_json::from_str(text).map_err(|e| {
+        ConnectorError::Malformed(format!("unreadable Adobe Commerce answer to {what}: {e}"))
+    })
 }
 
 /// An error before placement is worth retrying when the platform merely answered

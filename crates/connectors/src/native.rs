@@ -187,6 +187,35 @@ pub fn confirmation_email(
     to: &str,
 ) -> Result<Message, ConnectorError> {
     let (from, to) = mailboxes(branding, to)?;
+    let (text, rows) = receipt(order, branding);
+    let html = confirmation_html(order, branding, &rows);
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(format!(
+            "Order {} confirmed - {}",
+            order.display_number(),
+            sanitize_display(&branding.shop_name)
+        ))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(text),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(html),
+                ),
+        )
+        .map_err(|e| ConnectorError::Permanent(format!("email: {e}")))
+}
+
+/// The receipt twice, built in one pass so both list the same lines and totals:
+/// the whole plain-text body, and the HTML table rows (escaped).
+fn receipt(order: &Order, branding: &Branding) -> (String, String) {
     let money = |minor| order.currency.format_minor(minor);
     let mut text = format!(
         "Thank you for your order!\n\nOrder {} at {}\n\n",
@@ -223,34 +252,17 @@ pub fn confirmation_email(
             escape_html(&money(minor))
         ));
     }
-    let html = format!(
+    (text, rows)
+}
+
+/// The HTML body around the receipt rows, in the shop's colour.
+fn confirmation_html(order: &Order, branding: &Branding, rows: &str) -> String {
+    format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\"><div style=\"background:{color};color:#fff;padding:16px\"><h1 style=\"margin:0\">{shop}</h1></div><p>Thank you for your order!</p><p>Order <strong>{number}</strong></p><table style=\"width:100%\">{rows}</table></body></html>",
         color = branding.brand_color,
         shop = escape_html(&branding.shop_name),
         number = escape_html(&order.display_number()),
-    );
-    Message::builder()
-        .from(from)
-        .to(to)
-        .subject(format!(
-            "Order {} confirmed - {}",
-            order.display_number(),
-            sanitize_display(&branding.shop_name)
-        ))
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(html),
-                ),
-        )
-        .map_err(|e| ConnectorError::Permanent(format!("email: {e}")))
+    )
 }
 
 /// The shop as sender (its name as display name) and the recipient. A bad sender

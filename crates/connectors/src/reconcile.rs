@@ -7,7 +7,7 @@
 //! older one is superseded.
 
 use crate::import::IMPORT_PAGES_MAX;
-use crate::{Connector, ConnectorError, parse_stored_id as parse};
+use crate::{CataloguePage, Connector, ConnectorError, parse_stored_id as parse};
 use anycart_core::MerchantId;
 use anycart_store::{
     EXTERNAL_STOCK_LINES_MAX, ExternalKind, ExternalStockChange, ExternalStockLine, StockApplied,
@@ -36,38 +36,7 @@ pub async fn reconcile_stock(
     for page_no in 0..IMPORT_PAGES_MAX {
         let page = connector.import_page(cursor.as_deref()).await?;
         report.pages += 1;
-        let mut lines = Vec::new();
-        for variant in page.products.iter().flat_map(|p| &p.variants) {
-            let Some(v) = store
-                .external_to_internal(
-                    merchant,
-                    platform,
-                    ExternalKind::InventoryItem,
-                    &variant.inventory_item_id,
-                )
-                .await?
-            else {
-                continue; // not sold through anycart
-            };
-            for level in &variant.levels {
-                let Some(l) = store
-                    .external_to_internal(
-                        merchant,
-                        platform,
-                        ExternalKind::Location,
-                        &level.location_id,
-                    )
-                    .await?
-                else {
-                    continue;
-                };
-                lines.push(ExternalStockLine {
-                    variant: parse(&v)?,
-                    location: Some(parse(&l)?),
-                    figure: StockFigure::Available(level.available),
-                });
-            }
-        }
+        let lines = linked_lines(store, merchant, platform, &page).await?;
         for (chunk_no, chunk) in lines.chunks(EXTERNAL_STOCK_LINES_MAX).enumerate() {
             let change = ExternalStockChange {
                 merchant,
@@ -88,6 +57,41 @@ pub async fn reconcile_stock(
     }
     tracing::info!(merchant_id = %merchant, pages = report.pages, rows = report.rows, "stock reconciled with the platform");
     Ok(report)
+}
+
+/// The page's available figures for the items and locations anycart has linked;
+/// anything else is not sold through anycart and is skipped.
+async fn linked_lines(
+    store: &Store,
+    merchant: MerchantId,
+    platform: &str,
+    page: &CataloguePage,
+) -> Result<Vec<ExternalStockLine>, ConnectorError> {
+    let mut lines = Vec::new();
+    for variant in page.products.iter().flat_map(|p| &p.variants) {
+        let item = &variant.inventory_item_id;
+        let Some(v) = store
+            .external_to_internal(merchant, platform, ExternalKind::InventoryItem, item)
+            .await?
+        else {
+            continue; // not sold through anycart
+        };
+        for level in &variant.levels {
+            let location = &level.location_id;
+            let Some(l) = store
+                .external_to_internal(merchant, platform, ExternalKind::Location, location)
+                .await?
+            else {
+                continue;
+            };
+            lines.push(ExternalStockLine {
+                variant: parse(&v)?,
+                location: Some(parse(&l)?),
+                figure: StockFigure::Available(level.available),
+            });
+        }
+    }
+    Ok(lines)
 }
 
 /// Merchants one sweep reconciles at most (a bound on one run's platform calls).

@@ -97,6 +97,14 @@ struct Call<'a, B> {
     what: &'static str,
 }
 
+/// The guest shopper one anycart order is placed as.
+struct OrderShopper {
+    anycart_id: String,
+    usid: String,
+    /// Shopper Customers path of the shopper's orders and baskets.
+    customer_path: String,
+}
+
 /// Checks a short code / organization id / site id the way SCAPI spells them, so
 /// a typo is refused at connect time instead of producing odd URLs.
 pub fn valid_identifier(s: &str) -> bool {
@@ -163,16 +171,34 @@ impl SalesforceConnector {
     /// cache unless it expires soon or `fresh` is asked for.
     async fn token(&self, usid: Option<&str>, fresh: bool) -> Result<Token, ConnectorError> {
         let key = usid.unwrap_or_default().to_string();
-        if !fresh
-            && let Some(t) = self
-                .tokens
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&key)
-            && t.renew_at > Instant::now()
-        {
-            return Ok(t.clone());
+        if !fresh && let Some(t) = self.cached_token(&key) {
+            return Ok(t);
         }
+        let token = self.request_token(usid).await?;
+        let mut cache = self
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Bounded: order shoppers come and go, so the cache is simply started over.
+        if cache.len() >= TOKEN_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, token.clone());
+        Ok(token)
+    }
+
+    /// The cached token of the shopper `key`, unless it is due for renewal.
+    fn cached_token(&self, key: &str) -> Option<Token> {
+        self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .filter(|t| t.renew_at > Instant::now())
+            .cloned()
+    }
+
+    /// Asks SLAS for a new shopper token (client credentials, as `usid` if given).
+    async fn request_token(&self, usid: Option<&str>) -> Result<Token, ConnectorError> {
         let url = format!(
             "{}/shopper/auth/v1/organizations/{}/oauth2/token",
             self.base, self.organization_id
@@ -204,26 +230,7 @@ impl SalesforceConnector {
         let t: TokenResponse = response.json().await.map_err(|e| {
             ConnectorError::Transient(format!("unreadable SLAS token response: {e}"))
         })?;
-        if t.access_token.is_empty() || t.expires_in <= 0 {
-            return Err(ConnectorError::Malformed(
-                "SLAS token response without a usable access token".into(),
-            ));
-        }
-        let lifetime_s = u64::try_from(t.expires_in - TOKEN_EXPIRY_MARGIN_S).unwrap_or(0);
-        let token = Token {
-            access: SecretString::from(t.access_token),
-            customer_id: t.customer_id,
-            renew_at: Instant::now() + Duration::from_secs(lifetime_s),
-        };
-        let mut cache = self
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.len() >= TOKEN_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(key, token.clone());
-        Ok(token)
+        token_from(t)
     }
 
     /// Sends one SCAPI call as the call's shopper: renews the token once on a 401,
@@ -299,10 +306,26 @@ impl SalesforceConnector {
 
     /// Places the order once (see the module comment for how retries find it).
     async fn push(&self, push: &OrderPush) -> Result<PushedOrder, ConnectorError> {
-        let anycart_id = push.order.id.to_string();
         // Build first: an unmappable order fails before any network call.
         let basket_body = convert::basket_request(push, &self.shipping_method_id)?;
         let payment_body = convert::payment_request(push, &self.payment_method_id)?;
+        let shopper = self.order_shopper(push.order.id.to_string()).await?;
+        // Placed already (the response was lost, or the worker died after it)?
+        if let Some(pushed) = self.placed_order(&shopper).await? {
+            return Ok(pushed);
+        }
+        let basket = self.order_basket(&shopper, &basket_body).await?;
+        check_basket(&basket, &shopper.anycart_id)?;
+        if basket.payment_instruments.is_empty() {
+            self.add_payment(&shopper, &basket.basket_id, &payment_body)
+                .await?;
+        }
+        self.create_order(&shopper, basket.basket_id).await
+    }
+
+    /// The guest shopper this anycart order is placed as (its usid is derived from
+    /// the order id, so every retry is the same shopper).
+    async fn order_shopper(&self, anycart_id: String) -> Result<OrderShopper, ConnectorError> {
         let usid = convert::order_usid(&anycart_id);
         let customer_id = self
             .token(Some(&usid), false)
@@ -316,93 +339,108 @@ impl SalesforceConnector {
         let customer_path = format!(
             "/customer/shopper-customers/v1/organizations/{{organizationId}}/customers/{customer_id}"
         );
-        // Placed already (the response was lost, or the worker died after it)?
+        Ok(OrderShopper {
+            anycart_id,
+            usid,
+            customer_path,
+        })
+    }
+
+    /// The platform order an earlier attempt placed for this anycart order, if any.
+    async fn placed_order(
+        &self,
+        shopper: &OrderShopper,
+    ) -> Result<Option<PushedOrder>, ConnectorError> {
         let orders: CustomerOrderResult = self
             .call(Self::get(
-                format!("{customer_path}/orders"),
+                format!("{}/orders", shopper.customer_path),
                 vec![],
-                Some(&usid),
+                Some(&shopper.usid),
                 "getCustomerOrders",
             ))
             .await?;
-        if let Some(o) = orders
+        let Some(o) = orders
             .data
             .iter()
-            .find(|o| o.anycart_order_id.as_deref() == Some(anycart_id.as_str()))
-        {
-            tracing::info!(order_id = %anycart_id, platform_order_id = %o.order_no, "B2C Commerce already has this order");
-            return Ok(PushedOrder {
-                platform_order_id: o.order_no.clone(),
-                confirmation: Confirmation::AlreadyOnPlatform,
-            });
-        }
-        // A basket from an attempt that stopped before the order?
+            .find(|o| o.anycart_order_id.as_deref() == Some(shopper.anycart_id.as_str()))
+        else {
+            return Ok(None);
+        };
+        tracing::info!(order_id = %shopper.anycart_id, platform_order_id = %o.order_no, "B2C Commerce already has this order");
+        Ok(Some(PushedOrder {
+            platform_order_id: o.order_no.clone(),
+            confirmation: Confirmation::AlreadyOnPlatform,
+        }))
+    }
+
+    /// The basket of an attempt that stopped before the order, else a new one.
+    async fn order_basket(
+        &self,
+        shopper: &OrderShopper,
+        basket_body: &BasketRequest,
+    ) -> Result<Basket, ConnectorError> {
         let baskets: BasketsResult = self
             .call(Self::get(
-                format!("{customer_path}/baskets"),
+                format!("{}/baskets", shopper.customer_path),
                 vec![],
-                Some(&usid),
+                Some(&shopper.usid),
                 "getCustomerBaskets",
             ))
             .await?;
         let existing = baskets
             .baskets
             .into_iter()
-            .find(|b| b.anycart_order_id.as_deref() == Some(anycart_id.as_str()));
-        let basket = match existing {
-            Some(b) => {
-                tracing::info!(order_id = %anycart_id, basket_id = %b.basket_id, "resuming an earlier attempt's basket");
-                b
-            }
-            None => {
-                self.call(Call {
-                    method: Method::POST,
-                    path: "/checkout/shopper-baskets/v1/organizations/{organizationId}/baskets"
-                        .into(),
-                    query: vec![],
-                    body: Some(&basket_body),
-                    usid: Some(&usid),
-                    what: "createBasket",
-                })
-                .await?
-            }
-        };
-        if !valid_identifier(&basket.basket_id) {
-            return Err(ConnectorError::Malformed(format!(
-                "basket id `{}` is not a plain identifier",
-                basket.basket_id.chars().take(64).collect::<String>()
-            )));
+            .find(|b| b.anycart_order_id.as_deref() == Some(shopper.anycart_id.as_str()));
+        if let Some(b) = existing {
+            tracing::info!(order_id = %shopper.anycart_id, basket_id = %b.basket_id, "resuming an earlier attempt's basket");
+            return Ok(b);
         }
-        if basket.anycart_order_id.as_deref() != Some(anycart_id.as_str()) {
-            return Err(ConnectorError::Permanent(format!(
-                "basket {} lost the {ORDER_ID_ATTRIBUTE} attribute; define it on the Basket and Order system objects",
-                basket.basket_id
-            )));
-        }
-        if basket.payment_instruments.is_empty() {
-            let _: Basket = self
-                .call(Call {
-                    method: Method::POST,
-                    path: format!(
-                        "/checkout/shopper-baskets/v1/organizations/{{organizationId}}/baskets/{}/payment-instruments",
-                        basket.basket_id
-                    ),
-                    query: vec![],
-                    body: Some(&payment_body),
-                    usid: Some(&usid),
-                    what: "addPaymentInstrumentToBasket",
-                })
-                .await?;
-        }
+        self.call(Call {
+            method: Method::POST,
+            path: "/checkout/shopper-baskets/v1/organizations/{organizationId}/baskets".into(),
+            query: vec![],
+            body: Some(basket_body),
+            usid: Some(&shopper.usid),
+            what: "createBasket",
+        })
+        .await
+    }
+
+    /// Adds the payment instrument to a basket that has none yet.
+    async fn add_payment(
+        &self,
+        shopper: &OrderShopper,
+        basket_id: &str,
+        payment_body: &PaymentInstrumentRequest,
+    ) -> Result<(), ConnectorError> {
+        let _: Basket = self
+            .call(Call {
+                method: Method::POST,
+                path: format!(
+                    "/checkout/shopper-baskets/v1/organizations/{{organizationId}}/baskets/{basket_id}/payment-instruments"
+                ),
+                query: vec![],
+                body: Some(payment_body),
+                usid: Some(&shopper.usid),
+                what: "addPaymentInstrumentToBasket",
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Turns the basket into the platform order.
+    async fn create_order(
+        &self,
+        shopper: &OrderShopper,
+        basket_id: String,
+    ) -> Result<PushedOrder, ConnectorError> {
         let order: Order = self
             .call(Call {
                 method: Method::POST,
                 path: "/checkout/shopper-orders/v1/organizations/{organizationId}/orders".into(),
                 query: vec![],
-                body: Some(&OrderRequest {
-                    basket_id: basket.basket_id,
-                }),
-                usid: Some(&usid),
+                body: Some(&OrderRequest { basket_id }),
+                usid: Some(&shopper.usid),
                 what: "createOrder",
             })
             .await?;
@@ -411,7 +449,7 @@ impl SalesforceConnector {
                 "createOrder answered without an order number".into(),
             ));
         }
-        tracing::info!(order_id = %anycart_id, platform_order_id = %order.order_no, confirmation_status = order.confirmation_status.as_deref().unwrap_or("unknown"), "B2C Commerce order created");
+        tracing::info!(order_id = %shopper.anycart_id, platform_order_id = %order.order_no, confirmation_status = order.confirmation_status.as_deref().unwrap_or("unknown"), "B2C Commerce order created");
         Ok(PushedOrder {
             platform_order_id: order.order_no,
             // B2C Commerce sends its own order confirmation email on placement.
@@ -439,6 +477,40 @@ impl SalesforceConnector {
         }
         Ok(out)
     }
+}
+
+/// A token response made into a cached token, renewed [`TOKEN_EXPIRY_MARGIN_S`]
+/// before it expires.
+fn token_from(t: TokenResponse) -> Result<Token, ConnectorError> {
+    if t.access_token.is_empty() || t.expires_in <= 0 {
+        return Err(ConnectorError::Malformed(
+            "SLAS token response without a usable access token".into(),
+        ));
+    }
+    let lifetime_s = u64::try_from(t.expires_in - TOKEN_EXPIRY_MARGIN_S).unwrap_or(0);
+    Ok(Token {
+        access: SecretString::from(t.access_token),
+        customer_id: t.customer_id,
+        renew_at: Instant::now() + Duration::from_secs(lifetime_s),
+    })
+}
+
+/// A basket may only be used when its id is safe in a URL path and it still
+/// carries the anycart order id (the attribute retries find it by).
+fn check_basket(basket: &Basket, anycart_id: &str) -> Result<(), ConnectorError> {
+    if !valid_identifier(&basket.basket_id) {
+        return Err(ConnectorError::Malformed(format!(
+            "basket id `{}` is not a plain identifier",
+            basket.basket_id.chars().take(64).collect::<String>()
+        )));
+    }
+    if basket.anycart_order_id.as_deref() != Some(anycart_id) {
+        return Err(ConnectorError::Permanent(format!(
+            "basket {} lost the {ORDER_ID_ATTRIBUTE} attribute; define it on the Basket and Order system objects",
+            basket.basket_id
+        )));
+    }
+    Ok(())
 }
 
 /// Reads `Retry-After` (delta seconds) in ms.

@@ -97,6 +97,21 @@ impl ShopifyConnector {
         query: &str,
         variables: V,
     ) -> Result<D, ConnectorError> {
+        self.wait_for_bucket().await?;
+        let body: GraphqlResponse<D> = self.post(query, variables).await?;
+        if let Some(cost) = body.extensions.and_then(|e| e.cost) {
+            self.record_cost(&cost);
+        }
+        if let Some(e) = body.errors.first() {
+            return Err(graphql_error(e));
+        }
+        body.data
+            .ok_or_else(|| ConnectorError::Transient("Shopify response without data".into()))
+    }
+
+    /// Waits until the bucket likely holds the last query's cost again; a wait
+    /// longer than [`THROTTLE_WAIT_MS_MAX`] fails as transient instead.
+    async fn wait_for_bucket(&self) -> Result<(), ConnectorError> {
         let wait = self
             .bucket
             .lock()
@@ -115,6 +130,16 @@ impl ShopifyConnector {
             );
             tokio::time::sleep(wait).await;
         }
+        Ok(())
+    }
+
+    /// Posts the operation and reads the GraphQL envelope; HTTP-level failures
+    /// map to transient (429, 5xx, unreadable) or permanent (other statuses).
+    async fn post<V: Serialize, D: DeserializeOwned>(
+        &self,
+        query: &str,
+        variables: V,
+    ) -> Result<GraphqlResponse<D>, ConnectorError> {
         let response = self
             .client
             .post(&self.graphql_url)
@@ -137,34 +162,37 @@ impl ShopifyConnector {
                 body.chars().take(ERROR_BODY_CHARS_MAX).collect::<String>()
             )));
         }
-        let body: GraphqlResponse<D> = response
+        response
             .json()
             .await
-            .map_err(|e| ConnectorError::Transient(format!("unreadable Shopify response: {e}")))?;
-        if let Some(cost) = body.extensions.and_then(|e| e.cost) {
-            let t = cost.throttle_status;
-            debug_assert!(t.currently_available <= t.maximum_available);
-            *self
-                .bucket
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Bucket {
-                last_cost: cost.requested_query_cost.unwrap_or(QUERY_COST_ESTIMATE),
-                available: t.currently_available,
-                restore_per_s: t.restore_rate,
-                at: Instant::now(),
-            });
+            .map_err(|e| ConnectorError::Transient(format!("unreadable Shopify response: {e}")))
+    }
+
+    /// Remembers the bucket Shopify reported, for the next call's wait.
+    fn record_cost(&self, cost: &Cost) {
+        let t = &cost.throttle_status;
+        debug_assert!(t.currently_available <= t.maximum_available);
+        *self
+            .bucket
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Bucket {
+            last_cost: cost.requested_query_cost.unwrap_or(QUERY_COST_ESTIMATE),
+            available: t.currently_available,
+            restore_per_s: t.restore_rate,
+            at: Instant::now(),
+        });
+    }
+}
+
+/// A GraphQL-level error: throttling and Shopify's internal errors pass, anything
+/// else is the operation's own fault.
+fn graphql_error(e: &GraphqlError) -> ConnectorError {
+    let code = e.extensions.as_ref().and_then(|x| x.code.as_deref());
+    match code {
+        Some("THROTTLED") | Some("INTERNAL_SERVER_ERROR") => {
+            ConnectorError::Transient(format!("Shopify: {}", e.message))
         }
-        if let Some(e) = body.errors.first() {
-            let code = e.extensions.as_ref().and_then(|x| x.code.as_deref());
-            return Err(match code {
-                Some("THROTTLED") | Some("INTERNAL_SERVER_ERROR") => {
-                    ConnectorError::Transient(format!("Shopify: {}", e.message))
-                }
-                _ => ConnectorError::Permanent(format!("Shopify GraphQL error: {}", e.message)),
-            });
-        }
-        body.data
-            .ok_or_else(|| ConnectorError::Transient("Shopify response without data".into()))
+        _ => ConnectorError::Permanent(format!("Shopify GraphQL error: {}", e.message)),
     }
 }
 

@@ -135,85 +135,138 @@ pub fn plan_batch(
     existing: &[ExistingHold],
     requests: &[HoldRequest],
 ) -> BatchPlan {
-    let mut free: BTreeMap<(VariantId, LocationId), i64> = levels
-        .iter()
-        .map(|(v, l, a)| ((*v, *l), (*a).max(0)))
-        .collect();
-    let mut slots: HashMap<(SessionId, VariantId), Vec<Slot>> = HashMap::new();
-    for h in existing {
-        slots
-            .entry((h.session, h.variant))
-            .or_default()
-            .push(Slot::Existing(h.id, h.location, h.quantity));
-    }
-    let mut plan = BatchPlan::default();
+    let mut planner = Planner::new(levels, existing);
     for req in requests {
-        for slot in slots
+        planner.release_previous(req);
+        let outcome = planner.serve(req);
+        planner.plan.outcomes.push(outcome);
+    }
+    planner.finish()
+}
+
+/// What [`plan_batch`] tracks while it walks the requests.
+struct Planner {
+    /// Free units per (variant, location), as the batch has changed them so far.
+    free: BTreeMap<(VariantId, LocationId), i64>,
+    /// What each (session, variant) holds right now: rows already in the database
+    /// or holds planned earlier in this batch.
+    slots: HashMap<(SessionId, VariantId), Vec<Slot>>,
+    plan: BatchPlan,
+}
+
+impl Planner {
+    /// Starts from the free stock as read (never below zero) and the sessions'
+    /// existing holds.
+    fn new(levels: &[(VariantId, LocationId, i64)], existing: &[ExistingHold]) -> Self {
+        let free = levels
+            .iter()
+            .map(|(v, l, a)| ((*v, *l), (*a).max(0)))
+            .collect();
+        let mut slots: HashMap<(SessionId, VariantId), Vec<Slot>> = HashMap::new();
+        for h in existing {
+            slots
+                .entry((h.session, h.variant))
+                .or_default()
+                .push(Slot::Existing(h.id, h.location, h.quantity));
+        }
+        Planner {
+            free,
+            slots,
+            plan: BatchPlan::default(),
+        }
+    }
+
+    /// A request replaces what its session holds of the variant, so those units go
+    /// back to the pool first: existing rows are released, holds planned earlier in
+    /// the batch are superseded.
+    fn release_previous(&mut self, req: &HoldRequest) {
+        for slot in self
+            .slots
             .remove(&(req.session, req.variant))
             .unwrap_or_default()
         {
             let (location, quantity) = match slot {
                 Slot::Existing(id, location, quantity) => {
-                    plan.release.push(id);
+                    self.plan.release.push(id);
                     (location, quantity)
                 }
                 Slot::Planned(index) => {
-                    let hold = &mut plan.create[index];
+                    let hold = &mut self.plan.create[index];
                     let q = hold.quantity;
                     hold.quantity = 0; // superseded within the batch
                     (hold.location, q)
                 }
             };
-            *free.entry((req.variant, location)).or_insert(0) += quantity;
-            *plan.held_delta.entry((req.variant, location)).or_insert(0) -= quantity;
+            *self.free.entry((req.variant, location)).or_insert(0) += quantity;
+            *self
+                .plan
+                .held_delta
+                .entry((req.variant, location))
+                .or_insert(0) -= quantity;
         }
-        let pool: Vec<(LocationId, i64)> = free
+    }
+
+    /// Serves one request all or nothing from the variant's current pool.
+    fn serve(&mut self, req: &HoldRequest) -> BatchOutcome {
+        let pool: Vec<(LocationId, i64)> = self
+            .free
             .range((req.variant, LocationId::MIN)..=(req.variant, LocationId::MAX))
             .map(|((_, l), a)| (*l, *a))
             .collect();
         let total: i64 = pool.iter().map(|(_, a)| *a).sum();
         if req.quantity <= 0 {
-            plan.outcomes.push(BatchOutcome {
+            return BatchOutcome {
                 held: 0,
                 available: total,
-            });
-            continue;
+            };
         }
         match plan_allocation(&pool, req.quantity) {
             Ok(allocations) => {
-                let mut mine = Vec::with_capacity(allocations.len());
-                for a in allocations {
-                    *free
-                        .get_mut(&(req.variant, a.location_id))
-                        .expect("planned from this pool") -= a.quantity;
-                    *plan
-                        .held_delta
-                        .entry((req.variant, a.location_id))
-                        .or_insert(0) += a.quantity;
-                    plan.create.push(NewHold {
-                        session: req.session,
-                        variant: req.variant,
-                        location: a.location_id,
-                        quantity: a.quantity,
-                    });
-                    mine.push(Slot::Planned(plan.create.len() - 1));
-                }
-                slots.insert((req.session, req.variant), mine);
-                plan.outcomes.push(BatchOutcome {
+                self.take(req, &allocations);
+                BatchOutcome {
                     held: req.quantity,
                     available: total,
-                });
+                }
             }
-            Err(short) => plan.outcomes.push(BatchOutcome {
+            Err(short) => BatchOutcome {
                 held: 0,
                 available: short.available,
-            }),
+            },
         }
     }
-    plan.create.retain(|h| h.quantity > 0);
-    plan.held_delta.retain(|_, d| *d != 0);
-    debug_assert!(free.values().all(|a| *a >= 0));
-    plan
+
+    /// Moves the allocated units from free to held and plans their hold rows,
+    /// remembered as what the session now holds of the variant.
+    fn take(&mut self, req: &HoldRequest, allocations: &[Allocation]) {
+        let mut mine = Vec::with_capacity(allocations.len());
+        for a in allocations {
+            *self
+                .free
+                .get_mut(&(req.variant, a.location_id))
+                .expect("planned from this pool") -= a.quantity;
+            *self
+                .plan
+                .held_delta
+                .entry((req.variant, a.location_id))
+                .or_insert(0) += a.quantity;
+            self.plan.create.push(NewHold {
+                session: req.session,
+                variant: req.variant,
+                location: a.location_id,
+                quantity: a.quantity,
+            });
+            mine.push(Slot::Planned(self.plan.create.len() - 1));
+        }
+        self.slots.insert((req.session, req.variant), mine);
+    }
+
+    /// The plan without superseded holds and without changes that cancel out.
+    fn finish(mut self) -> BatchPlan {
+        self.plan.create.retain(|h| h.quantity > 0);
+        self.plan.held_delta.retain(|_, d| *d != 0);
+        debug_assert!(self.free.values().all(|a| *a >= 0));
+        self.plan
+    }
 }
 
 #[cfg(test)]

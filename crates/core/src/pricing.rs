@@ -290,107 +290,18 @@ pub fn allocate_proportionally(amount: i64, weights: &[i64]) -> Vec<i64> {
 /// Prices a basket. Only the first acceptable code applies; codes do not stack.
 pub fn price(input: &PricingInput<'_>) -> Result<Priced, MoneyError> {
     let currency = input.currency;
-    let mut bases = Vec::with_capacity(input.lines.len());
-    for line in input.lines {
-        if line.unit_price.currency != currency {
-            return Err(MoneyError::CurrencyMismatch(
-                line.unit_price.currency,
-                currency,
-            ));
-        }
-        bases.push(
-            line.unit_price
-                .checked_mul(i64::from(line.quantity))?
-                .amount_minor,
-        );
-    }
-    let items_base = bases.iter().try_fold(Money::zero(currency), |acc, b| {
-        acc.checked_add(Money::new(*b, currency)?)
-    })?;
-
-    let mut applied: Vec<AppliedDiscount> = Vec::new();
-    let mut rejected = Vec::new();
-    let mut seen = Vec::new();
-    for raw in input.codes.iter().take(DISCOUNT_CODES_MAX) {
-        let code = normalise_code(raw);
-        if seen.contains(&code) {
-            rejected.push(RejectedDiscount {
-                code,
-                reason: DiscountRejection::DiscountCodeAlreadyApplied,
-            });
-            continue;
-        }
-        seen.push(code.clone());
-        let Some(d) = input.discounts.iter().find(|d| d.code == code) else {
-            rejected.push(RejectedDiscount {
-                code,
-                reason: DiscountRejection::DiscountCodeInvalid,
-            });
-            continue;
-        };
-        if let Err(reason) = check_discount(d, items_base.amount_minor, currency, input.now_ms) {
-            rejected.push(RejectedDiscount { code, reason });
-            continue;
-        }
-        if !applied.is_empty() {
-            rejected.push(RejectedDiscount {
-                code,
-                reason: DiscountRejection::DiscountCodeCombinationDisallowed,
-            });
-            continue;
-        }
-        let amount = match &d.kind {
-            DiscountKind::Percentage { rate_bps } => {
-                items_base
-                    .percent_bps((*rate_bps).min(10_000))?
-                    .amount_minor
-            }
-            DiscountKind::FixedAmount { amount } => {
-                amount.amount_minor.clamp(0, items_base.amount_minor)
-            }
-        };
-        applied.push(AppliedDiscount {
-            discount_id: d.id,
-            code,
-            name: d.name.clone(),
-            kind: d.kind.clone(),
-            amount_minor: amount,
-            allocations_minor: allocate_proportionally(amount, &bases),
-        });
-    }
-
-    let line_discounts: Vec<i64> = (0..bases.len())
-        .map(|i| applied.iter().map(|a| a.allocations_minor[i]).sum())
-        .collect();
+    let bases = line_bases_minor(input.lines, currency)?;
+    let items_base = sum_minor(&bases, currency)?;
+    let (applied, rejected) = apply_codes(input, items_base, &bases)?;
+    let line_discounts = line_discounts_minor(&applied, bases.len());
     let discount = line_discounts.iter().sum::<i64>();
     let subtotal = items_base.amount_minor - discount;
     let fulfillment = input
         .shipping
         .map_or(0, |r| shipping_cost_minor(r, subtotal));
     let rate_bps = input.tax.map_or(0, |t| t.rate_bps);
-
-    let mut lines = Vec::with_capacity(bases.len());
-    for (base, line_discount) in bases.iter().zip(&line_discounts) {
-        let line_subtotal = base - line_discount;
-        let tax = Money::new(line_subtotal, currency)?
-            .percent_bps(rate_bps)?
-            .amount_minor;
-        lines.push(PricedLine {
-            base_minor: *base,
-            discount_minor: *line_discount,
-            subtotal_minor: line_subtotal,
-            tax_minor: tax,
-            total_minor: line_subtotal + tax,
-        });
-    }
-    let shipping_tax = match input.tax {
-        Some(t) if t.applies_to_shipping => {
-            Money::new(fulfillment, currency)?
-                .percent_bps(t.rate_bps)?
-                .amount_minor
-        }
-        _ => 0,
-    };
+    let lines = priced_lines(&bases, &line_discounts, rate_bps, currency)?;
+    let shipping_tax = shipping_tax_minor(input.tax, fulfillment, currency)?;
     let tax = lines.iter().map(|l| l.tax_minor).sum::<i64>() + shipping_tax;
     let total = Money::new(subtotal, currency)?
         .checked_add(Money::new(fulfillment, currency)?)?
@@ -412,6 +323,153 @@ pub fn price(input: &PricingInput<'_>) -> Result<Priced, MoneyError> {
         applied,
         rejected,
         totals,
+    })
+}
+
+/// Each line's undiscounted amount (unit price × quantity). Every line must be in
+/// the basket's currency: a mixed basket is refused, never converted.
+fn line_bases_minor(lines: &[LineInput], currency: Currency) -> Result<Vec<i64>, MoneyError> {
+    let mut bases = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.unit_price.currency != currency {
+            return Err(MoneyError::CurrencyMismatch(
+                line.unit_price.currency,
+                currency,
+            ));
+        }
+        bases.push(
+            line.unit_price
+                .checked_mul(i64::from(line.quantity))?
+                .amount_minor,
+        );
+    }
+    Ok(bases)
+}
+
+/// The sum of `amounts`, with checked arithmetic so an absurd basket is an error
+/// rather than a wrapped total.
+fn sum_minor(amounts: &[i64], currency: Currency) -> Result<Money, MoneyError> {
+    amounts.iter().try_fold(Money::zero(currency), |acc, a| {
+        acc.checked_add(Money::new(*a, currency)?)
+    })
+}
+
+/// Goes through the submitted codes in order (at most [`DISCOUNT_CODES_MAX`]):
+/// the first acceptable one applies, every other one is rejected with its reason.
+fn apply_codes(
+    input: &PricingInput<'_>,
+    items_base: Money,
+    bases: &[i64],
+) -> Result<(Vec<AppliedDiscount>, Vec<RejectedDiscount>), MoneyError> {
+    let mut applied: Vec<AppliedDiscount> = Vec::new();
+    let mut rejected = Vec::new();
+    let mut seen = Vec::new();
+    for raw in input.codes.iter().take(DISCOUNT_CODES_MAX) {
+        let code = normalise_code(raw);
+        let verdict = if seen.contains(&code) {
+            Err(DiscountRejection::DiscountCodeAlreadyApplied)
+        } else {
+            seen.push(code.clone());
+            screen_code(input, &code, items_base.amount_minor, !applied.is_empty())
+        };
+        match verdict {
+            Err(reason) => rejected.push(RejectedDiscount { code, reason }),
+            Ok(d) => {
+                let amount = discount_amount_minor(&d.kind, items_base)?;
+                applied.push(AppliedDiscount {
+                    discount_id: d.id,
+                    code,
+                    name: d.name.clone(),
+                    kind: d.kind.clone(),
+                    amount_minor: amount,
+                    allocations_minor: allocate_proportionally(amount, bases),
+                });
+            }
+        }
+    }
+    Ok((applied, rejected))
+}
+
+/// The discount a (normalised, not yet seen) code names, if it may apply now:
+/// it must exist, pass [`check_discount`], and no other code may be applied yet.
+fn screen_code<'a>(
+    input: &PricingInput<'a>,
+    code: &str,
+    items_base_minor: i64,
+    another_applied: bool,
+) -> Result<&'a Discount, DiscountRejection> {
+    let d = input
+        .discounts
+        .iter()
+        .find(|d| d.code == code)
+        .ok_or(DiscountRejection::DiscountCodeInvalid)?;
+    check_discount(d, items_base_minor, input.currency, input.now_ms)?;
+    if another_applied {
+        return Err(DiscountRejection::DiscountCodeCombinationDisallowed);
+    }
+    Ok(d)
+}
+
+/// What a discount takes off the item subtotal: never more than 100 % of it, and
+/// a fixed amount never more than the subtotal itself.
+fn discount_amount_minor(kind: &DiscountKind, items_base: Money) -> Result<i64, MoneyError> {
+    Ok(match kind {
+        DiscountKind::Percentage { rate_bps } => {
+            items_base
+                .percent_bps((*rate_bps).min(10_000))?
+                .amount_minor
+        }
+        DiscountKind::FixedAmount { amount } => {
+            amount.amount_minor.clamp(0, items_base.amount_minor)
+        }
+    })
+}
+
+/// The discount each line carries: its share of every applied code.
+fn line_discounts_minor(applied: &[AppliedDiscount], line_count: usize) -> Vec<i64> {
+    (0..line_count)
+        .map(|i| applied.iter().map(|a| a.allocations_minor[i]).sum())
+        .collect()
+}
+
+/// Per-line amounts. Tax is computed on each discounted line (and rounded there),
+/// so line taxes add up to the order's item tax exactly.
+fn priced_lines(
+    bases: &[i64],
+    line_discounts: &[i64],
+    rate_bps: u32,
+    currency: Currency,
+) -> Result<Vec<PricedLine>, MoneyError> {
+    let mut lines = Vec::with_capacity(bases.len());
+    for (base, line_discount) in bases.iter().zip(line_discounts) {
+        let line_subtotal = base - line_discount;
+        let tax = Money::new(line_subtotal, currency)?
+            .percent_bps(rate_bps)?
+            .amount_minor;
+        lines.push(PricedLine {
+            base_minor: *base,
+            discount_minor: *line_discount,
+            subtotal_minor: line_subtotal,
+            tax_minor: tax,
+            total_minor: line_subtotal + tax,
+        });
+    }
+    Ok(lines)
+}
+
+/// Tax on the shipping cost, only where the rate says shipping is taxed.
+fn shipping_tax_minor(
+    tax: Option<&TaxRate>,
+    fulfillment_minor: i64,
+    currency: Currency,
+) -> Result<i64, MoneyError> {
+    Ok(match tax {
+        Some(t) if t.applies_to_shipping => {
+            Money::new(fulfillment_minor, currency)?
+                .percent_bps(t.rate_bps)?
+                .amount_minor
+        }
+        _ => 0,
     })
 }
 

@@ -2,7 +2,8 @@
 //! shipping options and every message the shopper must see.
 
 use crate::pricing::{
-    self, Discount, DiscountRejection, LineInput, PricingInput, ShippingZone, TaxRate,
+    self, Discount, DiscountRejection, LineInput, Priced, PricingInput, ShippingRate, ShippingZone,
+    TaxRate,
 };
 use crate::session::{
     Buyer, ErrorCode, Fulfillment, FulfillmentQuote, Message, Quote, SessionLine, WarningCode,
@@ -48,79 +49,21 @@ pub fn evaluate(input: &QuoteInput<'_>) -> Result<Evaluation, MoneyError> {
         pricing::shipping_rates_for(input.zones, &a.country)
     });
     let tax = address.and_then(|a| pricing::tax_rate_for(input.tax_rates, &a.country, &a.state));
-
-    let lines: Vec<LineInput> = input
-        .lines
-        .iter()
-        .map(|l| LineInput {
-            unit_price: l.unit_price,
-            quantity: l.quantity.get(),
-        })
-        .collect();
+    let lines = line_inputs(input.lines);
     // Price once without shipping to know the discounted subtotal, which decides
     // free-shipping thresholds; then pick the rate and price for real.
-    let base = pricing::price(&PricingInput {
-        currency: input.currency,
-        lines: &lines,
-        codes: input.codes,
-        discounts: input.discounts,
-        shipping: None,
-        tax,
-        now_ms: input.now_ms,
-    })?;
-    let mut options: Vec<FulfillmentQuote> = rates
-        .iter()
-        .map(|r| FulfillmentQuote {
-            rate: (*r).clone(),
-            amount_minor: pricing::shipping_cost_minor(r, base.totals.subtotal_minor),
-        })
-        .collect();
-    options.sort_by(|a, b| {
-        a.amount_minor
-            .cmp(&b.amount_minor)
-            .then(a.rate.id.cmp(&b.rate.id))
-    });
-    let selected = input
-        .selected_shipping
-        .filter(|id| options.iter().any(|o| o.rate.id == *id))
-        .or_else(|| options.first().map(|o| o.rate.id));
+    let base = price_lines(input, &lines, None, tax)?;
+    let options = fulfillment_options(&rates, base.totals.subtotal_minor);
+    let selected = selected_rate_id(input.selected_shipping, &options);
     let selected_rate = selected.and_then(|id| rates.iter().find(|r| r.id == id).copied());
-    let priced = pricing::price(&PricingInput {
-        currency: input.currency,
-        lines: &lines,
-        codes: input.codes,
-        discounts: input.discounts,
-        shipping: selected_rate,
-        tax,
-        now_ms: input.now_ms,
-    })?;
+    let priced = price_lines(input, &lines, selected_rate, tax)?;
 
-    if input.buyer.email.is_none() && input.fulfillment.email.is_none() {
-        messages.push(Message::blocking(
-            ErrorCode::Missing,
-            "$.buyer.email",
-            "An email address is needed for the order confirmation.",
-        ));
-    }
-    match address {
-        None => messages.push(Message::blocking(
-            ErrorCode::Missing,
-            "$.fulfillment_details.address",
-            "A shipping address is needed.",
-        )),
-        Some(_) if options.is_empty() => messages.push(Message::blocking(
-            ErrorCode::Invalid,
-            "$.fulfillment_details.address.country",
-            "We do not ship to this country.",
-        )),
-        Some(_) => {}
-    }
+    messages.extend(contact_messages(input, options.is_empty()));
     messages.extend(discount_messages(
         input.codes,
         &priced.rejected,
         input.codes_from_coupons,
     ));
-
     Ok(Evaluation {
         quote: Quote {
             lines: priced.lines,
@@ -132,6 +75,90 @@ pub fn evaluate(input: &QuoteInput<'_>) -> Result<Evaluation, MoneyError> {
         },
         selected_shipping: selected,
     })
+}
+
+/// The session's lines as the pricing engine sees them: a price and a count.
+fn line_inputs(lines: &[SessionLine]) -> Vec<LineInput> {
+    lines
+        .iter()
+        .map(|l| LineInput {
+            unit_price: l.unit_price,
+            quantity: l.quantity.get(),
+        })
+        .collect()
+}
+
+/// Prices the session's lines with its codes and the given shipping rate and tax.
+fn price_lines(
+    input: &QuoteInput<'_>,
+    lines: &[LineInput],
+    shipping: Option<&ShippingRate>,
+    tax: Option<&TaxRate>,
+) -> Result<Priced, MoneyError> {
+    pricing::price(&PricingInput {
+        currency: input.currency,
+        lines,
+        codes: input.codes,
+        discounts: input.discounts,
+        shipping,
+        tax,
+        now_ms: input.now_ms,
+    })
+}
+
+/// Every rate offered for the address with what it costs at this discounted
+/// subtotal, cheapest first (ties by id, so the order is stable).
+fn fulfillment_options(rates: &[&ShippingRate], subtotal_minor: i64) -> Vec<FulfillmentQuote> {
+    let mut options: Vec<FulfillmentQuote> = rates
+        .iter()
+        .map(|r| FulfillmentQuote {
+            rate: (*r).clone(),
+            amount_minor: pricing::shipping_cost_minor(r, subtotal_minor),
+        })
+        .collect();
+    options.sort_by(|a, b| {
+        a.amount_minor
+            .cmp(&b.amount_minor)
+            .then(a.rate.id.cmp(&b.rate.id))
+    });
+    options
+}
+
+/// The shopper's choice when it is offered for the address, else the cheapest.
+fn selected_rate_id(
+    chosen: Option<ShippingRateId>,
+    options: &[FulfillmentQuote],
+) -> Option<ShippingRateId> {
+    chosen
+        .filter(|id| options.iter().any(|o| o.rate.id == *id))
+        .or_else(|| options.first().map(|o| o.rate.id))
+}
+
+/// What blocks payment besides the lines: no email to confirm the order to, no
+/// address, or an address nothing ships to.
+fn contact_messages(input: &QuoteInput<'_>, no_options: bool) -> Vec<Message> {
+    let mut messages = Vec::new();
+    if input.buyer.email.is_none() && input.fulfillment.email.is_none() {
+        messages.push(Message::blocking(
+            ErrorCode::Missing,
+            "$.buyer.email",
+            "An email address is needed for the order confirmation.",
+        ));
+    }
+    match input.fulfillment.address {
+        None => messages.push(Message::blocking(
+            ErrorCode::Missing,
+            "$.fulfillment_details.address",
+            "A shipping address is needed.",
+        )),
+        Some(_) if no_options => messages.push(Message::blocking(
+            ErrorCode::Invalid,
+            "$.fulfillment_details.address.country",
+            "We do not ship to this country.",
+        )),
+        Some(_) => {}
+    }
+    messages
 }
 
 /// How far back a buyer's orders count against per-buyer limits.

@@ -5,6 +5,8 @@
 //! the batch's variants, lets the pure planner (`anycart_core::inventory::plan_batch`)
 //! serve the requests strictly in order, writes the net result with a handful of
 //! statements, and commits once. A hold is acknowledged only after that commit.
+//! Who owns a variant is what its stock rows say, never what a request claims: a
+//! request naming another merchant's variant holds nothing and changes nothing.
 //! Called with a single request, this is exactly the naive "one transaction per
 //! request locking the hot row" path, which the benchmark uses as its baseline.
 
@@ -29,11 +31,16 @@ pub struct BatchItem {
 }
 
 /// The outcome of a batch: one outcome per item, and the free stock per variant
-/// after the commit (for live availability).
+/// after the commit (for live availability) with the merchant it belongs to.
+/// Only variants some item named as their owner are reported: a request for
+/// another merchant's variant learns nothing about its stock.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BatchResult {
     pub outcomes: Vec<BatchOutcome>,
     pub available_after: BTreeMap<VariantId, i64>,
+    /// The owner of each variant in `available_after`, from its stock rows: the
+    /// merchant whose live availability changed (not whichever item came last).
+    pub owners: BTreeMap<VariantId, MerchantId>,
 }
 
 /// A variant's free units at one location.
@@ -97,57 +104,112 @@ async fn apply_hold_batch_tx(
 ) -> StoreResult<BatchResult> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     let variants: BTreeSet<VariantId> = items.iter().map(|i| i.request.variant).collect();
-    let owner = owners(items);
-    let levels = lock_levels(&mut tx, backend, &variants, &owner).await?;
-    let sessions: BTreeSet<String> = items
+    let stock = lock_stock(&mut tx, backend, &variants).await?;
+    let owned = Owned::of(items, &stock)?;
+    let sessions: BTreeSet<String> = owned
+        .items
         .iter()
         .map(|i| i.request.session.to_string())
         .collect();
-    let existing = existing_holds(&mut tx, &sessions, &variants).await?;
-    let plan = plan_batch(&levels, &existing, &owned_requests(items, &owner));
+    let existing = existing_holds(&mut tx, &sessions, &owned.variants).await?;
+    let requests: Vec<HoldRequest> = owned.items.iter().map(|i| i.request).collect();
+    let plan = plan_batch(&owned.levels, &existing, &requests);
     delete_holds(&mut tx, &plan.release).await?;
-    insert_holds(&mut tx, &plan.create, &hold_terms(items), now_ms).await?;
+    insert_holds(&mut tx, &plan.create, &hold_terms(&owned.items), now_ms).await?;
     apply_held_delta(&mut tx, &plan.held_delta).await?;
     tx.commit().await?;
     Ok(BatchResult {
-        available_after: available_after(&levels, &plan.held_delta),
-        outcomes: plan.outcomes,
+        available_after: available_after(&owned.levels, &plan.held_delta),
+        outcomes: outcomes_per_item(&owned.mask, plan.outcomes),
+        owners: owned.owners,
     })
 }
 
-/// The merchant each variant of the batch is requested for (the last request
-/// naming a variant decides, when several merchants name it).
-fn owners(items: &[BatchItem]) -> BTreeMap<VariantId, MerchantId> {
-    items
-        .iter()
-        .map(|i| (i.request.variant, i.merchant))
-        .collect()
+/// The part of a batch that is planned: the items whose merchant owns the
+/// variant they name, and the stock of those variants. A request naming another
+/// merchant's variant must hold nothing, must not touch the owner's pool or
+/// release the holds of the session it names, and sees no stock.
+struct Owned {
+    /// Per item, whether it is owned.
+    mask: Vec<bool>,
+    items: Vec<BatchItem>,
+    variants: BTreeSet<VariantId>,
+    /// Free units per (variant, location) of `variants`.
+    levels: Vec<(VariantId, LocationId, i64)>,
+    owners: BTreeMap<VariantId, MerchantId>,
 }
 
-/// The requests to plan: a request naming another merchant's variant asks for
-/// nothing, so it sees no stock at all.
-fn owned_requests(
-    items: &[BatchItem],
-    owner: &BTreeMap<VariantId, MerchantId>,
-) -> Vec<HoldRequest> {
-    items
+impl Owned {
+    /// Splits the batch by what the stock rows it read say about ownership.
+    fn of(items: &[BatchItem], stock: &[StockRow]) -> StoreResult<Self> {
+        let mut owners = owners(stock)?;
+        let mask: Vec<bool> = items
+            .iter()
+            .map(|i| owners.get(&i.request.variant) == Some(&i.merchant))
+            .collect();
+        let owned_items: Vec<BatchItem> = items
+            .iter()
+            .zip(&mask)
+            .filter_map(|(item, owned)| owned.then_some(*item))
+            .collect();
+        let variants: BTreeSet<VariantId> = owned_items.iter().map(|i| i.request.variant).collect();
+        owners.retain(|v, _| variants.contains(v));
+        let levels = stock
+            .iter()
+            .filter(|row| variants.contains(&row.variant))
+            .map(|row| (row.variant, row.location, row.available))
+            .collect();
+        Ok(Owned {
+            mask,
+            items: owned_items,
+            variants,
+            levels,
+            owners,
+        })
+    }
+}
+
+/// The merchant each variant of the batch belongs to, from its stock rows (the
+/// database, not the requests, says who owns a variant). A variant without stock
+/// rows has no owner: every request for it holds nothing.
+fn owners(stock: &[StockRow]) -> StoreResult<BTreeMap<VariantId, MerchantId>> {
+    let mut owner = BTreeMap::new();
+    for row in stock {
+        let first = *owner.entry(row.variant).or_insert(row.merchant);
+        // `set_on_hand` only writes rows of the variant's own merchant.
+        if first != row.merchant {
+            return Err(StoreError::Constraint(format!(
+                "stock rows of {} belong to {first} and {}",
+                row.variant, row.merchant
+            )));
+        }
+    }
+    Ok(owner)
+}
+
+/// One outcome per item, in item order: the planned outcomes of the owned items,
+/// and for every other item nothing held out of no stock at all (what the single
+/// request path answers, as its stock query is scoped to the merchant).
+fn outcomes_per_item(owned: &[bool], planned: Vec<BatchOutcome>) -> Vec<BatchOutcome> {
+    const NOTHING: BatchOutcome = BatchOutcome {
+        held: 0,
+        available: 0,
+    };
+    debug_assert_eq!(planned.len(), owned.iter().filter(|o| **o).count());
+    let mut planned = planned.into_iter();
+    owned
         .iter()
-        .map(|i| {
-            if owner.get(&i.request.variant) == Some(&i.merchant) {
-                i.request
-            } else {
-                HoldRequest {
-                    quantity: 0,
-                    ..i.request
-                }
-            }
+        .map(|owned| match owned {
+            true => planned.next().unwrap_or(NOTHING),
+            false => NOTHING,
         })
         .collect()
 }
 
-/// The merchant and expiry a new hold of (session, variant) is written with.
-fn hold_terms(items: &[BatchItem]) -> BTreeMap<(SessionId, VariantId), (MerchantId, i64)> {
-    items
+/// The merchant and expiry a new hold of (session, variant) is written with
+/// (the last owned request of that pair decides, as it is the one planned last).
+fn hold_terms(owned_items: &[BatchItem]) -> BTreeMap<(SessionId, VariantId), (MerchantId, i64)> {
+    owned_items
         .iter()
         .map(|i| {
             (
@@ -172,13 +234,35 @@ fn available_after(
     available
 }
 
-/// A stock row the batch may take from.
+/// A stock row the batch may take from, as read.
 #[derive(sqlx::FromRow)]
 struct LevelRow {
     variant_id: String,
     location_id: String,
     merchant_id: String,
     available: i64,
+}
+
+/// A stock row the batch may take from, parsed.
+#[derive(Clone, Copy, Debug)]
+struct StockRow {
+    variant: VariantId,
+    location: LocationId,
+    merchant: MerchantId,
+    available: i64,
+}
+
+impl TryFrom<LevelRow> for StockRow {
+    type Error = StoreError;
+
+    fn try_from(row: LevelRow) -> StoreResult<Self> {
+        Ok(StockRow {
+            variant: parse_id(&row.variant_id)?,
+            location: parse_id(&row.location_id)?,
+            merchant: parse_id(&row.merchant_id)?,
+            available: row.available,
+        })
+    }
 }
 
 /// Followed by the `IN` list of variants and [`IN_LOCK_ORDER`].
@@ -192,16 +276,14 @@ SELECT variant_id, location_id, merchant_id, on_hand - held - committed AS avail
 const IN_LOCK_ORDER: &str = "
  ORDER BY variant_id, location_id";
 
-/// Reads (and on PostgreSQL locks, in a fixed order) the stock rows of `variants`
-/// that belong to the merchant the batch requests them for.
-async fn lock_levels(
+/// Reads (and on PostgreSQL locks, in a fixed order) every stock row of `variants`.
+async fn lock_stock(
     conn: &mut AnyConnection,
     backend: Backend,
     variants: &BTreeSet<VariantId>,
-    owner: &BTreeMap<VariantId, MerchantId>,
-) -> StoreResult<Vec<(VariantId, LocationId, i64)>> {
+) -> StoreResult<Vec<StockRow>> {
     let tail = format!("{IN_LOCK_ORDER}{}", row_lock(backend, FOR_UPDATE));
-    let mut levels = Vec::new();
+    let mut stock = Vec::new();
     let list: Vec<_> = variants.iter().collect();
     for chunk in list.chunks(IN_LIST_MAX) {
         let sql = in_list(SELECT_STOCK_OF_VARIANTS, 1, chunk.len(), &tail);
@@ -210,14 +292,10 @@ async fn lock_levels(
             q = q.bind(v.to_string());
         }
         for row in q.fetch_all(&mut *conn).await? {
-            let variant: VariantId = parse_id(&row.variant_id)?;
-            let merchant: MerchantId = parse_id(&row.merchant_id)?;
-            if owner.get(&variant) == Some(&merchant) {
-                levels.push((variant, parse_id(&row.location_id)?, row.available));
-            }
+            stock.push(StockRow::try_from(row)?);
         }
     }
-    Ok(levels)
+    Ok(stock)
 }
 
 /// A `holds` row of one of the batch's sessions.

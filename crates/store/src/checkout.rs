@@ -102,22 +102,16 @@ impl Store {
         assert_eq!(session.status, CheckoutStatus::Completed);
         assert_eq!(Some(order.id), session.order_id);
         let backend = self.backend;
-        let (session, demand) = (session.clone(), demand.clone());
-        let (access_token, redeemed) = (access_token.to_string(), redeemed.to_vec());
+        let completion = Completion {
+            session: session.clone(),
+            expected_version,
+            demand: demand.clone(),
+            order,
+            access_token: access_token.to_string(),
+            redeemed: redeemed.to_vec(),
+        };
         self.write_tx(move |conn| {
-            Box::pin(async move {
-                complete_checkout_tx(
-                    conn,
-                    backend,
-                    &session,
-                    expected_version,
-                    &demand,
-                    order,
-                    &access_token,
-                    &redeemed,
-                )
-                .await
-            })
+            Box::pin(async move { complete_checkout_tx(conn, backend, completion).await })
         })
         .await
     }
@@ -176,16 +170,13 @@ async fn apply_hold_change(
             expires_at_ms,
         } => {
             inventory::release_session_holds(conn, backend, write.session).await?;
-            inventory::take_holds(
-                conn,
-                backend,
-                write.merchant,
-                write.session,
-                demand,
-                *expires_at_ms,
+            let terms = inventory::HoldTerms {
+                merchant: write.merchant,
+                session: write.session,
+                expires_at_ms: *expires_at_ms,
                 now_ms,
-            )
-            .await
+            };
+            inventory::take_holds(conn, backend, terms, demand).await
         }
         HoldChange::ReleaseAll => {
             inventory::release_session_holds(conn, backend, write.session).await?;
@@ -194,35 +185,47 @@ async fn apply_hold_change(
     }
 }
 
+/// What [`Store::complete_checkout`] writes, owned so the write job can carry it.
+struct Completion {
+    session: CheckoutSession,
+    expected_version: i64,
+    demand: BTreeMap<VariantId, i64>,
+    order: Order,
+    access_token: String,
+    redeemed: Vec<DiscountId>,
+}
+
 /// The body of [`Store::complete_checkout`], on the connection the write runs on.
-#[allow(clippy::too_many_arguments)]
 async fn complete_checkout_tx(
     conn: &mut AnyConnection,
     backend: Backend,
-    session: &CheckoutSession,
-    expected_version: i64,
-    demand: &BTreeMap<VariantId, i64>,
-    mut order: Order,
-    access_token: &str,
-    redeemed: &[DiscountId],
+    completion: Completion,
 ) -> StoreResult<Order> {
+    let Completion {
+        session,
+        expected_version,
+        demand,
+        mut order,
+        access_token,
+        redeemed,
+    } = completion;
     let mut tx = sqlx::Connection::begin(conn).await?;
     if current_version(&mut tx, session.merchant_id, session.id).await? != expected_version {
         return Err(StoreError::VersionConflict);
     }
     buyers::check_buyer_limits(&mut tx, &order).await?;
     let committed = inventory::commit_session_holds(&mut tx, backend, session.id).await?;
-    if &committed != demand {
+    if committed != demand {
         return Err(StoreError::Constraint(
             "session holds do not cover the order".into(),
         ));
     }
-    count_redemptions(&mut tx, session.merchant_id, redeemed).await?;
+    count_redemptions(&mut tx, session.merchant_id, &redeemed).await?;
     order.number = next_order_number(&mut tx, session.merchant_id).await?;
-    insert_order(&mut tx, &order, access_token).await?;
+    insert_order(&mut tx, &order, &access_token).await?;
     // The platform push is written with the order so neither exists without the other.
     crate::outbox::enqueue_order(&mut tx, &order).await?;
-    update_session(&mut tx, session, expected_version).await?;
+    update_session(&mut tx, &session, expected_version).await?;
     tx.commit().await?;
     Ok(order)
 }

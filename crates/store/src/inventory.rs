@@ -159,46 +159,45 @@ pub(crate) async fn commit_session_holds(
     Ok(committed)
 }
 
+/// Whose new holds are taken and how long they live.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HoldTerms {
+    pub merchant: MerchantId,
+    pub session: SessionId,
+    pub expires_at_ms: i64,
+    pub now_ms: i64,
+}
+
 /// Takes holds for `demand` (units per variant), all or nothing per variant, from
 /// the fullest locations first. Call after releasing the session's old holds.
 pub(crate) async fn take_holds(
     conn: &mut AnyConnection,
     backend: Backend,
-    merchant: MerchantId,
-    session: SessionId,
+    terms: HoldTerms,
     demand: &BTreeMap<VariantId, i64>,
-    expires_at_ms: i64,
-    now_ms: i64,
 ) -> StoreResult<BTreeMap<VariantId, HoldOutcome>> {
     let mut outcomes = BTreeMap::new();
     // BTreeMap iteration is sorted by variant id: the lock order that avoids deadlocks.
     for (variant, quantity) in demand {
-        let levels = free_stock(conn, backend, merchant, *variant).await?;
+        let levels = free_stock(conn, backend, terms.merchant, *variant).await?;
         let free: i64 = levels.iter().map(|(_, a)| (*a).max(0)).sum();
-        let Ok(plan) = plan_allocation(&levels, *quantity) else {
-            outcomes.insert(
-                *variant,
-                HoldOutcome {
-                    held: 0,
-                    available: free,
-                },
-            );
-            continue;
+        let held = match plan_allocation(&levels, *quantity) {
+            Ok(plan) => {
+                let hold = NewHold {
+                    terms,
+                    variant: *variant,
+                };
+                for alloc in plan {
+                    hold.take(conn, &alloc).await?;
+                }
+                *quantity
+            }
+            Err(_) => 0,
         };
-        let hold = NewHold {
-            merchant,
-            session,
-            variant: *variant,
-            expires_at_ms,
-            now_ms,
-        };
-        for alloc in plan {
-            hold.take(conn, &alloc).await?;
-        }
         outcomes.insert(
             *variant,
             HoldOutcome {
-                held: *quantity,
+                held,
                 available: free,
             },
         );
@@ -251,11 +250,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 /// What every hold a session takes on one variant shares.
 struct NewHold {
-    merchant: MerchantId,
-    session: SessionId,
+    terms: HoldTerms,
     variant: VariantId,
-    expires_at_ms: i64,
-    now_ms: i64,
 }
 
 impl NewHold {
@@ -276,13 +272,13 @@ impl NewHold {
         }
         sqlx::query(INSERT_HOLD)
             .bind(HoldId::new().to_string())
-            .bind(self.merchant.to_string())
-            .bind(self.session.to_string())
+            .bind(self.terms.merchant.to_string())
+            .bind(self.terms.session.to_string())
             .bind(self.variant.to_string())
             .bind(alloc.location_id.to_string())
             .bind(alloc.quantity)
-            .bind(self.expires_at_ms)
-            .bind(self.now_ms)
+            .bind(self.terms.expires_at_ms)
+            .bind(self.terms.now_ms)
             .execute(&mut *conn)
             .await?;
         Ok(())

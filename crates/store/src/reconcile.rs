@@ -216,7 +216,9 @@ async fn apply_available(
         }
         let target = units.max(0);
         let after = target.max(row.floor);
-        applied.push(set_on_hand(conn, change, variant, &row, after, after != target).await?);
+        let mut line = set_on_hand(conn, change, variant, &row, after).await?;
+        line.clamped = after != target;
+        applied.push(line);
         mark(conn, change, variant, row.location).await?;
     }
     Ok(applied)
@@ -244,7 +246,7 @@ async fn apply_sold(
         let take = remaining.min(row.on_hand - row.floor).max(0);
         remaining -= take;
         if take > 0 {
-            applied.push(set_on_hand(conn, change, variant, row, row.on_hand - take, false).await?);
+            applied.push(set_on_hand(conn, change, variant, row, row.on_hand - take).await?);
         }
     }
     if remaining > 0 {
@@ -321,13 +323,14 @@ UPDATE stock_levels
    SET on_hand = $1
  WHERE variant_id = $2 AND location_id = $3 AND merchant_id = $4";
 
+/// Writes one row's new on-hand count; the line it returns is not `clamped`
+/// (the caller, which knows the figure asked for, says when it was).
 async fn set_on_hand(
     conn: &mut AnyConnection,
     change: &ExternalStockChange,
     variant: VariantId,
     row: &Level,
     on_hand: i64,
-    clamped: bool,
 ) -> StoreResult<AppliedStockLine> {
     debug_assert!(on_hand >= row.floor, "CHECK held + committed <= on_hand");
     sqlx::query(UPDATE_ON_HAND)
@@ -342,7 +345,7 @@ async fn set_on_hand(
         location: row.location,
         on_hand_before: row.on_hand,
         on_hand_after: on_hand,
-        clamped,
+        clamped: false,
     })
 }
 

@@ -10,6 +10,7 @@ use crate::{
     decimal_amount,
 };
 use anycart_core::Currency;
+use anycart_core::order::Order;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -96,70 +97,9 @@ pub fn magento_datetime(unix_s: i64) -> String {
 pub fn order_plan(push: &OrderPush, settings: &OrderSettings) -> Result<OrderPlan, ConnectorError> {
     let order = &push.order;
     let id = order.id.to_string();
-    let refuse = |m: String| ConnectorError::Permanent(m);
-    let items = order
-        .lines
-        .iter()
-        .map(|l| {
-            let sku = push.platform_variants.get(&l.variant_id).ok_or_else(|| {
-                refuse(format!(
-                    "variant {} ({}) is not linked to an Adobe Commerce SKU",
-                    l.variant_id, l.sku
-                ))
-            })?;
-            Ok((sku.clone(), i64::from(l.quantity.get())))
-        })
-        .collect::<Result<Vec<_>, ConnectorError>>()?;
-    if items.is_empty() {
-        return Err(refuse("order has no lines".into()));
-    }
-    let email = order
-        .email
-        .as_ref()
-        .or(order.fulfillment.email.as_ref())
-        .map(|e| e.as_ref().to_string())
-        .ok_or_else(|| refuse("Adobe Commerce guest orders need an email address".into()))?;
-    let a = order.fulfillment.address.as_ref().ok_or_else(|| {
-        refuse("Adobe Commerce guest orders need a shipping address; this order has none".into())
-    })?;
-    let name = a.name.trim();
-    // Magento requires both names; a one-word name fills both.
-    let (first, last) = name.rsplit_once(' ').unwrap_or((name, name));
-    let state = a.state.trim();
-    let address = Address {
-        firstname: first.trim().to_string(),
-        lastname: last.trim().to_string(),
-        street: std::iter::once(a.line_one.clone())
-            .chain(a.line_two.clone().filter(|l| !l.trim().is_empty()))
-            .collect(),
-        city: a.city.clone(),
-        region: (!state.is_empty()).then(|| state.to_string()),
-        region_code: (!state.is_empty()).then(|| state.to_string()),
-        postcode: a.postal_code.clone(),
-        country_id: a.country.as_ref().to_ascii_uppercase(),
-        telephone: order
-            .fulfillment
-            .phone_number
-            .clone()
-            .filter(|p| !p.trim().is_empty())
-            .unwrap_or_else(|| NO_TELEPHONE.into()),
-        email: email.clone(),
-    };
-    let currency = &order.currency;
-    let comment = format!(
-        "{tag} anycart order {number}: {amount} {code} charged via {provider} ({reference}), {state}.",
-        tag = order_tag(&id),
-        number = order.display_number(),
-        amount = decimal_amount(order.payment.amount_minor, currency.exponent()),
-        code = currency.code_lower().to_ascii_uppercase(),
-        provider = order.payment.provider,
-        reference = order.payment.provider_reference,
-        state = if order.payment.captured {
-            "captured"
-        } else {
-            "authorised"
-        },
-    );
+    let items = cart_items(push)?;
+    let email = guest_email(order)?;
+    let address = guest_address(order, &email)?;
     Ok(OrderPlan {
         anycart_order_id: id.clone(),
         email: email.clone(),
@@ -176,15 +116,102 @@ pub fn order_plan(push: &OrderPush, settings: &OrderSettings) -> Result<OrderPla
             email,
             payment_method: PaymentMethod {
                 method: settings.payment_method.clone(),
-                po_number: id,
+                po_number: id.clone(),
             },
             billing_address: address,
         },
-        comment,
+        comment: tag_comment(order, &id),
         created_since: magento_datetime(
             order.created_at_ms.div_euclid(1_000) - FIND_SINCE_MARGIN_S,
         ),
     })
+}
+
+/// (platform SKU, quantity) per line; an unlinked variant or an empty order is
+/// refused rather than placed short.
+fn cart_items(push: &OrderPush) -> Result<Vec<(String, i64)>, ConnectorError> {
+    let items = push
+        .order
+        .lines
+        .iter()
+        .map(|l| {
+            let sku = push.platform_variants.get(&l.variant_id).ok_or_else(|| {
+                ConnectorError::Permanent(format!(
+                    "variant {} ({}) is not linked to an Adobe Commerce SKU",
+                    l.variant_id, l.sku
+                ))
+            })?;
+            Ok((sku.clone(), i64::from(l.quantity.get())))
+        })
+        .collect::<Result<Vec<_>, ConnectorError>>()?;
+    if items.is_empty() {
+        return Err(ConnectorError::Permanent("order has no lines".into()));
+    }
+    Ok(items)
+}
+
+/// The buyer's email, else the one given for fulfillment.
+fn guest_email(order: &Order) -> Result<String, ConnectorError> {
+    order
+        .email
+        .as_ref()
+        .or(order.fulfillment.email.as_ref())
+        .map(|e| e.as_ref().to_string())
+        .ok_or_else(|| {
+            ConnectorError::Permanent("Adobe Commerce guest orders need an email address".into())
+        })
+}
+
+/// The shipping address as Magento wants it (also used for billing): both names,
+/// a street list, and a telephone even when the shopper gave none.
+fn guest_address(order: &Order, email: &str) -> Result<Address, ConnectorError> {
+    let a = order.fulfillment.address.as_ref().ok_or_else(|| {
+        ConnectorError::Permanent(
+            "Adobe Commerce guest orders need a shipping address; this order has none".into(),
+        )
+    })?;
+    let name = a.name.trim();
+    // Magento requires both names; a one-word name fills both.
+    let (first, last) = name.rsplit_once(' ').unwrap_or((name, name));
+    let state = a.state.trim();
+    Ok(Address {
+        firstname: first.trim().to_string(),
+        lastname: last.trim().to_string(),
+        street: std::iter::once(a.line_one.clone())
+            .chain(a.line_two.clone().filter(|l| !l.trim().is_empty()))
+            .collect(),
+        city: a.city.clone(),
+        region: (!state.is_empty()).then(|| state.to_string()),
+        region_code: (!state.is_empty()).then(|| state.to_string()),
+        postcode: a.postal_code.clone(),
+        country_id: a.country.as_ref().to_ascii_uppercase(),
+        telephone: order
+            .fulfillment
+            .phone_number
+            .clone()
+            .filter(|p| !p.trim().is_empty())
+            .unwrap_or_else(|| NO_TELEPHONE.into()),
+        email: email.to_string(),
+    })
+}
+
+/// The order comment: the tag (for search) and what anycart charged (for people).
+fn tag_comment(order: &Order, id: &str) -> String {
+    let currency = &order.currency;
+    format!(
+        "{tag} anycart order {number}: {amount} {code} charged via {provider} ({reference}), {state}.",
+        tag = order_tag(id),
+        number = order.display_number(),
+        amount = decimal_amount(order.payment.amount_minor, currency.exponent()),
+        code = currency.code_lower().to_ascii_uppercase(),
+        provider = order.payment.provider,
+        reference = order.payment.provider_reference,
+        state = if order.payment.captured {
+            "captured"
+        } else {
+            "authorised"
+        },
+    )
 }
 
 /// A searchCriteria filter: `(field, value, condition_type)`.

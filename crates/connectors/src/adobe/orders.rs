@@ -96,6 +96,33 @@ impl AdobeConnector {
         plan: &convert::OrderPlan,
         started: Instant,
     ) -> Result<PushedOrder, ConnectorError> {
+        let masked = self.create_guest_cart().await?;
+        let cart: wire::Cart = self.get(&["guest-carts", &masked], &[]).await?;
+        self.add_items(&masked, plan).await?;
+        let shipping: wire::ShippingAnswer = self
+            .call(
+                Method::POST,
+                &["guest-carts", &masked, "shipping-information"],
+                &[],
+                Some(json(&plan.shipping)?),
+                Throttle::WaitOnce,
+            )
+            .await?;
+        check_payment_method(&shipping, &self.order_settings.payment_method)?;
+        check_place_deadline(started)?;
+        let (order_id, order) = self.submit_payment(&masked, &cart, plan).await?;
+        if let Some(order) = &order {
+            self.tag(order, plan).await;
+        }
+        Ok(PushedOrder {
+            platform_order_id: order_id.to_string(),
+            confirmation: Confirmation::RequestedFromPlatform,
+        })
+    }
+
+    /// A new guest cart's masked id. It goes into URL paths, so anything but a
+    /// short alphanumeric token is refused rather than sent back.
+    async fn create_guest_cart(&self) -> Result<String, ConnectorError> {
         let masked: String = self
             .call(
                 Method::POST,
@@ -114,106 +141,129 @@ impl AdobeConnector {
                 masked.chars().take(CODE_CHARS_MAX).collect::<String>()
             )));
         }
-        let cart: wire::Cart = self.get(&["guest-carts", &masked], &[]).await?;
+        Ok(masked)
+    }
+
+    /// Adds the plan's items to the guest cart, one request per SKU.
+    async fn add_items(
+        &self,
+        masked: &str,
+        plan: &convert::OrderPlan,
+    ) -> Result<(), ConnectorError> {
         for (sku, qty) in &plan.items {
             let item = wire::CartItemRequest {
                 cart_item: wire::CartItem {
                     sku,
                     qty: *qty,
-                    quote_id: &masked,
+                    quote_id: masked,
                 },
             };
             let _: serde_json::Value = self
                 .call(
                     Method::POST,
-                    &["guest-carts", &masked, "items"],
+                    &["guest-carts", masked, "items"],
                     &[],
                     Some(json(&item)?),
                     Throttle::WaitOnce,
                 )
                 .await?;
         }
-        let shipping: wire::ShippingAnswer = self
-            .call(
-                Method::POST,
-                &["guest-carts", &masked, "shipping-information"],
-                &[],
-                Some(json(&plan.shipping)?),
-                Throttle::WaitOnce,
-            )
-            .await?;
-        let method = &self.order_settings.payment_method;
-        if !shipping.payment_methods.iter().any(|m| &m.code == method) {
-            let offered: Vec<&str> = shipping
-                .payment_methods
-                .iter()
-                .map(|m| m.code.as_str())
-                .collect();
-            return Err(ConnectorError::Permanent(format!(
-                "payment method `{method}` is not available for this cart (offered: {})",
-                offered.join(", ")
-            )));
-        }
-        if started.elapsed() > Duration::from_millis(PLACE_DEADLINE_MS) {
-            return Err(ConnectorError::Transient(
-                "Adobe Commerce too slow to place the order inside the outbox lease; retrying later"
-                    .into(),
-            ));
-        }
+        Ok(())
+    }
+
+    /// Places the order (the one request that creates it) and returns its id with
+    /// the order as read back, for the tagging comment. An answer that was lost
+    /// is settled by looking the order up by its quote.
+    async fn submit_payment(
+        &self,
+        masked: &str,
+        cart: &wire::Cart,
+        plan: &convert::OrderPlan,
+    ) -> Result<(i64, Option<wire::Order>), ConnectorError> {
         let placed: Result<wire::PlacedOrderId, ConnectorError> = self
             .call(
                 Method::POST,
-                &["guest-carts", &masked, "payment-information"],
+                &["guest-carts", masked, "payment-information"],
                 &[],
                 Some(json(&plan.payment)?),
                 Throttle::NoWait,
             )
             .await;
-        let (order_id, order) = match placed.and_then(placed_id) {
-            Ok(id) => {
-                // Placed; read it back for the status the comment must repeat.
-                let path = id.to_string();
-                let order = self
-                    .call::<wire::Order>(
-                        Method::GET,
-                        &["orders", &path],
-                        &[],
-                        None,
-                        Throttle::NoWait,
-                    )
-                    .await;
-                if let Err(e) = &order {
-                    tracing::warn!(platform_order_id = id, error = %e, "could not read the placed order back");
-                }
-                (id, order.ok())
-            }
+        match placed.and_then(placed_id) {
+            Ok(id) => Ok((id, self.read_back(id).await)),
             Err(ConnectorError::Permanent(m)) => {
                 // Magento rolled the placement back; the cart is simply abandoned.
-                return Err(ConnectorError::Permanent(m));
+                Err(ConnectorError::Permanent(m))
             }
-            Err(e) => {
-                // The order may exist (a lost answer): its quote says for sure.
-                tracing::warn!(error = %e, quote_id = cart.id, "placement outcome unknown; looking the order up by its quote");
-                let quote_id = cart.id.to_string();
-                let found = self.orders(&[("quote_id", &quote_id, "eq")]).await;
-                match found.map(|o| o.into_iter().next()) {
-                    Ok(Some(order)) => (order.entity_id, Some(order)),
-                    Ok(None) => return Err(transient(e)),
-                    Err(lookup) => {
-                        tracing::warn!(error = %lookup, "lookup of a possibly placed order failed");
-                        return Err(transient(e));
-                    }
-                }
-            }
-        };
-        if let Some(order) = &order {
-            self.tag(order, plan).await;
+            Err(e) => self.find_by_quote(cart, e).await,
         }
-        Ok(PushedOrder {
-            platform_order_id: order_id.to_string(),
-            confirmation: Confirmation::RequestedFromPlatform,
-        })
     }
+
+    /// The placed order, read back for the status the comment must repeat; `None`
+    /// (logged) when that fails, as the order exists either way.
+    async fn read_back(&self, id: i64) -> Option<wire::Order> {
+        let path = id.to_string();
+        let order = self
+            .call::<wire::Order>(Method::GET, &["orders", &path], &[], None, Throttle::NoWait)
+            .await;
+        if let Err(e) = &order {
+            tracing::warn!(platform_order_id = id, error = %e, "could not read the placed order back");
+        }
+        order.ok()
+    }
+
+    /// After a placement with no usable answer (`e`) the order may exist: its
+    /// quote says for sure. Not found, or not looked up, the push fails with `e`
+    /// as transient so the outbox retries (and first searches for the order).
+    async fn find_by_quote(
+        &self,
+        cart: &wire::Cart,
+        e: ConnectorError,
+    ) -> Result<(i64, Option<wire::Order>), ConnectorError> {
+        tracing::warn!(error = %e, quote_id = cart.id, "placement outcome unknown; looking the order up by its quote");
+        let quote_id = cart.id.to_string();
+        let found = self.orders(&[("quote_id", &quote_id, "eq")]).await;
+        match found.map(|o| o.into_iter().next()) {
+            Ok(Some(order)) => Ok((order.entity_id, Some(order))),
+            Ok(None) => Err(transient(e)),
+            Err(lookup) => {
+                tracing::warn!(error = %lookup, "lookup of a possibly placed order failed");
+                Err(transient(e))
+            }
+        }
+    }
+}
+
+/// The configured payment method must be one Magento offers for this cart, or
+/// placing would fail after the cart is already filled.
+fn check_payment_method(
+    shipping: &wire::ShippingAnswer,
+    method: &str,
+) -> Result<(), ConnectorError> {
+    if shipping.payment_methods.iter().any(|m| m.code == method) {
+        return Ok(());
+    }
+    let offered: Vec<&str> = shipping
+        .payment_methods
+        .iter()
+        .map(|m| m.code.as_str())
+        .collect();
+    Err(ConnectorError::Permanent(format!(
+        "payment method `{method}` is not available for this cart (offered: {})",
+        offered.join(", ")
+    )))
+}
+
+/// No order is placed past [`PLACE_DEADLINE_MS`]: what follows placement must
+/// still end inside the outbox lease.
+fn check_place_deadline(started: Instant) -> Result<(), ConnectorError> {
+    if started.elapsed() > Duration::from_millis(PLACE_DEADLINE_MS) {
+        return Err(ConnectorError::Transient(
+            "Adobe Commerce too slow to place the order inside the outbox lease; retrying later"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, ConnectorError> {

@@ -225,12 +225,7 @@ pub fn catalogue_page(
     products: Vec<Product>,
     variants: &BTreeMap<String, Product>,
 ) -> Result<CataloguePage, ConnectorError> {
-    let code = products
-        .iter()
-        .find_map(|p| p.currency.clone())
-        .or_else(|| search.hits.iter().find_map(|h| h.currency.clone()))
-        // An empty page imports nothing, so any currency will do.
-        .unwrap_or_else(|| "USD".into());
+    let code = page_currency_code(search, &products);
     let currency = Currency::parse(&code)
         .map_err(|e| ConnectorError::Malformed(format!("site currency `{code}`: {e}")))?;
     let mut out = Vec::with_capacity(products.len());
@@ -243,66 +238,95 @@ pub fn catalogue_page(
                 p.id
             )));
         }
-        let master = p.kind.as_ref().is_some_and(|k| k.master);
-        let imported_variants = if master {
-            p.variants
-                .iter()
-                .map(|v| {
-                    let fetched = variants.get(&v.product_id).ok_or_else(|| {
-                        ConnectorError::Malformed(format!(
-                            "variant {} of {} missing from the products response",
-                            v.product_id, p.id
-                        ))
-                    })?;
-                    Ok(ImportedVariant {
-                        external_id: v.product_id.clone(),
-                        inventory_item_id: v.product_id.clone(),
-                        sku: v.product_id.clone(),
-                        title: variant_title(&p, v),
-                        price_minor: price_minor(
-                            fetched.price.as_ref().or(v.price.as_ref()),
-                            &currency,
-                            &v.product_id,
-                        )?,
-                        levels: levels(fetched.inventory.as_ref()),
-                    })
-                })
-                .collect::<Result<Vec<_>, ConnectorError>>()?
+        let imported_variants = if p.kind.as_ref().is_some_and(|k| k.master) {
+            master_variants(&p, variants, &currency)?
         } else {
-            vec![ImportedVariant {
-                external_id: p.id.clone(),
-                inventory_item_id: p.id.clone(),
-                sku: p.id.clone(),
-                title: p.name.clone().unwrap_or_else(|| p.id.clone()),
-                price_minor: price_minor(p.price.as_ref(), &currency, &p.id)?,
-                levels: levels(p.inventory.as_ref()),
-            }]
+            vec![standalone_variant(&p, &currency)?]
         };
-        let images = p
-            .image_groups
-            .iter()
-            .filter(|g| g.view_type.as_deref().is_none_or(|v| v == "large"))
-            .flat_map(|g| g.images.iter().map(|i| i.link.clone()))
-            .collect();
-        out.push(ImportedProduct {
-            title: p.name.clone().unwrap_or_else(|| p.id.clone()),
-            description: p
-                .short_description
-                .clone()
-                .or(p.long_description.clone())
-                .unwrap_or_default(),
-            images,
-            // Shopper APIs only return products that are online for the site.
-            active: true,
-            variants: imported_variants,
-            external_id: p.id,
-        });
+        out.push(imported_product(p, imported_variants));
     }
     Ok(CataloguePage {
         currency,
         products: out,
         next_cursor: next_cursor(search),
     })
+}
+
+/// The page's currency code: the first product's, else the first hit's.
+fn page_currency_code(search: &ProductSearchResult, products: &[Product]) -> String {
+    products
+        .iter()
+        .find_map(|p| p.currency.clone())
+        .or_else(|| search.hits.iter().find_map(|h| h.currency.clone()))
+        // An empty page imports nothing, so any currency will do.
+        .unwrap_or_else(|| "USD".into())
+}
+
+/// A master's variants, each priced and stocked from its own products response
+/// (a variant missing from it is an error, not a variant without stock).
+fn master_variants(
+    p: &Product,
+    variants: &BTreeMap<String, Product>,
+    currency: &Currency,
+) -> Result<Vec<ImportedVariant>, ConnectorError> {
+    p.variants
+        .iter()
+        .map(|v| {
+            let fetched = variants.get(&v.product_id).ok_or_else(|| {
+                ConnectorError::Malformed(format!(
+                    "variant {} of {} missing from the products response",
+                    v.product_id, p.id
+                ))
+            })?;
+            Ok(ImportedVariant {
+                external_id: v.product_id.clone(),
+                inventory_item_id: v.product_id.clone(),
+                sku: v.product_id.clone(),
+                title: variant_title(p, v),
+                price_minor: price_minor(
+                    fetched.price.as_ref().or(v.price.as_ref()),
+                    currency,
+                    &v.product_id,
+                )?,
+                levels: levels(fetched.inventory.as_ref()),
+            })
+        })
+        .collect()
+}
+
+/// A standalone product is its own single variant.
+fn standalone_variant(p: &Product, currency: &Currency) -> Result<ImportedVariant, ConnectorError> {
+    Ok(ImportedVariant {
+        external_id: p.id.clone(),
+        inventory_item_id: p.id.clone(),
+        sku: p.id.clone(),
+        title: p.name.clone().unwrap_or_else(|| p.id.clone()),
+        price_minor: price_minor(p.price.as_ref(), currency, &p.id)?,
+        levels: levels(p.inventory.as_ref()),
+    })
+}
+
+/// The product around its variants, with its large images.
+fn imported_product(p: Product, variants: Vec<ImportedVariant>) -> ImportedProduct {
+    let images = p
+        .image_groups
+        .iter()
+        .filter(|g| g.view_type.as_deref().is_none_or(|v| v == "large"))
+        .flat_map(|g| g.images.iter().map(|i| i.link.clone()))
+        .collect();
+    ImportedProduct {
+        title: p.name.clone().unwrap_or_else(|| p.id.clone()),
+        description: p
+            .short_description
+            .clone()
+            .or(p.long_description.clone())
+            .unwrap_or_default(),
+        images,
+        // Shopper APIs only return products that are online for the site.
+        active: true,
+        variants,
+        external_id: p.id,
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use crate::{
     minor_units,
 };
 use anycart_core::Currency;
+use anycart_core::order::Order;
+use anycart_core::pricing::Totals;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -39,7 +41,39 @@ fn money(amount_minor: i64, currency: &Currency) -> MoneyBagInput {
 pub fn order_create_variables(push: &OrderPush) -> Result<OrderCreateVariables, ConnectorError> {
     let order = &push.order;
     let currency = &order.currency;
-    let line_items = order
+    let captured = order.payment.captured;
+    Ok(OrderCreateVariables {
+        order: OrderCreateOrderInput {
+            currency: currency.code_lower().to_ascii_uppercase(),
+            email: order
+                .email
+                .as_ref()
+                .or(order.fulfillment.email.as_ref())
+                .map(|e| e.as_ref().to_string()),
+            line_items: line_items(push)?,
+            shipping_lines: shipping_lines(order),
+            tax_lines: tax_lines(&order.totals, currency),
+            shipping_address: shipping_address(order),
+            tags: vec!["anycart".into(), order_tag(&order.id.to_string())],
+            custom_attributes: custom_attributes(order),
+            source_name: "anycart".into(),
+            source_identifier: order.id.to_string(),
+            financial_status: if captured { "PAID" } else { "AUTHORIZED" }.into(),
+            transactions: vec![transaction(order)],
+        },
+        options: OrderCreateOptionsInput {
+            send_receipt: true,
+            // anycart already reserved these units from the shared pool, so Shopify
+            // must take them even if its own policy would refuse (no double check).
+            inventory_behaviour: "DECREMENT_IGNORING_POLICY".into(),
+        },
+    })
+}
+
+/// One Shopify line per anycart line, at anycart's price.
+fn line_items(push: &OrderPush) -> Result<Vec<LineItemInput>, ConnectorError> {
+    let currency = &push.order.currency;
+    push.order
         .lines
         .iter()
         .map(|l| {
@@ -55,32 +89,43 @@ pub fn order_create_variables(push: &OrderPush) -> Result<OrderCreateVariables, 
                 price_set: money(l.unit_price.amount_minor, currency),
             })
         })
-        .collect::<Result<Vec<_>, ConnectorError>>()?;
-    let t = &order.totals;
-    let shipping_lines = match (&order.shipping_title, t.fulfillment_minor) {
+        .collect()
+}
+
+/// The shipping line, if the order has shipping (a titled free rate still shows).
+fn shipping_lines(order: &Order) -> Vec<ShippingLineInput> {
+    match (&order.shipping_title, order.totals.fulfillment_minor) {
         (None, 0) => vec![],
         (title, minor) => vec![ShippingLineInput {
             title: title.clone().unwrap_or_else(|| "Shipping".into()),
-            price_set: money(minor, currency),
+            price_set: money(minor, &order.currency),
         }],
-    };
+    }
+}
+
+/// One tax line with anycart's exact tax amount, if there is tax.
+fn tax_lines(t: &Totals, currency: &Currency) -> Vec<TaxLineInput> {
+    if t.tax_minor <= 0 {
+        return vec![];
+    }
     let taxable = t.subtotal_minor + t.fulfillment_minor;
-    let tax_lines = if t.tax_minor > 0 {
-        // Four decimals of rate from integers; only the exact amount matters.
-        let rate_e4 = if taxable > 0 {
-            t.tax_minor * 10_000 / taxable
-        } else {
-            0
-        };
-        vec![TaxLineInput {
-            title: "Tax".into(),
-            rate: rate_e4 as f64 / 10_000.0,
-            price_set: money(t.tax_minor, currency),
-        }]
+    // Four decimals of rate from integers; only the exact amount matters.
+    let rate_e4 = if taxable > 0 {
+        t.tax_minor * 10_000 / taxable
     } else {
-        vec![]
+        0
     };
-    let shipping_address = order.fulfillment.address.as_ref().map(|a| {
+    vec![TaxLineInput {
+        title: "Tax".into(),
+        rate: rate_e4 as f64 / 10_000.0,
+        price_set: money(t.tax_minor, currency),
+    }]
+}
+
+/// The shipping address, the name split at its last space (`last_name` is the
+/// field that is always set: a one-word name goes there).
+fn shipping_address(order: &Order) -> Option<AddressInput> {
+    order.fulfillment.address.as_ref().map(|a| {
         let (first, last) = match a.name.rsplit_once(' ') {
             Some((f, l)) => (Some(f.to_string()), l.to_string()),
             None => (None, a.name.clone()),
@@ -96,53 +141,42 @@ pub fn order_create_variables(push: &OrderPush) -> Result<OrderCreateVariables, 
             zip: a.postal_code.clone(),
             phone: order.fulfillment.phone_number.clone(),
         }
-    });
-    let captured = order.payment.captured;
-    Ok(OrderCreateVariables {
-        order: OrderCreateOrderInput {
-            currency: currency.code_lower().to_ascii_uppercase(),
-            email: order
-                .email
-                .as_ref()
-                .or(order.fulfillment.email.as_ref())
-                .map(|e| e.as_ref().to_string()),
-            line_items,
-            shipping_lines,
-            tax_lines,
-            shipping_address,
-            tags: vec!["anycart".into(), order_tag(&order.id.to_string())],
-            custom_attributes: vec![
-                AttributeInput {
-                    key: ORDER_ID_ATTRIBUTE.into(),
-                    value: order.id.to_string(),
-                },
-                AttributeInput {
-                    key: "anycart_session_id".into(),
-                    value: order.session_id.to_string(),
-                },
-                AttributeInput {
-                    key: "anycart_order_number".into(),
-                    value: order.display_number(),
-                },
-            ],
-            source_name: "anycart".into(),
-            source_identifier: order.id.to_string(),
-            financial_status: if captured { "PAID" } else { "AUTHORIZED" }.into(),
-            transactions: vec![TransactionInput {
-                kind: if captured { "SALE" } else { "AUTHORIZATION" }.into(),
-                status: "SUCCESS".into(),
-                gateway: order.payment.provider.clone(),
-                authorization_code: order.payment.provider_reference.clone(),
-                amount_set: money(order.payment.amount_minor, currency),
-            }],
-        },
-        options: OrderCreateOptionsInput {
-            send_receipt: true,
-            // anycart already reserved these units from the shared pool, so Shopify
-            // must take them even if its own policy would refuse (no double check).
-            inventory_behaviour: "DECREMENT_IGNORING_POLICY".into(),
-        },
     })
+}
+
+/// anycart's ids on the order: the order id (what webhooks recognise anycart's
+/// own orders by), the session and the number the shopper saw.
+fn custom_attributes(order: &Order) -> Vec<AttributeInput> {
+    vec![
+        AttributeInput {
+            key: ORDER_ID_ATTRIBUTE.into(),
+            value: order.id.to_string(),
+        },
+        AttributeInput {
+            key: "anycart_session_id".into(),
+            value: order.session_id.to_string(),
+        },
+        AttributeInput {
+            key: "anycart_order_number".into(),
+            value: order.display_number(),
+        },
+    ]
+}
+
+/// The payment anycart's provider already took (a sale) or authorised.
+fn transaction(order: &Order) -> TransactionInput {
+    TransactionInput {
+        kind: if order.payment.captured {
+            "SALE"
+        } else {
+            "AUTHORIZATION"
+        }
+        .into(),
+        status: "SUCCESS".into(),
+        gateway: order.payment.provider.clone(),
+        authorization_code: order.payment.provider_reference.clone(),
+        amount_set: money(order.payment.amount_minor, &order.currency),
+    }
 }
 
 /// Parses an RFC 3339 timestamp into unix ms.
@@ -157,78 +191,10 @@ pub fn webhook_change(
     topic: &str,
     body: &[u8],
 ) -> Result<(PlatformChange, Option<i64>), ConnectorError> {
-    let malformed = |e: serde_json::Error| ConnectorError::Malformed(format!("{topic}: {e}"));
     match topic {
-        "inventory_levels/update" => {
-            let w: InventoryLevelWebhook = serde_json::from_slice(body).map_err(malformed)?;
-            let at = unix_ms(&w.updated_at)?;
-            let Some(available) = w.available else {
-                return Ok((
-                    PlatformChange::Ignored {
-                        topic: "inventory_levels/update (untracked)".into(),
-                    },
-                    Some(at),
-                ));
-            };
-            Ok((
-                PlatformChange::InventoryLevel {
-                    inventory_item_id: format!(
-                        "gid://shopify/InventoryItem/{}",
-                        w.inventory_item_id
-                    ),
-                    location_id: format!("gid://shopify/Location/{}", w.location_id),
-                    available,
-                },
-                Some(at),
-            ))
-        }
-        "products/update" => {
-            let w: ProductWebhook = serde_json::from_slice(body).map_err(malformed)?;
-            let at = unix_ms(&w.updated_at)?;
-            Ok((
-                PlatformChange::Product(ProductUpdate {
-                    product_id: format!("gid://shopify/Product/{}", w.id),
-                    title: w.title,
-                    active: w.status == "active",
-                    variant_prices: w
-                        .variants
-                        .into_iter()
-                        .map(|v| (format!("gid://shopify/ProductVariant/{}", v.id), v.price))
-                        .collect(),
-                }),
-                Some(at),
-            ))
-        }
-        "orders/create" => {
-            let w: OrderWebhook = serde_json::from_slice(body).map_err(malformed)?;
-            let at = unix_ms(&w.created_at)?;
-            let own = w
-                .note_attributes
-                .iter()
-                .find(|a| a.name == ORDER_ID_ATTRIBUTE)
-                .and_then(|a| a.value.clone())
-                .or_else(|| {
-                    w.tags
-                        .split(',')
-                        .map(str::trim)
-                        .find_map(|t| t.strip_prefix("anycart-").map(str::to_string))
-                });
-            if let Some(anycart_order_id) = own {
-                return Ok((PlatformChange::OwnOrder { anycart_order_id }, Some(at)));
-            }
-            let lines = w
-                .line_items
-                .iter()
-                .filter(|l| l.quantity > 0)
-                .map(|l| ExternalOrderLine {
-                    variant_id: l
-                        .variant_id
-                        .map(|v| format!("gid://shopify/ProductVariant/{v}")),
-                    quantity: l.quantity,
-                })
-                .collect();
-            Ok((PlatformChange::ExternalOrder { lines }, Some(at)))
-        }
+        "inventory_levels/update" => inventory_level_change(parse_webhook(topic, body)?),
+        "products/update" => product_change(parse_webhook(topic, body)?),
+        "orders/create" => order_change(parse_webhook(topic, body)?),
         other => Ok((
             PlatformChange::Ignored {
                 topic: other.to_string(),
@@ -236,6 +202,90 @@ pub fn webhook_change(
             None,
         )),
     }
+}
+
+/// A webhook body as the wire type of its topic.
+fn parse_webhook<T: serde::de::DeserializeOwned>(
+    topic: &str,
+    body: &[u8],
+) -> Result<T, ConnectorError> {
+    serde_json::from_slice(body).map_err(|e| ConnectorError::Malformed(format!("{topic}: {e}")))
+}
+
+/// A location's new stock figure; an untracked item (no figure) changes nothing.
+fn inventory_level_change(
+    w: InventoryLevelWebhook,
+) -> Result<(PlatformChange, Option<i64>), ConnectorError> {
+    let at = unix_ms(&w.updated_at)?;
+    let Some(available) = w.available else {
+        return Ok((
+            PlatformChange::Ignored {
+                topic: "inventory_levels/update (untracked)".into(),
+            },
+            Some(at),
+        ));
+    };
+    Ok((
+        PlatformChange::InventoryLevel {
+            inventory_item_id: format!("gid://shopify/InventoryItem/{}", w.inventory_item_id),
+            location_id: format!("gid://shopify/Location/{}", w.location_id),
+            available,
+        },
+        Some(at),
+    ))
+}
+
+/// A product's title, status and variant prices, with GraphQL ids.
+fn product_change(w: ProductWebhook) -> Result<(PlatformChange, Option<i64>), ConnectorError> {
+    let at = unix_ms(&w.updated_at)?;
+    Ok((
+        PlatformChange::Product(ProductUpdate {
+            product_id: format!("gid://shopify/Product/{}", w.id),
+            title: w.title,
+            active: w.status == "active",
+            variant_prices: w
+                .variants
+                .into_iter()
+                .map(|v| (format!("gid://shopify/ProductVariant/{}", v.id), v.price))
+                .collect(),
+        }),
+        Some(at),
+    ))
+}
+
+/// anycart's own order coming back (already counted), or an order placed
+/// elsewhere whose units the shared pool must lose.
+fn order_change(w: OrderWebhook) -> Result<(PlatformChange, Option<i64>), ConnectorError> {
+    let at = unix_ms(&w.created_at)?;
+    if let Some(anycart_order_id) = own_order_id(&w) {
+        return Ok((PlatformChange::OwnOrder { anycart_order_id }, Some(at)));
+    }
+    let lines = w
+        .line_items
+        .iter()
+        .filter(|l| l.quantity > 0)
+        .map(|l| ExternalOrderLine {
+            variant_id: l
+                .variant_id
+                .map(|v| format!("gid://shopify/ProductVariant/{v}")),
+            quantity: l.quantity,
+        })
+        .collect();
+    Ok((PlatformChange::ExternalOrder { lines }, Some(at)))
+}
+
+/// The anycart order id an order carries: its custom attribute, else its tag.
+fn own_order_id(w: &OrderWebhook) -> Option<String> {
+    w.note_attributes
+        .iter()
+        .find(|a| a.name == ORDER_ID_ATTRIBUTE)
+        .and_then(|a| a.value.clone())
+        .or_else(|| {
+            w.tags
+                .split(',')
+                .map(str::trim)
+                .find_map(|t| t.strip_prefix("anycart-").map(str::to_string))
+        })
 }
 
 /// Maps one page of Shopify products to anycart's import shape.
@@ -246,48 +296,7 @@ pub fn catalogue_page(data: ImportData) -> Result<crate::CataloguePage, Connecto
         .products
         .nodes
         .into_iter()
-        .map(|p| {
-            let variants = p
-                .variants
-                .nodes
-                .into_iter()
-                .map(|v| {
-                    let levels = v
-                        .inventory_item
-                        .inventory_levels
-                        .nodes
-                        .into_iter()
-                        .map(|l| crate::ImportedLevel {
-                            available: l
-                                .quantities
-                                .iter()
-                                .find(|q| q.name == "available")
-                                .map_or(0, |q| q.quantity.max(0)),
-                            location_id: l.location.id,
-                            location_name: l.location.name,
-                        })
-                        .collect();
-                    Ok(crate::ImportedVariant {
-                        price_minor: minor_units(&v.price, currency.exponent())?,
-                        sku: v.sku.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| {
-                            format!("SHOPIFY-{}", v.id.rsplit('/').next().unwrap_or_default())
-                        }),
-                        external_id: v.id,
-                        inventory_item_id: v.inventory_item.id,
-                        title: v.title,
-                        levels,
-                    })
-                })
-                .collect::<Result<Vec<_>, ConnectorError>>()?;
-            Ok(crate::ImportedProduct {
-                external_id: p.id,
-                title: p.title,
-                description: p.description,
-                images: p.images.nodes.into_iter().map(|i| i.url).collect(),
-                active: p.status == "ACTIVE",
-                variants,
-            })
-        })
+        .map(|p| imported_product(p, currency))
         .collect::<Result<Vec<_>, ConnectorError>>()?;
     Ok(crate::CataloguePage {
         currency,
@@ -298,6 +307,61 @@ pub fn catalogue_page(data: ImportData) -> Result<crate::CataloguePage, Connecto
             .has_next_page
             .then_some(data.products.page_info.end_cursor)
             .flatten(),
+    })
+}
+
+/// One product with its variants; `ACTIVE` is the only sellable status.
+fn imported_product(
+    p: ProductNode,
+    currency: Currency,
+) -> Result<crate::ImportedProduct, ConnectorError> {
+    let variants = p
+        .variants
+        .nodes
+        .into_iter()
+        .map(|v| imported_variant(v, currency))
+        .collect::<Result<Vec<_>, ConnectorError>>()?;
+    Ok(crate::ImportedProduct {
+        external_id: p.id,
+        title: p.title,
+        description: p.description,
+        images: p.images.nodes.into_iter().map(|i| i.url).collect(),
+        active: p.status == "ACTIVE",
+        variants,
+    })
+}
+
+/// One variant: its price in minor units, a SKU (made up from the id when the
+/// merchant left it empty, as anycart needs one) and its stock per location.
+fn imported_variant(
+    v: VariantNode,
+    currency: Currency,
+) -> Result<crate::ImportedVariant, ConnectorError> {
+    let levels = v
+        .inventory_item
+        .inventory_levels
+        .nodes
+        .into_iter()
+        .map(|l| crate::ImportedLevel {
+            available: l
+                .quantities
+                .iter()
+                .find(|q| q.name == "available")
+                .map_or(0, |q| q.quantity.max(0)),
+            location_id: l.location.id,
+            location_name: l.location.name,
+        })
+        .collect();
+    Ok(crate::ImportedVariant {
+        price_minor: minor_units(&v.price, currency.exponent())?,
+        sku: v
+            .sku
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| format!("SHOPIFY-{}", v.id.rsplit('/').next().unwrap_or_default())),
+        external_id: v.id,
+        inventory_item_id: v.inventory_item.id,
+        title: v.title,
+        levels,
     })
 }
 

@@ -47,14 +47,18 @@ async fn hold_batches_serve_requests_in_order_and_replace_earlier_holds() {
         );
         assert_eq!(store.session_hold_totals(s1).await.unwrap()[&v], 4);
 
-        // Another merchant naming the variant sees no stock at all. (In its own
-        // batch: sharing one with the owner's requests currently denies those too,
-        // because the batch keeps one owner per variant.)
+        // Another merchant naming the variant sees no stock at all (in a batch
+        // shared with the owner's requests too: see the next test).
         let foreign = store
             .apply_hold_batch(&[item(other, s4, 1)], 10)
             .await
             .unwrap();
         assert_eq!(foreign.outcomes, vec![outcome(0, 0)], "{name}");
+        assert!(
+            foreign.available_after.is_empty(),
+            "{name}: and learns nothing"
+        );
+        assert!(foreign.owners.is_empty(), "{name}");
         // A second request of a session replaces its holds.
         let second = store.apply_hold_batch(&[item(m, s1, 1)], 20).await.unwrap();
         assert_eq!(second.outcomes, vec![outcome(1, 4)], "{name}");
@@ -71,6 +75,110 @@ async fn hold_batches_serve_requests_in_order_and_replace_earlier_holds() {
             5,
             "{name}"
         );
+    }
+}
+
+/// A request naming a variant its merchant does not own holds nothing, sees no stock
+/// and leaves the owner's requests and holds alone, wherever it sits in the batch.
+#[tokio::test]
+async fn hold_batches_ignore_requests_for_variants_their_merchant_does_not_own() {
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 3, 2).await;
+        let (other, w, _) = stocked(&store, 2, 0).await;
+        let (s1, s2, s3, s4) = (
+            SessionId::new(),
+            SessionId::new(),
+            SessionId::new(),
+            SessionId::new(),
+        );
+        let item = |merchant, session, variant, quantity| BatchItem {
+            merchant,
+            request: HoldRequest {
+                session,
+                variant,
+                quantity,
+            },
+            expires_at_ms: 1_000,
+        };
+        let outcome = |held, available| BatchOutcome { held, available };
+
+        // The foreign request comes last (it used to decide the variant's owner).
+        let first = store
+            .apply_hold_batch(
+                &[
+                    item(m, s1, v, 4),
+                    item(other, s2, w, 2),
+                    item(other, s2, v, 1),
+                ],
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            first.outcomes,
+            vec![outcome(4, 5), outcome(2, 2), outcome(0, 0)],
+            "{name}: the owner's request is served, the foreign one sees nothing"
+        );
+        assert_eq!(
+            first.available_after,
+            BTreeMap::from([(v, 1), (w, 0)]),
+            "{name}"
+        );
+        assert_eq!(
+            first.owners,
+            BTreeMap::from([(v, m), (w, other)]),
+            "{name}: availability belongs to the owner, not to the last item"
+        );
+        assert_eq!(
+            store.session_hold_totals(s1).await.unwrap()[&v],
+            4,
+            "{name}"
+        );
+        assert_eq!(
+            store.session_hold_totals(s2).await.unwrap(),
+            BTreeMap::from([(w, 2)]),
+            "{name}: no hold on a variant of another merchant"
+        );
+
+        // A foreign request naming the owner's session, first in the batch: it must
+        // not release that session's holds, nor the owner's next request.
+        let second = store
+            .apply_hold_batch(
+                &[
+                    item(other, s1, v, 0),
+                    item(m, s3, v, 1),
+                    item(other, s4, v, 1),
+                ],
+                20,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            second.outcomes,
+            vec![outcome(0, 0), outcome(1, 1), outcome(0, 0)],
+            "{name}"
+        );
+        assert_eq!(second.available_after, BTreeMap::from([(v, 0)]), "{name}");
+        assert_eq!(second.owners, BTreeMap::from([(v, m)]), "{name}");
+        assert_eq!(
+            store.session_hold_totals(s1).await.unwrap()[&v],
+            4,
+            "{name}: the owner's holds stay"
+        );
+        assert_eq!(
+            store.session_hold_totals(s3).await.unwrap()[&v],
+            1,
+            "{name}"
+        );
+        assert!(store.session_hold_totals(s4).await.unwrap().is_empty());
+        for owner in [m, other] {
+            for (_, _, on_hand, held, committed, hold_sum) in
+                store.stock_audit(owner).await.unwrap()
+            {
+                assert_eq!(held, hold_sum, "{name}: held matches the hold rows");
+                assert!(held + committed <= on_hand);
+            }
+        }
     }
 }
 
