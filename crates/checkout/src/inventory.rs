@@ -228,7 +228,7 @@ impl Shard {
                 for (job, outcome) in jobs.into_iter().zip(batch.outcomes) {
                     let _ = job.reply.send(Ok(outcome));
                 }
-                self.publish(&items, batch.available_after);
+                self.publish(&batch.available_after, &batch.owners);
             }
             Err(e) if jobs.len() > 1 => {
                 // One bad request must not fail its neighbours: retry them one by one.
@@ -244,18 +244,19 @@ impl Shard {
         }
     }
 
-    /// Tells the live-stock hub what is free now after a committed batch.
-    fn publish(&self, items: &[BatchItem], available_after: BTreeMap<VariantId, i64>) {
-        let owner: BTreeMap<VariantId, MerchantId> = items
-            .iter()
-            .map(|i| (i.request.variant, i.merchant))
-            .collect();
+    /// Tells the live-stock hub what is free now after a committed batch, for each
+    /// variant's owner as its stock rows name it (never whoever asked last).
+    fn publish(
+        &self,
+        available_after: &BTreeMap<VariantId, i64>,
+        owners: &BTreeMap<VariantId, MerchantId>,
+    ) {
         for (variant, available) in available_after {
-            if let Some(merchant) = owner.get(&variant) {
+            if let Some(merchant) = owners.get(variant) {
                 let _ = self.changes.send(AvailabilityChange {
                     merchant: *merchant,
-                    variant,
-                    available,
+                    variant: *variant,
+                    available: *available,
                 });
             }
         }
