@@ -40,7 +40,7 @@ pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// middleware stack (request ids, tracing, limits, error logs, panics → ACP 500).
 pub fn app(state: AppState) -> Router {
     middleware::install_metrics();
-    let (routes, _) = openapi::api();
+    let (routes, doc) = openapi::api();
     let request_id = HeaderName::from_static("request-id");
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -56,6 +56,8 @@ pub fn app(state: AppState) -> Router {
                 "This method is not allowed on this path.",
             )
         })
+        // What /openapi.json serves: the document of these very routes.
+        .layer(axum::Extension(std::sync::Arc::new(doc)))
         .layer(axum::middleware::from_fn(middleware::record_metrics))
         .layer(axum::middleware::from_fn(middleware::log_errors))
         .layer(DefaultBodyLimit::max(extract::BODY_BYTES_MAX))

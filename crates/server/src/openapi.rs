@@ -62,11 +62,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
     api().1
 }
 
-/// The document, built once per process (what `/openapi.json` serves).
-pub fn cached() -> &'static utoipa::openapi::OpenApi {
-    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-    DOC.get_or_init(document)
-}
 
 #[cfg(test)]
 mod tests {

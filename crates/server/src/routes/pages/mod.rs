@@ -29,8 +29,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// This document: every route of the server, OpenAPI 3.1.
 #[utoipa::path(get, path = "/openapi.json", tag = "Pages",
     responses((status = 200, description = "The OpenAPI document", body = Object)))]
-async fn openapi_json() -> axum::Json<&'static utoipa::openapi::OpenApi> {
-    axum::Json(crate::openapi::cached())
+async fn openapi_json(
+    axum::Extension(doc): axum::Extension<std::sync::Arc<utoipa::openapi::OpenApi>>,
+) -> axum::Json<std::sync::Arc<utoipa::openapi::OpenApi>> {
+    axum::Json(doc)
 }
 
 /// Escapes text for HTML (shared with the confirmation emails).
