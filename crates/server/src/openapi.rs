@@ -62,7 +62,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
     api().1
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
