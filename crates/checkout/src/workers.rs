@@ -21,6 +21,11 @@ pub const PURGE_INTERVAL_MS: u64 = 3_600_000;
 pub const RECONCILE_INTERVAL_MS: u64 = 15 * 60_000;
 /// Shortest tick of the sweeper and the outbox worker, whatever is configured.
 pub const SWEEP_INTERVAL_MS_MIN: u64 = 50;
+/// Longest any request into the service may run (the HTTP edge times requests out
+/// before this). Work a crash may have left half done is recovered only after it.
+pub const REQUEST_DURATION_MS_MAX: i64 = 30_000;
+/// How often unsettled payments are looked for.
+pub const PAYMENT_RECOVERY_INTERVAL_MS: u64 = 5_000;
 
 // Orphaned holds come back well within a session's lifetime, and the hourly purge
 // runs far more often than idempotency keys expire.
@@ -75,11 +80,13 @@ impl CheckoutService {
     /// returned handle finishes when all of them have.
     pub fn spawn_workers(&self, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         let outbox = tokio::spawn(self.clone().outbox_loop(shutdown.clone()));
+        let recovery = tokio::spawn(self.clone().recovery_loop(shutdown.clone()));
         let reconcile = tokio::spawn(self.clone().reconcile_loop(shutdown.clone()));
         let sweeper = tokio::spawn(self.clone().sweep_loop(shutdown));
         tokio::spawn(async move {
             let _ = sweeper.await;
             let _ = outbox.await;
+            let _ = recovery.await;
             let _ = reconcile.await;
         })
     }
@@ -99,6 +106,20 @@ impl CheckoutService {
             if last_purge.elapsed() > Duration::from_millis(PURGE_INTERVAL_MS) {
                 last_purge = Instant::now();
                 self.purge_once().await;
+            }
+        }
+    }
+
+    /// Settles payments a crash left without an order (see [`crate::recovery`]).
+    async fn recovery_loop(self, mut shutdown: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(PAYMENT_RECOVERY_INTERVAL_MS));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => break,
+            }
+            if let Err(e) = self.recover_payments_once().await {
+                tracing::warn!(error = %e, "payment recovery failed; will retry");
             }
         }
     }

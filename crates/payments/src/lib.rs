@@ -20,6 +20,9 @@ pub struct AuthorizeRequest {
     pub idempotency_key: String,
     /// Capture immediately (digital goods) or only authorise (ship later).
     pub capture: bool,
+    /// What the payment is for, recorded with it at the provider (Stripe
+    /// `metadata`): the anycart order and session ids, the attempt.
+    pub metadata: Vec<(String, String)>,
 }
 
 /// Why a card was declined (shown to the shopper, mapped to ACP `payment_declined`).

@@ -272,6 +272,7 @@ mod tests {
             token: token.into(),
             idempotency_key: key.into(),
             capture: true,
+            metadata: vec![],
         }
     }
 

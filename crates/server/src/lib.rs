@@ -35,6 +35,10 @@ use tower_http::trace::TraceLayer;
 
 /// Longest a request may take before the server answers 408.
 pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
+// The service recovers half-done work only after the longest a request may run.
+#[allow(clippy::cast_possible_wrap)] // compile-time constants far below i64::MAX
+const _: () =
+    assert!(REQUEST_TIMEOUT_MS as i64 <= anycart_checkout::workers::REQUEST_DURATION_MS_MAX);
 
 /// Builds the complete router: every door, pages, docs, ops endpoints and the
 /// middleware stack (request ids, tracing, limits, error logs, panics → ACP 500).

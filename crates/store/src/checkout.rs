@@ -221,6 +221,12 @@ async fn complete_checkout_tx(
         ));
     }
     count_redemptions(&mut tx, session.merchant_id, &redeemed).await?;
+    let attempt = crate::payments::AttemptKey {
+        merchant: session.merchant_id,
+        session: session.id,
+        attempt: session.payment_attempt,
+    };
+    crate::payments::settle_ordered(&mut tx, &attempt, order.created_at_ms).await?;
     order.number = next_order_number(&mut tx, session.merchant_id).await?;
     insert_order(&mut tx, &order, &access_token).await?;
     // The platform push is written with the order so neither exists without the other.

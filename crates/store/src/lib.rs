@@ -22,6 +22,7 @@ mod merchants;
 mod migrations;
 mod orders;
 mod outbox;
+mod payments;
 mod placements;
 mod reconcile;
 mod sealing;
@@ -40,6 +41,7 @@ pub use idempotency::{IDEMPOTENCY_RETENTION_MS, IdempotencyBegin, IdempotencySco
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
 pub use orders::OrderRecord;
 pub use outbox::{OUTBOX_KIND_ORDER_CREATED, OutboxItem, OutboxState};
+pub use payments::{AttemptKey, AttemptState, PaymentAttempt};
 pub use placements::{Campaign, Channel, Placement, PlacementSettings, Theme};
 pub use reconcile::{
     AppliedStockLine, EXTERNAL_STOCK_LINES_MAX, ExternalStockChange, ExternalStockLine,
@@ -89,6 +91,10 @@ pub enum StoreError {
     /// counting their recent orders (checked under a per-buyer lock).
     #[error("buyer limit reached: {0}")]
     BuyerLimit(String),
+    /// The payment attempt of an order was settled before the order could be
+    /// written (a recovery gave the money back, or wrote the order itself).
+    #[error("payment attempt already {0}")]
+    PaymentSettled(String),
     /// A stored document could not be decoded (a bug or a manual edit).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

@@ -32,6 +32,8 @@ mod catalogue;
 mod housekeeping;
 #[path = "conformance/migrations.rs"]
 mod migrations;
+#[path = "conformance/payments.rs"]
+mod payments;
 #[path = "conformance/placements.rs"]
 mod placements;
 

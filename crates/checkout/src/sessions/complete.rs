@@ -1,20 +1,23 @@
 //! Completing a session: refresh and re-check what the shopper agreed to, charge
 //! once, then write the order — or say why not.
 //!
-//! The provider call sits between two transactions. It is idempotent on
-//! `{session}-{payment_attempt}`, so a retried complete never charges twice, and an
-//! order that cannot be written after a successful authorisation is voided.
+//! The provider call sits between two transactions. It is journaled first
+//! ([`crate::payment_journal`]) and idempotent on `{session}-{payment_attempt}`, so a
+//! retried complete never charges twice, a crash never leaves a charge without an
+//! order (the recovery worker finishes or voids it), and an order that cannot be
+//! written after a successful authorisation is voided.
 
 use super::{LineRequest, SessionInput, apply, current_lines};
 use crate::CheckoutService;
-use crate::error::{CheckoutError, CheckoutResult, TokenRefusal};
+use crate::error::{CheckoutError, CheckoutResult};
+use crate::payment_journal::{GiveBack, attempt_key};
 use anycart_core::inventory::demand_by_variant;
 use anycart_core::order::{Order, OrderStatus, PaymentRecord};
 use anycart_core::session::{
     Buyer, CheckoutSession, CheckoutStatus, ErrorCode, Event, Message, PendingPayment, WarningCode,
 };
-use anycart_core::{MerchantId, Money, OrderId, SessionId};
-use anycart_payments::{AuthorizeOutcome, AuthorizeRequest, PaymentError};
+use anycart_core::{MerchantId, OrderId, SessionId};
+use anycart_payments::AuthorizeOutcome;
 use anycart_store::{HoldChange, StoreError};
 
 /// How a complete request wants to pay.
@@ -30,10 +33,11 @@ pub struct PaymentInput {
 }
 
 /// A successful authorisation, as the order records it.
-struct Authorized {
-    reference: String,
-    card_last4: Option<String>,
-    captured: bool,
+pub(crate) struct Authorized {
+    pub(crate) order_id: OrderId,
+    pub(crate) reference: String,
+    pub(crate) card_last4: Option<String>,
+    pub(crate) captured: bool,
 }
 
 impl CheckoutService {
@@ -71,7 +75,7 @@ impl CheckoutService {
                 Refreshed::NotPayable(session) => return Ok(session),
             }
         };
-        let (charged_token, outcome) = self.charge(&session, &payment).await?;
+        let (order_id, charged_token, outcome) = self.charge(&session, &payment).await?;
         metrics::counter!("anycart_payment_outcomes_total", "outcome" => outcome_label(&outcome))
             .increment(1);
         match outcome {
@@ -81,6 +85,7 @@ impl CheckoutService {
                 captured,
             } => {
                 let paid = Authorized {
+                    order_id,
                     reference,
                     card_last4,
                     captured,
@@ -135,42 +140,33 @@ impl CheckoutService {
         ))
     }
 
-    /// Asks the provider: confirms a pending 3-D Secure payment, or authorises the
-    /// session's total with the presented token (a returning shopper's token
-    /// stands for their saved card). Returns the provider token charged, if any.
+    /// Asks the provider, journaled: confirms a pending 3-D Secure payment, or
+    /// authorises the session's total with the presented token (a returning
+    /// shopper's token stands for their saved card). Returns the order id the
+    /// payment is for and the provider token charged, if any.
     async fn charge(
         &self,
         session: &CheckoutSession,
         payment: &PaymentInput,
-    ) -> CheckoutResult<(Option<String>, AuthorizeOutcome)> {
-        let capture = self.config.auto_capture;
-        let result = match (&session.pending_payment, payment.authenticated) {
-            (Some(pending), Some(authenticated)) => self
-                .payments
-                .confirm_authentication(&pending.provider_reference, authenticated, capture)
-                .await
-                .map(|outcome| (None, outcome)),
-            _ => {
-                let amount = Money::new(session.quote.totals.total_minor, session.currency)
-                    .map_err(|e| CheckoutError::AmountOutOfRange(e.to_string()))?;
-                let token = self.payment_token(session, &payment.token).await?;
-                let request = AuthorizeRequest {
-                    amount,
-                    token: token.clone(),
-                    idempotency_key: format!("{}-{}", session.id, session.payment_attempt),
-                    capture,
-                };
-                self.payments
-                    .authorize(&request)
-                    .await
-                    .map(|outcome| (Some(token), outcome))
-            }
-        };
-        result.map_err(|e| match e {
-            PaymentError::InvalidToken => CheckoutError::InvalidPaymentToken(TokenRefusal::Unknown),
-            PaymentError::UnknownReference => CheckoutError::PaymentNotFound,
-            PaymentError::Unavailable(detail) => CheckoutError::PaymentUnavailable(detail),
-        })
+    ) -> CheckoutResult<(OrderId, Option<String>, AuthorizeOutcome)> {
+        let key = attempt_key(session);
+        if let (Some(pending), Some(authenticated)) =
+            (&session.pending_payment, payment.authenticated)
+        {
+            let attempt = self
+                .store
+                .get_payment_attempt(key)
+                .await?
+                .ok_or(CheckoutError::PaymentNotFound)?;
+            let outcome = self
+                .confirm_attempt(key, &pending.provider_reference, authenticated)
+                .await?;
+            return Ok((attempt.order_id, None, outcome));
+        }
+        let token = self.payment_token(session, &payment.token).await?;
+        let attempt = self.journal_attempt(session, &token).await?;
+        let outcome = self.authorize_attempt(&attempt).await?;
+        Ok((attempt.order_id, Some(token), outcome))
     }
 
     /// A declined card: the stock goes back and the shopper may try another card
@@ -217,17 +213,20 @@ impl CheckoutService {
     }
 
     /// Writes the order for an authorised payment in one transaction (stock
-    /// committed, discounts counted, order numbered, session completed). If that
-    /// fails, nothing was written and the payment is voided before reporting.
-    async fn finish_order(
+    /// committed, discounts counted, order numbered, session completed, the
+    /// payment's journal entry `ordered`). If that fails, nothing was written and
+    /// the payment is given back before reporting, unless someone else (the
+    /// recovery worker) settled it first.
+    pub(crate) async fn finish_order(
         &self,
         mut session: CheckoutSession,
         version: i64,
         paid: Authorized,
     ) -> CheckoutResult<CheckoutSession> {
         let now = self.now_ms();
+        let key = attempt_key(&session);
         apply(&mut session, Event::PaymentSucceeded)?;
-        session.order_id = Some(OrderId::new());
+        session.order_id = Some(paid.order_id);
         session.pending_payment = None;
         session.payment_message = None;
         session.updated_at_ms = now;
@@ -258,12 +257,23 @@ impl CheckoutService {
                 Ok(session)
             }
             Err(e) => {
-                tracing::warn!(session_id = %session.id, error = %e, "order write failed after payment; voiding");
-                if let Err(void_error) = self.payments.void(&reference).await {
-                    tracing::error!(session_id = %session.id, error = %void_error, "VOID FAILED after an unwritten order; reconcile by hand");
+                tracing::warn!(session_id = %session.id, error = %e, "order write failed after payment; giving the payment back");
+                if self.give_back(key, Some(&reference)).await == GiveBack::SettledElsewhere {
+                    // The recovery worker got there first: the order may exist.
+                    if let Some((stored, _)) = self
+                        .store
+                        .get_session(session.merchant_id, session.id)
+                        .await?
+                        && stored.order_id == Some(paid_order(&session))
+                        && stored.status == CheckoutStatus::Completed
+                    {
+                        return Ok(stored);
+                    }
                 }
                 Err(match e {
-                    StoreError::VersionConflict => CheckoutError::ChangedWhilePaying,
+                    StoreError::VersionConflict | StoreError::PaymentSettled(_) => {
+                        CheckoutError::ChangedWhilePaying
+                    }
                     StoreError::Constraint(_) => CheckoutError::StockChanged,
                     other => other.into(),
                 })
@@ -305,6 +315,11 @@ impl CheckoutService {
             created_at_ms: now_ms,
         }
     }
+}
+
+/// The order id a completed session was paid for.
+fn paid_order(session: &CheckoutSession) -> OrderId {
+    session.order_id.unwrap_or_default()
 }
 
 /// A session refreshed before payment: ready to charge, or not (and why is in it).

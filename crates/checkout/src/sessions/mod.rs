@@ -9,6 +9,7 @@
 mod complete;
 mod rebuild;
 
+pub(crate) use complete::Authorized;
 pub use complete::PaymentInput;
 
 use crate::CheckoutService;

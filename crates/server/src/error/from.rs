@@ -34,6 +34,11 @@ impl From<StoreError> for ApiError {
                 "The change would break a stock or data rule and was refused.",
             ),
             StoreError::BuyerLimit(_) => buyer_limit(),
+            StoreError::PaymentSettled(_) => ApiError::new(
+                ErrorCode::ConcurrentUpdate,
+                "The payment was settled while the order was written; check the order and retry.",
+            )
+            .retry_after(1),
             StoreError::Database(_)
             | StoreError::Corrupt(_)
             | StoreError::UnsupportedUrl

@@ -37,6 +37,15 @@ pub async fn apps() -> Vec<TestApp> {
     out
 }
 
+/// One app per available backend, each with its own payment provider from `make`.
+pub async fn apps_with(make: impl Fn() -> Arc<dyn PaymentProvider>) -> Vec<TestApp> {
+    let mut out = vec![spawn_sqlite(Some(make())).await];
+    if let Some(url) = fresh_postgres_url().await {
+        out.push(spawn_on("postgres", &url, Some(make()), None).await);
+    }
+    out
+}
+
 /// An app on a fresh SQLite file, optionally with a custom payment provider.
 pub async fn spawn_sqlite(payments: Option<Arc<dyn PaymentProvider>>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();

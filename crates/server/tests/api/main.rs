@@ -19,6 +19,7 @@ mod connectors;
 mod helpers;
 mod idempotency;
 mod limits;
+mod payment_recovery;
 mod placements;
 mod shoppers;
 mod tenancy;

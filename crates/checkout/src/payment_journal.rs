@@ -1,0 +1,234 @@
+//! Every provider call, journaled: no charge without an order, ever.
+//!
+//! Before the provider is asked, the attempt (session, attempt number, amount,
+//! token, the order id it will pay for) is written to the store's payment journal.
+//! Its state then follows the provider's answer, and the order commit moves it to
+//! `ordered` in the same transaction as the order. When no order can follow, the
+//! money goes back through [`CheckoutService::give_back`], which first claims the
+//! attempt (`voiding`): the order commit and the give-back are conditional on an
+//! unsettled attempt, so exactly one of them wins. A crash anywhere in between
+//! leaves an unsettled row for the recovery worker ([`crate::recovery`]).
+
+use crate::CheckoutService;
+use crate::error::{CheckoutError, CheckoutResult, TokenRefusal};
+use anycart_core::OrderId;
+use anycart_core::session::CheckoutSession;
+use anycart_payments::{AuthorizeOutcome, AuthorizeRequest, PaymentError};
+use anycart_store::{AttemptKey, AttemptState, PaymentAttempt};
+use secrecy::{ExposeSecret, SecretString};
+
+/// What giving an attempt's money back came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GiveBack {
+    /// Voided (or refunded) at the provider.
+    Done,
+    /// Someone else settled the attempt first (an order was written with it, or
+    /// another give-back runs): this caller must not touch the money.
+    SettledElsewhere,
+    /// The provider could not be reached; the attempt stays `voiding` and the
+    /// recovery worker retries.
+    Pending,
+}
+
+/// The key of the attempt a session is on now.
+pub(crate) fn attempt_key(session: &CheckoutSession) -> AttemptKey {
+    AttemptKey {
+        merchant: session.merchant_id,
+        session: session.id,
+        attempt: session.payment_attempt,
+    }
+}
+
+/// The provider's idempotency key of an attempt: a retry never charges twice.
+pub(crate) fn provider_key(key: &AttemptKey) -> String {
+    format!("{}-{}", key.session, key.attempt)
+}
+
+/// The provider request an attempt stands for (the same on every replay).
+pub(crate) fn request_of(attempt: &PaymentAttempt) -> CheckoutResult<AuthorizeRequest> {
+    let currency = anycart_core::Currency::parse(&attempt.currency)
+        .map_err(|e| CheckoutError::AmountOutOfRange(e.to_string()))?;
+    let amount = anycart_core::Money::new(attempt.amount_minor, currency)
+        .map_err(|e| CheckoutError::AmountOutOfRange(e.to_string()))?;
+    Ok(AuthorizeRequest {
+        amount,
+        token: attempt.token.expose_secret().to_string(),
+        idempotency_key: attempt.idempotency_key.clone(),
+        capture: attempt.capture,
+        metadata: vec![
+            ("anycart_order_id".into(), attempt.order_id.to_string()),
+            ("anycart_session_id".into(), attempt.key.session.to_string()),
+            ("anycart_attempt".into(), attempt.key.attempt.to_string()),
+        ],
+    })
+}
+
+/// A provider failure in the checkout's terms.
+pub(crate) fn provider_error(e: PaymentError) -> CheckoutError {
+    match e {
+        PaymentError::InvalidToken => CheckoutError::InvalidPaymentToken(TokenRefusal::Unknown),
+        PaymentError::UnknownReference => CheckoutError::PaymentNotFound,
+        PaymentError::Unavailable(detail) => CheckoutError::PaymentUnavailable(detail),
+    }
+}
+
+/// The journal state an answer leaves an attempt in.
+fn state_of(outcome: &AuthorizeOutcome) -> (AttemptState, Option<&str>, bool) {
+    match outcome {
+        AuthorizeOutcome::Authorized {
+            reference,
+            captured,
+            ..
+        } => (AttemptState::Authorized, Some(reference), *captured),
+        AuthorizeOutcome::Declined { reference, .. } => {
+            (AttemptState::Declined, Some(reference), false)
+        }
+        AuthorizeOutcome::RequiresAuthentication { reference } => {
+            (AttemptState::RequiresAction, Some(reference), false)
+        }
+    }
+}
+
+impl CheckoutService {
+    /// Journals the session's current attempt (charging `token` for its total) and
+    /// returns the journaled row: a retry of the same attempt gets the first one,
+    /// with its order id. An attempt journaled for another amount or token is
+    /// stale (the basket or the card changed since a crash): it is refused.
+    pub(crate) async fn journal_attempt(
+        &self,
+        session: &CheckoutSession,
+        token: &str,
+    ) -> CheckoutResult<PaymentAttempt> {
+        let key = attempt_key(session);
+        let now = self.now_ms();
+        let wanted = PaymentAttempt {
+            key,
+            idempotency_key: provider_key(&key),
+            provider: self.payments.name().to_string(),
+            order_id: OrderId::new(),
+            amount_minor: session.quote.totals.total_minor,
+            currency: session.currency.code_lower(),
+            capture: self.config.auto_capture,
+            token: SecretString::from(token.to_string()),
+            state: AttemptState::Started,
+            provider_reference: None,
+            captured: false,
+            recovery_runs: 0,
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        let journaled = self.store.journal_payment_attempt(&wanted).await?;
+        let same = journaled.amount_minor == wanted.amount_minor
+            && journaled.currency == wanted.currency
+            && journaled.token.expose_secret() == token;
+        if !same {
+            tracing::warn!(session_id = %session.id, attempt = key.attempt, "a journaled payment attempt differs from this one; not replaying it");
+            return Err(CheckoutError::ChangedWhilePaying);
+        }
+        Ok(journaled)
+    }
+
+    /// Asks the provider to authorise a journaled attempt (the first time, or a
+    /// replay with the same idempotency key) and journals the answer.
+    pub(crate) async fn authorize_attempt(
+        &self,
+        attempt: &PaymentAttempt,
+    ) -> CheckoutResult<AuthorizeOutcome> {
+        let request = request_of(attempt)?;
+        let outcome = match self.payments.authorize(&request).await {
+            Ok(outcome) => outcome,
+            Err(PaymentError::InvalidToken) => {
+                // Nothing was charged and nothing can be: settle the attempt.
+                let now = self.now_ms();
+                self.store
+                    .record_payment_answer(attempt.key, AttemptState::Declined, None, false, now)
+                    .await?;
+                return Err(CheckoutError::InvalidPaymentToken(TokenRefusal::Unknown));
+            }
+            // Unknown whether the provider charged: the attempt stays `started`, and
+            // the shopper's retry or the recovery worker replays it.
+            Err(e) => return Err(provider_error(e)),
+        };
+        self.record_answer(attempt.key, &outcome).await?;
+        Ok(outcome)
+    }
+
+    /// Resumes a 3-D Secure attempt with the shopper's or agent's result.
+    pub(crate) async fn confirm_attempt(
+        &self,
+        key: AttemptKey,
+        reference: &str,
+        authenticated: bool,
+    ) -> CheckoutResult<AuthorizeOutcome> {
+        let outcome = self
+            .payments
+            .confirm_authentication(reference, authenticated, self.config.auto_capture)
+            .await
+            .map_err(provider_error)?;
+        self.record_answer(key, &outcome).await?;
+        Ok(outcome)
+    }
+
+    async fn record_answer(
+        &self,
+        key: AttemptKey,
+        outcome: &AuthorizeOutcome,
+    ) -> CheckoutResult<()> {
+        let (state, reference, captured) = state_of(outcome);
+        let recorded = self
+            .store
+            .record_payment_answer(key, state, reference, captured, self.now_ms())
+            .await?;
+        if !recorded {
+            tracing::info!(session_id = %key.session, attempt = key.attempt, "payment answer for an attempt settled meanwhile");
+        }
+        Ok(())
+    }
+
+    /// Gives the money of an attempt back (void, or refund when captured) unless
+    /// someone else settled it first. Never fails the caller: problems are logged
+    /// and left to the recovery worker.
+    pub(crate) async fn give_back(&self, key: AttemptKey, reference: Option<&str>) -> GiveBack {
+        match self.store.begin_voiding(key, self.now_ms()).await {
+            Ok(true) => {}
+            Ok(false) => return GiveBack::SettledElsewhere,
+            Err(e) => {
+                tracing::error!(session_id = %key.session, error = %e, "could not claim a payment to give back; recovery will");
+                return GiveBack::Pending;
+            }
+        }
+        self.finish_giving_back(key, reference).await
+    }
+
+    /// Voids an attempt already claimed for `voiding`.
+    pub(crate) async fn finish_giving_back(
+        &self,
+        key: AttemptKey,
+        reference: Option<&str>,
+    ) -> GiveBack {
+        let voided = match reference {
+            Some(r) => self.payments.void(r).await,
+            // The provider never answered: nothing is known to give back here; the
+            // recovery worker replays the call first to learn the reference.
+            None => Err(PaymentError::UnknownReference),
+        };
+        let now = self.now_ms();
+        let outcome = match voided {
+            Ok(()) => AttemptState::Voided,
+            Err(PaymentError::UnknownReference) if reference.is_none() => return GiveBack::Pending,
+            Err(PaymentError::UnknownReference | PaymentError::InvalidToken) => {
+                tracing::error!(session_id = %key.session, attempt = key.attempt, "the provider does not know a payment to give back; reconcile by hand");
+                AttemptState::Failed
+            }
+            Err(PaymentError::Unavailable(detail)) => {
+                tracing::warn!(session_id = %key.session, %detail, "void failed; the recovery worker retries");
+                return GiveBack::Pending;
+            }
+        };
+        if let Err(e) = self.store.finish_voiding(key, outcome, now).await {
+            tracing::error!(session_id = %key.session, error = %e, "could not record a void");
+        }
+        metrics::counter!("anycart_payments_given_back_total").increment(1);
+        GiveBack::Done
+    }
+}
