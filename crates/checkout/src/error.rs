@@ -51,6 +51,15 @@ pub enum TokenRefusal {
     OtherEmail,
     /// The shopper token is live but nothing is saved for its email.
     NoSavedCard,
+    /// A shared payment token past its `expires_at`, or deactivated by the agent.
+    SharedTokenExpired,
+    /// The session's total is above what the shared payment token allows.
+    SharedTokenAllowanceExceeded { max_amount_minor: i64 },
+    /// The shared payment token is for another currency.
+    SharedTokenCurrency,
+    /// The token is of a kind this handler does not take (a sandbox token on
+    /// Stripe, a card token where a shared payment token is required).
+    WrongKind,
 }
 
 /// Which limit a sign-in code request ran into.
@@ -118,6 +127,18 @@ pub enum CheckoutError {
     PaymentNotFound,
     #[error("payment provider unavailable: {0}")]
     PaymentUnavailable(String),
+    /// The provider refused for good (e.g. a capture of a cancelled payment).
+    #[error("payment provider refused: {0}")]
+    PaymentRefused(String),
+    /// A refund above what is left to refund of the order.
+    #[error("refund exceeds the {left_minor} left to refund")]
+    RefundTooLarge { left_minor: i64 },
+    /// The order's payment cannot be refunded or captured in its state.
+    #[error("payment not in a state to {0}")]
+    PaymentState(&'static str),
+    /// An idempotency key reused with another request body.
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
     #[error(transparent)]
     InventoryUnavailable(#[from] EngineError),
     /// Another request changed the session first (optimistic concurrency).

@@ -16,12 +16,14 @@
 
 pub mod availability;
 pub mod clock;
+pub mod credentials;
 pub mod demo;
 pub mod error;
 pub mod inventory;
 pub mod keys;
 pub mod merchants;
 mod payment_journal;
+pub mod payment_providers;
 pub mod placements;
 pub mod recovery;
 pub mod sessions;
@@ -35,6 +37,7 @@ pub use sessions::{LineRequest, PaymentInput, SessionInput};
 use crate::availability::AvailabilityHub;
 use crate::clock::Clock;
 use crate::inventory::InventoryEngine;
+use crate::payment_providers::PaymentProviders;
 use anycart_core::MerchantId;
 use anycart_payments::PaymentProvider;
 use anycart_store::Store;
@@ -94,7 +97,8 @@ pub enum HoldMode {
 #[derive(Clone, Debug)]
 pub struct CheckoutService {
     pub store: Store,
-    pub payments: Arc<dyn PaymentProvider>,
+    /// Each merchant's payment provider (the sandbox unless it configured Stripe).
+    pub payments: Arc<PaymentProviders>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<CheckoutConfig>,
     pub holds: HoldMode,
@@ -106,10 +110,11 @@ pub struct CheckoutService {
 
 impl CheckoutService {
     /// Assembles the service and starts the live-availability hub (fed by the
-    /// engine when there is one). Needs a Tokio runtime.
+    /// engine when there is one). `sandbox` serves merchants on the sandbox (tests
+    /// pass a wrapper that injects faults). Needs a Tokio runtime.
     pub fn new(
         store: Store,
-        payments: Arc<dyn PaymentProvider>,
+        sandbox: Arc<dyn PaymentProvider>,
         clock: Arc<dyn Clock>,
         config: CheckoutConfig,
         holds: HoldMode,
@@ -121,7 +126,7 @@ impl CheckoutService {
         let availability = AvailabilityHub::start(store.clone(), engine_changes);
         CheckoutService {
             store,
-            payments,
+            payments: Arc::new(PaymentProviders::new(sandbox)),
             clock,
             config: Arc::new(config),
             holds,

@@ -69,6 +69,7 @@ pub(crate) fn provider_error(e: PaymentError) -> CheckoutError {
         PaymentError::InvalidToken => CheckoutError::InvalidPaymentToken(TokenRefusal::Unknown),
         PaymentError::UnknownReference => CheckoutError::PaymentNotFound,
         PaymentError::Unavailable(detail) => CheckoutError::PaymentUnavailable(detail),
+        PaymentError::Refused(detail) => CheckoutError::PaymentRefused(detail),
     }
 }
 
@@ -101,14 +102,15 @@ impl CheckoutService {
     ) -> CheckoutResult<PaymentAttempt> {
         let key = attempt_key(session);
         let now = self.now_ms();
+        let live = self.live_provider(session.merchant_id).await?;
         let wanted = PaymentAttempt {
             key,
             idempotency_key: provider_key(&key),
-            provider: self.payments.name().to_string(),
+            provider: live.name().to_string(),
             order_id: OrderId::new(),
             amount_minor: session.quote.totals.total_minor,
             currency: session.currency.code_lower(),
-            capture: self.config.auto_capture,
+            capture: live.captures_at_completion(self.config.auto_capture),
             token: SecretString::from(token.to_string()),
             state: AttemptState::Started,
             provider_reference: None,
@@ -135,7 +137,10 @@ impl CheckoutService {
         attempt: &PaymentAttempt,
     ) -> CheckoutResult<AuthorizeOutcome> {
         let request = request_of(attempt)?;
-        let outcome = match self.payments.authorize(&request).await {
+        let provider = self
+            .provider_named(attempt.key.merchant, &attempt.provider)
+            .await?;
+        let outcome = match provider.provider.authorize(&request).await {
             Ok(outcome) => outcome,
             Err(PaymentError::InvalidToken) => {
                 // Nothing was charged and nothing can be: settle the attempt.
@@ -156,13 +161,15 @@ impl CheckoutService {
     /// Resumes a 3-D Secure attempt with the shopper's or agent's result.
     pub(crate) async fn confirm_attempt(
         &self,
-        key: AttemptKey,
+        attempt: &PaymentAttempt,
         reference: &str,
         authenticated: bool,
     ) -> CheckoutResult<AuthorizeOutcome> {
-        let outcome = self
-            .payments
-            .confirm_authentication(reference, authenticated, self.config.auto_capture)
+        let key = attempt.key;
+        let provider = self.provider_named(key.merchant, &attempt.provider).await?;
+        let outcome = provider
+            .provider
+            .confirm_authentication(reference, authenticated, attempt.capture)
             .await
             .map_err(provider_error)?;
         self.record_answer(key, &outcome).await?;
@@ -188,7 +195,12 @@ impl CheckoutService {
     /// Gives the money of an attempt back (void, or refund when captured) unless
     /// someone else settled it first. Never fails the caller: problems are logged
     /// and left to the recovery worker.
-    pub(crate) async fn give_back(&self, key: AttemptKey, reference: Option<&str>) -> GiveBack {
+    pub(crate) async fn give_back(
+        &self,
+        key: AttemptKey,
+        provider: &str,
+        reference: Option<&str>,
+    ) -> GiveBack {
         match self.store.begin_voiding(key, self.now_ms()).await {
             Ok(true) => {}
             Ok(false) => return GiveBack::SettledElsewhere,
@@ -197,26 +209,32 @@ impl CheckoutService {
                 return GiveBack::Pending;
             }
         }
-        self.finish_giving_back(key, reference).await
+        self.finish_giving_back(key, provider, reference).await
     }
 
     /// Voids an attempt already claimed for `voiding`.
     pub(crate) async fn finish_giving_back(
         &self,
         key: AttemptKey,
+        provider: &str,
         reference: Option<&str>,
     ) -> GiveBack {
-        let voided = match reference {
-            Some(r) => self.payments.void(r).await,
+        let voided = match (reference, self.provider_named(key.merchant, provider).await) {
+            (Some(r), Ok(p)) => p.provider.void(r).await,
+            (Some(_), Err(e)) => Err(PaymentError::Unavailable(e.to_string())),
             // The provider never answered: nothing is known to give back here; the
             // recovery worker replays the call first to learn the reference.
-            None => Err(PaymentError::UnknownReference),
+            (None, _) => Err(PaymentError::UnknownReference),
         };
         let now = self.now_ms();
         let outcome = match voided {
             Ok(()) => AttemptState::Voided,
             Err(PaymentError::UnknownReference) if reference.is_none() => return GiveBack::Pending,
-            Err(PaymentError::UnknownReference | PaymentError::InvalidToken) => {
+            Err(
+                PaymentError::UnknownReference
+                | PaymentError::InvalidToken
+                | PaymentError::Refused(_),
+            ) => {
                 tracing::error!(session_id = %key.session, attempt = key.attempt, "the provider does not know a payment to give back; reconcile by hand");
                 AttemptState::Failed
             }

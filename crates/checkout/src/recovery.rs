@@ -96,6 +96,7 @@ impl CheckoutService {
                 }) => {
                     let paid = Authorized {
                         order_id: attempt.order_id,
+                        provider: attempt.provider.clone(),
                         reference,
                         card_last4,
                         captured,
@@ -111,6 +112,7 @@ impl CheckoutService {
                 };
                 let paid = Authorized {
                     order_id: attempt.order_id,
+                    provider: attempt.provider.clone(),
                     reference,
                     card_last4: None,
                     captured: attempt.captured,
@@ -125,7 +127,11 @@ impl CheckoutService {
     /// the provider answers what it answered the first time.
     async fn replay(&self, attempt: &PaymentAttempt) -> Result<AuthorizeOutcome, PaymentError> {
         let request = request_of(attempt).map_err(|e| PaymentError::Unavailable(e.to_string()))?;
-        let outcome = self.payments.authorize(&request).await?;
+        let provider = self
+            .provider_named(attempt.key.merchant, &attempt.provider)
+            .await
+            .map_err(|e| PaymentError::Unavailable(e.to_string()))?;
+        let outcome = provider.provider.authorize(&request).await?;
         if let AuthorizeOutcome::Authorized {
             reference,
             captured,
@@ -170,7 +176,10 @@ impl CheckoutService {
                 // finish_order gave the payment back itself when it could not write.
                 Ok(_) | Err(_) => Recovered::GivenBack,
             },
-            None => match self.give_back(attempt.key, Some(&reference)).await {
+            None => match self
+                .give_back(attempt.key, &attempt.provider, Some(&reference))
+                .await
+            {
                 GiveBack::Done => Recovered::GivenBack,
                 GiveBack::SettledElsewhere => Recovered::SettledElsewhere,
                 GiveBack::Pending => Recovered::Later,
@@ -204,7 +213,10 @@ impl CheckoutService {
                 None => return Recovered::Later,
             },
         };
-        match self.finish_giving_back(attempt.key, Some(&reference)).await {
+        match self
+            .finish_giving_back(attempt.key, &attempt.provider, Some(&reference))
+            .await
+        {
             GiveBack::Done => Recovered::GivenBack,
             GiveBack::SettledElsewhere => Recovered::SettledElsewhere,
             GiveBack::Pending => Recovered::Later,
@@ -214,7 +226,11 @@ impl CheckoutService {
     /// The provider's reference of an attempt whose answer was never journaled.
     async fn replay_reference(&self, attempt: &PaymentAttempt) -> Option<String> {
         let request = request_of(attempt).ok()?;
-        match self.payments.authorize(&request).await.ok()? {
+        let provider = self
+            .provider_named(attempt.key.merchant, &attempt.provider)
+            .await
+            .ok()?;
+        match provider.provider.authorize(&request).await.ok()? {
             AuthorizeOutcome::Authorized { reference, .. }
             | AuthorizeOutcome::Declined { reference, .. }
             | AuthorizeOutcome::RequiresAuthentication { reference } => Some(reference),

@@ -2,10 +2,11 @@
 //!
 //! anycart never sees card numbers beyond tokenisation: providers receive a token
 //! and return an opaque reference. The trait covers the whole life of a payment
-//! (authorise → capture / void → refund) so a real provider (Stripe PaymentIntents)
-//! slots in beside the deterministic [`sandbox`].
+//! (authorise → capture / void → refund) so a real provider
+//! ([`stripe`], PaymentIntents) sits beside the deterministic [`sandbox`].
 
 pub mod sandbox;
+pub mod stripe;
 
 use anycart_core::Money;
 use async_trait::async_trait;
@@ -76,6 +77,19 @@ pub enum PaymentError {
     /// The provider could not be reached or failed; safe to retry with the same key.
     #[error("payment provider unavailable: {0}")]
     Unavailable(String),
+    /// The provider refused the operation for good (a refund above what is left,
+    /// a capture of a cancelled payment): retrying will not help.
+    #[error("the payment provider refused: {0}")]
+    Refused(String),
+}
+
+/// A refund the provider accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refunded {
+    /// The provider's id of the refund (`re_…`, `sbx_re_…`).
+    pub reference: String,
+    /// Accepted but not final yet (Stripe `pending`); a webhook settles it.
+    pub pending: bool,
 }
 
 /// One payment provider. Implementations must be idempotent on
@@ -98,6 +112,12 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     async fn capture(&self, reference: &str, amount: Money) -> Result<(), PaymentError>;
     /// Releases an authorisation that will not be captured (e.g. the order could not be written).
     async fn void(&self, reference: &str) -> Result<(), PaymentError>;
-    /// Refunds some or all of a captured amount.
-    async fn refund(&self, reference: &str, amount: Money) -> Result<(), PaymentError>;
+    /// Refunds some or all of a captured amount. `idempotency_key` names this
+    /// refund: a retry with the same key returns the first refund, never a second.
+    async fn refund(
+        &self,
+        reference: &str,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<Refunded, PaymentError>;
 }

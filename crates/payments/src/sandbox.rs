@@ -8,7 +8,9 @@
 //! | 4000 0000 0000 9995 | `tok_chargeDeclinedInsufficientFunds`  | insufficient funds     |
 //! | 4000 0027 6000 3184 | `tok_threeDSecure2Required`            | 3-D Secure required    |
 
-use crate::{AuthorizeOutcome, AuthorizeRequest, DeclineReason, PaymentError, PaymentProvider};
+use crate::{
+    AuthorizeOutcome, AuthorizeRequest, DeclineReason, PaymentError, PaymentProvider, Refunded,
+};
 use anycart_core::Money;
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -89,6 +91,8 @@ pub struct SandboxPayment {
     pub amount: Money,
     pub token: String,
     pub state: SandboxState,
+    /// Minor units refunded so far (never more than `amount`).
+    pub refunded_minor: i64,
 }
 
 /// Life of a sandbox payment.
@@ -99,6 +103,7 @@ pub enum SandboxState {
     Declined,
     AwaitingAuthentication,
     Voided,
+    /// Refunded in full (a partial refund leaves the payment `Captured`).
     Refunded,
 }
 
@@ -106,7 +111,14 @@ pub enum SandboxState {
 /// payment was taken twice.
 #[derive(Debug, Default)]
 pub struct SandboxProvider {
-    ledger: Mutex<HashMap<String, SandboxPayment>>,
+    ledger: Mutex<Ledger>,
+}
+
+#[derive(Debug, Default)]
+struct Ledger {
+    payments: HashMap<String, SandboxPayment>,
+    /// Refunds by idempotency key: (payment reference, refund).
+    refunds: HashMap<String, (String, Refunded)>,
 }
 
 impl SandboxProvider {
@@ -117,10 +129,10 @@ impl SandboxProvider {
 
     /// Every payment seen so far, for assertions.
     pub fn payments(&self) -> Vec<SandboxPayment> {
-        self.lock().values().cloned().collect()
+        self.lock().payments.values().cloned().collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SandboxPayment>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ledger> {
         // A poisoned lock only means another test thread panicked; the map is still usable.
         self.ledger.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -161,6 +173,7 @@ impl SandboxProvider {
     ) -> Result<(), PaymentError> {
         let mut ledger = self.lock();
         let p = ledger
+            .payments
             .get_mut(reference)
             .ok_or(PaymentError::UnknownReference)?;
         if p.state == to {
@@ -189,7 +202,7 @@ impl PaymentProvider for SandboxProvider {
     ) -> Result<AuthorizeOutcome, PaymentError> {
         let reference = format!("sbx_{}", request.idempotency_key);
         let mut ledger = self.lock();
-        if let Some(existing) = ledger.get(&reference) {
+        if let Some(existing) = ledger.payments.get(&reference) {
             return Ok(Self::outcome(existing)); // a retry: same answer, no second charge
         }
         let state = match request.token.as_str() {
@@ -204,9 +217,10 @@ impl PaymentProvider for SandboxProvider {
             amount: request.amount,
             token: request.token.clone(),
             state,
+            refunded_minor: 0,
         };
         let outcome = Self::outcome(&payment);
-        ledger.insert(reference, payment);
+        ledger.payments.insert(reference, payment);
         Ok(outcome)
     }
 
@@ -218,6 +232,7 @@ impl PaymentProvider for SandboxProvider {
     ) -> Result<AuthorizeOutcome, PaymentError> {
         let mut ledger = self.lock();
         let p = ledger
+            .payments
             .get_mut(reference)
             .ok_or(PaymentError::UnknownReference)?;
         if p.state == SandboxState::AwaitingAuthentication {
@@ -256,8 +271,57 @@ impl PaymentProvider for SandboxProvider {
         )
     }
 
-    async fn refund(&self, reference: &str, _amount: Money) -> Result<(), PaymentError> {
-        self.transition(reference, &[SandboxState::Captured], SandboxState::Refunded)
+    /// Partial refunds add up; together they never exceed the captured amount.
+    async fn refund(
+        &self,
+        reference: &str,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<Refunded, PaymentError> {
+        let mut ledger = self.lock();
+        if let Some((of, refund)) = ledger.refunds.get(idempotency_key) {
+            return if of == reference {
+                Ok(refund.clone())
+            } else {
+                Err(PaymentError::Refused(
+                    "this idempotency key was used for another payment".into(),
+                ))
+            };
+        }
+        let count = ledger.refunds.len();
+        let p = ledger
+            .payments
+            .get_mut(reference)
+            .ok_or(PaymentError::UnknownReference)?;
+        if p.state != SandboxState::Captured {
+            return Err(PaymentError::Refused(format!(
+                "a {:?} payment cannot be refunded",
+                p.state
+            )));
+        }
+        if amount.currency != p.amount.currency || amount.amount_minor <= 0 {
+            return Err(PaymentError::Refused("invalid refund amount".into()));
+        }
+        let left = p.amount.amount_minor - p.refunded_minor;
+        if amount.amount_minor > left {
+            return Err(PaymentError::Refused(format!(
+                "refund of {} exceeds the {left} left to refund",
+                amount.amount_minor
+            )));
+        }
+        p.refunded_minor += amount.amount_minor;
+        if p.refunded_minor == p.amount.amount_minor {
+            p.state = SandboxState::Refunded;
+        }
+        let refund = Refunded {
+            reference: format!("sbx_re_{}", count + 1),
+            pending: false,
+        };
+        ledger.refunds.insert(
+            idempotency_key.to_string(),
+            (reference.to_string(), refund.clone()),
+        );
+        Ok(refund)
     }
 }
 
@@ -354,12 +418,15 @@ mod tests {
         let AuthorizeOutcome::Authorized { reference, .. } = first else {
             panic!()
         };
-        p.refund(
-            &reference,
-            Money::new(1000, Currency::parse("usd").unwrap()).unwrap(),
-        )
-        .await
-        .unwrap();
+        let usd = |minor| Money::new(minor, Currency::parse("usd").unwrap()).unwrap();
+        let first = p.refund(&reference, usd(400), "r1").await.unwrap();
+        assert_eq!(p.refund(&reference, usd(400), "r1").await.unwrap(), first);
+        assert!(matches!(
+            p.refund(&reference, usd(601), "r2").await,
+            Err(PaymentError::Refused(_))
+        ));
+        p.refund(&reference, usd(600), "r2").await.unwrap();
+        assert_eq!(p.payments()[0].state, SandboxState::Refunded);
         assert!(
             p.void(&reference).await.is_err(),
             "a refunded payment cannot be voided"

@@ -22,6 +22,7 @@ mod merchants;
 mod migrations;
 mod orders;
 mod outbox;
+mod payment_providers;
 mod payments;
 mod placements;
 mod reconcile;
@@ -41,6 +42,9 @@ pub use idempotency::{IDEMPOTENCY_RETENTION_MS, IdempotencyBegin, IdempotencySco
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
 pub use orders::OrderRecord;
 pub use outbox::{OUTBOX_KIND_ORDER_CREATED, OutboxItem, OutboxState};
+pub use payment_providers::{
+    CapturePolicy, PaymentProviderRecord, PaymentProviderSettings, SandboxSettings, StripeSettings,
+};
 pub use payments::{AttemptKey, AttemptState, PaymentAttempt};
 pub use placements::{Campaign, Channel, Placement, PlacementSettings, Theme};
 pub use reconcile::{

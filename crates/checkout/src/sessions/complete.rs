@@ -18,7 +18,7 @@ use anycart_core::session::{
 };
 use anycart_core::{MerchantId, OrderId, SessionId};
 use anycart_payments::AuthorizeOutcome;
-use anycart_store::{HoldChange, StoreError};
+use anycart_store::{HoldChange, PaymentAttempt, StoreError};
 
 /// How a complete request wants to pay.
 #[derive(Clone, Debug)]
@@ -35,6 +35,8 @@ pub struct PaymentInput {
 /// A successful authorisation, as the order records it.
 pub(crate) struct Authorized {
     pub(crate) order_id: OrderId,
+    /// The provider that took the payment (as journaled).
+    pub(crate) provider: String,
     pub(crate) reference: String,
     pub(crate) card_last4: Option<String>,
     pub(crate) captured: bool,
@@ -57,8 +59,12 @@ impl CheckoutService {
             s if s.is_terminal() => return Err(CheckoutError::SessionEnded(s)),
             _ => {}
         }
-        let expected = anycart_payments::sandbox::SANDBOX_HANDLER_ID;
-        if payment.handler_id != expected {
+        let expected = self.live_provider(merchant).await?.handler_id();
+        let resumes_pending = session
+            .pending_payment
+            .as_ref()
+            .is_some_and(|p| p.handler_id == payment.handler_id);
+        if payment.handler_id != expected && !resumes_pending {
             return Err(CheckoutError::UnknownPaymentHandler { expected });
         }
         let (session, version) = if session.status == CheckoutStatus::AuthenticationRequired {
@@ -75,7 +81,7 @@ impl CheckoutService {
                 Refreshed::NotPayable(session) => return Ok(session),
             }
         };
-        let (order_id, charged_token, outcome) = self.charge(&session, &payment).await?;
+        let (attempt, charged_token, outcome) = self.charge(&session, &payment).await?;
         metrics::counter!("anycart_payment_outcomes_total", "outcome" => outcome_label(&outcome))
             .increment(1);
         match outcome {
@@ -85,7 +91,8 @@ impl CheckoutService {
                 captured,
             } => {
                 let paid = Authorized {
-                    order_id,
+                    order_id: attempt.order_id,
+                    provider: attempt.provider,
                     reference,
                     card_last4,
                     captured,
@@ -142,13 +149,14 @@ impl CheckoutService {
 
     /// Asks the provider, journaled: confirms a pending 3-D Secure payment, or
     /// authorises the session's total with the presented token (a returning
-    /// shopper's token stands for their saved card). Returns the order id the
-    /// payment is for and the provider token charged, if any.
+    /// shopper's token stands for their saved card). Returns the journaled
+    /// attempt (with the order id the payment is for) and the provider token
+    /// charged, if any.
     async fn charge(
         &self,
         session: &CheckoutSession,
         payment: &PaymentInput,
-    ) -> CheckoutResult<(OrderId, Option<String>, AuthorizeOutcome)> {
+    ) -> CheckoutResult<(PaymentAttempt, Option<String>, AuthorizeOutcome)> {
         let key = attempt_key(session);
         if let (Some(pending), Some(authenticated)) =
             (&session.pending_payment, payment.authenticated)
@@ -159,14 +167,20 @@ impl CheckoutService {
                 .await?
                 .ok_or(CheckoutError::PaymentNotFound)?;
             let outcome = self
-                .confirm_attempt(key, &pending.provider_reference, authenticated)
+                .confirm_attempt(&attempt, &pending.provider_reference, authenticated)
                 .await?;
-            return Ok((attempt.order_id, None, outcome));
+            return Ok((attempt, None, outcome));
         }
         let token = self.payment_token(session, &payment.token).await?;
+        // A replay of a journaled attempt is not checked again: a shared token
+        // already charged may no longer look usable, and the replay charges nothing.
+        if self.store.get_payment_attempt(key).await?.is_none() {
+            let live = self.live_provider(session.merchant_id).await?;
+            self.check_credential(&live, session, &token).await?;
+        }
         let attempt = self.journal_attempt(session, &token).await?;
         let outcome = self.authorize_attempt(&attempt).await?;
-        Ok((attempt.order_id, Some(token), outcome))
+        Ok((attempt, Some(token), outcome))
     }
 
     /// A declined card: the stock goes back and the shopper may try another card
@@ -231,6 +245,7 @@ impl CheckoutService {
         session.payment_message = None;
         session.updated_at_ms = now;
         let reference = paid.reference.clone();
+        let provider = paid.provider.clone();
         let order = self.order_for(&session, paid, now);
         let demand = demand_by_variant(&current_lines(&session));
         let redeemed: Vec<_> = session
@@ -258,7 +273,9 @@ impl CheckoutService {
             }
             Err(e) => {
                 tracing::warn!(session_id = %session.id, error = %e, "order write failed after payment; giving the payment back");
-                if self.give_back(key, Some(&reference)).await == GiveBack::SettledElsewhere {
+                if self.give_back(key, &provider, Some(&reference)).await
+                    == GiveBack::SettledElsewhere
+                {
                     // The recovery worker got there first: the order may exist.
                     if let Some((stored, _)) = self
                         .store
@@ -306,7 +323,7 @@ impl CheckoutService {
             fulfillment: session.fulfillment.clone(),
             shipping_title,
             payment: PaymentRecord {
-                provider: self.payments.name().to_string(),
+                provider: paid.provider,
                 provider_reference: paid.reference,
                 amount_minor: session.quote.totals.total_minor,
                 card_last4: paid.card_last4,

@@ -123,9 +123,18 @@ impl CheckoutService {
     /// Voids the session's pending (3-D Secure) authorisation, if any. A failure is
     /// logged, not returned: the provider expires authorisations on its own.
     async fn void_pending(&self, session: &CheckoutSession) {
-        if let Some(p) = &session.pending_payment
-            && let Err(e) = self.payments.void(&p.provider_reference).await
-        {
+        let Some(p) = &session.pending_payment else {
+            return;
+        };
+        let name = crate::payment_providers::provider_of_handler(&p.handler_id);
+        let provider = match self.provider_named(session.merchant_id, name).await {
+            Ok(live) => live,
+            Err(e) => {
+                tracing::warn!(session_id = %session.id, error = %e, "could not void a pending payment");
+                return;
+            }
+        };
+        if let Err(e) = provider.provider.void(&p.provider_reference).await {
             tracing::warn!(session_id = %session.id, error = %e, "could not void a pending payment");
         }
     }

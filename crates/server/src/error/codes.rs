@@ -55,6 +55,7 @@ pub enum ErrorCode {
     InvalidVariants,
     InvalidWebhook,
     InvalidConnection,
+    InvalidPaymentProvider,
     // 401, 403: who is asking.
     InvalidApiKey,
     InvalidShopperToken,
@@ -70,6 +71,9 @@ pub enum ErrorCode {
     StockChanged,
     BuyerLimitReached,
     PaymentNotFound,
+    PaymentRefused,
+    RefundExceedsRemaining,
+    InvalidPaymentState,
     Duplicate,
     DuplicateSku,
     DuplicateCode,
@@ -92,7 +96,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and the documentation.
-    pub const ALL: [ErrorCode; 58] = {
+    pub const ALL: [ErrorCode; 62] = {
         use ErrorCode::*;
         [
             InvalidJson,
@@ -125,6 +129,7 @@ impl ErrorCode {
             InvalidVariants,
             InvalidWebhook,
             InvalidConnection,
+            InvalidPaymentProvider,
             InvalidApiKey,
             InvalidShopperToken,
             InvalidSignature,
@@ -137,6 +142,9 @@ impl ErrorCode {
             StockChanged,
             BuyerLimitReached,
             PaymentNotFound,
+            PaymentRefused,
+            RefundExceedsRemaining,
+            InvalidPaymentState,
             Duplicate,
             DuplicateSku,
             DuplicateCode,
@@ -190,6 +198,7 @@ impl ErrorCode {
             InvalidVariants => ("invalid_variants", StatusCode::BAD_REQUEST),
             InvalidWebhook => ("invalid_webhook", StatusCode::BAD_REQUEST),
             InvalidConnection => ("invalid_connection", StatusCode::BAD_REQUEST),
+            InvalidPaymentProvider => ("invalid_payment_provider", StatusCode::BAD_REQUEST),
             InvalidApiKey => ("invalid_api_key", StatusCode::UNAUTHORIZED),
             InvalidShopperToken => ("invalid_shopper_token", StatusCode::UNAUTHORIZED),
             InvalidSignature => ("invalid_signature", StatusCode::UNAUTHORIZED),
@@ -202,6 +211,9 @@ impl ErrorCode {
             StockChanged => ("stock_changed", StatusCode::CONFLICT),
             BuyerLimitReached => ("buyer_limit_reached", StatusCode::CONFLICT),
             PaymentNotFound => ("payment_not_found", StatusCode::CONFLICT),
+            PaymentRefused => ("payment_refused", StatusCode::CONFLICT),
+            RefundExceedsRemaining => ("refund_exceeds_remaining", StatusCode::CONFLICT),
+            InvalidPaymentState => ("invalid_payment_state", StatusCode::CONFLICT),
             Duplicate => ("duplicate", StatusCode::CONFLICT),
             DuplicateSku => ("duplicate_sku", StatusCode::CONFLICT),
             DuplicateCode => ("duplicate_code", StatusCode::CONFLICT),

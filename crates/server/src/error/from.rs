@@ -70,8 +70,24 @@ fn session_ended(status: anycart_core::session::CheckoutStatus) -> ApiError {
 const TOKEN_PARAM: &str = "$.payment_data.instrument.credential.token";
 
 fn token_refused(why: TokenRefusal) -> ApiError {
+    let allowance;
     let message = match why {
         TokenRefusal::Unknown => "The payment token is not valid.",
+        TokenRefusal::SharedTokenExpired => {
+            "The shared payment token has expired or was revoked. Ask the buyer to authorise the payment again."
+        }
+        TokenRefusal::SharedTokenAllowanceExceeded { max_amount_minor } => {
+            allowance = format!(
+                "The total is above what the shared payment token allows ({max_amount_minor} in minor units). Ask the buyer for a new token."
+            );
+            allowance.as_str()
+        }
+        TokenRefusal::SharedTokenCurrency => {
+            "The shared payment token is for another currency than this checkout."
+        }
+        TokenRefusal::WrongKind => {
+            "This payment handler does not take that kind of token (see the handler's instrument schemas)."
+        }
         TokenRefusal::ShopperSignInExpired => {
             "Your sign-in has expired. Verify your email again or enter a card."
         }
@@ -143,6 +159,23 @@ impl From<CheckoutError> for ApiError {
                 "The payment provider is unavailable; retry shortly.",
             )
             .retry_after(2),
+            E::PaymentRefused(_) => ApiError::new(
+                ErrorCode::PaymentRefused,
+                "The payment provider refused this operation.",
+            ),
+            E::RefundTooLarge { left_minor } => ApiError::new(
+                ErrorCode::RefundExceedsRemaining,
+                format!("The refund is larger than what is left to refund ({left_minor} in minor units)."),
+            )
+            .with_param("$.amount"),
+            E::PaymentState(what) => ApiError::new(
+                ErrorCode::InvalidPaymentState,
+                format!("This order's payment cannot {what} in its current state."),
+            ),
+            E::IdempotencyKeyReused => ApiError::new(
+                ErrorCode::IdempotencyConflict,
+                "This Idempotency-Key was used with a different request.",
+            ),
             E::InventoryUnavailable(_) => ApiError::new(
                 ErrorCode::InventoryUnavailable,
                 "Stock could not be checked right now; retry shortly.",

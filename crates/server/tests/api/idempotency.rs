@@ -3,7 +3,9 @@
 use crate::helpers::{API_VERSION, apps, payment, spawn_sqlite};
 use anycart_core::{MerchantId, Money};
 use anycart_payments::sandbox::SandboxProvider;
-use anycart_payments::{AuthorizeOutcome, AuthorizeRequest, PaymentError, PaymentProvider};
+use anycart_payments::{
+    AuthorizeOutcome, AuthorizeRequest, PaymentError, PaymentProvider, Refunded,
+};
 use anycart_store::IdempotencyScope;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -190,8 +192,8 @@ impl PaymentProvider for FlakyProvider {
     async fn void(&self, r: &str) -> Result<(), PaymentError> {
         self.inner.void(r).await
     }
-    async fn refund(&self, r: &str, a: Money) -> Result<(), PaymentError> {
-        self.inner.refund(r, a).await
+    async fn refund(&self, r: &str, a: Money, key: &str) -> Result<Refunded, PaymentError> {
+        self.inner.refund(r, a, key).await
     }
 }
 

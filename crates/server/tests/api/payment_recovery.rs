@@ -7,7 +7,9 @@ use crate::helpers::*;
 use anycart_checkout::recovery::{PAYMENT_RECOVERY_AFTER_MS, Recovered};
 use anycart_core::Money;
 use anycart_payments::sandbox::{SandboxProvider, SandboxState};
-use anycart_payments::{AuthorizeOutcome, AuthorizeRequest, PaymentError, PaymentProvider};
+use anycart_payments::{
+    AuthorizeOutcome, AuthorizeRequest, PaymentError, PaymentProvider, Refunded,
+};
 use reqwest::StatusCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,8 +51,8 @@ impl PaymentProvider for LosesAnswers {
     async fn void(&self, r: &str) -> Result<(), PaymentError> {
         self.inner.void(r).await
     }
-    async fn refund(&self, r: &str, a: Money) -> Result<(), PaymentError> {
-        self.inner.refund(r, a).await
+    async fn refund(&self, r: &str, a: Money, key: &str) -> Result<Refunded, PaymentError> {
+        self.inner.refund(r, a, key).await
     }
 }
 

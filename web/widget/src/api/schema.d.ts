@@ -465,6 +465,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payment_provider": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which provider is live for the merchant (the sandbox until one is configured). */
+        get: operations["get_payment_provider"];
+        /**
+         * Choose how the merchant is paid. `{"provider": "sandbox"}` takes test cards
+         *     only; `{"provider": "stripe", "secret_key", "publishable_key", "webhook_secret"}`
+         *     charges the merchant's own Stripe account. The keys are checked with Stripe
+         *     first, sealed at rest and never returned.
+         */
+        put: operations["put_payment_provider"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/placements": {
         parameters: {
             query?: never;
@@ -1023,6 +1046,11 @@ export interface components {
             interventions: components["schemas"]["InterventionsWire"];
             payment: components["schemas"]["PaymentWire"];
         };
+        /**
+         * @description When a payment is captured.
+         * @enum {string}
+         */
+        CapturePolicy: "automatic" | "on_fulfilment";
         /** @description Sandbox card fields. Deliberately not `Debug`: the number must never reach a log. */
         CardFields: {
             /** @description 3 or 4 digits; checked for shape only and then dropped. */
@@ -1517,6 +1545,30 @@ export interface components {
             spec: string;
             version: string;
         };
+        /** @description How a merchant is paid. */
+        PaymentProviderSettings: (components["schemas"]["SandboxSettings"] & {
+            /** @enum {string} */
+            provider: "sandbox";
+        }) | (components["schemas"]["StripeSettings"] & {
+            /** @enum {string} */
+            provider: "stripe";
+        });
+        /** @description The merchant's payment provider as the admin API shows it (never a secret). */
+        PaymentProviderWire: {
+            /** @description The ACP payment handler checkouts advertise (`card_sandbox`, `card_stripe`). */
+            handler_id: string;
+            /** @description `sandbox` or `stripe`. */
+            provider: string;
+            /**
+             * @description The settings without secrets (`publishable_key`, `capture`, `account_id`,
+             *     `livemode`, …).
+             */
+            settings: unknown;
+            updated_at?: string | null;
+            wallet_domain?: components["schemas"]["WalletDomainWire"] | null;
+            /** @description Where to point the Stripe webhook endpoint (Stripe only). */
+            webhook_url?: string | null;
+        };
         /** @description ACP `Payment`. */
         PaymentWire: {
             handlers: components["schemas"]["PaymentHandlerWire"][];
@@ -1634,6 +1686,10 @@ export interface components {
             /** @description The site orders are placed in (also the SLAS channel), e.g. `RefArch`. */
             site_id: string;
         };
+        /** @description The sandbox: test cards only, no real money (the default of every merchant). */
+        SandboxSettings: {
+            capture?: components["schemas"]["CapturePolicy"] | null;
+        };
         /** @description ACP `SelectedFulfillmentOption`. */
         SelectedFulfillmentOptionWire: {
             item_ids?: string[];
@@ -1680,6 +1736,28 @@ export interface components {
             /** Format: int64 */
             on_hand: number;
             variant_id: string;
+        };
+        /** @description The merchant's own Stripe account (the merchant stays the merchant of record). */
+        StripeSettings: {
+            /**
+             * @description The Stripe account id (`acct_…`), learnt from the keys when configured:
+             *     agents scope delegated payment tokens to it.
+             */
+            account_id?: string | null;
+            /** @description Overrides `https://api.stripe.com` (a proxy, a local fake in tests). */
+            api_base?: string | null;
+            capture?: components["schemas"]["CapturePolicy"];
+            /** @description Overrides `https://js.stripe.com/v3/` (the tests' stand-in). */
+            js_url?: string | null;
+            /** @description `pk_live_…` / `pk_test_…`: what the widget's Stripe.js runs with. */
+            publishable_key: string;
+            /** @description `sk_live_…`, `sk_test_…` or a restricted `rk_…` key. Write-only. */
+            secret_key: string;
+            /**
+             * @description `whsec_…`: signs the events Stripe sends to `/webhooks/stripe/{merchant_id}`.
+             *     Write-only.
+             */
+            webhook_secret: string;
         };
         /** @description Theme overrides (all optional; unset keeps the widget default). */
         ThemeWire: {
@@ -1753,6 +1831,13 @@ export interface components {
             email: string;
             /** @description The placement the widget runs in. */
             placement_id: string;
+        };
+        /** @description The outcome of registering the widget's domain with Stripe. */
+        WalletDomainWire: {
+            domain: string;
+            /** @description Why not, when it was not. */
+            error?: string | null;
+            registered: boolean;
         };
         /** @description What anycart did with a delivery. */
         WebhookReceipt: {
@@ -2627,6 +2712,56 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    get_payment_provider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentProviderWire"];
+                };
+            };
+        };
+    };
+    put_payment_provider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentProviderSettings"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentProviderWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
             };
         };
     };

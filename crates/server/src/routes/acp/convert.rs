@@ -3,10 +3,12 @@
 
 use crate::routes::acp::wire::*;
 use anycart_checkout::clock::rfc3339;
+use anycart_checkout::payment_providers::STRIPE_HANDLER_ID;
 use anycart_core::order::Order;
 use anycart_core::pricing::DiscountKind;
 use anycart_core::session::{CheckoutSession, CheckoutStatus, Message, MessageKind};
 use anycart_payments::sandbox::SANDBOX_HANDLER_ID;
+use anycart_store::{PaymentProviderSettings, StripeSettings};
 use serde_json::json;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -68,6 +70,46 @@ pub fn sandbox_handler(base_url: &str) -> PaymentHandlerWire {
     }
 }
 
+/// The card brands a Stripe account takes by default.
+const STRIPE_CARD_BRANDS: [&str; 4] = ["visa", "mastercard", "amex", "discover"];
+
+/// The handler of a merchant paid through Stripe: cards and wallets in the
+/// widget (Stripe.js payment methods, `pm_…`) and agents' delegated payments
+/// (Shared Payment Tokens, `spt_…`, granted to the merchant's Stripe account).
+pub fn stripe_handler(s: &StripeSettings) -> PaymentHandlerWire {
+    PaymentHandlerWire {
+        id: STRIPE_HANDLER_ID,
+        name: "dev.acp.tokenized.card",
+        display_name: "Card",
+        version: API_VERSION,
+        spec: "https://acp.dev/specs/handlers/card".into(),
+        requires_delegate_payment: true,
+        requires_pci_compliance: false,
+        psp: "stripe",
+        config_schema: "https://acp.dev/schemas/handlers/card/config.json".into(),
+        instrument_schemas: vec![
+            "https://acp.dev/schemas/handlers/card/instrument.json".into(),
+            "https://acp.dev/schemas/credentials/spt.json".into(),
+        ],
+        config: json!({
+            "merchant_id": s.account_id,
+            "psp": "stripe",
+            "publishable_key": s.publishable_key,
+            "accepted_brands": STRIPE_CARD_BRANDS,
+            "accepted_funding_types": ["credit", "debit", "prepaid"],
+            "environment": if s.livemode() { "production" } else { "test" },
+        }),
+    }
+}
+
+/// The payment handlers of a merchant's live provider.
+pub fn handlers_of(provider: &PaymentProviderSettings, base_url: &str) -> Vec<PaymentHandlerWire> {
+    match provider {
+        PaymentProviderSettings::Sandbox(_) => vec![sandbox_handler(base_url)],
+        PaymentProviderSettings::Stripe(s) => vec![stripe_handler(s)],
+    }
+}
+
 /// The public status page of an order.
 pub fn order_url(base_url: &str, access_token: &str) -> String {
     format!("{base_url}/orders/{access_token}")
@@ -117,6 +159,7 @@ fn order_wire(order: &Order, permalink: String) -> OrderWire {
 pub fn session_wire(
     s: &CheckoutSession,
     order: Option<(&Order, &str)>,
+    handlers: Vec<PaymentHandlerWire>,
     base_url: &str,
 ) -> CheckoutSessionWire {
     let mut messages: Vec<MessageWire> = s.quote.messages.iter().map(message).collect();
@@ -126,7 +169,7 @@ pub fn session_wire(
         protocol: ProtocolWire {
             version: API_VERSION,
         },
-        capabilities: capabilities(s, base_url),
+        capabilities: capabilities(s, handlers),
         buyer: buyer(s),
         status: s.status.as_str(),
         currency: s.currency.code_lower(),
@@ -148,13 +191,11 @@ pub fn session_wire(
 }
 
 /// What the session offers: the payment handler, 3-D Secure, the discount extension.
-fn capabilities(s: &CheckoutSession, base_url: &str) -> CapabilitiesWire {
+fn capabilities(s: &CheckoutSession, handlers: Vec<PaymentHandlerWire>) -> CapabilitiesWire {
     let supports_3ds = s.client_interventions.iter().any(|i| i == "3ds");
     let needs_3ds = s.status == CheckoutStatus::AuthenticationRequired;
     CapabilitiesWire {
-        payment: PaymentWire {
-            handlers: vec![sandbox_handler(base_url)],
-        },
+        payment: PaymentWire { handlers },
         interventions: InterventionsWire {
             supported: if supports_3ds {
                 vec!["3ds".into()]

@@ -6,7 +6,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::parse_json;
 use crate::idempotency::{AcpPost, acp_post};
-use crate::routes::acp::convert::session_wire;
+use crate::routes::acp::convert::{handlers_of, session_wire};
 use crate::routes::acp::parse;
 use crate::routes::acp::wire::{
     CancelSessionRequest, CheckoutSessionWire, CompleteSessionRequest, CreateSessionRequest,
@@ -46,9 +46,11 @@ pub async fn render(
         Some(id) => state.store.get_order(session.merchant_id, id).await?,
         None => None,
     };
+    let provider = state.checkout.live_provider(session.merchant_id).await?;
     Ok(session_wire(
         session,
         order.as_ref().map(|o| (&o.order, o.access_token.as_str())),
+        handlers_of(&provider.settings, &state.config.base_url),
         &state.config.base_url,
     ))
 }

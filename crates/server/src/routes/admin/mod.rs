@@ -5,6 +5,7 @@
 mod catalogue;
 pub mod connections;
 mod orders;
+pub mod payments;
 pub mod placements;
 mod pricing;
 pub mod wire;
@@ -50,6 +51,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(connections::create_link))
         .routes(routes!(connections::list_outbox))
         .routes(routes!(connections::retry_outbox))
+        .routes(routes!(
+            payments::put_payment_provider,
+            payments::get_payment_provider
+        ))
 }
 
 /// A refused field (`invalid`) of an admin request.
