@@ -7,30 +7,30 @@ use serde_json::{Map, Value, json};
 /// The `type` of a Stripe error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorType {
-    ApiError,
-    CardError,
-    IdempotencyError,
-    InvalidRequestError,
-    AuthenticationError,
-    RateLimitError,
+    Api,
+    Card,
+    Idempotency,
+    InvalidRequest,
+    Authentication,
+    RateLimit,
 }
 
 impl ErrorType {
     pub fn as_str(self) -> &'static str {
         match self {
-            ErrorType::ApiError => "api_error",
-            ErrorType::CardError => "card_error",
-            ErrorType::IdempotencyError => "idempotency_error",
-            ErrorType::InvalidRequestError => "invalid_request_error",
-            ErrorType::AuthenticationError => "authentication_error",
-            ErrorType::RateLimitError => "rate_limit_error",
+            ErrorType::Api => "api_error",
+            ErrorType::Card => "card_error",
+            ErrorType::Idempotency => "idempotency_error",
+            ErrorType::InvalidRequest => "invalid_request_error",
+            ErrorType::Authentication => "authentication_error",
+            ErrorType::RateLimit => "rate_limit_error",
         }
     }
 }
 
 /// One error answer: status and body fields.
 #[derive(Clone, Debug)]
-pub struct ApiError {
+pub struct ErrorFields {
     pub status: u16,
     pub kind: ErrorType,
     pub code: Option<String>,
@@ -42,9 +42,28 @@ pub struct ApiError {
     pub payment_method: Option<Value>,
 }
 
+/// An error answer, boxed: it travels through every `Result` of the API and is
+/// far larger than the values it sits beside. Reads and writes its fields
+/// through `Deref`.
+#[derive(Clone, Debug)]
+pub struct ApiError(Box<ErrorFields>);
+
+impl std::ops::Deref for ApiError {
+    type Target = ErrorFields;
+    fn deref(&self) -> &ErrorFields {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorFields {
+        &mut self.0
+    }
+}
+
 impl ApiError {
     pub fn new(status: u16, kind: ErrorType, message: impl Into<String>) -> ApiError {
-        ApiError {
+        ApiError(Box::new(ErrorFields {
             status,
             kind,
             code: None,
@@ -54,12 +73,12 @@ impl ApiError {
             charge: None,
             payment_intent: None,
             payment_method: None,
-        }
+        }))
     }
 
     /// 400 `invalid_request_error`.
     pub fn invalid(message: impl Into<String>) -> ApiError {
-        ApiError::new(400, ErrorType::InvalidRequestError, message)
+        ApiError::new(400, ErrorType::InvalidRequest, message)
     }
 
     /// 400 `invalid_request_error` with `param` set.
@@ -93,14 +112,14 @@ impl ApiError {
 
     /// 402 `card_error`.
     pub fn card(code: &str, decline_code: Option<&str>, message: &str) -> ApiError {
-        let mut e = ApiError::new(402, ErrorType::CardError, message).code(code);
+        let mut e = ApiError::new(402, ErrorType::Card, message).code(code);
         e.decline_code = decline_code.map(str::to_string);
         e
     }
 
     /// 401: no key, or a key this account does not have.
     pub fn authentication(message: impl Into<String>) -> ApiError {
-        ApiError::new(401, ErrorType::AuthenticationError, message)
+        ApiError::new(401, ErrorType::Authentication, message)
     }
 
     /// The error a bare HTTP status stands for, with Stripe's wording (faults).
@@ -108,7 +127,7 @@ impl ApiError {
         match status {
             429 => ApiError::new(
                 429,
-                ErrorType::RateLimitError,
+                ErrorType::RateLimit,
                 "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.",
             ),
             401 => ApiError::authentication("Invalid API Key provided."),
@@ -117,16 +136,12 @@ impl ApiError {
                 Some("generic_decline"),
                 "Your card was declined.",
             ),
-            404 => ApiError::new(
-                404,
-                ErrorType::InvalidRequestError,
-                "Unrecognized request URL.",
-            )
-            .code("resource_missing"),
-            400..=499 => ApiError::new(status, ErrorType::InvalidRequestError, "Invalid request."),
+            404 => ApiError::new(404, ErrorType::InvalidRequest, "Unrecognized request URL.")
+                .code("resource_missing"),
+            400..=499 => ApiError::new(status, ErrorType::InvalidRequest, "Invalid request."),
             _ => ApiError::new(
                 status,
-                ErrorType::ApiError,
+                ErrorType::Api,
                 "An unknown error occurred while processing your request. Please try again.",
             ),
         }
@@ -197,9 +212,9 @@ mod tests {
 
     #[test]
     fn statuses_map_to_stripe_types() {
-        assert_eq!(ApiError::for_status(429).kind, ErrorType::RateLimitError);
-        assert_eq!(ApiError::for_status(500).kind, ErrorType::ApiError);
-        assert_eq!(ApiError::for_status(503).kind, ErrorType::ApiError);
+        assert_eq!(ApiError::for_status(429).kind, ErrorType::RateLimit);
+        assert_eq!(ApiError::for_status(500).kind, ErrorType::Api);
+        assert_eq!(ApiError::for_status(503).kind, ErrorType::Api);
         assert_eq!(ApiError::no_such("payment_intent", "pi_x").status, 404);
     }
 }

@@ -167,7 +167,7 @@ fn prepare(
     let route = Route::parse(&ctx.method, &ctx.path).ok_or_else(|| {
         ApiError::new(
             404,
-            ErrorType::InvalidRequestError,
+            ErrorType::InvalidRequest,
             format!("Unrecognized request URL ({}: {}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.", ctx.method, ctx.path),
         )
     })?;
@@ -385,7 +385,7 @@ fn run(
         let answer = if stored.in_flight && !own_claim {
             let e = ApiError::new(
                 409,
-                ErrorType::IdempotencyError,
+                ErrorType::Idempotency,
                 format!(
                     "There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through): {key}. Please try again later."
                 ),
@@ -406,7 +406,7 @@ fn run(
         } else {
             let e = ApiError::new(
                 400,
-                ErrorType::IdempotencyError,
+                ErrorType::Idempotency,
                 format!(
                     "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
                 ),

@@ -230,9 +230,14 @@ fn expand_path(state: &State, object: &mut Value, path: &str, whole: &str) -> Re
         None => (path, None),
     };
     let slot = object.get_mut(field).ok_or_else(cannot)?;
-    if let Value::String(id) = slot {
-        let expanded = lookup(state, id).ok_or_else(cannot)?;
-        *slot = expanded;
+    match slot {
+        Value::String(id) => {
+            let expanded = lookup(state, id).ok_or_else(cannot)?;
+            *slot = expanded;
+        }
+        // Null stays null; an object was expanded by an earlier path.
+        Value::Null | Value::Object(_) => {}
+        _ => return Err(cannot()),
     }
     match (rest, &mut *slot) {
         (None, _) | (Some(_), Value::Null) => Ok(()),

@@ -263,9 +263,15 @@ pub struct Charge {
 }
 
 impl Charge {
-    /// Fully refunded (Stripe's `refunded`).
+    /// Fully refunded (Stripe's `refunded`), or, uncaptured, its authorisation
+    /// released (which Stripe also shows as refunded).
     pub fn refunded(&self) -> bool {
-        self.captured && self.amount_captured > 0 && self.amount_refunded >= self.amount_captured
+        let refundable = if self.captured {
+            self.amount_captured
+        } else {
+            self.amount
+        };
+        self.amount_refunded > 0 && self.amount_refunded >= refundable
     }
 
     pub fn to_json(&self) -> Value {
