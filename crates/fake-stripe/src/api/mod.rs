@@ -5,6 +5,7 @@
 
 mod charging;
 mod customers;
+mod intent_updates;
 mod payment_intents;
 mod payment_methods;
 mod refunds;
@@ -157,10 +158,10 @@ pub fn execute(state: &mut State, route: &Route, req: &Request<'_>) -> Result<Do
     match route {
         Route::CreateIntent => payment_intents::create(state, req),
         Route::GetIntent(id) => payment_intents::retrieve(state, req, id),
-        Route::UpdateIntent(id) => payment_intents::update(state, req, id),
+        Route::UpdateIntent(id) => intent_updates::update(state, req, id),
         Route::ConfirmIntent(id) => payment_intents::confirm(state, req, id),
-        Route::CaptureIntent(id) => payment_intents::capture(state, req, id),
-        Route::CancelIntent(id) => payment_intents::cancel(state, req, id),
+        Route::CaptureIntent(id) => intent_updates::capture(state, req, id),
+        Route::CancelIntent(id) => intent_updates::cancel(state, req, id),
         Route::GetCharge(id) => retrieve_charge(state, req, id),
         Route::CreateRefund => refunds::create(state, req),
         Route::GetRefund(id) => refunds::retrieve(state, req, id),
