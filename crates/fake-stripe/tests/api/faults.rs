@@ -158,7 +158,14 @@ async fn a_hang_outlasts_the_client_the_request_still_runs_and_the_key_is_busy_m
     assert_eq!(busy.body["error"]["type"], "idempotency_error");
     assert_eq!(busy.header("stripe-should-retry"), Some("true"));
     assert!(api.stripe.payment_intents().is_empty(), "not run yet");
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while api.stripe.payment_intents().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hung request never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(
         api.stripe.payment_intents().len(),
         1,
