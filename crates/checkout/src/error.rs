@@ -183,6 +183,10 @@ impl From<StoreError> for CheckoutError {
         match e {
             StoreError::VersionConflict => CheckoutError::ConcurrentUpdate,
             StoreError::BuyerLimit(detail) => CheckoutError::BuyerLimitReached(detail),
+            StoreError::RefundTooLarge { left_minor } => {
+                CheckoutError::RefundTooLarge { left_minor }
+            }
+            StoreError::PaymentState(what) => CheckoutError::PaymentState(what),
             other => CheckoutError::Store(other),
         }
     }

@@ -124,6 +124,8 @@ prefixed_id!(/// A discount code definition.
     DiscountId, "disc_", "discount");
 prefixed_id!(/// A payment attempt recorded against a session.
     PaymentId, "pay_", "payment");
+prefixed_id!(/// A refund of (part of) an order's payment.
+    RefundId, "rf_", "refund");
 prefixed_id!(/// A placement: one embed of the checkout widget (an ad slot, an article, a post).
     PlacementId, "plc_", "placement");
 

@@ -39,6 +39,7 @@ mod stripe_js;
 mod views;
 mod webhooks;
 
+pub use api::ACCOUNT_ID;
 pub use faults::{Fault, FaultSpec};
 pub use model::{CaptureMethod, PaymentIntentStatus};
 pub use server::DEFAULT_API_VERSION;

@@ -99,6 +99,13 @@ pub enum StoreError {
     /// written (a recovery gave the money back, or wrote the order itself).
     #[error("payment attempt already {0}")]
     PaymentSettled(String),
+    /// A refund above what is left of the captured amount.
+    #[error("refund exceeds the {left_minor} left to refund")]
+    RefundTooLarge { left_minor: i64 },
+    /// The order's payment is not in a state that allows this (e.g. a refund of
+    /// an authorisation that was never captured).
+    #[error("payment cannot {0} in its state")]
+    PaymentState(&'static str),
     /// A stored document could not be decoded (a bug or a manual edit).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

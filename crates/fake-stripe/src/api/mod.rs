@@ -19,6 +19,9 @@ use crate::params::Params;
 use crate::state::State;
 use serde_json::Value;
 
+/// The id of the one account this fake is (what `GET /v1/account` answers).
+pub const ACCOUNT_ID: &str = "acct_1FakeAnycartTest";
+
 /// Which key authorised the request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Auth {
@@ -78,7 +81,9 @@ pub enum Route {
     CancelIntent(String),
     GetCharge(String),
     CreateRefund,
+    ListRefunds,
     GetRefund(String),
+    GetAccount,
     CreateCustomer,
     GetCustomer(String),
     UpdateCustomer(String),
@@ -111,6 +116,8 @@ impl Route {
             ("POST", ["v1", "payment_intents", i, "cancel"]) => Route::CancelIntent(id(i)),
             ("GET", ["v1", "charges", i]) => Route::GetCharge(id(i)),
             ("POST", ["v1", "refunds"]) => Route::CreateRefund,
+            ("GET", ["v1", "refunds"]) => Route::ListRefunds,
+            ("GET", ["v1", "account"]) => Route::GetAccount,
             ("GET", ["v1", "refunds", i]) => Route::GetRefund(id(i)),
             ("POST", ["v1", "customers"]) => Route::CreateCustomer,
             ("GET", ["v1", "customers", i]) => Route::GetCustomer(id(i)),
@@ -164,6 +171,19 @@ pub fn execute(state: &mut State, route: &Route, req: &Request<'_>) -> Result<Do
         Route::CancelIntent(id) => intent_updates::cancel(state, req, id),
         Route::GetCharge(id) => retrieve_charge(state, req, id),
         Route::CreateRefund => refunds::create(state, req),
+        Route::ListRefunds => refunds::list(state, req),
+        Route::GetAccount => {
+            req.params.check_allowed(&["expand"], &[])?;
+            Ok(Done::ok(serde_json::json!({
+                "id": ACCOUNT_ID,
+                "object": "account",
+                "country": "US",
+                "default_currency": "usd",
+                "charges_enabled": true,
+                "payouts_enabled": true,
+                "details_submitted": true,
+            })))
+        }
         Route::GetRefund(id) => refunds::retrieve(state, req, id),
         Route::CreateCustomer => customers::create(state, req),
         Route::GetCustomer(id) => customers::retrieve(state, req, id),

@@ -157,3 +157,32 @@ pub(super) fn retrieve(state: &State, req: &Request<'_>, id: &str) -> Result<Don
         &req.params.expand(),
     )?))
 }
+
+/// `GET /v1/refunds` (`payment_intent` or `charge` to filter; newest first, as
+/// Stripe lists; `limit` up to 100).
+pub(super) fn list(state: &State, req: &Request<'_>) -> Result<Done, ApiError> {
+    let p = req.params;
+    p.check_allowed(&["payment_intent", "charge", "limit", "expand"], &[])?;
+    let pi = p.str("payment_intent")?;
+    let charge = p.str("charge")?;
+    let limit = p
+        .str("limit")?
+        .map(|l| {
+            l.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| ApiError::invalid_param("limit", "Invalid integer: limit"))
+        })
+        .transpose()?
+        .unwrap_or(10);
+    let data = state
+        .refunds
+        .iter()
+        .rev()
+        .filter(|r| pi.is_none_or(|pi| r.payment_intent == pi))
+        .filter(|r| charge.is_none_or(|c| r.charge == c))
+        .take(limit)
+        .map(Refund::to_json)
+        .collect();
+    Ok(Done::ok(super::list("/v1/refunds", data)))
+}

@@ -39,6 +39,10 @@ impl From<StoreError> for ApiError {
                 "The payment was settled while the order was written; check the order and retry.",
             )
             .retry_after(1),
+            StoreError::RefundTooLarge { left_minor } => {
+                return CheckoutError::RefundTooLarge { left_minor }.into();
+            }
+            StoreError::PaymentState(what) => return CheckoutError::PaymentState(what).into(),
             StoreError::Database(_)
             | StoreError::Corrupt(_)
             | StoreError::UnsupportedUrl

@@ -22,4 +22,5 @@ mod limits;
 mod payment_recovery;
 mod placements;
 mod shoppers;
+mod stripe;
 mod tenancy;
