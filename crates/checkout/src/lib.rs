@@ -26,6 +26,7 @@ mod payment_journal;
 pub mod payment_providers;
 pub mod placements;
 pub mod recovery;
+pub mod refunds;
 pub mod sessions;
 mod shopper_tokens;
 pub mod shoppers;

@@ -110,7 +110,9 @@ impl CheckoutService {
         }
     }
 
-    /// Settles payments a crash left without an order (see [`crate::recovery`]).
+    /// Settles payments a crash left without an order (see [`crate::recovery`]),
+    /// and asks providers again for refunds they never answered (several nodes
+    /// may ask at once: the refund's idempotency key makes that harmless).
     async fn recovery_loop(self, mut shutdown: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(Duration::from_millis(PAYMENT_RECOVERY_INTERVAL_MS));
         loop {
@@ -120,6 +122,9 @@ impl CheckoutService {
             }
             if let Err(e) = self.recover_payments_once().await {
                 tracing::warn!(error = %e, "payment recovery failed; will retry");
+            }
+            if let Err(e) = self.retry_refunds_once().await {
+                tracing::warn!(error = %e, "refund retry failed; will retry");
             }
         }
     }

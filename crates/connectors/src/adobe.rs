@@ -413,6 +413,10 @@ impl Connector for AdobeConnector {
         self.place(&plan, started).await.map_err(transient)
     }
 
+    async fn push_refund(&self, push: &crate::RefundPush) -> Result<PushedOrder, ConnectorError> {
+        self.note_refund(push).await.map_err(transient)
+    }
+
     async fn import_page(
         &self,
         cursor: Option<&str>,

@@ -8,8 +8,11 @@
 //! Salesforce: the orders and baskets of the order's own SLAS shopper), so a retry
 //! after a timeout or a crash finds the first order.
 
-use crate::{Connector, ConnectorError, OrderPush, connector_for};
-use anycart_store::{ExternalKind, OUTBOX_KIND_ORDER_CREATED, OutboxItem, Store, StoreError};
+use crate::{Connector, ConnectorError, OrderPush, RefundPush, connector_for};
+use anycart_store::{
+    ExternalKind, OUTBOX_KIND_ORDER_CREATED, OUTBOX_KIND_REFUND_CREATED, OutboxItem, Store,
+    StoreError,
+};
 use rand::Rng;
 use std::collections::BTreeMap;
 use tracing::Instrument;
@@ -92,7 +95,7 @@ async fn settle(store: &Store, item: &OutboxItem, now_ms: i64) -> Result<Settled
                     now_ms,
                 )
                 .await?;
-            tracing::info!(platform_order_id = %pushed.platform_order_id, confirmation = pushed.confirmation.as_str(), "order delivered to platform");
+            tracing::info!(kind = %item.kind, platform_id = %pushed.platform_order_id, confirmation = pushed.confirmation.as_str(), "delivered to platform");
             Ok(Settled::Delivered)
         }
         Err(ConnectorError::Store(e)) => Err(e),
@@ -115,36 +118,76 @@ async fn settle(store: &Store, item: &OutboxItem, now_ms: i64) -> Result<Settled
 }
 
 async fn deliver(store: &Store, item: &OutboxItem) -> Result<crate::PushedOrder, ConnectorError> {
-    if item.kind != OUTBOX_KIND_ORDER_CREATED {
-        return Err(ConnectorError::Permanent(format!(
-            "unknown outbox kind `{}`",
-            item.kind
-        )));
-    }
-    let order = item.order()?;
     let connection = store.get_connection(item.merchant_id).await?;
     let connector: Box<dyn Connector> = connector_for(connection.as_ref())?;
+    match item.kind.as_str() {
+        OUTBOX_KIND_ORDER_CREATED => {
+            let order = item.order()?;
+            let platform_variants =
+                platform_variants(store, &*connector, &order, order.lines.iter()).await?;
+            connector
+                .push_order(&OrderPush {
+                    order,
+                    platform_variants,
+                })
+                .await
+        }
+        OUTBOX_KIND_REFUND_CREATED => {
+            let notice = item.refund()?;
+            // The order must be on the platform before its refund can be.
+            let delivered = store
+                .order_delivery(item.merchant_id, notice.order.id)
+                .await?
+                .and_then(|d| d.platform_order_id);
+            let Some(platform_order_id) = delivered else {
+                return Err(ConnectorError::Transient(
+                    "the order is not on the platform yet".into(),
+                ));
+            };
+            let refunded = notice
+                .order
+                .lines
+                .iter()
+                .filter(|l| notice.lines.iter().any(|r| r.variant_id == l.variant_id));
+            let platform_variants =
+                platform_variants(store, &*connector, &notice.order, refunded).await?;
+            connector
+                .push_refund(&RefundPush {
+                    notice,
+                    platform_order_id,
+                    platform_variants,
+                })
+                .await
+        }
+        other => Err(ConnectorError::Permanent(format!(
+            "unknown outbox kind `{other}`"
+        ))),
+    }
+}
+
+/// The platform's variant ids of `lines` (those linked by import).
+async fn platform_variants<'a>(
+    store: &Store,
+    connector: &dyn Connector,
+    order: &anycart_core::order::Order,
+    lines: impl Iterator<Item = &'a anycart_core::session::SessionLine>,
+) -> Result<BTreeMap<anycart_core::VariantId, String>, ConnectorError> {
     let platform = connector.platform().as_str();
-    let mut platform_variants = BTreeMap::new();
-    for line in &order.lines {
+    let mut out = BTreeMap::new();
+    for line in lines {
         if let Some(external) = store
             .internal_to_external(
-                item.merchant_id,
+                order.merchant_id,
                 platform,
                 ExternalKind::Variant,
                 &line.variant_id.to_string(),
             )
             .await?
         {
-            platform_variants.insert(line.variant_id, external);
+            out.insert(line.variant_id, external);
         }
     }
-    connector
-        .push_order(&OrderPush {
-            order,
-            platform_variants,
-        })
-        .await
+    Ok(out)
 }
 
 #[cfg(test)]

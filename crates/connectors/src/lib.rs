@@ -106,6 +106,16 @@ pub struct OrderPush {
     pub platform_variants: BTreeMap<VariantId, String>,
 }
 
+/// A refund made through anycart, to record on the platform order.
+#[derive(Clone, Debug)]
+pub struct RefundPush {
+    pub notice: anycart_store::RefundNotice,
+    /// The platform's id of the refunded order (from its own delivery).
+    pub platform_order_id: String,
+    /// anycart variant id → platform variant id, for the refunded lines.
+    pub platform_variants: BTreeMap<VariantId, String>,
+}
+
 /// What the platform did with a pushed order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PushedOrder {
@@ -129,6 +139,12 @@ pub enum Confirmation {
     NoEmailAddress,
     /// No confirmation: the merchant has not configured SMTP.
     SmtpNotConfigured,
+    /// A refund recorded on the platform order (Shopify `refundCreate`).
+    RefundRecorded,
+    /// The platform takes no refund through its API; a note was added to the order.
+    NotedOnPlatform,
+    /// The platform offers no API to record a refund or a note on an order.
+    NotSupportedByPlatform,
 }
 
 impl Confirmation {
@@ -140,6 +156,9 @@ impl Confirmation {
             Self::AlreadyOnPlatform => "already_on_platform",
             Self::NoEmailAddress => "no_email_address",
             Self::SmtpNotConfigured => "smtp_not_configured",
+            Self::RefundRecorded => "refund_recorded",
+            Self::NotedOnPlatform => "noted_on_platform",
+            Self::NotSupportedByPlatform => "not_supported_by_platform",
         }
     }
 }
@@ -169,8 +188,26 @@ pub enum PlatformChange {
     Product(ProductUpdate),
     /// A platform order anycart itself created (already counted): recorded only.
     OwnOrder { anycart_order_id: String },
+    /// A refund made in the platform's admin: the money goes back through
+    /// anycart's payment provider.
+    Refund(PlatformRefund),
+    /// A refund anycart itself recorded on the platform: nothing to do.
+    OwnRefund { anycart_refund_id: String },
     /// A topic anycart does not act on (recorded so replays stay cheap).
     Ignored { topic: String },
+}
+
+/// A refund made on the platform, with platform ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlatformRefund {
+    pub platform_refund_id: String,
+    pub platform_order_id: String,
+    /// Decimal amounts of its successful refund transactions (summed in the
+    /// order's currency by the caller).
+    pub amounts: Vec<String>,
+    pub currency: Option<String>,
+    pub lines: Vec<ExternalOrderLine>,
+    pub note: Option<String>,
 }
 
 /// A platform product as its update webhook reports it, with platform ids.
@@ -243,6 +280,11 @@ pub trait Connector: Send + Sync {
     /// retry after a lost response must find the first platform order, not make a
     /// second one.
     async fn push_order(&self, push: &OrderPush) -> Result<PushedOrder, ConnectorError>;
+
+    /// Records a refund made through anycart on the platform's order, exactly
+    /// once per refund id (a retry finds the first record). The money moved at the
+    /// payment provider already: the platform only records it.
+    async fn push_refund(&self, push: &RefundPush) -> Result<PushedOrder, ConnectorError>;
 
     /// Fetches one page of the platform's catalogue after `cursor` (`None` = first).
     async fn import_page(&self, cursor: Option<&str>) -> Result<CataloguePage, ConnectorError>;

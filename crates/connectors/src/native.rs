@@ -7,7 +7,8 @@
 //! one.
 
 use crate::{
-    Confirmation, Connector, ConnectorError, OrderPush, Platform, PushedOrder, WebhookEvent,
+    Confirmation, Connector, ConnectorError, OrderPush, Platform, PushedOrder, RefundPush,
+    WebhookEvent,
 };
 use anycart_core::order::Order;
 use anycart_core::text::escape_html;
@@ -165,6 +166,25 @@ impl Connector for NativeConnector {
         Ok(done(Confirmation::SentByAnycart))
     }
 
+    /// anycart is the system of record: the refund is already recorded; the
+    /// shopper gets a refund email.
+    async fn push_refund(&self, push: &RefundPush) -> Result<PushedOrder, ConnectorError> {
+        let order = &push.notice.order;
+        let done = |confirmation| PushedOrder {
+            platform_order_id: push.notice.refund_id.to_string(),
+            confirmation,
+        };
+        let Some((url, branding)) = &self.smtp else {
+            return Ok(done(Confirmation::SmtpNotConfigured));
+        };
+        let Some(email) = order.email.as_ref().or(order.fulfillment.email.as_ref()) else {
+            return Ok(done(Confirmation::NoEmailAddress));
+        };
+        let message = refund_email(&push.notice, branding, email.as_ref())?;
+        send(url, message).await?;
+        Ok(done(Confirmation::SentByAnycart))
+    }
+
     async fn import_page(&self, _: Option<&str>) -> Result<crate::CataloguePage, ConnectorError> {
         // The catalogue is anycart's own: it is edited through the admin API.
         Err(ConnectorError::Misconfigured(
@@ -210,6 +230,42 @@ pub fn confirmation_email(
                         .body(html),
                 ),
         )
+        .map_err(|e| ConnectorError::Permanent(format!("email: {e}")))
+}
+
+/// Builds the refund email (plain text) for a refund of an order.
+pub fn refund_email(
+    notice: &anycart_store::RefundNotice,
+    branding: &Branding,
+    to: &str,
+) -> Result<Message, ConnectorError> {
+    let order = &notice.order;
+    let (from, to) = mailboxes(branding, to)?;
+    let money = |minor| order.currency.format_minor(minor);
+    let mut text = format!(
+        "We have refunded {} for your order {} at {}.\n",
+        money(notice.amount_minor),
+        order.display_number(),
+        branding.shop_name
+    );
+    for line in &notice.lines {
+        if let Some(l) = order.lines.iter().find(|l| l.variant_id == line.variant_id) {
+            text.push_str(&format!("\n{} x {} ({})", line.quantity, l.title, l.sku));
+        }
+    }
+    text.push_str(
+        "\n\nThe money goes back to the card you paid with; banks usually show it within 5 to 10 days.\n",
+    );
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(format!(
+            "Refund for order {} - {}",
+            order.display_number(),
+            sanitize_display(&branding.shop_name)
+        ))
+        .header(ContentType::TEXT_PLAIN)
+        .body(text)
         .map_err(|e| ConnectorError::Permanent(format!("email: {e}")))
 }
 

@@ -555,6 +555,17 @@ impl Connector for SalesforceConnector {
         Platform::Salesforce
     }
 
+    /// The Shopper APIs anycart uses cannot refund or annotate an order (only
+    /// Order Management's return flow can, where a merchant has it): the refund
+    /// stays recorded in anycart, and the delivery says so.
+    async fn push_refund(&self, push: &crate::RefundPush) -> Result<PushedOrder, ConnectorError> {
+        tracing::info!(refund_id = %push.notice.refund_id, platform_order_id = %push.platform_order_id, "B2C Commerce has no Shopper API to record a refund; recorded in anycart only");
+        Ok(PushedOrder {
+            platform_order_id: push.notice.refund_id.to_string(),
+            confirmation: Confirmation::NotSupportedByPlatform,
+        })
+    }
+
     async fn push_order(&self, push: &OrderPush) -> Result<PushedOrder, ConnectorError> {
         // A push is up to six requests plus throttle waits: bound the whole of it
         // so it always ends well inside the outbox lease (no second worker starts

@@ -260,6 +260,56 @@ impl Connector for ShopifyConnector {
         })
     }
 
+    async fn push_refund(&self, push: &crate::RefundPush) -> Result<PushedOrder, ConnectorError> {
+        let refund_id = push.notice.refund_id.to_string();
+        let context: RefundContextData = self
+            .graphql(
+                REFUND_CONTEXT_QUERY,
+                RefundContextVariables {
+                    id: push.platform_order_id.clone(),
+                },
+            )
+            .await?;
+        let order = context.order.ok_or_else(|| {
+            ConnectorError::Permanent(format!("Shopify has no order {}", push.platform_order_id))
+        })?;
+        // An earlier attempt may have recorded it and lost the response.
+        if let Some(existing) = convert::find_refund(&order, &refund_id) {
+            return Ok(PushedOrder {
+                platform_order_id: existing.id.clone(),
+                confirmation: Confirmation::RefundRecorded,
+            });
+        }
+        let location = context.locations.nodes.first().map(|l| l.id.as_str());
+        let variables = convert::refund_create_variables(push, &order, location)?;
+        let created: RefundCreateData = self.graphql(REFUND_CREATE_MUTATION, variables).await?;
+        let payload = created.refund_create;
+        if !payload.user_errors.is_empty() {
+            let errors: Vec<String> = payload
+                .user_errors
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e.field.as_ref().map(|f| f.join(".")).unwrap_or_default(),
+                        e.message
+                    )
+                })
+                .collect();
+            return Err(ConnectorError::Permanent(format!(
+                "refundCreate refused: {}",
+                errors.join("; ")
+            )));
+        }
+        let refund = payload
+            .refund
+            .ok_or_else(|| ConnectorError::Transient("refundCreate returned no refund".into()))?;
+        Ok(PushedOrder {
+            platform_order_id: refund.id,
+            confirmation: Confirmation::RefundRecorded,
+        })
+    }
+
     async fn import_page(
         &self,
         cursor: Option<&str>,

@@ -21,6 +21,10 @@ pub enum IngestOutcome {
     Applied { rows: usize },
     /// Seen before: nothing changed.
     Duplicate,
+    /// A refund made on the platform, for the checkout to carry out at the payment
+    /// provider. Not recorded here: the refund is idempotent on the platform's
+    /// refund id, so a redelivery after a failure simply tries again.
+    Refund(crate::PlatformRefund),
 }
 
 /// Why intake refused a webhook.
@@ -50,6 +54,9 @@ pub async fn ingest(
         .ok_or(IngestError::NotConnected(platform.as_str()))?;
     let connector = connector_for(Some(&connection))?;
     let event = connector.verify_webhook(headers, body)?;
+    if let PlatformChange::Refund(refund) = event.change {
+        return Ok(IngestOutcome::Refund(refund));
+    }
     let intake = Intake {
         store,
         platform: platform.as_str(),
@@ -141,7 +148,10 @@ impl Intake<'_> {
                 );
                 Ok(vec![])
             }
-            PlatformChange::Ignored { .. } | PlatformChange::Product(_) => Ok(vec![]),
+            PlatformChange::Ignored { .. }
+            | PlatformChange::Product(_)
+            | PlatformChange::OwnRefund { .. }
+            | PlatformChange::Refund(_) => Ok(vec![]),
         }
     }
 

@@ -50,7 +50,7 @@ fn json_response(status: StatusCode, body: String, key: &str, replayed: bool) ->
 }
 
 /// The `Idempotency-Key` header: required, 1 to [`IDEMPOTENCY_KEY_LEN_MAX`] characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => Err(ApiError::new(
             ErrorCode::IdempotencyKeyRequired,

@@ -38,7 +38,9 @@ CREATE TABLE order_payments (
     status TEXT NOT NULL CHECK (status IN ('authorized', 'captured', 'failed', 'canceled')),
     updated_at_ms BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX order_payments_by_reference
+-- Not unique: a provider's reference names one payment, but an order commit must
+-- never fail (and void a taken payment) over a provider that reuses one.
+CREATE INDEX order_payments_by_reference
     ON order_payments (merchant_id, provider, provider_reference);
 
 -- Refunds of orders: asked for through anycart (`source` anycart, keyed by the

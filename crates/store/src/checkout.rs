@@ -229,6 +229,8 @@ async fn complete_checkout_tx(
     crate::payments::settle_ordered(&mut tx, &attempt, order.created_at_ms).await?;
     order.number = next_order_number(&mut tx, session.merchant_id).await?;
     insert_order(&mut tx, &order, &access_token).await?;
+    crate::refunds::insert_order_payment(&mut tx, &crate::refunds::OrderPayment::of_order(&order))
+        .await?;
     // The platform push is written with the order so neither exists without the other.
     crate::outbox::enqueue_order(&mut tx, &order).await?;
     update_session(&mut tx, &session, expected_version).await?;

@@ -26,6 +26,7 @@ mod payment_providers;
 mod payments;
 mod placements;
 mod reconcile;
+mod refunds;
 mod sealing;
 mod shoppers;
 mod sql;
@@ -41,7 +42,9 @@ pub use group::{GROUP_JOBS_MAX, GROUP_QUEUE_MAX};
 pub use idempotency::{IDEMPOTENCY_RETENTION_MS, IdempotencyBegin, IdempotencyScope};
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
 pub use orders::OrderRecord;
-pub use outbox::{OUTBOX_KIND_ORDER_CREATED, OutboxItem, OutboxState};
+pub use outbox::{
+    OUTBOX_KIND_ORDER_CREATED, OUTBOX_KIND_REFUND_CREATED, OutboxItem, OutboxState, RefundNotice,
+};
 pub use payment_providers::{
     CapturePolicy, PaymentProviderRecord, PaymentProviderSettings, SandboxSettings, StripeSettings,
 };
@@ -50,6 +53,10 @@ pub use placements::{Campaign, Channel, Placement, PlacementSettings, Theme};
 pub use reconcile::{
     AppliedStockLine, EXTERNAL_STOCK_LINES_MAX, ExternalStockChange, ExternalStockLine,
     StockApplied, StockFigure,
+};
+pub use refunds::{
+    Dispute, OrderPayment, OrderPaymentStatus, Refund, RefundLine, RefundSource, RefundStart,
+    RefundState,
 };
 pub use sealing::{CREDENTIALS_KEY_BYTES, CredentialsKey};
 pub use shoppers::{

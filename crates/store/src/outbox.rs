@@ -10,11 +10,14 @@
 
 use crate::{Store, StoreError, StoreResult, page_limit, parse_id};
 use anycart_core::order::Order;
-use anycart_core::{MerchantId, OrderId};
+use anycart_core::{MerchantId, OrderId, RefundId};
+use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 /// The kind of an outbox item that pushes a new order to the platform.
 pub const OUTBOX_KIND_ORDER_CREATED: &str = "order.created";
+/// The kind of an outbox item that records a refund on the platform order.
+pub const OUTBOX_KIND_REFUND_CREATED: &str = "refund.created";
 /// Longest error text kept on a row (platform bodies can be large).
 pub const OUTBOX_ERROR_CHARS_MAX: usize = 1_000;
 
@@ -74,6 +77,47 @@ impl OutboxItem {
     pub fn order(&self) -> StoreResult<Order> {
         Ok(serde_json::from_str(&self.payload)?)
     }
+
+    /// The refund a `refund.created` item carries.
+    pub fn refund(&self) -> StoreResult<RefundNotice> {
+        Ok(serde_json::from_str(&self.payload)?)
+    }
+}
+
+/// A refund made through anycart, as the platform is told of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundNotice {
+    pub refund_id: RefundId,
+    pub order: Order,
+    pub amount_minor: i64,
+    pub lines: Vec<crate::RefundLine>,
+    /// The merchant asked for the units back in stock (the platform restocks).
+    pub restock: bool,
+    pub reason: Option<String>,
+    /// The provider's refund id (`re_…`), for the platform's transaction record.
+    pub provider_reference: Option<String>,
+}
+
+/// Inserts the `refund.created` item inside the caller's transaction (the
+/// transaction that settles the refund, so an accepted refund is always told).
+pub(crate) async fn enqueue_refund(
+    conn: &mut AnyConnection,
+    notice: &RefundNotice,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let id = format!("obx_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(INSERT_OUTBOX_ITEM)
+        .bind(id)
+        .bind(notice.order.merchant_id.to_string())
+        .bind(OUTBOX_KIND_REFUND_CREATED)
+        .bind(serde_json::to_string(notice)?)
+        .bind(notice.refund_id.to_string())
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 const INSERT_OUTBOX_ITEM: &str = r"
@@ -204,7 +248,30 @@ SELECT id, merchant_id, kind, payload, external_reference, state, attempts,
   FROM outbox
  WHERE merchant_id = $1 AND external_reference = $2";
 
+/// No index on `platform_order_id`: platform refunds are rare and the scan is
+/// per merchant.
+const SELECT_ORDER_BY_PLATFORM_ID: &str = r"
+SELECT external_reference
+  FROM outbox
+ WHERE merchant_id = $1 AND kind = 'order.created' AND platform_order_id = $2
+ LIMIT 1";
+
 impl Store {
+    /// The anycart order delivered to the platform as `platform_order_id`.
+    pub async fn order_by_platform_id(
+        &self,
+        merchant: MerchantId,
+        platform_order_id: &str,
+    ) -> StoreResult<Option<OrderId>> {
+        sqlx::query_scalar::<_, String>(SELECT_ORDER_BY_PLATFORM_ID)
+            .bind(merchant.to_string())
+            .bind(platform_order_id.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .map(|id| parse_id(&id))
+            .transpose()
+    }
+
     /// Claims up to `limit` due items for `lease_ms`: each claim is a conditional
     /// UPDATE that only one worker (on any node) can win, and it counts the attempt.
     /// Items whose lease ran out (a worker died mid-delivery) are due again.

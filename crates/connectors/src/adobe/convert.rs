@@ -214,6 +214,36 @@ fn tag_comment(order: &Order, id: &str) -> String {
     )
 }
 
+/// The order comment that records an anycart refund, tagged with its id.
+pub fn refund_comment(notice: &anycart_store::RefundNotice) -> String {
+    let order = &notice.order;
+    let currency = &order.currency;
+    let mut comment = format!(
+        "{tag} anycart refund of {amount} {code} via {provider} ({reference})",
+        tag = order_tag(&notice.refund_id.to_string()),
+        amount = decimal_amount(notice.amount_minor, currency.exponent()),
+        code = currency.code_lower().to_ascii_uppercase(),
+        provider = order.payment.provider,
+        reference = notice.provider_reference.as_deref().unwrap_or("pending"),
+    );
+    let items: Vec<String> = notice
+        .lines
+        .iter()
+        .filter_map(|r| {
+            let l = order.lines.iter().find(|l| l.variant_id == r.variant_id)?;
+            Some(format!("{} x {}", r.quantity, l.sku))
+        })
+        .collect();
+    if !items.is_empty() {
+        comment.push_str(&format!(" for {}", items.join(", ")));
+    }
+    if notice.restock {
+        comment.push_str("; return the items to stock");
+    }
+    comment.push('.');
+    comment
+}
+
 /// A searchCriteria filter: `(field, value, condition_type)`.
 pub type Filter<'a> = (&'a str, &'a str, &'a str);
 

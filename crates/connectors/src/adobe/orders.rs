@@ -90,6 +90,53 @@ impl AdobeConnector {
         }
     }
 
+    /// Notes an anycart refund on the order (Adobe Commerce's offline refund
+    /// needs an invoice, which orders placed by anycart do not have): a comment
+    /// tagged with the refund id, added once (a retry finds the tag).
+    pub(super) async fn note_refund(
+        &self,
+        push: &crate::RefundPush,
+    ) -> Result<PushedOrder, ConnectorError> {
+        let id = &push.platform_order_id;
+        let order: wire::Order = self.get(&["orders", id], &[]).await?;
+        let refund_id = push.notice.refund_id.to_string();
+        let done = PushedOrder {
+            platform_order_id: refund_id.clone(),
+            confirmation: Confirmation::NotedOnPlatform,
+        };
+        if convert::has_tag_comment(&order, &refund_id) {
+            return Ok(done);
+        }
+        let status = order
+            .status
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                // Commenting without a status clears it (magento/magento2#34180).
+                ConnectorError::Permanent(
+                    "the order's status is unknown; refund note not added".into(),
+                )
+            })?;
+        let body = wire::CommentRequest {
+            status_history: wire::CommentInput {
+                comment: convert::refund_comment(&push.notice),
+                is_customer_notified: 0,
+                is_visible_on_front: 0,
+                parent_id: order.entity_id,
+                status,
+            },
+        };
+        self.call::<serde_json::Value>(
+            Method::POST,
+            &["orders", id, "comments"],
+            &[],
+            Some(json(&body)?),
+            Throttle::WaitOnce,
+        )
+        .await?;
+        Ok(done)
+    }
+
     /// Creates a guest cart, fills it, sets shipping and places the order.
     pub(super) async fn place(
         &self,

@@ -179,6 +179,96 @@ fn transaction(order: &Order) -> TransactionInput {
     }
 }
 
+/// The word in a refund's note that marks it as anycart's refund `refund_id`.
+pub fn refund_tag(refund_id: &str) -> String {
+    format!("anycart:{refund_id}")
+}
+
+/// The refund anycart made earlier on this order (a timed-out attempt), if any.
+pub fn find_refund<'a>(order: &'a RefundContextOrder, refund_id: &str) -> Option<&'a RefundNode> {
+    let tag = refund_tag(refund_id);
+    order.refunds.iter().find(|r| {
+        r.note
+            .as_deref()
+            .is_some_and(|n| n.split_whitespace().any(|w| w == tag))
+    })
+}
+
+/// Builds `refundCreate`'s input: the refunded lines mapped to the order's line
+/// items by variant (restocked at `location` when asked), and a `REFUND` child
+/// of the order's successful sale or capture.
+pub fn refund_create_variables(
+    push: &crate::RefundPush,
+    order: &RefundContextOrder,
+    location: Option<&str>,
+) -> Result<RefundCreateVariables, ConnectorError> {
+    let notice = &push.notice;
+    let currency = &notice.order.currency;
+    let mut refund_line_items = Vec::new();
+    for line in &notice.lines {
+        let Some(variant) = push.platform_variants.get(&line.variant_id) else {
+            return Err(ConnectorError::Permanent(format!(
+                "variant {} is not linked to a Shopify variant",
+                line.variant_id
+            )));
+        };
+        let item = order
+            .line_items
+            .nodes
+            .iter()
+            .find(|i| i.variant.as_ref().is_some_and(|v| &v.id == variant))
+            .ok_or_else(|| {
+                ConnectorError::Permanent(format!("the Shopify order has no line for {variant}"))
+            })?;
+        let restock = notice.restock && location.is_some();
+        refund_line_items.push(RefundLineItemInput {
+            line_item_id: item.id.clone(),
+            quantity: line.quantity.min(item.refundable_quantity.max(0)),
+            restock_type: if restock { "RETURN" } else { "NO_RESTOCK" }.into(),
+            location_id: if restock {
+                location.map(String::from)
+            } else {
+                None
+            },
+        });
+    }
+    refund_line_items.retain(|l| l.quantity > 0);
+    let parent = order
+        .transactions
+        .iter()
+        .find(|t| matches!(t.kind.as_str(), "SALE" | "CAPTURE") && t.status == "SUCCESS");
+    let mut note = format!(
+        "{} refunded {} {} through {}",
+        refund_tag(&notice.refund_id.to_string()),
+        decimal_amount(notice.amount_minor, currency.exponent()),
+        currency.code_lower().to_ascii_uppercase(),
+        notice.order.payment.provider
+    );
+    if let Some(r) = &notice.provider_reference {
+        note.push_str(&format!(" ({r})"));
+    }
+    if let Some(reason) = &notice.reason {
+        note.push_str(&format!(": {reason}"));
+    }
+    Ok(RefundCreateVariables {
+        input: RefundInput {
+            order_id: order.id.clone(),
+            note,
+            notify: true,
+            refund_line_items,
+            transactions: vec![OrderTransactionInput {
+                order_id: order.id.clone(),
+                kind: "REFUND".into(),
+                gateway: parent
+                    .and_then(|t| t.gateway.clone())
+                    .unwrap_or_else(|| notice.order.payment.provider.clone()),
+                amount: decimal_amount(notice.amount_minor, currency.exponent()),
+                parent_id: parent.map(|t| t.id.clone()),
+            }],
+        },
+    })
+}
+
 /// Parses an RFC 3339 timestamp into unix ms.
 pub fn unix_ms(s: &str) -> Result<i64, ConnectorError> {
     OffsetDateTime::parse(s, &Rfc3339)
@@ -195,6 +285,7 @@ pub fn webhook_change(
         "inventory_levels/update" => inventory_level_change(parse_webhook(topic, body)?),
         "products/update" => product_change(parse_webhook(topic, body)?),
         "orders/create" => order_change(parse_webhook(topic, body)?),
+        "refunds/create" => refund_change(parse_webhook(topic, body)?),
         other => Ok((
             PlatformChange::Ignored {
                 topic: other.to_string(),
@@ -272,6 +363,53 @@ fn order_change(w: OrderWebhook) -> Result<(PlatformChange, Option<i64>), Connec
         })
         .collect();
     Ok((PlatformChange::ExternalOrder { lines }, Some(at)))
+}
+
+/// A refund made in Shopify's admin: anycart carries the money side out at its
+/// provider. One anycart made itself (tagged in its note) changes nothing.
+fn refund_change(w: RefundWebhook) -> Result<(PlatformChange, Option<i64>), ConnectorError> {
+    let at = w.created_at.as_deref().map(unix_ms).transpose()?;
+    if let Some(note) = &w.note
+        && let Some(id) = note
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix("anycart:rf_"))
+    {
+        return Ok((
+            PlatformChange::OwnRefund {
+                anycart_refund_id: format!("rf_{id}"),
+            },
+            at,
+        ));
+    }
+    let refunded: Vec<&RefundTransactionWebhook> = w
+        .transactions
+        .iter()
+        .filter(|t| t.kind == "refund" && t.status == "success")
+        .collect();
+    let currency = refunded.iter().find_map(|t| t.currency.clone());
+    Ok((
+        PlatformChange::Refund(crate::PlatformRefund {
+            platform_refund_id: format!("gid://shopify/Refund/{}", w.id),
+            platform_order_id: format!("gid://shopify/Order/{}", w.order_id),
+            amounts: refunded.iter().map(|t| t.amount.clone()).collect(),
+            currency,
+            lines: w
+                .refund_line_items
+                .iter()
+                .filter(|l| l.quantity > 0)
+                .map(|l| ExternalOrderLine {
+                    variant_id: l
+                        .line_item
+                        .as_ref()
+                        .and_then(|i| i.variant_id)
+                        .map(|v| format!("gid://shopify/ProductVariant/{v}")),
+                    quantity: l.quantity,
+                })
+                .collect(),
+            note: w.note,
+        }),
+        at,
+    ))
 }
 
 /// The anycart order id an order carries: its custom attribute, else its tag.

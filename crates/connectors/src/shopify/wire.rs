@@ -350,3 +350,149 @@ pub struct QuantityNode {
     pub name: String,
     pub quantity: i64,
 }
+
+/// What recording a refund needs of the order: its line items (to map anycart
+/// lines), the transaction the refund is the child of, earlier refunds (to find
+/// one a timed-out attempt made) and a location to restock at.
+pub const REFUND_CONTEXT_QUERY: &str = "query AnycartRefundContext($id: ID!) { order(id: $id) { id refunds(first: 50) { id note } lineItems(first: 100) { nodes { id quantity refundableQuantity variant { id } } } transactions(first: 20) { id kind status gateway } } locations(first: 1) { nodes { id } } }";
+
+/// Records the refund. `notify` lets Shopify email its usual refund notice.
+pub const REFUND_CREATE_MUTATION: &str = "mutation AnycartRefundCreate($input: RefundInput!) { refundCreate(input: $input) { refund { id } userErrors { field message } } }";
+
+#[derive(Debug, Serialize)]
+pub struct RefundContextVariables {
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RefundContextData {
+    pub order: Option<RefundContextOrder>,
+    pub locations: Connection<IdNode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundContextOrder {
+    pub id: String,
+    #[serde(default)]
+    pub refunds: Vec<RefundNode>,
+    pub line_items: Connection<OrderLineItemNode>,
+    #[serde(default)]
+    pub transactions: Vec<TransactionNode>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdNode {
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RefundNode {
+    pub id: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineItemNode {
+    pub id: String,
+    pub quantity: i64,
+    pub refundable_quantity: i64,
+    pub variant: Option<IdNode>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TransactionNode {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub gateway: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RefundCreateVariables {
+    pub input: RefundInput,
+}
+
+/// `RefundInput` (the fields anycart sets).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundInput {
+    pub order_id: String,
+    pub note: String,
+    pub notify: bool,
+    pub refund_line_items: Vec<RefundLineItemInput>,
+    pub transactions: Vec<OrderTransactionInput>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundLineItemInput {
+    pub line_item_id: String,
+    pub quantity: i64,
+    /// `RETURN` (back to stock at `location_id`) or `NO_RESTOCK`.
+    pub restock_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<String>,
+}
+
+/// The money side: a `REFUND` child of the order's sale, through the same
+/// gateway name the order was created with (Shopify records it; the money moved
+/// at anycart's provider).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderTransactionInput {
+    pub order_id: String,
+    pub kind: String,
+    pub gateway: String,
+    pub amount: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundCreateData {
+    pub refund_create: RefundCreatePayload,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundCreatePayload {
+    pub refund: Option<IdNode>,
+    #[serde(default)]
+    pub user_errors: Vec<UserError>,
+}
+
+/// The `refunds/create` webhook (REST shape), as far as anycart reads it.
+#[derive(Debug, Deserialize)]
+pub struct RefundWebhook {
+    pub id: i64,
+    pub order_id: i64,
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub refund_line_items: Vec<RefundLineItemWebhook>,
+    #[serde(default)]
+    pub transactions: Vec<RefundTransactionWebhook>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RefundLineItemWebhook {
+    pub quantity: i64,
+    pub line_item: Option<RefundedLineItemWebhook>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RefundedLineItemWebhook {
+    pub variant_id: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RefundTransactionWebhook {
+    pub kind: String,
+    pub status: String,
+    pub amount: String,
+    pub currency: Option<String>,
+}

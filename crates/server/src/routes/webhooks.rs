@@ -4,6 +4,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+use anycart_checkout::refunds::PlatformRefundOutcome;
 use anycart_connectors::webhooks::{IngestError, IngestOutcome, ingest};
 use anycart_connectors::{Platform, WEBHOOK_BODY_BYTES_MAX};
 use anycart_core::MerchantId;
@@ -27,7 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// What anycart did with a delivery.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookReceipt {
-    /// `applied` or `duplicate` (already seen: nothing changed).
+    /// `applied`, `duplicate` (already seen: nothing changed), `refunded` (a
+    /// platform refund carried out at the payment provider) or `ignored`.
     pub status: &'static str,
     /// Stock rows changed by an applied delivery.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,6 +81,24 @@ pub async fn receive(
             status: "duplicate",
             stock_rows_changed: None,
         },
+        Ok(IngestOutcome::Refund(refund)) => {
+            // Errors answer 4xx/5xx so the platform delivers again; the refund is
+            // idempotent on the platform's refund id.
+            let done = state
+                .checkout
+                .refund_from_platform(merchant, platform.as_str(), &refund)
+                .await?;
+            WebhookReceipt {
+                status: match done {
+                    PlatformRefundOutcome::Refunded(_) => "refunded",
+                    PlatformRefundOutcome::Ignored(why) => {
+                        tracing::info!(%merchant, platform_refund_id = %refund.platform_refund_id, why, "platform refund not carried out");
+                        "ignored"
+                    }
+                },
+                stock_rows_changed: None,
+            }
+        }
         Err(IngestError::NotConnected(_)) => return Err(ApiError::not_found("webhook endpoint")),
         Err(IngestError::Connector(e)) => return Err(e.into()),
     };

@@ -21,6 +21,7 @@ mod idempotency;
 mod limits;
 mod payment_recovery;
 mod placements;
+mod refunds;
 mod shoppers;
 mod stripe;
 mod tenancy;

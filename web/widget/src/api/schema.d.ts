@@ -431,6 +431,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orders/{id}/capture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Capture an order's payment authorised at completion (merchants on
+         *     `capture: on_fulfilment` call this when they ship). Capturing twice is a no-op.
+         */
+        post: operations["capture_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An order's refunds, oldest first. */
+        get: operations["list_refunds"];
+        put?: never;
+        /**
+         * Refund an order, or part of it, through the provider that was paid. The
+         *     `Idempotency-Key` header is required: the same key never refunds twice (and
+         *     resumes a refund the provider did not answer). Refunds never add up to more
+         *     than was captured.
+         */
+        post: operations["create_refund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/outbox": {
         parameters: {
             query?: never;
@@ -934,15 +977,20 @@ export interface components {
             checkout_session_id: string;
             created_at: string;
             currency: string;
+            /** @description Disputes (chargebacks) on the payment (single-order reads). */
+            disputes?: components["schemas"]["DisputeWire"][] | null;
             email?: string | null;
             id: string;
             line_items: Record<string, never>;
             /** Format: int64 */
             number: number;
+            payment?: components["schemas"]["OrderPaymentWire"] | null;
             payment_provider: string;
             payment_reference: string;
             permalink_url: string;
             platform?: components["schemas"]["OutboxWire"] | null;
+            /** @description Refunds, oldest first (single-order reads). */
+            refunds?: components["schemas"]["RefundWire"][] | null;
             shipping_address: Record<string, never>;
             shipping_title?: string | null;
             status: string;
@@ -1162,6 +1210,17 @@ export interface components {
             applied: components["schemas"]["AppliedDiscountWire"][];
             codes: string[];
             rejected: components["schemas"]["RejectedDiscountWire"][];
+        };
+        /** @description A dispute (chargeback) on the order's payment. */
+        DisputeWire: {
+            /** Format: int64 */
+            amount: number;
+            created_at: string;
+            currency: string;
+            id: string;
+            reason?: string | null;
+            status: string;
+            updated_at: string;
         };
         /** @description The body of every error response: the flat ACP `Error` shape. */
         ErrorWire: {
@@ -1426,6 +1485,25 @@ export interface components {
             /** Format: int64 */
             unit_price: number;
         };
+        /** @description What an order's payment came to. */
+        OrderPaymentWire: {
+            /** Format: int64 */
+            amount: number;
+            /** Format: int64 */
+            captured: number;
+            currency: string;
+            provider: string;
+            reference: string;
+            /**
+             * Format: int64
+             * @description What is left to refund.
+             */
+            refundable: number;
+            /** Format: int64 */
+            refunded: number;
+            /** @description `authorized` (capture on fulfilment), `captured`, `failed` or `canceled`. */
+            status: string;
+        };
         /** @description ACP `OrderLineItemQuantity`. */
         OrderQuantityWire: {
             /** Format: int32 */
@@ -1468,15 +1546,20 @@ export interface components {
                 checkout_session_id: string;
                 created_at: string;
                 currency: string;
+                /** @description Disputes (chargebacks) on the payment (single-order reads). */
+                disputes?: components["schemas"]["DisputeWire"][] | null;
                 email?: string | null;
                 id: string;
                 line_items: Record<string, never>;
                 /** Format: int64 */
                 number: number;
+                payment?: components["schemas"]["OrderPaymentWire"] | null;
                 payment_provider: string;
                 payment_reference: string;
                 permalink_url: string;
                 platform?: components["schemas"]["OutboxWire"] | null;
+                /** @description Refunds, oldest first (single-order reads). */
+                refunds?: components["schemas"]["RefundWire"][] | null;
                 shipping_address: Record<string, never>;
                 shipping_title?: string | null;
                 status: string;
@@ -1636,6 +1719,66 @@ export interface components {
         /** @description ACP `ProtocolVersion`. */
         ProtocolWire: {
             version: string;
+        };
+        /**
+         * @description `POST /v1/orders/{id}/refunds`. Nothing named: the whole order (what is left
+         *     of it). Lines: their share of the total, tax included. `amount`: exactly
+         *     that (with lines, the lines say which units come back).
+         */
+        RefundBody: {
+            /**
+             * Format: int64
+             * @description Minor units (cents).
+             */
+            amount?: number | null;
+            line_items?: components["schemas"]["RefundLineBody"][];
+            reason?: string | null;
+            /** @description Give the units back to stock (a connected platform restocks on its side). */
+            restock?: boolean;
+        };
+        RefundLineBody: {
+            /** @description The order's line item id (`li_…`). */
+            id: string;
+            /** Format: int64 */
+            quantity: number;
+        };
+        RefundLineWire: {
+            id: string;
+            /** Format: int64 */
+            quantity: number;
+            variant_id: string;
+        };
+        /** @description The answer to a refund: the refund and the order's payment after it. */
+        RefundResultWire: {
+            payment: components["schemas"]["OrderPaymentWire"];
+            refund: components["schemas"]["RefundWire"];
+        };
+        /** @description A refund as the admin API shows it. */
+        RefundWire: {
+            /** Format: int64 */
+            amount: number;
+            created_at: string;
+            currency: string;
+            failure?: string | null;
+            id: string;
+            line_items: components["schemas"]["RefundLineWire"][];
+            order_id: string;
+            platform_reference?: string | null;
+            /** @description The provider's refund id (`re_…`). */
+            provider_reference?: string | null;
+            reason?: string | null;
+            restock: boolean;
+            /**
+             * @description `anycart`, `provider` (made in the Stripe dashboard) or `platform` (made
+             *     in the platform's admin).
+             */
+            source: string;
+            /**
+             * @description `requested` (the provider has not answered yet), `pending`, `succeeded` or
+             *     `failed`.
+             */
+            status: string;
+            updated_at: string;
         };
         /** @description ACP `RejectedDiscount`. */
         RejectedDiscountWire: {
@@ -1841,7 +1984,10 @@ export interface components {
         };
         /** @description What anycart did with a delivery. */
         WebhookReceipt: {
-            /** @description `applied` or `duplicate` (already seen: nothing changed). */
+            /**
+             * @description `applied`, `duplicate` (already seen: nothing changed), `refunded` (a
+             *     platform refund carried out at the payment provider) or `ignored`.
+             */
             status: string;
             /** @description Stock rows changed by an applied delivery. */
             stock_rows_changed?: number | null;
@@ -2670,6 +2816,98 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    capture_order: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPaymentWire"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    list_refunds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundWire"][];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    create_refund: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required */
+                "Idempotency-Key": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundResultWire"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
             };
         };
     };

@@ -8,6 +8,7 @@ mod orders;
 pub mod payments;
 pub mod placements;
 mod pricing;
+pub mod refunds;
 pub mod wire;
 
 use crate::auth::SecretCaller;
@@ -42,6 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pricing::create_discount, pricing::list_discounts))
         .routes(routes!(orders::list_orders))
         .routes(routes!(orders::get_order))
+        .routes(routes!(refunds::create_refund, refunds::list_refunds))
+        .routes(routes!(refunds::capture_order))
         .routes(routes!(orders::forget_shopper))
         .merge(placements::router())
         .routes(routes!(

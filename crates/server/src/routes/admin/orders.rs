@@ -2,7 +2,7 @@
 //! returning shoppers forgotten on request.
 
 use super::wire::*;
-use super::{connections, invalid};
+use super::{connections, invalid, refunds};
 use crate::auth::SecretCaller;
 use crate::error::ApiError;
 use crate::routes::acp::convert::order_url;
@@ -32,6 +32,9 @@ fn order_wire(state: &AppState, r: OrderRecord) -> AdminOrderWire {
         permalink_url: order_url(&state.config.base_url, &r.access_token),
         created_at: rfc3339(o.created_at_ms),
         platform: None,
+        payment: None,
+        refunds: None,
+        disputes: None,
     }
 }
 
@@ -91,8 +94,15 @@ pub(super) async fn get_order(
         .get_order(caller.0.merchant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("order"))?;
-    let delivery = state.store.order_delivery(caller.0.merchant, id).await?;
+    let merchant = caller.0.merchant;
+    let delivery = state.store.order_delivery(merchant, id).await?;
+    let payment = state.store.order_payment(&r.order).await?;
+    let refunds = state.store.order_refunds(merchant, id).await?;
+    let disputes = state.store.order_disputes(merchant, id).await?;
     let mut wire = order_wire(&state, r);
     wire.platform = delivery.map(connections::outbox_wire);
+    wire.payment = Some(refunds::payment_wire(&payment));
+    wire.refunds = Some(refunds.into_iter().map(refunds::refund_wire).collect());
+    wire.disputes = Some(disputes.into_iter().map(refunds::dispute_wire).collect());
     Ok(Json(wire))
 }

@@ -235,4 +235,13 @@ pub struct AdminOrderWire {
     /// Where the order stands on the merchant's platform (single-order reads only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<crate::routes::admin::connections::OutboxWire>,
+    /// What the payment came to: captured, refunded, refundable (single-order reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<crate::routes::admin::refunds::OrderPaymentWire>,
+    /// Refunds, oldest first (single-order reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refunds: Option<Vec<crate::routes::admin::refunds::RefundWire>>,
+    /// Disputes (chargebacks) on the payment (single-order reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disputes: Option<Vec<crate::routes::admin::refunds::DisputeWire>>,
 }
