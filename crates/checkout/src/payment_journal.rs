@@ -84,7 +84,7 @@ fn state_of(outcome: &AuthorizeOutcome) -> (AttemptState, Option<&str>, bool) {
         AuthorizeOutcome::Declined { reference, .. } => {
             (AttemptState::Declined, Some(reference), false)
         }
-        AuthorizeOutcome::RequiresAuthentication { reference } => {
+        AuthorizeOutcome::RequiresAuthentication { reference, .. } => {
             (AttemptState::RequiresAction, Some(reference), false)
         }
     }

@@ -151,7 +151,7 @@ impl CheckoutService {
         } else {
             let (state, reference) = match &outcome {
                 AuthorizeOutcome::Declined { reference, .. } => (AttemptState::Declined, reference),
-                AuthorizeOutcome::RequiresAuthentication { reference } => {
+                AuthorizeOutcome::RequiresAuthentication { reference, .. } => {
                     (AttemptState::RequiresAction, reference)
                 }
                 AuthorizeOutcome::Authorized { reference, .. } => {
@@ -233,7 +233,7 @@ impl CheckoutService {
         match provider.provider.authorize(&request).await.ok()? {
             AuthorizeOutcome::Authorized { reference, .. }
             | AuthorizeOutcome::Declined { reference, .. }
-            | AuthorizeOutcome::RequiresAuthentication { reference } => Some(reference),
+            | AuthorizeOutcome::RequiresAuthentication { reference, .. } => Some(reference),
         }
     }
 }

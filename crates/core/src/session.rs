@@ -271,6 +271,10 @@ pub struct PendingPayment {
     pub provider_reference: String,
     pub handler_id: String,
     pub amount_minor: i64,
+    /// What the shopper's browser runs the challenge with (Stripe's PaymentIntent
+    /// `client_secret`); absent where the caller answers it (the sandbox).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 /// A checkout session as stored.

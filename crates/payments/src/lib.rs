@@ -62,7 +62,13 @@ pub enum AuthorizeOutcome {
         reason: DeclineReason,
     },
     /// The issuer wants 3-D Secure; finish with [`PaymentProvider::confirm_authentication`].
-    RequiresAuthentication { reference: String },
+    RequiresAuthentication {
+        reference: String,
+        /// What the shopper's browser needs to run the challenge (Stripe's
+        /// PaymentIntent `client_secret`, for Stripe.js `handleNextAction`); `None`
+        /// where the challenge is answered by the caller (the sandbox).
+        client_secret: Option<String>,
+    },
 }
 
 /// A provider call that failed for a reason other than a decline.

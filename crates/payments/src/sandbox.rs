@@ -159,9 +159,10 @@ impl SandboxProvider {
                     DeclineReason::Generic
                 },
             },
-            SandboxState::AwaitingAuthentication => {
-                AuthorizeOutcome::RequiresAuthentication { reference }
-            }
+            SandboxState::AwaitingAuthentication => AuthorizeOutcome::RequiresAuthentication {
+                reference,
+                client_secret: None,
+            },
         }
     }
 
@@ -389,7 +390,7 @@ mod tests {
                 ..
             }
         ));
-        let AuthorizeOutcome::RequiresAuthentication { reference } = p
+        let AuthorizeOutcome::RequiresAuthentication { reference, .. } = p
             .authorize(&req("tok_threeDSecure2Required", "d"))
             .await
             .unwrap()

@@ -256,6 +256,7 @@ fn session() -> CheckoutSession {
             provider_reference: "pi_123".into(),
             handler_id: "card".into(),
             amount_minor: 10_567,
+            client_secret: Some("pi_123_secret_456".into()),
         }),
         payment_attempt: 2,
         client_interventions: vec!["3ds".into()],

@@ -108,9 +108,17 @@ impl CheckoutService {
                 self.record_decline(session, version, reason.explain())
                     .await
             }
-            AuthorizeOutcome::RequiresAuthentication { reference } => {
-                self.record_challenge(session, version, reference, payment.handler_id)
-                    .await
+            AuthorizeOutcome::RequiresAuthentication {
+                reference,
+                client_secret,
+            } => {
+                let pending = PendingPayment {
+                    provider_reference: reference,
+                    handler_id: payment.handler_id,
+                    amount_minor: session.quote.totals.total_minor,
+                    client_secret,
+                };
+                self.record_challenge(session, version, pending).await
             }
         }
     }
@@ -208,15 +216,10 @@ impl CheckoutService {
         &self,
         mut s: CheckoutSession,
         version: i64,
-        reference: String,
-        handler_id: String,
+        pending: PendingPayment,
     ) -> CheckoutResult<CheckoutSession> {
         apply(&mut s, Event::AuthenticationRequested)?;
-        s.pending_payment = Some(PendingPayment {
-            provider_reference: reference,
-            handler_id,
-            amount_minor: s.quote.totals.total_minor,
-        });
+        s.pending_payment = Some(pending);
         s.payment_message = Some(Message::error(
             ErrorCode::Requires3ds,
             Some("$.authentication_result".into()),

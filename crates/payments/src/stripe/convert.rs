@@ -61,6 +61,7 @@ pub fn outcome_of(pi: &PaymentIntent) -> Result<AuthorizeOutcome, PaymentError> 
         }),
         "requires_action" => Ok(AuthorizeOutcome::RequiresAuthentication {
             reference: pi.id.clone(),
+            client_secret: pi.client_secret.clone(),
         }),
         "requires_payment_method" | "canceled" => Ok(AuthorizeOutcome::Declined {
             reference: pi.id.clone(),

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 const HOST: &str = "https://news.example";
 
-async fn product_of(app: &TestApp, sku: &str) -> (String, String) {
+pub async fn product_of(app: &TestApp, sku: &str) -> (String, String) {
     let products = app.admin(Method::GET, "/products?limit=100", None).await;
     let p = products.body["data"]
         .as_array()
@@ -38,7 +38,7 @@ async fn create(app: &TestApp, body: Value) -> crate::helpers::Reply {
     app.admin(Method::POST, "/placements", Some(body)).await
 }
 
-async fn page(
+pub async fn page(
     app: &TestApp,
     id: &str,
     origin: &str,
@@ -161,6 +161,9 @@ async fn a_placement_is_created_listed_embedded_and_sells_with_its_own_key() {
         assert_eq!(cfg["variant_id"], variant.as_str());
         assert_eq!(cfg["quantity"], 2);
         assert_eq!(cfg["theme"]["dark"], true);
+        // Sandbox cards are typed into anycart's own fields: nothing else to load.
+        assert_eq!(cfg["payment"], json!({"provider": "sandbox"}));
+        assert!(csp.contains("frame-src 'none'"), "{csp}");
         let v = cfg["product"]["variants"]
             .as_array()
             .unwrap()
@@ -502,7 +505,7 @@ async fn the_loader_and_app_assets_are_served() {
     assert!(bytes.len() <= 6 * 1024, "loader within its 6 KB budget");
 }
 
-fn page_config(html: &str) -> Value {
+pub fn page_config(html: &str) -> Value {
     let start = html.find("id=\"anycart-config\">").unwrap() + "id=\"anycart-config\">".len();
     let end = start + html[start..].find("</script>").unwrap();
     serde_json::from_str(&html[start..end]).unwrap()

@@ -317,6 +317,12 @@ async fn three_d_secure_runs_through_stripe_and_a_failed_challenge_declines() {
                 .find(|pi| pi.metadata.get("anycart_session_id") == Some(&id))
                 .unwrap();
             assert_eq!(pi.status, "requires_action");
+            // The widget runs the challenge with Stripe.js and the intent's secret.
+            assert_eq!(
+                challenged.body["authentication_metadata"]["client_secret"], pi.client_secret,
+                "{}",
+                challenged.body
+            );
             // What Stripe.js does in the widget (or the agent's 3-D Secure flow).
             fake.authenticate(&pi.id, passes);
             let mut body = stripe_payment("pm_card_threeDSecure2Required");
@@ -486,5 +492,40 @@ async fn capture_on_fulfilment_only_authorises_at_completion() {
         let pi = &fake.payment_intents()[0];
         assert_eq!(pi.status, "requires_capture");
         assert_eq!(pi.amount_captured, 0);
+    }
+}
+
+#[tokio::test]
+async fn the_widget_of_a_stripe_merchant_loads_stripe_js_and_its_csp_lets_only_that_in() {
+    for (app, fake) in stripe_apps().await {
+        let host = "https://news.example";
+        let (product, _) = crate::placements::product_of(&app, "TEE-TRAIL-S").await;
+        let made = app
+            .admin(
+                Method::POST,
+                "/placements",
+                Some(json!({"product_id": product, "channel": "display_ad", "allowed_origins": [host]})),
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        let id = made.body["id"].as_str().unwrap();
+        let (status, headers, html) = crate::placements::page(&app, id, host).await;
+        assert_eq!(status, StatusCode::OK);
+        let cfg = crate::placements::page_config(&html);
+        assert_eq!(
+            cfg["payment"],
+            json!({"provider": "stripe", "publishable_key": fake.publishable_key,
+                   "js_url": format!("{}/v3/", fake.base_url)})
+        );
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for directive in ["script-src", "frame-src", "connect-src"] {
+            assert!(
+                csp.contains(&format!("{directive} 'self' {}", fake.base_url))
+                    || csp.contains(&format!("{directive} {}", fake.base_url)),
+                "{directive} lets the fake's Stripe.js in: {csp}"
+            );
+        }
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert!(!html.contains(&fake.secret_key), "no secret in the page");
     }
 }

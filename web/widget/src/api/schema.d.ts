@@ -1046,6 +1046,13 @@ export interface components {
         /** @description ACP `AuthenticationMetadata` (3-D Secure parameters for the agent). */
         AuthenticationMetadataWire: {
             acquirer_details: Record<string, never>;
+            /**
+             * @description Stripe only (an anycart extension; ACP allows more properties here): the
+             *     PaymentIntent's client secret, with which the shopper's browser runs the
+             *     challenge (Stripe.js `handleNextAction`) before completing again with an
+             *     `authentication_result`.
+             */
+            client_secret?: string | null;
             directory_server: string;
         };
         /** @description ACP `AuthenticationResult` (3-D Secure outcome). */
@@ -2010,6 +2017,8 @@ export interface components {
              *     figure as a line item's `availability_status: low_stock`).
              */
             low_stock_threshold: number;
+            /** @description How the shopper pays (the merchant's live payment provider). */
+            payment: components["schemas"]["WidgetPayment"];
             placement_id: string;
             product: components["schemas"]["WidgetProduct"];
             /** @description The placement's own publishable key. */
@@ -2044,6 +2053,21 @@ export interface components {
          * @enum {string}
          */
         WidgetLayout: "compact" | "fluid";
+        /** @description The payment part of the app's configuration. */
+        WidgetPayment: {
+            /** @enum {string} */
+            provider: "sandbox";
+        } | {
+            /**
+             * @description Stripe.js: `https://js.stripe.com/v3/`, or `{api_base}/v3/` when the
+             *     merchant points Stripe at another server (a local fake in tests).
+             */
+            js_url: string;
+            /** @enum {string} */
+            provider: "stripe";
+            /** @description The merchant's `pk_…` key. */
+            publishable_key: string;
+        };
         /** @description The product a placement sells. */
         WidgetProduct: {
             description: string;

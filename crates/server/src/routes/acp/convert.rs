@@ -369,16 +369,32 @@ fn fulfillment_details(s: &CheckoutSession) -> Option<FulfillmentDetailsWire> {
     })
 }
 
-/// What the agent needs to run 3-D Secure (sandbox values).
+/// What the agent or the widget needs to run 3-D Secure. The acquirer details
+/// are the sandbox's test values; through Stripe the challenge runs in Stripe.js
+/// with `client_secret`, and the details (which the schema requires) say only
+/// who the merchant is.
 fn authentication_metadata(s: &CheckoutSession) -> Option<AuthenticationMetadataWire> {
-    (s.status == CheckoutStatus::AuthenticationRequired).then(|| AuthenticationMetadataWire {
+    if s.status != CheckoutStatus::AuthenticationRequired {
+        return None;
+    }
+    let client_secret = s
+        .pending_payment
+        .as_ref()
+        .and_then(|p| p.client_secret.clone());
+    let merchant_name = if client_secret.is_some() {
+        "anycart"
+    } else {
+        "anycart sandbox"
+    };
+    Some(AuthenticationMetadataWire {
         acquirer_details: json!({
             "acquirer_bin": "424242",
             "acquirer_country": "US",
             "acquirer_merchant_id": s.merchant_id.to_string()[4..24],
-            "merchant_name": "anycart sandbox",
+            "merchant_name": merchant_name,
         }),
         directory_server: "visa",
+        client_secret,
     })
 }
 

@@ -383,6 +383,12 @@ pub struct AuthenticationMetadataWire {
     #[schema(value_type = Object)]
     pub acquirer_details: Value,
     pub directory_server: &'static str,
+    /// Stripe only (an anycart extension; ACP allows more properties here): the
+    /// PaymentIntent's client secret, with which the shopper's browser runs the
+    /// challenge (Stripe.js `handleNextAction`) before completing again with an
+    /// `authentication_result`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 /// ACP `OrderLineItemQuantity`.

@@ -2,12 +2,15 @@
 //!
 //! - [`assets`]: `GET /embed.js`, `/widget/app.js`, `/widget/app.css`;
 //! - [`page`]: `GET /widget/checkout/{placement}?origin=…`, the iframe document;
+//! - [`payment`]: what the iframe pays with (sandbox fields or Stripe.js) and
+//!   what that adds to its CSP;
 //! - [`shoppers`]: returning shoppers (`/widget/shoppers/…`);
 //! - [`stream`]: live stock (`GET /availability/stream`);
 //! - [`sandbox`]: `POST /v1/sandbox/tokens`, sandbox card fields → a token.
 
 pub mod assets;
 pub mod page;
+pub mod payment;
 pub mod sandbox;
 pub mod shoppers;
 pub mod stream;

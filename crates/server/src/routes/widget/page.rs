@@ -6,6 +6,7 @@
 //! without another request.
 
 use super::assets::asset_version;
+use super::payment::{CspSources, WidgetPayment, csp_sources};
 use crate::error::ApiError;
 use crate::routes::admin::placements::{ThemeWire, theme_wire};
 use crate::state::AppState;
@@ -159,6 +160,8 @@ pub struct WidgetConfig {
     pub quantity_max: u32,
     /// Digits in the one-time code a returning shopper is emailed.
     pub sign_in_code_digits: usize,
+    /// How the shopper pays (the merchant's live payment provider).
+    pub payment: WidgetPayment,
 }
 
 /// Where the merchant ships: the countries zones with rates name, and whether a
@@ -224,7 +227,8 @@ pub async fn checkout_page(
     let Some(origin) = origin.filter(|o| p.settings.allowed_origins.contains(o)) else {
         return Ok(refuse(Refusal::OriginNotAllowed));
     };
-    let Some(config) = app_config(&state, &p, origin, q.layout.as_deref()).await? else {
+    let live = state.checkout.live_provider(p.merchant_id).await?;
+    let Some(config) = app_config(&state, &p, origin, q.layout.as_deref(), &live).await? else {
         return Ok(refuse(Refusal::ProductUnavailable));
     };
     let v = asset_version();
@@ -237,11 +241,7 @@ pub async fn checkout_page(
 <body><main id=\"app\"></main></body></html>",
         script_json(&config)?
     );
-    let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; \
-connect-src 'self'; font-src 'self' https:; base-uri 'none'; form-action 'none'; frame-ancestors {}",
-        p.settings.allowed_origins.join(" ")
-    );
+    let csp = page_csp(&csp_sources(&live), &p.settings.allowed_origins);
     let mut res = Html(body).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -284,11 +284,34 @@ fn widget_variant(v: &Variant, levels: &[StockLevel]) -> WidgetVariant {
     }
 }
 
+/// The iframe page's Content-Security-Policy: its own origin, plus what the
+/// payment provider's script needs; framable only by the placement's origins.
+fn page_csp(payment: &CspSources, frame_ancestors: &[String]) -> String {
+    let CspSources {
+        script,
+        style,
+        frame,
+        connect,
+    } = payment;
+    let frame_src = if frame.is_empty() {
+        "'none'"
+    } else {
+        frame.as_str()
+    };
+    format!(
+        "default-src 'none'; script-src 'self' {script}; style-src 'self' {style}; \
+img-src 'self' https: http: data:; connect-src 'self' {connect}; frame-src {frame_src}; \
+font-src 'self' https:; base-uri 'none'; form-action 'none'; frame-ancestors {}",
+        frame_ancestors.join(" ")
+    )
+}
+
 async fn app_config(
     state: &AppState,
     p: &Placement,
     host_origin: String,
     layout: Option<&str>,
+    live: &anycart_checkout::payment_providers::LiveProvider,
 ) -> Result<Option<WidgetConfig>, ApiError> {
     let Some(product) = state
         .store
@@ -335,6 +358,7 @@ async fn app_config(
         low_stock_threshold: LOW_STOCK_THRESHOLD,
         quantity_max: QUANTITY_MAX,
         sign_in_code_digits: CODE_DIGITS,
+        payment: WidgetPayment::of(live),
     }))
 }
 
