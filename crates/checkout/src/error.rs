@@ -62,6 +62,18 @@ pub enum TokenRefusal {
     WrongKind,
 }
 
+/// Why a payment provider's webhook delivery was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WebhookRefusal {
+    /// The merchant has not configured this provider (no secret to check with).
+    NotConfigured,
+    /// Not signed by the provider with the merchant's secret, or too old: a
+    /// forgery or a replay.
+    Forged(String),
+    /// Correctly signed, but not something anycart can read.
+    Unreadable(String),
+}
+
 /// Which limit a sign-in code request ran into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeLimit {
@@ -160,6 +172,9 @@ pub enum CheckoutError {
     /// A returning shopper's sign-in was refused.
     #[error(transparent)]
     Shopper(#[from] ShopperError),
+    /// A payment provider's webhook delivery refused; nothing changed.
+    #[error("webhook refused: {0:?}")]
+    Webhook(WebhookRefusal),
     /// Merchant input (placements, the demo) refused: `param` is the JSONPath of
     /// the field in the request that carried it.
     #[error("{param}: {message}")]

@@ -30,6 +30,7 @@ pub mod refunds;
 pub mod sessions;
 mod shopper_tokens;
 pub mod shoppers;
+pub mod stripe_events;
 pub mod workers;
 
 pub use error::{CheckoutError, CheckoutResult, Resource};

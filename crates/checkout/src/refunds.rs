@@ -261,13 +261,7 @@ impl CheckoutService {
                 } else {
                     RefundState::Succeeded
                 };
-                let restock = if refund.restock && !self.stock_is_the_platforms(order).await? {
-                    refund.lines.clone()
-                } else {
-                    Vec::new()
-                };
-                self.store
-                    .settle_refund(&refund, state, Some(&done.reference), &restock, now)
+                self.accept_refund(order, &refund, state, &done.reference)
                     .await?;
                 metrics::counter!("anycart_refunds_total", "provider" => provider.name())
                     .increment(1);
@@ -285,6 +279,34 @@ impl CheckoutService {
                 Err(CheckoutError::PaymentRefused(why))
             }
         }
+    }
+
+    /// Records the provider's acceptance of `refund` (from its answer or its
+    /// webhook, whichever comes first): the first time, its units go back to
+    /// stock (native catalogues; a platform restocks on its side) and the
+    /// platform is told. False when it was settled already.
+    pub(crate) async fn accept_refund(
+        &self,
+        order: &Order,
+        refund: &Refund,
+        state: RefundState,
+        provider_reference: &str,
+    ) -> CheckoutResult<bool> {
+        let restock = if refund.restock && !self.stock_is_the_platforms(order).await? {
+            refund.lines.clone()
+        } else {
+            Vec::new()
+        };
+        Ok(self
+            .store
+            .settle_refund(
+                refund,
+                state,
+                Some(provider_reference),
+                &restock,
+                self.now_ms(),
+            )
+            .await?)
     }
 
     async fn reload_refund(&self, refund: &Refund) -> CheckoutResult<Refund> {

@@ -11,6 +11,7 @@
 //! first answer instead of a second charge.
 
 pub mod convert;
+pub mod webhook;
 pub mod wire;
 
 use crate::{AuthorizeOutcome, AuthorizeRequest, PaymentError, PaymentProvider, Refunded};
@@ -30,6 +31,12 @@ pub const STRIPE_API_VERSION: &str = "2026-04-22.dahlia";
 pub const STRIPE_REQUEST_TIMEOUT_MS: u64 = 10_000;
 /// Longest a TCP connect to Stripe may take.
 pub const STRIPE_CONNECT_TIMEOUT_MS: u64 = 3_000;
+/// Metadata key on the refunds anycart makes: the refund's idempotency key
+/// (`refund-{id}`, or `void-{payment}` for a payment given back), so a webhook
+/// tells anycart's own refunds from those made in the Stripe dashboard.
+pub const REFUND_METADATA_KEY: &str = "anycart_refund";
+/// Most refunds read for one payment (Stripe's largest page).
+pub const REFUNDS_PER_PAYMENT_MAX: usize = 100;
 
 /// How to reach a merchant's Stripe account.
 #[derive(Clone, Debug)]
@@ -147,6 +154,18 @@ impl StripeProvider {
         }
     }
 
+    /// The refunds of a PaymentIntent, newest first (at most
+    /// [`REFUNDS_PER_PAYMENT_MAX`]; anycart's orders never have that many).
+    pub async fn list_refunds(&self, payment_intent: &str) -> Result<Vec<Refund>, PaymentError> {
+        let path =
+            format!("/v1/refunds?payment_intent={payment_intent}&limit={REFUNDS_PER_PAYMENT_MAX}");
+        match self.get::<wire::List<Refund>>(&path).await? {
+            Ok(list) => Ok(list.data),
+            Err((404, _)) => Err(PaymentError::UnknownReference),
+            Err((status, e)) => Err(unavailable(status, &e)),
+        }
+    }
+
     /// Registers a domain for Apple Pay and Google Pay (the widget's origin).
     pub async fn register_payment_method_domain(&self, domain: &str) -> Result<(), PaymentError> {
         let params = [("domain_name".to_string(), domain.to_string())];
@@ -174,6 +193,10 @@ impl StripeProvider {
         let params = [
             ("payment_intent".to_string(), reference.to_string()),
             ("amount".to_string(), amount.amount_minor.to_string()),
+            (
+                format!("metadata[{REFUND_METADATA_KEY}]"),
+                idempotency_key.to_string(),
+            ),
         ];
         match self
             .post::<Refund>("/v1/refunds", &params, idempotency_key)

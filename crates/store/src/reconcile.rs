@@ -114,7 +114,7 @@ impl TryFrom<LevelRow> for Level {
 /// The event id is the de-duplication key: a replay inserts nothing.
 const RECORD_WEBHOOK: &str = r"
 INSERT INTO processed_webhooks (merchant_id, platform, event_id, outcome, received_at_ms)
-VALUES ($1, $2, $3, 'stock', $4)
+VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (merchant_id, platform, event_id) DO NOTHING";
 
 const SELECT_WEBHOOK_SEEN: &str = r"
@@ -140,6 +140,7 @@ impl Store {
             .bind(change.merchant.to_string())
             .bind(change.platform.clone())
             .bind(change.event_id.clone())
+            .bind("stock")
             .bind(change.received_at_ms)
             .execute(&mut *tx)
             .await?;
@@ -184,6 +185,27 @@ impl Store {
 
     /// True when `event_id` from `platform` was already processed for `merchant`
     /// (a cheap pre-check; the authoritative check is the insert in the apply).
+    /// Records that `event_id` from `source` (a platform, or `stripe`) was acted
+    /// on, with what came of it. False when it was recorded before.
+    pub async fn record_webhook(
+        &self,
+        merchant: MerchantId,
+        source: &str,
+        event_id: &str,
+        outcome: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(RECORD_WEBHOOK)
+            .bind(merchant.to_string())
+            .bind(source.to_string())
+            .bind(event_id.to_string())
+            .bind(outcome.to_string())
+            .bind(now_ms)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn webhook_seen(
         &self,
         merchant: MerchantId,

@@ -404,6 +404,13 @@ SELECT id, merchant_id, order_id, source, idempotency_key, request_hash, amount_
   FROM refunds
  WHERE id = $1 AND merchant_id = $2";
 
+const SELECT_REFUND_BY_PROVIDER_REFERENCE: &str = r"
+SELECT id, merchant_id, order_id, source, idempotency_key, request_hash, amount_minor,
+       currency, lines, restock, reason, state, provider_reference, platform_reference,
+       failure, created_at_ms, updated_at_ms
+  FROM refunds
+ WHERE merchant_id = $1 AND provider_reference = $2";
+
 const SELECT_ORDER_REFUNDS: &str = r"
 SELECT id, merchant_id, order_id, source, idempotency_key, request_hash, amount_minor,
        currency, lines, restock, reason, state, provider_reference, platform_reference,
@@ -477,7 +484,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
    SET status = excluded.status,
        reason = excluded.reason,
        amount_minor = excluded.amount_minor,
-       updated_at_ms = excluded.updated_at_ms";
+       updated_at_ms = excluded.updated_at_ms
+ WHERE order_disputes.updated_at_ms <= excluded.updated_at_ms";
 
 const SELECT_ORDER_DISPUTES: &str = r"
 SELECT merchant_id, dispute_id, order_id, status, reason, amount_minor, currency,
@@ -829,6 +837,21 @@ impl Store {
             .transpose()
     }
 
+    /// The refund the provider knows as `reference` (`re_…`).
+    pub async fn get_refund_by_provider_reference(
+        &self,
+        merchant: MerchantId,
+        reference: &str,
+    ) -> StoreResult<Option<Refund>> {
+        sqlx::query_as::<_, RefundRow>(SELECT_REFUND_BY_PROVIDER_REFERENCE)
+            .bind(merchant.to_string())
+            .bind(reference.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .map(Refund::try_from)
+            .transpose()
+    }
+
     /// An order's refunds, oldest first.
     pub async fn order_refunds(
         &self,
@@ -857,7 +880,9 @@ impl Store {
             .collect()
     }
 
-    /// Records (or updates) a dispute on an order's payment.
+    /// Records (or updates) a dispute on an order's payment. An update older than
+    /// the one recorded (`updated_at_ms`: when the provider reported it) changes
+    /// nothing, so events arriving out of order cannot turn a closed dispute back.
     pub async fn upsert_dispute(&self, d: &Dispute) -> StoreResult<()> {
         sqlx::query(UPSERT_DISPUTE)
             .bind(d.merchant_id.to_string())
@@ -897,6 +922,7 @@ mod tests {
         for sql in [
             super::SELECT_REFUND,
             super::SELECT_REFUND_BY_KEY,
+            super::SELECT_REFUND_BY_PROVIDER_REFERENCE,
             super::SELECT_ORDER_REFUNDS,
             super::SELECT_UNSETTLED_REFUNDS,
         ] {

@@ -62,6 +62,26 @@ pub struct Refund {
     pub amount: i64,
     /// `pending`, `succeeded`, `failed`, `canceled`, `requires_action`.
     pub status: String,
+    #[serde(default)]
+    pub currency: String,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: i64,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    /// anycart's own refunds carry [`super::REFUND_METADATA_KEY`].
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// A page of a list endpoint (`GET /v1/refunds`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct List<T> {
+    pub data: Vec<T>,
+    #[serde(default)]
+    pub has_more: bool,
 }
 
 /// The account the keys belong to (`acct_…`).

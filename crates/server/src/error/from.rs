@@ -2,7 +2,7 @@
 //! `match`: a new variant cannot slip through as a vague 500.
 
 use super::{ApiError, ErrorCode};
-use anycart_checkout::error::{CodeLimit, ShopperError, TokenRefusal};
+use anycart_checkout::error::{CodeLimit, ShopperError, TokenRefusal, WebhookRefusal};
 use anycart_checkout::{CheckoutError, Resource};
 use anycart_connectors::ConnectorError;
 use anycart_store::StoreError;
@@ -203,9 +203,29 @@ impl From<CheckoutError> for ApiError {
             E::AmountOutOfRange(m) => ApiError::new(ErrorCode::AmountOutOfRange, m),
             E::Shopper(refusal) => shopper_refused(refusal),
             E::Invalid { param, message } => ApiError::invalid(&param, message),
+            E::Webhook(refusal) => webhook_refused(refusal),
             E::Store(store) => return store.into(),
         };
         api.with_detail(detail)
+    }
+}
+
+/// A payment provider's delivery refused: 401 when it is not the provider's
+/// (forged, tampered, stale, unsigned), 400 otherwise.
+fn webhook_refused(e: WebhookRefusal) -> ApiError {
+    match e {
+        WebhookRefusal::NotConfigured => ApiError::new(
+            ErrorCode::InvalidWebhook,
+            "This merchant has not configured this payment provider.",
+        ),
+        WebhookRefusal::Forged(_) => ApiError::new(
+            ErrorCode::InvalidSignature,
+            "The webhook signature does not verify (or is too old).",
+        ),
+        WebhookRefusal::Unreadable(why) => ApiError::new(
+            ErrorCode::InvalidWebhook,
+            format!("The event cannot be read: {why}"),
+        ),
     }
 }
 

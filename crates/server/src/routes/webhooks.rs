@@ -1,10 +1,12 @@
-//! `POST /webhooks/{platform}/{merchant_id}`: platform webhooks in. The handler
-//! only maps errors; verification, de-duplication and the stock change live in
-//! `anycart_connectors::webhooks::ingest`.
+//! `POST /webhooks/{platform}/{merchant_id}`: platform webhooks in, and
+//! `POST /webhooks/stripe/{merchant_id}`: Stripe's events. The handlers only map
+//! errors; verification, de-duplication and the changes live in
+//! `anycart_connectors::webhooks::ingest` and `CheckoutService::receive_stripe_event`.
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use anycart_checkout::refunds::PlatformRefundOutcome;
+use anycart_checkout::stripe_events::StripeEventOutcome;
 use anycart_connectors::webhooks::{IngestError, IngestOutcome, ingest};
 use anycart_connectors::{Platform, WEBHOOK_BODY_BYTES_MAX};
 use anycart_core::MerchantId;
@@ -22,14 +24,19 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(receive))
+        .routes(routes!(receive_stripe))
         .layer(DefaultBodyLimit::max(WEBHOOK_BODY_BYTES_MAX))
 }
 
 /// What anycart did with a delivery.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookReceipt {
-    /// `applied`, `duplicate` (already seen: nothing changed), `refunded` (a
-    /// platform refund carried out at the payment provider) or `ignored`.
+    /// Platforms: `applied`, `duplicate` (already seen: nothing changed),
+    /// `refunded` (a platform refund carried out at the payment provider) or
+    /// `ignored`. Stripe: `captured`, `payment_failed`, `refunds_reconciled`,
+    /// `dispute_recorded`, `awaiting_recovery` (charged, order not written yet:
+    /// the recovery worker settles it), `not_an_anycart_payment`, `ignored` or
+    /// `duplicate`.
     pub status: &'static str,
     /// Stock rows changed by an applied delivery.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,4 +110,44 @@ pub async fn receive(
         Err(IngestError::Connector(e)) => return Err(e.into()),
     };
     Ok((StatusCode::OK, Json(receipt)))
+}
+
+/// Receive a Stripe event for a merchant paid through Stripe (configure this URL
+/// as the endpoint in the Stripe dashboard, with the events listed in the
+/// manual). Verified with the merchant's `webhook_secret` (`Stripe-Signature`,
+/// 5-minute tolerance) and acted on once per event id. 200 for acted-on and
+/// duplicate events (Stripe stops retrying), 401 for a forged, tampered, stale or
+/// unsigned delivery, 400 when the merchant has no Stripe settings or the event
+/// cannot be read; 5xx (Stripe retries) when anycart could not finish.
+#[utoipa::path(post, path = "/webhooks/stripe/{merchant_id}", tag = "Webhooks",
+    params(("merchant_id" = String, Path, description = "The merchant's id")),
+    request_body(content = Object, description = "A Stripe `event` object, signed in `Stripe-Signature`"),
+    responses((status = 200, body = WebhookReceipt), (status = "4XX", body = crate::routes::acp::wire::ErrorWire)))]
+pub async fn receive_stripe(
+    State(state): State<AppState>,
+    Path(merchant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<WebhookReceipt>), ApiError> {
+    let merchant: MerchantId = merchant
+        .parse()
+        .map_err(|_| ApiError::not_found("webhook endpoint"))?;
+    let signature = headers
+        .get("Stripe-Signature")
+        .and_then(|v| v.to_str().ok());
+    let outcome = state
+        .checkout
+        .receive_stripe_event(merchant, signature, &body)
+        .await?;
+    let status = match outcome {
+        StripeEventOutcome::Applied(label) => label,
+        StripeEventOutcome::Duplicate => "duplicate",
+    };
+    Ok((
+        StatusCode::OK,
+        Json(WebhookReceipt {
+            status,
+            stock_rows_changed: None,
+        }),
+    ))
 }

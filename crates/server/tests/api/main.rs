@@ -24,4 +24,5 @@ mod placements;
 mod refunds;
 mod shoppers;
 mod stripe;
+mod stripe_webhooks;
 mod tenancy;

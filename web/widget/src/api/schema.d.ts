@@ -766,6 +766,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/stripe/{merchant_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a Stripe event for a merchant paid through Stripe (configure this URL
+         *     as the endpoint in the Stripe dashboard, with the events listed in the
+         *     manual). Verified with the merchant's `webhook_secret` (`Stripe-Signature`,
+         *     5-minute tolerance) and acted on once per event id. 200 for acted-on and
+         *     duplicate events (Stripe stops retrying), 401 for a forged, tampered, stale or
+         *     unsigned delivery, 400 when the merchant has no Stripe settings or the event
+         *     cannot be read; 5xx (Stripe retries) when anycart could not finish.
+         */
+        post: operations["receive_stripe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/{platform}/{merchant_id}": {
         parameters: {
             query?: never;
@@ -1992,8 +2017,12 @@ export interface components {
         /** @description What anycart did with a delivery. */
         WebhookReceipt: {
             /**
-             * @description `applied`, `duplicate` (already seen: nothing changed), `refunded` (a
-             *     platform refund carried out at the payment provider) or `ignored`.
+             * @description Platforms: `applied`, `duplicate` (already seen: nothing changed),
+             *     `refunded` (a platform refund carried out at the payment provider) or
+             *     `ignored`. Stripe: `captured`, `payment_failed`, `refunds_reconciled`,
+             *     `dispute_recorded`, `awaiting_recovery` (charged, order not written yet:
+             *     the recovery worker settles it), `not_an_anycart_payment`, `ignored` or
+             *     `duplicate`.
              */
             status: string;
             /** @description Stock rows changed by an applied delivery. */
@@ -2059,8 +2088,8 @@ export interface components {
             provider: "sandbox";
         } | {
             /**
-             * @description Stripe.js: `https://js.stripe.com/v3/`, or `{api_base}/v3/` when the
-             *     merchant points Stripe at another server (a local fake in tests).
+             * @description Stripe.js: `https://js.stripe.com/v3/`; the merchant's `js_url`, or
+             *     `{api_base}/v3/` when Stripe is pointed at another server (a local fake).
              */
             js_url: string;
             /** @enum {string} */
@@ -3485,6 +3514,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    receive_stripe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The merchant's id */
+                merchant_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description A Stripe `event` object, signed in `Stripe-Signature` */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReceipt"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
             };
         };
     };

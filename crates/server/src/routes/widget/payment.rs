@@ -28,8 +28,8 @@ pub enum WidgetPayment {
     Stripe {
         /// The merchant's `pk_…` key.
         publishable_key: String,
-        /// Stripe.js: `https://js.stripe.com/v3/`, or `{api_base}/v3/` when the
-        /// merchant points Stripe at another server (a local fake in tests).
+        /// Stripe.js: `https://js.stripe.com/v3/`; the merchant's `js_url`, or
+        /// `{api_base}/v3/` when Stripe is pointed at another server (a local fake).
         js_url: String,
     },
 }
@@ -50,21 +50,33 @@ impl WidgetPayment {
 pub fn csp_sources(live: &LiveProvider) -> CspSources {
     match live.stripe() {
         None => CspSources::default(),
-        Some(s) => match s.api_base.as_deref().and_then(origin_of) {
-            // A stand-in server (tests): everything comes from its origin.
-            Some(origin) => CspSources {
-                script: origin.clone(),
-                style: origin.clone(),
-                frame: origin.clone(),
-                connect: origin,
-            },
-            None => CspSources {
-                script: STRIPE_SCRIPT_SOURCES.into(),
-                style: String::new(),
-                frame: STRIPE_FRAME_SOURCES.into(),
-                connect: STRIPE_CONNECT_SOURCES.into(),
-            },
+        Some(s) if s.api_base.is_none() && s.js_url.is_none() => CspSources {
+            script: STRIPE_SCRIPT_SOURCES.into(),
+            style: String::new(),
+            frame: STRIPE_FRAME_SOURCES.into(),
+            connect: STRIPE_CONNECT_SOURCES.into(),
         },
+        // A stand-in (tests, a proxy): its script runs from the Stripe.js origin
+        // and calls the API base.
+        Some(s) => {
+            let js = origin_of(&js_url(s)).unwrap_or_default();
+            let api = s
+                .api_base
+                .as_deref()
+                .and_then(origin_of)
+                .unwrap_or_else(|| STRIPE_CONNECT_SOURCES.into());
+            let connect = if api == js {
+                api
+            } else {
+                format!("{api} {js}")
+            };
+            CspSources {
+                script: js.clone(),
+                style: js.clone(),
+                frame: js,
+                connect,
+            }
+        }
     }
 }
 
@@ -77,10 +89,13 @@ pub struct CspSources {
     pub connect: String,
 }
 
+/// The merchant's `js_url`; else the stand-in a local `api_base` serves at `/v3/`;
+/// else Stripe's own.
 fn js_url(s: &StripeSettings) -> String {
-    match &s.api_base {
-        Some(base) => format!("{}/v3/", base.trim_end_matches('/')),
-        None => STRIPE_JS_URL.into(),
+    match (&s.js_url, &s.api_base) {
+        (Some(js), _) => js.clone(),
+        (None, Some(base)) => format!("{}/v3/", base.trim_end_matches('/')),
+        (None, None) => STRIPE_JS_URL.into(),
     }
 }
 
