@@ -2,6 +2,7 @@
 
 mod config;
 mod connect;
+mod payments;
 
 use anycart_checkout::clock::{Clock, SystemClock};
 use anycart_checkout::demo::{self, DemoInfo};
@@ -35,6 +36,9 @@ enum Command {
     Connect(connect::ConnectCommand),
     /// Import the connected platform's catalogue and stock (resumable).
     Import(connect::ImportArgs),
+    /// Choose the provider that takes a merchant's payments (Stripe or the sandbox).
+    #[command(subcommand)]
+    Payments(payments::PaymentsCommand),
 }
 
 /// Where the data lives; shared by every subcommand.
@@ -119,6 +123,7 @@ async fn main() -> Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Connect(c) => connect::run_connect(c).await,
         Command::Import(args) => connect::run_import(args).await,
+        Command::Payments(c) => payments::run_payments(c).await,
         Command::Merchant(MerchantCommand::Create { name, db, json }) => {
             let config = Config::load(
                 &db.config,

@@ -1,4 +1,5 @@
-//! The binary as a user runs it: `merchant create --json` and `serve --demo`.
+//! The binary as a user runs it: `merchant create --json`, `serve --demo`,
+//! `connect`, `import` and `payments`.
 
 // Tests: a panic is a failed test, and their numbers are small.
 #![allow(
@@ -226,4 +227,133 @@ fn connect_stores_a_platform_and_import_explains_what_it_needs() {
     let import = run(&["import", "--merchant", &merchant]);
     assert!(!import.status.success());
     assert!(String::from_utf8_lossy(&import.stderr).contains("no platform catalogue"));
+}
+
+#[test]
+fn payments_stripe_checks_the_keys_stores_them_sealed_and_sandbox_switches_back() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(anycart_fake_stripe::FakeStripe::start());
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["merchant", "create", "--name", "Acme", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let merchant = v["merchant_id"].as_str().unwrap().to_string();
+    let sk = v["secret_key"].as_str().unwrap().to_string();
+    let stripe = |secret: &str| {
+        run(&[
+            "payments",
+            "stripe",
+            "--merchant",
+            &merchant,
+            "--secret-key",
+            secret,
+            "--publishable-key",
+            &fake.publishable_key,
+            "--webhook-secret",
+            &fake.webhook_secret,
+            "--api-base",
+            &fake.base_url,
+            "--widget-domain",
+            "checkout.acme.example",
+        ])
+    };
+
+    let wrong = stripe("sk_test_not_a_key_stripe_knows");
+    assert!(
+        !wrong.status.success(),
+        "a key Stripe refuses is not stored"
+    );
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("refused"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+
+    let ok = stripe(&fake.secret_key);
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(stdout.contains("now go through stripe"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("/webhooks/stripe/{merchant}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("domain registered: checkout.acme.example"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(&fake.secret_key), "no secret printed");
+    let registered = fake
+        .requests()
+        .into_iter()
+        .any(|r| r.method == "POST" && r.path == "/v1/payment_method_domains");
+    assert!(registered, "the widget's domain is registered for wallets");
+    // Sealed at rest: neither secret is in the database files.
+    let db = std::fs::read(dir.path().join("anycart.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("anycart.db-wal")).unwrap_or_default();
+    for secret in [&fake.secret_key, &fake.webhook_secret] {
+        for bytes in [&db, &wal] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "a Stripe secret stored in clear"
+            );
+        }
+    }
+
+    // The server sees the switch: Stripe is live, and no secret is shown.
+    let live = |expected: &'static str| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(BIN)
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let _server = Server(child);
+        rt.block_on(async {
+            let client = reqwest::Client::new();
+            let url = format!("http://127.0.0.1:{port}/v1/payment_provider");
+            for _ in 0..200 {
+                if let Ok(r) = client.get(&url).bearer_auth(&sk).send().await {
+                    let body: serde_json::Value = r.json().await.unwrap();
+                    assert_eq!(body["provider"], expected, "{body:#}");
+                    let text = body.to_string();
+                    assert!(
+                        !text.contains(&fake.secret_key) && !text.contains(&fake.webhook_secret)
+                    );
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("server never answered");
+        });
+    };
+    live("stripe");
+    let back = run(&["payments", "sandbox", "--merchant", &merchant]);
+    assert!(
+        back.status.success(),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+    live("sandbox");
 }
