@@ -27,6 +27,7 @@ pub mod payment_providers;
 pub mod placements;
 pub mod recovery;
 pub mod refunds;
+mod saved_cards;
 pub mod sessions;
 mod shopper_tokens;
 pub mod shoppers;

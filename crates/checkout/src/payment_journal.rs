@@ -13,8 +13,8 @@ use crate::CheckoutService;
 use crate::error::{CheckoutError, CheckoutResult, TokenRefusal};
 use anycart_core::OrderId;
 use anycart_core::session::CheckoutSession;
-use anycart_payments::{AuthorizeOutcome, AuthorizeRequest, PaymentError};
-use anycart_store::{AttemptKey, AttemptState, PaymentAttempt};
+use anycart_payments::{AuthorizeOutcome, AuthorizeRequest, FutureUse, PaymentError};
+use anycart_store::{AttemptKey, AttemptState, CardUse, PaymentAttempt};
 use secrecy::{ExposeSecret, SecretString};
 
 /// What giving an attempt's money back came to.
@@ -60,6 +60,15 @@ pub(crate) fn request_of(attempt: &PaymentAttempt) -> CheckoutResult<AuthorizeRe
             ("anycart_session_id".into(), attempt.key.session.to_string()),
             ("anycart_attempt".into(), attempt.key.attempt.to_string()),
         ],
+        future_use: match &attempt.card_use {
+            CardUse::OneOff => FutureUse::None,
+            CardUse::Save { customer } => FutureUse::Save {
+                customer: customer.clone(),
+            },
+            CardUse::SavedCard { customer } => FutureUse::SavedCard {
+                customer: customer.clone(),
+            },
+        },
     })
 }
 
@@ -99,6 +108,7 @@ impl CheckoutService {
         &self,
         session: &CheckoutSession,
         token: &str,
+        card_use: CardUse,
     ) -> CheckoutResult<PaymentAttempt> {
         let key = attempt_key(session);
         let now = self.now_ms();
@@ -112,6 +122,7 @@ impl CheckoutService {
             currency: session.currency.code_lower(),
             capture: live.captures_at_completion(self.config.auto_capture),
             token: SecretString::from(token.to_string()),
+            card_use,
             state: AttemptState::Started,
             provider_reference: None,
             captured: false,

@@ -9,7 +9,7 @@ use crate::error::{CheckoutError, CheckoutResult, ShopperError, TokenRefusal};
 use crate::keys::{PRESENTED_KEY_LEN_MAX, hash_key};
 use anycart_core::MerchantId;
 use anycart_core::session::CheckoutSession;
-use anycart_store::{SavedDetails, ShopperProfile, ShopperTokenRecord};
+use anycart_store::{CardUse, PaymentAttempt, SavedDetails, ShopperProfile, ShopperTokenRecord};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Shopper tokens start with this, which is how complete recognises one.
@@ -32,17 +32,17 @@ impl CheckoutService {
             .ok_or(ShopperError::InvalidShopperToken.into())
     }
 
-    /// The provider token to charge for a complete request's credential token: a
-    /// shopper token becomes the saved token of its profile, but only when it is
-    /// live, of this merchant, and for the session's own email. Other tokens pass
-    /// unchanged.
-    pub(crate) async fn payment_token(
+    /// The saved card a complete request's shopper token stands for: the token of
+    /// its profile, but only when the shopper token is live, of this merchant, for
+    /// the session's own email, and the card was saved with the provider that is
+    /// live now. `None` for any other token (a card presented as it is).
+    pub(crate) async fn saved_card(
         &self,
         session: &CheckoutSession,
         presented: &str,
-    ) -> CheckoutResult<String> {
+    ) -> CheckoutResult<Option<SavedCard>> {
         if !presented.starts_with(SHOPPER_TOKEN_PREFIX) {
-            return Ok(presented.to_string());
+            return Ok(None);
         }
         let refused = CheckoutError::InvalidPaymentToken;
         let who = self
@@ -57,7 +57,19 @@ impl CheckoutService {
             .get_shopper(session.merchant_id, &who.email)
             .await?
             .ok_or(refused(TokenRefusal::NoSavedCard))?;
-        Ok(profile.payment_token.expose_secret().to_string())
+        let live = self.live_provider(session.merchant_id).await?;
+        if profile.payment_provider != live.name() {
+            return Err(refused(TokenRefusal::NoSavedCard));
+        }
+        let card_use = match (live.stripe(), profile.provider_customer) {
+            (None, _) => CardUse::OneOff,
+            (Some(_), Some(customer)) => CardUse::SavedCard { customer },
+            (Some(_), None) => return Err(refused(TokenRefusal::NoSavedCard)),
+        };
+        Ok(Some(SavedCard {
+            token: profile.payment_token.expose_secret().to_string(),
+            card_use,
+        }))
     }
 
     /// After a paid session: saves its details when the shopper ticked "remember
@@ -65,13 +77,8 @@ impl CheckoutService {
     /// a live shopper token for the same email (so nobody can overwrite another
     /// person's details by typing their email). Never fails the payment: problems
     /// are logged.
-    pub(crate) async fn remember_paid(
-        &self,
-        session: &CheckoutSession,
-        charged_token: &str,
-        card_last4: Option<&str>,
-    ) {
-        if let Err(e) = self.save_profile(session, charged_token, card_last4).await {
+    pub(crate) async fn remember_paid(&self, session: &CheckoutSession, paid: &PaidCard<'_>) {
+        if let Err(e) = self.save_profile(session, paid).await {
             tracing::warn!(session_id = %session.id, error = %e, "could not save the shopper's details");
         }
     }
@@ -79,8 +86,7 @@ impl CheckoutService {
     async fn save_profile(
         &self,
         session: &CheckoutSession,
-        charged_token: &str,
-        card_last4: Option<&str>,
+        paid: &PaidCard<'_>,
     ) -> CheckoutResult<()> {
         let merchant = session.merchant_id;
         let Some(token_hash) = self.store.take_shopper_optin(merchant, session.id).await? else {
@@ -95,23 +101,57 @@ impl CheckoutService {
             tracing::info!(session_id = %session.id, "saved details not replaced: the shopper did not verify this email");
             return Ok(());
         }
+        let Some(card) = self.card_to_save(paid).await else {
+            return Ok(());
+        };
         let profile = ShopperProfile {
             merchant_id: merchant,
             email,
             details: saved_details(session),
-            payment_token: SecretString::from(charged_token.to_string()),
-            card_brand: anycart_payments::sandbox::card_brand(charged_token).map(String::from),
-            card_last4: card_last4.map(String::from),
+            payment_token: SecretString::from(card.token),
+            payment_provider: paid.attempt.provider.clone(),
+            provider_customer: card.customer,
+            card_brand: card.brand,
+            card_last4: card.last4,
             created_at_ms: existing.as_ref().map_or(now, |p| p.created_at_ms),
             updated_at_ms: now,
         };
         self.store.upsert_shopper(&profile).await?;
+        if let Some(old) = existing
+            && old.payment_token.expose_secret() != profile.payment_token.expose_secret()
+        {
+            // The new card replaces the old one, which is never charged again.
+            self.detach_saved_card(merchant, &old).await;
+        }
         metrics::counter!("anycart_shopper_profiles_saved_total").increment(1);
         Ok(())
     }
 
+    /// The reusable token a paid card leaves: the sandbox's token itself; at
+    /// Stripe the PaymentMethod the payment set up on the customer. `None` when
+    /// the card cannot be charged again (a one-off Stripe card).
+    async fn card_to_save(&self, paid: &PaidCard<'_>) -> Option<CardToSave> {
+        let attempt = paid.attempt;
+        if attempt.provider == "sandbox" {
+            let token = attempt.token.expose_secret().to_string();
+            return Some(CardToSave {
+                brand: anycart_payments::sandbox::card_brand(&token).map(String::from),
+                last4: paid.card_last4.map(String::from),
+                customer: None,
+                token,
+            });
+        }
+        let card = self.saved_stripe_card(attempt, paid.reference).await?;
+        Some(CardToSave {
+            token: card.payment_method,
+            customer: Some(card.customer),
+            brand: card.brand,
+            last4: card.last4.or_else(|| paid.card_last4.map(String::from)),
+        })
+    }
+
     /// Whether the opt-in's token (by hash) is live and signed in as `email`.
-    async fn verified_for(
+    pub(crate) async fn verified_for(
         &self,
         merchant: MerchantId,
         token_hash: Option<String>,
@@ -129,8 +169,31 @@ impl CheckoutService {
     }
 }
 
+/// A returning shopper's saved card, as a complete request presents it.
+pub(crate) struct SavedCard {
+    /// The provider token to charge.
+    pub token: String,
+    pub card_use: CardUse,
+}
+
+/// A paid attempt, as saving its card needs it.
+pub(crate) struct PaidCard<'a> {
+    pub attempt: &'a PaymentAttempt,
+    /// The provider's payment reference.
+    pub reference: &'a str,
+    pub card_last4: Option<&'a str>,
+}
+
+/// What a profile keeps of a paid card.
+struct CardToSave {
+    token: String,
+    customer: Option<String>,
+    brand: Option<String>,
+    last4: Option<String>,
+}
+
 /// The session's contact email as profiles are keyed: lowercased.
-fn contact_key(session: &CheckoutSession) -> Option<String> {
+pub(crate) fn contact_key(session: &CheckoutSession) -> Option<String> {
     session.contact_email().map(|e| e.as_ref().to_lowercase())
 }
 

@@ -339,7 +339,7 @@ impl CheckoutService {
     #[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
     pub async fn forget_me(&self, merchant: MerchantId, shopper_token: &str) -> CheckoutResult<()> {
         let who = self.shopper(merchant, shopper_token).await?;
-        self.store.forget_shopper(merchant, &who.email).await?;
+        self.forget(merchant, &who.email).await?;
         tracing::info!("returning shopper forgotten at their request");
         Ok(())
     }
@@ -349,11 +349,20 @@ impl CheckoutService {
     #[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
     pub async fn forget_shopper(&self, merchant: MerchantId, email: &str) -> CheckoutResult<bool> {
         let email = normalize_email(email)?;
-        let forgotten = self.store.forget_shopper(merchant, &email).await?;
+        let forgotten = self.forget(merchant, &email).await?;
         if forgotten {
             tracing::info!("returning shopper forgotten by the merchant");
         }
         Ok(forgotten)
+    }
+
+    /// Deletes what is saved for `email`, its card detached at the provider first
+    /// (so it can never be charged again, whatever happens after).
+    async fn forget(&self, merchant: MerchantId, email: &str) -> CheckoutResult<bool> {
+        if let Some(profile) = self.store.get_shopper(merchant, email).await? {
+            self.detach_saved_card(merchant, &profile).await;
+        }
+        Ok(self.store.forget_shopper(merchant, email).await?)
     }
 }
 

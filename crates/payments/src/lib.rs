@@ -24,6 +24,24 @@ pub struct AuthorizeRequest {
     /// What the payment is for, recorded with it at the provider (Stripe
     /// `metadata`): the anycart order and session ids, the attempt.
     pub metadata: Vec<(String, String)>,
+    /// Whether the card is saved for later, or is a saved card charged again.
+    pub future_use: FutureUse,
+}
+
+/// A returning shopper's card at the provider (Stripe: a PaymentMethod attached to
+/// a Customer). Providers whose tokens are reusable as they are (the sandbox)
+/// ignore it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum FutureUse {
+    /// A one-off payment.
+    #[default]
+    None,
+    /// The shopper ticked "Remember me": set the card up on `customer` for later
+    /// charges (Stripe `setup_future_usage=off_session`, also through 3-D Secure).
+    Save { customer: String },
+    /// One tap: charge the card saved on `customer` (Stripe `off_session=true`;
+    /// an issuer that insists on 3-D Secure declines, and the shopper types a card).
+    SavedCard { customer: String },
 }
 
 /// Why a card was declined (shown to the shopper, mapped to ACP `payment_declined`).

@@ -338,6 +338,7 @@ mod tests {
             idempotency_key: key.into(),
             capture: true,
             metadata: vec![],
+            future_use: crate::FutureUse::None,
         }
     }
 

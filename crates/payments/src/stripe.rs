@@ -166,6 +166,43 @@ impl StripeProvider {
         }
     }
 
+    /// Creates the Customer a returning shopper's cards are saved on. The caller's
+    /// `idempotency_key` (derived from merchant and email) makes a retry find the
+    /// first one instead of a twin.
+    pub async fn create_customer(
+        &self,
+        email: &str,
+        idempotency_key: &str,
+    ) -> Result<wire::Customer, PaymentError> {
+        let params = [("email".to_string(), email.to_string())];
+        match self
+            .post::<wire::Customer>("/v1/customers", &params, idempotency_key)
+            .await?
+        {
+            Ok(c) => Ok(c),
+            Err((400, e)) => Err(PaymentError::Refused(
+                e.message.unwrap_or_else(|| "customer refused".into()),
+            )),
+            Err((status, e)) => Err(unavailable(status, &e)),
+        }
+    }
+
+    /// Detaches a saved card from its customer (a shopper forgot their details):
+    /// it can never be charged again. Already detached or unknown is done too.
+    pub async fn detach_payment_method(&self, id: &str) -> Result<(), PaymentError> {
+        match self
+            .post::<serde_json::Value>(
+                &format!("/v1/payment_methods/{id}/detach"),
+                &[],
+                &format!("detach-{id}"),
+            )
+            .await?
+        {
+            Ok(_) | Err((400 | 404, _)) => Ok(()),
+            Err((status, e)) => Err(unavailable(status, &e)),
+        }
+    }
+
     /// Registers a domain for Apple Pay and Google Pay (the widget's origin).
     pub async fn register_payment_method_domain(&self, domain: &str) -> Result<(), PaymentError> {
         let params = [("domain_name".to_string(), domain.to_string())];

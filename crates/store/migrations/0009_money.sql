@@ -99,3 +99,9 @@ CREATE INDEX order_disputes_by_order ON order_disputes (order_id);
 -- `cus_…`); the sandbox needs neither.
 ALTER TABLE shoppers ADD COLUMN payment_provider TEXT;
 ALTER TABLE shoppers ADD COLUMN provider_customer TEXT;
+
+-- What a payment attempt does with the card beyond this payment, journaled so a
+-- replay of the provider call is the same call: `one_off`, `save` (set the card
+-- up on the customer, "Remember me") or `saved_card` (one tap on a saved card).
+ALTER TABLE payment_attempts ADD COLUMN card_use TEXT NOT NULL DEFAULT 'one_off';
+ALTER TABLE payment_attempts ADD COLUMN provider_customer TEXT;

@@ -48,7 +48,7 @@ pub use outbox::{
 pub use payment_providers::{
     CapturePolicy, PaymentProviderRecord, PaymentProviderSettings, SandboxSettings, StripeSettings,
 };
-pub use payments::{AttemptKey, AttemptState, PaymentAttempt};
+pub use payments::{AttemptKey, AttemptState, CardUse, PaymentAttempt};
 pub use placements::{Campaign, Channel, Placement, PlacementSettings, Theme};
 pub use reconcile::{
     AppliedStockLine, EXTERNAL_STOCK_LINES_MAX, ExternalStockChange, ExternalStockLine,

@@ -59,6 +59,45 @@ impl AttemptState {
     }
 }
 
+/// What an attempt does with the card beyond this payment (see
+/// `anycart_payments::FutureUse`, which it becomes on every replay).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CardUse {
+    #[default]
+    OneOff,
+    /// "Remember me": the card is set up on the provider's `customer`.
+    Save { customer: String },
+    /// One tap: the card saved on `customer` is charged.
+    SavedCard { customer: String },
+}
+
+impl CardUse {
+    fn columns(&self) -> (&'static str, Option<String>) {
+        match self {
+            CardUse::OneOff => ("one_off", None),
+            CardUse::Save { customer } => ("save", Some(customer.clone())),
+            CardUse::SavedCard { customer } => ("saved_card", Some(customer.clone())),
+        }
+    }
+
+    fn parse(kind: &str, customer: Option<String>) -> StoreResult<Self> {
+        Ok(match (kind, customer) {
+            ("one_off", _) => CardUse::OneOff,
+            ("save", Some(customer)) => CardUse::Save { customer },
+            ("saved_card", Some(customer)) => CardUse::SavedCard { customer },
+            (other, _) => return Err(StoreError::Corrupt(format!("attempt card use {other}"))),
+        })
+    }
+
+    /// The provider customer the card is saved on, if any.
+    pub fn customer(&self) -> Option<&str> {
+        match self {
+            CardUse::OneOff => None,
+            CardUse::Save { customer } | CardUse::SavedCard { customer } => Some(customer),
+        }
+    }
+}
+
 /// Which attempt: a session's `payment_attempt` number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptKey {
@@ -83,6 +122,7 @@ pub struct PaymentAttempt {
     pub capture: bool,
     /// The provider token charged (sealed at rest).
     pub token: SecretString,
+    pub card_use: CardUse,
     pub state: AttemptState,
     pub provider_reference: Option<String>,
     pub captured: bool,
@@ -103,6 +143,8 @@ struct AttemptRow {
     currency: String,
     capture: i64,
     sealed_token: String,
+    card_use: String,
+    provider_customer: Option<String>,
     state: String,
     provider_reference: Option<String>,
     captured: i64,
@@ -128,6 +170,7 @@ impl AttemptRow {
             currency: self.currency,
             capture: self.capture == 1,
             token: SecretString::from(store.open_credentials(merchant, &self.sealed_token)?),
+            card_use: CardUse::parse(&self.card_use, self.provider_customer)?,
             state: AttemptState::parse(&self.state)?,
             provider_reference: self.provider_reference,
             captured: self.captured == 1,
@@ -140,17 +183,17 @@ impl AttemptRow {
 
 const SELECT_ATTEMPT: &str = r"
 SELECT merchant_id, session_id, attempt, idempotency_key, provider, order_id, amount_minor,
-       currency, capture, sealed_token, state, provider_reference, captured, recovery_runs,
-       created_at_ms, updated_at_ms
+       currency, capture, sealed_token, card_use, provider_customer, state, provider_reference,
+       captured, recovery_runs, created_at_ms, updated_at_ms
   FROM payment_attempts
  WHERE merchant_id = $1 AND session_id = $2 AND attempt = $3";
 
 /// A retry of the same attempt keeps the first row (and its order id).
 const INSERT_ATTEMPT: &str = r"
 INSERT INTO payment_attempts (merchant_id, session_id, attempt, idempotency_key, provider,
-                              order_id, amount_minor, currency, capture, sealed_token, state,
-                              created_at_ms, updated_at_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'started', $11, $11)
+                              order_id, amount_minor, currency, capture, sealed_token,
+                              card_use, provider_customer, state, created_at_ms, updated_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'started', $13, $13)
     ON CONFLICT (merchant_id, session_id, attempt) DO NOTHING";
 
 /// Records the provider's answer while the attempt is still unsettled.
@@ -228,6 +271,7 @@ impl Store {
         attempt: &PaymentAttempt,
     ) -> StoreResult<PaymentAttempt> {
         let sealed = self.seal_credentials(attempt.key.merchant, attempt.token.expose_secret())?;
+        let (card_use, customer) = attempt.card_use.columns();
         let q = bind_key(sqlx::query(INSERT_ATTEMPT), &attempt.key)
             .bind(attempt.idempotency_key.clone())
             .bind(attempt.provider.clone())
@@ -236,6 +280,8 @@ impl Store {
             .bind(attempt.currency.clone())
             .bind(i64::from(attempt.capture))
             .bind(sealed)
+            .bind(card_use)
+            .bind(customer)
             .bind(attempt.created_at_ms);
         q.execute(&self.write).await?;
         self.get_payment_attempt(attempt.key)

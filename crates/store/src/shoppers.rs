@@ -41,6 +41,11 @@ pub struct ShopperProfile {
     pub details: SavedDetails,
     /// The payment provider's reusable token; only the server ever reads it.
     pub payment_token: SecretString,
+    /// The provider the token belongs to (`sandbox`, `stripe`): a card saved with
+    /// one is never presented to another.
+    pub payment_provider: String,
+    /// The provider's customer the card is saved on (Stripe `cus_…`).
+    pub provider_customer: Option<String>,
     /// `visa`, `mastercard`… for display.
     pub card_brand: Option<String>,
     /// Last four digits for display.
@@ -71,6 +76,8 @@ struct ProfileRow {
     email: String,
     doc: String,
     payment_token: String,
+    payment_provider: Option<String>,
+    provider_customer: Option<String>,
     card_brand: Option<String>,
     card_last4: Option<String>,
     created_at_ms: i64,
@@ -86,6 +93,9 @@ impl TryFrom<ProfileRow> for ShopperProfile {
             email: row.email,
             details: serde_json::from_str(&row.doc)?,
             payment_token: SecretString::from(row.payment_token),
+            // Profiles saved before providers were recorded are the sandbox's.
+            payment_provider: row.payment_provider.unwrap_or_else(|| "sandbox".into()),
+            provider_customer: row.provider_customer,
             card_brand: row.card_brand,
             card_last4: row.card_last4,
             created_at_ms: row.created_at_ms,
@@ -96,19 +106,21 @@ impl TryFrom<ProfileRow> for ShopperProfile {
 
 /// `created_at_ms` is kept from the first save.
 const UPSERT_SHOPPER: &str = r"
-INSERT INTO shoppers (merchant_id, email, doc, payment_token, card_brand, card_last4,
-                      created_at_ms, updated_at_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO shoppers (merchant_id, email, doc, payment_token, payment_provider,
+                      provider_customer, card_brand, card_last4, created_at_ms, updated_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
     ON CONFLICT (merchant_id, email) DO UPDATE
    SET doc = excluded.doc,
        payment_token = excluded.payment_token,
+       payment_provider = excluded.payment_provider,
+       provider_customer = excluded.provider_customer,
        card_brand = excluded.card_brand,
        card_last4 = excluded.card_last4,
        updated_at_ms = excluded.updated_at_ms";
 
 const SELECT_SHOPPER: &str = r"
-SELECT merchant_id, email, doc, payment_token, card_brand, card_last4,
-       created_at_ms, updated_at_ms
+SELECT merchant_id, email, doc, payment_token, payment_provider, provider_customer,
+       card_brand, card_last4, created_at_ms, updated_at_ms
   FROM shoppers
  WHERE merchant_id = $1 AND email = $2";
 
@@ -121,6 +133,8 @@ impl Store {
             .bind(p.email.clone())
             .bind(serde_json::to_string(&p.details)?)
             .bind(p.payment_token.expose_secret().to_string())
+            .bind(p.payment_provider.clone())
+            .bind(p.provider_customer.clone())
             .bind(p.card_brand.clone())
             .bind(p.card_last4.clone())
             .bind(p.created_at_ms)
@@ -159,6 +173,11 @@ VALUES ($1, $2, $3, $4)
    SET token_hash = excluded.token_hash,
        created_at_ms = excluded.created_at_ms";
 
+const SELECT_SHOPPER_OPTIN: &str = r"
+SELECT token_hash
+  FROM shopper_optins
+ WHERE merchant_id = $1 AND session_id = $2";
+
 /// Read and removed in one statement, so a paid session's opt-in is used once.
 const TAKE_SHOPPER_OPTIN: &str = r"
 DELETE FROM shopper_optins
@@ -192,6 +211,21 @@ impl Store {
             .execute(&self.write)
             .await?;
         Ok(())
+    }
+
+    /// A session's opt-in, left in place (the payment sets the card up for later
+    /// by it; [`Store::take_shopper_optin`] uses it up): `None` when the shopper
+    /// did not tick "remember me", `Some(token_hash)` when they did.
+    pub async fn shopper_optin(
+        &self,
+        merchant: MerchantId,
+        session: SessionId,
+    ) -> StoreResult<Option<Option<String>>> {
+        Ok(sqlx::query_scalar(SELECT_SHOPPER_OPTIN)
+            .bind(merchant.to_string())
+            .bind(session.to_string())
+            .fetch_optional(&self.write)
+            .await?)
     }
 
     /// Removes a session's opt-in and returns it: `None` when the shopper did not

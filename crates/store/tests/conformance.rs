@@ -1180,6 +1180,8 @@ async fn shopper_codes_limits_tokens_profiles_and_optins() {
                 ..Default::default()
             },
             payment_token: "tok_visa".to_string().into(),
+            payment_provider: "sandbox".into(),
+            provider_customer: None,
             card_brand: Some("visa".into()),
             card_last4: Some("4242".into()),
             created_at_ms: 5,
@@ -1189,10 +1191,19 @@ async fn shopper_codes_limits_tokens_profiles_and_optins() {
         p.created_at_ms = 9;
         p.updated_at_ms = 9;
         p.card_last4 = Some("0002".into());
+        p.payment_provider = "stripe".into();
+        p.provider_customer = Some("cus_9".into());
         store.upsert_shopper(&p).await.unwrap();
         let got = store.get_shopper(m, "a@x.io").await.unwrap().unwrap();
         assert_eq!((got.created_at_ms, got.updated_at_ms), (5, 9), "{name}");
         assert_eq!(got.card_last4.as_deref(), Some("0002"));
+        assert_eq!(
+            (
+                got.payment_provider.as_str(),
+                got.provider_customer.as_deref()
+            ),
+            ("stripe", Some("cus_9"))
+        );
         assert_eq!(got.payment_token.expose_secret(), "tok_visa");
         assert_eq!(got.details, p.details);
         assert!(
@@ -1209,6 +1220,12 @@ async fn shopper_codes_limits_tokens_profiles_and_optins() {
             .set_shopper_optin(m, s, true, Some("h1"), 2)
             .await
             .unwrap();
+        // Peeking leaves it in place for the payment; taking uses it up.
+        assert_eq!(
+            store.shopper_optin(m, s).await.unwrap(),
+            Some(Some("h1".into()))
+        );
+        assert_eq!(store.shopper_optin(other, s).await.unwrap(), None);
         assert_eq!(
             store.take_shopper_optin(other, s).await.unwrap(),
             None,

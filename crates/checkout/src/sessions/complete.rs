@@ -11,6 +11,7 @@ use super::{LineRequest, SessionInput, apply, current_lines};
 use crate::CheckoutService;
 use crate::error::{CheckoutError, CheckoutResult};
 use crate::payment_journal::{GiveBack, attempt_key};
+use crate::shopper_tokens::{PaidCard, contact_key};
 use anycart_core::inventory::demand_by_variant;
 use anycart_core::order::{Order, OrderStatus, PaymentRecord};
 use anycart_core::session::{
@@ -18,7 +19,7 @@ use anycart_core::session::{
 };
 use anycart_core::{MerchantId, OrderId, SessionId};
 use anycart_payments::AuthorizeOutcome;
-use anycart_store::{HoldChange, PaymentAttempt, StoreError};
+use anycart_store::{CardUse, HoldChange, PaymentAttempt, StoreError};
 
 /// How a complete request wants to pay.
 #[derive(Clone, Debug)]
@@ -81,7 +82,7 @@ impl CheckoutService {
                 Refreshed::NotPayable(session) => return Ok(session),
             }
         };
-        let (attempt, charged_token, outcome) = self.charge(&session, &payment).await?;
+        let (attempt, outcome) = self.charge(&session, &payment).await?;
         metrics::counter!("anycart_payment_outcomes_total", "outcome" => outcome_label(&outcome))
             .increment(1);
         match outcome {
@@ -92,16 +93,19 @@ impl CheckoutService {
             } => {
                 let paid = Authorized {
                     order_id: attempt.order_id,
-                    provider: attempt.provider,
-                    reference,
-                    card_last4,
+                    provider: attempt.provider.clone(),
+                    reference: reference.clone(),
+                    card_last4: card_last4.clone(),
                     captured,
                 };
-                let last4 = paid.card_last4.clone();
                 let done = self.finish_order(session, version, paid).await?;
-                if let Some(token) = &charged_token {
-                    self.remember_paid(&done, token, last4.as_deref()).await;
-                }
+                // Also after 3-D Secure: the journal holds the card that was presented.
+                let card = PaidCard {
+                    attempt: &attempt,
+                    reference: &reference,
+                    card_last4: card_last4.as_deref(),
+                };
+                self.remember_paid(&done, &card).await;
                 Ok(done)
             }
             AuthorizeOutcome::Declined { reason, .. } => {
@@ -158,13 +162,12 @@ impl CheckoutService {
     /// Asks the provider, journaled: confirms a pending 3-D Secure payment, or
     /// authorises the session's total with the presented token (a returning
     /// shopper's token stands for their saved card). Returns the journaled
-    /// attempt (with the order id the payment is for) and the provider token
-    /// charged, if any.
+    /// attempt (with the order id the payment is for and the card it charged).
     async fn charge(
         &self,
         session: &CheckoutSession,
         payment: &PaymentInput,
-    ) -> CheckoutResult<(PaymentAttempt, Option<String>, AuthorizeOutcome)> {
+    ) -> CheckoutResult<(PaymentAttempt, AuthorizeOutcome)> {
         let key = attempt_key(session);
         if let (Some(pending), Some(authenticated)) =
             (&session.pending_payment, payment.authenticated)
@@ -177,18 +180,32 @@ impl CheckoutService {
             let outcome = self
                 .confirm_attempt(&attempt, &pending.provider_reference, authenticated)
                 .await?;
-            return Ok((attempt, None, outcome));
+            return Ok((attempt, outcome));
         }
-        let token = self.payment_token(session, &payment.token).await?;
+        let saved = self.saved_card(session, &payment.token).await?;
+        let token = saved
+            .as_ref()
+            .map_or_else(|| payment.token.clone(), |s| s.token.clone());
         // A replay of a journaled attempt is not checked again: a shared token
         // already charged may no longer look usable, and the replay charges nothing.
-        if self.store.get_payment_attempt(key).await?.is_none() {
+        // It keeps the card use it was journaled with, so the replay is the same call.
+        let card_use = if self.store.get_payment_attempt(key).await?.is_none() {
             let live = self.live_provider(session.merchant_id).await?;
             self.check_credential(&live, session, &token).await?;
-        }
-        let attempt = self.journal_attempt(session, &token).await?;
+            match saved {
+                Some(saved) => saved.card_use,
+                None => {
+                    let email = contact_key(session);
+                    self.card_use_for_new_card(&live, session, email.as_deref())
+                        .await
+                }
+            }
+        } else {
+            CardUse::OneOff
+        };
+        let attempt = self.journal_attempt(session, &token, card_use).await?;
         let outcome = self.authorize_attempt(&attempt).await?;
-        Ok((attempt, Some(token), outcome))
+        Ok((attempt, outcome))
     }
 
     /// A declined card: the stock goes back and the shopper may try another card

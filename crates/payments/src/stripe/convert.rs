@@ -2,7 +2,7 @@
 //! form parameters of a charge.
 
 use super::wire::{PaymentIntent, StripeError};
-use crate::{AuthorizeOutcome, AuthorizeRequest, DeclineReason, PaymentError};
+use crate::{AuthorizeOutcome, AuthorizeRequest, DeclineReason, FutureUse, PaymentError};
 
 /// The form parameters that create and confirm a PaymentIntent for `request`
 /// (bracket notation, as Stripe's API takes them).
@@ -37,6 +37,17 @@ pub fn payment_intent_params(request: &AuthorizeRequest) -> Vec<(String, String)
         ));
     } else {
         params.push(("payment_method".into(), request.token.clone()));
+    }
+    match &request.future_use {
+        FutureUse::None => {}
+        FutureUse::Save { customer } => {
+            params.push(("customer".into(), customer.clone()));
+            params.push(("setup_future_usage".into(), "off_session".into()));
+        }
+        FutureUse::SavedCard { customer } => {
+            params.push(("customer".into(), customer.clone()));
+            params.push(("off_session".into(), "true".into()));
+        }
     }
     for (k, v) in &request.metadata {
         params.push((format!("metadata[{k}]"), v.clone()));
@@ -189,6 +200,7 @@ mod tests {
             idempotency_key: "k".into(),
             capture: false,
             metadata: vec![("anycart_order_id".into(), "ord_1".into())],
+            future_use: FutureUse::None,
         };
         let params = payment_intent_params(&request);
         let get = |k: &str| params.iter().find(|(p, _)| p == k).map(|(_, v)| v.as_str());
@@ -201,5 +213,36 @@ mod tests {
         );
         assert_eq!(get("payment_method"), None);
         assert_eq!(get("metadata[anycart_order_id]"), Some("ord_1"));
+    }
+
+    #[test]
+    fn saved_cards_are_set_up_on_the_customer_and_charged_off_session() {
+        let mut request = AuthorizeRequest {
+            amount: Money::new(500, Currency::parse("usd").unwrap()).unwrap(),
+            token: "pm_1".into(),
+            idempotency_key: "k".into(),
+            capture: true,
+            metadata: vec![],
+            future_use: FutureUse::Save {
+                customer: "cus_1".into(),
+            },
+        };
+        let params = payment_intent_params(&request);
+        let get = |params: &[(String, String)], k: &str| {
+            params.iter().find(|(p, _)| p == k).map(|(_, v)| v.clone())
+        };
+        assert_eq!(get(&params, "customer").as_deref(), Some("cus_1"));
+        assert_eq!(
+            get(&params, "setup_future_usage").as_deref(),
+            Some("off_session")
+        );
+        assert_eq!(get(&params, "off_session"), None);
+        request.future_use = FutureUse::SavedCard {
+            customer: "cus_1".into(),
+        };
+        let params = payment_intent_params(&request);
+        assert_eq!(get(&params, "off_session").as_deref(), Some("true"));
+        assert_eq!(get(&params, "setup_future_usage"), None);
+        assert_eq!(get(&params, "payment_method").as_deref(), Some("pm_1"));
     }
 }

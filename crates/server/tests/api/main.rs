@@ -24,5 +24,6 @@ mod placements;
 mod refunds;
 mod shoppers;
 mod stripe;
+mod stripe_saved_cards;
 mod stripe_webhooks;
 mod tenancy;

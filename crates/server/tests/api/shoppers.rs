@@ -5,7 +5,7 @@
 // The connectors' SMTP sink, shared rather than copied.
 #[path = "../../../connectors/tests/fakes/smtp.rs"]
 #[allow(dead_code)] // `reject_recipients` is for the connectors' tests
-mod smtp;
+pub(crate) mod smtp;
 
 use crate::helpers::{TestApp, address, apps, payment};
 use anycart_store::ConnectionRecord;
@@ -13,17 +13,17 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use smtp::SmtpSink;
 
-const EMAIL: &str = "shopper@example.com";
+pub(crate) const EMAIL: &str = "shopper@example.com";
 
 /// The keys and placement the widget of one merchant uses.
-struct Widget {
-    pk: String,
+pub(crate) struct Widget {
+    pub(crate) pk: String,
     placement: String,
     merchant: anycart_core::MerchantId,
 }
 
 /// A placement for `sk`'s first product, and the merchant's mail going to `sink`.
-async fn widget(app: &TestApp, pk: &str, sk: &str, sink: &SmtpSink) -> Widget {
+pub(crate) async fn widget(app: &TestApp, pk: &str, sk: &str, sink: &SmtpSink) -> Widget {
     let products = app
         .raw_admin(sk, Method::GET, "/products?limit=1", None)
         .await;
@@ -67,7 +67,7 @@ async fn widget(app: &TestApp, pk: &str, sk: &str, sink: &SmtpSink) -> Widget {
 }
 
 impl TestApp {
-    async fn raw_admin(
+    pub(crate) async fn raw_admin(
         &self,
         sk: &str,
         method: Method,
@@ -84,7 +84,7 @@ impl TestApp {
         self.raw_untyped(req).await
     }
 
-    async fn raw_untyped(&self, req: reqwest::RequestBuilder) -> crate::helpers::Reply {
+    pub(crate) async fn raw_untyped(&self, req: reqwest::RequestBuilder) -> crate::helpers::Reply {
         let r = req.send().await.unwrap();
         let status = r.status();
         let headers = r.headers().clone();
@@ -97,7 +97,12 @@ impl TestApp {
     }
 
     /// A POST to a `/widget/shoppers/…` endpoint with a publishable key.
-    async fn shoppers(&self, pk: &str, path: &str, body: Value) -> crate::helpers::Reply {
+    pub(crate) async fn shoppers(
+        &self,
+        pk: &str,
+        path: &str,
+        body: Value,
+    ) -> crate::helpers::Reply {
         let req = self
             .client
             .post(format!("{}/widget/shoppers/{path}", self.base))
@@ -112,7 +117,12 @@ impl TestApp {
 }
 
 /// `POST /widget/shoppers/codes`.
-async fn ask_code(app: &TestApp, pk: &str, placement: &str, email: &str) -> crate::helpers::Reply {
+pub(crate) async fn ask_code(
+    app: &TestApp,
+    pk: &str,
+    placement: &str,
+    email: &str,
+) -> crate::helpers::Reply {
     app.shoppers(
         pk,
         "codes",
@@ -122,7 +132,7 @@ async fn ask_code(app: &TestApp, pk: &str, placement: &str, email: &str) -> crat
 }
 
 /// Asks for a code and returns the sent code (read from the SMTP sink).
-async fn code_for(app: &TestApp, w: &Widget, sink: &SmtpSink, email: &str) -> String {
+pub(crate) async fn code_for(app: &TestApp, w: &Widget, sink: &SmtpSink, email: &str) -> String {
     let before = sink.received().len();
     let r = ask_code(app, &w.pk, &w.placement, email).await;
     assert_eq!(
@@ -147,7 +157,12 @@ async fn code_for(app: &TestApp, w: &Widget, sink: &SmtpSink, email: &str) -> St
     panic!("{}: no code email arrived", app.backend);
 }
 
-async fn verify(app: &TestApp, w: &Widget, email: &str, code: &str) -> crate::helpers::Reply {
+pub(crate) async fn verify(
+    app: &TestApp,
+    w: &Widget,
+    email: &str,
+    code: &str,
+) -> crate::helpers::Reply {
     app.shoppers(
         &w.pk,
         "verify",
@@ -157,14 +172,14 @@ async fn verify(app: &TestApp, w: &Widget, email: &str, code: &str) -> crate::he
 }
 
 /// The demo merchant's widget, its mail going to a fresh sink.
-async fn shop(app: &TestApp) -> (SmtpSink, Widget) {
+pub(crate) async fn shop(app: &TestApp) -> (SmtpSink, Widget) {
     let sink = SmtpSink::start().await;
     let w = widget(app, app.pk(), app.sk(), &sink).await;
     (sink, w)
 }
 
 /// Asks for a code for `EMAIL`, verifies it and returns the shopper token.
-async fn signed_in(app: &TestApp, w: &Widget, sink: &SmtpSink) -> String {
+pub(crate) async fn signed_in(app: &TestApp, w: &Widget, sink: &SmtpSink) -> String {
     let code = code_for(app, w, sink, EMAIL).await;
     let v = verify(app, w, EMAIL, &code).await;
     assert_eq!(v.status, StatusCode::OK, "{:#}", v.body);
@@ -172,7 +187,12 @@ async fn signed_in(app: &TestApp, w: &Widget, sink: &SmtpSink) -> String {
 }
 
 /// Fills a session from the saved profile of `token`'s shopper.
-async fn prefill(app: &TestApp, w: &Widget, session: &str, token: &str) -> crate::helpers::Reply {
+pub(crate) async fn prefill(
+    app: &TestApp,
+    w: &Widget,
+    session: &str,
+    token: &str,
+) -> crate::helpers::Reply {
     app.shoppers(
         &w.pk,
         "prefill",
@@ -199,7 +219,7 @@ async fn buy_and_remember(app: &TestApp, w: &Widget, token: &str) -> Value {
 }
 
 /// A fresh session for `email` at the same address, not yet paid.
-async fn session_for(app: &TestApp, email: &str) -> String {
+pub(crate) async fn session_for(app: &TestApp, email: &str) -> String {
     let s = app
         .post(
             "/checkout_sessions",

@@ -109,6 +109,8 @@ async fn forgetting_a_shopper_removes_their_details_tokens_and_codes() {
                 email: "sam@x.io".into(),
                 details: SavedDetails::default(),
                 payment_token: "pm_saved".to_string().into(),
+                payment_provider: "stripe".into(),
+                provider_customer: Some("cus_1".into()),
                 card_brand: None,
                 card_last4: None,
                 created_at_ms: 1,

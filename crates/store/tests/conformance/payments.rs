@@ -5,7 +5,7 @@ use super::{hold, stocked, stores, usd};
 use anycart_core::order::{Order, OrderStatus, PaymentRecord};
 use anycart_core::session::{CheckoutStatus, Fulfillment};
 use anycart_core::{MerchantId, OrderId, SessionId, VariantId};
-use anycart_store::{AttemptKey, AttemptState, PaymentAttempt, Store, StoreError};
+use anycart_store::{AttemptKey, AttemptState, CardUse, PaymentAttempt, Store, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 
@@ -19,6 +19,7 @@ fn attempt(key: AttemptKey, token: &str, now_ms: i64) -> PaymentAttempt {
         currency: "usd".into(),
         capture: true,
         token: SecretString::from(token.to_string()),
+        card_use: CardUse::OneOff,
         state: AttemptState::Started,
         provider_reference: None,
         captured: false,
@@ -105,6 +106,31 @@ async fn attempts_are_journaled_once_and_sealed() {
         assert_eq!(got.state, AttemptState::Authorized, "{name}");
         assert_eq!(got.provider_reference.as_deref(), Some("sbx_1"));
         assert!(got.captured);
+
+        // What the card is used for beyond the payment is journaled with it, so a
+        // replay of the provider call is the same call.
+        for (n, card_use) in [
+            CardUse::Save {
+                customer: "cus_a".into(),
+            },
+            CardUse::SavedCard {
+                customer: "cus_b".into(),
+            },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let key = AttemptKey {
+                attempt: u32::try_from(n + 1).unwrap(),
+                ..key
+            };
+            let wanted = PaymentAttempt {
+                card_use: card_use.clone(),
+                ..attempt(key, "pm_1", 20)
+            };
+            let journaled = store.journal_payment_attempt(&wanted).await.unwrap();
+            assert_eq!(journaled.card_use, card_use, "{name}");
+        }
     }
 }
 
