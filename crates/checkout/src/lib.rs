@@ -22,6 +22,7 @@ pub mod error;
 pub mod inventory;
 pub mod keys;
 pub mod merchants;
+pub mod pause_points;
 mod payment_journal;
 pub mod payment_providers;
 pub mod placements;
@@ -72,6 +73,10 @@ pub struct CheckoutConfig {
     pub shopper_secret: secrecy::SecretString,
     /// Write sign-in codes to the log (demo mode only: there is no mailer there).
     pub log_sign_in_codes: bool,
+    /// How long a payment attempt must sit untouched before the recovery worker
+    /// settles it. Longer than any request may take, so recovery never races a
+    /// live one ([`recovery::PAYMENT_RECOVERY_AFTER_MS`]); crash tests shorten it.
+    pub payment_recovery_after_ms: i64,
 }
 
 impl Default for CheckoutConfig {
@@ -82,6 +87,7 @@ impl Default for CheckoutConfig {
             sweep_interval_ms: 500,
             shopper_secret: keys::random_secret(),
             log_sign_in_codes: false,
+            payment_recovery_after_ms: recovery::PAYMENT_RECOVERY_AFTER_MS,
         }
     }
 }

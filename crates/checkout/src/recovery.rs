@@ -47,13 +47,14 @@ pub enum Recovered {
 }
 
 impl CheckoutService {
-    /// One recovery run over attempts idle since before `now - PAYMENT_RECOVERY_AFTER_MS`.
+    /// One recovery run over attempts idle for the configured
+    /// `payment_recovery_after_ms` ([`PAYMENT_RECOVERY_AFTER_MS`] by default).
     pub async fn recover_payments_once(&self) -> crate::CheckoutResult<Vec<Recovered>> {
         let now = self.now_ms();
         let attempts = self
             .store
             .lease_unsettled_payment_attempts(
-                now - PAYMENT_RECOVERY_AFTER_MS,
+                now - self.config.payment_recovery_after_ms,
                 now,
                 PAYMENT_RECOVERY_LEASE_MS,
                 PAYMENT_RECOVERY_BATCH_MAX,

@@ -38,6 +38,10 @@ pub struct Config {
     /// Key of the HMAC over returning shoppers' sign-in codes; set the same value on
     /// every node of a cluster (random per process when unset).
     pub shopper_secret: Option<SecretString>,
+    /// How long a payment with no order yet waits before the recovery worker
+    /// finishes its order or gives the money back (after a crash). Keep it above
+    /// the longest a request may take.
+    pub payment_recovery_after_ms: i64,
 }
 
 #[derive(Serialize)]
@@ -49,6 +53,7 @@ struct Defaults {
     log_format: &'static str,
     hold_engine: bool,
     group_commit: bool,
+    payment_recovery_after_ms: i64,
 }
 
 /// Values given on the command line (highest precedence).
@@ -75,6 +80,7 @@ impl Config {
             log_format: "pretty",
             hold_engine: true,
             group_commit: true,
+            payment_recovery_after_ms: anycart_checkout::recovery::PAYMENT_RECOVERY_AFTER_MS,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(path) = file {
@@ -87,6 +93,9 @@ impl Config {
             .context("invalid configuration")?;
         if config.session_ttl_ms < 10_000 {
             anyhow::bail!("session_ttl_ms must be at least 10000");
+        }
+        if config.payment_recovery_after_ms < 100 {
+            anyhow::bail!("payment_recovery_after_ms must be at least 100");
         }
         if config
             .shopper_secret

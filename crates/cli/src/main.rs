@@ -214,6 +214,7 @@ fn checkout_service(
             .clone()
             .unwrap_or(defaults.shopper_secret),
         sweep_interval_ms: defaults.sweep_interval_ms,
+        payment_recovery_after_ms: config.payment_recovery_after_ms,
     };
     let payments = Arc::new(anycart_payments::sandbox::SandboxProvider::new());
     CheckoutService::new(store, payments, clock, checkout_config, holds)

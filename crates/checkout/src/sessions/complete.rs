@@ -91,6 +91,7 @@ impl CheckoutService {
                 card_last4,
                 captured,
             } => {
+                crate::pause_points::pause_point("after_payment_answer").await;
                 let paid = Authorized {
                     order_id: attempt.order_id,
                     provider: attempt.provider.clone(),
