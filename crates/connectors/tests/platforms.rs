@@ -882,3 +882,169 @@ async fn a_platform_figure_does_not_give_back_units_anycart_sold_but_has_not_pus
         assert_eq!(available(&store, &s).await, 8, "{name}");
     }
 }
+
+/// What the checkout service does when the provider accepted a refund of `qty`
+/// units of `order`'s first line: reserve it, settle it, and so enqueue the
+/// `refund.created` item that carries it to the platform.
+async fn refund_through_anycart(
+    store: &Store,
+    s: &Shop,
+    order: anycart_core::OrderId,
+    qty: i64,
+    amount_minor: i64,
+    now_ms: i64,
+) -> anycart_core::RefundId {
+    use anycart_store::{Refund, RefundLine, RefundSource, RefundState};
+    let o = store
+        .get_order(s.merchant, order)
+        .await
+        .unwrap()
+        .unwrap()
+        .order;
+    store.order_payment(&o).await.unwrap();
+    let line = &o.lines[0];
+    let id = anycart_core::RefundId::new();
+    let refund = Refund {
+        id,
+        merchant_id: s.merchant,
+        order_id: order,
+        source: RefundSource::Anycart,
+        idempotency_key: Some(format!("key-{id}")),
+        request_hash: Some("h".into()),
+        amount_minor,
+        currency: "usd".into(),
+        lines: vec![RefundLine {
+            line_item_id: line.id.to_string(),
+            variant_id: line.variant_id,
+            quantity: qty,
+        }],
+        restock: true,
+        reason: Some("too small".into()),
+        state: RefundState::Requested,
+        provider_reference: None,
+        platform_reference: None,
+        failure: None,
+        created_at_ms: now_ms,
+        updated_at_ms: now_ms,
+    };
+    store.start_refund(&refund).await.unwrap();
+    assert!(
+        store
+            .settle_refund(
+                &refund,
+                RefundState::Succeeded,
+                Some(&format!("re_{id}")),
+                &[],
+                now_ms
+            )
+            .await
+            .unwrap()
+    );
+    id
+}
+
+/// The delivered `refund.created` items of a merchant.
+async fn refund_deliveries(store: &Store, s: &Shop) -> Vec<anycart_store::OutboxItem> {
+    store
+        .list_outbox(s.merchant, OutboxState::Delivered, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.kind == anycart_store::OUTBOX_KIND_REFUND_CREATED)
+        .collect()
+}
+
+#[tokio::test]
+async fn one_shopify_refund_per_anycart_refund_under_500s_and_lost_answers() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        let order = sell(&store, &s, 2).await;
+        // The refund is told before its order reached Shopify: it waits for it.
+        let refund = refund_through_anycart(&store, &s, order, 1, 1250, 2_000).await;
+        fake.fail_next(&[Failure::Http500]);
+        fake.hang_next_refund(Duration::from_millis(TEST_TIMEOUT_MS * 3));
+        drain(&store, &s, 2_000).await;
+
+        let orders = fake.orders();
+        assert_eq!(orders.len(), 1, "{name}");
+        let refunds = &orders[0].refunds;
+        assert_eq!(
+            refunds.len(),
+            1,
+            "{name}: exactly one Shopify refund: {refunds:?}"
+        );
+        let r = &refunds[0];
+        assert!(
+            r["note"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("anycart:{refund}")),
+            "{name}: {r:?}"
+        );
+        assert!(r["note"].as_str().unwrap().contains("12.50 USD"), "{r:?}");
+        assert_eq!(r["notify"], true, "Shopify sends its own refund notice");
+        let line = &r["refundLineItems"][0];
+        assert_eq!(line["quantity"], 1);
+        assert_eq!(line["restockType"], "RETURN");
+        assert_eq!(line["locationId"], "gid://shopify/Location/31");
+        let t = &r["transactions"][0];
+        assert_eq!(
+            (t["kind"].as_str(), t["amount"].as_str()),
+            (Some("REFUND"), Some("12.50"))
+        );
+        let delivered = refund_deliveries(&store, &s).await;
+        assert_eq!(delivered.len(), 1, "{name}");
+        assert_eq!(
+            delivered[0].platform_order_id.as_deref(),
+            Some(r.id.as_str())
+        );
+        assert_eq!(
+            delivered[0].confirmation_status.as_deref(),
+            Some("refund_recorded")
+        );
+
+        // The rest of the order: the second unit, and the money left after it.
+        refund_through_anycart(&store, &s, order, 1, 4450, 200_000).await;
+        drain(&store, &s, 200_000).await;
+        assert_eq!(fake.orders()[0].refunds.len(), 2, "{name}");
+        // Delivering again (a late worker) records nothing more.
+        deliver_due(&store, i64::MAX / 4).await.unwrap();
+        assert_eq!(fake.orders()[0].refunds.len(), 2, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn native_merchants_email_the_shopper_about_a_refund() {
+    for (name, store, _dir) in stores().await {
+        let sink = SmtpSink::start().await;
+        let s = shop(&store).await;
+        store
+            .upsert_connection(&ConnectionRecord {
+                merchant_id: s.merchant,
+                settings: serde_json::from_value(serde_json::json!({
+                    "platform": "native",
+                    "shop_domain": "shop.example",
+                    "smtp_url": format!("smtp://127.0.0.1:{}", sink.port),
+                    "from_address": "orders@shop.example",
+                    "shop_name": "Tee Shop",
+                }))
+                .unwrap(),
+                created_at_ms: 1,
+                updated_at_ms: 1,
+            })
+            .await
+            .unwrap();
+        let order = sell(&store, &s, 1).await;
+        drain(&store, &s, 2_000).await;
+        refund_through_anycart(&store, &s, order, 1, 1000, 3_000).await;
+        drain(&store, &s, 3_000).await;
+        let mails = sink.received();
+        assert_eq!(mails.len(), 2, "{name}: the confirmation, then the refund");
+        let m = &mails[1];
+        assert_eq!(m.to, vec!["<shopper@example.com>".to_string()]);
+        assert!(m.data.contains("$10.00"), "{name}: {}", m.data);
+        assert_eq!(refund_deliveries(&store, &s).await.len(), 1);
+    }
+}

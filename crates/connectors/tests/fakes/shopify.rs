@@ -1,10 +1,12 @@
 //! A fake Shopify Admin GraphQL endpoint. It accepts only the operations anycart
 //! sends (compared with the documents in `wire`), checks the access token and the
-//! variables' shapes as Shopify's schema would, keeps created orders, answers the
-//! tag search, reports `extensions.cost`, and fails on demand.
+//! variables' shapes as Shopify's schema would, keeps created orders (with their
+//! line items and transactions) and refunds, answers the tag search, reports
+//! `extensions.cost`, and fails on demand.
 
 use anycart_connectors::shopify::wire::{
-    FIND_ORDER_QUERY, IMPORT_PRODUCTS_QUERY, ORDER_CREATE_MUTATION,
+    FIND_ORDER_QUERY, IMPORT_PRODUCTS_QUERY, ORDER_CREATE_MUTATION, REFUND_CONTEXT_QUERY,
+    REFUND_CREATE_MUTATION,
 };
 use axum::Json;
 use axum::extract::State;
@@ -34,6 +36,25 @@ pub struct FakeOrder {
     pub tags: Vec<String>,
     pub input: Value,
     pub options: Value,
+    /// `refundCreate` inputs recorded on it, with the refund ids given.
+    pub refunds: Vec<FakeRefund>,
+}
+
+/// A refund recorded on a fake order.
+#[derive(Clone, Debug)]
+pub struct FakeRefund {
+    pub id: String,
+    pub input: Value,
+}
+
+/// The id of line `i` of an order (as `lineItems.nodes[i].id` reports it).
+fn line_item_id(order: &FakeOrder, i: usize) -> String {
+    format!("{}/LineItem/{i}", order.id.replace("Order", "OrderLine"))
+}
+
+/// The id of the order's sale transaction.
+fn sale_id(order: &FakeOrder) -> String {
+    format!("{}/Transaction/1", order.id.replace("Order", "OrderTxn"))
 }
 
 #[derive(Default)]
@@ -43,6 +64,7 @@ struct Shop {
     requests: usize,
     fail_always: bool,
     hang_next_create: Option<Duration>,
+    hang_next_refund: Option<Duration>,
     catalogue: Vec<Value>,
     /// Points left in the cost bucket reported on import pages (None: plenty).
     import_bucket: Option<f64>,
@@ -73,6 +95,12 @@ impl FakeShopify {
             token: token.into(),
             state,
         }
+    }
+
+    /// Lets the next refundCreate commit and then hang for `d` (past the client's
+    /// timeout): the refund exists, the answer never arrives.
+    pub fn hang_next_refund(&self, d: Duration) {
+        self.state.lock().unwrap().hang_next_refund = Some(d);
     }
 
     /// Queues failures for the next requests, in order.
@@ -298,8 +326,37 @@ async fn graphql(
                     tags,
                     input: order.clone(),
                     options: options.clone(),
+                    refunds: Vec::new(),
                 });
                 json!({"data": {"orderCreate": {"order": {"id": id, "name": format!("#{}", 1000 + shop.orders.len())}, "userErrors": []}}, "extensions": cost(1990.0)})
+            }
+        }
+    } else if query == REFUND_CONTEXT_QUERY {
+        let shop = state.lock().unwrap();
+        let order = shop
+            .orders
+            .iter()
+            .find(|o| Some(o.id.as_str()) == vars["id"].as_str())
+            .map(refund_context);
+        json!({"data": {"order": order, "locations": {"nodes": [{"id": "gid://shopify/Location/31"}]}}, "extensions": cost(1990.0)})
+    } else if query == REFUND_CREATE_MUTATION {
+        let mut shop = state.lock().unwrap();
+        let input = &vars["input"];
+        match validate_refund(&shop, input) {
+            Err(e) => e,
+            Ok(index) => {
+                hang = shop.hang_next_refund.take();
+                let order = &mut shop.orders[index];
+                let id = format!(
+                    "gid://shopify/Refund/{}{}",
+                    index + 1,
+                    order.refunds.len() + 1
+                );
+                order.refunds.push(FakeRefund {
+                    id: id.clone(),
+                    input: input.clone(),
+                });
+                json!({"data": {"refundCreate": {"refund": {"id": id}, "userErrors": []}}, "extensions": cost(1990.0)})
             }
         }
     } else {
@@ -309,4 +366,123 @@ async fn graphql(
         tokio::time::sleep(d).await;
     }
     Json(answer).into_response()
+}
+
+/// What `AnycartRefundContext` selects of an order: its refunds, its line items
+/// with what is left to refund of them, and its transactions.
+fn refund_context(o: &FakeOrder) -> Value {
+    let lines: Vec<Value> = o.input["lineItems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, l)| {
+            let id = line_item_id(o, i);
+            let quantity = l["quantity"].as_i64().unwrap_or(0);
+            json!({"id": id, "quantity": quantity,
+                   "refundableQuantity": quantity - refunded_units(o, &id),
+                   "variant": {"id": l["variantId"]}})
+        })
+        .collect();
+    let sale = &o.input["transactions"][0];
+    json!({
+        "id": o.id,
+        "refunds": o.refunds.iter().map(|r| json!({"id": r.id, "note": r.input["note"]})).collect::<Vec<_>>(),
+        "lineItems": {"nodes": lines},
+        "transactions": [{"id": sale_id(o), "kind": sale["kind"], "status": "SUCCESS", "gateway": sale["gateway"]}],
+    })
+}
+
+fn refunded_units(o: &FakeOrder, line_item: &str) -> i64 {
+    o.refunds
+        .iter()
+        .flat_map(|r| r["refundLineItems"].as_array().cloned().unwrap_or_default())
+        .filter(|l| l["lineItemId"] == line_item)
+        .map(|l| l["quantity"].as_i64().unwrap_or(0))
+        .sum()
+}
+
+impl std::ops::Index<&str> for FakeRefund {
+    type Output = Value;
+    fn index(&self, key: &str) -> &Value {
+        &self.input[key]
+    }
+}
+
+fn refund_error(field: &[&str], message: &str) -> Value {
+    json!({"data": {"refundCreate": {"refund": null, "userErrors": [{"field": field, "message": message}]}}, "extensions": cost(1990.0)})
+}
+
+/// Checks `RefundInput` as Shopify would: a known order, its own line items,
+/// quantities within what is left, a known restock type and location, and a
+/// REFUND transaction whose parent is the order's sale, for no more than it.
+/// Answers the order's index.
+fn validate_refund(shop: &Shop, input: &Value) -> Result<usize, Value> {
+    let Some(index) = shop
+        .orders
+        .iter()
+        .position(|o| Some(o.id.as_str()) == input["orderId"].as_str())
+    else {
+        return Err(refund_error(&["orderId"], "Order does not exist"));
+    };
+    let order = &shop.orders[index];
+    let context = refund_context(order);
+    for l in input["refundLineItems"].as_array().into_iter().flatten() {
+        let Some(line) = context["lineItems"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["id"] == l["lineItemId"])
+        else {
+            return Err(refund_error(
+                &["refundLineItems", "lineItemId"],
+                "Line item does not exist",
+            ));
+        };
+        let qty = l["quantity"].as_i64().unwrap_or(0);
+        if qty < 1 || qty > line["refundableQuantity"].as_i64().unwrap_or(0) {
+            return Err(refund_error(
+                &["refundLineItems", "quantity"],
+                "Quantity cannot refund more items than were purchased",
+            ));
+        }
+        let restock = l["restockType"].as_str().unwrap_or_default();
+        if !["RETURN", "CANCEL", "NO_RESTOCK", "LEGACY_RESTOCK"].contains(&restock) {
+            return Err(
+                json!({"errors": [{"message": "Variable $input of type RefundInput! was provided invalid value for refundLineItems.restockType", "extensions": {"code": "INVALID_VARIABLE"}}]}),
+            );
+        }
+        if restock == "RETURN" && l["locationId"].as_str() != Some("gid://shopify/Location/31") {
+            return Err(refund_error(
+                &["refundLineItems", "locationId"],
+                "Location is required to restock",
+            ));
+        }
+    }
+    let sale_amount: f64 = order.input["transactions"][0]["amountSet"]["shopMoney"]["amount"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0.0);
+    let already: f64 = order
+        .refunds
+        .iter()
+        .flat_map(|r| r["transactions"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["amount"].as_str().and_then(|a| a.parse::<f64>().ok()))
+        .sum();
+    for t in input["transactions"].as_array().into_iter().flatten() {
+        let amount = t["amount"].as_str().and_then(|a| a.parse::<f64>().ok());
+        if t["kind"] != "REFUND" || t["parentId"].as_str() != Some(sale_id(order).as_str()) {
+            return Err(refund_error(
+                &["transactions"],
+                "A refund must be a child of the order's sale",
+            ));
+        }
+        if amount.is_none_or(|a| a <= 0.0 || a + already > sale_amount + 1e-9) {
+            return Err(refund_error(
+                &["transactions", "amount"],
+                "Refund amount exceeds the amount that can be refunded",
+            ));
+        }
+    }
+    Ok(index)
 }
