@@ -135,7 +135,8 @@ fn selected_rate_id(
 }
 
 /// What blocks payment besides the lines: no email to confirm the order to, no
-/// address, or an address nothing ships to.
+/// address, an address nothing ships to, or only a destination (a wallet's
+/// region before the shopper pays) with no street to deliver to.
 fn contact_messages(input: &QuoteInput<'_>, no_options: bool) -> Vec<Message> {
     let mut messages = Vec::new();
     if input.buyer.email.is_none() && input.fulfillment.email.is_none() {
@@ -145,18 +146,28 @@ fn contact_messages(input: &QuoteInput<'_>, no_options: bool) -> Vec<Message> {
             "An email address is needed for the order confirmation.",
         ));
     }
-    match input.fulfillment.address {
+    match &input.fulfillment.address {
         None => messages.push(Message::blocking(
             ErrorCode::Missing,
             "$.fulfillment_details.address",
             "A shipping address is needed.",
         )),
-        Some(_) if no_options => messages.push(Message::blocking(
-            ErrorCode::Invalid,
-            "$.fulfillment_details.address.country",
-            "We do not ship to this country.",
-        )),
-        Some(_) => {}
+        Some(address) => {
+            if no_options {
+                messages.push(Message::blocking(
+                    ErrorCode::Invalid,
+                    "$.fulfillment_details.address.country",
+                    "We do not ship to this country.",
+                ));
+            }
+            if address.is_destination_only() {
+                messages.push(Message::blocking(
+                    ErrorCode::Missing,
+                    "$.fulfillment_details.address.line_one",
+                    "A street address is needed.",
+                ));
+            }
+        }
     }
     messages
 }
@@ -385,6 +396,46 @@ mod tests {
         assert!(e.quote.is_ready(), "{:?}", e.quote.messages);
         assert_eq!(e.quote.totals.fulfillment_minor, 500);
         assert_eq!(e.selected_shipping, Some(zones[0].rates[1].id));
+    }
+
+    #[test]
+    fn a_destination_is_priced_but_not_payable() {
+        let buyer = Buyer {
+            email: Some(Email::parse("a@b.co").unwrap()),
+            ..Default::default()
+        };
+        let ful = Fulfillment {
+            address: Some(Address::destination("", "SF", "CA", "US", "94000").unwrap()),
+            ..Default::default()
+        };
+        let zones = zones();
+        let lines = [line(1, 100)];
+        let e = evaluate(&QuoteInput {
+            currency: usd(),
+            lines: &lines,
+            buyer: &buyer,
+            fulfillment: &ful,
+            selected_shipping: None,
+            codes: &[],
+            codes_from_coupons: false,
+            zones: &zones,
+            tax_rates: &[],
+            discounts: &[],
+            now_ms: 0,
+            buyer_units: &BTreeMap::new(),
+        })
+        .unwrap();
+        assert!(!e.quote.is_ready());
+        assert_eq!(e.quote.fulfillment_options.len(), 2, "rates for the region");
+        assert_eq!(e.quote.totals.fulfillment_minor, 500);
+        assert_eq!(
+            e.quote
+                .messages
+                .iter()
+                .map(|m| m.param.as_deref())
+                .collect::<Vec<_>>(),
+            vec![Some("$.fulfillment_details.address.line_one")]
+        );
     }
 
     #[test]

@@ -183,6 +183,41 @@ impl Address {
             postal_code: required_text("postal_code", postal_code)?,
         })
     }
+
+    /// A destination known only by its region, as a wallet shares it while the
+    /// shopper is still choosing (Apple Pay and Google Pay give city, state, postal
+    /// code and country before the payment is authorised): enough to quote shipping
+    /// and tax, never to ship to. It has no street (`line_one` is empty), and a
+    /// session holding one is not ready for payment until the full address comes.
+    pub fn destination(
+        name: &str,
+        city: &str,
+        state: &str,
+        country: &str,
+        postal_code: &str,
+    ) -> Result<Self, ValueError> {
+        let bounded = |field: &'static str, v: &str| -> Result<String, ValueError> {
+            let t = v.trim();
+            if t.chars().count() > TEXT_LEN_MAX {
+                return Err(ValueError::Text { field });
+            }
+            Ok(t.to_string())
+        };
+        Ok(Address {
+            name: bounded("name", name)?,
+            line_one: String::new(),
+            line_two: None,
+            city: bounded("city", city)?,
+            state: bounded("state", state)?,
+            country: CountryCode::parse(country)?,
+            postal_code: bounded("postal_code", postal_code)?,
+        })
+    }
+
+    /// A [`destination`](Address::destination) only: no street to deliver to.
+    pub fn is_destination_only(&self) -> bool {
+        self.line_one.is_empty()
+    }
 }
 
 #[cfg(test)]
@@ -244,6 +279,23 @@ mod tests {
         assert!(Address::parse("A", "1 St", None, "Town", "CA", "USA", "94000").is_err());
         let long = "x".repeat(TEXT_LEN_MAX + 1);
         assert!(Address::parse("A", &long, None, "Town", "CA", "US", "94000").is_err());
+    }
+
+    #[test]
+    fn a_destination_is_a_region_without_a_street() {
+        let d = Address::destination("", " San Francisco ", "CA", "us", "94105").unwrap();
+        assert!(d.is_destination_only());
+        assert_eq!(
+            (d.city.as_str(), d.country.as_ref()),
+            ("San Francisco", "US")
+        );
+        // Wallets may leave any part but the country out.
+        assert!(Address::destination("", "", "", "GB", "").is_ok());
+        assert!(Address::destination("", "Paris", "", "France", "75001").is_err());
+        let long = "x".repeat(TEXT_LEN_MAX + 1);
+        assert!(Address::destination("", &long, "", "FR", "").is_err());
+        let full = Address::parse("A", "1 St", None, "SF", "CA", "US", "94000").unwrap();
+        assert!(!full.is_destination_only());
     }
 
     proptest! {

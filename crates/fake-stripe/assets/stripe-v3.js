@@ -1,7 +1,9 @@
 /*
  * Stripe.js stand-in, served by anycart's fake Stripe (crates/fake-stripe) at /v3.
  * A page loads https://js.stripe.com/v3 in production and <fake>/v3 in tests.
- * Plain ES2019, no dependencies; it talks only to the origin it was loaded from.
+ * Plain ES2019, no dependencies; it talks only to the origin it was loaded from,
+ * and its look is the stylesheet <fake>/v3/stand-in.css (no inline styles, so it
+ * runs under a Content-Security-Policy without 'unsafe-inline', as Stripe.js does).
  *
  * What it fakes (the surface anycart's widget uses):
  *   Stripe(publishableKey)
@@ -118,28 +120,14 @@
     return node;
   }
 
-  var STYLE = [
-    '.fs-field{display:flex;flex-direction:column;margin:0 0 10px;font:inherit}',
-    '.fs-field label{font-size:.85em;margin-bottom:4px}',
-    '.fs-field input,.fs-field select{padding:8px;border:1px solid #ccc;border-radius:var(--fs-radius,4px);font:inherit}',
-    '.fs-field input[aria-invalid=true]{border-color:#df1b41}',
-    '.fs-error{color:#df1b41;font-size:.8em;min-height:1em}',
-    '.fs-row{display:flex;gap:10px}.fs-row>.fs-field{flex:1}',
-    '.fs-wallets{display:flex;gap:8px}.fs-wallets button{flex:1;padding:10px;border-radius:var(--fs-radius,4px);',
-    'border:0;background:#000;color:#fff;font:inherit;cursor:pointer}',
-    '.fs-overlay{position:fixed;inset:0;background:rgba(0,0,0,.45);display:flex;align-items:center;',
-    'justify-content:center;z-index:2147483647}',
-    '.fs-dialog{background:#fff;color:#111;border-radius:8px;padding:16px;max-width:320px;width:90%;',
-    'font:14px system-ui,sans-serif;box-shadow:0 8px 30px rgba(0,0,0,.3)}',
-    '.fs-dialog h2{font-size:16px;margin:0 0 8px}.fs-dialog button{margin:8px 8px 0 0;padding:8px 14px}',
-    '.fs-dialog fieldset{border:0;padding:0;margin:8px 0}'
-  ].join('');
+  /* The look comes from a stylesheet on the stand-in's own origin (CSP-safe: no
+   * inline <style>, no style attributes; appearance variables go through CSSOM). */
+  var STYLESHEET = (currentScript && currentScript.src ? new URL(currentScript.src).origin : ORIGIN) + '/v3/stand-in.css';
 
   function ensureStyle() {
     if (document.getElementById('fake-stripe-style')) return;
-    var s = el('style', { id: 'fake-stripe-style' });
-    s.textContent = STYLE;
-    document.head.appendChild(s);
+    var link = el('link', { id: 'fake-stripe-style', rel: 'stylesheet', href: STYLESHEET });
+    (document.head || document.documentElement).appendChild(link);
   }
 
   function Emitter() { this._handlers = {}; }
@@ -467,7 +455,9 @@
 
     function update(o) {
       if (o.shippingRates) { rates = o.shippingRates; selected = rates[0] || null; }
-      if (typeof o.amount === 'number') amount = o.amount;
+      // Stripe takes a new total from elements.update({amount}) before resolve();
+      // this stand-in also accepts `amount` in the resolve payload.
+      amount = typeof o.amount === 'number' ? o.amount : elements._options.amount;
       total.textContent = 'Total ' + money(amount, elements._options.currency);
       drawRates();
     }
@@ -646,5 +636,6 @@
 
   Stripe.version = 3;
   Stripe.fake = true;
+  ensureStyle();
   window.Stripe = Stripe;
 })();

@@ -44,7 +44,7 @@ pub use faults::{Fault, FaultSpec};
 pub use model::{CaptureMethod, PaymentIntentStatus};
 pub use server::DEFAULT_API_VERSION;
 pub use state::{DeliveryLog, RequestLog};
-pub use stripe_js::STRIPE_JS;
+pub use stripe_js::{STRIPE_JS, STRIPE_JS_CSS};
 pub use views::{PaymentIntentView, RefundView};
 pub use webhooks::{Forgery, signature_header as webhook_signature_header};
 

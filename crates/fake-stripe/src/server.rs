@@ -32,6 +32,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v3", get(stripe_js::serve))
         .route("/v3/", get(stripe_js::serve))
+        .route(stripe_js::STRIPE_JS_CSS_PATH, get(stripe_js::serve_css))
         .nest("/test_control", control::routes())
         .fallback(api_request)
         .layer(middleware::from_fn(cors))

@@ -23,6 +23,22 @@ async fn v3_is_served_as_javascript_with_cors() {
         );
         assert!(r.text().await.unwrap().contains("window.Stripe = Stripe"));
     }
+    // Its look: a stylesheet on the same origin, so a page's CSP needs no 'unsafe-inline'.
+    let r = api
+        .http
+        .get(format!("{}/v3/stand-in.css", api.stripe.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(r.text().await.unwrap().contains(".fs-dialog"));
+    let js = anycart_fake_stripe::STRIPE_JS;
+    assert!(js.contains("/v3/stand-in.css"));
+    assert!(
+        !js.contains("createElement('style')") && !js.contains("el('style'"),
+        "no inline <style>: pages without 'unsafe-inline' block it"
+    );
     let r = api
         .http
         .request(

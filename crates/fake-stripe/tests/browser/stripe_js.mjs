@@ -35,8 +35,11 @@ const page_html = `<!doctype html><html><head><title>host</title></head><body>
 <div id="pe"></div><div id="ece"></div>
 </body></html>`;
 
+// The host page's CSP is as strict as anycart's checkout iframe: scripts and
+// styles from the fake's origin only, no 'unsafe-inline'.
+const CSP = `default-src 'none'; script-src ${FAKE}; style-src ${FAKE}; connect-src ${FAKE}`;
 const host = createServer((req, res) => {
-  res.writeHead(200, { 'Content-Type': 'text/html' });
+  res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Security-Policy': CSP });
   res.end(page_html);
 });
 await new Promise((r) => host.listen(0, '127.0.0.1', r));
@@ -47,9 +50,12 @@ let passed = 0;
 async function check(name, fn) {
   const page = await browser.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const blocked = [];
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
   try {
     await page.goto(HOST);
     await fn(page);
+    assert.deepEqual(blocked, [], 'the stand-in does nothing the CSP blocks');
     passed += 1;
     console.log(`  ok  ${name}`);
   } finally {
@@ -128,6 +134,8 @@ try {
       await page.evaluate((cs) => { window.next = stripe.handleNextAction({ clientSecret: cs }); }, pi.client_secret);
       const dialog = page.getByRole('dialog', { name: '3-D Secure' });
       await dialog.waitFor();
+      // Styled by the stylesheet on the fake's origin, not by an inline <style> the CSP would block.
+      assert.equal(await page.locator('[data-fake-stripe="dialog"]').evaluate((o) => getComputedStyle(o).position), 'fixed');
       await dialog.getByRole('button', { name: button }).click();
       const result = await page.evaluate(() => window.next);
       if (button === 'Complete') {

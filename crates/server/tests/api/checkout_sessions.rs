@@ -409,6 +409,70 @@ async fn shipping_choice_tax_region_and_unserved_countries() {
 }
 
 #[tokio::test]
+async fn a_wallets_redacted_address_quotes_shipping_and_payment_waits_for_the_street() {
+    let app = spawn_sqlite(None).await;
+    let tee = app.variant("TEE-TRAIL-S");
+    let s = app
+        .post(
+            "/checkout_sessions",
+            json!({"currency": "usd", "line_items": [{"id": tee}], "buyer": {"email": "wallet@example.com"}}),
+        )
+        .await;
+    assert_eq!(s.status, StatusCode::CREATED, "{}", s.body);
+    let id = s.body["id"].as_str().unwrap().to_string();
+    // What Apple Pay / Google Pay share before the shopper pays: no street, maybe no name.
+    let region = |country: &str| json!({"name": "", "line_one": "", "city": "San Francisco", "state": "CA", "country": country, "postal_code": "94105"});
+    let quoted = app
+        .post(
+            &format!("/checkout_sessions/{id}"),
+            json!({"fulfillment_details": {"address": region("US")}}),
+        )
+        .await;
+    assert_eq!(quoted.status, StatusCode::OK, "{}", quoted.body);
+    assert_eq!(quoted.body["status"], "not_ready_for_payment");
+    assert!(
+        !quoted.body["fulfillment_options"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(total(&quoted.body, "fulfillment") > 0);
+    let params: Vec<_> = quoted.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["param"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(params, vec!["$.fulfillment_details.address.line_one"]);
+    let early = app.pay(&id, "tok_visa").await;
+    assert_ne!(early.body["status"], "completed", "{}", early.body);
+    assert!(early.body["order"].is_null());
+
+    // An unserved region says so, as a full address would.
+    let jp = app
+        .post(
+            &format!("/checkout_sessions/{id}"),
+            json!({"fulfillment_details": {"address": region("JP")}}),
+        )
+        .await;
+    assert!(message_codes(&jp.body).contains(&"invalid".to_string()));
+
+    let full = app
+        .post(
+            &format!("/checkout_sessions/{id}"),
+            json!({"fulfillment_details": {"address": address("US", "CA")}}),
+        )
+        .await;
+    assert_eq!(full.body["status"], "ready_for_payment", "{}", full.body);
+    let paid = app.pay(&id, "tok_visa").await;
+    assert_eq!(paid.body["status"], "completed", "{}", paid.body);
+    assert_eq!(
+        paid.body["fulfillment_details"]["address"]["line_one"],
+        "1 Market St"
+    );
+}
+
+#[tokio::test]
 async fn discount_codes_are_applied_or_explained() {
     let app = spawn_sqlite(None).await;
     let tee = app.variant("TEE-TRAIL-S");

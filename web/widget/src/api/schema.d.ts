@@ -986,7 +986,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description ACP `Address`. */
+        /**
+         * @description ACP `Address`. Sent with an empty `line_one` it is a destination only (a
+         *     wallet's redacted address: city, state, postal code, country; `name` may be
+         *     empty too): shipping options and tax are quoted for it, and the session stays
+         *     `not_ready_for_payment` (`missing` at `$.fulfillment_details.address.line_one`)
+         *     until the full address is sent.
+         */
         AddressWire: {
             city: string;
             /** @description ISO 3166-1 alpha-2. */

@@ -1,7 +1,7 @@
 // Reading a checkout session the server sent. What blocks payment is the
 // server's call, stated on each message (`resolution: requires_buyer_input`,
 // see crates/server/src/routes/acp/convert.rs); the app only reads it.
-import type { Message, Session } from '../api/types';
+import type { FulfillmentOption, Message, Session } from '../api/types';
 import { tellHost } from './host';
 import { showErrors, state } from './state';
 
@@ -21,12 +21,14 @@ export function basketProblems(s: Session): Message[] {
   return s.messages.filter((m) => isBlocking(m) && (m.param ?? '').startsWith('$.line_items'));
 }
 
-/** Takes in a session answer: its messages, and the stock its lines report. */
-export function absorb(s: Session): void {
+/** Takes in a session answer: its messages, and the stock its lines report.
+ * `quiet` keeps the error region as it is (a wallet's sheet is filling the session
+ * in steps, and "email missing" is not news while it does). */
+export function absorb(s: Session, quiet = false): void {
   state.session = s;
   for (const li of s.line_items) state.live.set(li.variant_id, li.available_quantity);
   const errors = s.messages.filter((m) => m.type === 'error');
-  showErrors(errors.map((m) => m.content), errors.map((m) => m.code ?? ''));
+  if (!quiet) showErrors(errors.map((m) => m.content), errors.map((m) => m.code ?? ''));
   state.notices = s.messages.filter((m) => m.type !== 'error').map((m) => m.content);
   tellHost('ec.messages.change', { messages: s.messages });
 }
@@ -34,4 +36,9 @@ export function absorb(s: Session): void {
 /** The session's total of `kind` (`total`, `discount`, …), 0 when absent. */
 export function total(kind: string): number {
   return state.session?.totals.find((t) => t.type === kind)?.amount ?? 0;
+}
+
+/** What a shipping option costs, as the server priced it (minor units). */
+export function optionAmount(o: FulfillmentOption): number {
+  return o.totals.find((t) => t.type === 'fulfillment' || t.type === 'total')?.amount ?? 0;
 }

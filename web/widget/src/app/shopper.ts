@@ -5,9 +5,10 @@
 import type { Session, Verified } from '../api/types';
 import { CallError, post } from './api';
 import { cfg } from './config';
-import { complete } from './payment';
+import { complete, paysWithStripe } from './payment';
 import { absorb, blocked } from './session';
 import { state } from './state';
+import { completeWithStripe } from './stripe/pay';
 import { go } from './ui';
 
 /** Where the shopper token is kept: this iframe's storage, partitioned per host site. */
@@ -81,7 +82,7 @@ export async function oneTap(): Promise<void> {
   const sh = state.shopper;
   if (!s || !sh) return;
   try {
-    await complete(s, sh.shopper_token, false);
+    await (paysWithStripe() ? completeWithStripe(s, sh.shopper_token) : complete(s, sh.shopper_token));
   } catch (e) {
     if (e instanceof CallError && e.body.code === 'invalid_payment_token') keepShopper(null);
     state.step = 'payment';

@@ -98,18 +98,24 @@ pub fn buyer(update: &BuyerRequest) -> Result<Buyer, ApiError> {
     })
 }
 
-/// Validates an ACP address.
+/// Validates an ACP address. One without a street (`line_one` empty) is a
+/// destination: a wallet's redacted address (city, state, postal code, country)
+/// that prices shipping and tax while payment waits for the full address.
 pub fn address(a: &AddressWire, param: &str) -> Result<Address, ApiError> {
-    Address::parse(
-        &a.name,
-        &a.line_one,
-        a.line_two.as_deref(),
-        &a.city,
-        &a.state,
-        &a.country,
-        &a.postal_code,
-    )
-    .map_err(|e| {
+    let parsed = if a.line_one.trim().is_empty() {
+        Address::destination(&a.name, &a.city, &a.state, &a.country, &a.postal_code)
+    } else {
+        Address::parse(
+            &a.name,
+            &a.line_one,
+            a.line_two.as_deref(),
+            &a.city,
+            &a.state,
+            &a.country,
+            &a.postal_code,
+        )
+    };
+    parsed.map_err(|e| {
         ApiError::new(ErrorCode::InvalidAddress, e.to_string()).with_param(param.to_string())
     })
 }

@@ -28,7 +28,11 @@ pub struct ItemRequest {
     pub unit_amount: Option<i64>,
 }
 
-/// ACP `Address`.
+/// ACP `Address`. Sent with an empty `line_one` it is a destination only (a
+/// wallet's redacted address: city, state, postal code, country; `name` may be
+/// empty too): shipping options and tax are quoted for it, and the session stays
+/// `not_ready_for_payment` (`missing` at `$.fulfillment_details.address.line_one`)
+/// until the full address is sent.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct AddressWire {
     pub name: String,

@@ -3,14 +3,14 @@
 import type { FulfillmentOption, Session } from '../../api/types';
 import { applyCode, chooseShipping } from '../checkout';
 import { sessionMoney } from '../money';
-import { blocked } from '../session';
+import { blocked, optionAmount } from '../session';
 import { state } from '../state';
 import { go, run } from '../ui';
 import { field, h, heading, stepForm } from './dom';
 import { actions, totalsList } from './parts';
 
 function optionPrice(o: FulfillmentOption, s: Session): string {
-  return sessionMoney(o.totals.find((t) => t.type === 'fulfillment' || t.type === 'total')?.amount ?? 0, s.currency);
+  return sessionMoney(optionAmount(o), s.currency);
 }
 
 export function reviewView(): HTMLElement {
