@@ -212,6 +212,16 @@ pub struct MerchantWire {
     pub name: String,
 }
 
+/// Campaign and attribution fields (all optional).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignWire {
+    pub name: Option<String>,
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub content: Option<String>,
+}
+
 /// Where a sale came from.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AttributionWire {
@@ -219,7 +229,7 @@ pub struct AttributionWire {
     pub channel: &'static str,
     /// The placement whose key opened the checkout (`plc_…`), if any.
     pub placement_id: Option<String>,
-    pub campaign: crate::routes::admin::placements::CampaignWire,
+    pub campaign: CampaignWire,
     /// The agent that bought on the shopper's behalf, if any.
     pub agent: Option<AgentWire>,
 }
@@ -237,7 +247,7 @@ pub fn attribution_wire(a: &anycart_core::attribution::Attribution) -> Attributi
     AttributionWire {
         channel: a.channel.as_str(),
         placement_id: a.placement_id.map(|p| p.to_string()),
-        campaign: crate::routes::admin::placements::CampaignWire {
+        campaign: CampaignWire {
             name: a.campaign.name.clone(),
             source: a.campaign.source.clone(),
             medium: a.campaign.medium.clone(),
