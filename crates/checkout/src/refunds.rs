@@ -86,13 +86,16 @@ pub fn lines_amount(order: &Order, lines: &[(anycart_core::LineItemId, i64)]) ->
     i64::try_from((net + tax).clamp(0, cap)).unwrap_or(0)
 }
 
+/// `(line, quantity)` pairs, as [`lines_amount`] prices them.
+type PricedLines = Vec<(anycart_core::LineItemId, i64)>;
+
 /// The refund lines a request names, checked against the order and what is left
-/// of each line; with the `(line, quantity)` pairs to price them by.
+/// of each line; with the pairs to price them by.
 fn asked_lines(
     order: &Order,
     asked: &[(String, i64)],
     refunded: &BTreeMap<String, i64>,
-) -> CheckoutResult<(Vec<RefundLine>, Vec<(anycart_core::LineItemId, i64)>)> {
+) -> CheckoutResult<(Vec<RefundLine>, PricedLines)> {
     let mut lines: Vec<RefundLine> = Vec::new();
     let mut priced = Vec::new();
     for (i, (line_id, quantity)) in asked.iter().enumerate() {
