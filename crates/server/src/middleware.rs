@@ -134,6 +134,9 @@ fn framework_error(status: StatusCode, text: &str) -> ApiError {
         400 if text.contains("path") || text.contains("Invalid URL") || text.contains("UTF-8") => {
             ApiError::new(E::InvalidPath, "A segment of the path is invalid.")
         }
+        400 if text.contains("timed out") || text.contains("deadline") => {
+            ApiError::new(E::RequestTimeout, "The request body stopped arriving.").retry_after(1)
+        }
         400 => ApiError::new(E::BadRequest, "The request could not be read."),
         404 => ApiError::not_found("route"),
         405 => ApiError::new(
