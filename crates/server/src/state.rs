@@ -12,6 +12,10 @@ pub struct ServerConfig {
     pub base_url: String,
     /// What slow or greedy clients are allowed (see [`crate::serve`]).
     pub limits: crate::serve::ServeLimits,
+    /// A header a trusted proxy in front sets to the client's address
+    /// (`X-Forwarded-For`); `None` uses the TCP peer. Only set it behind a proxy
+    /// that overwrites the header, or any client can pick its own address.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -19,6 +23,7 @@ impl Default for ServerConfig {
         ServerConfig {
             base_url: "http://127.0.0.1:8080".into(),
             limits: crate::serve::ServeLimits::default(),
+            client_ip_header: None,
         }
     }
 }
