@@ -199,3 +199,21 @@ pub(crate) fn stripe_of(key: &impl std::hash::Hash, stripes: usize) -> usize {
     // The remainder is below `stripes`, which is a usize: the conversion cannot fail.
     usize::try_from(h.finish() % stripes as u64).unwrap_or(0)
 }
+
+impl CheckoutService {
+    /// Takes one unit of `client`'s budget for `action`, or refuses with how long
+    /// to wait (a 429 with `Retry-After` at the door).
+    pub fn throttle(
+        &self,
+        action: throttle::Action,
+        client: &throttle::ClientId,
+    ) -> error::CheckoutResult<()> {
+        self.throttles.check(action, client).map_err(|wait| {
+            metrics::counter!("anycart_throttled_total", "action" => action.as_str()).increment(1);
+            error::CheckoutError::RateLimited {
+                action,
+                retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+            }
+        })
+    }
+}

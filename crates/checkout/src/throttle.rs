@@ -17,8 +17,6 @@
 //! Merchants' own servers and agents (secret keys) are not throttled here: they
 //! are authenticated, and their traffic is the merchant's to shape.
 
-use crate::CheckoutService;
-use crate::error::{CheckoutError, CheckoutResult};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
@@ -200,20 +198,6 @@ impl Throttles {
                 "client refused payments: too many declined cards"
             );
         }
-    }
-}
-
-impl CheckoutService {
-    /// Takes one unit of `client`'s budget for `action`, or refuses with how long
-    /// to wait (a 429 with `Retry-After` at the door).
-    pub fn throttle(&self, action: Action, client: &ClientId) -> CheckoutResult<()> {
-        self.throttles.check(action, client).map_err(|wait| {
-            metrics::counter!("anycart_throttled_total", "action" => action.as_str()).increment(1);
-            CheckoutError::RateLimited {
-                action,
-                retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
-            }
-        })
     }
 }
 
