@@ -8,7 +8,8 @@
 //   3. a stale page after the product sold out shows the out-of-stock message;
 //   4. forged postMessages on the host page are ignored;
 //   5. a host origin not on the allow-list and a disabled placement are refused;
-//   6. returning shopper: the ad purchase ticked "Remember me"; on the article (a
+//   6. a hot drop's waiting room: wait in line, then the checkout starts by itself;
+//   7. returning shopper: the ad purchase ticked "Remember me"; on the article (a
 //      fresh browser profile) and then on a third site, the shopper enters the email,
 //      reads the one-time code from the server log (demo mode) and pays in one tap.
 // Screenshots go to target/e2e/.
@@ -460,6 +461,49 @@ try {
     const gone = await admin(demo, 'DELETE', `/shoppers/${email}`);
     assert.equal(gone.status, 404, 'already deleted by the shopper');
     await context.close();
+  });
+
+  await check('a hot drop: the shopper waits in line, sees the place, and the checkout starts on their turn', async () => {
+    const placement = await admin(demo, 'GET', `/placements/${demo.placements[1]}`);
+    const product = await admin(demo, 'GET', `/products/${placement.body.product_id}`);
+    // The variant the widget opens on: the placement's, else the first in stock.
+    const free = (v) => v.stock.reduce((n, s) => n + s.on_hand - s.committed - s.held, 0);
+    const variant = product.body.variants.find((v) => v.id === placement.body.variant_id) ?? product.body.variants.find((v) => free(v) > 0);
+    // One unit free: room for one shopper at a time.
+    for (const [n, s] of variant.stock.entries()) {
+      const r = await admin(demo, 'PUT', `/variants/${variant.id}/stock/${s.location_id}`, { on_hand: s.committed + s.held + (n === 0 ? 1 : 0) });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    const on = await admin(demo, 'PATCH', `/variants/${variant.id}`, { waiting_room: true });
+    assert.equal(on.status, 204, JSON.stringify(on.body));
+    const acp = (path, body, extra = {}) => fetch(`${demo.base_url}${path}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${demo.secret_key}`, 'Content-Type': 'application/json', 'API-Version': '2026-04-17', 'Idempotency-Key': randomUUID(), ...extra },
+      body: JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    // Someone else is first in line, and admitted.
+    const first = await acp('/widget/waiting_room', { variant_id: variant.id });
+    assert.equal(first.body.status, 'admitted', JSON.stringify(first.body));
+
+    const page = await browser.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await page.goto(demo.article_page_url);
+    const frame = await checkoutFrame(page);
+    await frame.getByRole('button', { name: 'Join the line' }).click();
+    await frame.getByRole('heading', { name: 'You are in line' }).waitFor();
+    assert.equal(await frame.getByTestId('line-position').textContent(), 'You are next.');
+    await page.screenshot({ path: join(SHOTS, '12-waiting-room.png') });
+
+    // The first shopper starts a checkout and gives up: the unit is free again,
+    // and the page, still asking, is admitted and goes straight to the checkout.
+    const session = await acp('/checkout_sessions', { currency: variant.currency ?? 'usd', line_items: [{ id: variant.id, quantity: 1 }], capabilities: {} },
+      { 'Anycart-Waiting-Room-Ticket': first.body.ticket });
+    assert.equal(session.status, 201, JSON.stringify(session.body));
+    assert.equal((await acp(`/checkout_sessions/${session.body.id}/cancel`, {})).status, 200);
+    await frame.getByRole('heading', { name: 'Contact & delivery' }).waitFor();
+    await frame.getByRole('button', { name: 'Cancel' }).click();
+    await page.close();
+    assert.equal((await admin(demo, 'PATCH', `/variants/${variant.id}`, { waiting_room: false })).status, 204);
   });
 
   await check('a host origin off the allow-list and a disabled placement are refused', async () => {

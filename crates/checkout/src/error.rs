@@ -22,6 +22,7 @@ pub enum Resource {
     Variant,
     Location,
     Order,
+    WaitingRoomTicket,
 }
 
 impl Resource {
@@ -36,6 +37,7 @@ impl Resource {
             Resource::Variant => "variant",
             Resource::Location => "location",
             Resource::Order => "order",
+            Resource::WaitingRoomTicket => "waiting room ticket",
         }
     }
 }
@@ -178,6 +180,13 @@ pub enum CheckoutError {
         action: crate::throttle::Action,
         retry_after_ms: u64,
     },
+    /// Line `line` is of a variant behind a waiting room, and no admitted ticket
+    /// for it came with the request.
+    #[error("line {line}: item {id} is behind a waiting room")]
+    WaitingRoomRequired { line: usize, id: VariantId },
+    /// The variant has no waiting room to join.
+    #[error("no waiting room for this item")]
+    NoWaitingRoom,
     /// This checkout took too many declined cards; it takes no more.
     #[error("too many declined cards for this checkout")]
     TooManyDeclines,

@@ -34,6 +34,7 @@ mod shopper_tokens;
 pub mod shoppers;
 pub mod stripe_events;
 pub mod throttle;
+pub mod waiting_room;
 pub mod workers;
 
 pub use error::{CheckoutError, CheckoutResult, Resource};

@@ -57,6 +57,7 @@ pub fn layer(state: &AppState) -> CorsLayer {
             axum::http::header::CONTENT_TYPE,
             HeaderName::from_static("api-version"),
             HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static(crate::extract::WAITING_ROOM_TICKET_HEADER),
         ])
         .expose_headers([
             HeaderName::from_static("idempotent-replayed"),

@@ -131,6 +131,19 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// The header that carries an admitted waiting-room ticket into
+/// `POST /checkout_sessions` (see `routes::widget::waiting_room`).
+pub const WAITING_ROOM_TICKET_HEADER: &str = "anycart-waiting-room-ticket";
+
+/// The admitted waiting-room ticket a request carries, if any (bounded: a ticket
+/// id is short, anything longer cannot match one).
+pub fn waiting_room_ticket(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(WAITING_ROOM_TICKET_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.trim().chars().take(64).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

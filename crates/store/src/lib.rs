@@ -32,6 +32,7 @@ mod sealing;
 mod shoppers;
 mod sql;
 pub mod testing;
+mod waiting_rooms;
 
 pub use batch::{BatchItem, BatchResult};
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
@@ -65,6 +66,7 @@ pub use shoppers::{
     CodeIssue, CodeLimits, LiveShopperCode, NewShopperCode, SHOPPER_OPTIN_TTL_MS, SavedDetails,
     ShopperProfile, ShopperTokenRecord,
 };
+pub use waiting_rooms::{Admission, Ticket, TicketState};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

@@ -40,6 +40,9 @@ pub struct SessionInput {
     pub attribution: Option<Attribution>,
     /// Who is asking (see [`crate::throttle::ClientId`]); taken at creation only.
     pub client: Option<crate::throttle::ClientId>,
+    /// An admitted waiting-room ticket (`wrt_…`), spent on the lines of a variant
+    /// behind a waiting room.
+    pub waiting_room_ticket: Option<String>,
 }
 
 impl CheckoutService {
@@ -55,6 +58,13 @@ impl CheckoutService {
         if let Some(client) = &input.client {
             self.throttle(crate::throttle::Action::CreateSession, client)?;
         }
+        let asked: Vec<(usize, VariantId)> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (v, _))| (i, *v))
+            .collect();
+        self.pass_waiting_rooms(merchant, &asked, input.waiting_room_ticket.as_deref())
+            .await?;
         let mut session = CheckoutSession::new(merchant, currency, self.now_ms());
         session.attribution = input.attribution.clone();
         session.client = input.client.as_ref().map(|c| c.as_str().to_string());
@@ -79,6 +89,17 @@ impl CheckoutService {
             .lines
             .clone()
             .unwrap_or_else(|| current_lines(&session));
+        // A variant behind a waiting room cannot be added later without its ticket.
+        let added: Vec<(usize, VariantId)> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, (v, _))| !session.lines.iter().any(|l| l.variant_id == *v))
+            .map(|(i, (v, _))| (i, *v))
+            .collect();
+        if !added.is_empty() {
+            self.pass_waiting_rooms(merchant, &added, input.waiting_room_ticket.as_deref())
+                .await?;
+        }
         session.pending_payment = None;
         session.payment_attempt += 1;
         Ok(self.rebuild(session, Some(version), lines, input).await?.0)

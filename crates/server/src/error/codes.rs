@@ -73,6 +73,8 @@ pub enum ErrorCode {
     NotCancelable,
     // 409: the resource's state refuses it.
     InvalidState,
+    /// The item is behind a waiting room: join it and come back admitted.
+    WaitingRoomRequired,
     ConcurrentUpdate,
     StockChanged,
     BuyerLimitReached,
@@ -107,7 +109,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and the documentation.
-    pub const ALL: [ErrorCode; 69] = {
+    pub const ALL: [ErrorCode; 70] = {
         use ErrorCode::*;
         [
             InvalidJson,
@@ -152,6 +154,7 @@ impl ErrorCode {
             MethodNotAllowed,
             NotCancelable,
             InvalidState,
+            WaitingRoomRequired,
             ConcurrentUpdate,
             StockChanged,
             BuyerLimitReached,
@@ -228,6 +231,7 @@ impl ErrorCode {
             MethodNotAllowed => ("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED),
             NotCancelable => ("not_cancelable", StatusCode::METHOD_NOT_ALLOWED),
             InvalidState => ("invalid_state", StatusCode::CONFLICT),
+            WaitingRoomRequired => ("waiting_room_required", StatusCode::CONFLICT),
             ConcurrentUpdate => ("concurrent_update", StatusCode::CONFLICT),
             StockChanged => ("stock_changed", StatusCode::CONFLICT),
             BuyerLimitReached => ("buyer_limit_reached", StatusCode::CONFLICT),

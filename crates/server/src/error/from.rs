@@ -208,6 +208,16 @@ impl From<CheckoutError> for ApiError {
                 action,
                 retry_after_ms,
             } => throttled(action, retry_after_ms),
+            E::WaitingRoomRequired { line, id } => ApiError::new(
+                ErrorCode::WaitingRoomRequired,
+                format!("The item '{id}' is behind a waiting room: join it (POST /widget/waiting_room) and start the checkout once admitted, with the ticket in the Anycart-Waiting-Room-Ticket header."),
+            )
+            .with_param(format!("$.line_items[{line}].id")),
+            E::NoWaitingRoom => ApiError::new(
+                ErrorCode::NotFound,
+                "This item has no waiting room: check out directly.",
+            )
+            .with_param("$.variant_id"),
             E::TooManyDeclines => ApiError::new(
                 ErrorCode::TooManyAttempts,
                 "Too many cards were declined for this checkout. Start a new checkout or contact the shop.",

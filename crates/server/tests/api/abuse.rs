@@ -7,27 +7,9 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// A request to the checkout API as `client` (its address) with the demo's key.
+/// A POST to the checkout API as `client` (its address) with the demo's key.
 async fn as_client(app: &TestApp, client: &str, path: &str, body: Value) -> Reply {
-    let r = app
-        .client
-        .post(format!("{}{path}", app.base))
-        .bearer_auth(app.pk())
-        .header("API-Version", API_VERSION)
-        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
-        .header("X-Forwarded-For", client)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let headers = r.headers().clone();
-    let body = r.json().await.unwrap_or(Value::Null);
-    Reply {
-        status,
-        body,
-        headers,
-    }
+    call_as(app, client, reqwest::Method::POST, path, Some(body), None).await
 }
 
 fn held(session: &Value) -> i64 {
@@ -409,6 +391,213 @@ async fn browsers_may_call_checkout_from_placement_origins_and_never_the_admin_a
         assert_eq!(
             created.headers()["access-control-allow-origin"],
             "https://news.example"
+        );
+    }
+}
+
+/// A request as `client` with the demo's publishable key, any method.
+async fn call_as(
+    app: &TestApp,
+    client: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+    ticket: Option<&str>,
+) -> Reply {
+    let mut req = app
+        .client
+        .request(method, format!("{}{path}", app.base))
+        .bearer_auth(app.pk())
+        .header("API-Version", API_VERSION)
+        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+        .header("X-Forwarded-For", client);
+    if let Some(t) = ticket {
+        req = req.header("Anycart-Waiting-Room-Ticket", t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let body = r.json().await.unwrap_or(Value::Null);
+    Reply {
+        status,
+        body,
+        headers,
+    }
+}
+
+#[tokio::test]
+async fn a_hot_drop_goes_through_a_fair_waiting_room() {
+    for app in guarded_apps().await {
+        let drop = app.variant("SNKR-DROP-42"); // 25 pairs, two per customer: 12 shoppers at once
+        let on = app
+            .admin(
+                reqwest::Method::PATCH,
+                &format!("/variants/{drop}"),
+                Some(json!({"waiting_room": true})),
+            )
+            .await;
+        assert_eq!(on.status, StatusCode::NO_CONTENT, "{}", on.body);
+        let basket = json!({"currency": "usd", "line_items": [{"id": drop, "quantity": 2}], "capabilities": {},
+            "buyer": {"email": "q@example.com"}, "fulfillment_details": {"name": "Q", "address": address("US", "CA")}});
+
+        // Straight to the checkout: refused, with the way in.
+        let direct = call_as(
+            &app,
+            "203.0.113.1",
+            reqwest::Method::POST,
+            "/checkout_sessions",
+            Some(basket.clone()),
+            None,
+        )
+        .await;
+        assert_eq!(direct.status, StatusCode::CONFLICT, "{}", direct.body);
+        assert_eq!(direct.body["code"], "waiting_room_required");
+        assert_eq!(direct.body["param"], "$.line_items[0].id");
+        // Not with the secret key either.
+        let agent = app
+            .post_with("/checkout_sessions", basket.clone(), app.sk(), "agent-skip")
+            .await;
+        assert_eq!(
+            agent.body["code"], "waiting_room_required",
+            "{}",
+            agent.body
+        );
+
+        // Thirty shoppers line up, in order.
+        let mut tickets = Vec::new();
+        for n in 0..30 {
+            let client = format!("198.51.100.{n}");
+            let joined = call_as(
+                &app,
+                &client,
+                reqwest::Method::POST,
+                "/widget/waiting_room",
+                Some(json!({"variant_id": drop})),
+                None,
+            )
+            .await;
+            assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.body);
+            tickets.push((client, joined.body["ticket"].as_str().unwrap().to_string()));
+        }
+        let place = |client: String, ticket: String| {
+            let app = &app;
+            async move {
+                call_as(
+                    app,
+                    &client,
+                    reqwest::Method::GET,
+                    &format!("/widget/waiting_room/{ticket}"),
+                    None,
+                    None,
+                )
+                .await
+                .body
+            }
+        };
+        // Everyone asks at once (nodes race): exactly the first twelve are admitted.
+        let places = futures_util::future::join_all(
+            tickets
+                .iter()
+                .rev()
+                .map(|(c, t)| place(c.clone(), t.clone())),
+        )
+        .await;
+        let admitted: Vec<usize> = places
+            .iter()
+            .rev()
+            .enumerate()
+            .filter(|(_, p)| p["status"] == "admitted")
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(admitted, (0..12).collect::<Vec<_>>(), "{places:?}");
+        let last = place(tickets[29].0.clone(), tickets[29].1.clone()).await;
+        assert_eq!(last["status"], "waiting");
+        assert_eq!(
+            last["position"], 18,
+            "12 admitted ahead (25 pairs at 2 each), 17 waiting ahead"
+        );
+        // Joining again keeps the place.
+        let again = call_as(
+            &app,
+            &tickets[29].0,
+            reqwest::Method::POST,
+            "/widget/waiting_room",
+            Some(json!({"variant_id": drop})),
+            None,
+        )
+        .await;
+        assert_eq!(again.body["ticket"], tickets[29].1.as_str());
+
+        // The admitted buy, with their ticket (once: a ticket is spent).
+        for (n, (client, ticket)) in tickets.iter().take(12).enumerate() {
+            let mut mine = basket.clone();
+            mine["buyer"]["email"] = json!(format!("q{n}@example.com"));
+            let s = call_as(
+                &app,
+                client,
+                reqwest::Method::POST,
+                "/checkout_sessions",
+                Some(mine),
+                Some(ticket),
+            )
+            .await;
+            assert_eq!(s.status, StatusCode::CREATED, "{}", s.body);
+            let id = s.body["id"].as_str().unwrap();
+            let paid = call_as(
+                &app,
+                client,
+                reqwest::Method::POST,
+                &format!("/checkout_sessions/{id}/complete"),
+                Some(payment("tok_visa")),
+                None,
+            )
+            .await;
+            assert_eq!(paid.body["status"], "completed", "{}", paid.body);
+        }
+        let reuse = call_as(
+            &app,
+            &tickets[0].0,
+            reqwest::Method::POST,
+            "/checkout_sessions",
+            Some(basket.clone()),
+            Some(&tickets[0].1),
+        )
+        .await;
+        assert_eq!(
+            reuse.body["code"], "waiting_room_required",
+            "a spent ticket opens nothing"
+        );
+        // One pair left: the next in line is admitted, the one after keeps waiting.
+        let next = place(tickets[12].0.clone(), tickets[12].1.clone()).await;
+        assert_eq!(next["status"], "admitted", "{next}");
+        let after = place(tickets[13].0.clone(), tickets[13].1.clone()).await;
+        assert_eq!(
+            (after["status"].clone(), after["position"].clone()),
+            (json!("waiting"), json!(1))
+        );
+        // A waiting shopper who stops asking leaves the line; one who keeps asking moves up.
+        let half = anycart_checkout::waiting_room::WAITING_LAPSE_MS / 2;
+        app.clock.advance_ms(half);
+        assert_eq!(
+            place(tickets[20].0.clone(), tickets[20].1.clone()).await["status"],
+            "waiting"
+        );
+        app.clock.advance_ms(half + 1);
+        let asking = place(tickets[20].0.clone(), tickets[20].1.clone()).await;
+        assert_eq!(
+            (asking["status"].clone(), asking["position"].clone()),
+            (json!("waiting"), json!(1)),
+            "{asking}"
+        );
+        let silent = place(tickets[13].0.clone(), tickets[13].1.clone()).await;
+        assert_eq!(silent["status"], "lapsed", "{silent}");
+        let admitted = place(tickets[12].0.clone(), tickets[12].1.clone()).await;
+        assert_eq!(
+            admitted["status"], "admitted",
+            "an admitted shopper keeps a minute to start: {admitted}"
         );
     }
 }

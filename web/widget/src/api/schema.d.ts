@@ -982,6 +982,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/widget/waiting_room": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Join the waiting room of a variant (a client joining again keeps its place). */
+        post: operations["join"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/widget/waiting_room/{ticket}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where a ticket stands (and whether it is admitted now). */
+        get: operations["place"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1359,6 +1393,11 @@ export interface components {
              */
             unit_amount?: number | null;
         };
+        /** @description `POST /widget/waiting_room`. */
+        JoinRequest: {
+            /** @description The variant behind the waiting room (`var_…`). */
+            variant_id: string;
+        };
         /** @description ACP `LineItem`. */
         LineItemWire: {
             availability_status: string;
@@ -1684,6 +1723,8 @@ export interface components {
         /** @description `PATCH /v1/variants/{id}`. */
         PatchVariant: {
             price?: components["schemas"]["MoneyWire"] | null;
+            /** @description Put the variant behind a fair waiting room (a hot drop), or open it again. */
+            waiting_room?: boolean | null;
         };
         /** @description ACP `PaymentData`. */
         PaymentDataWire: {
@@ -1732,6 +1773,27 @@ export interface components {
         /** @description ACP `Payment`. */
         PaymentWire: {
             handlers: components["schemas"]["PaymentHandlerWire"][];
+        };
+        /** @description Where a ticket stands. */
+        PlaceWire: {
+            /** @description Admitted: start the checkout before this instant (RFC 3339). */
+            admitted_until?: string | null;
+            /**
+             * Format: int64
+             * @description How often to ask again, in milliseconds (a ticket not asked about for a
+             *     while leaves the line).
+             */
+            poll_after_ms: number;
+            /**
+             * Format: int64
+             * @description Place in line, 1 for the next; 0 once admitted.
+             */
+            position: number;
+            /** @description `waiting`, `admitted`, `used` or `lapsed` (left the line: join again). */
+            status: string;
+            /** @description `wrt_…`: ask about it, then start the checkout with it. */
+            ticket: string;
+            variant_id: string;
         };
         /** @description A placement as the admin API shows it, with its embed snippet. */
         PlacementWire: {
@@ -2180,6 +2242,11 @@ export interface components {
             /** @description `[name, value]` pairs, e.g. `["Size", "M"]`. */
             options: string[][];
             title: string;
+            /**
+             * @description A hot drop: shoppers join a line (`POST /widget/waiting_room`) and check
+             *     out once admitted.
+             */
+            waiting_room: boolean;
         };
     };
     responses: never;
@@ -2488,6 +2555,8 @@ export interface operations {
                 "Idempotency-Key": string;
                 /** @description 2026-04-17 */
                 "API-Version": string;
+                /** @description An admitted waiting-room ticket (`wrt_…`), needed when a line item's variant is behind a waiting room */
+                "Anycart-Waiting-Room-Ticket"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -2760,6 +2829,8 @@ export interface operations {
             header: {
                 "Idempotency-Key": string;
                 "API-Version": string;
+                /** @description An admitted waiting-room ticket, needed to add a variant behind a waiting room */
+                "Anycart-Waiting-Room-Ticket"?: string | null;
             };
             path: {
                 checkout_session_id: string;
@@ -9966,6 +10037,257 @@ export interface operations {
                 };
             };
             "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    join: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JoinRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such variant, or it has no waiting room */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    place: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `wrt_…` */
+                ticket: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

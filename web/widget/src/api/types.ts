@@ -33,6 +33,8 @@ export type UpdateSessionRequest = Schemas['UpdateSessionRequest'];
 export type CompleteSessionRequest = Schemas['CompleteSessionRequest'];
 export type CardFields = Schemas['CardFields'];
 export type RememberRequest = Schemas['RememberRequest'];
+/** Where a waiting-room ticket stands (`/widget/waiting_room`). */
+export type Place = Schemas['PlaceWire'];
 
 // ---- the POST routes, typed from `paths` (body, path parameters, success body) ----
 
@@ -53,3 +55,17 @@ type Success<R> = R[Extract<keyof R, 200 | 201 | 202 | 204>];
 /** The JSON a successful POST to `P` answers with (`void` for 204). */
 export type Answer<P extends PostPath> =
   Success<PostOf<P>['responses']> extends { content: { 'application/json': infer T } } ? T : void;
+
+// ---- the GET routes the app calls ----
+
+type GetOf<P extends keyof paths> = NonNullable<paths[P]['get']>;
+
+/** Every path that answers a GET. */
+export type GetPath = { [P in keyof paths]: [GetOf<P>] extends [never] ? never : P }[keyof paths];
+
+/** The `{name}` parameters in `P`, as an argument list (empty when it has none). */
+export type GetArgs<P extends GetPath> = GetOf<P>['parameters'] extends { path: infer A } ? [A] : [];
+
+/** The JSON a successful GET of `P` answers with. */
+export type GetAnswer<P extends GetPath> =
+  Success<GetOf<P>['responses']> extends { content: { 'application/json': infer T } } ? T : void;

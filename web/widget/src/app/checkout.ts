@@ -1,9 +1,12 @@
 // The checkout session's life from the product step to review: create it,
-// send contact and address, pick shipping, apply a discount code, cancel.
+// send contact and address, pick shipping, apply a discount code, cancel
+// (a hot drop's waiting room comes first: line.ts).
 // Every answer is the server's verdict; the app shows it and moves on only
 // when nothing blocks.
-import { post } from './api';
+import type { Session } from '../api/types';
+import { CallError, post, postWith } from './api';
 import { tellHost } from './host';
+import { admittedTicket, joinLine } from './line';
 import { formatMoney } from './money';
 import { absorb, basketProblems, blocked } from './session';
 import { useSaved } from './shopper';
@@ -12,7 +15,19 @@ import { showErrors, state, variant } from './state';
 export async function startCheckout(): Promise<void> {
   const v = variant();
   if (!v) return;
-  const s = await post('/checkout_sessions', { currency: v.currency, line_items: [{ id: v.id, quantity: state.quantity }], capabilities: {} });
+  // A hot drop: through the waiting room first, then in with the admitted ticket.
+  const ticket = admittedTicket(v.id);
+  if (v.waiting_room && !ticket) return joinLine(startCheckout);
+  let s: Session;
+  try {
+    s = await postWith(ticket ? { 'Anycart-Waiting-Room-Ticket': ticket } : {}, '/checkout_sessions',
+      { currency: v.currency, line_items: [{ id: v.id, quantity: state.quantity }], capabilities: {} });
+  } catch (e) {
+    // The room opened after this page loaded: join it now.
+    if (!ticket && e instanceof CallError && e.body.code === 'waiting_room_required') return joinLine(startCheckout);
+    throw e;
+  }
+  state.line = null; // the ticket is spent
   absorb(s);
   const problems = basketProblems(s);
   if (problems.length) {

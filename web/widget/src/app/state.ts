@@ -1,11 +1,11 @@
 // The app's whole state in one object: views read it, actions change it, and
 // every change is followed by a render (ui.ts). Nothing here survives a reload
 // except the returning-shopper token (shopper.ts).
-import type { CodeSent, Session, Verified, WidgetVariant } from '../api/types';
+import type { CodeSent, Place, Session, Verified, WidgetVariant } from '../api/types';
 import { cfg, variants } from './config';
 import { defaultCountry, shippingCountries } from './countries';
 
-export type Step = 'loading' | 'product' | 'contact' | 'signin' | 'express' | 'review' | 'payment' | 'done' | 'refused';
+export type Step = 'loading' | 'product' | 'line' | 'contact' | 'signin' | 'express' | 'review' | 'payment' | 'done' | 'refused';
 
 /** The countries the merchant ships to, as `[code, name]` (fixed for the page). */
 export const countries = shippingCountries();
@@ -15,6 +15,8 @@ export const state = {
   variantId: variants.find((v) => v.id === cfg.variant_id)?.id ?? variants.find((v) => v.available > 0)?.id ?? variants[0]?.id ?? '',
   quantity: Math.max(1, cfg.quantity || 1),
   session: null as Session | null,
+  /** The shopper's place in a hot drop's waiting room (line.ts). */
+  line: null as Place | null,
   busy: false,
   errors: [] as string[],
   /** ACP codes behind `errors`, exposed as data-codes for tests and host analytics. */

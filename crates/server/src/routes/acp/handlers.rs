@@ -58,7 +58,8 @@ pub async fn render(
 /// Create a checkout session.
 #[utoipa::path(post, path = "/checkout_sessions", tag = "Checkout",
     request_body = CreateSessionRequest,
-    params(("Idempotency-Key" = String, Header, description = "Required on every POST"), ("API-Version" = String, Header, description = "2026-04-17")),
+    params(("Idempotency-Key" = String, Header, description = "Required on every POST"), ("API-Version" = String, Header, description = "2026-04-17"),
+        ("Anycart-Waiting-Room-Ticket" = Option<String>, Header, description = "An admitted waiting-room ticket (`wrt_…`), needed when a line item's variant is behind a waiting room")),
     responses((status = 201, body = CheckoutSessionWire), (status = "4XX", body = ErrorWire)),
     security(("bearer" = [])))]
 async fn create_session(
@@ -67,6 +68,7 @@ async fn create_session(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let ticket = crate::extract::waiting_room_ticket(&headers);
     acp_post(
         &state,
         AcpPost {
@@ -102,6 +104,7 @@ async fn create_session(
                         .await?,
                 ),
                 client: caller.client.clone(),
+                waiting_room_ticket: ticket,
             };
             let session = state
                 .checkout
@@ -135,7 +138,8 @@ async fn get_session(
 /// Update a checkout session (absent fields are unchanged).
 #[utoipa::path(post, path = "/checkout_sessions/{checkout_session_id}", tag = "Checkout",
     request_body = UpdateSessionRequest,
-    params(("checkout_session_id" = String, Path), ("Idempotency-Key" = String, Header), ("API-Version" = String, Header)),
+    params(("checkout_session_id" = String, Path), ("Idempotency-Key" = String, Header), ("API-Version" = String, Header),
+        ("Anycart-Waiting-Room-Ticket" = Option<String>, Header, description = "An admitted waiting-room ticket, needed to add a variant behind a waiting room")),
     responses((status = 200, body = CheckoutSessionWire), (status = "4XX", body = ErrorWire)),
     security(("bearer" = [])))]
 async fn update_session(
@@ -145,6 +149,7 @@ async fn update_session(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let ticket = crate::extract::waiting_room_ticket(&headers);
     acp_post(
         &state,
         AcpPost {
@@ -175,6 +180,7 @@ async fn update_session(
                 client_interventions: None,
                 attribution: None,
                 client: None,
+                waiting_room_ticket: ticket,
             };
             let session = state.checkout.update(caller.merchant, id, input).await?;
             render(&state, &session).await

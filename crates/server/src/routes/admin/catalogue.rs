@@ -233,6 +233,9 @@ pub(super) async fn patch_variant(
         }
         state.store.set_variant_price(merchant, id, price).await?;
     }
+    if let Some(on) = body.value.waiting_room {
+        state.checkout.set_waiting_room(merchant, id, on).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

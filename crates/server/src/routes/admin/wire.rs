@@ -189,6 +189,10 @@ pub struct SetStock {
 pub struct PatchVariant {
     #[garde(dive)]
     pub price: Option<MoneyWire>,
+    /// Put the variant behind a fair waiting room (a hot drop), or open it again.
+    #[serde(default)]
+    #[garde(skip)]
+    pub waiting_room: Option<bool>,
 }
 
 /// A shipping rate to create.

@@ -14,6 +14,7 @@ pub mod payment;
 pub mod sandbox;
 pub mod shoppers;
 pub mod stream;
+pub mod waiting_room;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(page::checkout_page))
         .merge(shoppers::router())
         .merge(stream::router())
+        .merge(waiting_room::router())
 }
 
 /// The widget's routes under `/v1`.

@@ -12,11 +12,11 @@ use crate::routes::admin::placements::{ThemeWire, theme_wire};
 use crate::state::AppState;
 use anycart_checkout::placements::parse_origin;
 use anycart_checkout::shoppers::CODE_DIGITS;
-use anycart_core::PlacementId;
 use anycart_core::catalogue::{StockLevel, Variant};
 use anycart_core::pricing::ShippingZone;
 use anycart_core::quote::LOW_STOCK_THRESHOLD;
 use anycart_core::values::QUANTITY_MAX;
+use anycart_core::{PlacementId, VariantId};
 use anycart_store::Placement;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -113,6 +113,9 @@ pub struct WidgetVariant {
     /// `null` when the variant has no image of its own (always sent).
     #[schema(required = true)]
     pub image_url: Option<String>,
+    /// A hot drop: shoppers join a line (`POST /widget/waiting_room`) and check
+    /// out once admitted.
+    pub waiting_room: bool,
 }
 
 /// How the app lays itself out.
@@ -262,7 +265,7 @@ pub async fn checkout_page(
 }
 
 /// A variant as the app shows it, with its free stock across `levels`.
-fn widget_variant(v: &Variant, levels: &[StockLevel]) -> WidgetVariant {
+fn widget_variant(v: &Variant, levels: &[StockLevel], rooms: &[VariantId]) -> WidgetVariant {
     WidgetVariant {
         id: v.id.to_string(),
         title: v.title.clone(),
@@ -281,6 +284,7 @@ fn widget_variant(v: &Variant, levels: &[StockLevel]) -> WidgetVariant {
             .sum(),
         max_quantity_per_order: v.max_quantity_per_order,
         image_url: v.image_url.clone(),
+        waiting_room: rooms.contains(&v.id),
     }
 }
 
@@ -325,10 +329,11 @@ async fn app_config(
         shipping_countries(&state.store.list_shipping_zones(p.merchant_id).await?);
     let ids: Vec<_> = product.variants.iter().map(|v| v.id).collect();
     let levels = state.store.stock_levels(p.merchant_id, &ids).await?;
+    let rooms = state.store.waiting_rooms(p.merchant_id).await?;
     let variants = product
         .variants
         .iter()
-        .map(|v| widget_variant(v, &levels))
+        .map(|v| widget_variant(v, &levels, &rooms))
         .collect();
     Ok(Some(WidgetConfig {
         placement_id: p.id.to_string(),

@@ -46,5 +46,5 @@ export function productView(): HTMLElement {
       h('label', { for: 'f-qty' }, 'Quantity'),
       h('input', { id: 'f-qty', type: 'number', min: 1, max, value: state.quantity, inputmode: 'numeric', oninput: (e: Event) => { state.quantity = Math.max(1, Math.min(max, Number((e.target as HTMLInputElement).value) || 1)); } })),
     // An id, so a live-stock re-render keeps keyboard focus on it.
-    h('button', { type: 'submit', id: 'buy', class: 'primary', disabled: state.busy || soldOut }, soldOut ? 'Sold out' : state.busy ? 'Reserving…' : 'Buy now'));
+    h('button', { type: 'submit', id: 'buy', class: 'primary', disabled: state.busy || soldOut }, soldOut ? 'Sold out' : state.busy ? 'Reserving…' : v?.waiting_room ? 'Join the line' : 'Buy now'));
 }

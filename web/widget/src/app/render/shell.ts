@@ -11,6 +11,7 @@ import { h } from './dom';
 import { doneView, refusedView } from './done';
 import { expressView } from './express';
 import { keep, place } from './keep';
+import { lineView } from './line';
 import { paymentView } from './payment';
 import { productView } from './product';
 import { reviewView } from './review';
@@ -18,7 +19,7 @@ import { signinView } from './signin';
 
 const VIEWS: Record<Exclude<Step, 'refused'>, () => HTMLElement> = {
   loading: () => h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'),
-  product: productView, contact: contactView, signin: signinView, express: expressView, review: reviewView, payment: paymentView, done: doneView,
+  product: productView, line: lineView, contact: contactView, signin: signinView, express: expressView, review: reviewView, payment: paymentView, done: doneView,
 };
 
 function header(): HTMLElement {
