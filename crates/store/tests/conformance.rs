@@ -139,6 +139,8 @@ fn session(merchant: MerchantId, id: SessionId) -> CheckoutSession {
         created_at_ms: 0,
         updated_at_ms: 0,
         expires_at_ms: 1_000,
+        requirements: Default::default(),
+        door_state: None,
     }
 }
 

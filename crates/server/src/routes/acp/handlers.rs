@@ -95,6 +95,7 @@ async fn create_session(
                 codes: parse::codes(req.discounts.as_ref(), req.coupons.as_ref())?,
                 locale: parse::locale(req.locale.as_ref())?,
                 client_interventions: Some(parse::interventions(req.capabilities.as_ref())),
+                ..SessionInput::default()
             };
             let session = state
                 .checkout
@@ -166,6 +167,7 @@ async fn update_session(
                 codes: parse::codes(req.discounts.as_ref(), req.coupons.as_ref())?,
                 locale: None,
                 client_interventions: None,
+                ..SessionInput::default()
             };
             let session = state.checkout.update(caller.merchant, id, input).await?;
             render(&state, &session).await

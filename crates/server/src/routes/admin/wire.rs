@@ -158,6 +158,10 @@ pub struct NewShippingRate {
     pub free_over: Option<i64>,
     pub min_delivery_days: u32,
     pub max_delivery_days: u32,
+    /// The merchant's name for the rate (e.g. `std-ship`): the option id agents
+    /// see over UCP (the rate id otherwise).
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// `POST /v1/shipping_zones`. An empty `countries` list is the "rest of world" zone.
@@ -203,6 +207,9 @@ pub struct NewDiscount {
     pub ends_at_ms: Option<i64>,
     #[serde(default)]
     pub max_redemptions: Option<u32>,
+    /// May apply together with other combinable codes (default: applies alone).
+    #[serde(default)]
+    pub combinable: bool,
 }
 
 /// The calling merchant.
