@@ -36,6 +36,8 @@ mod migrations;
 mod payments;
 #[path = "conformance/placements.rs"]
 mod placements;
+#[path = "conformance/ucp.rs"]
+mod ucp;
 
 /// Every backend available to this run: SQLite always, PostgreSQL when configured.
 async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
