@@ -89,7 +89,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = state.checkout.spawn_workers(stop_rx);
+    let workers = state.checkout.spawn_workers(stop_rx.clone());
+    let ucp_webhooks = routes::ucp::spawn_webhook_worker(&state, stop_rx);
     let router = app(state.clone());
     axum::serve(
         listener,
@@ -99,6 +100,7 @@ pub async fn serve(
     .await?;
     let _ = stop_tx.send(true);
     let _ = workers.await;
+    let _ = ucp_webhooks.await;
     state.store.close().await;
     Ok(())
 }

@@ -30,9 +30,17 @@ pub struct TestApp {
 
 /// One app per available backend: SQLite always, PostgreSQL when configured.
 pub async fn apps() -> Vec<TestApp> {
-    let mut out = vec![spawn_sqlite(None).await];
+    apps_configured(|s| s).await
+}
+
+/// One app per available backend, its state changed by `configure` before it
+/// serves (e.g. the UCP door's settings).
+pub async fn apps_configured(configure: impl Fn(AppState) -> AppState) -> Vec<TestApp> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let mut out = vec![spawn_on("sqlite", &url, None, Some(dir), &configure).await];
     if let Some(url) = fresh_postgres_url().await {
-        out.push(spawn_on("postgres", &url, None, None).await);
+        out.push(spawn_on("postgres", &url, None, None, &configure).await);
     }
     out
 }
@@ -41,7 +49,7 @@ pub async fn apps() -> Vec<TestApp> {
 pub async fn apps_with(make: impl Fn() -> Arc<dyn PaymentProvider>) -> Vec<TestApp> {
     let mut out = vec![spawn_sqlite(Some(make())).await];
     if let Some(url) = fresh_postgres_url().await {
-        out.push(spawn_on("postgres", &url, Some(make()), None).await);
+        out.push(spawn_on("postgres", &url, Some(make()), None, &|s| s).await);
     }
     out
 }
@@ -50,7 +58,7 @@ pub async fn apps_with(make: impl Fn() -> Arc<dyn PaymentProvider>) -> Vec<TestA
 pub async fn spawn_sqlite(payments: Option<Arc<dyn PaymentProvider>>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    spawn_on("sqlite", &url, payments, Some(dir)).await
+    spawn_on("sqlite", &url, payments, Some(dir), &|s| s).await
 }
 
 async fn spawn_on(
@@ -58,6 +66,7 @@ async fn spawn_on(
     url: &str,
     payments: Option<Arc<dyn PaymentProvider>>,
     dir: Option<tempfile::TempDir>,
+    configure: &dyn Fn(AppState) -> AppState,
 ) -> TestApp {
     let store = Store::open(url).await.expect("open store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -79,12 +88,12 @@ async fn spawn_on(
         ..CheckoutConfig::default()
     };
     let checkout = CheckoutService::new(store.clone(), payments, clock_dyn, config, holds);
-    let state = AppState::new(
+    let state = configure(AppState::new(
         checkout,
         ServerConfig {
             base_url: base.clone(),
         },
-    );
+    ));
     let demo = demo::seed(
         &store,
         &base,
