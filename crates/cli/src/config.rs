@@ -42,6 +42,14 @@ pub struct Config {
     /// finishes its order or gives the money back (after a crash). Keep it above
     /// the longest a request may take.
     pub payment_recovery_after_ms: i64,
+    /// The UCP conformance (test) mode: test payment handlers, an address book,
+    /// `/testing/simulate-shipping`, `http://localhost` agents. Never in
+    /// production; needs `ucp_simulation_secret`.
+    pub ucp_test_mode: bool,
+    /// What the conformance suite sends as `Simulation-Secret`.
+    pub ucp_simulation_secret: Option<SecretString>,
+    /// The merchant whose UCP profile `/.well-known/ucp` at the root serves.
+    pub ucp_root_merchant: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -54,6 +62,7 @@ struct Defaults {
     hold_engine: bool,
     group_commit: bool,
     payment_recovery_after_ms: i64,
+    ucp_test_mode: bool,
 }
 
 /// Values given on the command line (highest precedence).
@@ -67,6 +76,8 @@ pub struct Overrides {
     pub addr: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ucp_test_mode: Option<bool>,
 }
 
 impl Config {
@@ -81,6 +92,7 @@ impl Config {
             hold_engine: true,
             group_commit: true,
             payment_recovery_after_ms: anycart_checkout::recovery::PAYMENT_RECOVERY_AFTER_MS,
+            ucp_test_mode: false,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(path) = file {
@@ -103,6 +115,16 @@ impl Config {
             .is_some_and(|s| s.expose_secret().len() < 32)
         {
             anyhow::bail!("shopper_secret must be at least 32 characters (random)");
+        }
+        if config.ucp_test_mode
+            && config
+                .ucp_simulation_secret
+                .as_ref()
+                .is_none_or(|s| s.expose_secret().len() < 8)
+        {
+            anyhow::bail!(
+                "the UCP conformance mode needs ucp_simulation_secret (ANYCART_UCP_SIMULATION_SECRET, at least 8 characters)"
+            );
         }
         Ok(config)
     }
