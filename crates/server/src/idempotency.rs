@@ -43,7 +43,9 @@ pub fn fingerprint(body: &[u8]) -> String {
 
 fn json_response(status: StatusCode, body: String, key: &str, replayed: bool) -> Response {
     let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
-    if let Ok(v) = HeaderValue::from_str(key) {
+    if !key.is_empty()
+        && let Ok(v) = HeaderValue::from_str(key)
+    {
         response.headers_mut().insert("idempotency-key", v);
     }
     if replayed {

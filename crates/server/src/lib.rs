@@ -17,6 +17,7 @@ mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod ucp_runtime;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;

@@ -1,6 +1,6 @@
 //! What every handler is given: the checkout service and the server's own settings.
 
-use crate::routes::ucp::{UcpRuntime, UcpSettings};
+use crate::ucp_runtime::{UcpRuntime, UcpSettings};
 use anycart_checkout::CheckoutService;
 use anycart_store::Store;
 use std::sync::Arc;

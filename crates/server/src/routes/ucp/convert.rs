@@ -2,7 +2,6 @@
 //! changes (map-shaped `ucp` envelopes with the payment handlers in them,
 //! negative discount totals, the order's currency).
 
-use super::fulfillment::option_id;
 use super::payment::{Handler, handler_wire, handlers_by_name};
 use super::state::{DoorState, MethodState};
 use super::version::UcpVersion;
@@ -334,6 +333,11 @@ fn path_of(m: &Message, state: &DoorState) -> (Option<String>, String) {
         ),
         _ => (Some(dest_path), m.content.clone()),
     }
+}
+
+/// The id agents see for a rate: its code, else its id.
+pub fn option_id(rate: &anycart_core::pricing::ShippingRate) -> String {
+    rate.code.clone().unwrap_or_else(|| rate.id.to_string())
 }
 
 /// A message code as its snake-case wire name.

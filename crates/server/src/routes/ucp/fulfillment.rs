@@ -2,8 +2,8 @@
 //! merged into what the session has, and what the checkout service prices from
 //! it (the address of the selected destination, the chosen rate).
 
+use super::address_book;
 use super::state::{Destination, DoorState, MethodState};
-use super::testing;
 use super::wire::MethodRequest;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -91,7 +91,9 @@ async fn merge_method(
         _ => match existing.filter(|e| !e.destinations.is_empty()) {
             Some(e) => e.destinations.clone(),
             None => match book.email {
-                Some(email) => testing::saved_destinations(state, book.merchant, email).await?,
+                Some(email) => {
+                    address_book::saved_destinations(state, book.merchant, email).await?
+                }
                 None => vec![],
             },
         },
@@ -148,7 +150,9 @@ async fn new_destinations(
         let mut d = checked_destination(d, &dp)?;
         match (book.email, &d.id) {
             (_, Some(id)) => d.id = Some(bounded_id(id, &format!("{dp}.id"))?),
-            (Some(email), None) => testing::remember(state, book.merchant, email, &mut d).await?,
+            (Some(email), None) => {
+                address_book::remember(state, book.merchant, email, &mut d).await?
+            }
             (None, None) => d.id = Some(short_id("dest")),
         }
         if out.iter().any(|o: &Destination| o.id == d.id) {
@@ -270,9 +274,4 @@ pub fn rate_for(zones: &[ShippingZone], state: &DoorState, option: &str) -> Opti
         .into_iter()
         .find(|r| r.code.as_deref() == Some(option) || r.id.to_string() == option)
         .map(|r| r.id)
-}
-
-/// The id agents see for a rate: its code, else its id.
-pub fn option_id(rate: &anycart_core::pricing::ShippingRate) -> String {
-    rate.code.clone().unwrap_or_else(|| rate.id.to_string())
 }

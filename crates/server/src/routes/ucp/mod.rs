@@ -8,19 +8,25 @@
 //!
 //! - [`door`]: admission (the merchant's door, its access mode, the agent's
 //!   version and profile); [`version`]: versions and the `UCP-Agent` header.
-//! - [`checkout`]: checkout sessions; [`orders`]: orders and their events;
+//! - [`checkout`]: checkout sessions; [`orders`]: orders and their events
+//!   ([`order_log`]: what agents report);
 //!   [`discovery`]: profiles; [`admin`]: the merchant's door settings (`/v1/ucp`).
+//! - [`plan`]: a request turned into the service's input (items, stock, buyer,
+//!   door state).
+//! - [`render`]: a checkout in the agent's version.
 //! - [`wire`]: requests and the 2026-01-11 responses; [`convert`]: sessions and
 //!   orders to the wire, and the 2026-04-08 differences; [`fulfillment`]:
 //!   fulfillment methods and destinations; [`payment`]: handlers and
 //!   instruments; [`error`]: UCP's error shapes.
-//! - [`testing`]: the conformance mode (test payment handlers, the address
-//!   book, `/testing/simulate-shipping`), which a production server never enables.
+//! - [`testing`] (`/testing/simulate-shipping`) and [`address_book`]: the
+//!   conformance mode, which a production server never enables (its test
+//!   payment handlers are in [`payment`]).
 //!
 //! Checkouts are ordinary sessions of the checkout service: one stock pool and
 //! one order flow with every other door; what UCP adds (methods, destinations,
 //! consent) is kept in the session's door state, written with it.
 
+mod address_book;
 pub mod admin;
 mod checkout;
 mod convert;
@@ -28,77 +34,22 @@ mod discovery;
 mod door;
 mod error;
 mod fulfillment;
+mod order_log;
 mod orders;
 mod payment;
+mod plan;
+mod render;
 mod state;
 pub mod testing;
 mod version;
 mod wire;
 
+pub use crate::ucp_runtime::{UcpRuntime, UcpSettings, endpoint, profile_url};
 pub use version::UcpVersion;
 
 use crate::state::AppState;
-use anycart_checkout::ucp::profiles::{FetchPolicy, ProfileFetcher};
-use anycart_checkout::ucp::webhooks::WebhookSender;
-use anycart_core::MerchantId;
-use secrecy::SecretString;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// How the UCP door runs on this server.
-#[derive(Clone, Debug, Default)]
-pub struct UcpSettings {
-    /// The conformance (test) mode: test payment handlers on the sandbox, the
-    /// address book, `/testing/simulate-shipping`, `http://localhost` agent
-    /// profiles and webhooks, destinations without a street. Never in production.
-    pub test_mode: bool,
-    /// What `Simulation-Secret` must say in the conformance mode.
-    pub simulation_secret: Option<SecretString>,
-    /// Whose profile `/.well-known/ucp` at the root serves.
-    pub root_merchant: Option<MerchantId>,
-}
-
-/// The UCP door's settings and what it keeps between requests.
-#[derive(Debug)]
-pub struct UcpRuntime {
-    pub settings: UcpSettings,
-    /// Agents' profiles (bounded cache).
-    pub profiles: ProfileFetcher,
-    /// Order webhooks to agents.
-    pub webhooks: WebhookSender,
-}
-
-impl UcpRuntime {
-    /// The runtime for `settings` on a server reachable at `base_url`.
-    pub fn new(settings: UcpSettings, base_url: &str) -> UcpRuntime {
-        let policy = if settings.test_mode {
-            // The suite restarts its agent between files on new ports: re-read
-            // profiles every time rather than trust a cached port.
-            FetchPolicy {
-                allow_insecure: true,
-                cache_ttl_ms: 0,
-            }
-        } else {
-            FetchPolicy::default()
-        };
-        let base = base_url.trim_end_matches('/').to_string();
-        UcpRuntime {
-            profiles: ProfileFetcher::new(policy),
-            webhooks: WebhookSender::new(move |m| profile_url(&base, m)),
-            settings,
-        }
-    }
-}
-
-/// The merchant's shopping endpoint (what its profile names as `endpoint`).
-pub fn endpoint(base_url: &str, merchant: MerchantId) -> String {
-    format!("{}/ucp/{merchant}", base_url.trim_end_matches('/'))
-}
-
-/// The merchant's profile URL.
-pub fn profile_url(base_url: &str, merchant: MerchantId) -> String {
-    format!("{}/.well-known/ucp", endpoint(base_url, merchant))
-}
 
 /// The UCP routes (documented; mounted at the root).
 pub fn router() -> OpenApiRouter<AppState> {

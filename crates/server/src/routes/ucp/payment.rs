@@ -4,12 +4,11 @@
 //! Whatever the handler, a completion pays through `CheckoutService::complete`
 //! with the provider's own handler and a token it takes: one payment path.
 
-use super::testing;
 use super::version::UcpVersion;
 use crate::error::{ApiError, ErrorCode};
 use anycart_checkout::PaymentInput;
 use anycart_checkout::payment_providers::LiveProvider;
-use anycart_core::SessionId;
+use anycart_core::{MerchantId, SessionId};
 use anycart_store::PaymentProviderSettings;
 use serde_json::{Value, json};
 
@@ -38,7 +37,7 @@ const CARD_INSTRUMENT: &str = "https://ucp.dev/schemas/shopping/types/card_payme
 pub fn handlers(
     provider: &LiveProvider,
     base_url: &str,
-    merchant: anycart_core::MerchantId,
+    merchant: MerchantId,
     test_mode: bool,
 ) -> Vec<Handler> {
     let docs = format!("{base_url}/manual/ucp.html#payment-handlers-and-instruments");
@@ -74,7 +73,7 @@ pub fn handlers(
     }];
     let on_sandbox = matches!(&*provider.settings, PaymentProviderSettings::Sandbox(_));
     if test_mode && on_sandbox {
-        out.extend(testing::handlers(&docs, merchant));
+        out.extend(test_handlers(&docs, merchant));
     }
     out
 }
@@ -208,7 +207,7 @@ pub fn payment_input(
                 .with_param(format!("{cred_param}.token"))
             })?;
         if handler.test_tokens {
-            testing::sandbox_token(raw).to_string()
+            sandbox_token(raw).to_string()
         } else {
             raw.to_string()
         }
@@ -244,4 +243,63 @@ fn card_token(
             ApiError::new(ErrorCode::InvalidCard, e.to_string())
                 .with_param(format!("{param}.number"))
         })
+}
+
+/// The conformance suite's handlers (conformance mode only), all paid through
+/// the sandbox.
+fn test_handlers(docs: &str, merchant: MerchantId) -> Vec<Handler> {
+    let handler = |id: &str, name: &str, config: serde_json::Value| Handler {
+        id: id.into(),
+        name: name.into(),
+        spec: docs.to_string(),
+        config_schema: docs.to_string(),
+        instrument_schemas: vec![
+            "https://ucp.dev/schemas/shopping/types/card_payment_instrument.json".into(),
+        ],
+        config,
+        test_tokens: true,
+    };
+    vec![
+        handler(
+            "mock_payment_handler",
+            "dev.anycart.mock_payment_handler",
+            json!({"test_mode": true, "tokens": {"success_token": "authorised", "fail_token": "declined"}}),
+        ),
+        handler(
+            "google_pay",
+            "com.google.pay",
+            json!({"test_mode": true, "api_version": 2, "api_version_minor": 0, "merchant_info": {"merchant_id": merchant.to_string()}}),
+        ),
+        handler(
+            "shop_pay",
+            "com.shopify.shop_pay",
+            json!({"test_mode": true, "shop_id": merchant.to_string()}),
+        ),
+    ]
+}
+
+/// The sandbox token behind a test handler's token: `success_token` is a card
+/// that pays, `fail_token` one that is declined; anything else is passed on
+/// (sandbox tokens such as `tok_visa` work too).
+fn sandbox_token(token: &str) -> &str {
+    match token {
+        "success_token" => "tok_visa",
+        "fail_token" => "tok_chargeDeclinedInsufficientFunds",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_tokens_map_onto_sandbox_outcomes() {
+        assert_eq!(sandbox_token("success_token"), "tok_visa");
+        assert_eq!(
+            sandbox_token("fail_token"),
+            "tok_chargeDeclinedInsufficientFunds"
+        );
+        assert_eq!(sandbox_token("tok_visa"), "tok_visa");
+    }
 }
