@@ -198,6 +198,63 @@ async fn call(
     }
 }
 
+/// Reads UCP's JSON schemas of one version from the specification beside the
+/// repository (`../shared/specs/ucp/<version>/source`).
+struct SpecFiles(std::path::PathBuf);
+
+impl jsonschema::Retrieve for SpecFiles {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let rel = uri
+            .as_str()
+            .strip_prefix("https://ucp.dev/")
+            .ok_or("not a UCP schema")?;
+        let rel = rel.split('#').next().unwrap_or(rel);
+        Ok(serde_json::from_str(&std::fs::read_to_string(
+            self.0.join(rel),
+        )?)?)
+    }
+}
+
+/// Asserts that `body` validates against `defs` (e.g.
+/// `schemas/shopping/order.json`) of UCP `version`. Skipped where the
+/// specification is not beside the repository.
+fn assert_ucp_shape(version: &str, defs: &[&str], body: &Value) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/specs/ucp")
+        .join(version)
+        .join("source");
+    if !root.exists() {
+        return;
+    }
+    for def in defs {
+        let schema = json!({ "$ref": format!("https://ucp.dev/{def}") });
+        let validator = jsonschema::options()
+            .with_retriever(SpecFiles(root.clone()))
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap_or_else(|e| panic!("{version} {def}: {e}"));
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{version} {def}: {errors:#?}\n{body:#}");
+    }
+}
+
+/// A checkout with its extensions, in `version`'s schemas.
+fn assert_checkout_shape(version: &str, body: &Value) {
+    let ext = |name: &str| match version {
+        "2026-01-11" => format!("schemas/shopping/{name}.json#/$defs/checkout"),
+        _ => format!("schemas/shopping/{name}.json#/$defs/dev.ucp.shopping.checkout"),
+    };
+    let defs = [ext("fulfillment"), ext("discount"), ext("buyer_consent")];
+    let defs: Vec<&str> = defs.iter().map(String::as_str).collect();
+    assert_ucp_shape(version, &defs, body);
+}
+
 const V_OLD: &str = r#"profile="https://agent.example/p.json"; version="2026-01-11""#;
 const V_NEW: &str = r#"profile="https://agent.example/p.json"; version="2026-04-08""#;
 
@@ -347,6 +404,7 @@ async fn a_ucp_sale_holds_from_the_shared_pool_and_flows_through_the_outbox() {
             created.body
         );
         let c = &created.body;
+        assert_checkout_shape("2026-01-11", c);
         assert_eq!(c["status"], "ready_for_complete", "{c:#}");
         assert_eq!(
             c["line_items"][0]["item"]["id"], "TEE-TRAIL-S",
@@ -373,6 +431,7 @@ async fn a_ucp_sale_holds_from_the_shared_pool_and_flows_through_the_outbox() {
         )
         .await;
         assert_eq!(paid.status, StatusCode::OK, "{:#}", paid.body);
+        assert_checkout_shape("2026-01-11", &paid.body);
         assert_eq!(paid.body["status"], "completed");
         let order_id = paid.body["order"]["id"].as_str().unwrap();
         assert!(
@@ -441,6 +500,7 @@ async fn a_ucp_sale_holds_from_the_shared_pool_and_flows_through_the_outbox() {
         )
         .await;
         assert_eq!(read.status, StatusCode::OK);
+        assert_ucp_shape("2026-01-11", &["schemas/shopping/order.json"], &read.body);
         assert_eq!(read.body["checkout_id"], id);
         assert_eq!(
             read.body["fulfillment"]["expectations"][0]["destination"]["street_address"],
@@ -519,6 +579,7 @@ async fn versions_are_chosen_by_the_agent_and_unknown_ones_refused() {
         .await;
         assert_eq!(newer.status, StatusCode::CREATED, "{:#}", newer.body);
         let n = &newer.body;
+        assert_checkout_shape("2026-04-08", n);
         assert_eq!(n["ucp"]["version"], "2026-04-08");
         assert_eq!(n["ucp"]["status"], "success");
         assert!(n["ucp"]["capabilities"]["dev.ucp.shopping.checkout"].is_array());
@@ -555,6 +616,7 @@ async fn versions_are_chosen_by_the_agent_and_unknown_ones_refused() {
         )
         .await;
         assert_eq!(declined.status, StatusCode::OK, "{:#}", declined.body);
+        assert_checkout_shape("2026-04-08", &declined.body);
         assert_eq!(declined.body["status"], "ready_for_complete");
         assert!(
             declined.body["messages"]
@@ -936,6 +998,7 @@ async fn order_webhooks_are_signed_sent_at_once_and_follow_shipping() {
         let placed = agent.deliveries_of("order_placed", 1).await;
         let hook = &placed[0];
         let body = hook.json();
+        assert_ucp_shape("2026-01-11", &["schemas/shopping/order.json"], &body);
         assert_eq!(body["event_type"], "order_placed");
         assert_eq!(body["checkout_id"], checkout.as_str());
         assert_eq!(body["order"]["id"], order.as_str());
@@ -1162,6 +1225,7 @@ async fn the_version_comes_from_the_agents_profile_when_the_header_names_none() 
         // A 2026-04-08 agent's webhook is the order itself, its id in a header.
         let hook = &agent.deliveries_of("order_placed", 1).await[0];
         let order = hook.json();
+        assert_ucp_shape("2026-04-08", &["schemas/shopping/order.json"], &order);
         assert_eq!(order["ucp"]["version"], "2026-04-08");
         assert_eq!(order["currency"], "USD");
         assert!(order.get("event_type").is_none());
@@ -1186,4 +1250,30 @@ async fn the_version_comes_from_the_agents_profile_when_the_header_names_none() 
         assert_eq!(refused.status, StatusCode::BAD_REQUEST);
         assert_eq!(refused.body["code"], "version_unsupported");
     }
+}
+
+#[test]
+fn the_schema_check_refuses_what_ucp_refuses() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/ucp");
+    if !root.exists() {
+        return;
+    }
+    for version in ["2026-01-11", "2026-04-08"] {
+        let refused = std::panic::catch_unwind(|| {
+            assert_ucp_shape(version, &["schemas/shopping/order.json"], &json!({"id": 1}))
+        });
+        assert!(
+            refused.is_err(),
+            "{version}: an empty order passes the schema check"
+        );
+    }
+    let negative = std::panic::catch_unwind(|| {
+        assert_checkout_shape(
+            "2026-01-11",
+            &json!({"ucp": {"version": "2026-01-11", "capabilities": []}, "id": "c", "line_items": [],
+                "status": "incomplete", "currency": "USD", "links": [], "payment": {"handlers": []},
+                "totals": [{"type": "items_discount", "amount": -5}]}),
+        )
+    });
+    assert!(negative.is_err(), "2026-01-11 totals are never negative");
 }
