@@ -248,6 +248,8 @@ fn rate(
         free_over_minor: free_over,
         min_delivery_days: days.0,
         max_delivery_days: days.1,
+        free_with_products: vec![],
+        code: None,
     })
 }
 
@@ -319,6 +321,7 @@ async fn seed_tax_and_discounts(
         max_redemptions: None,
         times_redeemed: 0,
         active: true,
+        combinable: false,
     };
     store.create_discount(m, &welcome, now_ms).await?;
     Ok(())

@@ -8,6 +8,8 @@
 //! - [`sessions`]: a session's life (create, update, get, complete, cancel, expire).
 //! - [`inventory`]: the group-committing hold engine; [`availability`]: live stock.
 //! - [`shoppers`]: returning shoppers (one-time codes, saved details, one-tap pay).
+//! - [`ucp`]: the Universal Commerce Protocol door's settings, agents' profiles,
+//!   message signatures and order webhooks.
 //! - [`workers`]: expiry sweeps, outbox delivery and stock reconciliation.
 //! - [`keys`], [`merchants`], [`placements`], [`demo`]: merchants and what they sell.
 //!
@@ -34,6 +36,7 @@ mod shopper_tokens;
 pub mod shoppers;
 pub mod stripe_events;
 pub mod throttle;
+pub mod ucp;
 pub mod waiting_room;
 pub mod workers;
 

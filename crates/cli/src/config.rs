@@ -74,6 +74,14 @@ pub struct Config {
     pub ended_session_retention_ms: i64,
     /// How long ids of applied webhook events are kept (against replays).
     pub webhook_event_retention_ms: i64,
+    /// The UCP conformance (test) mode: test payment handlers, an address book,
+    /// `/testing/simulate-shipping`, `http://localhost` agents. Never in
+    /// production; needs `ucp_simulation_secret`.
+    pub ucp_test_mode: bool,
+    /// What the conformance suite sends as `Simulation-Secret`.
+    pub ucp_simulation_secret: Option<SecretString>,
+    /// The merchant whose UCP profile `/.well-known/ucp` at the root serves.
+    pub ucp_root_merchant: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -101,6 +109,7 @@ struct Defaults {
     idempotency_retention_ms: i64,
     ended_session_retention_ms: i64,
     webhook_event_retention_ms: i64,
+    ucp_test_mode: bool,
 }
 
 /// Values given on the command line (highest precedence).
@@ -114,6 +123,8 @@ pub struct Overrides {
     pub addr: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ucp_test_mode: Option<bool>,
 }
 
 impl Config {
@@ -146,6 +157,7 @@ impl Config {
             idempotency_retention_ms: retention.idempotency_ms,
             ended_session_retention_ms: retention.ended_sessions_ms,
             webhook_event_retention_ms: retention.webhook_events_ms,
+            ucp_test_mode: false,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(path) = file {
@@ -188,6 +200,16 @@ impl Config {
             .is_some_and(|s| s.expose_secret().len() < 32)
         {
             anyhow::bail!("shopper_secret must be at least 32 characters (random)");
+        }
+        if config.ucp_test_mode
+            && config
+                .ucp_simulation_secret
+                .as_ref()
+                .is_none_or(|s| s.expose_secret().len() < 8)
+        {
+            anyhow::bail!(
+                "the UCP conformance mode needs ucp_simulation_secret (ANYCART_UCP_SIMULATION_SECRET, at least 8 characters)"
+            );
         }
         Ok(config)
     }

@@ -1,14 +1,17 @@
 //! The `anycart` binary: `serve` (optionally with a demo merchant) and merchant admin.
 
+mod catalogue;
 mod config;
 mod connect;
 mod payments;
+mod ucp;
 
 use anycart_checkout::clock::{Clock, SystemClock};
 use anycart_checkout::demo::{self, DemoInfo};
 use anycart_checkout::inventory::InventoryEngine;
 use anycart_checkout::{CheckoutConfig, CheckoutService, HoldMode};
 use anycart_server::routes::pages::demo::DemoPages;
+use anycart_server::routes::ucp::UcpSettings;
 use anycart_server::state::{AppState, ServerConfig};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -39,6 +42,33 @@ enum Command {
     /// Choose the provider that takes a merchant's payments (Stripe or the sandbox).
     #[command(subcommand)]
     Payments(payments::PaymentsCommand),
+    /// Import a merchant's catalogue from CSV files (products, variants, stock,
+    /// discount codes, shipping rates, free-shipping promotions).
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
+    /// A merchant's Universal Commerce Protocol door (agents' checkouts).
+    #[command(subcommand)]
+    Ucp(ucp::UcpCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum CatalogueCommand {
+    /// Import DIR's CSV files (see the manual's "Catalogue import").
+    Import {
+        /// Folder with products.csv and optionally variants.csv, inventory.csv,
+        /// discounts.csv, shipping_rates.csv and promotions.csv.
+        dir: std::path::PathBuf,
+        #[arg(long)]
+        merchant: String,
+        /// Currency of the prices (ISO 4217).
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        /// Check the files and print what would be imported, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 /// Where the data lives; shared by every subcommand.
@@ -68,6 +98,11 @@ struct ServeArgs {
     /// Seed (once) and print a demo merchant with a catalogue; writes DATA_DIR/demo.json.
     #[arg(long)]
     demo: bool,
+    /// The UCP conformance (test) mode, for the official suite only: test payment
+    /// handlers, an address book, /testing/simulate-shipping. Needs
+    /// ANYCART_UCP_SIMULATION_SECRET. Never in production.
+    #[arg(long)]
+    ucp_test_mode: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -124,6 +159,14 @@ async fn main() -> Result<()> {
         Command::Connect(c) => connect::run_connect(c).await,
         Command::Import(args) => connect::run_import(args).await,
         Command::Payments(c) => payments::run_payments(c).await,
+        Command::Ucp(c) => ucp::run_ucp(c).await,
+        Command::Catalogue(CatalogueCommand::Import {
+            dir,
+            merchant,
+            currency,
+            dry_run,
+            db,
+        }) => import_catalogue(dir, merchant, currency, dry_run, db).await,
         Command::Merchant(MerchantCommand::Create { name, db, json }) => {
             let config = Config::load(
                 &db.config,
@@ -161,6 +204,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             database_url: args.db.database_url,
             addr: args.addr,
             base_url: args.base_url,
+            ucp_test_mode: args.ucp_test_mode.then_some(true),
         },
     )?;
     init_tracing(&config.log_format);
@@ -187,9 +231,92 @@ async fn serve(args: ServeArgs) -> Result<()> {
             limits: config.serve_limits(),
             client_ip_header: config.client_ip_header.clone(),
         },
-    );
+    )
+    .with_ucp(ucp_settings(&config)?);
     tracing::info!(%base_url, backend = ?state.store.backend(), "anycart listening");
     anycart_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The UCP door's settings; the conformance mode is announced loudly.
+fn ucp_settings(config: &Config) -> Result<UcpSettings> {
+    let root_merchant = config
+        .ucp_root_merchant
+        .as_deref()
+        .map(|m| {
+            anycart_core::MerchantId::parse(m)
+                .map_err(|_| anyhow::anyhow!("ucp_root_merchant must be a merchant id (mer_…)"))
+        })
+        .transpose()?;
+    if config.ucp_test_mode {
+        tracing::warn!(
+            "UCP CONFORMANCE MODE: test payment handlers, a shared address book and /testing/simulate-shipping are on. Never run this in production."
+        );
+    }
+    Ok(UcpSettings {
+        test_mode: config.ucp_test_mode,
+        simulation_secret: config.ucp_simulation_secret.clone(),
+        root_merchant,
+    })
+}
+
+/// `anycart catalogue import`.
+async fn import_catalogue(
+    dir: std::path::PathBuf,
+    merchant: String,
+    currency: String,
+    dry_run: bool,
+    db: DbArgs,
+) -> Result<()> {
+    let currency = anycart_core::Currency::parse(&currency)
+        .map_err(|e| anyhow::anyhow!("--currency {currency}: {e}"))?;
+    let plan = catalogue::parse(&dir, currency)?;
+    println!(
+        "{}: {} products ({} variants), {} stock levels, {} discount codes, {} shipping rates, {} promotions",
+        dir.display(),
+        plan.products.len(),
+        plan.products
+            .iter()
+            .map(|p| p.variants.len())
+            .sum::<usize>(),
+        plan.stock.len(),
+        plan.discounts.len(),
+        plan.rates.len(),
+        plan.promotions.len()
+    );
+    if dry_run {
+        return Ok(());
+    }
+    let config = Config::load(
+        &db.config,
+        config::Overrides {
+            data_dir: db.data_dir,
+            database_url: db.database_url,
+            ..Default::default()
+        },
+    )?;
+    init_tracing(&config.log_format);
+    let store = config.open_store().await?;
+    let merchant = anycart_core::MerchantId::parse(&merchant)
+        .map_err(|_| anyhow::anyhow!("--merchant must be a merchant id (mer_…)"))?;
+    store
+        .get_merchant(merchant)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no merchant {merchant}"))?;
+    let report = catalogue::apply(&store, merchant, &plan, SystemClock.now_ms(), |line| {
+        println!("{line}")
+    })
+    .await;
+    store.close().await;
+    let report = report?;
+    println!(
+        "imported: {} products created, {} updated, {} stock levels, {} discount codes, {} shipping zones",
+        report.products_created,
+        report.products_updated,
+        report.stock_levels,
+        report.discounts,
+        report.shipping_zones
+    );
     Ok(())
 }
 

@@ -6,7 +6,8 @@
 //! line discounts add up to the order discount, nothing is negative.
 
 use crate::{
-    CountryCode, Currency, DiscountId, Money, MoneyError, ShippingRateId, ShippingZoneId, TaxRateId,
+    CountryCode, Currency, DiscountId, Money, MoneyError, ProductId, ShippingRateId,
+    ShippingZoneId, TaxRateId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,22 @@ pub struct ShippingRate {
     pub free_over_minor: Option<i64>,
     pub min_delivery_days: u32,
     pub max_delivery_days: u32,
+    /// Free when the basket holds any of these products (a "free shipping on
+    /// roses" promotion).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub free_with_products: Vec<ProductId>,
+    /// The merchant's own name for the rate (e.g. `std-ship`), which agents see as
+    /// the option id; one code may name the rate of a service level in several
+    /// zones, each with its own [`ShippingRateId`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl ShippingRate {
+    /// Whether the basket's products make this rate free.
+    pub fn free_for(&self, products: &[ProductId]) -> bool {
+        self.free_with_products.iter().any(|p| products.contains(p))
+    }
 }
 
 /// Countries served together with a set of rates. An empty country list means
@@ -75,6 +92,10 @@ pub struct Discount {
     pub max_redemptions: Option<u32>,
     pub times_redeemed: u32,
     pub active: bool,
+    /// May apply together with other combinable codes (each taking its share of
+    /// what the earlier ones left); a code that is not combinable applies alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub combinable: bool,
 }
 
 /// Why a code was not applied (ACP `DiscountErrorCode`).
@@ -99,7 +120,7 @@ impl DiscountRejection {
             Self::DiscountCodeUsageLimitReached => "This discount code has been used up.",
             Self::DiscountCodeAlreadyApplied => "This discount code is already applied.",
             Self::DiscountCodeCombinationDisallowed => {
-                "Only one discount code can be used per order."
+                "This discount code cannot be combined with the other codes."
             }
         }
     }
@@ -287,7 +308,7 @@ pub fn allocate_proportionally(amount: i64, weights: &[i64]) -> Vec<i64> {
     parts.into_iter().map(|p| p.1).collect()
 }
 
-/// Prices a basket. Only the first acceptable code applies; codes do not stack.
+/// Prices a basket. Codes stack only where they are combinable (see [`apply_codes`]).
 pub fn price(input: &PricingInput<'_>) -> Result<Priced, MoneyError> {
     let currency = input.currency;
     let bases = line_bases_minor(input.lines, currency)?;
@@ -354,8 +375,10 @@ fn sum_minor(amounts: &[i64], currency: Currency) -> Result<Money, MoneyError> {
     })
 }
 
-/// Goes through the submitted codes in order (at most [`DISCOUNT_CODES_MAX`]):
-/// the first acceptable one applies, every other one is rejected with its reason.
+/// Goes through the submitted codes in order (at most [`DISCOUNT_CODES_MAX`]).
+/// The first acceptable code applies; a later one applies too when it and every
+/// code applied before it are combinable, on what those left (so 10 % then 20 %
+/// of 3500 is 350 then 630). Every other code is rejected with its reason.
 fn apply_codes(
     input: &PricingInput<'_>,
     items_base: Money,
@@ -364,25 +387,42 @@ fn apply_codes(
     let mut applied: Vec<AppliedDiscount> = Vec::new();
     let mut rejected = Vec::new();
     let mut seen = Vec::new();
+    // What each line still costs after the codes applied so far.
+    let mut remaining = bases.to_vec();
+    let mut stack = Stack::Empty;
     for raw in input.codes.iter().take(DISCOUNT_CODES_MAX) {
         let code = normalise_code(raw);
         let verdict = if seen.contains(&code) {
             Err(DiscountRejection::DiscountCodeAlreadyApplied)
         } else {
             seen.push(code.clone());
-            screen_code(input, &code, items_base.amount_minor, !applied.is_empty())
+            screen_code(input, &code, items_base.amount_minor, stack)
         };
         match verdict {
             Err(reason) => rejected.push(RejectedDiscount { code, reason }),
             Ok(d) => {
-                let amount = discount_amount_minor(&d.kind, items_base)?;
+                let left = sum_minor(&remaining, items_base.currency)?;
+                let amount = discount_amount_minor(&d.kind, left)?;
+                let allocations = allocate_proportionally(amount, &remaining);
+                for (line, share) in remaining.iter_mut().zip(&allocations) {
+                    *line -= share;
+                }
+                debug_assert!(
+                    remaining.iter().all(|r| *r >= 0),
+                    "a line discounted below zero"
+                );
+                stack = if d.combinable && stack != Stack::Exclusive {
+                    Stack::Combinable
+                } else {
+                    Stack::Exclusive
+                };
                 applied.push(AppliedDiscount {
                     discount_id: d.id,
                     code,
                     name: d.name.clone(),
                     kind: d.kind.clone(),
                     amount_minor: amount,
-                    allocations_minor: allocate_proportionally(amount, bases),
+                    allocations_minor: allocations,
                 });
             }
         }
@@ -390,13 +430,24 @@ fn apply_codes(
     Ok((applied, rejected))
 }
 
+/// What the codes applied so far allow next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stack {
+    /// No code applied yet: any acceptable code may apply.
+    Empty,
+    /// Only combinable codes applied: another combinable one may join them.
+    Combinable,
+    /// A code that applies alone is in: nothing else may.
+    Exclusive,
+}
+
 /// The discount a (normalised, not yet seen) code names, if it may apply now:
-/// it must exist, pass [`check_discount`], and no other code may be applied yet.
+/// it must exist, pass [`check_discount`], and combine with what is applied.
 fn screen_code<'a>(
     input: &PricingInput<'a>,
     code: &str,
     items_base_minor: i64,
-    another_applied: bool,
+    stack: Stack,
 ) -> Result<&'a Discount, DiscountRejection> {
     let d = input
         .discounts
@@ -404,7 +455,12 @@ fn screen_code<'a>(
         .find(|d| d.code == code)
         .ok_or(DiscountRejection::DiscountCodeInvalid)?;
     check_discount(d, items_base_minor, input.currency, input.now_ms)?;
-    if another_applied {
+    let combines = match stack {
+        Stack::Empty => true,
+        Stack::Combinable => d.combinable,
+        Stack::Exclusive => false,
+    };
+    if !combines {
         return Err(DiscountRejection::DiscountCodeCombinationDisallowed);
     }
     Ok(d)
@@ -496,6 +552,7 @@ mod tests {
             max_redemptions: None,
             times_redeemed: 0,
             active: true,
+            combinable: false,
         }
     }
     fn rate(amount: i64, free_over: Option<i64>) -> ShippingRate {
@@ -507,6 +564,8 @@ mod tests {
             free_over_minor: free_over,
             min_delivery_days: 3,
             max_delivery_days: 5,
+            free_with_products: vec![],
+            code: None,
         }
     }
     fn tax(bps: u32, shipping: bool) -> TaxRate {
@@ -598,6 +657,65 @@ mod tests {
         // Only five codes are considered at most; "also" is the sixth.
         assert_eq!(p.applied.len(), 1);
         assert_eq!(p.totals.discount_minor, 100);
+    }
+
+    #[test]
+    fn combinable_codes_stack_on_what_the_earlier_ones_left() {
+        let combinable = |code: &str, kind| Discount {
+            combinable: true,
+            ..discount(code, kind)
+        };
+        let discounts = vec![
+            combinable("10OFF", DiscountKind::Percentage { rate_bps: 1000 }),
+            combinable("WELCOME20", DiscountKind::Percentage { rate_bps: 2000 }),
+            combinable("FIXED500", DiscountKind::FixedAmount { amount: m(500) }),
+            discount("ALONE", DiscountKind::FixedAmount { amount: m(100) }),
+        ];
+        let lines = [
+            LineInput {
+                unit_price: m(3000),
+                quantity: 1,
+            },
+            LineInput {
+                unit_price: m(500),
+                quantity: 1,
+            },
+        ];
+        let run = |codes: &[&str]| {
+            let codes: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+            price(&PricingInput {
+                currency: usd(),
+                lines: &lines,
+                codes: &codes,
+                discounts: &discounts,
+                shipping: None,
+                tax: None,
+                now_ms: 0,
+            })
+            .unwrap()
+        };
+        // 3500 -> 10 % (350) -> 3150 -> 20 % (630) -> 2520.
+        let p = run(&["10off", "welcome20"]);
+        let amounts: Vec<i64> = p.applied.iter().map(|a| a.amount_minor).collect();
+        assert_eq!(amounts, vec![350, 630]);
+        assert_eq!(p.totals.total_minor, 2520);
+        for a in &p.applied {
+            assert_eq!(a.allocations_minor.iter().sum::<i64>(), a.amount_minor);
+        }
+        assert_eq!(run(&["FIXED500", "10OFF"]).totals.total_minor, 2700);
+        // A code that is not combinable applies alone, first or later.
+        let p = run(&["ALONE", "10OFF"]);
+        assert_eq!(p.totals.discount_minor, 100);
+        assert_eq!(
+            p.rejected[0].reason,
+            DiscountRejection::DiscountCodeCombinationDisallowed
+        );
+        let p = run(&["10OFF", "ALONE", "WELCOME20"]);
+        assert_eq!(p.totals.discount_minor, 350 + 630);
+        assert_eq!(p.rejected.len(), 1);
+        // Stacked fixed amounts never take a line below zero.
+        let p = run(&["FIXED500"; 1]);
+        assert_eq!(p.totals.discount_minor, 500);
     }
 
     #[test]

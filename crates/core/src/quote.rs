@@ -6,9 +6,10 @@ use crate::pricing::{
     TaxRate,
 };
 use crate::session::{
-    Buyer, ErrorCode, Fulfillment, FulfillmentQuote, Message, Quote, SessionLine, WarningCode,
+    Buyer, ErrorCode, Fulfillment, FulfillmentQuote, Message, Quote, Requirements, SessionLine,
+    WarningCode,
 };
-use crate::{Currency, MoneyError, ShippingRateId, VariantId};
+use crate::{Currency, MoneyError, ProductId, ShippingRateId, VariantId};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// At or below this many units left, the shopper sees "only N left".
@@ -31,6 +32,8 @@ pub struct QuoteInput<'a> {
     /// Units of each variant this buyer already has elsewhere (older open
     /// checkouts, recent orders), counted against `max_quantity_per_order`.
     pub buyer_units: &'a BTreeMap<VariantId, i64>,
+    /// What besides the lines must be known before payment (set by the door).
+    pub requirements: Requirements,
 }
 
 /// A quote plus the shipping rate that is actually selected (the shopper's choice
@@ -50,13 +53,26 @@ pub fn evaluate(input: &QuoteInput<'_>) -> Result<Evaluation, MoneyError> {
     });
     let tax = address.and_then(|a| pricing::tax_rate_for(input.tax_rates, &a.country, &a.state));
     let lines = line_inputs(input.lines);
+    let products: Vec<ProductId> = input.lines.iter().map(|l| l.product_id).collect();
     // Price once without shipping to know the discounted subtotal, which decides
     // free-shipping thresholds; then pick the rate and price for real.
     let base = price_lines(input, &lines, None, tax)?;
-    let options = fulfillment_options(&rates, base.totals.subtotal_minor);
+    let options = fulfillment_options(&rates, base.totals.subtotal_minor, &products);
     let selected = selected_rate_id(input.selected_shipping, &options);
-    let selected_rate = selected.and_then(|id| rates.iter().find(|r| r.id == id).copied());
-    let priced = price_lines(input, &lines, selected_rate, tax)?;
+    // A rate the basket's products make free is priced as free.
+    let selected_rate = selected
+        .and_then(|id| rates.iter().find(|r| r.id == id).copied())
+        .map(|r| {
+            if r.free_for(&products) {
+                ShippingRate {
+                    amount: crate::Money::zero(r.amount.currency),
+                    ..r.clone()
+                }
+            } else {
+                r.clone()
+            }
+        });
+    let priced = price_lines(input, &lines, selected_rate.as_ref(), tax)?;
 
     messages.extend(contact_messages(input, options.is_empty()));
     messages.extend(discount_messages(
@@ -107,13 +123,22 @@ fn price_lines(
 }
 
 /// Every rate offered for the address with what it costs at this discounted
-/// subtotal, cheapest first (ties by id, so the order is stable).
-fn fulfillment_options(rates: &[&ShippingRate], subtotal_minor: i64) -> Vec<FulfillmentQuote> {
+/// subtotal and for these products, cheapest first (ties by id, so the order is
+/// stable).
+fn fulfillment_options(
+    rates: &[&ShippingRate],
+    subtotal_minor: i64,
+    products: &[ProductId],
+) -> Vec<FulfillmentQuote> {
     let mut options: Vec<FulfillmentQuote> = rates
         .iter()
         .map(|r| FulfillmentQuote {
             rate: (*r).clone(),
-            amount_minor: pricing::shipping_cost_minor(r, subtotal_minor),
+            amount_minor: if r.free_for(products) {
+                0
+            } else {
+                pricing::shipping_cost_minor(r, subtotal_minor)
+            },
         })
         .collect();
     options.sort_by(|a, b| {
@@ -136,10 +161,12 @@ fn selected_rate_id(
 
 /// What blocks payment besides the lines: no email to confirm the order to, no
 /// address, an address nothing ships to, or only a destination (a wallet's
-/// region before the shopper pays) with no street to deliver to.
+/// region before the shopper pays) with no street to deliver to. The email and
+/// the street are asked for only where the session's requirements say so.
 fn contact_messages(input: &QuoteInput<'_>, no_options: bool) -> Vec<Message> {
     let mut messages = Vec::new();
-    if input.buyer.email.is_none() && input.fulfillment.email.is_none() {
+    let needs = input.requirements;
+    if needs.email && input.buyer.email.is_none() && input.fulfillment.email.is_none() {
         messages.push(Message::blocking(
             ErrorCode::Missing,
             "$.buyer.email",
@@ -160,7 +187,7 @@ fn contact_messages(input: &QuoteInput<'_>, no_options: bool) -> Vec<Message> {
                     "We do not ship to this country.",
                 ));
             }
-            if address.is_destination_only() {
+            if needs.street_address && address.is_destination_only() {
                 messages.push(Message::blocking(
                     ErrorCode::Missing,
                     "$.fulfillment_details.address.line_one",
@@ -327,6 +354,8 @@ mod tests {
             carrier: None,
             amount: Money::new(amount, usd()).unwrap(),
             free_over_minor: None,
+            free_with_products: vec![],
+            code: None,
             min_delivery_days: 1,
             max_delivery_days: 2,
         };
@@ -357,6 +386,7 @@ mod tests {
             discounts: &[],
             now_ms: 0,
             buyer_units: &BTreeMap::new(),
+            requirements: Requirements::default(),
         })
         .unwrap();
         assert!(!e.quote.is_ready());
@@ -391,11 +421,98 @@ mod tests {
             discounts: &[],
             now_ms: 0,
             buyer_units: &BTreeMap::new(),
+            requirements: Requirements::default(),
         })
         .unwrap();
         assert!(e.quote.is_ready(), "{:?}", e.quote.messages);
         assert_eq!(e.quote.totals.fulfillment_minor, 500);
         assert_eq!(e.selected_shipping, Some(zones[0].rates[1].id));
+    }
+
+    #[test]
+    fn requirements_decide_what_besides_the_lines_blocks_payment() {
+        // An agent's checkout (UCP) need not carry an email; the conformance mode's
+        // need not carry a street either.
+        let ful = Fulfillment {
+            address: Some(Address::destination("", "", "", "US", "").unwrap()),
+            ..Default::default()
+        };
+        let zones = zones();
+        let lines = [line(1, 100)];
+        let evaluate_with = |requirements| {
+            evaluate(&QuoteInput {
+                currency: usd(),
+                lines: &lines,
+                buyer: &Buyer::default(),
+                fulfillment: &ful,
+                selected_shipping: None,
+                codes: &[],
+                codes_from_coupons: false,
+                zones: &zones,
+                tax_rates: &[],
+                discounts: &[],
+                now_ms: 0,
+                buyer_units: &BTreeMap::new(),
+                requirements,
+            })
+            .unwrap()
+        };
+        let params = |e: &Evaluation| -> Vec<Option<String>> {
+            e.quote.messages.iter().map(|m| m.param.clone()).collect()
+        };
+        let all = evaluate_with(Requirements::default());
+        assert_eq!(
+            params(&all),
+            vec![
+                Some("$.buyer.email".to_string()),
+                Some("$.fulfillment_details.address.line_one".to_string())
+            ]
+        );
+        let no_email = evaluate_with(Requirements {
+            email: false,
+            street_address: true,
+        });
+        assert_eq!(params(&no_email).len(), 1);
+        let neither = evaluate_with(Requirements {
+            email: false,
+            street_address: false,
+        });
+        assert!(neither.quote.is_ready());
+    }
+
+    #[test]
+    fn a_product_can_make_a_rate_free() {
+        let buyer = Buyer {
+            email: Some(Email::parse("a@b.co").unwrap()),
+            ..Default::default()
+        };
+        let ful = Fulfillment {
+            address: Some(Address::parse("A", "1 St", None, "SF", "CA", "US", "94000").unwrap()),
+            ..Default::default()
+        };
+        let mut zones = zones();
+        let lines = [line(1, 100)];
+        // The cheaper rate (500) is free with this line's product.
+        zones[0].rates[1].free_with_products = vec![lines[0].product_id];
+        let e = evaluate(&QuoteInput {
+            currency: usd(),
+            lines: &lines,
+            buyer: &buyer,
+            fulfillment: &ful,
+            selected_shipping: None,
+            codes: &[],
+            codes_from_coupons: false,
+            zones: &zones,
+            tax_rates: &[],
+            discounts: &[],
+            now_ms: 0,
+            buyer_units: &BTreeMap::new(),
+            requirements: Requirements::default(),
+        })
+        .unwrap();
+        assert_eq!(e.quote.fulfillment_options[0].amount_minor, 0);
+        assert_eq!(e.quote.totals.fulfillment_minor, 0);
+        assert_eq!(e.quote.totals.total_minor, 2000);
     }
 
     #[test]
@@ -423,6 +540,7 @@ mod tests {
             discounts: &[],
             now_ms: 0,
             buyer_units: &BTreeMap::new(),
+            requirements: Requirements::default(),
         })
         .unwrap();
         assert!(!e.quote.is_ready());
@@ -455,6 +573,7 @@ mod tests {
             discounts: &[],
             now_ms: 0,
             buyer_units: &BTreeMap::new(),
+            requirements: Requirements::default(),
         })
         .unwrap();
         let kinds = codes(&e.quote.messages);
@@ -509,6 +628,7 @@ mod tests {
             discounts: &[],
             now_ms: 0,
             buyer_units: &elsewhere,
+            requirements: Requirements::default(),
         })
         .unwrap();
         let m = &e.quote.messages[0];

@@ -239,6 +239,34 @@ impl Fulfillment {
     }
 }
 
+/// What a session needs before it can be paid, besides its lines. The door that
+/// opens a session decides: the widget and ACP need both (the shopper is
+/// anycart's to confirm to and ship to); a UCP agent keeps the buyer relationship,
+/// so needs no email; the UCP conformance mode ships to a bare country.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requirements {
+    /// An email to confirm the order to.
+    pub email: bool,
+    /// A full street address (a region is enough to quote, not to pay).
+    pub street_address: bool,
+}
+
+impl Default for Requirements {
+    fn default() -> Self {
+        Requirements {
+            email: true,
+            street_address: true,
+        }
+    }
+}
+
+impl Requirements {
+    /// True for the default (stored documents omit it then).
+    pub fn is_default(&self) -> bool {
+        *self == Requirements::default()
+    }
+}
+
 /// A shipping option offered for the current address, with its price for this basket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FulfillmentQuote {
@@ -319,6 +347,14 @@ pub struct CheckoutSession {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub expires_at_ms: i64,
+    /// What besides the lines must be known before payment.
+    #[serde(default, skip_serializing_if = "Requirements::is_default")]
+    pub requirements: Requirements,
+    /// What the door that opened the session keeps with it (UCP: fulfillment
+    /// methods and destinations as the agent named them, buyer consent), written
+    /// in the same write as the rest so the two never disagree. Opaque here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door_state: Option<serde_json::Value>,
 }
 
 /// Absolute cap on a session's life however active the shopper is (24 hours).
@@ -365,6 +401,8 @@ impl CheckoutSession {
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
             expires_at_ms: now_ms,
+            requirements: Requirements::default(),
+            door_state: None,
         }
     }
 

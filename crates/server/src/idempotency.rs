@@ -1,7 +1,12 @@
-//! The ACP idempotency contract for every checkout POST (ACP §6):
-//! 400 `idempotency_key_required`, 422 `idempotency_conflict` (same key, different
-//! body), 409 `idempotency_in_flight` with `Retry-After`, replays with
-//! `Idempotent-Replayed: true`, 5xx never stored, keys scoped to merchant + endpoint.
+//! The idempotency contract: a request runs at most once per (merchant, endpoint,
+//! key), a replay gets the stored status and body with `Idempotent-Replayed:
+//! true`, the same key with another body is refused, 5xx are never stored.
+//! [`run_once`] is the contract; each protocol says how a refusal looks:
+//!
+//! - ACP (every checkout POST, ACP §6, [`acp_post`]): the key is required (400
+//!   `idempotency_key_required`), another body gets 422 `idempotency_conflict`, a
+//!   key still running 409 `idempotency_in_flight` with `Retry-After`.
+//! - UCP (`routes::ucp`): the key is optional, another body gets 409.
 
 use crate::api_version::check_api_version;
 use crate::error::{ApiError, ErrorCode, ErrorLog};
@@ -41,7 +46,9 @@ pub fn fingerprint(body: &[u8]) -> String {
 
 fn json_response(status: StatusCode, body: String, key: &str, replayed: bool) -> Response {
     let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
-    if let Ok(v) = HeaderValue::from_str(key) {
+    if !key.is_empty()
+        && let Ok(v) = HeaderValue::from_str(key)
+    {
         response.headers_mut().insert("idempotency-key", v);
     }
     if replayed {
@@ -72,15 +79,27 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 }
 
 /// One request's outcome as it is sent and (unless it is "retry later") stored.
-struct Outcome {
-    status: StatusCode,
-    body: String,
-    retry_after_s: Option<u64>,
-    log: Option<ErrorLog>,
+pub struct Outcome {
+    pub status: StatusCode,
+    /// The JSON body.
+    pub body: String,
+    pub retry_after_s: Option<u64>,
+    /// What the error log middleware records, for a failure.
+    pub log: Option<ErrorLog>,
+}
+
+/// Why [`run_once`] did not run a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The key was used with another body.
+    Conflict,
+    /// The key's request is still running (on this or another node).
+    InFlight { retry_after_s: u64 },
 }
 
 impl Outcome {
-    fn of_success(status: StatusCode, value: &impl Serialize) -> Outcome {
+    /// A successful answer.
+    pub fn of_success(status: StatusCode, value: &impl Serialize) -> Outcome {
         match serde_json::to_string(value) {
             Ok(body) => Outcome {
                 status,
@@ -94,7 +113,8 @@ impl Outcome {
         }
     }
 
-    fn of_error(e: &ApiError) -> Outcome {
+    /// An ACP error.
+    pub fn of_error(e: &ApiError) -> Outcome {
         Outcome {
             status: e.status(),
             body: serde_json::to_string(&e.body()).unwrap_or_default(),
@@ -109,7 +129,8 @@ impl Outcome {
         !self.status.is_server_error() && self.retry_after_s.is_none()
     }
 
-    fn into_response(self, key: &str) -> Response {
+    /// The response, echoing the key (if any).
+    pub fn into_response(self, key: &str) -> Response {
         let mut response = json_response(self.status, self.body, key, false);
         if let Some(s) = self.retry_after_s {
             response
@@ -162,13 +183,53 @@ where
     let scope = IdempotencyScope {
         merchant,
         endpoint,
-        key: key.clone(),
+        key,
     };
+    run_once(state, scope, &body.clone(), acp_refusal, || async move {
+        match run(state.clone(), body).await {
+            Ok(value) => Outcome::of_success(success, &value),
+            Err(e) => Outcome::of_error(&e),
+        }
+    })
+    .await
+}
+
+/// How ACP refuses a key: 422 for another body, 409 while it runs.
+fn acp_refusal(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Conflict => ApiError::new(
+            ErrorCode::IdempotencyConflict,
+            "Idempotency-Key has already been used with a different request body",
+        )
+        .into_response(),
+        Refusal::InFlight { retry_after_s } => ApiError::new(
+            ErrorCode::IdempotencyInFlight,
+            "A request with this Idempotency-Key is currently being processed",
+        )
+        .retry_after(retry_after_s)
+        .into_response(),
+    }
+}
+
+/// Runs `run` at most once per `scope` (merchant, endpoint and key) for a body
+/// with `body`'s fingerprint, stores its outcome (unless a 5xx or "retry
+/// later"), replays it to a retry, and answers a refusal with `refuse`.
+pub async fn run_once<F, Fut>(
+    state: &AppState,
+    scope: IdempotencyScope,
+    body: &[u8],
+    refuse: impl FnOnce(Refusal) -> Response,
+    run: F,
+) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Outcome>,
+{
     let begin = state
         .store
         .idempotency_begin(
             &scope,
-            &fingerprint(&body),
+            &fingerprint(body),
             state.now_ms(),
             IDEMPOTENCY_LOCK_MS,
         )
@@ -176,21 +237,18 @@ where
     match begin {
         Err(e) => ApiError::from(e).into_response(),
         Ok(IdempotencyBegin::Proceed) => {
-            let ran = while_renewing(state, &scope, run(state.clone(), body)).await;
-            let outcome = match ran {
-                Ok(value) => Outcome::of_success(success, &value),
-                Err(e) => Outcome::of_error(&e),
-            };
+            let outcome = while_renewing(state, &scope, run()).await;
             record(state, &scope, &outcome).await;
-            outcome.into_response(&key)
+            outcome.into_response(&scope.key)
         }
-        Ok(IdempotencyBegin::Replay { status, body }) => replay(status, body, &key),
-        Ok(IdempotencyBegin::Conflict) => ApiError::new(
-            ErrorCode::IdempotencyConflict,
-            "Idempotency-Key has already been used with a different request body",
-        )
-        .into_response(),
-        Ok(IdempotencyBegin::InFlight { retry_after_ms }) => in_flight(retry_after_ms),
+        Ok(IdempotencyBegin::Replay { status, body }) => replay(status, body, &scope.key),
+        Ok(IdempotencyBegin::Conflict) => refuse(Refusal::Conflict),
+        Ok(IdempotencyBegin::InFlight { retry_after_ms }) => {
+            let seconds = ((retry_after_ms + 999) / 1000).clamp(1, RETRY_AFTER_S_MAX);
+            refuse(Refusal::InFlight {
+                retry_after_s: u64::try_from(seconds).unwrap_or(1),
+            })
+        }
     }
 }
 
@@ -224,17 +282,6 @@ fn replay(status: u16, body: String, key: &str) -> Response {
         key,
         true,
     )
-}
-
-/// The key's request is still running (on this or another node): retry soon.
-fn in_flight(retry_after_ms: i64) -> Response {
-    let seconds = ((retry_after_ms + 999) / 1000).clamp(1, RETRY_AFTER_S_MAX);
-    ApiError::new(
-        ErrorCode::IdempotencyInFlight,
-        "A request with this Idempotency-Key is currently being processed",
-    )
-    .retry_after(u64::try_from(seconds).unwrap_or(1))
-    .into_response()
 }
 
 /// Stores the outcome for replays, or releases the key when it must not be kept.

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod routes;
 pub mod serve;
 pub mod state;
+pub mod ucp_runtime;
 
 pub use serve::serve;
 

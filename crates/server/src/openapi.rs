@@ -10,11 +10,12 @@ use utoipa_axum::router::OpenApiRouter;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "anycart", description = "Distributed checkout: the ACP 2026-04-17 checkout API (root paths), the embeddable widget (/embed.js, /widget, /availability), platform webhooks (/webhooks), the merchant admin API (/v1), and the pages and operator endpoints. Every route the server answers is here."),
+    info(title = "anycart", description = "Distributed checkout: the ACP 2026-04-17 checkout API (root paths), the UCP REST binding (/ucp, /.well-known/ucp), the embeddable widget (/embed.js, /widget, /availability), platform webhooks (/webhooks), the merchant admin API (/v1), and the pages and operator endpoints. Every route the server answers is here."),
     modifiers(&BearerAuth),
     components(schemas(crate::routes::widget::page::WidgetConfig)),
     tags(
         (name = "Checkout", description = "Agentic Commerce Protocol checkout sessions (publishable or secret key)"),
+        (name = "UCP", description = "Universal Commerce Protocol REST binding (2026-01-11 and 2026-04-08), one door per merchant under /ucp/{merchant_id}: open, signed or keyed as the merchant chooses"),
         (name = "Widget", description = "What the embeddable checkout calls besides the checkout API: returning shoppers, sandbox card tokens, live stock (publishable key)"),
         (name = "Webhooks", description = "Platform webhooks in (signed by the platform)"),
         (name = "Admin", description = "Merchant back office (secret key), mounted under /v1"),
@@ -46,13 +47,16 @@ impl utoipa::Modify for BearerAuth {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::acp::router())
+        .merge(routes::ucp::router())
         .merge(routes::widget::router())
         .merge(routes::webhooks::router())
         .merge(routes::pages::router())
         .merge(routes::ops::router())
         .nest(
             "/v1",
-            routes::admin::router().merge(routes::widget::v1_router()),
+            routes::admin::router()
+                .merge(routes::widget::v1_router())
+                .merge(routes::ucp::admin::router()),
         )
         .split_for_parts();
     document_refusals(&mut doc);
@@ -212,6 +216,13 @@ mod tests {
         for path in [
             "/checkout_sessions",
             "/checkout_sessions/{checkout_session_id}/complete",
+            "/.well-known/ucp",
+            "/ucp/{merchant_id}/.well-known/ucp",
+            "/ucp/{merchant_id}/checkout-sessions",
+            "/ucp/{merchant_id}/checkout-sessions/{id}/complete",
+            "/ucp/{merchant_id}/orders/{order_id}",
+            "/v1/ucp",
+            "/v1/ucp/orders/{order_id}/events",
             "/widget/shoppers/codes",
             "/widget/shoppers/verify",
             "/widget/shoppers/prefill",

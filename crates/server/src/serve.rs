@@ -84,7 +84,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limits = state.config.limits;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = state.checkout.spawn_workers(stop_rx);
+    let workers = state.checkout.spawn_workers(stop_rx.clone());
+    let ucp_webhooks = crate::routes::ucp::spawn_webhook_worker(&state, stop_rx);
     let mut make_service =
         crate::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let connections = Arc::new(Semaphore::new(limits.connections_max));
@@ -136,6 +137,7 @@ pub async fn serve(
     }
     let _ = stop_tx.send(true);
     let _ = workers.await;
+    let _ = ucp_webhooks.await;
     state.store.close().await;
     Ok(())
 }

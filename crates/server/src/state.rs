@@ -1,5 +1,6 @@
 //! What every handler is given: the checkout service and the server's own settings.
 
+use crate::ucp_runtime::{UcpRuntime, UcpSettings};
 use anycart_checkout::CheckoutService;
 use anycart_store::Store;
 use std::sync::Arc;
@@ -56,14 +57,26 @@ pub struct AppState {
     /// The service's store, for the admin API's plain reads and writes.
     pub store: Store,
     pub config: Arc<ServerConfig>,
+    /// The UCP door's settings, agent-profile cache and webhook sender.
+    pub ucp: Arc<UcpRuntime>,
 }
 
 impl AppState {
     pub fn new(checkout: CheckoutService, config: ServerConfig) -> Self {
+        let ucp = Arc::new(UcpRuntime::new(UcpSettings::default(), &config.base_url));
         AppState {
             store: checkout.store.clone(),
             checkout,
             config: Arc::new(config),
+            ucp,
+        }
+    }
+
+    /// The same state with these UCP settings (e.g. the conformance mode).
+    pub fn with_ucp(self, settings: UcpSettings) -> Self {
+        AppState {
+            ucp: Arc::new(UcpRuntime::new(settings, &self.config.base_url)),
+            ..self
         }
     }
 

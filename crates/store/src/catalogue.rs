@@ -4,8 +4,11 @@
 //! Products and variants are here; locations and stock levels in [`stock`];
 //! shipping zones, tax rates and discount codes in [`rules`].
 
+mod bulk;
 mod rules;
 mod stock;
+
+pub use bulk::VariantBySku;
 
 use crate::sql::in_list;
 use crate::{Store, StoreError, StoreResult, flag, page_limit, parse_id};

@@ -32,9 +32,11 @@ mod sealing;
 mod shoppers;
 mod sql;
 pub mod testing;
+mod ucp;
 mod waiting_rooms;
 
 pub use batch::{BatchItem, BatchResult};
+pub use catalogue::VariantBySku;
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
 pub use connection_settings::{
     AdobeSettings, NativeSettings, PlatformSettings, SalesforceSettings, Secret, ShopifySettings,
@@ -65,6 +67,10 @@ pub use sealing::{CREDENTIALS_KEY_BYTES, CredentialsKey};
 pub use shoppers::{
     CodeIssue, CodeLimits, LiveShopperCode, NewShopperCode, SHOPPER_OPTIN_TTL_MS, SavedDetails,
     ShopperProfile, ShopperTokenRecord,
+};
+pub use ucp::{
+    NewUcpWebhook, UCP_TEST_ADDRESSES_MAX, UCP_WEBHOOK_ERROR_CHARS_MAX, UcpAccess, UcpDoor,
+    UcpOrderRecord, UcpTestAddress, UcpWebhook, UcpWebhookState, new_ucp_webhook_id,
 };
 pub use waiting_rooms::{Admission, Ticket, TicketState};
 

@@ -36,6 +36,8 @@ mod migrations;
 mod payments;
 #[path = "conformance/placements.rs"]
 mod placements;
+#[path = "conformance/ucp.rs"]
+mod ucp;
 #[path = "conformance/waiting_rooms.rs"]
 mod waiting_rooms;
 
@@ -143,6 +145,8 @@ pub(crate) fn session(merchant: MerchantId, id: SessionId) -> CheckoutSession {
         created_at_ms: 0,
         updated_at_ms: 0,
         expires_at_ms: 1_000,
+        requirements: Default::default(),
+        door_state: None,
     }
 }
 

@@ -193,6 +193,8 @@ fn shipping_rate() -> ShippingRate {
         free_over_minor: Some(20_000),
         min_delivery_days: 2,
         max_delivery_days: 5,
+        free_with_products: vec![],
+        code: None,
     }
 }
 
@@ -279,6 +281,8 @@ fn session() -> CheckoutSession {
         created_at_ms: 1_700_000_000_000,
         updated_at_ms: 1_700_000_060_000,
         expires_at_ms: 1_700_001_800_000,
+        requirements: Default::default(),
+        door_state: None,
     }
 }
 
@@ -357,6 +361,7 @@ fn discount() {
         max_redemptions: Some(100),
         times_redeemed: 3,
         active: true,
+        combinable: false,
     };
     pinned("discount", &discount);
 }

@@ -15,7 +15,7 @@ pub use complete::PaymentInput;
 use crate::CheckoutService;
 use crate::error::{CheckoutError, CheckoutResult, Resource};
 use anycart_core::attribution::Attribution;
-use anycart_core::session::{Buyer, CheckoutSession, Event, Fulfillment};
+use anycart_core::session::{Buyer, CheckoutSession, Event, Fulfillment, Requirements};
 use anycart_core::{Currency, MerchantId, Quantity, SessionId, ShippingRateId, VariantId};
 use anycart_store::{HoldChange, SessionWrite};
 
@@ -43,6 +43,16 @@ pub struct SessionInput {
     /// An admitted waiting-room ticket (`wrt_…`), spent on the lines of a variant
     /// behind a waiting room.
     pub waiting_room_ticket: Option<String>,
+    /// `fulfillment` replaces the session's details instead of being merged into
+    /// them (a door whose protocol sends the whole fulfillment every time, and may
+    /// take an address away).
+    pub replace_fulfillment: bool,
+    /// What must be known before payment besides the lines (the door's rule; set
+    /// when the session is created).
+    pub requirements: Option<Requirements>,
+    /// The door's own state, stored with the session (see
+    /// [`CheckoutSession::door_state`]).
+    pub door_state: Option<serde_json::Value>,
 }
 
 impl CheckoutService {

@@ -297,7 +297,11 @@ fn apply_input(session: &mut CheckoutSession, input: SessionInput) {
         session.buyer = std::mem::take(&mut session.buyer).merged(b);
     }
     if let Some(f) = input.fulfillment {
-        session.fulfillment = std::mem::take(&mut session.fulfillment).merged(f);
+        session.fulfillment = if input.replace_fulfillment {
+            f
+        } else {
+            std::mem::take(&mut session.fulfillment).merged(f)
+        };
     }
     if input.selected_shipping.is_some() {
         session.selected_shipping = input.selected_shipping;
@@ -311,6 +315,12 @@ fn apply_input(session: &mut CheckoutSession, input: SessionInput) {
     }
     if let Some(c) = input.client_interventions {
         session.client_interventions = c;
+    }
+    if let Some(r) = input.requirements {
+        session.requirements = r;
+    }
+    if input.door_state.is_some() {
+        session.door_state = input.door_state;
     }
 }
 
@@ -390,6 +400,7 @@ fn price(mut session: CheckoutSession, p: &Pricing<'_>) -> CheckoutResult<Checko
         discounts: &rules.discounts,
         now_ms,
         buyer_units,
+        requirements: session.requirements,
     })
     .map_err(|e| CheckoutError::AmountOutOfRange(e.to_string()))?;
     let ready = evaluation.quote.is_ready();

@@ -163,6 +163,8 @@ pub async fn sell_to(store: &Store, s: &Shop, qty: u32, fulfillment: Fulfillment
         created_at_ms: 0,
         updated_at_ms: 0,
         expires_at_ms: i64::MAX / 2,
+        requirements: Default::default(),
+        door_state: None,
     };
     let demand = BTreeMap::from([(s.variant, i64::from(qty))]);
     let write = SessionWrite {

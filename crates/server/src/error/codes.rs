@@ -105,11 +105,29 @@ pub enum ErrorCode {
     DatabaseBusy,
     /// Too many requests in flight: shed fast rather than queued.
     Overloaded,
+    // UCP (the REST binding's own codes and statuses).
+    VersionUnsupported,
+    InvalidProfileUrl,
+    DigestMismatch,
+    AlgorithmUnsupported,
+    InsufficientStock,
+    ItemNotFound,
+    FulfillmentRequired,
+    SignatureMissing,
+    SignatureInvalid,
+    KeyNotFound,
+    PaymentDeclined,
+    SimulationForbidden,
+    CheckoutNotModifiable,
+    IdempotencyKeyReused,
+    ProfileMalformed,
+    InvalidOrder,
+    ProfileUnreachable,
 }
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and the documentation.
-    pub const ALL: [ErrorCode; 70] = {
+    pub const ALL: [ErrorCode; 87] = {
         use ErrorCode::*;
         [
             InvalidJson,
@@ -182,6 +200,23 @@ impl ErrorCode {
             InventoryUnavailable,
             DatabaseBusy,
             Overloaded,
+            VersionUnsupported,
+            InvalidProfileUrl,
+            DigestMismatch,
+            AlgorithmUnsupported,
+            InsufficientStock,
+            ItemNotFound,
+            FulfillmentRequired,
+            SignatureMissing,
+            SignatureInvalid,
+            KeyNotFound,
+            PaymentDeclined,
+            SimulationForbidden,
+            CheckoutNotModifiable,
+            IdempotencyKeyReused,
+            ProfileMalformed,
+            InvalidOrder,
+            ProfileUnreachable,
         ]
     };
 
@@ -259,6 +294,23 @@ impl ErrorCode {
             InventoryUnavailable => ("inventory_unavailable", StatusCode::SERVICE_UNAVAILABLE),
             DatabaseBusy => ("database_busy", StatusCode::SERVICE_UNAVAILABLE),
             Overloaded => ("overloaded", StatusCode::SERVICE_UNAVAILABLE),
+            VersionUnsupported => ("version_unsupported", StatusCode::BAD_REQUEST),
+            InvalidProfileUrl => ("invalid_profile_url", StatusCode::BAD_REQUEST),
+            DigestMismatch => ("digest_mismatch", StatusCode::BAD_REQUEST),
+            AlgorithmUnsupported => ("algorithm_unsupported", StatusCode::BAD_REQUEST),
+            InsufficientStock => ("insufficient_stock", StatusCode::BAD_REQUEST),
+            ItemNotFound => ("item_not_found", StatusCode::BAD_REQUEST),
+            FulfillmentRequired => ("fulfillment_required", StatusCode::BAD_REQUEST),
+            SignatureMissing => ("signature_missing", StatusCode::UNAUTHORIZED),
+            SignatureInvalid => ("signature_invalid", StatusCode::UNAUTHORIZED),
+            KeyNotFound => ("key_not_found", StatusCode::UNAUTHORIZED),
+            PaymentDeclined => ("payment_declined", StatusCode::PAYMENT_REQUIRED),
+            SimulationForbidden => ("simulation_forbidden", StatusCode::FORBIDDEN),
+            CheckoutNotModifiable => ("checkout_not_modifiable", StatusCode::CONFLICT),
+            IdempotencyKeyReused => ("idempotency_key_reused", StatusCode::CONFLICT),
+            ProfileMalformed => ("profile_malformed", StatusCode::UNPROCESSABLE_ENTITY),
+            InvalidOrder => ("invalid_order", StatusCode::UNPROCESSABLE_ENTITY),
+            ProfileUnreachable => ("profile_unreachable", StatusCode::FAILED_DEPENDENCY),
         }
     }
 

@@ -1,10 +1,12 @@
-//! The doors, one module each: the ACP checkout API, the widget (assets, the
-//! iframe page, returning shoppers, live stock), platform webhooks, the merchant
-//! admin API, and pages (landing, order status, docs, the demo's host pages).
+//! The doors, one module each: the ACP checkout API, the UCP REST binding, the
+//! widget (assets, the iframe page, returning shoppers, live stock), platform
+//! webhooks, the merchant admin API, and pages (landing, order status, docs, the
+//! demo's host pages).
 
 pub mod acp;
 pub mod admin;
 pub mod ops;
 pub mod pages;
+pub mod ucp;
 pub mod webhooks;
 pub mod widget;

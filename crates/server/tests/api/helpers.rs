@@ -30,9 +30,18 @@ pub struct TestApp {
 
 /// One app per available backend: SQLite always, PostgreSQL when configured.
 pub async fn apps() -> Vec<TestApp> {
-    let mut out = vec![spawn_sqlite(None).await];
+    apps_configured(|s| s).await
+}
+
+/// One app per available backend, its state changed by `configure` before it
+/// serves (e.g. the UCP door's settings).
+pub async fn apps_configured(configure: impl Fn(AppState) -> AppState) -> Vec<TestApp> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let mut out =
+        vec![spawn_on("sqlite", &url, None, Some(dir), Limits::Lenient, &configure).await];
     if let Some(url) = fresh_postgres_url().await {
-        out.push(spawn_on("postgres", &url, None, None, Limits::Lenient).await);
+        out.push(spawn_on("postgres", &url, None, None, Limits::Lenient, &configure).await);
     }
     out
 }
@@ -41,7 +50,17 @@ pub async fn apps() -> Vec<TestApp> {
 pub async fn apps_with(make: impl Fn() -> Arc<dyn PaymentProvider>) -> Vec<TestApp> {
     let mut out = vec![spawn_sqlite(Some(make())).await];
     if let Some(url) = fresh_postgres_url().await {
-        out.push(spawn_on("postgres", &url, Some(make()), None, Limits::Lenient).await);
+        out.push(
+            spawn_on(
+                "postgres",
+                &url,
+                Some(make()),
+                None,
+                Limits::Lenient,
+                &|s| s,
+            )
+            .await,
+        );
     }
     out
 }
@@ -50,7 +69,7 @@ pub async fn apps_with(make: impl Fn() -> Arc<dyn PaymentProvider>) -> Vec<TestA
 pub async fn spawn_sqlite(payments: Option<Arc<dyn PaymentProvider>>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    spawn_on("sqlite", &url, payments, Some(dir), Limits::Lenient).await
+    spawn_on("sqlite", &url, payments, Some(dir), Limits::Lenient, &|s| s).await
 }
 
 /// Which per-client limits an app runs with.
@@ -68,9 +87,9 @@ pub enum Limits {
 pub async fn guarded_apps() -> Vec<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let mut out = vec![spawn_on("sqlite", &url, None, Some(dir), Limits::Production).await];
+    let mut out = vec![spawn_on("sqlite", &url, None, Some(dir), Limits::Production, &|s| s).await];
     if let Some(url) = fresh_postgres_url().await {
-        out.push(spawn_on("postgres", &url, None, None, Limits::Production).await);
+        out.push(spawn_on("postgres", &url, None, None, Limits::Production, &|s| s).await);
     }
     out
 }
@@ -81,6 +100,7 @@ async fn spawn_on(
     payments: Option<Arc<dyn PaymentProvider>>,
     dir: Option<tempfile::TempDir>,
     limits: Limits,
+    configure: &dyn Fn(AppState) -> AppState,
 ) -> TestApp {
     let store = Store::open(url).await.expect("open store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -116,14 +136,14 @@ async fn spawn_on(
         ..CheckoutConfig::default()
     };
     let checkout = CheckoutService::new(store.clone(), payments, clock_dyn, config, holds);
-    let state = AppState::new(
+    let state = configure(AppState::new(
         checkout,
         ServerConfig {
             base_url: base.clone(),
             client_ip_header: (limits == Limits::Production).then(|| "X-Forwarded-For".into()),
             ..ServerConfig::default()
         },
-    );
+    ));
     let demo = demo::seed(
         &store,
         &base,

@@ -1,6 +1,6 @@
 //! API tests: a real server on a random port per test, on SQLite and (when
 //! `ANYCART_TEST_DATABASE_URL` is set) PostgreSQL, spoken to over HTTP. Every
-//! checkout response is validated against the ACP JSON schema by the helpers.
+//! ACP checkout response is validated against the ACP JSON schema by the helpers.
 
 // Tests: a panic is a failed test, and their numbers are small.
 #![allow(
@@ -28,3 +28,4 @@ mod stripe;
 mod stripe_saved_cards;
 mod stripe_webhooks;
 mod tenancy;
+mod ucp;

@@ -164,6 +164,8 @@ fn zone() -> ShippingZone {
             free_over_minor: Some(10_000),
             min_delivery_days: 2,
             max_delivery_days: 5,
+            free_with_products: vec![],
+            code: None,
         }],
     }
 }
@@ -210,6 +212,7 @@ async fn discounts_are_unique_per_merchant_and_count_redemptions() {
             max_redemptions: Some(10),
             times_redeemed: 0,
             active: true,
+            combinable: false,
         };
         store.create_discount(m, &discount, 1).await.unwrap();
         assert_eq!(

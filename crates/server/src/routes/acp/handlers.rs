@@ -105,6 +105,7 @@ async fn create_session(
                 ),
                 client: caller.client.clone(),
                 waiting_room_ticket: ticket,
+                ..SessionInput::default()
             };
             let session = state
                 .checkout
@@ -181,6 +182,7 @@ async fn update_session(
                 attribution: None,
                 client: None,
                 waiting_room_ticket: ticket,
+                ..SessionInput::default()
             };
             let session = state.checkout.update(caller.merchant, id, input).await?;
             render(&state, &session).await

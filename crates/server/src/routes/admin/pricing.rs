@@ -63,6 +63,12 @@ pub(super) async fn create_shipping_zone(
                 free_over_minor: r.free_over,
                 min_delivery_days: r.min_delivery_days,
                 max_delivery_days: r.max_delivery_days,
+                free_with_products: vec![],
+                code: r
+                    .code
+                    .as_deref()
+                    .map(|c| rate_code(c, &format!("{p}.code")))
+                    .transpose()?,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -77,6 +83,23 @@ pub(super) async fn create_shipping_zone(
         .create_shipping_zone(caller.0.merchant, &zone, state.now_ms())
         .await?;
     Ok((StatusCode::CREATED, Json(zone)))
+}
+
+/// A rate code: 1 to 64 letters, digits, `-`, `_` or `.`.
+fn rate_code(code: &str, param: &str) -> Result<String, ApiError> {
+    let ok = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if ok {
+        Ok(code.to_string())
+    } else {
+        Err(invalid(
+            param,
+            "codes are 1 to 64 letters, digits, `-`, `_` or `.`",
+        ))
+    }
 }
 
 /// List shipping zones.
@@ -186,6 +209,7 @@ pub(super) async fn create_discount(
         max_redemptions: req.max_redemptions,
         times_redeemed: 0,
         active: true,
+        combinable: req.combinable,
     };
     state
         .store

@@ -216,6 +216,11 @@ pub struct NewShippingRate {
     #[garde(range(max = 365))]
     #[schema(maximum = 365)]
     pub max_delivery_days: u32,
+    /// The merchant's name for the rate (e.g. `std-ship`): the option id agents
+    /// see over UCP (the rate id otherwise).
+    #[serde(default)]
+    #[garde(length(chars, min = 1, max = 64), pattern(r"^[A-Za-z0-9_.-]+$"))]
+    pub code: Option<String>,
 }
 
 /// `POST /v1/shipping_zones`. An empty `countries` list is the "rest of world" zone.
@@ -284,6 +289,10 @@ pub struct NewDiscount {
     #[garde(range(min = 1))]
     #[schema(minimum = 1)]
     pub max_redemptions: Option<u32>,
+    /// May apply together with other combinable codes (default: applies alone).
+    #[serde(default)]
+    #[garde(skip)]
+    pub combinable: bool,
 }
 
 /// A window's end must come after its start.

@@ -393,6 +393,8 @@ mod tests {
                     free_over_minor: None,
                     min_delivery_days: 3,
                     max_delivery_days: 5,
+                    free_with_products: vec![],
+                    code: None,
                 })
                 .collect(),
         }
