@@ -13,6 +13,7 @@
 //! them at fakes on 127.0.0.1 (`tests/fakes/`).
 
 pub mod adobe;
+pub mod agent_webhooks;
 pub mod connect;
 pub mod delivery;
 pub mod import;
@@ -145,6 +146,10 @@ pub enum Confirmation {
     NotedOnPlatform,
     /// The platform offers no API to record a refund or a note on an order.
     NotSupportedByPlatform,
+    /// An agent platform accepted an order webhook.
+    AgentNotified,
+    /// An agent platform's feed accepted changed products.
+    FeedUpdated,
 }
 
 impl Confirmation {
@@ -159,6 +164,8 @@ impl Confirmation {
             Self::RefundRecorded => "refund_recorded",
             Self::NotedOnPlatform => "noted_on_platform",
             Self::NotSupportedByPlatform => "not_supported_by_platform",
+            Self::AgentNotified => "agent_notified",
+            Self::FeedUpdated => "feed_updated",
         }
     }
 }

@@ -10,6 +10,8 @@
 //! Every write that must be atomic (taking holds, completing a checkout) is one
 //! transaction here; invariants are also CHECK constraints in the migrations.
 
+mod agent_events;
+mod agent_platforms;
 mod batch;
 mod catalogue;
 mod checkout;
@@ -32,6 +34,10 @@ mod shoppers;
 mod sql;
 pub mod testing;
 
+pub use agent_events::{
+    AgentOrderEvent, AgentWebhookNotice, OUTBOX_KIND_AGENT_WEBHOOK, order_agent, status_moves,
+};
+pub use agent_platforms::{AGENT_PLATFORMS_MAX, AgentPlatform, AgentPlatformChange, AgentSecrets};
 pub use batch::{BatchItem, BatchResult};
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
 pub use connection_settings::{
