@@ -43,6 +43,7 @@ pub fn generate_key(
         kind,
         key_hash: hash_key(&key),
         hint: format!("{prefix}…{}", &key[key.len() - 4..]),
+        placement_id: None,
         created_at_ms: now_ms,
     };
     (SecretString::from(key), record)

@@ -6,6 +6,7 @@
 use crate::CheckoutService;
 use crate::error::{CheckoutError, CheckoutResult};
 use crate::keys::generate_key;
+use anycart_core::attribution::Attribution;
 use anycart_core::{MerchantId, PlacementId, ProductId, VariantId};
 use anycart_store::{ApiKeyKind, Campaign, Channel, Placement, PlacementSettings, Store, Theme};
 use secrecy::ExposeSecret;
@@ -44,30 +45,20 @@ fn invalid(param: &str, message: impl Into<String>) -> CheckoutError {
 
 /// The wire name of a channel.
 pub fn channel_name(c: Channel) -> &'static str {
-    match c {
-        Channel::DisplayAd => "display_ad",
-        Channel::Publisher => "publisher",
-        Channel::Social => "social",
-        Channel::Ctv => "ctv",
-        Channel::OwnSite => "own_site",
-    }
+    c.as_str()
 }
 
-/// Parses a channel's wire name.
+/// Parses a placement's channel (one a placement can be shown on).
 pub fn parse_channel(s: &str) -> CheckoutResult<Channel> {
-    Ok(match s {
-        "display_ad" => Channel::DisplayAd,
-        "publisher" => Channel::Publisher,
-        "social" => Channel::Social,
-        "ctv" => Channel::Ctv,
-        "own_site" => Channel::OwnSite,
-        _ => {
-            return Err(invalid(
+    Channel::parse(s)
+        .filter(|c| Channel::PLACEMENT.contains(c))
+        .ok_or_else(|| {
+            let names: Vec<&str> = Channel::PLACEMENT.iter().map(|c| c.as_str()).collect();
+            invalid(
                 "$.channel",
-                "channel must be one of display_ad, publisher, social, ctv, own_site",
-            ));
-        }
-    })
+                format!("channel must be one of {}", names.join(", ")),
+            )
+        })
 }
 
 /// Normalises a host origin (`scheme://host[:port]`, lower case, no path) or says
@@ -162,6 +153,34 @@ pub fn theme(t: &Theme) -> CheckoutResult<Theme> {
         logo_url,
         dark: t.dark,
     })
+}
+
+impl CheckoutService {
+    /// Where a checkout opened with a key comes from: a placement's own
+    /// publishable key gives that placement's channel and campaign; the
+    /// merchant's secret key is a server of theirs (`api`); their general
+    /// publishable key is their own site.
+    pub async fn key_attribution(
+        &self,
+        merchant: MerchantId,
+        kind: ApiKeyKind,
+        placement: Option<PlacementId>,
+    ) -> CheckoutResult<Attribution> {
+        if let Some(id) = placement
+            && let Some(p) = self.store.get_placement(merchant, id).await?
+        {
+            return Ok(Attribution {
+                channel: p.settings.channel,
+                placement_id: Some(p.id),
+                campaign: p.settings.campaign,
+                agent: None,
+            });
+        }
+        Ok(Attribution::channel(match kind {
+            ApiKeyKind::Secret => Channel::Api,
+            ApiKeyKind::Publishable => Channel::OwnSite,
+        }))
+    }
 }
 
 impl CheckoutService {

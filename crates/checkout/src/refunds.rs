@@ -543,6 +543,7 @@ mod tests {
                 card_last4: None,
                 captured: true,
             },
+            attribution: None,
             created_at_ms: 0,
         }
     }

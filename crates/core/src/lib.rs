@@ -5,6 +5,7 @@
 //! Keeping the rules here means every rule can be unit- and property-tested in
 //! microseconds, and both storage backends share one definition of "correct".
 
+pub mod attribution;
 pub mod catalogue;
 pub mod ids;
 pub mod inventory;

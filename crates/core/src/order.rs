@@ -56,6 +56,10 @@ pub struct Order {
     pub fulfillment: Fulfillment,
     pub shipping_title: Option<String>,
     pub payment: PaymentRecord,
+    /// Where the sale came from (the session's); `None` for orders written before
+    /// sales were attributed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<crate::attribution::Attribution>,
     pub created_at_ms: i64,
 }
 

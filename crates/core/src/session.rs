@@ -304,6 +304,10 @@ pub struct CheckoutSession {
     pub payment_message: Option<Message>,
     pub order_id: Option<OrderId>,
     pub locale: Option<String>,
+    /// Where the sale comes from, set at creation; `None` for sessions stored
+    /// before sales were attributed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<crate::attribution::Attribution>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub expires_at_ms: i64,
@@ -348,6 +352,7 @@ impl CheckoutSession {
             payment_message: None,
             order_id: None,
             locale: None,
+            attribution: None,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
             expires_at_ms: now_ms,

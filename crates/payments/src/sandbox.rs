@@ -132,6 +132,11 @@ impl SandboxProvider {
         self.lock().payments.values().cloned().collect()
     }
 
+    /// Every refund the sandbox accepted, as `(payment reference, refund)`.
+    pub fn refunds(&self) -> Vec<(String, Refunded)> {
+        self.lock().refunds.values().cloned().collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Ledger> {
         // A poisoned lock only means another test thread panicked; the map is still usable.
         self.ledger.lock().unwrap_or_else(|p| p.into_inner())

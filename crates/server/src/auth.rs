@@ -4,7 +4,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
-use anycart_core::{ApiKeyId, MerchantId};
+use anycart_core::{ApiKeyId, MerchantId, PlacementId};
 use anycart_store::ApiKeyKind;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -15,6 +15,8 @@ pub struct Caller {
     pub merchant: MerchantId,
     pub kind: ApiKeyKind,
     pub key_id: ApiKeyId,
+    /// The placement whose own publishable key this is, if it is one.
+    pub placement: Option<PlacementId>,
 }
 
 fn unauthorized(message: &str) -> ApiError {
@@ -34,6 +36,7 @@ impl Caller {
             merchant: record.merchant_id,
             kind: record.kind,
             key_id: record.id,
+            placement: record.placement_id,
         })
     }
 }

@@ -233,6 +233,10 @@ impl Store {
             return Err(StoreError::UnsupportedUrl);
         };
         store.migrate().await?;
+        let linked = store.link_placement_keys().await?;
+        if linked > 0 {
+            tracing::info!(linked, "placement keys linked to their placements");
+        }
         Ok(store)
     }
 

@@ -1,7 +1,7 @@
 //! Merchants (tenants) and their API keys (stored as SHA-256 hashes only).
 
 use crate::{Store, StoreError, StoreResult, parse_id};
-use anycart_core::{ApiKeyId, MerchantId};
+use anycart_core::{ApiKeyId, MerchantId, PlacementId};
 
 /// A tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub struct ApiKeyRecord {
     pub key_hash: String,
     /// e.g. `sk_…a1b2`, for listing keys without revealing them.
     pub hint: String,
+    /// The placement this key belongs to (a placement's own publishable key).
+    pub placement_id: Option<PlacementId>,
     pub created_at_ms: i64,
 }
 
@@ -50,6 +52,7 @@ struct ApiKeyRow {
     kind: String,
     key_hash: String,
     hint: String,
+    placement_id: Option<String>,
     created_at_ms: i64,
 }
 
@@ -67,6 +70,7 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
             kind,
             key_hash: row.key_hash,
             hint: row.hint,
+            placement_id: row.placement_id.as_deref().map(parse_id).transpose()?,
             created_at_ms: row.created_at_ms,
         })
     }
@@ -98,11 +102,11 @@ VALUES ($1, $2, $3)";
 
 /// Also run by `create_placement` (a placement's own publishable key).
 pub(crate) const INSERT_API_KEY: &str = r"
-INSERT INTO api_keys (id, merchant_id, kind, key_hash, hint, created_at_ms)
-VALUES ($1, $2, $3, $4, $5, $6)";
+INSERT INTO api_keys (id, merchant_id, kind, key_hash, hint, placement_id, created_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 const SELECT_LIVE_API_KEY_BY_HASH: &str = r"
-SELECT id, merchant_id, kind, key_hash, hint, created_at_ms
+SELECT id, merchant_id, kind, key_hash, hint, placement_id, created_at_ms
   FROM api_keys
  WHERE key_hash = $1 AND revoked_at_ms IS NULL";
 
@@ -133,6 +137,7 @@ impl Store {
                 .bind(key.kind.as_str())
                 .bind(key.key_hash.clone())
                 .bind(key.hint.clone())
+                .bind(key.placement_id.map(|p| p.to_string()))
                 .bind(key.created_at_ms)
                 .execute(&mut *tx)
                 .await?;

@@ -8,34 +8,7 @@ use crate::{Store, StoreError, StoreResult, flag, page_limit, parse_id};
 use anycart_core::{MerchantId, PlacementId, ProductId, VariantId};
 use serde::{Deserialize, Serialize};
 
-/// Where a placement is shown; reported with orders for attribution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    /// A display ad slot (300×250, 300×600…).
-    DisplayAd,
-    /// A publisher or affiliate article.
-    Publisher,
-    /// A social post or link-in-bio page.
-    Social,
-    /// A connected-TV companion screen.
-    Ctv,
-    /// The merchant's own site.
-    OwnSite,
-}
-
-/// Campaign and attribution fields (UTM-style), all optional free text.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Campaign {
-    /// Campaign name (utm_campaign).
-    pub name: Option<String>,
-    /// Where the traffic comes from, e.g. an ad network (utm_source).
-    pub source: Option<String>,
-    /// display, affiliate, social… (utm_medium).
-    pub medium: Option<String>,
-    /// The creative or slot, e.g. `300x250` (utm_content).
-    pub content: Option<String>,
-}
+pub use anycart_core::attribution::{Campaign, Channel};
 
 /// Per-placement look overrides; `None` keeps the widget's default.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,7 +154,48 @@ UPDATE placements
    SET enabled = $1
  WHERE id = $2 AND merchant_id = $3";
 
+/// Placements whose publishable key does not name them yet (made before
+/// migration 0010).
+const SELECT_UNLINKED_PLACEMENTS: &str = r"
+SELECT p.id, p.merchant_id, p.doc
+  FROM placements p
+ WHERE NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.placement_id = p.id)";
+
+const LINK_PLACEMENT_KEY: &str = r"
+UPDATE api_keys
+   SET placement_id = $1
+ WHERE key_hash = $2 AND merchant_id = $3 AND placement_id IS NULL";
+
+/// Hex SHA-256, as keys are stored (the same digest as the checkout's `hash_key`).
+fn key_hash(key: &str) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl Store {
+    /// Links every placement's publishable key to its placement, for placements
+    /// made before keys knew theirs. Idempotent; run by [`Store::open`].
+    pub(crate) async fn link_placement_keys(&self) -> StoreResult<usize> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(SELECT_UNLINKED_PLACEMENTS)
+            .fetch_all(&self.write)
+            .await?;
+        let mut linked = 0;
+        for (id, merchant, doc) in rows {
+            let settings: PlacementSettings = serde_json::from_str(&doc)?;
+            let done = sqlx::query(LINK_PLACEMENT_KEY)
+                .bind(id)
+                .bind(key_hash(&settings.publishable_key))
+                .bind(merchant)
+                .execute(&self.write)
+                .await?;
+            linked += usize::try_from(done.rows_affected()).unwrap_or(0);
+        }
+        Ok(linked)
+    }
+
     /// Creates a placement together with its publishable key, atomically (a
     /// placement without its key could never be shown).
     pub async fn create_placement(&self, p: &Placement, key: &ApiKeyRecord) -> StoreResult<()> {
@@ -196,6 +210,7 @@ impl Store {
             .bind(key.kind.as_str())
             .bind(key.key_hash.clone())
             .bind(key.hint.clone())
+            .bind(p.id.to_string())
             .bind(key.created_at_ms)
             .execute(&mut *tx)
             .await?;

@@ -136,6 +136,7 @@ fn session(merchant: MerchantId, id: SessionId) -> CheckoutSession {
         payment_message: None,
         order_id: None,
         locale: None,
+        attribution: None,
         created_at_ms: 0,
         updated_at_ms: 0,
         expires_at_ms: 1_000,
@@ -192,6 +193,7 @@ async fn api_keys_are_found_by_hash_only() {
             kind: ApiKeyKind::Secret,
             key_hash: format!("hash-{}", m.id),
             hint: "sk_…abcd".into(),
+            placement_id: None,
             created_at_ms: 1,
         };
         store
@@ -397,6 +399,7 @@ async fn completing_commits_stock_and_numbers_orders() {
                     card_last4: None,
                     captured: false,
                 },
+                attribution: None,
                 created_at_ms: 5,
             };
             let wrong = BTreeMap::from([(v, 1)]);
@@ -587,6 +590,7 @@ async fn complete_order_redeeming(
             card_last4: None,
             captured: false,
         },
+        attribution: None,
         created_at_ms: 100,
     };
     let demand = BTreeMap::from([(v, qty)]);
@@ -1316,6 +1320,7 @@ async fn completion_refuses_orders_past_a_buyer_limit() {
                         card_last4: None,
                         captured: false,
                     },
+                    attribution: None,
                     created_at_ms: 1_000,
                 };
                 let demand = BTreeMap::from([(v, qty)]);

@@ -21,6 +21,7 @@
     clippy::cast_sign_loss
 )]
 
+use anycart_core::attribution::{AgentProtocol, Attribution};
 use anycart_core::catalogue::VariantOption;
 use anycart_core::order::{Order, OrderStatus, PaymentRecord};
 use anycart_core::pricing::{
@@ -263,6 +264,17 @@ fn session() -> CheckoutSession {
         payment_message: Some(message(MessageKind::Error(ErrorCode::PaymentDeclined))),
         order_id: Some(id("ord_0190a1b2c3d47e8f9a0b1c2d3e4f5a08")),
         locale: Some("en-US".into()),
+        attribution: Some(Attribution {
+            channel: Channel::DisplayAd,
+            placement_id: Some(id("plc_0190a1b2c3d47e8f9a0b1c2d3e4f5a09")),
+            campaign: Campaign {
+                name: Some("summer".into()),
+                source: Some("adnet".into()),
+                medium: Some("display".into()),
+                content: Some("300x250".into()),
+            },
+            agent: None,
+        }),
         created_at_ms: 1_700_000_000_000,
         updated_at_ms: 1_700_000_060_000,
         expires_at_ms: 1_700_001_800_000,
@@ -295,6 +307,10 @@ fn order() {
             card_last4: Some("4242".into()),
             captured: true,
         },
+        attribution: Some(Attribution::agent(
+            AgentProtocol::Ucp,
+            Some("https://agent.example/profile".into()),
+        )),
         created_at_ms: 1_700_000_120_000,
     };
     pinned("order", &order);
@@ -437,6 +453,9 @@ fn enum_values() {
         Channel::Social,
         Channel::Ctv,
         Channel::OwnSite,
+        Channel::App,
+        Channel::Agent,
+        Channel::Api,
     ];
     for c in channel {
         match c {
@@ -444,7 +463,10 @@ fn enum_values() {
             | Channel::Publisher
             | Channel::Social
             | Channel::Ctv
-            | Channel::OwnSite => {}
+            | Channel::OwnSite
+            | Channel::App
+            | Channel::Agent
+            | Channel::Api => {}
         }
     }
     use ErrorCode as E;

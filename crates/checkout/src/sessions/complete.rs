@@ -350,6 +350,7 @@ impl CheckoutService {
                 card_last4: paid.card_last4,
                 captured: paid.captured,
             },
+            attribution: session.attribution.clone(),
             created_at_ms: now_ms,
         }
     }

@@ -14,6 +14,7 @@ pub use complete::PaymentInput;
 
 use crate::CheckoutService;
 use crate::error::{CheckoutError, CheckoutResult, Resource};
+use anycart_core::attribution::Attribution;
 use anycart_core::session::{Buyer, CheckoutSession, Event, Fulfillment};
 use anycart_core::{Currency, MerchantId, Quantity, SessionId, ShippingRateId, VariantId};
 use anycart_store::{HoldChange, SessionWrite};
@@ -34,6 +35,9 @@ pub struct SessionInput {
     pub codes: Option<(Vec<String>, bool)>,
     pub locale: Option<String>,
     pub client_interventions: Option<Vec<String>>,
+    /// Where the sale comes from; taken at creation only (an update cannot
+    /// re-attribute a sale).
+    pub attribution: Option<Attribution>,
 }
 
 impl CheckoutService {
@@ -46,7 +50,8 @@ impl CheckoutService {
         lines: Vec<LineRequest>,
         input: SessionInput,
     ) -> CheckoutResult<CheckoutSession> {
-        let session = CheckoutSession::new(merchant, currency, self.now_ms());
+        let mut session = CheckoutSession::new(merchant, currency, self.now_ms());
+        session.attribution = input.attribution.clone();
         tracing::Span::current().record("session_id", tracing::field::display(session.id));
         Ok(self.rebuild(session, None, lines, input).await?.0)
     }

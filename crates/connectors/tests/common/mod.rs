@@ -158,6 +158,7 @@ pub async fn sell_to(store: &Store, s: &Shop, qty: u32, fulfillment: Fulfillment
         payment_message: None,
         order_id: None,
         locale: None,
+        attribution: None,
         created_at_ms: 0,
         updated_at_ms: 0,
         expires_at_ms: i64::MAX / 2,
@@ -200,6 +201,7 @@ pub async fn sell_to(store: &Store, s: &Shop, qty: u32, fulfillment: Fulfillment
             card_last4: Some("4242".into()),
             captured: true,
         },
+        attribution: None,
         created_at_ms: 1_000,
     };
     store

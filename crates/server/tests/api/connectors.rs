@@ -344,3 +344,91 @@ async fn adobe_connections_take_their_codes_and_refuse_webhooks() {
         assert_eq!(hook.status(), StatusCode::BAD_REQUEST);
     }
 }
+
+#[tokio::test]
+async fn a_refund_made_in_shopify_is_carried_out_at_the_provider_once() {
+    for app in apps().await {
+        let connected = app
+            .admin(
+                Method::PUT,
+                "/connection",
+                Some(json!({
+                    "platform": "shopify", "shop_domain": "demo.myshopify.com",
+                    "base_url": "http://127.0.0.1:9", "access_token": "shpat_x",
+                    "webhook_secret": SECRET
+                })),
+            )
+            .await;
+        assert_eq!(connected.status, StatusCode::OK, "{:#}", connected.body);
+        let order = app.paid_order("TEE-TRAIL-S", 2, false).await;
+        let order_id = order["id"].as_str().unwrap();
+        // The order reached Shopify as order 820982911946154508.
+        let claimed = app
+            .state
+            .store
+            .claim_outbox(i64::MAX / 4, 60_000, 10)
+            .await
+            .unwrap();
+        let item = claimed
+            .iter()
+            .find(|i| i.external_reference == order_id)
+            .unwrap();
+        app.state
+            .store
+            .outbox_delivered(
+                &item.id,
+                "gid://shopify/Order/820982911946154508",
+                "sent_by_platform",
+                1,
+            )
+            .await
+            .unwrap();
+        let refunded_before = app.sandbox.as_ref().unwrap().refunds().len();
+
+        // The merchant refunds 10.00 in Shopify's admin.
+        let body = json!({"id": 509562969, "order_id": 820982911946154508_i64,
+            "created_at": "2026-12-07T10:00:00Z", "note": "damaged",
+            "refund_line_items": [], "transactions": [
+                {"kind": "refund", "status": "success", "amount": "10.00", "currency": "USD"}]})
+        .to_string();
+        let first = webhook(&app, "refunds/create", "wh-refund-1", &body, SECRET).await;
+        assert_eq!(first.status, StatusCode::OK, "{:#}", first.body);
+        assert_eq!(first.body["status"], "refunded");
+        // Shopify delivers it again (same webhook id, and a new id for the same refund).
+        let again = webhook(&app, "refunds/create", "wh-refund-1", &body, SECRET).await;
+        assert_eq!(again.status, StatusCode::OK);
+        let other_id = webhook(&app, "refunds/create", "wh-refund-2", &body, SECRET).await;
+        assert_eq!(other_id.status, StatusCode::OK, "{:#}", other_id.body);
+
+        let view = app.order_view(order_id).await;
+        assert_eq!(view["payment"]["refunded"], 1000, "{view:#}");
+        let refunds = view["refunds"].as_array().unwrap();
+        assert_eq!(
+            refunds.len(),
+            1,
+            "one refund for one Shopify refund: {view:#}"
+        );
+        assert_eq!(refunds[0]["source"], "platform");
+        assert_eq!(
+            refunds[0]["platform_reference"],
+            "gid://shopify/Refund/509562969"
+        );
+        assert_eq!(
+            app.sandbox.as_ref().unwrap().refunds().len(),
+            refunded_before + 1,
+            "the money moved once"
+        );
+
+        // A forged delivery changes nothing.
+        let forged = webhook(
+            &app,
+            "refunds/create",
+            "wh-refund-3",
+            &body,
+            "not-the-secret",
+        )
+        .await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(app.order_view(order_id).await["payment"]["refunded"], 1000);
+    }
+}

@@ -138,6 +138,53 @@ async fn a_placement_is_created_listed_embedded_and_sells_with_its_own_key() {
             )
             .await;
         assert_eq!(done.body["status"], "completed");
+        // The sale is the placement's: its channel and campaign are on the order.
+        let order = done.body["order"]["id"].as_str().unwrap();
+        let view = app
+            .admin(Method::GET, &format!("/orders/{order}"), None)
+            .await;
+        assert_eq!(
+            view.body["attribution"],
+            json!({"channel": "display_ad", "placement_id": id, "agent": null,
+                   "campaign": {"name": "summer", "source": "adnet", "medium": "display", "content": "300x250"}}),
+            "{:#}",
+            view.body
+        );
+        // The merchant's general publishable key is their own site; their secret
+        // key is a server of theirs.
+        for (key, channel) in [
+            (app.pk().to_string(), "own_site"),
+            (app.sk().to_string(), "api"),
+        ] {
+            let s = app
+                .post_with("/checkout_sessions", json!({
+                    "currency": "usd", "line_items": [{"id": variant, "quantity": 1}], "capabilities": {},
+                    "buyer": {"email": "w@example.com"},
+                    "fulfillment_details": {"name": "W", "address": crate::helpers::address("US", "CA")}
+                }), &key, &format!("direct-{channel}"))
+                .await;
+            let paid = app
+                .post_with(
+                    &format!(
+                        "/checkout_sessions/{}/complete",
+                        s.body["id"].as_str().unwrap()
+                    ),
+                    payment("tok_visa"),
+                    &key,
+                    &format!("direct-pay-{channel}"),
+                )
+                .await;
+            let direct_order = paid.body["order"]["id"].as_str().unwrap();
+            let view = app
+                .admin(Method::GET, &format!("/orders/{direct_order}"), None)
+                .await;
+            assert_eq!(
+                view.body["attribution"]["channel"], channel,
+                "{:#}",
+                view.body
+            );
+            assert_eq!(view.body["attribution"]["placement_id"], Value::Null);
+        }
 
         // The iframe page: allowed origin → the app with the placement's config and a
         // frame-ancestors policy pinned to the allow-list.

@@ -301,6 +301,7 @@ async fn buyer_units_count_other_checkouts_and_recent_orders() {
                 card_last4: None,
                 captured: false,
             },
+            attribution: None,
             created_at_ms: 500,
         };
         let demand = BTreeMap::from([(v, 3)]);

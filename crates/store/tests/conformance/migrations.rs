@@ -94,3 +94,62 @@ async fn a_database_whose_recorded_checksum_differs_is_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn placements_made_before_attribution_get_their_key_linked_on_open() {
+    for (name, url, _dir) in empty_databases().await {
+        let (mut conn, merchant) = migrate_as_released(&url).await;
+        // A placement and its own publishable key as a release before 0010 wrote
+        // them: the key does not name its placement.
+        let product = anycart_core::ProductId::new();
+        let placement = anycart_core::PlacementId::new();
+        let key = "pk_0123456789abcdef0123456789abcdef";
+        let hash: String = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        sqlx::query("INSERT INTO products (id, merchant_id, title, description, images, active, created_at_ms) VALUES ($1, $2, 'Tee', '', '[]', 1, 1)")
+            .bind(product.to_string())
+            .bind(merchant.to_string())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let doc = serde_json::json!({"name": "Ad", "variant_id": null, "quantity": 1,
+            "channel": "publisher", "campaign": {"name": "spring", "source": null, "medium": null, "content": null},
+            "allowed_origins": [], "theme": {}, "publishable_key": key});
+        sqlx::query("INSERT INTO placements (id, merchant_id, product_id, enabled, doc, created_at_ms) VALUES ($1, $2, $3, 1, $4, 1)")
+            .bind(placement.to_string())
+            .bind(merchant.to_string())
+            .bind(product.to_string())
+            .bind(doc.to_string())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO api_keys (id, merchant_id, kind, key_hash, hint, created_at_ms) VALUES ($1, $2, 'publishable', $3, 'pk_…cdef', 1)")
+            .bind(anycart_core::ApiKeyId::new().to_string())
+            .bind(merchant.to_string())
+            .bind(hash.clone())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+
+        let store = Store::open(&url).await.unwrap();
+        let found = store.find_api_key(&hash).await.unwrap().unwrap();
+        assert_eq!(found.placement_id, Some(placement), "{name}");
+        store.close().await;
+        // Opening again changes nothing.
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(
+            store
+                .find_api_key(&hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .placement_id,
+            Some(placement)
+        );
+        store.close().await;
+    }
+}

@@ -59,6 +59,7 @@ async fn complete(
             card_last4: None,
             captured: true,
         },
+        attribution: None,
         created_at_ms: 20,
     };
     let demand = BTreeMap::from([(v, 1)]);

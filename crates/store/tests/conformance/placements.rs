@@ -26,6 +26,7 @@ async fn placement(store: &Store, m: MerchantId, product: ProductId) -> Placemen
         kind: ApiKeyKind::Publishable,
         key_hash: format!("hash-{}", ApiKeyId::new()),
         hint: "pk_…0001".into(),
+        placement_id: None,
         created_at_ms: 3,
     };
     let p = Placement {
@@ -53,8 +54,11 @@ async fn placement(store: &Store, m: MerchantId, product: ProductId) -> Placemen
     store.create_placement(&p, &key).await.unwrap();
     assert_eq!(
         store.find_api_key(&key.key_hash).await.unwrap(),
-        Some(key),
-        "the placement's key is stored with it"
+        Some(ApiKeyRecord {
+            placement_id: Some(p.id),
+            ..key
+        }),
+        "the placement's key is stored with it, and knows its placement"
     );
     p
 }

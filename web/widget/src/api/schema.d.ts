@@ -1005,6 +1005,7 @@ export interface components {
         };
         /** @description An order as the admin API shows it. */
         AdminOrderWire: {
+            attribution: components["schemas"]["AttributionWire"] | null;
             checkout_session_id: string;
             created_at: string;
             currency: string;
@@ -1057,6 +1058,13 @@ export interface components {
             /** @description Store view code in REST URLs (default `default`). */
             store_code?: string | null;
         };
+        /** @description The agent behind a sale. */
+        AgentWire: {
+            /** @description A registered agent platform's id, or the agent's profile URL. */
+            name?: string | null;
+            /** @description `acp`, `ucp` or `mcp`. */
+            protocol: string;
+        };
         /** @description ACP `DiscountAllocation`. */
         AllocationWire: {
             /** Format: int64 */
@@ -1073,6 +1081,15 @@ export interface components {
             coupon: components["schemas"]["CouponWire"];
             id: string;
             method: string;
+        };
+        /** @description Where a sale came from. */
+        AttributionWire: {
+            agent?: components["schemas"]["AgentWire"] | null;
+            campaign: components["schemas"]["CampaignWire"];
+            /** @description `display_ad`, `publisher`, `social`, `ctv`, `own_site`, `app`, `agent` or `api`. */
+            channel: string;
+            /** @description The placement whose key opened the checkout (`plc_…`), if any. */
+            placement_id?: string | null;
         };
         /** @description ACP `AuthenticationMetadata` (3-D Secure parameters for the agent). */
         AuthenticationMetadataWire: {
@@ -1581,6 +1598,7 @@ export interface components {
         /** @description A page of results with a cursor. */
         Page_AdminOrderWire: {
             data: {
+                attribution: components["schemas"]["AttributionWire"] | null;
                 checkout_session_id: string;
                 created_at: string;
                 currency: string;

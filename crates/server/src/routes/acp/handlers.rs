@@ -95,6 +95,12 @@ async fn create_session(
                 codes: parse::codes(req.discounts.as_ref(), req.coupons.as_ref())?,
                 locale: parse::locale(req.locale.as_ref())?,
                 client_interventions: Some(parse::interventions(req.capabilities.as_ref())),
+                attribution: Some(
+                    state
+                        .checkout
+                        .key_attribution(caller.merchant, caller.kind, caller.placement)
+                        .await?,
+                ),
             };
             let session = state
                 .checkout
@@ -166,6 +172,7 @@ async fn update_session(
                 codes: parse::codes(req.discounts.as_ref(), req.coupons.as_ref())?,
                 locale: None,
                 client_interventions: None,
+                attribution: None,
             };
             let session = state.checkout.update(caller.merchant, id, input).await?;
             render(&state, &session).await

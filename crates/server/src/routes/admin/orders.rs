@@ -30,6 +30,7 @@ fn order_wire(state: &AppState, r: OrderRecord) -> AdminOrderWire {
         payment_provider: o.payment.provider,
         payment_reference: o.payment.provider_reference,
         permalink_url: order_url(&state.config.base_url, &r.access_token),
+        attribution: o.attribution.as_ref().map(super::wire::attribution_wire),
         created_at: rfc3339(o.created_at_ms),
         platform: None,
         payment: None,

@@ -3,6 +3,7 @@
 //! may frame it. The rules live in [`anycart_checkout::placements`]; this is the
 //! wire shape and the handlers.
 
+pub use super::wire::CampaignWire;
 use super::wire::{Page, PageQuery, next_cursor};
 use crate::auth::SecretCaller;
 use crate::error::ApiError;
@@ -28,16 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable_placement))
         .routes(routes!(enable_placement))
         .routes(routes!(get_widget_theme, put_widget_theme))
-}
-
-/// Campaign and attribution fields (all optional).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CampaignWire {
-    pub name: Option<String>,
-    pub source: Option<String>,
-    pub medium: Option<String>,
-    pub content: Option<String>,
 }
 
 /// Theme overrides (all optional; unset keeps the widget default).

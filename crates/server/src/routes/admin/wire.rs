@@ -212,6 +212,54 @@ pub struct MerchantWire {
     pub name: String,
 }
 
+/// Campaign and attribution fields (all optional).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignWire {
+    pub name: Option<String>,
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub content: Option<String>,
+}
+
+/// Where a sale came from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttributionWire {
+    /// `display_ad`, `publisher`, `social`, `ctv`, `own_site`, `app`, `agent` or `api`.
+    pub channel: &'static str,
+    /// The placement whose key opened the checkout (`plc_…`), if any.
+    pub placement_id: Option<String>,
+    pub campaign: CampaignWire,
+    /// The agent that bought on the shopper's behalf, if any.
+    pub agent: Option<AgentWire>,
+}
+
+/// The agent behind a sale.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AgentWire {
+    /// `acp`, `ucp` or `mcp`.
+    pub protocol: &'static str,
+    /// A registered agent platform's id, or the agent's profile URL.
+    pub name: Option<String>,
+}
+
+pub fn attribution_wire(a: &anycart_core::attribution::Attribution) -> AttributionWire {
+    AttributionWire {
+        channel: a.channel.as_str(),
+        placement_id: a.placement_id.map(|p| p.to_string()),
+        campaign: CampaignWire {
+            name: a.campaign.name.clone(),
+            source: a.campaign.source.clone(),
+            medium: a.campaign.medium.clone(),
+            content: a.campaign.content.clone(),
+        },
+        agent: a.agent.as_ref().map(|g| AgentWire {
+            protocol: g.protocol.as_str(),
+            name: g.name.clone(),
+        }),
+    }
+}
+
 /// An order as the admin API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AdminOrderWire {
@@ -231,6 +279,10 @@ pub struct AdminOrderWire {
     pub payment_provider: String,
     pub payment_reference: String,
     pub permalink_url: String,
+    /// Where the sale came from; `null` for orders from before sales were
+    /// attributed (always sent).
+    #[schema(required = true)]
+    pub attribution: Option<AttributionWire>,
     pub created_at: String,
     /// Where the order stands on the merchant's platform (single-order reads only).
     #[serde(skip_serializing_if = "Option::is_none")]
