@@ -22,6 +22,7 @@ pub enum Resource {
     Variant,
     Location,
     Order,
+    AgentPlatform,
 }
 
 impl Resource {
@@ -36,6 +37,7 @@ impl Resource {
             Resource::Variant => "variant",
             Resource::Location => "location",
             Resource::Order => "order",
+            Resource::AgentPlatform => "agent platform",
         }
     }
 }
@@ -179,6 +181,13 @@ pub enum CheckoutError {
     /// the field in the request that carried it.
     #[error("{param}: {message}")]
     Invalid { param: String, message: String },
+    /// Personal data where an agent may send none (affiliate attribution):
+    /// `param` is the JSONPath of the field.
+    #[error("{param}: looks like personal data")]
+    PersonalData { param: String },
+    /// An agent platform that must sign its requests sent one that does not verify.
+    #[error("agent request signature refused: {0}")]
+    AgentSignature(crate::agents::signing::SignatureRefusal),
     #[error(transparent)]
     Store(StoreError),
 }

@@ -10,7 +10,7 @@
 
 use crate::{Connector, ConnectorError, OrderPush, RefundPush, connector_for};
 use anycart_store::{
-    ExternalKind, OUTBOX_KIND_AGENT_WEBHOOK, OUTBOX_KIND_ORDER_CREATED,
+    ExternalKind, OUTBOX_KIND_AGENT_FEED, OUTBOX_KIND_AGENT_WEBHOOK, OUTBOX_KIND_ORDER_CREATED,
     OUTBOX_KIND_REFUND_CREATED, OutboxItem, Store, StoreError,
 };
 use rand::Rng;
@@ -136,8 +136,10 @@ async fn deliver(
     now_ms: i64,
 ) -> Result<crate::PushedOrder, ConnectorError> {
     // Agent platforms are reached without the merchant's platform connection.
-    if item.kind == OUTBOX_KIND_AGENT_WEBHOOK {
-        return crate::agent_webhooks::deliver(store, item, now_ms).await;
+    match item.kind.as_str() {
+        OUTBOX_KIND_AGENT_WEBHOOK => return crate::agent_webhooks::deliver(store, item, now_ms).await,
+        OUTBOX_KIND_AGENT_FEED => return crate::agent_feed::deliver(store, item).await,
+        _ => {}
     }
     let connection = store.get_connection(item.merchant_id).await?;
     let connector: Box<dyn Connector> = connector_for(connection.as_ref())?;

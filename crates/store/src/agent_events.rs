@@ -51,11 +51,11 @@ impl crate::OutboxItem {
     }
 }
 
-/// The platform of `merchant` named `name`, if enabled and taking webhooks.
+/// The platform of `merchant` with this id, if enabled and taking webhooks.
 const SELECT_WEBHOOK_PLATFORM: &str = r"
 SELECT id
   FROM agent_platforms
- WHERE merchant_id = $1 AND name = $2 AND disabled_at_ms IS NULL
+ WHERE id = $1 AND merchant_id = $2 AND disabled_at_ms IS NULL
    AND webhook_url IS NOT NULL";
 
 const INSERT_AGENT_WEBHOOK: &str = r"
@@ -63,10 +63,19 @@ INSERT INTO outbox (id, merchant_id, kind, payload, external_reference, state, a
                     next_attempt_at_ms, created_at_ms, updated_at_ms)
 VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8)";
 
-/// The name of the agent platform an order came through, if any.
-pub fn order_agent(order: &Order) -> Option<&str> {
-    let _ = order;
-    None
+/// The registered agent platform an order came through, if any (its
+/// attribution names the platform by id; an agent known only by a profile URL
+/// has none).
+pub fn order_agent(order: &Order) -> Option<AgentPlatformId> {
+    order
+        .attribution
+        .as_ref()?
+        .agent
+        .as_ref()?
+        .name
+        .as_deref()?
+        .parse()
+        .ok()
 }
 
 /// Writes the `event` webhook of `order` for the agent platform it came
@@ -83,8 +92,8 @@ pub(crate) async fn enqueue_order_webhook(
         return Ok(());
     };
     let platform: Option<String> = sqlx::query_scalar(SELECT_WEBHOOK_PLATFORM)
-        .bind(order.merchant_id.to_string())
         .bind(agent.to_string())
+        .bind(order.merchant_id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
     let Some(platform) = platform else {

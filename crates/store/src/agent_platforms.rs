@@ -202,6 +202,7 @@ impl Store {
             .bind(key.kind.as_str())
             .bind(key.key_hash.clone())
             .bind(key.hint.clone())
+            .bind(None::<String>)
             .bind(key.created_at_ms)
             .execute(&mut *tx)
             .await?;

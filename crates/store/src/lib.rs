@@ -11,7 +11,9 @@
 //! transaction here; invariants are also CHECK constraints in the migrations.
 
 mod agent_events;
+mod agent_feeds;
 mod agent_platforms;
+mod agent_records;
 mod batch;
 mod catalogue;
 mod checkout;
@@ -37,7 +39,11 @@ pub mod testing;
 pub use agent_events::{
     AgentOrderEvent, AgentWebhookNotice, OUTBOX_KIND_AGENT_WEBHOOK, order_agent, status_moves,
 };
+pub use agent_feeds::{
+    AgentFeedNotice, FEED_PUSH_PRODUCTS_MAX, FeedChange, OUTBOX_KIND_AGENT_FEED,
+};
 pub use agent_platforms::{AGENT_PLATFORMS_MAX, AgentPlatform, AgentPlatformChange, AgentSecrets};
+pub use agent_records::{AffiliateClaim, IntentTraceRecord, Touchpoint};
 pub use batch::{BatchItem, BatchResult};
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
 pub use connection_settings::{

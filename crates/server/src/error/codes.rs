@@ -56,6 +56,7 @@ pub enum ErrorCode {
     InvalidWebhook,
     InvalidConnection,
     InvalidPaymentProvider,
+    PiiNotAllowed,
     // 401, 403: who is asking.
     InvalidApiKey,
     InvalidShopperToken,
@@ -96,7 +97,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and the documentation.
-    pub const ALL: [ErrorCode; 62] = {
+    pub const ALL: [ErrorCode; 63] = {
         use ErrorCode::*;
         [
             InvalidJson,
@@ -130,6 +131,7 @@ impl ErrorCode {
             InvalidWebhook,
             InvalidConnection,
             InvalidPaymentProvider,
+            PiiNotAllowed,
             InvalidApiKey,
             InvalidShopperToken,
             InvalidSignature,
@@ -199,6 +201,7 @@ impl ErrorCode {
             InvalidWebhook => ("invalid_webhook", StatusCode::BAD_REQUEST),
             InvalidConnection => ("invalid_connection", StatusCode::BAD_REQUEST),
             InvalidPaymentProvider => ("invalid_payment_provider", StatusCode::BAD_REQUEST),
+            PiiNotAllowed => ("pii_not_allowed", StatusCode::BAD_REQUEST),
             InvalidApiKey => ("invalid_api_key", StatusCode::UNAUTHORIZED),
             InvalidShopperToken => ("invalid_shopper_token", StatusCode::UNAUTHORIZED),
             InvalidSignature => ("invalid_signature", StatusCode::UNAUTHORIZED),
