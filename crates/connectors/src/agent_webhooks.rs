@@ -34,10 +34,12 @@ pub fn merchant_signature(secret: &str, unix_s: i64, body: &[u8]) -> String {
 
 fn hex_lower(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// The enabled platform an agent item is for, or why it can no longer be sent.
@@ -141,7 +143,10 @@ mod tests {
         let sig = merchant_signature("Jefe", 1_709_123_456, b"{}");
         let hex = sig.strip_prefix("t=1709123456,v1=").unwrap();
         assert_eq!(hex.len(), 64);
-        assert!(hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(
+            hex.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"1709123456.{}");
         assert_eq!(hex, hex_lower(&mac.finalize().into_bytes()));

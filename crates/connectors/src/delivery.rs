@@ -137,7 +137,9 @@ async fn deliver(
 ) -> Result<crate::PushedOrder, ConnectorError> {
     // Agent platforms are reached without the merchant's platform connection.
     match item.kind.as_str() {
-        OUTBOX_KIND_AGENT_WEBHOOK => return crate::agent_webhooks::deliver(store, item, now_ms).await,
+        OUTBOX_KIND_AGENT_WEBHOOK => {
+            return crate::agent_webhooks::deliver(store, item, now_ms).await;
+        }
         OUTBOX_KIND_AGENT_FEED => return crate::agent_feed::deliver(store, item).await,
         _ => {}
     }

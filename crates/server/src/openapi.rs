@@ -46,13 +46,17 @@ impl utoipa::Modify for BearerAuth {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::acp::router())
+        .merge(routes::acp::discovery::router())
+        .merge(routes::mcp::router())
         .merge(routes::widget::router())
         .merge(routes::webhooks::router())
         .merge(routes::pages::router())
         .merge(routes::ops::router())
         .nest(
             "/v1",
-            routes::admin::router().merge(routes::widget::v1_router()),
+            routes::admin::router()
+                .merge(routes::widget::v1_router())
+                .merge(routes::feeds::router()),
         )
         .split_for_parts()
 }

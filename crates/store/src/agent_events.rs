@@ -264,8 +264,10 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<()> {
         let (item_id, merchant, order_id) = (item_id.to_string(), order.merchant_id, order.id);
-        let (platform_order_id, confirmation) =
-            (platform_order_id.to_string(), confirmation_status.to_string());
+        let (platform_order_id, confirmation) = (
+            platform_order_id.to_string(),
+            confirmation_status.to_string(),
+        );
         self.write_tx(move |conn| {
             Box::pin(async move {
                 let mut tx = sqlx::Connection::begin(conn).await?;

@@ -92,21 +92,25 @@ impl Store {
                 let mut queued = Vec::with_capacity(changes.len());
                 for c in &changes {
                     let done = match &c.previous {
-                        None => sqlx::query(INSERT_FEED_MARK)
-                            .bind(platform.to_string())
-                            .bind(c.product_id.to_string())
-                            .bind(c.fingerprint.clone())
-                            .bind(now_ms)
-                            .execute(&mut *tx)
-                            .await?,
-                        Some(previous) => sqlx::query(MOVE_FEED_MARK)
-                            .bind(c.fingerprint.clone())
-                            .bind(now_ms)
-                            .bind(platform.to_string())
-                            .bind(c.product_id.to_string())
-                            .bind(previous.clone())
-                            .execute(&mut *tx)
-                            .await?,
+                        None => {
+                            sqlx::query(INSERT_FEED_MARK)
+                                .bind(platform.to_string())
+                                .bind(c.product_id.to_string())
+                                .bind(c.fingerprint.clone())
+                                .bind(now_ms)
+                                .execute(&mut *tx)
+                                .await?
+                        }
+                        Some(previous) => {
+                            sqlx::query(MOVE_FEED_MARK)
+                                .bind(c.fingerprint.clone())
+                                .bind(now_ms)
+                                .bind(platform.to_string())
+                                .bind(c.product_id.to_string())
+                                .bind(previous.clone())
+                                .execute(&mut *tx)
+                                .await?
+                        }
                     };
                     if done.rows_affected() == 1 {
                         queued.push(c.product_id);

@@ -11,7 +11,7 @@
 use crate::CheckoutService;
 use crate::error::CheckoutResult;
 use anycart_connectors::agent_feed::{available_units, convert};
-use anycart_core::catalogue::Product;
+use anycart_core::catalogue::{Product, Variant};
 use anycart_core::{MerchantId, ProductId, VariantId};
 use anycart_store::{AgentPlatform, FEED_PUSH_PRODUCTS_MAX, FeedChange};
 use sha2::{Digest, Sha256};
@@ -28,6 +28,16 @@ pub const FEED_SYNC_INTERVAL_MS: u64 = 5_000;
 /// Platforms synced per page of the walk.
 const FEED_PLATFORMS_PAGE: i64 = 50;
 
+/// A variant with what an agent may sell of it now.
+#[derive(Clone, Debug)]
+pub struct VariantAvailability {
+    pub variant: Variant,
+    /// Its product is on sale.
+    pub on_sale: bool,
+    /// Units free to sell (over every location).
+    pub available: i64,
+}
+
 /// The merchant's feed: products (on sale, or all) with each variant's free units.
 #[derive(Clone, Debug, Default)]
 pub struct ProductFeed {
@@ -41,10 +51,7 @@ impl ProductFeed {
     /// Products whose title, description, SKU or option values contain every
     /// word of `query` (case-insensitive); all of them for an empty query.
     pub fn search(&self, query: &str, limit: usize) -> Vec<&Product> {
-        let words: Vec<String> = query
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect();
+        let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
         self.products
             .iter()
             .filter(|p| {
@@ -73,7 +80,8 @@ fn searchable_text(p: &Product) -> String {
 
 /// A stable fingerprint of how a product shows in a feed.
 fn fingerprint(p: &Product, available: &BTreeMap<VariantId, i64>, seller: &str) -> String {
-    let rendered = serde_json::to_string(&convert::product(p, available, seller)).unwrap_or_default();
+    let rendered =
+        serde_json::to_string(&convert::product(p, available, seller)).unwrap_or_default();
     hex::encode(Sha256::digest(rendered.as_bytes()))
 }
 
@@ -113,6 +121,29 @@ impl CheckoutService {
         })
     }
 
+    /// Live availability of `ids` among `merchant`'s variants (unknown ids are
+    /// absent from the answer).
+    pub async fn variant_availability(
+        &self,
+        merchant: MerchantId,
+        ids: &[VariantId],
+    ) -> CheckoutResult<Vec<VariantAvailability>> {
+        let found = self.store.variants_for_sale(merchant, ids).await?;
+        let known: Vec<VariantId> = found.iter().map(|(v, _)| v.id).collect();
+        let mut available: BTreeMap<VariantId, i64> = BTreeMap::new();
+        for level in self.store.stock_levels(merchant, &known).await? {
+            *available.entry(level.variant_id).or_insert(0) += level.available();
+        }
+        Ok(found
+            .into_iter()
+            .map(|(variant, on_sale)| VariantAvailability {
+                available: available.get(&variant.id).copied().unwrap_or(0),
+                variant,
+                on_sale,
+            })
+            .collect())
+    }
+
     /// Compares one platform's feed with what it was last sent and queues a push
     /// of what changed. Products never sent and off sale are not news. Returns
     /// how many products were queued.
@@ -137,7 +168,12 @@ impl CheckoutService {
         for chunk in changes.chunks(FEED_PUSH_PRODUCTS_MAX) {
             queued += self
                 .store
-                .queue_feed_push(platform.merchant_id, platform.id, chunk.to_vec(), self.now_ms())
+                .queue_feed_push(
+                    platform.merchant_id,
+                    platform.id,
+                    chunk.to_vec(),
+                    self.now_ms(),
+                )
                 .await?
                 .len();
         }
@@ -153,7 +189,10 @@ impl CheckoutService {
         let mut after = None;
         let mut queued = 0;
         loop {
-            let page = self.store.feed_platforms(after, FEED_PLATFORMS_PAGE).await?;
+            let page = self
+                .store
+                .feed_platforms(after, FEED_PLATFORMS_PAGE)
+                .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             for platform in &page {

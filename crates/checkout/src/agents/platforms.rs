@@ -4,12 +4,13 @@
 //! the checkouts they open.
 
 use crate::CheckoutService;
+use crate::agents::signing::{self, SignedRequest};
 use crate::error::{CheckoutError, CheckoutResult, Resource};
 use crate::keys::hash_key;
 use anycart_core::attribution::{AgentProtocol, Attribution};
 use anycart_core::{AgentPlatformId, ApiKeyId, MerchantId, PlacementId};
-use anycart_store::{AgentPlatform, AgentPlatformChange, AgentSecrets, ApiKeyKind, ApiKeyRecord};
 use anycart_store::Secret;
+use anycart_store::{AgentPlatform, AgentPlatformChange, AgentSecrets, ApiKeyKind, ApiKeyRecord};
 use rand::RngCore;
 use secrecy::SecretString;
 
@@ -86,7 +87,10 @@ pub fn endpoint_url(value: &str, param: &str) -> CheckoutResult<String> {
     };
     let v = value.trim();
     if v.len() > URL_CHARS_MAX {
-        return Err(invalid(param, format!("at most {URL_CHARS_MAX} characters")));
+        return Err(invalid(
+            param,
+            format!("at most {URL_CHARS_MAX} characters"),
+        ));
     }
     let url = url::Url::parse(v).map_err(|_| refuse())?;
     let loopback = matches!(
@@ -113,7 +117,9 @@ fn secret(value: &str, param: &str, min_chars: usize) -> CheckoutResult<Secret> 
     if len < min_chars || len > SECRET_CHARS_MAX || !v.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(invalid(
             param,
-            format!("must be {min_chars} to {SECRET_CHARS_MAX} printable ASCII characters, no spaces"),
+            format!(
+                "must be {min_chars} to {SECRET_CHARS_MAX} printable ASCII characters, no spaces"
+            ),
         ));
     }
     Ok(Secret::new(v))
@@ -260,14 +266,28 @@ impl CheckoutService {
         self.agent_platform(merchant, id).await
     }
 
-    /// The enabled agent platform that calls with key `key`, if it is one.
-    pub async fn agent_of_key(&self, key: ApiKeyId) -> CheckoutResult<Option<AgentPlatform>> {
-        Ok(self.store.agent_platform_of_key(key).await?)
+    /// The enabled agent platform that calls with key `key`, if it is one,
+    /// once its request is shown to be signed with the platform's secret when
+    /// the merchant asked for signed requests.
+    pub async fn agent_of_request(
+        &self,
+        key: ApiKeyId,
+        request: &SignedRequest<'_>,
+    ) -> CheckoutResult<Option<AgentPlatform>> {
+        let platform = self.store.agent_platform_of_key(key).await?;
+        if let Some(p) = &platform
+            && p.verify_signatures
+        {
+            signing::verify(p.secrets.signing_secret.expose(), request, self.now_ms())
+                .map_err(CheckoutError::AgentSignature)?;
+        }
+        Ok(platform)
     }
 
     /// Where a checkout opened through an agent binding (ACP over REST, MCP)
-    /// with a key comes from: an agent platform's key names the platform;
-    /// any other key is attributed as usual ([`CheckoutService::key_attribution`]).
+    /// with a key comes from: an agent platform's key names the platform; the
+    /// MCP tools are an agent's whatever the key; any other key is attributed
+    /// as usual ([`CheckoutService::key_attribution`]).
     pub async fn agent_attribution(
         &self,
         merchant: MerchantId,
@@ -276,9 +296,10 @@ impl CheckoutService {
         agent: Option<&AgentPlatform>,
         protocol: AgentProtocol,
     ) -> CheckoutResult<Attribution> {
-        match agent {
-            Some(p) => Ok(Attribution::agent(protocol, Some(p.id.to_string()))),
-            None => self.key_attribution(merchant, kind, placement).await,
+        match (agent, protocol) {
+            (Some(p), _) => Ok(Attribution::agent(protocol, Some(p.id.to_string()))),
+            (None, AgentProtocol::Mcp) => Ok(Attribution::agent(protocol, None)),
+            (None, _) => self.key_attribution(merchant, kind, placement).await,
         }
     }
 }

@@ -40,7 +40,15 @@ pub const ATTRIBUTION_TOKEN_CHARS_MAX: usize = 2048;
 /// Field names that say "personal data" (ACP §7.4); false positives are
 /// preferable to leaks.
 const PII_KEYS: [&str; 9] = [
-    "email", "phone", "ssn", "address", "birth", "passport", "first_name", "last_name", "full_name",
+    "email",
+    "phone",
+    "ssn",
+    "address",
+    "birth",
+    "passport",
+    "first_name",
+    "last_name",
+    "full_name",
 ];
 
 /// An affiliate attribution as an agent sends it, not yet checked.
@@ -78,7 +86,9 @@ fn looks_like_email(s: &str) -> bool {
 /// A bare run of digits is an id, not a phone number.
 fn looks_like_phone(s: &str) -> bool {
     let digits = s.bytes().filter(u8::is_ascii_digit).count();
-    let punctuated = s.bytes().any(|b| matches!(b, b'+' | b'(' | b')' | b'-' | b' ' | b'.'));
+    let punctuated = s
+        .bytes()
+        .any(|b| matches!(b, b'+' | b'(' | b')' | b'-' | b' ' | b'.'));
     (9..=15).contains(&digits)
         && punctuated
         && s.bytes()
@@ -207,15 +217,26 @@ fn rfc3339_field(value: Option<&String>, field: &str) -> CheckoutResult<Option<S
 
 /// Checks an affiliate attribution sent at `touchpoint` (creation: first;
 /// completion: last). `provider` and one of `token`, `publisher_id` are needed.
-pub fn affiliate_claim(input: &AffiliateInput, touchpoint: Touchpoint) -> CheckoutResult<AffiliateClaim> {
+pub fn affiliate_claim(
+    input: &AffiliateInput,
+    touchpoint: Touchpoint,
+) -> CheckoutResult<AffiliateClaim> {
     let provider = claim_field(input.provider.as_ref(), "provider")?.ok_or_else(|| {
         invalid(
             "$.affiliate_attribution.provider",
             "provider is required (e.g. impact.com)",
         )
     })?;
-    let token = match input.token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) if t.chars().count() > ATTRIBUTION_TOKEN_CHARS_MAX || !t.bytes().all(|b| b.is_ascii_graphic()) => {
+    let token = match input
+        .token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(t)
+            if t.chars().count() > ATTRIBUTION_TOKEN_CHARS_MAX
+                || !t.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
             return Err(invalid(
                 "$.affiliate_attribution.token",
                 format!("at most {ATTRIBUTION_TOKEN_CHARS_MAX} printable characters"),
@@ -260,7 +281,11 @@ pub fn affiliate_claim(input: &AffiliateInput, touchpoint: Touchpoint) -> Checko
         source_url: claim_field(input.source_url.as_ref(), "source.url")?,
         issued_at: rfc3339_field(input.issued_at.as_ref(), "issued_at")?,
         expires_at: rfc3339_field(input.expires_at.as_ref(), "expires_at")?,
-        metadata: flat_metadata(input.metadata.as_ref(), "$.affiliate_attribution.metadata", true)?,
+        metadata: flat_metadata(
+            input.metadata.as_ref(),
+            "$.affiliate_attribution.metadata",
+            true,
+        )?,
     })
 }
 
@@ -272,9 +297,15 @@ impl CheckoutService {
             .record_affiliate_claim(merchant, session, claim, self.now_ms())
             .await
         {
-            Ok(true) => tracing::info!(session_id = %session, touchpoint = claim.touchpoint.as_str(), provider = %claim.provider, "affiliate attribution recorded"),
-            Ok(false) => tracing::info!(session_id = %session, touchpoint = claim.touchpoint.as_str(), "affiliate attribution already claimed; kept the first"),
-            Err(e) => tracing::warn!(session_id = %session, error = %e, "could not record an affiliate attribution"),
+            Ok(true) => {
+                tracing::info!(session_id = %session, touchpoint = claim.touchpoint.as_str(), provider = %claim.provider, "affiliate attribution recorded")
+            }
+            Ok(false) => {
+                tracing::info!(session_id = %session, touchpoint = claim.touchpoint.as_str(), "affiliate attribution already claimed; kept the first")
+            }
+            Err(e) => {
+                tracing::warn!(session_id = %session, error = %e, "could not record an affiliate attribution")
+            }
         }
     }
 
@@ -328,7 +359,9 @@ impl CheckoutService {
                 Ok(_) => {
                     tracing::info!(session_id = %id, reason_code = %trace.reason_code, "intent trace recorded");
                 }
-                Err(e) => tracing::warn!(session_id = %id, error = %e, "could not record an intent trace"),
+                Err(e) => {
+                    tracing::warn!(session_id = %id, error = %e, "could not record an intent trace")
+                }
             }
         }
         Ok(session)
@@ -347,7 +380,14 @@ mod tests {
 
     #[test]
     fn metadata_is_flat_bounded_and_typed() {
-        assert!(flat_metadata(Some(&map(json!({"a": 1, "b": "x", "c": true}))), "$.m", true).is_ok());
+        assert!(
+            flat_metadata(
+                Some(&map(json!({"a": 1, "b": "x", "c": true}))),
+                "$.m",
+                true
+            )
+            .is_ok()
+        );
         let nested = flat_metadata(Some(&map(json!({"a": {"b": 1}}))), "$.m", false).unwrap_err();
         assert!(matches!(nested, CheckoutError::Invalid { ref param, .. } if param == "$.m.a"));
         assert!(flat_metadata(Some(&map(json!({"a": [1]}))), "$.m", false).is_err());
@@ -368,7 +408,10 @@ mod tests {
         ] {
             let m = map(json!({ k: v }));
             let e = flat_metadata(Some(&m), "$.m", true).unwrap_err();
-            assert!(matches!(e, CheckoutError::PersonalData { .. }), "{k}: {e:?}");
+            assert!(
+                matches!(e, CheckoutError::PersonalData { .. }),
+                "{k}: {e:?}"
+            );
         }
         for ok in ["1234567890", "cmp_456", "u1=abc&u2=def", "2025-12-17"] {
             assert!(refuse_pii(ok, "$.x").is_ok(), "{ok}");

@@ -123,8 +123,8 @@ pub fn sign(secret: &str, timestamp: &str, method: &str, path: &str, body: &[u8]
 
 /// Unix ms of an RFC 3339 timestamp.
 fn parse_timestamp(value: &str) -> Option<i64> {
-    let t = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-        .ok()?;
+    let t =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339).ok()?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
@@ -231,17 +231,26 @@ mod tests {
             signature: None,
             ..req
         };
-        assert_eq!(verify("k", &unsigned, NOW_MS), Err(SignatureRefusal::Missing));
+        assert_eq!(
+            verify("k", &unsigned, NOW_MS),
+            Err(SignatureRefusal::Missing)
+        );
         let bad_time = SignedRequest {
             timestamp: Some("yesterday"),
             ..req
         };
-        assert_eq!(verify("k", &bad_time, NOW_MS), Err(SignatureRefusal::Malformed));
+        assert_eq!(
+            verify("k", &bad_time, NOW_MS),
+            Err(SignatureRefusal::Malformed)
+        );
         let bad_sig = SignedRequest {
             signature: Some("not base64!"),
             ..req
         };
-        assert_eq!(verify("k", &bad_sig, NOW_MS), Err(SignatureRefusal::Malformed));
+        assert_eq!(
+            verify("k", &bad_sig, NOW_MS),
+            Err(SignatureRefusal::Malformed)
+        );
     }
 
     #[test]

@@ -55,10 +55,7 @@ pub fn product(p: &Product, available: &BTreeMap<VariantId, i64>, seller: &str) 
                     amount: v.price.amount_minor,
                     currency: v.price.currency.code_lower().to_ascii_uppercase(),
                 },
-                availability: availability(
-                    available.get(&v.id).copied().unwrap_or(0),
-                    p.active,
-                ),
+                availability: availability(available.get(&v.id).copied().unwrap_or(0), p.active),
                 variant_options: v
                     .options
                     .iter()

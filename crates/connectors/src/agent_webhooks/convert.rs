@@ -85,10 +85,7 @@ pub fn event(
                     fulfilled: if fulfilled { ordered } else { 0 },
                 },
                 unit_price: l.unit_price.amount_minor,
-                subtotal: l
-                    .unit_price
-                    .amount_minor
-                    .saturating_mul(i64::from(ordered)),
+                subtotal: l.unit_price.amount_minor.saturating_mul(i64::from(ordered)),
                 status: if fulfilled { "fulfilled" } else { "processing" },
             }
         })

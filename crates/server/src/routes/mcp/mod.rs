@@ -1,0 +1,107 @@
+//! The MCP server at `/mcp`: ACP's checkout over the Model Context Protocol
+//! (`docs/mcp-binding.md`), on the official Rust SDK's Streamable HTTP
+//! transport. `tools` defines the tools and their schemas, `call` runs them
+//! through the REST API's own code, `server` is the SDK's handler.
+//!
+//! Authentication is the merchant's key (or an agent platform's `ak_…`) as
+//! `Authorization: Bearer` on the HTTP request, checked here before the SDK
+//! sees the message; a missing or wrong key is an HTTP 401 carrying a JSON-RPC
+//! error. The transport runs statelessly (no MCP session to keep), so any node
+//! behind a load balancer answers any call.
+
+pub mod call;
+pub mod server;
+pub mod tools;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::BODY_BYTES_MAX;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use server::AnycartMcp;
+use std::sync::{Arc, OnceLock};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The MCP routes (mounted at the root).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(mcp_post))
+        .route("/mcp", axum::routing::get(mcp_other).delete(mcp_other))
+}
+
+type Service = StreamableHttpService<AnycartMcp, NeverSessionManager>;
+
+/// The SDK's transport, built once. Its Host check is off: it guards servers
+/// on a developer's machine against DNS rebinding, and every call here needs
+/// the merchant's key, which a rebinding page does not have.
+fn service() -> &'static Service {
+    static SERVICE: OnceLock<Service> = OnceLock::new();
+    SERVICE.get_or_init(|| {
+        let config = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true)
+            .with_sse_keep_alive(None)
+            .with_max_request_body_bytes(BODY_BYTES_MAX)
+            .disable_allowed_hosts();
+        StreamableHttpService::new(
+            || Ok(AnycartMcp),
+            Arc::new(NeverSessionManager::default()),
+            config,
+        )
+    })
+}
+
+/// A refused key, as MCP clients expect it: HTTP 401 with `WWW-Authenticate`,
+/// the body a JSON-RPC error whose `data` is the ACP error.
+fn unauthorized(e: &ApiError) -> Response {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": {"code": call::ACP_ERROR.0, "message": e.message, "data": e.body()},
+    });
+    let mut response = (e.status(), axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"anycart\""),
+    );
+    response.extensions_mut().insert(e.log());
+    response
+}
+
+/// Authenticates the key, then hands the request (with the caller and the
+/// state on it) to the SDK's transport.
+async fn endpoint(state: AppState, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let caller = match Caller::from_request_parts(&mut parts, &state).await {
+        Ok(caller) => caller,
+        Err(e) => return unauthorized(&e),
+    };
+    parts.extensions.insert(caller);
+    parts.extensions.insert(state);
+    service()
+        .handle(Request::from_parts(parts, body))
+        .await
+        .map(Body::new)
+}
+
+/// The MCP endpoint (Streamable HTTP): one JSON-RPC message per POST
+/// (`initialize`, `tools/list`, `tools/call` …), answered with JSON.
+/// `Authorization: Bearer` with the merchant's key (or an agent platform's).
+#[utoipa::path(post, path = "/mcp", tag = "Checkout",
+    request_body(content = Object, content_type = "application/json", description = "A JSON-RPC 2.0 message"),
+    responses((status = 200, description = "The JSON-RPC answer"), (status = 202, description = "A notification, accepted"), (status = 401, description = "No valid key (a JSON-RPC error)")),
+    security(("bearer" = [])))]
+async fn mcp_post(State(state): State<AppState>, request: Request) -> Response {
+    endpoint(state, request).await
+}
+
+/// GET and DELETE: the transport runs without sessions, so it answers 405.
+async fn mcp_other(State(state): State<AppState>, request: Request) -> Response {
+    endpoint(state, request).await
+}
