@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "anycart", description = "Distributed checkout: the ACP 2026-04-17 checkout API (root paths), the embeddable widget (/embed.js, /widget, /availability), platform webhooks (/webhooks), the merchant admin API (/v1), and the pages and operator endpoints. Every route the server answers is here."),
+    info(title = "anycart", description = "Distributed checkout: the ACP 2026-04-17 checkout API (root paths, discovery at /.well-known/acp.json, the same API as MCP tools at /mcp), the embeddable widget (/embed.js, /widget, /availability), platform webhooks (/webhooks), the merchant admin API (/v1), and the pages and operator endpoints. Every route the server answers is here."),
     modifiers(&BearerAuth),
     components(schemas(crate::routes::widget::page::WidgetConfig)),
     tags(
@@ -116,6 +116,11 @@ mod tests {
             "/openapi.json",
             "/healthz",
             "/metrics",
+            "/.well-known/acp.json",
+            "/mcp",
+            "/v1/agent_platforms",
+            "/v1/agent_platforms/{id}",
+            "/v1/feeds/products.jsonl",
         ] {
             assert!(
                 doc.paths.paths.contains_key(path),

@@ -31,6 +31,19 @@ fn image(url: &str, alt: &str) -> Option<MediaWire> {
     })
 }
 
+/// A variant's display title: its own when it names the product already
+/// ("Trail Runner Tee — S"), else the product's and its own.
+fn variant_title(product: &str, variant: &str) -> String {
+    let first_word = product.split_whitespace().next().unwrap_or(product);
+    if variant.trim().is_empty() {
+        product.to_string()
+    } else if variant.contains(first_word) {
+        variant.to_string()
+    } else {
+        format!("{product} - {variant}")
+    }
+}
+
 /// The feed entry of `p`: `available` holds each variant's free units (absent:
 /// none), `seller` is the merchant's name.
 pub fn product(p: &Product, available: &BTreeMap<VariantId, i64>, seller: &str) -> ProductWire {
@@ -46,11 +59,7 @@ pub fn product(p: &Product, available: &BTreeMap<VariantId, i64>, seller: &str) 
             .iter()
             .map(|v| VariantWire {
                 id: v.id.to_string(),
-                title: if v.title.is_empty() || v.title == p.title {
-                    p.title.clone()
-                } else {
-                    format!("{} - {}", p.title, v.title)
-                },
+                title: variant_title(&p.title, &v.title),
                 price: PriceWire {
                     amount: v.price.amount_minor,
                     currency: v.price.currency.code_lower().to_ascii_uppercase(),
@@ -80,6 +89,23 @@ pub fn product(p: &Product, available: &BTreeMap<VariantId, i64>, seller: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variant_titles_name_the_product_once() {
+        assert_eq!(
+            variant_title("Trail Runner Tee", "Trail Runner Tee — S"),
+            "Trail Runner Tee — S"
+        );
+        assert_eq!(
+            variant_title("Summit Water Bottle", "Summit Bottle 750 ml"),
+            "Summit Bottle 750 ml"
+        );
+        assert_eq!(
+            variant_title("Classic Tee", "Red / M"),
+            "Classic Tee - Red / M"
+        );
+        assert_eq!(variant_title("Classic Tee", ""), "Classic Tee");
+    }
 
     #[test]
     fn availability_follows_free_units_and_sale() {

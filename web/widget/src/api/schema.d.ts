@@ -21,6 +21,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/acp.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ACP discovery document: protocol version, API base URL, transports (REST and
+         *     MCP at `/mcp`), services and extensions. No key needed.
+         */
+        get: operations["discovery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/assets/demo/{name}": {
         parameters: {
             query?: never;
@@ -102,7 +122,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a checkout session and release its stock. */
+        /**
+         * Cancel a checkout session and release its stock; an optional intent trace
+         *     says why (recorded, never returned).
+         */
         post: operations["cancel_session"];
         delete?: never;
         options?: never;
@@ -252,6 +275,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The MCP endpoint (Streamable HTTP): one JSON-RPC message per POST
+         *     (`initialize`, `tools/list`, `tools/call` …), answered with JSON.
+         *     `Authorization: Bearer` with the merchant's key (or an agent platform's).
+         */
+        post: operations["mcp_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -300,6 +344,65 @@ export interface paths {
         get: operations["order_status"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent_platforms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The merchant's agent platforms, oldest first. */
+        get: operations["list_agent_platforms"];
+        put?: never;
+        /**
+         * Register an agent platform: its key (returned once), webhook endpoint,
+         *     signing secret and optional feed endpoint.
+         */
+        post: operations["create_agent_platform"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent_platforms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One agent platform. */
+        get: operations["get_agent_platform"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change an agent platform's endpoints, secrets or signature checking. */
+        patch: operations["update_agent_platform"];
+        trace?: never;
+    };
+    "/v1/agent_platforms/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an agent platform: its key stops working and nothing more is sent
+         *     to it (pending webhooks are dead-lettered).
+         */
+        post: operations["disable_agent_platform"];
         delete?: never;
         options?: never;
         head?: never;
@@ -356,6 +459,27 @@ export interface paths {
         put?: never;
         /** Create a discount code. */
         post: operations["create_discount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/feeds/products.jsonl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every product on sale, one ACP feed `Product` per line, with live
+         *     availability (`in_stock`, `limited_stock`, `out_of_stock`). Variant ids are
+         *     the item ids `POST /checkout_sessions` takes.
+         */
+        get: operations["products_jsonl"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1058,6 +1182,71 @@ export interface components {
             /** @description Store view code in REST URLs (default `default`). */
             store_code?: string | null;
         };
+        /**
+         * @description ACP `AffiliateAttribution`: who sent the buyer. `provider` and one of
+         *     `token`, `publisher_id` are required; no personal data anywhere.
+         */
+        AffiliateAttributionWire: {
+            campaign_id?: string | null;
+            creative_id?: string | null;
+            expires_at?: string | null;
+            issued_at?: string | null;
+            /** @description Flat: string, number or boolean values. */
+            metadata?: Record<string, never>;
+            provider?: string | null;
+            publisher_id?: string | null;
+            source?: components["schemas"]["AffiliateSourceWire"] | null;
+            sub_id?: string | null;
+            /** @description Provider-issued, opaque; sealed at rest, never logged or returned. */
+            token?: string | null;
+            /** @description `first` or `last`. */
+            touchpoint?: string | null;
+        };
+        /** @description ACP `AffiliateAttributionSource`. */
+        AffiliateSourceWire: {
+            /** @description `url`, `platform` or `unknown`. */
+            type?: string | null;
+            url?: string | null;
+        };
+        /** @description A newly registered platform with its key. */
+        AgentPlatformCreatedWire: components["schemas"]["AgentPlatformWire"] & {
+            /**
+             * @description The key the platform calls the checkout API, the MCP server and the
+             *     feed with (`Authorization: Bearer ak_…`). Shown once.
+             */
+            api_key: string;
+        };
+        /** @description `{ "data": [...] }`. */
+        AgentPlatformList: {
+            data: components["schemas"]["AgentPlatformWire"][];
+        };
+        /**
+         * @description `PATCH /v1/agent_platforms/{id}`: absent fields are unchanged; an empty
+         *     string removes `webhook_url`, `feed_url` or `feed_token`.
+         */
+        AgentPlatformPatch: {
+            feed_token?: string | null;
+            feed_url?: string | null;
+            signing_secret?: string | null;
+            verify_signatures?: boolean | null;
+            webhook_url?: string | null;
+        };
+        /**
+         * @description An agent platform as the admin API shows it (secrets never). Orders placed
+         *     through it name it by `id` in `attribution.agent.name`.
+         */
+        AgentPlatformWire: {
+            created_at: string;
+            disabled_at?: string | null;
+            enabled: boolean;
+            feed_url?: string | null;
+            has_feed_token: boolean;
+            id: string;
+            name: string;
+            updated_at: string;
+            verify_signatures: boolean;
+            webhook_url?: string | null;
+        };
         /** @description The agent behind a sale. */
         AgentWire: {
             /** @description A registered agent platform's id, or the agent's profile URL. */
@@ -1140,8 +1329,13 @@ export interface components {
         };
         /** @description `POST /checkout_sessions/{id}/cancel` (body optional). */
         CancelSessionRequest: {
-            /** @description Why the session is abandoned (ACP `IntentTrace`); recorded in logs only. */
-            intent_trace?: Record<string, never>;
+            intent_trace?: components["schemas"]["IntentTraceWire"] | null;
+        };
+        /** @description ACP `Capabilities` (agent side). */
+        CapabilitiesRequest: {
+            /** @description Extensions the agent understands, e.g. `discount`. */
+            extensions?: string[] | null;
+            interventions?: components["schemas"]["InterventionsRequest"] | null;
         };
         /** @description ACP `Capabilities` (seller side). */
         CapabilitiesWire: {
@@ -1213,6 +1407,7 @@ export interface components {
         };
         /** @description `POST /checkout_sessions/{id}/complete`. */
         CompleteSessionRequest: {
+            affiliate_attribution?: components["schemas"]["AffiliateAttributionWire"] | null;
             authentication_result?: components["schemas"]["AuthenticationResultWire"] | null;
             buyer?: components["schemas"]["BuyerRequest"] | null;
             payment_data: components["schemas"]["PaymentDataWire"];
@@ -1239,9 +1434,9 @@ export interface components {
         };
         /** @description `POST /checkout_sessions`. */
         CreateSessionRequest: {
+            affiliate_attribution?: components["schemas"]["AffiliateAttributionWire"] | null;
             buyer?: components["schemas"]["BuyerRequest"] | null;
-            /** @description Agent capabilities (ACP requires it; anycart reads `interventions.supported`). */
-            capabilities?: Record<string, never>;
+            capabilities?: components["schemas"]["CapabilitiesRequest"] | null;
             /** @description Deprecated in ACP in favour of `discounts.codes`; still honoured. */
             coupons?: string[] | null;
             /** @description ISO 4217, must match the catalogue's currency. */
@@ -1265,6 +1460,31 @@ export interface components {
             applied: components["schemas"]["AppliedDiscountWire"][];
             codes: string[];
             rejected: components["schemas"]["RejectedDiscountWire"][];
+        };
+        /** @description ACP `DiscoveryCapabilities`. */
+        DiscoveryCapabilitiesWire: {
+            extensions: components["schemas"]["DiscoveryExtensionWire"][];
+            intervention_types: string[];
+            services: string[];
+        };
+        /** @description ACP `DiscoveryExtension`. */
+        DiscoveryExtensionWire: {
+            name: string;
+            spec: string;
+        };
+        /** @description ACP `DiscoveryProtocol`. */
+        DiscoveryProtocolWire: {
+            documentation_url: string;
+            name: string;
+            supported_versions: string[];
+            version: string;
+        };
+        /** @description ACP `DiscoveryResponse`. */
+        DiscoveryWire: {
+            api_base_url: string;
+            capabilities: components["schemas"]["DiscoveryCapabilitiesWire"];
+            protocol: components["schemas"]["DiscoveryProtocolWire"];
+            transports: string[];
         };
         /** @description A dispute (chargeback) on the order's payment. */
         DisputeWire: {
@@ -1325,6 +1545,29 @@ export interface components {
         InstrumentWire: {
             credential: components["schemas"]["CredentialWire"];
             type: string;
+        };
+        /** @description ACP `IntentTrace`: why the buyer walked away. */
+        IntentTraceWire: {
+            /** @description Flat: string, number or boolean values. */
+            metadata?: Record<string, never>;
+            /**
+             * @description `price_sensitivity`, `shipping_cost`, `shipping_speed`, `product_fit`,
+             *     `trust_security`, `returns_policy`, `payment_options`, `comparison`,
+             *     `timing_deferred` or `other` (others are kept as `other`).
+             */
+            reason_code: string;
+            trace_summary?: string | null;
+        };
+        /** @description ACP `InterventionCapabilities` (agent side). */
+        InterventionsRequest: {
+            display_context?: string | null;
+            /** Format: int32 */
+            max_interaction_depth?: number | null;
+            /** Format: int32 */
+            max_redirects?: number | null;
+            redirect_context?: string | null;
+            /** @description Interventions the agent can handle (`3ds`, `biometric`, `address_verification`). */
+            supported?: string[];
         };
         /** @description ACP `InterventionCapabilities` (seller side). */
         InterventionsWire: {
@@ -1427,6 +1670,27 @@ export interface components {
             shop_name?: string | null;
             /** @description `smtp://host:port` or `smtps://user:pass@host`; without it nothing is mailed. */
             smtp_url?: string | null;
+        };
+        /** @description `POST /v1/agent_platforms`. */
+        NewAgentPlatform: {
+            /** @description Bearer token for the feed endpoint, if it wants one. */
+            feed_token?: string | null;
+            /**
+             * @description The platform's ACP feed resource (`https://…/feeds/{id}`): changed
+             *     products are PATCHed to `{feed_url}/products`.
+             */
+            feed_url?: string | null;
+            /** @description Lowercase letters, digits, `.`, `_`, `-`; unique per merchant (e.g. `openai`). */
+            name: string;
+            /**
+             * @description Shared secret (32–512 printable characters): signs the webhooks
+             *     (`Merchant-Signature`) and verifies the platform's signed requests.
+             */
+            signing_secret: string;
+            /** @description Refuse the platform's requests unless signed (`Signature` + `Timestamp`). */
+            verify_signatures?: boolean;
+            /** @description Where `order_create` / `order_update` webhooks are posted (https). */
+            webhook_url?: string | null;
         };
         /** @description `POST /v1/discounts`. */
         NewDiscount: {
@@ -2189,6 +2453,26 @@ export interface operations {
             };
         };
     };
+    discovery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cache-Control: public, max-age=3600 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscoveryWire"];
+                };
+            };
+        };
+    };
     demo_image: {
         parameters: {
             query?: never;
@@ -2260,6 +2544,10 @@ export interface operations {
                 "Idempotency-Key": string;
                 /** @description 2026-04-17 */
                 "API-Version": string;
+                /** @description base64url HMAC-SHA256 (agent platforms that sign their requests) */
+                Signature?: string | null;
+                /** @description RFC 3339, signed with the request */
+                Timestamp?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -2594,6 +2882,43 @@ export interface operations {
             };
         };
     };
+    mcp_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A JSON-RPC 2.0 message */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description The JSON-RPC answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A notification, accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid key (a JSON-RPC error) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     metrics: {
         parameters: {
             query?: never;
@@ -2663,6 +2988,157 @@ export interface operations {
                 content: {
                     "text/html": unknown;
                 };
+            };
+        };
+    };
+    list_agent_platforms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPlatformList"];
+                };
+            };
+        };
+    };
+    create_agent_platform: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewAgentPlatform"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPlatformCreatedWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    get_agent_platform: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPlatformWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    update_agent_platform: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentPlatformPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPlatformWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    disable_agent_platform: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPlatformWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -2782,6 +3258,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    products_jsonl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One ACP feed Product per line */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jsonl": string;
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
             };
         };
     };
