@@ -44,6 +44,25 @@ pub(crate) fn provider_key(key: &AttemptKey) -> String {
     format!("{}-{}", key.session, key.attempt)
 }
 
+/// Where the sale came from, as the provider's metadata tells it (so the
+/// merchant's Stripe dashboard shows which channel and placement sold).
+fn attribution_metadata(session: &CheckoutSession) -> Vec<(String, String)> {
+    let Some(a) = &session.attribution else {
+        return Vec::new();
+    };
+    let mut out = vec![(
+        "anycart_channel".to_string(),
+        a.channel.as_str().to_string(),
+    )];
+    if let Some(p) = a.placement_id {
+        out.push(("anycart_placement_id".into(), p.to_string()));
+    }
+    if let Some(c) = &a.campaign.name {
+        out.push(("anycart_campaign".into(), c.chars().take(100).collect()));
+    }
+    out
+}
+
 /// The provider request an attempt stands for (the same on every replay).
 pub(crate) fn request_of(attempt: &PaymentAttempt) -> CheckoutResult<AuthorizeRequest> {
     let currency = anycart_core::Currency::parse(&attempt.currency)
@@ -59,7 +78,10 @@ pub(crate) fn request_of(attempt: &PaymentAttempt) -> CheckoutResult<AuthorizeRe
             ("anycart_order_id".into(), attempt.order_id.to_string()),
             ("anycart_session_id".into(), attempt.key.session.to_string()),
             ("anycart_attempt".into(), attempt.key.attempt.to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(attempt.provider_metadata.iter().cloned())
+        .collect(),
         future_use: match &attempt.card_use {
             CardUse::OneOff => FutureUse::None,
             CardUse::Save { customer } => FutureUse::Save {
@@ -123,6 +145,7 @@ impl CheckoutService {
             capture: live.captures_at_completion(self.config.auto_capture),
             token: SecretString::from(token.to_string()),
             card_use,
+            provider_metadata: attribution_metadata(session),
             state: AttemptState::Started,
             provider_reference: None,
             captured: false,

@@ -86,6 +86,77 @@ pub fn lines_amount(order: &Order, lines: &[(anycart_core::LineItemId, i64)]) ->
     i64::try_from((net + tax).clamp(0, cap)).unwrap_or(0)
 }
 
+/// `(line, quantity)` pairs, as [`lines_amount`] prices them.
+type PricedLines = Vec<(anycart_core::LineItemId, i64)>;
+
+/// The refund lines a request names, checked against the order and what is left
+/// of each line; with the pairs to price them by.
+fn asked_lines(
+    order: &Order,
+    asked: &[(String, i64)],
+    refunded: &BTreeMap<String, i64>,
+) -> CheckoutResult<(Vec<RefundLine>, PricedLines)> {
+    let mut lines: Vec<RefundLine> = Vec::new();
+    let mut priced = Vec::new();
+    for (i, (line_id, quantity)) in asked.iter().enumerate() {
+        let param = format!("$.line_items[{i}]");
+        let Some(line) = order.lines.iter().find(|l| l.id.to_string() == *line_id) else {
+            return Err(CheckoutError::invalid(
+                format!("{param}.id"),
+                "no such line item in this order",
+            ));
+        };
+        let left = i64::from(line.quantity.get()) - refunded.get(line_id).copied().unwrap_or(0);
+        if *quantity < 1 || *quantity > left {
+            return Err(CheckoutError::invalid(
+                format!("{param}.quantity"),
+                format!("must be 1 to {left} (what is left to refund of this line)"),
+            ));
+        }
+        if lines.iter().any(|l| l.line_item_id == *line_id) {
+            return Err(CheckoutError::invalid(
+                format!("{param}.id"),
+                "this line item is named twice",
+            ));
+        }
+        lines.push(RefundLine {
+            line_item_id: line_id.clone(),
+            variant_id: line.variant_id,
+            quantity: *quantity,
+        });
+        priced.push((line.id, *quantity));
+    }
+    Ok((lines, priced))
+}
+
+/// Every unit of the order not refunded yet (a whole-order refund gives them back).
+fn units_left(order: &Order, refunded: &BTreeMap<String, i64>) -> Vec<RefundLine> {
+    order
+        .lines
+        .iter()
+        .filter_map(|line| {
+            let left = i64::from(line.quantity.get())
+                - refunded.get(&line.id.to_string()).copied().unwrap_or(0);
+            (left > 0).then(|| RefundLine {
+                line_item_id: line.id.to_string(),
+                variant_id: line.variant_id,
+                quantity: left,
+            })
+        })
+        .collect()
+}
+
+/// The sum of a platform refund's decimal amounts, in minor units.
+fn platform_amount(amounts: &[String], exponent: u32) -> CheckoutResult<i64> {
+    let mut total = 0_i64;
+    for a in amounts {
+        let minor = anycart_connectors::minor_units(a, exponent)
+            .map_err(|e| CheckoutError::invalid("$.transactions", e.to_string()))?;
+        total = total.saturating_add(minor);
+    }
+    Ok(total)
+}
+
 impl CheckoutService {
     /// Refunds (part of) an order through the provider that was paid.
     #[tracing::instrument(skip_all, fields(merchant_id = %merchant, order_id = %order_id))]
@@ -137,63 +208,11 @@ impl CheckoutService {
                 "be refunded before it is captured",
             ));
         }
-        let earlier = self
-            .store
-            .order_refunds(order.merchant_id, order.id)
-            .await?;
-        let mut refunded: BTreeMap<String, i64> = BTreeMap::new();
-        for r in earlier.iter().filter(|r| r.state != RefundState::Failed) {
-            for l in &r.lines {
-                *refunded.entry(l.line_item_id.clone()).or_default() += l.quantity;
-            }
-        }
-        let mut lines = Vec::new();
-        let mut priced = Vec::new();
-        for (i, (line_id, quantity)) in input.lines.iter().enumerate() {
-            let param = format!("$.line_items[{i}]");
-            let Some(line) = order.lines.iter().find(|l| l.id.to_string() == *line_id) else {
-                return Err(CheckoutError::invalid(
-                    format!("{param}.id"),
-                    "no such line item in this order",
-                ));
-            };
-            let left = i64::from(line.quantity.get()) - refunded.get(line_id).copied().unwrap_or(0);
-            if *quantity < 1 || *quantity > left {
-                return Err(CheckoutError::invalid(
-                    format!("{param}.quantity"),
-                    format!("must be 1 to {left} (what is left to refund of this line)"),
-                ));
-            }
-            if lines
-                .iter()
-                .any(|l: &RefundLine| l.line_item_id == *line_id)
-            {
-                return Err(CheckoutError::invalid(
-                    format!("{param}.id"),
-                    "this line item is named twice",
-                ));
-            }
-            lines.push(RefundLine {
-                line_item_id: line_id.clone(),
-                variant_id: line.variant_id,
-                quantity: *quantity,
-            });
-            priced.push((line.id, *quantity));
-        }
+        let refunded = self.refunded_units(order).await?;
+        let (mut lines, priced) = asked_lines(order, &input.lines, &refunded)?;
         let whole = input.lines.is_empty() && input.amount_minor.is_none();
         if whole {
-            // Everything left: every unit not refunded yet comes back too.
-            for line in &order.lines {
-                let left = i64::from(line.quantity.get())
-                    - refunded.get(&line.id.to_string()).copied().unwrap_or(0);
-                if left > 0 {
-                    lines.push(RefundLine {
-                        line_item_id: line.id.to_string(),
-                        variant_id: line.variant_id,
-                        quantity: left,
-                    });
-                }
-            }
+            lines = units_left(order, &refunded);
         }
         let amount_minor = match input.amount_minor {
             Some(a) => a,
@@ -234,6 +253,21 @@ impl CheckoutService {
             created_at_ms: now,
             updated_at_ms: now,
         })
+    }
+
+    /// Units of each line item refunded so far (failed refunds do not count).
+    async fn refunded_units(&self, order: &Order) -> CheckoutResult<BTreeMap<String, i64>> {
+        let earlier = self
+            .store
+            .order_refunds(order.merchant_id, order.id)
+            .await?;
+        let mut refunded: BTreeMap<String, i64> = BTreeMap::new();
+        for r in earlier.iter().filter(|r| r.state != RefundState::Failed) {
+            for l in &r.lines {
+                *refunded.entry(l.line_item_id.clone()).or_default() += l.quantity;
+            }
+        }
+        Ok(refunded)
     }
 
     /// Asks the provider for a reserved refund and settles it with the answer.
@@ -378,42 +412,11 @@ impl CheckoutService {
         {
             return Ok(PlatformRefundOutcome::Ignored("refund in another currency"));
         }
-        let exponent = order.currency.exponent();
-        let mut amount_minor = 0_i64;
-        for a in &refund.amounts {
-            let minor = anycart_connectors::minor_units(a, exponent)
-                .map_err(|e| CheckoutError::invalid("$.transactions", e.to_string()))?;
-            amount_minor = amount_minor.saturating_add(minor);
-        }
+        let amount_minor = platform_amount(&refund.amounts, order.currency.exponent())?;
         if amount_minor <= 0 {
             return Ok(PlatformRefundOutcome::Ignored("no money refunded"));
         }
-        let mut lines = Vec::new();
-        for l in &refund.lines {
-            let Some(gid) = &l.variant_id else { continue };
-            let Some(variant) = self
-                .store
-                .external_to_internal(
-                    merchant,
-                    platform,
-                    anycart_store::ExternalKind::Variant,
-                    gid,
-                )
-                .await?
-            else {
-                continue;
-            };
-            if let Some(line) = order
-                .lines
-                .iter()
-                .find(|o| o.variant_id.to_string() == variant)
-            {
-                lines.push((
-                    line.id.to_string(),
-                    l.quantity.min(i64::from(line.quantity.get())),
-                ));
-            }
-        }
+        let lines = self.platform_lines(&order, platform, refund).await?;
         let key = format!("{platform}:{}", refund.platform_refund_id);
         let input = RefundInput {
             lines,
@@ -444,6 +447,43 @@ impl CheckoutService {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The order's lines a platform refund names (by the platform's variant ids),
+    /// each capped at what the line holds; lines anycart cannot map are left out.
+    async fn platform_lines(
+        &self,
+        order: &Order,
+        platform: &str,
+        refund: &anycart_connectors::PlatformRefund,
+    ) -> CheckoutResult<Vec<(String, i64)>> {
+        let mut lines = Vec::new();
+        for l in &refund.lines {
+            let Some(gid) = &l.variant_id else { continue };
+            let Some(variant) = self
+                .store
+                .external_to_internal(
+                    order.merchant_id,
+                    platform,
+                    anycart_store::ExternalKind::Variant,
+                    gid,
+                )
+                .await?
+            else {
+                continue;
+            };
+            if let Some(line) = order
+                .lines
+                .iter()
+                .find(|o| o.variant_id.to_string() == variant)
+            {
+                lines.push((
+                    line.id.to_string(),
+                    l.quantity.min(i64::from(line.quantity.get())),
+                ));
+            }
+        }
+        Ok(lines)
     }
 
     /// Captures an order authorised at completion (capture on fulfilment).

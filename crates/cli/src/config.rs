@@ -42,6 +42,16 @@ pub struct Config {
     /// finishes its order or gives the money back (after a crash). Keep it above
     /// the longest a request may take.
     pub payment_recovery_after_ms: i64,
+    /// Open connections at most; more are closed at once.
+    pub connections_max: usize,
+    /// A connection must send a whole request head within this (slowloris guard;
+    /// also how long an idle keep-alive connection is kept).
+    pub header_read_timeout_ms: u64,
+    /// A request body that stops arriving for this long ends the request (408).
+    pub body_read_timeout_ms: u64,
+    /// Requests being handled at most; more get a fast 503 (`/healthz` and
+    /// `/metrics` are never refused).
+    pub requests_in_flight_max: usize,
 }
 
 #[derive(Serialize)]
@@ -54,6 +64,10 @@ struct Defaults {
     hold_engine: bool,
     group_commit: bool,
     payment_recovery_after_ms: i64,
+    connections_max: usize,
+    header_read_timeout_ms: u64,
+    body_read_timeout_ms: u64,
+    requests_in_flight_max: usize,
 }
 
 /// Values given on the command line (highest precedence).
@@ -72,6 +86,7 @@ pub struct Overrides {
 impl Config {
     /// Loads the layered configuration.
     pub fn load(file: &Option<PathBuf>, overrides: Overrides) -> Result<Config> {
+        let limits = anycart_server::serve::ServeLimits::default();
         let defaults = Defaults {
             addr: "127.0.0.1:8080",
             data_dir: "./data",
@@ -81,6 +96,10 @@ impl Config {
             hold_engine: true,
             group_commit: true,
             payment_recovery_after_ms: anycart_checkout::recovery::PAYMENT_RECOVERY_AFTER_MS,
+            connections_max: limits.connections_max,
+            header_read_timeout_ms: limits.header_read_timeout_ms,
+            body_read_timeout_ms: limits.body_read_timeout_ms,
+            requests_in_flight_max: limits.requests_in_flight_max,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(path) = file {
@@ -97,6 +116,12 @@ impl Config {
         if config.payment_recovery_after_ms < 100 {
             anyhow::bail!("payment_recovery_after_ms must be at least 100");
         }
+        if config.connections_max == 0 || config.requests_in_flight_max == 0 {
+            anyhow::bail!("connections_max and requests_in_flight_max must be at least 1");
+        }
+        if config.header_read_timeout_ms < 100 || config.body_read_timeout_ms < 100 {
+            anyhow::bail!("header_read_timeout_ms and body_read_timeout_ms must be at least 100");
+        }
         if config
             .shopper_secret
             .as_ref()
@@ -105,6 +130,16 @@ impl Config {
             anyhow::bail!("shopper_secret must be at least 32 characters (random)");
         }
         Ok(config)
+    }
+
+    /// The listener's limits.
+    pub fn serve_limits(&self) -> anycart_server::serve::ServeLimits {
+        anycart_server::serve::ServeLimits {
+            connections_max: self.connections_max,
+            header_read_timeout_ms: self.header_read_timeout_ms,
+            body_read_timeout_ms: self.body_read_timeout_ms,
+            requests_in_flight_max: self.requests_in_flight_max,
+        }
     }
 
     /// The database URL in effect: the configured one or SQLite in the data dir.

@@ -184,6 +184,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         checkout,
         ServerConfig {
             base_url: base_url.clone(),
+            limits: config.serve_limits(),
         },
     );
     tracing::info!(%base_url, backend = ?state.store.backend(), "anycart listening");

@@ -71,30 +71,40 @@ pub struct SandboxArgs {
     db: DbArgs,
 }
 
-pub async fn run_payments(command: PaymentsCommand) -> Result<()> {
-    let (db, merchant, settings, widget_domain) = match command {
-        PaymentsCommand::Stripe(a) => {
-            let settings = PaymentProviderSettings::Stripe(StripeSettings {
-                secret_key: Secret::new(a.secret_key),
-                publishable_key: a.publishable_key,
-                webhook_secret: Secret::new(a.webhook_secret),
-                api_base: a.api_base,
-                js_url: a.js_url,
-                capture: match a.capture {
-                    Capture::Automatic => CapturePolicy::Automatic,
-                    Capture::OnFulfilment => CapturePolicy::OnFulfilment,
-                },
-                account_id: None,
-            });
-            (a.db, a.merchant, settings, a.widget_domain)
+/// What a command asks for: `(database, merchant, settings, widget domain)`.
+type Asked = (DbArgs, String, PaymentProviderSettings, Option<String>);
+
+impl PaymentsCommand {
+    /// The typed settings (the same type `PUT /v1/payment_provider` takes).
+    fn into_settings(self) -> Asked {
+        match self {
+            PaymentsCommand::Stripe(a) => {
+                let settings = PaymentProviderSettings::Stripe(StripeSettings {
+                    secret_key: Secret::new(a.secret_key),
+                    publishable_key: a.publishable_key,
+                    webhook_secret: Secret::new(a.webhook_secret),
+                    api_base: a.api_base,
+                    js_url: a.js_url,
+                    capture: match a.capture {
+                        Capture::Automatic => CapturePolicy::Automatic,
+                        Capture::OnFulfilment => CapturePolicy::OnFulfilment,
+                    },
+                    account_id: None,
+                });
+                (a.db, a.merchant, settings, a.widget_domain)
+            }
+            PaymentsCommand::Sandbox(a) => (
+                a.db,
+                a.merchant,
+                PaymentProviderSettings::Sandbox(SandboxSettings::default()),
+                None,
+            ),
         }
-        PaymentsCommand::Sandbox(a) => (
-            a.db,
-            a.merchant,
-            PaymentProviderSettings::Sandbox(SandboxSettings::default()),
-            None,
-        ),
-    };
+    }
+}
+
+pub async fn run_payments(command: PaymentsCommand) -> Result<()> {
+    let (db, merchant, settings, widget_domain) = command.into_settings();
     let config = Config::load(
         &db.config,
         config::Overrides {

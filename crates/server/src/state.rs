@@ -10,12 +10,15 @@ pub struct ServerConfig {
     /// Public base URL (used in permalinks, embed snippets and webhook URLs), no
     /// trailing slash.
     pub base_url: String,
+    /// What slow or greedy clients are allowed (see [`crate::serve`]).
+    pub limits: crate::serve::ServeLimits,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             base_url: "http://127.0.0.1:8080".into(),
+            limits: crate::serve::ServeLimits::default(),
         }
     }
 }

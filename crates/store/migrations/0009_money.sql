@@ -105,3 +105,6 @@ ALTER TABLE shoppers ADD COLUMN provider_customer TEXT;
 -- up on the customer, "Remember me") or `saved_card` (one tap on a saved card).
 ALTER TABLE payment_attempts ADD COLUMN card_use TEXT NOT NULL DEFAULT 'one_off';
 ALTER TABLE payment_attempts ADD COLUMN provider_customer TEXT;
+-- What else the provider is told about the payment (placement, channel), as a JSON
+-- array of [key, value] pairs: journaled so every replay sends the same metadata.
+ALTER TABLE payment_attempts ADD COLUMN provider_metadata TEXT NOT NULL DEFAULT '[]';

@@ -123,6 +123,9 @@ pub struct PaymentAttempt {
     /// The provider token charged (sealed at rest).
     pub token: SecretString,
     pub card_use: CardUse,
+    /// Told to the provider with the payment beyond its ids (Stripe `metadata`):
+    /// where the sale came from.
+    pub provider_metadata: Vec<(String, String)>,
     pub state: AttemptState,
     pub provider_reference: Option<String>,
     pub captured: bool,
@@ -145,6 +148,7 @@ struct AttemptRow {
     sealed_token: String,
     card_use: String,
     provider_customer: Option<String>,
+    provider_metadata: String,
     state: String,
     provider_reference: Option<String>,
     captured: i64,
@@ -171,6 +175,7 @@ impl AttemptRow {
             capture: self.capture == 1,
             token: SecretString::from(store.open_credentials(merchant, &self.sealed_token)?),
             card_use: CardUse::parse(&self.card_use, self.provider_customer)?,
+            provider_metadata: serde_json::from_str(&self.provider_metadata)?,
             state: AttemptState::parse(&self.state)?,
             provider_reference: self.provider_reference,
             captured: self.captured == 1,
@@ -183,7 +188,8 @@ impl AttemptRow {
 
 const SELECT_ATTEMPT: &str = r"
 SELECT merchant_id, session_id, attempt, idempotency_key, provider, order_id, amount_minor,
-       currency, capture, sealed_token, card_use, provider_customer, state, provider_reference,
+       currency, capture, sealed_token, card_use, provider_customer, provider_metadata, state,
+       provider_reference,
        captured, recovery_runs, created_at_ms, updated_at_ms
   FROM payment_attempts
  WHERE merchant_id = $1 AND session_id = $2 AND attempt = $3";
@@ -192,8 +198,9 @@ SELECT merchant_id, session_id, attempt, idempotency_key, provider, order_id, am
 const INSERT_ATTEMPT: &str = r"
 INSERT INTO payment_attempts (merchant_id, session_id, attempt, idempotency_key, provider,
                               order_id, amount_minor, currency, capture, sealed_token,
-                              card_use, provider_customer, state, created_at_ms, updated_at_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'started', $13, $13)
+                              card_use, provider_customer, provider_metadata, state,
+                              created_at_ms, updated_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'started', $14, $14)
     ON CONFLICT (merchant_id, session_id, attempt) DO NOTHING";
 
 /// Records the provider's answer while the attempt is still unsettled.
@@ -282,6 +289,7 @@ impl Store {
             .bind(sealed)
             .bind(card_use)
             .bind(customer)
+            .bind(serde_json::to_string(&attempt.provider_metadata)?)
             .bind(attempt.created_at_ms);
         q.execute(&self.write).await?;
         self.get_payment_attempt(attempt.key)

@@ -95,19 +95,12 @@ impl CheckoutService {
                 let paid = Authorized {
                     order_id: attempt.order_id,
                     provider: attempt.provider.clone(),
-                    reference: reference.clone(),
-                    card_last4: card_last4.clone(),
+                    reference,
+                    card_last4,
                     captured,
                 };
-                let done = self.finish_order(session, version, paid).await?;
-                // Also after 3-D Secure: the journal holds the card that was presented.
-                let card = PaidCard {
-                    attempt: &attempt,
-                    reference: &reference,
-                    card_last4: card_last4.as_deref(),
-                };
-                self.remember_paid(&done, &card).await;
-                Ok(done)
+                self.order_and_remember(session, version, &attempt, paid)
+                    .await
             }
             AuthorizeOutcome::Declined { reason, .. } => {
                 self.record_decline(session, version, reason.explain())
@@ -126,6 +119,28 @@ impl CheckoutService {
                 self.record_challenge(session, version, pending).await
             }
         }
+    }
+
+    /// Writes the order of an authorised payment, then saves the card when the
+    /// shopper asked to be remembered (also after 3-D Secure: the journal holds
+    /// the card that was presented).
+    async fn order_and_remember(
+        &self,
+        session: CheckoutSession,
+        version: i64,
+        attempt: &PaymentAttempt,
+        paid: Authorized,
+    ) -> CheckoutResult<CheckoutSession> {
+        let reference = paid.reference.clone();
+        let card_last4 = paid.card_last4.clone();
+        let done = self.finish_order(session, version, paid).await?;
+        let card = PaidCard {
+            attempt,
+            reference: &reference,
+            card_last4: card_last4.as_deref(),
+        };
+        self.remember_paid(&done, &card).await;
+        Ok(done)
     }
 
     /// Re-takes the holds and re-prices before charging, and refuses to charge if

@@ -83,6 +83,7 @@ async fn spawn_on(
         checkout,
         ServerConfig {
             base_url: base.clone(),
+            ..ServerConfig::default()
         },
     );
     let demo = demo::seed(

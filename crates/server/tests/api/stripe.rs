@@ -247,6 +247,8 @@ async fn a_card_pays_once_with_the_order_in_stripe_metadata() {
         let order_id = paid.body["order"]["id"].as_str().unwrap();
         assert_eq!(pi.metadata["anycart_order_id"], order_id);
         assert_eq!(pi.metadata["anycart_session_id"], id);
+        // Where the sale came from: the merchant's general publishable key.
+        assert_eq!(pi.metadata["anycart_channel"], "own_site");
         let create = fake
             .requests()
             .into_iter()

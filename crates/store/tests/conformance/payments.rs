@@ -20,6 +20,7 @@ fn attempt(key: AttemptKey, token: &str, now_ms: i64) -> PaymentAttempt {
         capture: true,
         token: SecretString::from(token.to_string()),
         card_use: CardUse::OneOff,
+        provider_metadata: vec![("anycart_channel".into(), "display_ad".into())],
         state: AttemptState::Started,
         provider_reference: None,
         captured: false,
@@ -97,6 +98,10 @@ async fn attempts_are_journaled_once_and_sealed() {
         assert_eq!(again.order_id, first.order_id, "{name}");
         assert_eq!(again.state, AttemptState::Started);
         assert_eq!(again.token.expose_secret(), "tok_visa");
+        assert_eq!(
+            again.provider_metadata,
+            vec![("anycart_channel".to_string(), "display_ad".to_string())]
+        );
         assert!(
             store
                 .record_payment_answer(key, AttemptState::Authorized, Some("sbx_1"), true, 12)
