@@ -152,6 +152,9 @@ async fn deliver(
                 platform_variants(store, &*connector, &order, order.lines.iter()).await?;
             connector
                 .push_order(&OrderPush {
+                    affiliate: store
+                        .affiliate_claims(order.merchant_id, order.session_id)
+                        .await?,
                     order,
                     platform_variants,
                 })
