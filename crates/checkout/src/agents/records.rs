@@ -290,6 +290,25 @@ pub fn affiliate_claim(
 }
 
 impl CheckoutService {
+    /// The attribution claims recorded for an order's checkout (first touch,
+    /// last touch), tokens included: for the merchant's settlement with the
+    /// affiliate networks, behind the secret key only.
+    pub async fn order_affiliate_claims(
+        &self,
+        merchant: MerchantId,
+        order: anycart_core::OrderId,
+    ) -> CheckoutResult<Vec<AffiliateClaim>> {
+        let record = self
+            .store
+            .get_order(merchant, order)
+            .await?
+            .ok_or(CheckoutError::NotFound(crate::error::Resource::Order))?;
+        Ok(self
+            .store
+            .affiliate_claims(merchant, record.order.session_id)
+            .await?)
+    }
+
     /// Records an attribution claim; a failure is logged, never returned.
     async fn record_claim(&self, merchant: MerchantId, session: SessionId, claim: &AffiliateClaim) {
         match self

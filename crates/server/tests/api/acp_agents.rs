@@ -245,6 +245,21 @@ async fn affiliate_attribution_is_recorded_per_touchpoint_first_claim_wins() {
                 ("last", "pub_last".to_string())
             ]
         );
+        // The merchant reads them on the order (secret key), tokens included.
+        let order = done.body["order"]["id"].as_str().unwrap();
+        let seen = app
+            .admin(
+                reqwest::Method::GET,
+                &format!("/orders/{order}/affiliate_attribution"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            seen.body["data"][1]["publisher_id"], "pub_last",
+            "{:#}",
+            seen.body
+        );
+        assert_eq!(seen.body["data"][0]["touchpoint"], "first");
     }
 }
 

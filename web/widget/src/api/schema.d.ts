@@ -555,6 +555,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orders/{id}/affiliate_attribution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The affiliate attribution agents sent with an order (ACP
+         *     `affiliate_attribution`, write-only towards agents): first touch, then
+         *     last touch, for settling with the affiliate networks.
+         */
+        get: operations["order_affiliate_attribution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders/{id}/capture": {
         parameters: {
             query?: never;
@@ -1201,6 +1222,30 @@ export interface components {
             token?: string | null;
             /** @description `first` or `last`. */
             touchpoint?: string | null;
+        };
+        /** @description `{ "data": [...] }`. */
+        AffiliateClaimList: {
+            data: components["schemas"]["AffiliateClaimWire"][];
+        };
+        /** @description An affiliate attribution claim an agent sent with an order's checkout. */
+        AffiliateClaimWire: {
+            campaign_id?: string | null;
+            creative_id?: string | null;
+            expires_at?: string | null;
+            issued_at?: string | null;
+            metadata: Record<string, never>;
+            provider: string;
+            publisher_id?: string | null;
+            source_type?: string | null;
+            source_url?: string | null;
+            sub_id?: string | null;
+            /**
+             * @description The provider's token, to validate with the network (never logged,
+             *     sealed at rest, never sent to agents or platforms).
+             */
+            token?: string | null;
+            /** @description `first` (sent at creation) or `last` (sent at completion). */
+            touchpoint: string;
         };
         /** @description ACP `AffiliateAttributionSource`. */
         AffiliateSourceWire: {
@@ -3390,6 +3435,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminOrderWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    order_affiliate_attribution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AffiliateClaimList"];
                 };
             };
             404: {

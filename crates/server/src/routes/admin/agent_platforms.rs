@@ -10,8 +10,8 @@ use crate::extract::AcpJson;
 use crate::state::AppState;
 use anycart_checkout::agents::platforms::{AgentPlatformSpec, AgentPlatformUpdate};
 use anycart_checkout::clock::rfc3339;
-use anycart_core::AgentPlatformId;
-use anycart_store::AgentPlatform;
+use anycart_core::{AgentPlatformId, OrderId};
+use anycart_store::{AffiliateClaim, AgentPlatform};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_agent_platform, list_agent_platforms))
         .routes(routes!(get_agent_platform, update_agent_platform))
         .routes(routes!(disable_agent_platform))
+        .routes(routes!(order_affiliate_attribution))
 }
 
 /// `POST /v1/agent_platforms`.
@@ -217,4 +218,67 @@ async fn disable_agent_platform(
         .disable_agent_platform(caller.0.merchant, platform_id(&id)?)
         .await?;
     Ok(Json(wire(&p)))
+}
+
+/// An affiliate attribution claim an agent sent with an order's checkout.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AffiliateClaimWire {
+    /// `first` (sent at creation) or `last` (sent at completion).
+    pub touchpoint: &'static str,
+    pub provider: String,
+    /// The provider's token, to validate with the network (never logged,
+    /// sealed at rest, never sent to agents or platforms).
+    pub token: Option<String>,
+    pub publisher_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub creative_id: Option<String>,
+    pub sub_id: Option<String>,
+    pub source_type: Option<String>,
+    pub source_url: Option<String>,
+    pub issued_at: Option<String>,
+    pub expires_at: Option<String>,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `{ "data": [...] }`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AffiliateClaimList {
+    pub data: Vec<AffiliateClaimWire>,
+}
+
+fn claim_wire(c: AffiliateClaim) -> AffiliateClaimWire {
+    AffiliateClaimWire {
+        touchpoint: c.touchpoint.as_str(),
+        provider: c.provider,
+        token: c.token.map(|t| t.expose().to_string()),
+        publisher_id: c.publisher_id,
+        campaign_id: c.campaign_id,
+        creative_id: c.creative_id,
+        sub_id: c.sub_id,
+        source_type: c.source_type,
+        source_url: c.source_url,
+        issued_at: c.issued_at,
+        expires_at: c.expires_at,
+        metadata: c.metadata,
+    }
+}
+
+/// The affiliate attribution agents sent with an order (ACP
+/// `affiliate_attribution`, write-only towards agents): first touch, then
+/// last touch, for settling with the affiliate networks.
+#[utoipa::path(get, path = "/orders/{id}/affiliate_attribution", tag = "Admin", params(("id" = String, Path)), responses((status = 200, body = AffiliateClaimList), (status = 404)), security(("bearer" = [])))]
+async fn order_affiliate_attribution(
+    State(state): State<AppState>,
+    caller: SecretCaller,
+    Path(id): Path<String>,
+) -> Result<Json<AffiliateClaimList>, ApiError> {
+    let order = OrderId::parse(&id).map_err(|_| ApiError::not_found("order"))?;
+    let claims = state
+        .checkout
+        .order_affiliate_claims(caller.0.merchant, order)
+        .await?;
+    Ok(Json(AffiliateClaimList {
+        data: claims.into_iter().map(claim_wire).collect(),
+    }))
 }
