@@ -76,6 +76,19 @@ pub enum WebhookRefusal {
     Unreadable(String),
 }
 
+/// Why an agent platform's signed request was refused (see `agents::signing`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureRefusal {
+    #[error("the Signature and Timestamp headers are required")]
+    Missing,
+    #[error("Signature must be base64url and Timestamp RFC 3339")]
+    Malformed,
+    #[error("the Timestamp is more than 5 minutes from now")]
+    Stale,
+    #[error("the signature does not match")]
+    Mismatch,
+}
+
 /// Which limit a sign-in code request ran into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeLimit {
@@ -187,7 +200,7 @@ pub enum CheckoutError {
     PersonalData { param: String },
     /// An agent platform that must sign its requests sent one that does not verify.
     #[error("agent request signature refused: {0}")]
-    AgentSignature(crate::agents::signing::SignatureRefusal),
+    AgentSignature(SignatureRefusal),
     #[error(transparent)]
     Store(StoreError),
 }

@@ -30,18 +30,7 @@ const SIGNATURE_LEN_MAX: usize = 128;
 /// Longest `Timestamp` header read.
 const TIMESTAMP_LEN_MAX: usize = 40;
 
-/// Why a signed request was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureRefusal {
-    #[error("the Signature and Timestamp headers are required")]
-    Missing,
-    #[error("Signature must be base64url and Timestamp RFC 3339")]
-    Malformed,
-    #[error("the Timestamp is more than 5 minutes from now")]
-    Stale,
-    #[error("the signature does not match")]
-    Mismatch,
-}
+pub use crate::error::SignatureRefusal;
 
 /// What a request presents for verification.
 #[derive(Clone, Copy, Debug)]

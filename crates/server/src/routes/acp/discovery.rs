@@ -57,7 +57,7 @@ pub fn document(base_url: &str) -> DiscoveryWire {
             name: "acp",
             version: API_VERSION,
             supported_versions: vec![API_VERSION],
-            documentation_url: format!("{base_url}/manual/acp"),
+            documentation_url: format!("{base_url}/manual/acp.html"),
         },
         api_base_url: base_url.to_string(),
         transports: vec!["rest", "mcp"],
@@ -66,7 +66,7 @@ pub fn document(base_url: &str) -> DiscoveryWire {
             services: vec!["checkout", "orders"],
             extensions: vec![DiscoveryExtensionWire {
                 name: "discount",
-                spec: format!("{base_url}/manual/acp#the-discount-extension"),
+                spec: format!("{base_url}/manual/acp.html#the-discount-extension"),
             }],
             intervention_types: vec!["3ds"],
         },
