@@ -52,6 +52,22 @@ pub struct Config {
     /// Requests being handled at most; more get a fast 503 (`/healthz` and
     /// `/metrics` are never refused).
     pub requests_in_flight_max: usize,
+    /// The header a trusted proxy sets to the client's address (`X-Forwarded-For`);
+    /// unset uses the TCP peer. Only behind a proxy that overwrites it.
+    pub client_ip_header: Option<String>,
+    /// How long an anonymous shopper's holds live without activity.
+    pub anonymous_ttl_ms: i64,
+    /// Per client (address + publishable key): checkouts started per minute, burst.
+    pub throttle_create_per_minute: u32,
+    pub throttle_create_burst: u32,
+    /// Per client: payment attempts per minute, burst.
+    pub throttle_complete_per_minute: u32,
+    pub throttle_complete_burst: u32,
+    /// Per client: sign-in codes per minute, burst.
+    pub throttle_codes_per_minute: u32,
+    pub throttle_codes_burst: u32,
+    /// Declined cards per client in 10 minutes before its payments are refused.
+    pub card_declines_max: u32,
 }
 
 #[derive(Serialize)]
@@ -68,6 +84,14 @@ struct Defaults {
     header_read_timeout_ms: u64,
     body_read_timeout_ms: u64,
     requests_in_flight_max: usize,
+    anonymous_ttl_ms: i64,
+    throttle_create_per_minute: u32,
+    throttle_create_burst: u32,
+    throttle_complete_per_minute: u32,
+    throttle_complete_burst: u32,
+    throttle_codes_per_minute: u32,
+    throttle_codes_burst: u32,
+    card_declines_max: u32,
 }
 
 /// Values given on the command line (highest precedence).
@@ -87,6 +111,7 @@ impl Config {
     /// Loads the layered configuration.
     pub fn load(file: &Option<PathBuf>, overrides: Overrides) -> Result<Config> {
         let limits = anycart_server::serve::ServeLimits::default();
+        let throttles = anycart_checkout::throttle::ThrottleConfig::default();
         let defaults = Defaults {
             addr: "127.0.0.1:8080",
             data_dir: "./data",
@@ -100,6 +125,14 @@ impl Config {
             header_read_timeout_ms: limits.header_read_timeout_ms,
             body_read_timeout_ms: limits.body_read_timeout_ms,
             requests_in_flight_max: limits.requests_in_flight_max,
+            anonymous_ttl_ms: anycart_checkout::ANONYMOUS_TTL_MS_DEFAULT,
+            throttle_create_per_minute: throttles.create.per_minute,
+            throttle_create_burst: throttles.create.burst,
+            throttle_complete_per_minute: throttles.complete.per_minute,
+            throttle_complete_burst: throttles.complete.burst,
+            throttle_codes_per_minute: throttles.sign_in_codes.per_minute,
+            throttle_codes_burst: throttles.sign_in_codes.burst,
+            card_declines_max: throttles.declines_max,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(path) = file {
@@ -115,6 +148,9 @@ impl Config {
         }
         if config.payment_recovery_after_ms < 100 {
             anyhow::bail!("payment_recovery_after_ms must be at least 100");
+        }
+        if config.anonymous_ttl_ms < 10_000 {
+            anyhow::bail!("anonymous_ttl_ms must be at least 10000");
         }
         if config.connections_max == 0 || config.requests_in_flight_max == 0 {
             anyhow::bail!("connections_max and requests_in_flight_max must be at least 1");
@@ -139,6 +175,27 @@ impl Config {
             header_read_timeout_ms: self.header_read_timeout_ms,
             body_read_timeout_ms: self.body_read_timeout_ms,
             requests_in_flight_max: self.requests_in_flight_max,
+        }
+    }
+
+    /// The per-client limits.
+    pub fn throttles(&self) -> anycart_checkout::throttle::ThrottleConfig {
+        use anycart_checkout::throttle::{Rate, ThrottleConfig};
+        ThrottleConfig {
+            create: Rate {
+                per_minute: self.throttle_create_per_minute,
+                burst: self.throttle_create_burst,
+            },
+            complete: Rate {
+                per_minute: self.throttle_complete_per_minute,
+                burst: self.throttle_complete_burst,
+            },
+            sign_in_codes: Rate {
+                per_minute: self.throttle_codes_per_minute,
+                burst: self.throttle_codes_burst,
+            },
+            declines_max: self.card_declines_max,
+            ..ThrottleConfig::default()
         }
     }
 

@@ -18,6 +18,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+pub use crate::state::ServeLimits;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -37,26 +38,6 @@ pub const URI_BYTES_MAX: usize = 8 * 1024;
 pub const SHUTDOWN_GRACE_MS: u64 = 30_000;
 /// Pause after a failed `accept` (out of file descriptors, say) before the next.
 const ACCEPT_RETRY_MS: u64 = 50;
-
-/// The listener's limits (see the module docs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ServeLimits {
-    pub connections_max: usize,
-    pub header_read_timeout_ms: u64,
-    pub body_read_timeout_ms: u64,
-    pub requests_in_flight_max: usize,
-}
-
-impl Default for ServeLimits {
-    fn default() -> Self {
-        ServeLimits {
-            connections_max: 4_096,
-            header_read_timeout_ms: 10_000,
-            body_read_timeout_ms: 10_000,
-            requests_in_flight_max: 1_024,
-        }
-    }
-}
 
 /// Paths answered even when the node is shedding load.
 fn never_shed(path: &str) -> bool {

@@ -10,6 +10,7 @@
     clippy::cast_sign_loss
 )]
 
+mod abuse;
 mod acp_agents;
 mod admin;
 mod agent_platforms;

@@ -85,12 +85,13 @@ where
         Ok(raw) => raw,
         Err(e) => return e.into_response(),
     };
+    let merchant = caller.merchant;
     let who = match AcpCaller::resolve(state, caller, headers, "POST", path, &raw, protocol).await {
         Ok(who) => who,
         Err(e) => return e.into_response(),
     };
     let post = AcpPost {
-        merchant: caller.merchant,
+        merchant,
         headers,
         endpoint: format!("POST {path}"),
         success,
@@ -123,6 +124,7 @@ pub(crate) async fn create_op(
         locale: parse::locale(req.locale.as_ref())?,
         client_interventions: Some(parse::interventions(req.capabilities.as_ref())),
         attribution: Some(who.attribution(&state).await?),
+        client: who.caller.client.clone(),
     };
     let session = state
         .checkout
@@ -170,6 +172,7 @@ pub(crate) async fn update_op(
         locale: None,
         client_interventions: None,
         attribution: None,
+        client: None,
     };
     let session = state
         .checkout
@@ -187,7 +190,8 @@ pub(crate) async fn complete_op(
 ) -> Result<CheckoutSessionWire, ApiError> {
     let id = session_id(&id)?;
     let req: CompleteSessionRequest = parse_json(&raw)?;
-    let payment = parse::payment(&req)?;
+    let mut payment = parse::payment(&req)?;
+    payment.client = who.caller.client.clone();
     let claim = parse::affiliate(req.affiliate_attribution.as_ref(), Touchpoint::Last)?;
     let session = state
         .checkout

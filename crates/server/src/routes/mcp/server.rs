@@ -32,7 +32,7 @@ impl AnycartMcp {
     fn context(context: &RequestContext<RoleServer>) -> Result<(AppState, Caller), McpError> {
         let parts = context.extensions.get::<axum::http::request::Parts>();
         let state = parts.and_then(|p| p.extensions.get::<AppState>().cloned());
-        let caller = parts.and_then(|p| p.extensions.get::<Caller>().copied());
+        let caller = parts.and_then(|p| p.extensions.get::<Caller>().cloned());
         state
             .zip(caller)
             .ok_or_else(|| McpError::internal_error("the request was not authenticated", None))
