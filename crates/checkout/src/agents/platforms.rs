@@ -102,6 +102,7 @@ pub fn endpoint_url(value: &str, param: &str) -> CheckoutResult<String> {
     let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
     if !scheme_ok
         || url.host().is_none()
+        || private_address(url.host())
         || !url.username().is_empty()
         || url.password().is_some()
         || url.fragment().is_some()
@@ -109,6 +110,20 @@ pub fn endpoint_url(value: &str, param: &str) -> CheckoutResult<String> {
         return Err(refuse());
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// An IP literal of a private network (RFC 1918, link-local, unique local): a
+/// merchant may not point anycart's requests into the network it runs in.
+/// (Loopback stays allowed: local development. Names are not resolved here.)
+fn private_address(host: Option<url::Host<&str>>) -> bool {
+    match host {
+        Some(url::Host::Ipv4(ip)) => ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => {
+            let first = ip.segments()[0];
+            (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80 || ip.is_unspecified()
+        }
+        _ => false,
+    }
 }
 
 fn secret(value: &str, param: &str, min_chars: usize) -> CheckoutResult<Secret> {
@@ -331,6 +346,10 @@ mod tests {
             "ftp://agent.example/x",
             "https://user:pw@agent.example/x",
             "https://agent.example/x#frag",
+            "https://10.0.0.7/hooks",
+            "https://192.168.1.2/hooks",
+            "https://169.254.169.254/latest",
+            "https://[fd00::1]/hooks",
             "not a url",
             "https://",
         ] {
