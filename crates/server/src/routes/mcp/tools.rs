@@ -36,7 +36,8 @@ pub struct Meta {
     pub timestamp: Option<String>,
 }
 
-/// `create_checkout_session`.
+/// Create a checkout session: `meta` (ACP headers) and `payload` (the body of
+/// `POST /checkout_sessions`).
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 pub struct CreateArgs {
@@ -44,7 +45,7 @@ pub struct CreateArgs {
     pub payload: CreateSessionRequest,
 }
 
-/// `get_checkout_session`.
+/// Retrieve a checkout session: `meta` and the session `id`.
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 pub struct GetArgs {
@@ -53,7 +54,8 @@ pub struct GetArgs {
     pub id: String,
 }
 
-/// `update_checkout_session`.
+/// Update a checkout session: `meta`, `id` and `payload` (the body of
+/// `POST /checkout_sessions/{id}`; absent fields are unchanged).
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 pub struct UpdateArgs {
@@ -62,7 +64,8 @@ pub struct UpdateArgs {
     pub payload: UpdateSessionRequest,
 }
 
-/// `complete_checkout_session`.
+/// Pay and place the order: `meta`, `id` and `payload` (the body of
+/// `POST /checkout_sessions/{id}/complete`).
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 pub struct CompleteArgs {
@@ -71,7 +74,8 @@ pub struct CompleteArgs {
     pub payload: CompleteSessionRequest,
 }
 
-/// `cancel_checkout_session` (the payload, an intent trace, may be omitted).
+/// Cancel a checkout session: `meta`, `id` and, optionally, `payload` with an
+/// intent trace saying why.
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 pub struct CancelArgs {
@@ -80,7 +84,7 @@ pub struct CancelArgs {
     pub payload: Option<CancelSessionRequest>,
 }
 
-/// `search_products`.
+/// Search the catalogue.
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 pub struct SearchArgs {
@@ -92,7 +96,7 @@ pub struct SearchArgs {
     pub limit: Option<u32>,
 }
 
-/// `get_product_availability`.
+/// Live availability of variants.
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 pub struct AvailabilityArgs {
