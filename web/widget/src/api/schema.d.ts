@@ -1741,18 +1741,27 @@ export interface components {
         NewDiscount: {
             amount?: components["schemas"]["MoneyWire"] | null;
             code: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description After `starts_at_ms`.
+             */
             ends_at_ms?: number | null;
             /** Format: int32 */
             max_redemptions?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Smallest item subtotal it applies to (minor units).
+             */
             min_subtotal?: number | null;
             name: string;
             /** Format: int32 */
             rate_bps?: number | null;
             /** Format: int64 */
             starts_at_ms?: number | null;
-            /** @description `percentage` (with `rate_bps`) or `fixed_amount` (with `amount`). */
+            /**
+             * @description `percentage` (with `rate_bps`) or `fixed_amount` (with `amount`).
+             *     (Checked by the handler, which names it `$.type` as sent.)
+             */
             type: string;
         };
         /** @description `POST /v1/locations`. */
