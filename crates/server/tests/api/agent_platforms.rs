@@ -227,3 +227,39 @@ async fn a_platform_that_must_sign_is_refused_unless_it_does() {
         assert_eq!(mine.status, StatusCode::CREATED);
     }
 }
+
+#[tokio::test]
+async fn a_registered_platform_is_not_throttled_as_an_anonymous_client() {
+    for app in guarded_apps().await {
+        let fake = FakeAgent::start().await;
+        let (_, key) = app.agent_for(&fake, "busy", false).await;
+        let body = json!({"currency": "usd", "line_items": [{"id": app.variant("TEE-TRAIL-S")}], "capabilities": {}});
+        // Both from one address (a trusted proxy's X-Forwarded-For in these apps).
+        let create = |key: &str| {
+            app.client
+                .post(format!("{}/checkout_sessions", app.base))
+                .bearer_auth(key)
+                .header("API-Version", API_VERSION)
+                .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+                .header("X-Forwarded-For", "203.0.113.9")
+                .json(&body)
+        };
+        // Many shoppers behind one agent platform: more than a client's burst.
+        for i in 0..12 {
+            let r = app.raw(create(&key)).await;
+            assert_eq!(r.status, StatusCode::CREATED, "checkout {i}: {:#}", r.body);
+        }
+        // The merchant's publishable key from that address is one client.
+        let mut throttled = 0;
+        for _ in 0..12 {
+            if app.raw(create(app.pk())).await.status == StatusCode::TOO_MANY_REQUESTS {
+                throttled += 1;
+            }
+        }
+        assert!(
+            throttled > 0,
+            "{}: an anonymous client is throttled",
+            app.backend
+        );
+    }
+}

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use anycart_checkout::agents::signing::SignedRequest;
 use anycart_core::attribution::{AgentProtocol, Attribution};
-use anycart_store::AgentPlatform;
+use anycart_store::{AgentPlatform, ApiKeyKind};
 use axum::http::HeaderMap;
 
 /// An authenticated checkout caller.
@@ -27,7 +27,7 @@ impl AcpCaller {
     /// platform must sign.
     pub async fn resolve(
         state: &AppState,
-        caller: Caller,
+        mut caller: Caller,
         headers: &HeaderMap,
         method: &str,
         path: &str,
@@ -42,10 +42,22 @@ impl AcpCaller {
             path,
             body,
         };
-        let platform = state
-            .checkout
-            .agent_of_request(caller.key_id, &request)
-            .await?;
+        // Agent platforms' keys are publishable-kind keys of their own: a secret
+        // key or a placement's key is never one, so those skip the lookup.
+        let platform = if caller.kind == ApiKeyKind::Secret || caller.placement.is_some() {
+            None
+        } else {
+            state
+                .checkout
+                .agent_of_request(caller.key_id, &request)
+                .await?
+        };
+        if platform.is_some() {
+            // A registered platform is the merchant's authenticated partner, like
+            // a secret key: not throttled as an anonymous client (its traffic is
+            // many shoppers behind a few addresses; the merchant can disable it).
+            caller.client = None;
+        }
         Ok(AcpCaller {
             caller,
             platform,
