@@ -61,15 +61,9 @@ fn adjustment(r: &Refund) -> Option<AdjustmentWire> {
     })
 }
 
-/// The webhook body for `event` about `order` as it is now.
-pub fn event(
-    event: AgentOrderEvent,
-    order: &Order,
-    refunds: &[Refund],
-    permalink_url: &str,
-) -> WebhookEventWire {
-    let fulfilled = shipped(order.status);
-    let line_items: Vec<OrderLineItemWire> = order
+/// The order's lines, fulfilled once it has shipped.
+fn line_items(order: &Order, fulfilled: bool) -> Vec<OrderLineItemWire> {
+    order
         .lines
         .iter()
         .map(|l| {
@@ -89,29 +83,28 @@ pub fn event(
                 status: if fulfilled { "fulfilled" } else { "processing" },
             }
         })
-        .collect();
-    let fulfillments = fulfilled
-        .then(|| FulfillmentWire {
-            id: format!("ful_{}", order.id.to_string().trim_start_matches("ord_")),
-            kind: "shipping",
-            status: "shipped",
-            line_items: line_items
-                .iter()
-                .map(|l| LineItemReferenceWire {
-                    id: l.id.clone(),
-                    quantity: l.quantity.ordered,
-                })
-                .collect(),
-            description: order.shipping_title.clone(),
-        })
-        .into_iter()
-        .collect();
-    let adjustments: Vec<AdjustmentWire> = refunds.iter().filter_map(adjustment).collect();
-    let refunded: i64 = refunds
-        .iter()
-        .filter(|r| r.state == RefundState::Succeeded)
-        .map(|r| r.amount_minor)
-        .sum();
+        .collect()
+}
+
+/// The one shipment anycart knows of: the whole order, once shipped.
+fn shipment(order: &Order, lines: &[OrderLineItemWire]) -> FulfillmentWire {
+    FulfillmentWire {
+        id: format!("ful_{}", order.id.to_string().trim_start_matches("ord_")),
+        kind: "shipping",
+        status: "shipped",
+        line_items: lines
+            .iter()
+            .map(|l| LineItemReferenceWire {
+                id: l.id.clone(),
+                quantity: l.quantity.ordered,
+            })
+            .collect(),
+        description: order.shipping_title.clone(),
+    }
+}
+
+/// The order's totals as charged, and what was refunded of it.
+fn totals(order: &Order, refunds: &[Refund]) -> Vec<TotalWire> {
     let t = order.totals;
     let mut totals = vec![total("subtotal", "Subtotal", t.subtotal_minor)];
     if t.discount_minor > 0 {
@@ -122,9 +115,31 @@ pub fn event(
         total("tax", "Tax", t.tax_minor),
         total("total", "Total", t.total_minor),
     ]);
+    let refunded: i64 = refunds
+        .iter()
+        .filter(|r| r.state == RefundState::Succeeded)
+        .map(|r| r.amount_minor)
+        .sum();
     if refunded > 0 {
         totals.push(total("amount_refunded", "Refunded", refunded));
     }
+    totals
+}
+
+/// The webhook body for `event` about `order` as it is now.
+pub fn event(
+    event: AgentOrderEvent,
+    order: &Order,
+    refunds: &[Refund],
+    permalink_url: &str,
+) -> WebhookEventWire {
+    let fulfilled = shipped(order.status);
+    let line_items = line_items(order, fulfilled);
+    let fulfillments = if fulfilled {
+        vec![shipment(order, &line_items)]
+    } else {
+        vec![]
+    };
     WebhookEventWire {
         kind: event.as_str(),
         data: OrderWire {
@@ -140,8 +155,8 @@ pub fn event(
             },
             line_items,
             fulfillments,
-            adjustments,
-            totals,
+            adjustments: refunds.iter().filter_map(adjustment).collect(),
+            totals: totals(order, refunds),
         },
     }
 }

@@ -159,70 +159,58 @@ async fn checkout_post(
     args: &JsonObject,
 ) -> Result<CallToolResult, McpError> {
     let headers = headers(args)?;
-    let mcp = AgentProtocol::Mcp;
-    let response = match name {
-        tools::CREATE => {
-            let body = Ok(payload(args, true)?);
-            let path = "/checkout_sessions";
-            handlers::post(
-                state,
-                caller,
-                &headers,
-                path,
-                body,
-                mcp,
-                StatusCode::CREATED,
-                create_op,
-            )
-            .await
-        }
-        tools::UPDATE => {
-            let (id, body) = (id(args)?, Ok(payload(args, true)?));
-            let path = format!("/checkout_sessions/{id}");
-            handlers::post(
-                state,
-                caller,
-                &headers,
-                &path,
-                body,
-                mcp,
-                StatusCode::OK,
-                |s, w, raw| update_op(s, w, id, raw),
-            )
-            .await
-        }
-        tools::COMPLETE => {
-            let (id, body) = (id(args)?, Ok(payload(args, true)?));
-            let path = format!("/checkout_sessions/{id}/complete");
-            handlers::post(
-                state,
-                caller,
-                &headers,
-                &path,
-                body,
-                mcp,
-                StatusCode::OK,
-                |s, w, raw| complete_op(s, w, id, raw),
-            )
-            .await
-        }
-        _ => {
-            let (id, body) = (id(args)?, Ok(payload(args, false)?));
-            let path = format!("/checkout_sessions/{id}/cancel");
-            handlers::post(
-                state,
-                caller,
-                &headers,
-                &path,
-                body,
-                mcp,
-                StatusCode::OK,
-                |s, w, raw| cancel_op(s, w, id, raw),
-            )
-            .await
-        }
+    let response = if name == tools::CREATE {
+        let body = Ok(payload(args, true)?);
+        let path = "/checkout_sessions";
+        handlers::post(
+            state,
+            caller,
+            &headers,
+            path,
+            body,
+            MCP,
+            StatusCode::CREATED,
+            create_op,
+        )
+        .await
+    } else {
+        session_post(state, caller, &headers, name, args).await?
     };
     answer(response).await
+}
+
+/// The binding MCP calls come through.
+const MCP: AgentProtocol = AgentProtocol::Mcp;
+
+/// Update, complete or cancel session `args.id`.
+async fn session_post(
+    state: &AppState,
+    caller: Caller,
+    headers: &HeaderMap,
+    name: &str,
+    args: &JsonObject,
+) -> Result<Response, McpError> {
+    let id = id(args)?;
+    let ok = StatusCode::OK;
+    Ok(match name {
+        tools::UPDATE => {
+            let (path, body) = (format!("/checkout_sessions/{id}"), Ok(payload(args, true)?));
+            let op = |s, w, raw| update_op(s, w, id, raw);
+            handlers::post(state, caller, headers, &path, body, MCP, ok, op).await
+        }
+        tools::COMPLETE => {
+            let path = format!("/checkout_sessions/{id}/complete");
+            let body = Ok(payload(args, true)?);
+            let op = |s, w, raw| complete_op(s, w, id, raw);
+            handlers::post(state, caller, headers, &path, body, MCP, ok, op).await
+        }
+        _ => {
+            let path = format!("/checkout_sessions/{id}/cancel");
+            let body = Ok(payload(args, false)?);
+            let op = |s, w, raw| cancel_op(s, w, id, raw);
+            handlers::post(state, caller, headers, &path, body, MCP, ok, op).await
+        }
+    })
 }
 
 async fn get(
@@ -234,17 +222,9 @@ async fn get(
     let id = id(args)?;
     crate::api_version::check_api_version(&headers).map_err(|e| api_error(&e))?;
     let path = format!("/checkout_sessions/{id}");
-    let who = AcpCaller::resolve(
-        state,
-        caller,
-        &headers,
-        "GET",
-        &path,
-        b"",
-        AgentProtocol::Mcp,
-    )
-    .await
-    .map_err(|e| api_error(&e))?;
+    let who = AcpCaller::resolve(state, caller, &headers, "GET", &path, b"", MCP)
+        .await
+        .map_err(|e| api_error(&e))?;
     let session = get_op(state, &who, &id).await.map_err(|e| api_error(&e))?;
     Ok(CallToolResult::structured(json!(session)))
 }
