@@ -304,3 +304,36 @@ async fn bad_mcp_calls_get_mcp_errors_carrying_acp_errors_and_change_nothing() {
         assert_eq!(app.available(&variant).await, before, "nothing was held");
     }
 }
+
+#[tokio::test]
+async fn transport_refusals_are_json_rpc_errors() {
+    let app = spawn_sqlite(None).await;
+    let key = app.sk().to_string();
+    let send = |req: reqwest::RequestBuilder| {
+        let key = key.clone();
+        async move {
+            let r = req.bearer_auth(key).send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let url = format!("{}/mcp", app.base);
+    let accept = "application/json, text/event-stream";
+    let (status, body) = send(
+        app.client
+            .post(&url)
+            .header("Accept", accept)
+            .header("Content-Type", "application/json")
+            .body("{not json"),
+    )
+    .await;
+    assert!(status.is_client_error(), "{status}");
+    assert_eq!(
+        (body["jsonrpc"].as_str(), body["error"]["code"].as_i64()),
+        (Some("2.0"), Some(-32700)),
+        "{body:#}"
+    );
+    let (status, body) = send(app.client.get(&url).header("Accept", "text/event-stream")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"]["code"], -32600, "{body:#}");
+}

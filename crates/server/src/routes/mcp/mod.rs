@@ -84,10 +84,57 @@ async fn endpoint(state: AppState, request: Request) -> Response {
     };
     parts.extensions.insert(caller);
     parts.extensions.insert(state);
-    service()
+    let response = service()
         .handle(Request::from_parts(parts, body))
         .await
-        .map(Body::new)
+        .map(Body::new);
+    transport_refusal_as_json_rpc(response).await
+}
+
+/// Longest transport refusal read back (the SDK's are one sentence).
+const REFUSAL_BYTES_MAX: usize = 4 * 1024;
+
+/// The SDK refuses what is not a JSON-RPC message it can take (not JSON, a
+/// media type or method it does not serve, a body too large) with a plain-text
+/// sentence; an MCP client reads JSON-RPC, so the refusal becomes a JSON-RPC
+/// error (`-32700` parse error, `-32600` invalid request) with the same status.
+async fn transport_refusal_as_json_rpc(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, REFUSAL_BYTES_MAX)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let lower = text.to_ascii_lowercase();
+    let code = if lower.contains("parse") || lower.contains("deserialize") {
+        -32700
+    } else {
+        -32600
+    };
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("Invalid request")
+            .to_string()
+    } else {
+        text
+    };
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    let mut out = (status, axum::Json(body)).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().entry(name).or_insert(value.clone());
+        }
+    }
+    out
 }
 
 /// The MCP endpoint (Streamable HTTP): one JSON-RPC message per POST
