@@ -356,11 +356,15 @@ pub struct AdminOrderWire {
     pub checkout_session_id: String,
     pub currency: String,
     pub email: Option<String>,
+    /// Minor units: `items_base_minor`, `discount_minor`, `subtotal_minor`,
+    /// `fulfillment_minor`, `tax_minor`, `total_minor`.
     #[schema(value_type = Object)]
     pub totals: serde_json::Value,
-    #[schema(value_type = Object)]
+    /// The lines as sold (variant, SKU, title, options, unit price, quantity).
+    #[schema(value_type = Vec<Object>)]
     pub line_items: serde_json::Value,
-    #[schema(value_type = Object)]
+    /// Where it ships; `null` for an order without an address.
+    #[schema(value_type = Option<Object>)]
     pub shipping_address: serde_json::Value,
     pub shipping_title: Option<String>,
     pub payment_provider: String,
