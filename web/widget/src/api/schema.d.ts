@@ -288,6 +288,7 @@ export interface paths {
          * The MCP endpoint (Streamable HTTP): one JSON-RPC message per POST
          *     (`initialize`, `tools/list`, `tools/call` …), answered with JSON.
          *     `Authorization: Bearer` with the merchant's key (or an agent platform's).
+         *     Send `Accept: application/json, text/event-stream`.
          */
         post: operations["mcp_post"];
         delete?: never;
@@ -1646,6 +1647,28 @@ export interface components {
              * @description Ignored: prices always come from the catalogue.
              */
             unit_amount?: number | null;
+        };
+        /** @description A JSON-RPC 2.0 error object. */
+        JsonRpcErrorObject: {
+            /**
+             * Format: int64
+             * @description `-32700` parse error, `-32600` invalid request, `-32000` an ACP error.
+             */
+            code: number;
+            /** @description The ACP error (`type`, `code`, `message`, `param`) when there is one. */
+            data?: unknown;
+            message: string;
+        };
+        /**
+         * @description A JSON-RPC 2.0 error response: what `/mcp` answers a request it refuses
+         *     before any tool runs.
+         */
+        JsonRpcErrorWire: {
+            error: components["schemas"]["JsonRpcErrorObject"];
+            /** @description The request's id, or null when it could not be read. */
+            id: unknown;
+            /** @description Always `2.0`. */
+            jsonrpc: string;
         };
         /** @description ACP `LineItem`. */
         LineItemWire: {
@@ -4285,12 +4308,14 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The JSON-RPC answer */
+            /** @description The JSON-RPC answer (a result, or an error whose data is the ACP error) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": Record<string, never>;
+                };
             };
             /** @description A notification, accepted */
             202: {
@@ -4299,21 +4324,23 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request cannot be read (body, query string, path segment) */
+            /** @description Not a JSON-RPC message */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["JsonRpcErrorWire"];
                 };
             };
-            /** @description No valid key (a JSON-RPC error) */
+            /** @description No valid key */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["JsonRpcErrorWire"];
+                };
             };
             /** @description The key may not do this (a secret key is required) */
             403: {
@@ -4331,6 +4358,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The client does not accept both application/json and text/event-stream */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonRpcErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -4351,13 +4387,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorWire"];
                 };
             };
-            /** @description The body is too large */
+            /** @description The body is over 64 KiB */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["JsonRpcErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -4375,7 +4411,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["JsonRpcErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */

@@ -23,8 +23,10 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use serde::Serialize;
 use server::AnycartMcp;
 use std::sync::{Arc, OnceLock};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -137,12 +139,43 @@ async fn transport_refusal_as_json_rpc(response: Response) -> Response {
     out
 }
 
+/// A JSON-RPC 2.0 error object.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JsonRpcErrorObject {
+    /// `-32700` parse error, `-32600` invalid request, `-32000` an ACP error.
+    pub code: i64,
+    pub message: String,
+    /// The ACP error (`type`, `code`, `message`, `param`) when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+}
+
+/// A JSON-RPC 2.0 error response: what `/mcp` answers a request it refuses
+/// before any tool runs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JsonRpcErrorWire {
+    /// Always `2.0`.
+    pub jsonrpc: String,
+    /// The request's id, or null when it could not be read.
+    pub id: serde_json::Value,
+    pub error: JsonRpcErrorObject,
+}
+
 /// The MCP endpoint (Streamable HTTP): one JSON-RPC message per POST
 /// (`initialize`, `tools/list`, `tools/call` …), answered with JSON.
 /// `Authorization: Bearer` with the merchant's key (or an agent platform's).
+/// Send `Accept: application/json, text/event-stream`.
 #[utoipa::path(post, path = "/mcp", tag = "Checkout",
     request_body(content = Object, content_type = "application/json", description = "A JSON-RPC 2.0 message"),
-    responses((status = 200, description = "The JSON-RPC answer"), (status = 202, description = "A notification, accepted"), (status = 401, description = "No valid key (a JSON-RPC error)")),
+    responses(
+        (status = 200, description = "The JSON-RPC answer (a result, or an error whose data is the ACP error)", body = Object),
+        (status = 202, description = "A notification, accepted"),
+        (status = 400, description = "Not a JSON-RPC message", body = JsonRpcErrorWire),
+        (status = 401, description = "No valid key", body = JsonRpcErrorWire),
+        (status = 406, description = "The client does not accept both application/json and text/event-stream", body = JsonRpcErrorWire),
+        (status = 413, description = "The body is over 64 KiB", body = JsonRpcErrorWire),
+        (status = 415, description = "The body is not JSON", body = JsonRpcErrorWire),
+    ),
     security(("bearer" = [])))]
 async fn mcp_post(State(state): State<AppState>, request: Request) -> Response {
     endpoint(state, request).await
