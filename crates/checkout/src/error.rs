@@ -23,6 +23,7 @@ pub enum Resource {
     Location,
     Order,
     WaitingRoomTicket,
+    AgentPlatform,
 }
 
 impl Resource {
@@ -38,6 +39,7 @@ impl Resource {
             Resource::Location => "location",
             Resource::Order => "order",
             Resource::WaitingRoomTicket => "waiting room ticket",
+            Resource::AgentPlatform => "agent platform",
         }
     }
 }
@@ -74,6 +76,19 @@ pub enum WebhookRefusal {
     Forged(String),
     /// Correctly signed, but not something anycart can read.
     Unreadable(String),
+}
+
+/// Why an agent platform's signed request was refused (see `agents::signing`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureRefusal {
+    #[error("the Signature and Timestamp headers are required")]
+    Missing,
+    #[error("Signature must be base64url and Timestamp RFC 3339")]
+    Malformed,
+    #[error("the Timestamp is more than 5 minutes from now")]
+    Stale,
+    #[error("the signature does not match")]
+    Mismatch,
 }
 
 /// Which limit a sign-in code request ran into.
@@ -197,6 +212,13 @@ pub enum CheckoutError {
     /// the field in the request that carried it.
     #[error("{param}: {message}")]
     Invalid { param: String, message: String },
+    /// Personal data where an agent may send none (affiliate attribution):
+    /// `param` is the JSONPath of the field.
+    #[error("{param}: looks like personal data")]
+    PersonalData { param: String },
+    /// An agent platform that must sign its requests sent one that does not verify.
+    #[error("agent request signature refused: {0}")]
+    AgentSignature(SignatureRefusal),
     #[error(transparent)]
     Store(StoreError),
 }

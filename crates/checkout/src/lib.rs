@@ -10,12 +10,15 @@
 //! - [`shoppers`]: returning shoppers (one-time codes, saved details, one-tap pay).
 //! - [`ucp`]: the Universal Commerce Protocol door's settings, agents' profiles,
 //!   message signatures and order webhooks.
+//! - [`agents`]: agent platforms, signed requests, intent traces, affiliate
+//!   attribution and the product feed.
 //! - [`workers`]: expiry sweeps, outbox delivery and stock reconciliation.
 //! - [`keys`], [`merchants`], [`placements`], [`demo`]: merchants and what they sell.
 //!
 //! Each step loads what it needs, lets `anycart_core` decide (quote, status
 //! transition), and hands the result to the store to apply in one transaction.
 
+pub mod agents;
 pub mod availability;
 pub mod clock;
 pub mod credentials;

@@ -94,9 +94,11 @@ impl CheckoutService {
         let outbox = tokio::spawn(self.clone().outbox_loop(shutdown.clone()));
         let recovery = tokio::spawn(self.clone().recovery_loop(shutdown.clone()));
         let reconcile = tokio::spawn(self.clone().reconcile_loop(shutdown.clone()));
+        let feeds = tokio::spawn(self.clone().feed_loop(shutdown.clone()));
         let sweeper = tokio::spawn(self.clone().sweep_loop(shutdown));
         tokio::spawn(async move {
             let _ = sweeper.await;
+            let _ = feeds.await;
             let _ = outbox.await;
             let _ = recovery.await;
             let _ = reconcile.await;

@@ -10,8 +10,8 @@
 
 use crate::{Connector, ConnectorError, OrderPush, RefundPush, connector_for};
 use anycart_store::{
-    ExternalKind, OUTBOX_KIND_ORDER_CREATED, OUTBOX_KIND_REFUND_CREATED, OutboxItem, Store,
-    StoreError,
+    ExternalKind, OUTBOX_KIND_AGENT_FEED, OUTBOX_KIND_AGENT_WEBHOOK, OUTBOX_KIND_ORDER_CREATED,
+    OUTBOX_KIND_REFUND_CREATED, OutboxItem, Store, StoreError,
 };
 use rand::Rng;
 use std::collections::BTreeMap;
@@ -85,16 +85,29 @@ enum Settled {
 
 /// Delivers one claimed item and records the outcome.
 async fn settle(store: &Store, item: &OutboxItem, now_ms: i64) -> Result<Settled, StoreError> {
-    match deliver(store, item).await {
+    match deliver(store, item, now_ms).await {
         Ok(pushed) => {
-            store
-                .outbox_delivered(
-                    &item.id,
-                    &pushed.platform_order_id,
-                    pushed.confirmation.as_str(),
-                    now_ms,
-                )
-                .await?;
+            if item.kind == OUTBOX_KIND_ORDER_CREATED {
+                // The platform has it: the order moves to `processing` with it.
+                store
+                    .order_reached_platform(
+                        &item.id,
+                        &item.order()?,
+                        &pushed.platform_order_id,
+                        pushed.confirmation.as_str(),
+                        now_ms,
+                    )
+                    .await?;
+            } else {
+                store
+                    .outbox_delivered(
+                        &item.id,
+                        &pushed.platform_order_id,
+                        pushed.confirmation.as_str(),
+                        now_ms,
+                    )
+                    .await?;
+            }
             tracing::info!(kind = %item.kind, platform_id = %pushed.platform_order_id, confirmation = pushed.confirmation.as_str(), "delivered to platform");
             Ok(Settled::Delivered)
         }
@@ -117,7 +130,19 @@ async fn settle(store: &Store, item: &OutboxItem, now_ms: i64) -> Result<Settled
     }
 }
 
-async fn deliver(store: &Store, item: &OutboxItem) -> Result<crate::PushedOrder, ConnectorError> {
+async fn deliver(
+    store: &Store,
+    item: &OutboxItem,
+    now_ms: i64,
+) -> Result<crate::PushedOrder, ConnectorError> {
+    // Agent platforms are reached without the merchant's platform connection.
+    match item.kind.as_str() {
+        OUTBOX_KIND_AGENT_WEBHOOK => {
+            return crate::agent_webhooks::deliver(store, item, now_ms).await;
+        }
+        OUTBOX_KIND_AGENT_FEED => return crate::agent_feed::deliver(store, item).await,
+        _ => {}
+    }
     let connection = store.get_connection(item.merchant_id).await?;
     let connector: Box<dyn Connector> = connector_for(connection.as_ref())?;
     match item.kind.as_str() {
@@ -127,6 +152,9 @@ async fn deliver(store: &Store, item: &OutboxItem) -> Result<crate::PushedOrder,
                 platform_variants(store, &*connector, &order, order.lines.iter()).await?;
             connector
                 .push_order(&OrderPush {
+                    affiliate: store
+                        .affiliate_claims(order.merchant_id, order.session_id)
+                        .await?,
                     order,
                     platform_variants,
                 })

@@ -13,6 +13,8 @@
 //! them at fakes on 127.0.0.1 (`tests/fakes/`).
 
 pub mod adobe;
+pub mod agent_feed;
+pub mod agent_webhooks;
 pub mod connect;
 pub mod delivery;
 pub mod import;
@@ -104,6 +106,33 @@ pub enum ConnectorError {
 pub struct OrderPush {
     pub order: Order,
     pub platform_variants: BTreeMap<VariantId, String>,
+    /// Affiliate attribution claims agents sent with the order's checkout
+    /// (first touch, last touch), for the platform's own records. Their
+    /// tokens stay in anycart.
+    pub affiliate: Vec<anycart_store::AffiliateClaim>,
+}
+
+/// The attribution claims of an order as `(key, value)` pairs for a platform's
+/// order attributes: `affiliate_{first|last}_{provider|publisher_id|…}`. Never
+/// the token, and at most a handful per claim.
+pub fn affiliate_attributes(claims: &[anycart_store::AffiliateClaim]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for c in claims {
+        let prefix = format!("affiliate_{}", c.touchpoint.as_str());
+        let fields = [
+            ("provider", Some(&c.provider)),
+            ("publisher_id", c.publisher_id.as_ref()),
+            ("campaign_id", c.campaign_id.as_ref()),
+            ("creative_id", c.creative_id.as_ref()),
+            ("sub_id", c.sub_id.as_ref()),
+        ];
+        for (name, value) in fields {
+            if let Some(v) = value {
+                out.push((format!("{prefix}_{name}"), v.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// A refund made through anycart, to record on the platform order.
@@ -145,6 +174,10 @@ pub enum Confirmation {
     NotedOnPlatform,
     /// The platform offers no API to record a refund or a note on an order.
     NotSupportedByPlatform,
+    /// An agent platform accepted an order webhook.
+    AgentNotified,
+    /// An agent platform's feed accepted changed products.
+    FeedUpdated,
 }
 
 impl Confirmation {
@@ -159,6 +192,8 @@ impl Confirmation {
             Self::RefundRecorded => "refund_recorded",
             Self::NotedOnPlatform => "noted_on_platform",
             Self::NotSupportedByPlatform => "not_supported_by_platform",
+            Self::AgentNotified => "agent_notified",
+            Self::FeedUpdated => "feed_updated",
         }
     }
 }
@@ -427,6 +462,41 @@ pub fn minor_units(amount: &str, exponent: u32) -> Result<i64, ConnectorError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn affiliate_attributes_name_the_touchpoint_and_never_the_token() {
+        let claim = |touchpoint, publisher: &str| anycart_store::AffiliateClaim {
+            touchpoint,
+            provider: "impact.com".into(),
+            token: Some(anycart_store::Secret::new("atp_secret")),
+            publisher_id: Some(publisher.into()),
+            campaign_id: None,
+            creative_id: Some("cr_9".into()),
+            sub_id: None,
+            source_type: None,
+            source_url: None,
+            issued_at: None,
+            expires_at: None,
+            metadata: serde_json::Map::new(),
+        };
+        let attributes = super::affiliate_attributes(&[
+            claim(anycart_store::Touchpoint::First, "pub_1"),
+            claim(anycart_store::Touchpoint::Last, "pub_2"),
+        ]);
+        assert_eq!(
+            attributes,
+            [
+                ("affiliate_first_provider", "impact.com"),
+                ("affiliate_first_publisher_id", "pub_1"),
+                ("affiliate_first_creative_id", "cr_9"),
+                ("affiliate_last_provider", "impact.com"),
+                ("affiliate_last_publisher_id", "pub_2"),
+                ("affiliate_last_creative_id", "cr_9"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        assert!(!format!("{attributes:?}").contains("atp_secret"));
+    }
+
     #[test]
     fn amounts_are_formatted_exactly() {
         assert_eq!(super::decimal_amount(2500, 2), "25.00");

@@ -133,6 +133,7 @@ async fn outbox_item(store: &Store, s: &Shop, state: OutboxState, order: OrderId
 async fn pending_push(store: &Store, s: &Shop, order: OrderId) -> OrderPush {
     let item = outbox_item(store, s, OutboxState::Pending, order).await;
     OrderPush {
+        affiliate: vec![],
         order: item.order().unwrap(),
         platform_variants: BTreeMap::from([(s.variant, "TEE-1".to_string())]),
     }

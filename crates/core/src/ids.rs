@@ -128,6 +128,8 @@ prefixed_id!(/// A refund of (part of) an order's payment.
     RefundId, "rf_", "refund");
 prefixed_id!(/// A placement: one embed of the checkout widget (an ad slot, an article, a post).
     PlacementId, "plc_", "placement");
+prefixed_id!(/// An agent platform a merchant sells through (ACP, MCP): its webhooks, key and feed.
+    AgentPlatformId, "agp_", "agent platform");
 
 #[cfg(test)]
 mod tests {

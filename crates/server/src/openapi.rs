@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "anycart", description = "Distributed checkout: the ACP 2026-04-17 checkout API (root paths), the UCP REST binding (/ucp, /.well-known/ucp), the embeddable widget (/embed.js, /widget, /availability), platform webhooks (/webhooks), the merchant admin API (/v1), and the pages and operator endpoints. Every route the server answers is here."),
+    info(title = "anycart", description = "Distributed checkout: the ACP 2026-04-17 checkout API (root paths, discovery at /.well-known/acp.json, the same API as MCP tools at /mcp), the UCP REST binding (/ucp, /.well-known/ucp), the embeddable widget (/embed.js, /widget, /availability), platform webhooks (/webhooks), the merchant admin API (/v1), and the pages and operator endpoints. Every route the server answers is here."),
     modifiers(&BearerAuth),
     components(schemas(crate::routes::widget::page::WidgetConfig)),
     tags(
@@ -48,6 +48,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::acp::router())
         .merge(routes::ucp::router())
+        .merge(routes::acp::discovery::router())
+        .merge(routes::mcp::router())
         .merge(routes::widget::router())
         .merge(routes::webhooks::router())
         .merge(routes::pages::router())
@@ -56,7 +58,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             "/v1",
             routes::admin::router()
                 .merge(routes::widget::v1_router())
-                .merge(routes::ucp::admin::router()),
+                .merge(routes::ucp::admin::router())
+                .merge(routes::feeds::router()),
         )
         .split_for_parts();
     document_refusals(&mut doc);
@@ -241,6 +244,11 @@ mod tests {
             "/openapi.json",
             "/healthz",
             "/metrics",
+            "/.well-known/acp.json",
+            "/mcp",
+            "/v1/agent_platforms",
+            "/v1/agent_platforms/{id}",
+            "/v1/feeds/products.jsonl",
         ] {
             assert!(
                 doc.paths.paths.contains_key(path),

@@ -233,6 +233,14 @@ async fn complete_checkout_tx(
         .await?;
     // The platform push is written with the order so neither exists without the other.
     crate::outbox::enqueue_order(&mut tx, &order).await?;
+    // So is the order webhook of the agent platform it came through, if any.
+    crate::agent_events::enqueue_order_webhook(
+        &mut tx,
+        &order,
+        crate::AgentOrderEvent::OrderCreate,
+        order.created_at_ms,
+    )
+    .await?;
     update_session(&mut tx, &session, expected_version).await?;
     tx.commit().await?;
     Ok(order)

@@ -10,6 +10,10 @@
 //! Every write that must be atomic (taking holds, completing a checkout) is one
 //! transaction here; invariants are also CHECK constraints in the migrations.
 
+mod agent_events;
+mod agent_feeds;
+mod agent_platforms;
+mod agent_records;
 mod batch;
 mod catalogue;
 mod checkout;
@@ -35,6 +39,14 @@ pub mod testing;
 mod ucp;
 mod waiting_rooms;
 
+pub use agent_events::{
+    AgentOrderEvent, AgentWebhookNotice, OUTBOX_KIND_AGENT_WEBHOOK, order_agent, status_moves,
+};
+pub use agent_feeds::{
+    AgentFeedNotice, FEED_PUSH_PRODUCTS_MAX, FeedChange, OUTBOX_KIND_AGENT_FEED,
+};
+pub use agent_platforms::{AGENT_PLATFORMS_MAX, AgentPlatform, AgentPlatformChange, AgentSecrets};
+pub use agent_records::{AffiliateClaim, IntentTraceRecord, Touchpoint};
 pub use batch::{BatchItem, BatchResult};
 pub use catalogue::VariantBySku;
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};

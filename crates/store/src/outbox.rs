@@ -41,7 +41,7 @@ impl OutboxState {
         }
     }
 
-    fn parse(s: &str) -> StoreResult<Self> {
+    pub(crate) fn parse(s: &str) -> StoreResult<Self> {
         match s {
             "pending" => Ok(Self::Pending),
             "delivered" => Ok(Self::Delivered),
@@ -208,7 +208,7 @@ RETURNING id, merchant_id, kind, payload, external_reference, state, attempts,
           next_attempt_at_ms, last_error, platform_order_id, confirmation_status,
           created_at_ms, updated_at_ms";
 
-const UPDATE_OUTBOX_DELIVERED: &str = r"
+pub(crate) const UPDATE_OUTBOX_DELIVERED: &str = r"
 UPDATE outbox
    SET state = 'delivered',
        lease_until_ms = NULL,

@@ -618,14 +618,28 @@ impl Store {
         captured_minor: i64,
         now_ms: i64,
     ) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
         let done = sqlx::query(CAPTURE_ORDER_PAYMENT)
             .bind(captured_minor)
             .bind(now_ms)
             .bind(order.to_string())
             .bind(merchant.to_string())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let captured = done.rows_affected() == 1;
+        if captured {
+            // Capture on fulfilment: the order has shipped; its agent platform is told.
+            crate::agent_events::advance_order_status(
+                &mut tx,
+                merchant,
+                order,
+                anycart_core::order::OrderStatus::Shipped,
+                now_ms,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(captured)
     }
 
     /// Records that an authorisation ended without capture (`Canceled`, `Failed`).
@@ -739,6 +753,16 @@ impl Store {
                 provider_reference: provider_reference.map(String::from),
             };
             crate::outbox::enqueue_refund(&mut tx, &notice, now_ms).await?;
+        }
+        if current.state != state {
+            // The agent platform the order came through sees the refund too.
+            crate::agent_events::enqueue_order_update(
+                &mut tx,
+                refund.merchant_id,
+                refund.order_id,
+                now_ms,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(true)

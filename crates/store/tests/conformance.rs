@@ -24,6 +24,8 @@ use anycart_store::{
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 
+#[path = "conformance/agents.rs"]
+mod agents;
 #[path = "conformance/batches.rs"]
 mod batches;
 #[path = "conformance/catalogue.rs"]
@@ -573,6 +575,18 @@ async fn complete_order_redeeming(
     qty: i64,
     redeemed: &[anycart_core::DiscountId],
 ) -> OrderId {
+    complete_order_with(store, m, v, qty, redeemed, None).await
+}
+
+/// [`complete_order_redeeming`] for a sale attributed as `attribution`.
+async fn complete_order_with(
+    store: &Store,
+    m: MerchantId,
+    v: VariantId,
+    qty: i64,
+    redeemed: &[anycart_core::DiscountId],
+    attribution: Option<anycart_core::attribution::Attribution>,
+) -> OrderId {
     let (s, _) = hold(store, m, v, qty).await;
     let (mut sess, version) = store.get_session(m, s).await.unwrap().unwrap();
     let order_id = OrderId::new();
@@ -597,7 +611,7 @@ async fn complete_order_redeeming(
             card_last4: None,
             captured: false,
         },
-        attribution: None,
+        attribution,
         created_at_ms: 100,
     };
     let demand = BTreeMap::from([(v, qty)]);

@@ -120,7 +120,7 @@ pub fn order_plan(push: &OrderPush, settings: &OrderSettings) -> Result<OrderPla
             },
             billing_address: address,
         },
-        comment: tag_comment(order, &id),
+        comment: tag_comment(order, &id) + &affiliate_note(&push.affiliate),
         created_since: magento_datetime(
             order.created_at_ms.div_euclid(1_000) - FIND_SINCE_MARGIN_S,
         ),
@@ -212,6 +212,16 @@ fn tag_comment(order: &Order, id: &str) -> String {
             "authorised"
         },
     )
+}
+
+/// The affiliate attribution agents sent, for the order comment (empty when none).
+fn affiliate_note(claims: &[anycart_store::AffiliateClaim]) -> String {
+    let attributes = crate::affiliate_attributes(claims);
+    if attributes.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!(" Affiliate attribution: {}.", pairs.join(", "))
 }
 
 /// The order comment that records an anycart refund, tagged with its id.

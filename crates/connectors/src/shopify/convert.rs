@@ -55,7 +55,7 @@ pub fn order_create_variables(push: &OrderPush) -> Result<OrderCreateVariables, 
             tax_lines: tax_lines(&order.totals, currency),
             shipping_address: shipping_address(order),
             tags: vec!["anycart".into(), order_tag(&order.id.to_string())],
-            custom_attributes: custom_attributes(order),
+            custom_attributes: custom_attributes(push),
             source_name: "anycart".into(),
             source_identifier: order.id.to_string(),
             financial_status: if captured { "PAID" } else { "AUTHORIZED" }.into(),
@@ -145,9 +145,11 @@ fn shipping_address(order: &Order) -> Option<AddressInput> {
 }
 
 /// anycart's ids on the order: the order id (what webhooks recognise anycart's
-/// own orders by), the session and the number the shopper saw.
-fn custom_attributes(order: &Order) -> Vec<AttributeInput> {
-    vec![
+/// own orders by), the session and the number the shopper saw; then the
+/// affiliate attribution agents sent, if any.
+fn custom_attributes(push: &OrderPush) -> Vec<AttributeInput> {
+    let order = &push.order;
+    let mut attributes = vec![
         AttributeInput {
             key: ORDER_ID_ATTRIBUTE.into(),
             value: order.id.to_string(),
@@ -160,7 +162,13 @@ fn custom_attributes(order: &Order) -> Vec<AttributeInput> {
             key: "anycart_order_number".into(),
             value: order.display_number(),
         },
-    ]
+    ];
+    attributes.extend(
+        crate::affiliate_attributes(&push.affiliate)
+            .into_iter()
+            .map(|(key, value)| AttributeInput { key, value }),
+    );
+    attributes
 }
 
 /// The payment anycart's provider already took (a sale) or authorised.

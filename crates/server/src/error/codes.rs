@@ -62,6 +62,7 @@ pub enum ErrorCode {
     InvalidPath,
     /// Any other request the framework refused before a handler saw it.
     BadRequest,
+    PiiNotAllowed,
     // 401, 403: who is asking.
     InvalidApiKey,
     InvalidShopperToken,
@@ -127,7 +128,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and the documentation.
-    pub const ALL: [ErrorCode; 87] = {
+    pub const ALL: [ErrorCode; 88] = {
         use ErrorCode::*;
         [
             InvalidJson,
@@ -164,6 +165,7 @@ impl ErrorCode {
             InvalidQuery,
             InvalidPath,
             BadRequest,
+            PiiNotAllowed,
             InvalidApiKey,
             InvalidShopperToken,
             InvalidSignature,
@@ -258,6 +260,7 @@ impl ErrorCode {
             InvalidQuery => ("invalid_query", StatusCode::BAD_REQUEST),
             InvalidPath => ("invalid_path", StatusCode::BAD_REQUEST),
             BadRequest => ("bad_request", StatusCode::BAD_REQUEST),
+            PiiNotAllowed => ("pii_not_allowed", StatusCode::BAD_REQUEST),
             InvalidApiKey => ("invalid_api_key", StatusCode::UNAUTHORIZED),
             InvalidShopperToken => ("invalid_shopper_token", StatusCode::UNAUTHORIZED),
             InvalidSignature => ("invalid_signature", StatusCode::UNAUTHORIZED),

@@ -2,6 +2,7 @@
 //! `match`: a new variant cannot slip through as a vague 500.
 
 use super::{ApiError, ErrorCode};
+use anycart_checkout::agents::signing::SignatureRefusal;
 use anycart_checkout::error::{CodeLimit, ShopperError, TokenRefusal, WebhookRefusal};
 use anycart_checkout::{CheckoutError, Resource};
 use anycart_connectors::ConnectorError;
@@ -203,6 +204,12 @@ impl From<CheckoutError> for ApiError {
             E::AmountOutOfRange(m) => ApiError::new(ErrorCode::AmountOutOfRange, m),
             E::Shopper(refusal) => shopper_refused(refusal),
             E::Invalid { param, message } => ApiError::invalid(&param, message),
+            E::PersonalData { param } => ApiError::new(
+                ErrorCode::PiiNotAllowed,
+                "Attribution fields must not contain personal data (emails, phone numbers, names, addresses).",
+            )
+            .with_param(param),
+            E::AgentSignature(why) => agent_signature_refused(why),
             E::Webhook(refusal) => webhook_refused(refusal),
             E::RateLimited {
                 action,
@@ -227,6 +234,22 @@ impl From<CheckoutError> for ApiError {
         };
         api.with_detail(detail)
     }
+}
+
+/// An agent platform's request that had to be signed and was not (or not
+/// right): 401, saying what to fix.
+fn agent_signature_refused(why: SignatureRefusal) -> ApiError {
+    let message = match why {
+        SignatureRefusal::Missing => {
+            "This agent platform must sign its requests: send Signature and Timestamp headers."
+        }
+        SignatureRefusal::Malformed => {
+            "Signature must be base64url and Timestamp an RFC 3339 date-time."
+        }
+        SignatureRefusal::Stale => "The Timestamp is more than 5 minutes from now.",
+        SignatureRefusal::Mismatch => "The request signature does not verify.",
+    };
+    ApiError::new(ErrorCode::InvalidSignature, message)
 }
 
 /// A client past its own budget (never the merchant's or another shopper's).

@@ -5,6 +5,8 @@
 
 pub mod acp;
 pub mod admin;
+pub mod feeds;
+pub mod mcp;
 pub mod ops;
 pub mod pages;
 pub mod ucp;

@@ -11,15 +11,21 @@
 )]
 
 mod abuse;
+mod acp_agents;
 mod admin;
+mod agent_platforms;
+mod agent_webhooks;
 mod availability;
 mod bad_input;
 mod checkout_sessions;
 mod concurrency;
 mod connectors;
+mod fake_agent;
+mod feeds;
 mod helpers;
 mod idempotency;
 mod limits;
+mod mcp;
 mod payment_recovery;
 mod placements;
 mod refunds;

@@ -21,6 +21,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/acp.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ACP discovery document: protocol version, API base URL, transports (REST and
+         *     MCP at `/mcp`), services and extensions. No key needed.
+         */
+        get: operations["discovery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/ucp": {
         parameters: {
             query?: never;
@@ -136,7 +156,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a checkout session and release its stock. */
+        /**
+         * Cancel a checkout session and release its stock; an optional intent trace
+         *     says why (recorded, never returned).
+         */
         post: operations["cancel_session"];
         delete?: never;
         options?: never;
@@ -280,6 +303,28 @@ export interface paths {
         get: operations["chapter"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The MCP endpoint (Streamable HTTP): one JSON-RPC message per POST
+         *     (`initialize`, `tools/list`, `tools/call` …), answered with JSON.
+         *     `Authorization: Bearer` with the merchant's key (or an agent platform's).
+         *     Send `Accept: application/json, text/event-stream`.
+         */
+        post: operations["mcp_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -487,6 +532,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/agent_platforms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The merchant's agent platforms, oldest first. */
+        get: operations["list_agent_platforms"];
+        put?: never;
+        /**
+         * Register an agent platform: its key (returned once), webhook endpoint,
+         *     signing secret and optional feed endpoint.
+         */
+        post: operations["create_agent_platform"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent_platforms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One agent platform. */
+        get: operations["get_agent_platform"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change an agent platform's endpoints, secrets or signature checking. */
+        patch: operations["update_agent_platform"];
+        trace?: never;
+    };
+    "/v1/agent_platforms/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an agent platform: its key stops working and nothing more is sent
+         *     to it (pending webhooks are dead-lettered).
+         */
+        post: operations["disable_agent_platform"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/connection": {
         parameters: {
             query?: never;
@@ -537,6 +641,27 @@ export interface paths {
         put?: never;
         /** Create a discount code. */
         post: operations["create_discount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/feeds/products.jsonl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every product on sale, one ACP feed `Product` per line, with live
+         *     availability (`in_stock`, `limited_stock`, `out_of_stock`). Variant ids are
+         *     the item ids `POST /checkout_sessions` takes.
+         */
+        get: operations["products_jsonl"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -604,6 +729,27 @@ export interface paths {
         };
         /** One order. */
         get: operations["get_order"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{id}/affiliate_attribution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The affiliate attribution agents sent with an order (ACP
+         *     `affiliate_attribution`, write-only towards agents): first touch, then
+         *     last touch, for settling with the affiliate networks.
+         */
+        get: operations["order_affiliate_attribution"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1334,6 +1480,95 @@ export interface components {
             /** @description Store view code in REST URLs (default `default`). */
             store_code?: string | null;
         };
+        /**
+         * @description ACP `AffiliateAttribution`: who sent the buyer. `provider` and one of
+         *     `token`, `publisher_id` are required; no personal data anywhere.
+         */
+        AffiliateAttributionWire: {
+            campaign_id?: string | null;
+            creative_id?: string | null;
+            expires_at?: string | null;
+            issued_at?: string | null;
+            /** @description Flat: string, number or boolean values. */
+            metadata?: Record<string, never>;
+            provider?: string | null;
+            publisher_id?: string | null;
+            source?: components["schemas"]["AffiliateSourceWire"] | null;
+            sub_id?: string | null;
+            /** @description Provider-issued, opaque; sealed at rest, never logged or returned. */
+            token?: string | null;
+            /** @description `first` or `last`. */
+            touchpoint?: string | null;
+        };
+        /** @description `{ "data": [...] }`. */
+        AffiliateClaimList: {
+            data: components["schemas"]["AffiliateClaimWire"][];
+        };
+        /** @description An affiliate attribution claim an agent sent with an order's checkout. */
+        AffiliateClaimWire: {
+            campaign_id?: string | null;
+            creative_id?: string | null;
+            expires_at?: string | null;
+            issued_at?: string | null;
+            metadata: Record<string, never>;
+            provider: string;
+            publisher_id?: string | null;
+            source_type?: string | null;
+            source_url?: string | null;
+            sub_id?: string | null;
+            /**
+             * @description The provider's token, to validate with the network (never logged,
+             *     sealed at rest, never sent to agents or platforms).
+             */
+            token?: string | null;
+            /** @description `first` (sent at creation) or `last` (sent at completion). */
+            touchpoint: string;
+        };
+        /** @description ACP `AffiliateAttributionSource`. */
+        AffiliateSourceWire: {
+            /** @description `url`, `platform` or `unknown`. */
+            type?: string | null;
+            url?: string | null;
+        };
+        /** @description A newly registered platform with its key. */
+        AgentPlatformCreatedWire: components["schemas"]["AgentPlatformWire"] & {
+            /**
+             * @description The key the platform calls the checkout API, the MCP server and the
+             *     feed with (`Authorization: Bearer ak_…`). Shown once.
+             */
+            api_key: string;
+        };
+        /** @description `{ "data": [...] }`. */
+        AgentPlatformList: {
+            data: components["schemas"]["AgentPlatformWire"][];
+        };
+        /**
+         * @description `PATCH /v1/agent_platforms/{id}`: absent fields are unchanged; an empty
+         *     string removes `webhook_url`, `feed_url` or `feed_token`.
+         */
+        AgentPlatformPatch: {
+            feed_token?: string | null;
+            feed_url?: string | null;
+            signing_secret?: string | null;
+            verify_signatures?: boolean | null;
+            webhook_url?: string | null;
+        };
+        /**
+         * @description An agent platform as the admin API shows it (secrets never). Orders placed
+         *     through it name it by `id` in `attribution.agent.name`.
+         */
+        AgentPlatformWire: {
+            created_at: string;
+            disabled_at?: string | null;
+            enabled: boolean;
+            feed_url?: string | null;
+            has_feed_token: boolean;
+            id: string;
+            name: string;
+            updated_at: string;
+            verify_signatures: boolean;
+            webhook_url?: string | null;
+        };
         /** @description The agent behind a sale. */
         AgentWire: {
             /** @description A registered agent platform's id, or the agent's profile URL. */
@@ -1416,8 +1651,13 @@ export interface components {
         };
         /** @description `POST /checkout_sessions/{id}/cancel` (body optional). */
         CancelSessionRequest: {
-            /** @description Why the session is abandoned (ACP `IntentTrace`); recorded in logs only. */
-            intent_trace?: Record<string, never>;
+            intent_trace?: components["schemas"]["IntentTraceWire"] | null;
+        };
+        /** @description ACP `Capabilities` (agent side). */
+        CapabilitiesRequest: {
+            /** @description Extensions the agent understands, e.g. `discount`. */
+            extensions?: string[] | null;
+            interventions?: components["schemas"]["InterventionsRequest"] | null;
         };
         /** @description ACP `Capabilities` (seller side). */
         CapabilitiesWire: {
@@ -1489,6 +1729,7 @@ export interface components {
         };
         /** @description `POST /checkout_sessions/{id}/complete`. */
         CompleteSessionRequest: {
+            affiliate_attribution?: components["schemas"]["AffiliateAttributionWire"] | null;
             authentication_result?: components["schemas"]["AuthenticationResultWire"] | null;
             buyer?: components["schemas"]["BuyerRequest"] | null;
             payment_data: components["schemas"]["PaymentDataWire"];
@@ -1515,9 +1756,9 @@ export interface components {
         };
         /** @description `POST /checkout_sessions`. */
         CreateSessionRequest: {
+            affiliate_attribution?: components["schemas"]["AffiliateAttributionWire"] | null;
             buyer?: components["schemas"]["BuyerRequest"] | null;
-            /** @description Agent capabilities (ACP requires it; anycart reads `interventions.supported`). */
-            capabilities?: Record<string, never>;
+            capabilities?: components["schemas"]["CapabilitiesRequest"] | null;
             /** @description Deprecated in ACP in favour of `discounts.codes`; still honoured. */
             coupons?: string[] | null;
             /** @description ISO 4217, must match the catalogue's currency. */
@@ -1541,6 +1782,31 @@ export interface components {
             applied: components["schemas"]["AppliedDiscountWire"][];
             codes: string[];
             rejected: components["schemas"]["RejectedDiscountWire"][];
+        };
+        /** @description ACP `DiscoveryCapabilities`. */
+        DiscoveryCapabilitiesWire: {
+            extensions: components["schemas"]["DiscoveryExtensionWire"][];
+            intervention_types: string[];
+            services: string[];
+        };
+        /** @description ACP `DiscoveryExtension`. */
+        DiscoveryExtensionWire: {
+            name: string;
+            spec: string;
+        };
+        /** @description ACP `DiscoveryProtocol`. */
+        DiscoveryProtocolWire: {
+            documentation_url: string;
+            name: string;
+            supported_versions: string[];
+            version: string;
+        };
+        /** @description ACP `DiscoveryResponse`. */
+        DiscoveryWire: {
+            api_base_url: string;
+            capabilities: components["schemas"]["DiscoveryCapabilitiesWire"];
+            protocol: components["schemas"]["DiscoveryProtocolWire"];
+            transports: string[];
         };
         /** @description A dispute (chargeback) on the order's payment. */
         DisputeWire: {
@@ -1619,6 +1885,29 @@ export interface components {
             credential: components["schemas"]["CredentialWire"];
             type: string;
         };
+        /** @description ACP `IntentTrace`: why the buyer walked away. */
+        IntentTraceWire: {
+            /** @description Flat: string, number or boolean values. */
+            metadata?: Record<string, never>;
+            /**
+             * @description `price_sensitivity`, `shipping_cost`, `shipping_speed`, `product_fit`,
+             *     `trust_security`, `returns_policy`, `payment_options`, `comparison`,
+             *     `timing_deferred` or `other` (others are kept as `other`).
+             */
+            reason_code: string;
+            trace_summary?: string | null;
+        };
+        /** @description ACP `InterventionCapabilities` (agent side). */
+        InterventionsRequest: {
+            display_context?: string | null;
+            /** Format: int32 */
+            max_interaction_depth?: number | null;
+            /** Format: int32 */
+            max_redirects?: number | null;
+            redirect_context?: string | null;
+            /** @description Interventions the agent can handle (`3ds`, `biometric`, `address_verification`). */
+            supported?: string[];
+        };
         /** @description ACP `InterventionCapabilities` (seller side). */
         InterventionsWire: {
             enforcement: string;
@@ -1650,6 +1939,28 @@ export interface components {
         JoinRequest: {
             /** @description The variant behind the waiting room (`var_…`). */
             variant_id: string;
+        };
+        /** @description A JSON-RPC 2.0 error object. */
+        JsonRpcErrorObject: {
+            /**
+             * Format: int64
+             * @description `-32700` parse error, `-32600` invalid request, `-32000` an ACP error.
+             */
+            code: number;
+            /** @description The ACP error (`type`, `code`, `message`, `param`) when there is one. */
+            data?: unknown;
+            message: string;
+        };
+        /**
+         * @description A JSON-RPC 2.0 error response: what `/mcp` answers a request it refuses
+         *     before any tool runs.
+         */
+        JsonRpcErrorWire: {
+            error: components["schemas"]["JsonRpcErrorObject"];
+            /** @description The request's id, or null when it could not be read. */
+            id: unknown;
+            /** @description Always `2.0`. */
+            jsonrpc: string;
         };
         /** @description ACP `LineItem`. */
         LineItemWire: {
@@ -1725,6 +2036,27 @@ export interface components {
             shop_name?: string | null;
             /** @description `smtp://host:port` or `smtps://user:pass@host`; without it nothing is mailed. */
             smtp_url?: string | null;
+        };
+        /** @description `POST /v1/agent_platforms`. */
+        NewAgentPlatform: {
+            /** @description Bearer token for the feed endpoint, if it wants one. */
+            feed_token?: string | null;
+            /**
+             * @description The platform's ACP feed resource (`https://…/feeds/{id}`): changed
+             *     products are PATCHed to `{feed_url}/products`.
+             */
+            feed_url?: string | null;
+            /** @description Lowercase letters, digits, `.`, `_`, `-`; unique per merchant (e.g. `openai`). */
+            name: string;
+            /**
+             * @description Shared secret (32–512 printable characters): signs the webhooks
+             *     (`Merchant-Signature`) and verifies the platform's signed requests.
+             */
+            signing_secret: string;
+            /** @description Refuse the platform's requests unless signed (`Signature` + `Timestamp`). */
+            verify_signatures?: boolean;
+            /** @description Where `order_create` / `order_update` webhooks are posted (https). */
+            webhook_url?: string | null;
         };
         /** @description `POST /v1/discounts`. */
         NewDiscount: {
@@ -2657,6 +2989,98 @@ export interface operations {
             };
         };
     };
+    discovery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cache-Control: public, max-age=3600 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscoveryWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
     root_profile: {
         parameters: {
             query?: never;
@@ -3048,6 +3472,10 @@ export interface operations {
                 "API-Version": string;
                 /** @description An admitted waiting-room ticket (`wrt_…`), needed when a line item's variant is behind a waiting room */
                 "Anycart-Waiting-Room-Ticket"?: string | null;
+                /** @description base64url HMAC-SHA256 (agent platforms that sign their requests) */
+                Signature?: string | null;
+                /** @description RFC 3339, signed with the request */
+                Timestamp?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -4392,6 +4820,164 @@ export interface operations {
             };
             /** @description The request target is too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    mcp_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A JSON-RPC 2.0 message */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description The JSON-RPC answer (a result, or an error whose data is the ACP error) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description A notification, accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a JSON-RPC message */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonRpcErrorWire"];
+                };
+            };
+            /** @description No valid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonRpcErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The client does not accept both application/json and text/event-stream */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonRpcErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonRpcErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonRpcErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5916,6 +6502,634 @@ export interface operations {
             };
         };
     };
+    list_agent_platforms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPlatformList"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    create_agent_platform: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewAgentPlatform"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPlatformCreatedWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    get_agent_platform: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPlatformWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    update_agent_platform: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentPlatformPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPlatformWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    disable_agent_platform: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPlatformWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
     get_connection: {
         parameters: {
             query?: never;
@@ -6548,6 +7762,115 @@ export interface operations {
             };
         };
     };
+    products_jsonl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One ACP feed Product per line */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jsonl": string;
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
     list_locations: {
         parameters: {
             query?: never;
@@ -7036,6 +8359,114 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminOrderWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    order_affiliate_attribution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AffiliateClaimList"];
                 };
             };
             /** @description The request cannot be read (body, query string, path segment) */

@@ -164,6 +164,7 @@ pub fn session_wire(
 ) -> CheckoutSessionWire {
     let mut messages: Vec<MessageWire> = s.quote.messages.iter().map(message).collect();
     messages.extend(s.payment_message.as_ref().map(message));
+    messages.extend(intervention_required(s));
     CheckoutSessionWire {
         id: s.id.to_string(),
         protocol: ProtocolWire {
@@ -188,6 +189,21 @@ pub fn session_wire(
         expires_at: rfc3339(s.expires_at_ms),
         order: order.map(|(o, token)| order_wire(o, order_url(base_url, token))),
     }
+}
+
+/// ACP capability negotiation: when the bank requires 3-D Secure and the agent
+/// did not declare it can run it, say so (the payment still waits for it).
+fn intervention_required(s: &CheckoutSession) -> Option<MessageWire> {
+    let declared = s.client_interventions.iter().any(|i| i == "3ds");
+    (s.status == CheckoutStatus::AuthenticationRequired && !declared).then(|| MessageWire {
+        kind: "error",
+        code: Some("intervention_required".into()),
+        severity: "high",
+        resolution: "requires_buyer_input",
+        param: Some("$.capabilities.interventions".into()),
+        content_type: "plain",
+        content: "This payment requires 3-D Secure authentication, which this client did not declare it can handle (capabilities.interventions.supported).".into(),
+    })
 }
 
 /// What the session offers: the payment handler, 3-D Secure, the discount extension.

@@ -1,17 +1,22 @@
 //! Wire requests → validated domain inputs. Every refusal is a 400 naming the field.
 
 use crate::error::{ApiError, ErrorCode};
+use crate::extract::parse_json;
 use crate::routes::acp::wire::{
-    AddressWire, BuyerRequest, CompleteSessionRequest, DiscountsRequest, FulfillmentDetailsRequest,
-    ItemRequest, UpdateSessionRequest,
+    AddressWire, AffiliateAttributionWire, BuyerRequest, CancelSessionRequest, CapabilitiesRequest,
+    CompleteSessionRequest, DiscountsRequest, FulfillmentDetailsRequest, ItemRequest,
+    UpdateSessionRequest,
 };
 use anycart_checkout::LineRequest;
 use anycart_checkout::PaymentInput;
+use anycart_checkout::agents::records::{self, AffiliateInput};
+use anycart_core::AgentPlatformId;
 use anycart_core::inventory::SESSION_LINES_MAX;
 use anycart_core::pricing::{DISCOUNT_CODE_LEN_MAX, DISCOUNT_CODES_MAX};
 use anycart_core::session::{Buyer, Fulfillment};
 use anycart_core::values::required_text;
 use anycart_core::{Address, Email, Quantity, ShippingRateId, VariantId};
+use anycart_store::{AffiliateClaim, IntentTraceRecord, Touchpoint};
 
 /// Parses `line_items` (1 to [`SESSION_LINES_MAX`] entries).
 pub fn line_items(items: &[ItemRequest]) -> Result<Vec<LineRequest>, ApiError> {
@@ -191,20 +196,75 @@ pub fn locale(value: Option<&String>) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// The interventions an agent says it can handle (`capabilities.interventions.supported`).
-pub fn interventions(capabilities: Option<&serde_json::Value>) -> Vec<String> {
-    capabilities
-        .and_then(|c| c.pointer("/interventions/supported"))
-        .and_then(|s| s.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str())
-                .filter(|s| s.len() <= 32)
-                .take(8)
-                .map(String::from)
+/// Interventions anycart can run for an agent (3-D Secure, through the
+/// payment provider); the response's `supported` is the agent's list cut to these.
+pub const SELLER_INTERVENTIONS: [&str; 1] = ["3ds"];
+/// Most intervention names read from a request (unknown names are ignored).
+const INTERVENTIONS_MAX: usize = 8;
+
+/// The interventions an agent says it can handle that anycart also supports
+/// (`capabilities.interventions.supported` ∩ [`SELLER_INTERVENTIONS`]); unknown
+/// values are ignored, as ACP asks.
+pub fn interventions(capabilities: Option<&CapabilitiesRequest>) -> Vec<String> {
+    let mut out: Vec<String> = capabilities
+        .and_then(|c| c.interventions.as_ref())
+        .map(|i| {
+            i.supported
+                .iter()
+                .take(INTERVENTIONS_MAX)
+                .filter(|s| SELLER_INTERVENTIONS.contains(&s.as_str()))
+                .cloned()
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    out.dedup();
+    out
+}
+
+/// An affiliate attribution claim sent at `touchpoint`.
+pub fn affiliate(
+    wire: Option<&AffiliateAttributionWire>,
+    touchpoint: Touchpoint,
+) -> Result<Option<AffiliateClaim>, ApiError> {
+    let Some(w) = wire else { return Ok(None) };
+    let source = w.source.clone().unwrap_or_default();
+    let input = AffiliateInput {
+        provider: w.provider.clone(),
+        token: w.token.clone(),
+        publisher_id: w.publisher_id.clone(),
+        campaign_id: w.campaign_id.clone(),
+        creative_id: w.creative_id.clone(),
+        sub_id: w.sub_id.clone(),
+        touchpoint: w.touchpoint.clone(),
+        source_type: source.kind,
+        source_url: source.url,
+        issued_at: w.issued_at.clone(),
+        expires_at: w.expires_at.clone(),
+        metadata: w.metadata.clone(),
+    };
+    Ok(Some(records::affiliate_claim(&input, touchpoint)?))
+}
+
+/// The intent trace of a cancel body (an empty body has none).
+pub fn intent_trace(
+    raw: &[u8],
+    agent: Option<AgentPlatformId>,
+    now_ms: i64,
+) -> Result<Option<IntentTraceRecord>, ApiError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let req: CancelSessionRequest = parse_json(raw)?;
+    let Some(t) = req.intent_trace else {
+        return Ok(None);
+    };
+    Ok(Some(records::intent_trace(
+        &t.reason_code,
+        t.trace_summary.as_deref(),
+        t.metadata.as_ref(),
+        agent,
+        now_ms,
+    )?))
 }
 
 /// The shipping option an update selects (the first of `selected_fulfillment_options`).

@@ -1,6 +1,7 @@
 //! ACP 2026-04-17 wire types: what agents, the widget and the SDK send and receive.
 //! Pure serde shapes; conversion from the domain lives in `acp::convert`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -12,7 +13,7 @@ pub use crate::error::ErrorWire;
 // ---------- requests ----------
 
 /// An item reference in a request. ACP's RFC gives items a `quantity`; it defaults to 1.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema)]
 pub struct ItemRequest {
     /// The merchant's variant id (`var_…`).
     pub id: String,
@@ -33,7 +34,7 @@ pub struct ItemRequest {
 /// empty too): shipping options and tax are quoted for it, and the session stays
 /// `not_ready_for_payment` (`missing` at `$.fulfillment_details.address.line_one`)
 /// until the full address is sent.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, JsonSchema)]
 pub struct AddressWire {
     pub name: String,
     pub line_one: String,
@@ -47,7 +48,7 @@ pub struct AddressWire {
 }
 
 /// ACP `Buyer` (request side: every field optional, email validated).
-#[derive(Debug, Clone, Deserialize, ToSchema, Default)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema, Default)]
 pub struct BuyerRequest {
     pub email: Option<String>,
     pub first_name: Option<String>,
@@ -57,7 +58,7 @@ pub struct BuyerRequest {
 }
 
 /// ACP `FulfillmentDetails`.
-#[derive(Debug, Clone, Deserialize, ToSchema, Default)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema, Default)]
 pub struct FulfillmentDetailsRequest {
     pub name: Option<String>,
     pub phone_number: Option<String>,
@@ -66,7 +67,7 @@ pub struct FulfillmentDetailsRequest {
 }
 
 /// ACP `SelectedFulfillmentOption`.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, JsonSchema)]
 pub struct SelectedFulfillmentOptionWire {
     #[serde(rename = "type")]
     pub kind: String,
@@ -76,14 +77,14 @@ pub struct SelectedFulfillmentOptionWire {
 }
 
 /// ACP `DiscountsRequest`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema)]
 pub struct DiscountsRequest {
     #[serde(default)]
     pub codes: Vec<String>,
 }
 
 /// `POST /checkout_sessions`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema)]
 pub struct CreateSessionRequest {
     pub line_items: Vec<ItemRequest>,
     /// ISO 4217, must match the catalogue's currency.
@@ -92,10 +93,10 @@ pub struct CreateSessionRequest {
     pub buyer: Option<BuyerRequest>,
     #[serde(default)]
     pub fulfillment_details: Option<FulfillmentDetailsRequest>,
-    /// Agent capabilities (ACP requires it; anycart reads `interventions.supported`).
+    /// Agent capabilities (ACP requires it): the interventions the agent can
+    /// handle and the extensions it understands. Unknown values are ignored.
     #[serde(default)]
-    #[schema(value_type = Object)]
-    pub capabilities: Option<Value>,
+    pub capabilities: Option<CapabilitiesRequest>,
     #[serde(default)]
     pub discounts: Option<DiscountsRequest>,
     /// Deprecated in ACP in favour of `discounts.codes`; still honoured.
@@ -103,10 +104,13 @@ pub struct CreateSessionRequest {
     pub coupons: Option<Vec<String>>,
     #[serde(default)]
     pub locale: Option<String>,
+    /// First-touch affiliate attribution (write-only: recorded, never returned).
+    #[serde(default)]
+    pub affiliate_attribution: Option<AffiliateAttributionWire>,
 }
 
 /// `POST /checkout_sessions/{id}`. Absent fields are left unchanged.
-#[derive(Debug, Clone, Deserialize, ToSchema, Default)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema, Default)]
 pub struct UpdateSessionRequest {
     #[serde(default)]
     pub line_items: Option<Vec<ItemRequest>>,
@@ -123,7 +127,7 @@ pub struct UpdateSessionRequest {
 }
 
 /// ACP `PaymentData.instrument.credential`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema)]
 pub struct CredentialWire {
     #[serde(rename = "type")]
     pub kind: String,
@@ -131,7 +135,7 @@ pub struct CredentialWire {
 }
 
 /// ACP `PaymentData.instrument`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema)]
 pub struct InstrumentWire {
     #[serde(rename = "type")]
     pub kind: String,
@@ -139,7 +143,7 @@ pub struct InstrumentWire {
 }
 
 /// ACP `PaymentData`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema)]
 pub struct PaymentDataWire {
     pub handler_id: Option<String>,
     pub instrument: Option<InstrumentWire>,
@@ -148,28 +152,116 @@ pub struct PaymentDataWire {
 }
 
 /// ACP `AuthenticationResult` (3-D Secure outcome).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema)]
 pub struct AuthenticationResultWire {
     pub outcome: String,
 }
 
 /// `POST /checkout_sessions/{id}/complete`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema)]
 pub struct CompleteSessionRequest {
     pub payment_data: PaymentDataWire,
     #[serde(default)]
     pub buyer: Option<BuyerRequest>,
     #[serde(default)]
     pub authentication_result: Option<AuthenticationResultWire>,
+    /// Last-touch affiliate attribution (write-only: recorded, never returned).
+    #[serde(default)]
+    pub affiliate_attribution: Option<AffiliateAttributionWire>,
 }
 
 /// `POST /checkout_sessions/{id}/cancel` (body optional).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema, Default)]
 pub struct CancelSessionRequest {
-    /// Why the session is abandoned (ACP `IntentTrace`); recorded in logs only.
+    /// Why the session is abandoned (write-only: recorded, never returned).
+    #[serde(default)]
+    pub intent_trace: Option<IntentTraceWire>,
+}
+
+/// ACP `InterventionCapabilities` (agent side).
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema, Default)]
+pub struct InterventionsRequest {
+    /// Interventions the agent can handle (`3ds`, `biometric`, `address_verification`).
+    #[serde(default)]
+    pub supported: Vec<String>,
+    #[serde(default)]
+    pub display_context: Option<String>,
+    #[serde(default)]
+    pub redirect_context: Option<String>,
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub max_redirects: Option<u32>,
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub max_interaction_depth: Option<u32>,
+}
+
+/// ACP `Capabilities` (agent side).
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema, Default)]
+pub struct CapabilitiesRequest {
+    #[serde(default)]
+    pub interventions: Option<InterventionsRequest>,
+    /// Extensions the agent understands, e.g. `discount`.
+    #[serde(default)]
+    pub extensions: Option<Vec<String>>,
+}
+
+/// ACP `AffiliateAttributionSource`.
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema, Default)]
+pub struct AffiliateSourceWire {
+    /// `url`, `platform` or `unknown`.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// ACP `AffiliateAttribution`: who sent the buyer. `provider` and one of
+/// `token`, `publisher_id` are required; no personal data anywhere.
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema, Default)]
+pub struct AffiliateAttributionWire {
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Provider-issued, opaque; sealed at rest, never logged or returned.
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub publisher_id: Option<String>,
+    #[serde(default)]
+    pub campaign_id: Option<String>,
+    #[serde(default)]
+    pub creative_id: Option<String>,
+    #[serde(default)]
+    pub sub_id: Option<String>,
+    /// `first` or `last`.
+    #[serde(default)]
+    pub touchpoint: Option<String>,
+    #[serde(default)]
+    pub source: Option<AffiliateSourceWire>,
+    #[serde(default)]
+    pub issued_at: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// Flat: string, number or boolean values.
     #[serde(default)]
     #[schema(value_type = Object)]
-    pub intent_trace: Option<Value>,
+    pub metadata: Option<serde_json::Map<String, Value>>,
+}
+
+/// ACP `IntentTrace`: why the buyer walked away.
+#[derive(Debug, Clone, Deserialize, ToSchema, JsonSchema)]
+pub struct IntentTraceWire {
+    /// `price_sensitivity`, `shipping_cost`, `shipping_speed`, `product_fit`,
+    /// `trust_security`, `returns_policy`, `payment_options`, `comparison`,
+    /// `timing_deferred` or `other` (others are kept as `other`).
+    pub reason_code: String,
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub trace_summary: Option<String>,
+    /// Flat: string, number or boolean values.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub metadata: Option<serde_json::Map<String, Value>>,
 }
 
 // ---------- responses ----------

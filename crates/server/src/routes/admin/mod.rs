@@ -2,6 +2,7 @@
 //! tax, discounts and orders. Every call is scoped to the caller's merchant; ids of
 //! other merchants are indistinguishable from ids that do not exist (404).
 
+pub mod agent_platforms;
 mod catalogue;
 pub mod connections;
 mod orders;
@@ -47,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refunds::capture_order))
         .routes(routes!(orders::forget_shopper))
         .merge(placements::router())
+        .merge(agent_platforms::router())
         .routes(routes!(
             connections::put_connection,
             connections::get_connection
