@@ -14,6 +14,7 @@
 //! Each step loads what it needs, lets `anycart_core` decide (quote, status
 //! transition), and hands the result to the store to apply in one transaction.
 
+pub mod analytics;
 pub mod availability;
 pub mod clock;
 pub mod credentials;
@@ -33,6 +34,7 @@ pub mod sessions;
 mod shopper_tokens;
 pub mod shoppers;
 pub mod stripe_events;
+pub mod users;
 pub mod workers;
 
 pub use error::{CheckoutError, CheckoutResult, Resource};

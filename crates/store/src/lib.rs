@@ -15,6 +15,7 @@ mod catalogue;
 mod checkout;
 mod connection_settings;
 mod connections;
+mod events;
 mod group;
 mod idempotency;
 mod inventory;
@@ -31,6 +32,7 @@ mod sealing;
 mod shoppers;
 mod sql;
 pub mod testing;
+mod users;
 
 pub use batch::{BatchItem, BatchResult};
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
@@ -38,6 +40,10 @@ pub use connection_settings::{
     AdobeSettings, NativeSettings, PlatformSettings, SalesforceSettings, Secret, ShopifySettings,
 };
 pub use connections::{ConnectionRecord, ExternalKind, ImportCursor};
+pub use events::{
+    EVENTS_PER_REPORT_MAX, EventContext, HOUR_MS, OVERVIEW_ORDERS_MAX, ROLLUP_ROWS_MAX,
+    RollupFilter, RollupRow,
+};
 pub use group::{GROUP_JOBS_MAX, GROUP_QUEUE_MAX};
 pub use idempotency::{IDEMPOTENCY_RETENTION_MS, IdempotencyBegin, IdempotencyScope};
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
@@ -63,6 +69,7 @@ pub use shoppers::{
     CodeIssue, CodeLimits, LiveShopperCode, NewShopperCode, SHOPPER_OPTIN_TTL_MS, SavedDetails,
     ShopperProfile, ShopperTokenRecord,
 };
+pub use users::{DashboardSession, DashboardUser, UserRole};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

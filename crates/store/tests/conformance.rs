@@ -28,6 +28,8 @@ use std::convert::Infallible;
 mod batches;
 #[path = "conformance/catalogue.rs"]
 mod catalogue;
+#[path = "conformance/events.rs"]
+mod events;
 #[path = "conformance/housekeeping.rs"]
 mod housekeeping;
 #[path = "conformance/migrations.rs"]
@@ -36,6 +38,8 @@ mod migrations;
 mod payments;
 #[path = "conformance/placements.rs"]
 mod placements;
+#[path = "conformance/users.rs"]
+mod users;
 
 /// Every backend available to this run: SQLite always, PostgreSQL when configured.
 async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
