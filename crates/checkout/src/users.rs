@@ -275,6 +275,72 @@ impl CheckoutService {
     }
 }
 
+/// The demo's dashboard owner: reuses the email and password `demo.json`
+/// recorded (resetting the password to it), else makes `demo@anycart.example`
+/// (or a suffixed address when another merchant holds that one) with a random
+/// password, and records the three in `info`.
+pub async fn ensure_demo_user(
+    store: &anycart_store::Store,
+    info: &mut crate::demo::DemoInfo,
+    now_ms: i64,
+) -> CheckoutResult<()> {
+    let merchant = MerchantId::parse(&info.merchant_id)
+        .map_err(|e| CheckoutError::invalid("merchant_id", e.to_string()))?;
+    let password = match &info.dashboard_password {
+        Some(p) if check_password(p).is_ok() => p.clone(),
+        _ => {
+            let mut bytes = [0u8; 8];
+            rand::rng().fill_bytes(&mut bytes);
+            format!("demo-{}", hex::encode(bytes))
+        }
+    };
+    let suffix: String = merchant
+        .uuid()
+        .simple()
+        .to_string()
+        .chars()
+        .rev()
+        .take(8)
+        .collect();
+    let candidates = [
+        info.dashboard_email.clone(),
+        Some("demo@anycart.example".to_string()),
+        Some(format!("demo-{suffix}@anycart.example")),
+    ];
+    let hash = password::hash(&password)?;
+    for email in candidates.into_iter().flatten() {
+        match store.find_dashboard_user(&email).await? {
+            Some(u) if u.merchant_id == merchant => {
+                store.set_dashboard_password(merchant, u.id, &hash).await?;
+            }
+            Some(_) => continue,
+            None => {
+                store
+                    .create_dashboard_user(&DashboardUser {
+                        id: UserId::new(),
+                        merchant_id: merchant,
+                        email: email.clone(),
+                        role: UserRole::Owner,
+                        password_hash: Some(hash.clone()),
+                        created_at_ms: now_ms,
+                    })
+                    .await?;
+            }
+        }
+        info.dashboard_url = Some(format!(
+            "{}/dashboard/",
+            info.base_url.trim_end_matches('/')
+        ));
+        info.dashboard_email = Some(email);
+        info.dashboard_password = Some(password);
+        return Ok(());
+    }
+    Err(CheckoutError::invalid(
+        "dashboard_email",
+        "no free demo email for this merchant",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

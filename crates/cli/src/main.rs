@@ -3,6 +3,7 @@
 mod config;
 mod connect;
 mod payments;
+mod users;
 
 use anycart_checkout::clock::{Clock, SystemClock};
 use anycart_checkout::demo::{self, DemoInfo};
@@ -39,6 +40,9 @@ enum Command {
     /// Choose the provider that takes a merchant's payments (Stripe or the sandbox).
     #[command(subcommand)]
     Payments(payments::PaymentsCommand),
+    /// Merchant dashboard users (`user create`, `user link`).
+    #[command(subcommand)]
+    User(users::UserCommand),
 }
 
 /// Where the data lives; shared by every subcommand.
@@ -124,6 +128,7 @@ async fn main() -> Result<()> {
         Command::Connect(c) => connect::run_connect(c).await,
         Command::Import(args) => connect::run_import(args).await,
         Command::Payments(c) => payments::run_payments(c).await,
+        Command::User(c) => users::run_user(c).await,
         Command::Merchant(MerchantCommand::Create { name, db, json }) => {
             let config = Config::load(
                 &db.config,
@@ -284,6 +289,9 @@ async fn demo_merchant(
     demo::ensure_placements(store, &mut info, pages_origin, now_ms)
         .await
         .context("demo placements")?;
+    anycart_checkout::users::ensure_demo_user(store, &mut info, now_ms)
+        .await
+        .context("demo dashboard user")?;
     let pages = DemoPages::of(&info).context("the demo has no placements")?;
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(&info)?)?;
@@ -301,6 +309,14 @@ fn print_demo_banner(info: &DemoInfo, data_dir: &Path) {
     println!("  merchant         {}", info.merchant_id);
     println!("  publishable key  {}", info.publishable_key);
     println!("  secret key       {}", info.secret_key);
+    if let (Some(url), Some(email), Some(password)) = (
+        &info.dashboard_url,
+        &info.dashboard_email,
+        &info.dashboard_password,
+    ) {
+        println!("  dashboard        {url}");
+        println!("    sign in with   {email} / {password}");
+    }
     if let (Some(ad), Some(article)) = (&info.ad_page_url, &info.article_page_url) {
         println!("  ad page (widget) {ad}");
         println!("  article (widget) {article}");

@@ -17,7 +17,9 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "Checkout", description = "Agentic Commerce Protocol checkout sessions (publishable or secret key)"),
         (name = "Widget", description = "What the embeddable checkout calls besides the checkout API: returning shoppers, sandbox card tokens, live stock (publishable key)"),
         (name = "Webhooks", description = "Platform webhooks in (signed by the platform)"),
-        (name = "Admin", description = "Merchant back office (secret key), mounted under /v1"),
+        (name = "Admin", description = "Merchant back office (secret key, or a dashboard session cookie with its X-CSRF-Token), mounted under /v1"),
+        (name = "Dashboard", description = "The merchant dashboard: its page and assets, and sign-in (session cookie)"),
+        (name = "Analytics", description = "Funnel events in (the widget, with the placement's publishable key) and the numbers out (admin)"),
         (name = "Pages", description = "What people open in a browser: the landing page, order pages, this reference, the manual"),
         (name = "Operations", description = "For load balancers and monitoring"),
     )
@@ -50,6 +52,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::webhooks::router())
         .merge(routes::pages::router())
         .merge(routes::ops::router())
+        .merge(routes::dashboard::router())
+        .merge(routes::events::router())
         .nest(
             "/v1",
             routes::admin::router().merge(routes::widget::v1_router()),
@@ -112,6 +116,13 @@ mod tests {
             "/openapi.json",
             "/healthz",
             "/metrics",
+            "/dashboard/",
+            "/dashboard/session",
+            "/dashboard/sign_in",
+            "/events",
+            "/v1/analytics/funnel",
+            "/v1/analytics/funnel.csv",
+            "/v1/analytics/sales",
         ] {
             assert!(
                 doc.paths.paths.contains_key(path),

@@ -4,6 +4,8 @@
 
 pub mod acp;
 pub mod admin;
+pub mod dashboard;
+pub mod events;
 pub mod ops;
 pub mod pages;
 pub mod webhooks;

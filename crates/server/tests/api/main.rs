@@ -11,11 +11,13 @@
 )]
 
 mod admin;
+mod analytics;
 mod availability;
 mod bad_input;
 mod checkout_sessions;
 mod concurrency;
 mod connectors;
+mod dashboard;
 mod helpers;
 mod idempotency;
 mod limits;

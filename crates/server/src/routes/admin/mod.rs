@@ -2,6 +2,7 @@
 //! tax, discounts and orders. Every call is scoped to the caller's merchant; ids of
 //! other merchants are indistinguishable from ids that do not exist (404).
 
+pub mod analytics;
 mod catalogue;
 pub mod connections;
 mod orders;
@@ -47,6 +48,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refunds::capture_order))
         .routes(routes!(orders::forget_shopper))
         .merge(placements::router())
+        .routes(routes!(analytics::funnel))
+        .routes(routes!(analytics::funnel_csv))
+        .routes(routes!(analytics::sales))
         .routes(routes!(
             connections::put_connection,
             connections::get_connection

@@ -1,0 +1,1 @@
+// built by web/dashboard (npm run build)
