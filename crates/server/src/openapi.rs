@@ -92,6 +92,24 @@ mod tests {
         );
     }
 
+    /// Generated clients (the widget's, the dashboard's) name operations by id:
+    /// two handlers with one name would make one of them unreachable.
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = serde_json::to_value(document()).expect("the document serialises");
+        let mut seen = std::collections::BTreeSet::new();
+        for item in doc["paths"].as_object().expect("paths").values() {
+            for op in item.as_object().expect("path item").values() {
+                if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                    assert!(
+                        seen.insert(id.to_string()),
+                        "operationId `{id}` is used twice"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_route_is_documented() {
         let doc = document();

@@ -127,6 +127,154 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** `/dashboard` without the slash: to the page. */
+        get: operations["dashboard_redirect"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard's page: loads the app, which routes by the URL's hash. */
+        get: operations["dashboard_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/app.css": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard's styles. */
+        get: operations["dashboard_app_css"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/app.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard app. */
+        get: operations["dashboard_app_js"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the signed-in user's password (needs `X-CSRF-Token`). */
+        put: operations["dashboard_set_password"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/preview/{placement}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live preview of a placement in the dashboard's theme editor: the real
+         *     widget, themed with the unsaved edits (checked like a saved theme), framable
+         *     only by the dashboard. Needs the dashboard session.
+         */
+        get: operations["dashboard_preview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current session (and its CSRF token), or 401 `sign_in_required`. */
+        get: operations["dashboard_session"];
+        put?: never;
+        /**
+         * Sign in with email and password: sets the session cookie. Wrong passwords are
+         *     rate-limited per email (429 with `Retry-After`).
+         */
+        post: operations["dashboard_sign_in"];
+        /** Sign out: ends the session and clears the cookie (needs `X-CSRF-Token`). */
+        delete: operations["dashboard_sign_out"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/sign_in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The one-time sign-in link: spends it, sets the session cookie and opens the
+         *     dashboard; an expired or used link opens the sign-in form with a notice.
+         */
+        get: operations["dashboard_sign_in_link"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -175,6 +323,23 @@ export interface paths {
         get: operations["embed_js"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report funnel events of one widget view (no cookies, nothing personal). */
+        post: operations["post_events"];
         delete?: never;
         options?: never;
         head?: never;
@@ -298,6 +463,66 @@ export interface paths {
         };
         /** The order-status page ACP's `permalink_url` points to, for a shopper (or agent). */
         get: operations["order_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The funnel: viewable impressions → opened → checkout started → contact →
+         *     shipping → payment attempted → paid, with drop-off and the reasons shoppers left.
+         */
+        get: operations["analytics_funnel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/funnel.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The funnel series as CSV: one row per bucket, one column per step and reason
+         *     (the numbers the charts show).
+         */
+        get: operations["analytics_funnel_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/sales": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Revenue, orders, average order value and conversion over time, per channel,
+         *     placement and campaign.
+         */
+        get: operations["analytics_sales"];
         put?: never;
         post?: never;
         delete?: never;
@@ -558,7 +783,11 @@ export interface paths {
         };
         /** One placement with its embed snippet. */
         get: operations["get_placement"];
-        put?: never;
+        /**
+         * Replace a placement's settings (same body as creation; its id, key and embed
+         *     snippet stay, so live embeds pick up the change on their next load).
+         */
+        put: operations["put_placement"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1256,6 +1485,26 @@ export interface components {
             token: string;
             type: string;
         };
+        /**
+         * @description A dashboard session: who, for which merchant, and the CSRF token to send as
+         *     `X-CSRF-Token` with every state change.
+         */
+        DashboardSessionWire: {
+            csrf_token: string;
+            expires_at: string;
+            merchant_id: string;
+            merchant_name: string;
+            user: components["schemas"]["DashboardUserWire"];
+        };
+        /** @description The signed-in user. */
+        DashboardUserWire: {
+            email: string;
+            /** @description False until the user sets one (a link-only user). */
+            has_password: boolean;
+            id: string;
+            /** @description `owner` or `staff`. */
+            role: string;
+        };
         /** @description ACP `DiscountsRequest`. */
         DiscountsRequest: {
             codes?: string[];
@@ -1284,6 +1533,41 @@ export interface components {
             param?: string | null;
             supported_versions?: string[] | null;
             type: string;
+        };
+        /** @description One event: a step reached, or `left` with the reason. */
+        EventWire: {
+            /**
+             * @description With `left`: `closed`, `out_of_stock`, `declined`, `price_changed`,
+             *     `three_ds_failed`, `hold_expired` or `limit_reached`.
+             */
+            reason?: string | null;
+            /**
+             * @description `impression`, `opened`, `checkout_started`, `contact`, `shipping`,
+             *     `payment_attempted`, `paid`, or `left`.
+             */
+            step: string;
+        };
+        /** @description What was counted. */
+        EventsAccepted: {
+            /** Format: int64 */
+            counted: number;
+            /** @description True when the sender looked like a robot: nothing was counted. */
+            dropped: boolean;
+            /**
+             * Format: int64
+             * @description Events of this view already counted (replays count nothing).
+             */
+            duplicates: number;
+        };
+        /** @description `POST /events`: a batch of one view's events. */
+        EventsBody: {
+            events: components["schemas"]["EventWire"][];
+            /** @description The placement's own publishable key (a beacon cannot send headers). */
+            key: string;
+            placement: string;
+            /** @description The view id and token the iframe page was given. */
+            view_id: string;
+            view_token: string;
         };
         /** @description ACP `ExtensionDeclaration`. */
         ExtensionWire: {
@@ -1314,6 +1598,21 @@ export interface components {
             title: string;
             totals: components["schemas"]["TotalWire"][];
             type: string;
+        };
+        /** @description One bucket of the funnel series. */
+        FunnelBucketWire: {
+            counts: components["schemas"]["StepCountsWire"];
+            start: string;
+        };
+        /** @description `GET /v1/analytics/funnel`. */
+        FunnelWire: {
+            from: string;
+            granularity: string;
+            placements: components["schemas"]["PlacementFunnelWire"][];
+            reasons: components["schemas"]["ReasonWire"][];
+            series: components["schemas"]["FunnelBucketWire"][];
+            steps: components["schemas"]["StepWire"][];
+            to: string;
         };
         /** @description Initial stock for a new variant at a location. */
         InitialStock: {
@@ -1660,6 +1959,11 @@ export interface components {
             /** @description Pass as `after`/`before` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
+        /** @description `PUT /dashboard/password`. */
+        PasswordBody: {
+            /** @description 10 to 256 characters. */
+            password: string;
+        };
         /** @description `PATCH /v1/variants/{id}`. */
         PatchVariant: {
             price?: components["schemas"]["MoneyWire"] | null;
@@ -1711,6 +2015,14 @@ export interface components {
         /** @description ACP `Payment`. */
         PaymentWire: {
             handlers: components["schemas"]["PaymentHandlerWire"][];
+        };
+        /** @description One placement's funnel. */
+        PlacementFunnelWire: {
+            campaign: string;
+            channel: string;
+            counts: components["schemas"]["StepCountsWire"];
+            name?: string | null;
+            placement_id: string;
         };
         /** @description A placement as the admin API shows it, with its embed snippet. */
         PlacementWire: {
@@ -1775,6 +2087,12 @@ export interface components {
         /** @description ACP `ProtocolVersion`. */
         ProtocolWire: {
             version: string;
+        };
+        /** @description Why shoppers left, and how many. */
+        ReasonWire: {
+            /** Format: int64 */
+            count: number;
+            reason: string;
         };
         /**
          * @description `POST /v1/orders/{id}/refunds`. Nothing named: the whole order (what is left
@@ -1854,6 +2172,47 @@ export interface components {
              */
             shopper_token?: string | null;
         };
+        /** @description Sales in one bucket. */
+        SalesBucketWire: {
+            /** Format: int64 */
+            impressions: number;
+            /** Format: int64 */
+            orders: number;
+            /** @description One entry per currency sold in. */
+            revenue: components["schemas"]["MoneyWire"][];
+            start: string;
+        };
+        /** @description Sales under one channel, placement or campaign. */
+        SalesSliceWire: {
+            key: string;
+            /** @description The placement's name, for placement slices. */
+            name?: string | null;
+            /** Format: int64 */
+            orders: number;
+            revenue: components["schemas"]["MoneyWire"][];
+        };
+        /** @description `GET /v1/analytics/sales`. */
+        SalesWire: {
+            /** @description Revenue ÷ orders per currency (minor units, rounded down). */
+            average_order_value: components["schemas"]["MoneyWire"][];
+            by_campaign: components["schemas"]["SalesSliceWire"][];
+            by_channel: components["schemas"]["SalesSliceWire"][];
+            by_placement: components["schemas"]["SalesSliceWire"][];
+            /**
+             * Format: int64
+             * @description Orders per viewable impression, in basis points; `None` without impressions.
+             */
+            conversion_bp?: number | null;
+            from: string;
+            granularity: string;
+            /** Format: int64 */
+            impressions: number;
+            /** Format: int64 */
+            orders: number;
+            revenue: components["schemas"]["MoneyWire"][];
+            series: components["schemas"]["SalesBucketWire"][];
+            to: string;
+        };
         /**
          * @description A Salesforce B2C Commerce site, through the Shopper APIs (SCAPI) with a SLAS
          *     private client.
@@ -1922,6 +2281,44 @@ export interface components {
         ShopperTokenRequest: {
             /** @description The shopper token from `verify`. */
             shopper_token: string;
+        };
+        /** @description `POST /dashboard/session`. */
+        SignInBody: {
+            email: string;
+            password: string;
+        };
+        /** @description Counts per funnel step. */
+        StepCountsWire: {
+            /** Format: int64 */
+            checkout_started: number;
+            /** Format: int64 */
+            contact: number;
+            /** Format: int64 */
+            impression: number;
+            /** Format: int64 */
+            opened: number;
+            /** Format: int64 */
+            paid: number;
+            /** Format: int64 */
+            payment_attempted: number;
+            /** Format: int64 */
+            shipping: number;
+        };
+        /** @description One step of the funnel with its drop-off to the next. */
+        StepWire: {
+            /** Format: int64 */
+            count: number;
+            /**
+             * Format: int64
+             * @description Shoppers lost before the next step (0 for `paid`).
+             */
+            drop_off: number;
+            /**
+             * Format: int64
+             * @description Share that reached the next step, in basis points (10000 = 100 %).
+             */
+            pass_rate_bp?: number | null;
+            step: string;
         };
         /** @description A stock level as the admin API shows it. */
         StockLevelWire: {
@@ -2100,6 +2497,7 @@ export interface components {
             theme: components["schemas"]["ThemeWire"];
             /** @description The preselected variant, if the placement names one (always sent). */
             variant_id: string | null;
+            view: components["schemas"]["WidgetView"] | null;
         };
         /**
          * @description How the app lays itself out.
@@ -2159,6 +2557,11 @@ export interface components {
             /** @description `[name, value]` pairs, e.g. `["Size", "M"]`. */
             options: string[][];
             title: string;
+        };
+        /** @description A signed view: what funnel event reports must carry. */
+        WidgetView: {
+            view_id: string;
+            view_token: string;
         };
     };
     responses: never;
@@ -2435,6 +2838,270 @@ export interface operations {
             };
         };
     };
+    dashboard_redirect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To /dashboard/ */
+            308: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    dashboard_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dashboard app's page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+        };
+    };
+    dashboard_app_css: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The app styles */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": unknown;
+                };
+            };
+        };
+    };
+    dashboard_app_js: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The app script */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": unknown;
+                };
+            };
+        };
+    };
+    dashboard_set_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordBody"];
+            };
+        };
+        responses: {
+            /** @description Password set */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_preview: {
+        parameters: {
+            query?: {
+                /** @description `compact` (300×250) or `fluid` (300×600 and article width). */
+                layout?: string | null;
+                /** @description The theme being edited, as JSON (`ThemeWire`); the saved one without it. */
+                theme?: string | null;
+            };
+            header?: never;
+            path: {
+                placement: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The widget's page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSessionWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignInBody"];
+            };
+        };
+        responses: {
+            /** @description Signed in; the session cookie is set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSessionWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_sign_out: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_sign_in_link: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the dashboard (signed in) or its sign-in form */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     page: {
         parameters: {
             query?: never;
@@ -2491,6 +3158,53 @@ export interface operations {
                 };
                 content: {
                     "text/javascript": unknown;
+                };
+            };
+        };
+    };
+    post_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventsBody"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventsAccepted"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -2662,6 +3376,127 @@ export interface operations {
                 };
                 content: {
                     "text/html": unknown;
+                };
+            };
+        };
+    };
+    analytics_funnel: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive): `YYYY-MM-DD` or RFC 3339. Default: 30 days before `to`. */
+                from?: string;
+                /** @description End (exclusive): `YYYY-MM-DD` or RFC 3339. Default: now. */
+                to?: string;
+                /** @description `hour` (at most 31 days) or `day` (at most a year). Default `day`. */
+                granularity?: string;
+                /** @description Only this placement (`plc_…`). */
+                placement?: string;
+                /** @description Only this channel (`display_ad`, `publisher`, …). */
+                channel?: string;
+                /** @description Only this campaign name. */
+                campaign?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    analytics_funnel_csv: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive): `YYYY-MM-DD` or RFC 3339. Default: 30 days before `to`. */
+                from?: string;
+                /** @description End (exclusive): `YYYY-MM-DD` or RFC 3339. Default: now. */
+                to?: string;
+                /** @description `hour` (at most 31 days) or `day` (at most a year). Default `day`. */
+                granularity?: string;
+                /** @description Only this placement (`plc_…`). */
+                placement?: string;
+                /** @description Only this channel (`display_ad`, `publisher`, …). */
+                channel?: string;
+                /** @description Only this campaign name. */
+                campaign?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description start, then a column per step and per reason */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    analytics_sales: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive): `YYYY-MM-DD` or RFC 3339. Default: 30 days before `to`. */
+                from?: string;
+                /** @description End (exclusive): `YYYY-MM-DD` or RFC 3339. Default: now. */
+                to?: string;
+                /** @description `hour` (at most 31 days) or `day` (at most a year). Default `day`. */
+                granularity?: string;
+                /** @description Only this placement (`plc_…`). */
+                placement?: string;
+                /** @description Only this channel (`display_ad`, `publisher`, …). */
+                channel?: string;
+                /** @description Only this campaign name. */
+                campaign?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -3150,6 +3985,43 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["PlacementWire"];
                 };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    put_placement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPlacement"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             404: {
                 headers: {

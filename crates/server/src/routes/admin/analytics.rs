@@ -293,7 +293,7 @@ fn funnel_wire(r: &FunnelReport, names: &BTreeMap<String, String>) -> FunnelWire
 #[utoipa::path(get, path = "/analytics/funnel", tag = "Analytics", params(AnalyticsQuery),
     responses((status = 200, body = FunnelWire), (status = 400, body = crate::routes::acp::wire::ErrorWire)),
     security(("bearer" = [])))]
-pub async fn funnel(
+pub async fn analytics_funnel(
     State(state): State<AppState>,
     caller: SecretCaller,
     Query(q): Query<AnalyticsQuery>,
@@ -313,7 +313,7 @@ pub async fn funnel(
     responses((status = 200, content_type = "text/csv", description = "start, then a column per step and per reason"),
         (status = 400, body = crate::routes::acp::wire::ErrorWire)),
     security(("bearer" = [])))]
-pub async fn funnel_csv(
+pub async fn analytics_funnel_csv(
     State(state): State<AppState>,
     caller: SecretCaller,
     Query(q): Query<AnalyticsQuery>,
@@ -418,7 +418,7 @@ fn sales_wire(o: &SalesOverview, names: &BTreeMap<String, String>) -> SalesWire 
 #[utoipa::path(get, path = "/analytics/sales", tag = "Analytics", params(AnalyticsQuery),
     responses((status = 200, body = SalesWire), (status = 400, body = crate::routes::acp::wire::ErrorWire)),
     security(("bearer" = [])))]
-pub async fn sales(
+pub async fn analytics_sales(
     State(state): State<AppState>,
     caller: SecretCaller,
     Query(q): Query<AnalyticsQuery>,

@@ -48,9 +48,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refunds::capture_order))
         .routes(routes!(orders::forget_shopper))
         .merge(placements::router())
-        .routes(routes!(analytics::funnel))
-        .routes(routes!(analytics::funnel_csv))
-        .routes(routes!(analytics::sales))
+        .routes(routes!(analytics::analytics_funnel))
+        .routes(routes!(analytics::analytics_funnel_csv))
+        .routes(routes!(analytics::analytics_sales))
         .routes(routes!(
             connections::put_connection,
             connections::get_connection

@@ -32,18 +32,18 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsa
 /// The dashboard routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(shell))
-        .routes(routes!(shell_redirect))
-        .routes(routes!(app_js))
-        .routes(routes!(app_css))
+        .routes(routes!(dashboard_page))
+        .routes(routes!(dashboard_redirect))
+        .routes(routes!(dashboard_app_js))
+        .routes(routes!(dashboard_app_css))
         .routes(routes!(
-            session::sign_in,
-            session::get_session,
-            session::sign_out
+            session::dashboard_sign_in,
+            session::dashboard_session,
+            session::dashboard_sign_out
         ))
-        .routes(routes!(session::sign_in_link))
-        .routes(routes!(session::set_password))
-        .routes(routes!(preview))
+        .routes(routes!(session::dashboard_sign_in_link))
+        .routes(routes!(session::dashboard_set_password))
+        .routes(routes!(dashboard_preview))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
 }
 
@@ -61,7 +61,7 @@ fn asset_version() -> &'static str {
 /// The dashboard's page: loads the app, which routes by the URL's hash.
 #[utoipa::path(get, path = "/dashboard/", tag = "Dashboard",
     responses((status = 200, content_type = "text/html", description = "The dashboard app's page")))]
-async fn shell() -> Response {
+async fn dashboard_page() -> Response {
     let v = asset_version();
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -99,21 +99,21 @@ async fn shell() -> Response {
 /// `/dashboard` without the slash: to the page.
 #[utoipa::path(get, path = "/dashboard", tag = "Dashboard",
     responses((status = 308, description = "To /dashboard/")))]
-async fn shell_redirect() -> Redirect {
+async fn dashboard_redirect() -> Redirect {
     Redirect::permanent("/dashboard/")
 }
 
 /// The dashboard app.
 #[utoipa::path(get, path = "/dashboard/app.js", tag = "Dashboard",
     responses((status = 200, content_type = "text/javascript", description = "The app script")))]
-async fn app_js() -> Response {
+async fn dashboard_app_js() -> Response {
     asset(APP_JS, "text/javascript; charset=utf-8")
 }
 
 /// The dashboard's styles.
 #[utoipa::path(get, path = "/dashboard/app.css", tag = "Dashboard",
     responses((status = 200, content_type = "text/css", description = "The app styles")))]
-async fn app_css() -> Response {
+async fn dashboard_app_css() -> Response {
     asset(APP_CSS, "text/css; charset=utf-8")
 }
 
@@ -151,7 +151,7 @@ pub struct PreviewQuery {
     params(("placement" = String, Path), PreviewQuery),
     responses((status = 200, content_type = "text/html", description = "The widget's page"),
         (status = 400, body = crate::routes::acp::wire::ErrorWire), (status = 404, body = crate::routes::acp::wire::ErrorWire)))]
-async fn preview(
+async fn dashboard_preview(
     State(state): State<AppState>,
     caller: SecretCaller,
     Path(placement): Path<String>,

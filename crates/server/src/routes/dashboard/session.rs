@@ -191,7 +191,7 @@ async fn signed_in_response(state: &AppState, signed: SignedIn) -> Result<Respon
 #[utoipa::path(post, path = "/dashboard/session", tag = "Dashboard", request_body = SignInBody,
     responses((status = 200, body = DashboardSessionWire, description = "Signed in; the session cookie is set"),
         (status = 401, body = crate::routes::acp::wire::ErrorWire), (status = 429, body = crate::routes::acp::wire::ErrorWire)))]
-pub async fn sign_in(
+pub async fn dashboard_sign_in(
     State(state): State<AppState>,
     body: AcpJson<SignInBody>,
 ) -> Result<Response, ApiError> {
@@ -205,7 +205,7 @@ pub async fn sign_in(
 /// The current session (and its CSRF token), or 401 `sign_in_required`.
 #[utoipa::path(get, path = "/dashboard/session", tag = "Dashboard",
     responses((status = 200, body = DashboardSessionWire), (status = 401, body = crate::routes::acp::wire::ErrorWire)))]
-pub async fn get_session(
+pub async fn dashboard_session(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -226,7 +226,7 @@ pub async fn get_session(
 /// Sign out: ends the session and clears the cookie (needs `X-CSRF-Token`).
 #[utoipa::path(delete, path = "/dashboard/session", tag = "Dashboard",
     responses((status = 204, description = "Signed out"), (status = 403, body = crate::routes::acp::wire::ErrorWire)))]
-pub async fn sign_out(
+pub async fn dashboard_sign_out(
     State(state): State<AppState>,
     caller: crate::auth::SecretCaller,
     headers: HeaderMap,
@@ -246,7 +246,7 @@ pub async fn sign_out(
 /// Set the signed-in user's password (needs `X-CSRF-Token`).
 #[utoipa::path(put, path = "/dashboard/password", tag = "Dashboard", request_body = PasswordBody,
     responses((status = 204, description = "Password set"), (status = 400, body = crate::routes::acp::wire::ErrorWire)))]
-pub async fn set_password(
+pub async fn dashboard_set_password(
     State(state): State<AppState>,
     caller: crate::auth::SecretCaller,
     body: AcpJson<PasswordBody>,
@@ -263,7 +263,7 @@ pub async fn set_password(
 /// dashboard; an expired or used link opens the sign-in form with a notice.
 #[utoipa::path(get, path = "/dashboard/sign_in", tag = "Dashboard", params(LinkQuery),
     responses((status = 303, description = "To the dashboard (signed in) or its sign-in form")))]
-pub async fn sign_in_link(
+pub async fn dashboard_sign_in_link(
     State(state): State<AppState>,
     Query(q): Query<LinkQuery>,
 ) -> Result<Response, ApiError> {
