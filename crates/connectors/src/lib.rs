@@ -13,6 +13,7 @@
 //! them at fakes on 127.0.0.1 (`tests/fakes/`).
 
 pub mod adobe;
+pub mod attribution;
 pub mod connect;
 pub mod delivery;
 pub mod import;

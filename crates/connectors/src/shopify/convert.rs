@@ -56,7 +56,7 @@ pub fn order_create_variables(push: &OrderPush) -> Result<OrderCreateVariables, 
             shipping_address: shipping_address(order),
             tags: vec!["anycart".into(), order_tag(&order.id.to_string())],
             custom_attributes: custom_attributes(order),
-            source_name: "anycart".into(),
+            source_name: crate::attribution::source_name(order),
             source_identifier: order.id.to_string(),
             financial_status: if captured { "PAID" } else { "AUTHORIZED" }.into(),
             transactions: vec![transaction(order)],
@@ -145,9 +145,16 @@ fn shipping_address(order: &Order) -> Option<AddressInput> {
 }
 
 /// anycart's ids on the order: the order id (what webhooks recognise anycart's
-/// own orders by), the session and the number the shopper saw.
+/// own orders by), the session and the number the shopper saw; then where the
+/// sale came from (channel, placement, campaign, creative, agent).
 fn custom_attributes(order: &Order) -> Vec<AttributeInput> {
-    vec![
+    let attribution = crate::attribution::fields(order)
+        .into_iter()
+        .map(|(key, value)| AttributeInput {
+            key: key.into(),
+            value,
+        });
+    let ids = [
         AttributeInput {
             key: ORDER_ID_ATTRIBUTE.into(),
             value: order.id.to_string(),
@@ -160,7 +167,8 @@ fn custom_attributes(order: &Order) -> Vec<AttributeInput> {
             key: "anycart_order_number".into(),
             value: order.display_number(),
         },
-    ]
+    ];
+    ids.into_iter().chain(attribution).collect()
 }
 
 /// The payment anycart's provider already took (a sale) or authorised.
