@@ -36,6 +36,7 @@ let timer = 0;
 
 function flush(): void {
   clearTimeout(timer);
+  timer = 0;
   const view = cfg.view;
   if (!view || queue.length === 0) return;
   const events = queue.splice(0, EVENTS_PER_REPORT_MAX);
@@ -50,8 +51,10 @@ function add(e: Event, key: string): void {
   if (!cfg.view || sent.has(key)) return;
   sent.add(key);
   queue.push(e);
-  clearTimeout(timer);
-  timer = window.setTimeout(flush, FLUSH_DELAY_MS);
+  // A batch leaves at most FLUSH_DELAY_MS after its first event (a busy shopper
+  // does not hold it back); the sale itself leaves at once.
+  if (e.step === 'paid') flush();
+  else if (!timer) timer = window.setTimeout(flush, FLUSH_DELAY_MS);
 }
 
 /** Reports `step` (once per view). */
