@@ -206,6 +206,15 @@ pub enum CheckoutError {
     /// A funnel events report was refused.
     #[error(transparent)]
     Events(#[from] EventRefusal),
+    /// The client spent its budget for this action (see [`crate::throttle`]).
+    #[error("rate limited ({}), retry after {retry_after_ms} ms", .action.as_str())]
+    RateLimited {
+        action: crate::throttle::Action,
+        retry_after_ms: u64,
+    },
+    /// This checkout took too many declined cards; it takes no more.
+    #[error("too many declined cards for this checkout")]
+    TooManyDeclines,
     /// A payment provider's webhook delivery refused; nothing changed.
     #[error("webhook refused: {0:?}")]
     Webhook(WebhookRefusal),

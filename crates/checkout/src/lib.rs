@@ -34,6 +34,7 @@ pub mod sessions;
 mod shopper_tokens;
 pub mod shoppers;
 pub mod stripe_events;
+pub mod throttle;
 pub mod users;
 pub mod workers;
 
@@ -51,6 +52,9 @@ use std::sync::Arc;
 
 /// Default hold/session inactivity TTL (10 minutes).
 pub const SESSION_TTL_MS_DEFAULT: i64 = anycart_core::inventory::HOLD_TTL_MS_DEFAULT;
+/// How long an anonymous shopper's holds last without activity (2 minutes): long
+/// enough to type an email, short enough that a bot cannot park a drop.
+pub const ANONYMOUS_TTL_MS_DEFAULT: i64 = 120_000;
 /// Stripes of [`CheckoutService::buyer_lock`]: bounded memory whatever the number
 /// of buyers.
 pub const BUYER_LOCK_STRIPES: usize = 256;
@@ -75,6 +79,12 @@ pub struct CheckoutConfig {
     pub shopper_secret: secrecy::SecretString,
     /// Write sign-in codes to the log (demo mode only: there is no mailer there).
     pub log_sign_in_codes: bool,
+    /// How long an anonymous shopper's session and holds live without activity
+    /// (until they give an email, which buys the full `session_ttl_ms`).
+    pub anonymous_ttl_ms: i64,
+    /// Per-client limits on creating checkouts, completing them and asking for
+    /// sign-in codes, and how many declines make a client a card tester.
+    pub throttles: throttle::ThrottleConfig,
     /// How long a payment attempt must sit untouched before the recovery worker
     /// settles it. Longer than any request may take, so recovery never races a
     /// live one ([`recovery::PAYMENT_RECOVERY_AFTER_MS`]); crash tests shorten it.
@@ -90,6 +100,8 @@ impl Default for CheckoutConfig {
             shopper_secret: keys::random_secret(),
             log_sign_in_codes: false,
             payment_recovery_after_ms: recovery::PAYMENT_RECOVERY_AFTER_MS,
+            anonymous_ttl_ms: ANONYMOUS_TTL_MS_DEFAULT,
+            throttles: throttle::ThrottleConfig::default(),
         }
     }
 }
@@ -117,6 +129,8 @@ pub struct CheckoutService {
     /// Striped locks that serialise one buyer's limit check and hold on this node
     /// (see [`CheckoutService::buyer_lock`]).
     buyer_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
+    /// Per-client limits (see [`throttle`]).
+    throttles: Arc<throttle::Throttles>,
 }
 
 impl CheckoutService {
@@ -135,7 +149,9 @@ impl CheckoutService {
             HoldMode::PerRequest => None,
         };
         let availability = AvailabilityHub::start(store.clone(), engine_changes);
+        let throttles = Arc::new(throttle::Throttles::new(config.throttles));
         CheckoutService {
+            throttles,
             store,
             payments: Arc::new(PaymentProviders::new(sandbox)),
             clock,
@@ -184,4 +200,22 @@ pub(crate) fn stripe_of(key: &impl std::hash::Hash, stripes: usize) -> usize {
     key.hash(&mut h);
     // The remainder is below `stripes`, which is a usize: the conversion cannot fail.
     usize::try_from(h.finish() % stripes as u64).unwrap_or(0)
+}
+
+impl CheckoutService {
+    /// Takes one unit of `client`'s budget for `action`, or refuses with how long
+    /// to wait (a 429 with `Retry-After` at the door).
+    pub fn throttle(
+        &self,
+        action: throttle::Action,
+        client: &throttle::ClientId,
+    ) -> error::CheckoutResult<()> {
+        self.throttles.check(action, client).map_err(|wait| {
+            metrics::counter!("anycart_throttled_total", "action" => action.as_str()).increment(1);
+            error::CheckoutError::RateLimited {
+                action,
+                retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+            }
+        })
+    }
 }

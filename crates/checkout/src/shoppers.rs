@@ -116,7 +116,11 @@ impl CheckoutService {
         merchant: MerchantId,
         placement: PlacementId,
         email: &str,
+        client: Option<&crate::throttle::ClientId>,
     ) -> CheckoutResult<i64> {
+        if let Some(client) = client {
+            self.throttle(crate::throttle::Action::SignInCode, client)?;
+        }
         self.check_placement(merchant, placement).await?;
         let email = normalize_email(email)?;
         let now = self.now_ms();

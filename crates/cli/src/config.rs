@@ -42,6 +42,32 @@ pub struct Config {
     /// finishes its order or gives the money back (after a crash). Keep it above
     /// the longest a request may take.
     pub payment_recovery_after_ms: i64,
+    /// Open connections at most; more are closed at once.
+    pub connections_max: usize,
+    /// A connection must send a whole request head within this (slowloris guard;
+    /// also how long an idle keep-alive connection is kept).
+    pub header_read_timeout_ms: u64,
+    /// A request body that stops arriving for this long ends the request (408).
+    pub body_read_timeout_ms: u64,
+    /// Requests being handled at most; more get a fast 503 (`/healthz` and
+    /// `/metrics` are never refused).
+    pub requests_in_flight_max: usize,
+    /// The header a trusted proxy sets to the client's address (`X-Forwarded-For`);
+    /// unset uses the TCP peer. Only behind a proxy that overwrites it.
+    pub client_ip_header: Option<String>,
+    /// How long an anonymous shopper's holds live without activity.
+    pub anonymous_ttl_ms: i64,
+    /// Per client (address + publishable key): checkouts started per minute, burst.
+    pub throttle_create_per_minute: u32,
+    pub throttle_create_burst: u32,
+    /// Per client: payment attempts per minute, burst.
+    pub throttle_complete_per_minute: u32,
+    pub throttle_complete_burst: u32,
+    /// Per client: sign-in codes per minute, burst.
+    pub throttle_codes_per_minute: u32,
+    pub throttle_codes_burst: u32,
+    /// Declined cards per client in 10 minutes before its payments are refused.
+    pub card_declines_max: u32,
 }
 
 #[derive(Serialize)]
@@ -54,6 +80,18 @@ struct Defaults {
     hold_engine: bool,
     group_commit: bool,
     payment_recovery_after_ms: i64,
+    connections_max: usize,
+    header_read_timeout_ms: u64,
+    body_read_timeout_ms: u64,
+    requests_in_flight_max: usize,
+    anonymous_ttl_ms: i64,
+    throttle_create_per_minute: u32,
+    throttle_create_burst: u32,
+    throttle_complete_per_minute: u32,
+    throttle_complete_burst: u32,
+    throttle_codes_per_minute: u32,
+    throttle_codes_burst: u32,
+    card_declines_max: u32,
 }
 
 /// Values given on the command line (highest precedence).
@@ -72,6 +110,8 @@ pub struct Overrides {
 impl Config {
     /// Loads the layered configuration.
     pub fn load(file: &Option<PathBuf>, overrides: Overrides) -> Result<Config> {
+        let limits = anycart_server::serve::ServeLimits::default();
+        let throttles = anycart_checkout::throttle::ThrottleConfig::default();
         let defaults = Defaults {
             addr: "127.0.0.1:8080",
             data_dir: "./data",
@@ -81,6 +121,18 @@ impl Config {
             hold_engine: true,
             group_commit: true,
             payment_recovery_after_ms: anycart_checkout::recovery::PAYMENT_RECOVERY_AFTER_MS,
+            connections_max: limits.connections_max,
+            header_read_timeout_ms: limits.header_read_timeout_ms,
+            body_read_timeout_ms: limits.body_read_timeout_ms,
+            requests_in_flight_max: limits.requests_in_flight_max,
+            anonymous_ttl_ms: anycart_checkout::ANONYMOUS_TTL_MS_DEFAULT,
+            throttle_create_per_minute: throttles.create.per_minute,
+            throttle_create_burst: throttles.create.burst,
+            throttle_complete_per_minute: throttles.complete.per_minute,
+            throttle_complete_burst: throttles.complete.burst,
+            throttle_codes_per_minute: throttles.sign_in_codes.per_minute,
+            throttle_codes_burst: throttles.sign_in_codes.burst,
+            card_declines_max: throttles.declines_max,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(path) = file {
@@ -97,6 +149,15 @@ impl Config {
         if config.payment_recovery_after_ms < 100 {
             anyhow::bail!("payment_recovery_after_ms must be at least 100");
         }
+        if config.anonymous_ttl_ms < 10_000 {
+            anyhow::bail!("anonymous_ttl_ms must be at least 10000");
+        }
+        if config.connections_max == 0 || config.requests_in_flight_max == 0 {
+            anyhow::bail!("connections_max and requests_in_flight_max must be at least 1");
+        }
+        if config.header_read_timeout_ms < 100 || config.body_read_timeout_ms < 100 {
+            anyhow::bail!("header_read_timeout_ms and body_read_timeout_ms must be at least 100");
+        }
         if config
             .shopper_secret
             .as_ref()
@@ -105,6 +166,37 @@ impl Config {
             anyhow::bail!("shopper_secret must be at least 32 characters (random)");
         }
         Ok(config)
+    }
+
+    /// The listener's limits.
+    pub fn serve_limits(&self) -> anycart_server::serve::ServeLimits {
+        anycart_server::serve::ServeLimits {
+            connections_max: self.connections_max,
+            header_read_timeout_ms: self.header_read_timeout_ms,
+            body_read_timeout_ms: self.body_read_timeout_ms,
+            requests_in_flight_max: self.requests_in_flight_max,
+        }
+    }
+
+    /// The per-client limits.
+    pub fn throttles(&self) -> anycart_checkout::throttle::ThrottleConfig {
+        use anycart_checkout::throttle::{Rate, ThrottleConfig};
+        ThrottleConfig {
+            create: Rate {
+                per_minute: self.throttle_create_per_minute,
+                burst: self.throttle_create_burst,
+            },
+            complete: Rate {
+                per_minute: self.throttle_complete_per_minute,
+                burst: self.throttle_complete_burst,
+            },
+            sign_in_codes: Rate {
+                per_minute: self.throttle_codes_per_minute,
+                burst: self.throttle_codes_burst,
+            },
+            declines_max: self.card_declines_max,
+            ..ThrottleConfig::default()
+        }
     }
 
     /// The database URL in effect: the configured one or SQLite in the data dir.

@@ -189,6 +189,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         checkout,
         ServerConfig {
             base_url: base_url.clone(),
+            limits: config.serve_limits(),
+            client_ip_header: config.client_ip_header.clone(),
         },
     );
     tracing::info!(%base_url, backend = ?state.store.backend(), "anycart listening");
@@ -220,6 +222,8 @@ fn checkout_service(
             .unwrap_or(defaults.shopper_secret),
         sweep_interval_ms: defaults.sweep_interval_ms,
         payment_recovery_after_ms: config.payment_recovery_after_ms,
+        anonymous_ttl_ms: config.anonymous_ttl_ms,
+        throttles: config.throttles(),
     };
     let payments = Arc::new(anycart_payments::sandbox::SandboxProvider::new());
     CheckoutService::new(store, payments, clock, checkout_config, holds)

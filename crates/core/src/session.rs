@@ -277,6 +277,9 @@ pub struct PendingPayment {
     pub client_secret: Option<String>,
 }
 
+/// The prefix of an anonymous client's buyer key (an email's key never has it).
+pub const ANONYMOUS_BUYER_PREFIX: &str = "client:";
+
 /// A checkout session as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutSession {
@@ -308,6 +311,11 @@ pub struct CheckoutSession {
     /// before sales were attributed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribution: Option<crate::attribution::Attribution>,
+    /// Who opened it, as a keyed hash of their address and key (never the
+    /// address itself): until the shopper gives an email, per-customer limits
+    /// count against this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub expires_at_ms: i64,
@@ -353,6 +361,7 @@ impl CheckoutSession {
             order_id: None,
             locale: None,
             attribution: None,
+            client: None,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
             expires_at_ms: now_ms,
@@ -365,6 +374,22 @@ impl CheckoutSession {
             .email
             .as_ref()
             .or(self.fulfillment.email.as_ref())
+    }
+
+    /// Whom per-customer limits count against: the buyer's email (normalised,
+    /// see [`Email::buyer_key`]), else the anonymous client that opened the
+    /// session (`client:…`), else nobody.
+    pub fn buyer_key(&self) -> Option<String> {
+        match (self.contact_email(), &self.client) {
+            (Some(email), _) => Some(email.buyer_key()),
+            (None, Some(client)) => Some(format!("{ANONYMOUS_BUYER_PREFIX}{client}")),
+            (None, None) => None,
+        }
+    }
+
+    /// True while the shopper has given no email.
+    pub fn is_anonymous(&self) -> bool {
+        self.contact_email().is_none()
     }
 
     /// Applies an event through [`next`].

@@ -7,13 +7,14 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+use anycart_checkout::throttle::ClientId;
 use anycart_core::{ApiKeyId, MerchantId, PlacementId, UserId};
 use anycart_store::{ApiKeyKind, UserRole};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 /// An authenticated caller (publishable or secret key).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Caller {
     pub merchant: MerchantId,
     pub kind: ApiKeyKind,
@@ -23,6 +24,30 @@ pub struct Caller {
     pub placement: Option<PlacementId>,
     /// The dashboard user whose session cookie this is, if it is one.
     pub user: Option<SessionUser>,
+    /// Who is asking, for per-client limits: set for publishable keys (shoppers'
+    /// browsers), `None` for secret keys (the merchant's own servers and agents).
+    pub client: Option<ClientId>,
+}
+
+/// The address a request came from: the first hop of the configured forwarding
+/// header when the operator says a proxy in front sets it (anyone can send one),
+/// else the peer of the TCP connection.
+pub fn client_address(parts: &Parts, state: &AppState) -> Option<String> {
+    if let Some(header) = &state.config.client_ip_header
+        && let Some(first) = parts
+            .headers
+            .get(header.as_str())
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    {
+        return Some(first.to_string());
+    }
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
 }
 
 /// A signed-in dashboard user acting through the admin API.
@@ -38,7 +63,11 @@ fn unauthorized(message: &str) -> ApiError {
 
 impl Caller {
     /// The caller behind a presented key (header or query), or a 401.
-    pub async fn from_key(state: &AppState, presented: &str) -> Result<Caller, ApiError> {
+    pub async fn from_key(
+        state: &AppState,
+        presented: &str,
+        address: Option<&str>,
+    ) -> Result<Caller, ApiError> {
         let record = state
             .checkout
             .authenticate(presented)
@@ -51,6 +80,8 @@ impl Caller {
             key_id: Some(record.id),
             placement: record.placement_id,
             user: None,
+            client: (record.kind == ApiKeyKind::Publishable)
+                .then(|| ClientId::of(address.unwrap_or("unknown"), Some(presented))),
         })
     }
 }
@@ -76,12 +107,13 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= anycart_checkout::keys::PRESENTED_KEY_LEN_MAX)
             .ok_or_else(|| unauthorized("The Authorization header must be `Bearer <key>`."))?;
-        Caller::from_key(state, token).await
+        let address = client_address(parts, state);
+        Caller::from_key(state, token, address.as_deref()).await
     }
 }
 
 /// A caller holding a secret key, or a signed-in dashboard user (admin API).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SecretCaller(pub Caller);
 
 impl SecretCaller {
@@ -130,7 +162,7 @@ impl FromRequestParts<AppState> for SecretCaller {
 /// A [`SecretCaller`] who may manage keys, connections and payment settings: a
 /// secret key, or a dashboard owner (checked before the body is read, so a
 /// staff member gets 403 whatever they send).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct OwnerCaller(pub Caller);
 
 impl FromRequestParts<AppState> for OwnerCaller {

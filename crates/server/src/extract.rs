@@ -30,19 +30,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AcpJson<T> {
     }
 }
 
-/// Maps a failure to read the body to the ACP error shape (413 over the limit, else 400).
+/// Maps a failure to read the body to the ACP error shape (413 over the limit,
+/// 408 when it stopped arriving, else 400).
 pub fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             ErrorCode::RequestTooLarge,
             format!("The request body exceeds {BODY_BYTES_MAX} bytes."),
         )
+    } else if body_timed_out(&rejection) {
+        ApiError::new(
+            ErrorCode::RequestTimeout,
+            "The request body stopped arriving.",
+        )
+        .retry_after(1)
     } else {
         ApiError::new(
             ErrorCode::InvalidBody,
             "The request body could not be read.",
         )
     }
+}
+
+/// Whether reading the body failed because it stopped arriving (the listener's
+/// body read timeout, `tower_http::timeout::RequestBodyTimeoutLayer`).
+fn body_timed_out(rejection: &axum::extract::rejection::BytesRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(e) = source {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// Parses JSON, turning serde errors into a 400 that points at the field.

@@ -5,8 +5,9 @@
 //! Handlers live in [`routes`], one module per door; each parses its wire format,
 //! authorises ([`auth`]), calls one method of
 //! [`anycart_checkout::CheckoutService`] and renders the result. Every failure is
-//! an [`error::ApiError`] from the one error catalogue. [`serve`] ties the router
-//! and the service's background workers to a listener with graceful shutdown.
+//! an [`error::ApiError`] from the one error catalogue. [`serve()`] ties the router
+//! and the service's background workers to a listener, with limits on slow and
+//! greedy clients and graceful shutdown.
 
 pub mod api_version;
 pub mod auth;
@@ -16,16 +17,18 @@ pub mod idempotency;
 mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod serve;
 pub mod state;
+
+pub use serve::serve;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, StatusCode};
-use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -69,6 +72,17 @@ pub fn app(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_millis(REQUEST_TIMEOUT_MS),
         ))
+        .layer(axum::middleware::from_fn(middleware::json_errors))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            Duration::from_millis(state.config.limits.body_read_timeout_ms),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(
+                state.config.limits.requests_in_flight_max,
+            )),
+            serve::shed_load,
+        ))
+        .layer(axum::middleware::from_fn(serve::bound_uri))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -79,26 +93,4 @@ pub fn app(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION]))
         .with_state(state)
-}
-
-/// Serves `app(state)` on `listener` until `shutdown` resolves, then drains
-/// in-flight requests and stops the workers.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = state.checkout.spawn_workers(stop_rx);
-    let router = app(state.clone());
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
-    let _ = stop_tx.send(true);
-    let _ = workers.await;
-    state.store.close().await;
-    Ok(())
 }

@@ -10,12 +10,40 @@ pub struct ServerConfig {
     /// Public base URL (used in permalinks, embed snippets and webhook URLs), no
     /// trailing slash.
     pub base_url: String,
+    /// What slow or greedy clients are allowed (see [`crate::serve`]).
+    pub limits: ServeLimits,
+    /// A header a trusted proxy in front sets to the client's address
+    /// (`X-Forwarded-For`); `None` uses the TCP peer. Only set it behind a proxy
+    /// that overwrites the header, or any client can pick its own address.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             base_url: "http://127.0.0.1:8080".into(),
+            limits: ServeLimits::default(),
+            client_ip_header: None,
+        }
+    }
+}
+
+/// The listener's limits (see [`crate::serve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServeLimits {
+    pub connections_max: usize,
+    pub header_read_timeout_ms: u64,
+    pub body_read_timeout_ms: u64,
+    pub requests_in_flight_max: usize,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            connections_max: 4_096,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            requests_in_flight_max: 1_024,
         }
     }
 }

@@ -329,7 +329,7 @@ async fn insert_session(conn: &mut AnyConnection, s: &CheckoutSession) -> StoreR
         .bind(serde_json::to_string(s)?)
         .bind(s.created_at_ms)
         .bind(s.updated_at_ms)
-        .bind(s.contact_email().map(|e| e.buyer_key()))
+        .bind(s.buyer_key())
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -356,7 +356,7 @@ async fn update_session(
         .bind(s.expires_at_ms)
         .bind(serde_json::to_string(s)?)
         .bind(s.updated_at_ms)
-        .bind(s.contact_email().map(|e| e.buyer_key()))
+        .bind(s.buyer_key())
         .bind(s.id.to_string())
         .bind(s.merchant_id.to_string())
         .bind(expected)

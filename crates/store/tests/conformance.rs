@@ -141,6 +141,7 @@ fn session(merchant: MerchantId, id: SessionId) -> CheckoutSession {
         order_id: None,
         locale: None,
         attribution: None,
+        client: None,
         created_at_ms: 0,
         updated_at_ms: 0,
         expires_at_ms: 1_000,

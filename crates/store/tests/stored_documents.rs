@@ -275,6 +275,7 @@ fn session() -> CheckoutSession {
             },
             agent: None,
         }),
+        client: Some("c0ffee".into()),
         created_at_ms: 1_700_000_000_000,
         updated_at_ms: 1_700_000_060_000,
         expires_at_ms: 1_700_001_800_000,

@@ -31,6 +31,8 @@ pub struct PaymentInput {
     pub buyer: Option<Buyer>,
     /// `Some(true)` when the agent reports a successful 3-D Secure outcome.
     pub authenticated: Option<bool>,
+    /// Who is paying (see [`crate::throttle`]); `None` for merchants' servers.
+    pub client: Option<crate::throttle::ClientId>,
 }
 
 /// A successful authorisation, as the order records it.
@@ -59,6 +61,12 @@ impl CheckoutService {
             CheckoutStatus::Completed => return Ok(session), // already paid: never charge again
             s if s.is_terminal() => return Err(CheckoutError::SessionEnded(s)),
             _ => {}
+        }
+        if let Some(client) = &payment.client {
+            self.throttle(crate::throttle::Action::CompleteSession, client)?;
+        }
+        if session.payment_attempt >= crate::throttle::SESSION_DECLINES_MAX {
+            return Err(CheckoutError::TooManyDeclines);
         }
         let expected = self.live_provider(merchant).await?.handler_id();
         let resumes_pending = session
@@ -103,6 +111,9 @@ impl CheckoutService {
                     .await
             }
             AuthorizeOutcome::Declined { reason, .. } => {
+                if let Some(client) = &payment.client {
+                    self.throttles.record_decline(client);
+                }
                 self.record_decline(session, version, reason.explain())
                     .await
             }

@@ -38,6 +38,8 @@ pub struct SessionInput {
     /// Where the sale comes from; taken at creation only (an update cannot
     /// re-attribute a sale).
     pub attribution: Option<Attribution>,
+    /// Who is asking (see [`crate::throttle::ClientId`]); taken at creation only.
+    pub client: Option<crate::throttle::ClientId>,
 }
 
 impl CheckoutService {
@@ -50,8 +52,12 @@ impl CheckoutService {
         lines: Vec<LineRequest>,
         input: SessionInput,
     ) -> CheckoutResult<CheckoutSession> {
+        if let Some(client) = &input.client {
+            self.throttle(crate::throttle::Action::CreateSession, client)?;
+        }
         let mut session = CheckoutSession::new(merchant, currency, self.now_ms());
         session.attribution = input.attribution.clone();
+        session.client = input.client.as_ref().map(|c| c.as_str().to_string());
         tracing::Span::current().record("session_id", tracing::field::display(session.id));
         Ok(self.rebuild(session, None, lines, input).await?.0)
     }

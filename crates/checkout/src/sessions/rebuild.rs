@@ -52,8 +52,13 @@ impl CheckoutService {
         apply_input(&mut session, input);
         session.payment_message = None;
         session.updated_at_ms = now;
-        session.expires_at_ms =
-            (now + self.config.session_ttl_ms).min(session.created_at_ms + SESSION_LIFETIME_MS_MAX);
+        // An anonymous shopper's holds last a short while; an email buys the full TTL.
+        let ttl_ms = if session.is_anonymous() && session.client.is_some() {
+            self.config.anonymous_ttl_ms.min(self.config.session_ttl_ms)
+        } else {
+            self.config.session_ttl_ms
+        };
+        session.expires_at_ms = (now + ttl_ms).min(session.created_at_ms + SESSION_LIFETIME_MS_MAX);
         let rules = self.pricing_rules(merchant).await?;
 
         // Per-buyer limits: what this buyer has elsewhere counts against each
@@ -120,7 +125,7 @@ impl CheckoutService {
             });
         };
         let guard = self.buyer_lock(session.merchant_id, &key).await;
-        let units = self
+        let mut units = self
             .store
             .buyer_units(
                 session.merchant_id,
@@ -129,6 +134,9 @@ impl CheckoutService {
                 now_ms - BUYER_LIMIT_WINDOW_MS,
             )
             .await?;
+        if session.is_anonymous() {
+            share_anonymous_allowance(&mut units, session);
+        }
         Ok(BuyerLimits {
             _guard: Some(guard),
             units,
@@ -306,16 +314,32 @@ fn apply_input(session: &mut CheckoutSession, input: SessionInput) {
     }
 }
 
-/// The buyer whose per-customer limits apply to this session, if any line has one.
+/// The buyer whose per-customer limits apply to this session, if any line has
+/// one: the shopper's email, or until they give one, the client that opened it.
 fn limited_buyer_key(session: &CheckoutSession) -> Option<String> {
     let limited = session
         .lines
         .iter()
         .any(|l| l.max_quantity_per_order.is_some());
-    session
-        .contact_email()
-        .filter(|_| limited)
-        .map(|email| email.buyer_key())
+    session.buyer_key().filter(|_| limited)
+}
+
+/// How many shoppers may share one anonymous client (an office or a mobile
+/// carrier behind one address, on the same placement): together they may hold
+/// this many times a variant's per-customer limit before giving an email.
+pub const ANONYMOUS_CLIENT_SHARE: i64 = 3;
+
+/// Lets an anonymous client hold up to [`ANONYMOUS_CLIENT_SHARE`] × the limit
+/// across its checkouts: what it holds elsewhere counts only past the shared part.
+fn share_anonymous_allowance(units: &mut Units, session: &CheckoutSession) {
+    for line in &session.lines {
+        if let (Some(cap), Some(elsewhere)) =
+            (line.max_quantity_per_order, units.get_mut(&line.variant_id))
+        {
+            let shared = i64::from(cap) * (ANONYMOUS_CLIENT_SHARE - 1);
+            *elsewhere = (*elsewhere - shared).max(0);
+        }
+    }
 }
 
 /// Free stock per variant as the session's own write reported it.

@@ -159,6 +159,7 @@ pub async fn sell_to(store: &Store, s: &Shop, qty: u32, fulfillment: Fulfillment
         order_id: None,
         locale: None,
         attribution: None,
+        client: None,
         created_at_ms: 0,
         updated_at_ms: 0,
         expires_at_ms: i64::MAX / 2,

@@ -56,6 +56,12 @@ pub enum ErrorCode {
     InvalidWebhook,
     InvalidConnection,
     InvalidPaymentProvider,
+    /// A query string the route cannot read (`?limit=AAA`).
+    InvalidQuery,
+    /// A path segment the route cannot read (not UTF-8, not an id).
+    InvalidPath,
+    /// Any other request the framework refused before a handler saw it.
+    BadRequest,
     // 401, 403: who is asking.
     InvalidApiKey,
     InvalidShopperToken,
@@ -86,9 +92,12 @@ pub enum ErrorCode {
     ConstraintViolation,
     BelowHeld,
     IdempotencyInFlight,
-    // 413, 422, 429.
+    // 408, 413, 414, 415, 422, 429.
+    RequestTimeout,
     RequestTooLarge,
     BodyTooLarge,
+    UriTooLong,
+    UnsupportedMediaType,
     IdempotencyConflict,
     RateLimited,
     TooManyAttempts,
@@ -98,11 +107,13 @@ pub enum ErrorCode {
     PaymentUnavailable,
     InventoryUnavailable,
     DatabaseBusy,
+    /// Too many requests in flight: shed fast rather than queued.
+    Overloaded,
 }
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and the documentation.
-    pub const ALL: [ErrorCode; 68] = {
+    pub const ALL: [ErrorCode; 75] = {
         use ErrorCode::*;
         [
             InvalidJson,
@@ -136,6 +147,9 @@ impl ErrorCode {
             InvalidWebhook,
             InvalidConnection,
             InvalidPaymentProvider,
+            InvalidQuery,
+            InvalidPath,
+            BadRequest,
             InvalidApiKey,
             InvalidShopperToken,
             InvalidSignature,
@@ -163,8 +177,11 @@ impl ErrorCode {
             ConstraintViolation,
             BelowHeld,
             IdempotencyInFlight,
+            RequestTimeout,
             RequestTooLarge,
             BodyTooLarge,
+            UriTooLong,
+            UnsupportedMediaType,
             IdempotencyConflict,
             RateLimited,
             TooManyAttempts,
@@ -173,6 +190,7 @@ impl ErrorCode {
             PaymentUnavailable,
             InventoryUnavailable,
             DatabaseBusy,
+            Overloaded,
         ]
     };
 
@@ -211,6 +229,9 @@ impl ErrorCode {
             InvalidWebhook => ("invalid_webhook", StatusCode::BAD_REQUEST),
             InvalidConnection => ("invalid_connection", StatusCode::BAD_REQUEST),
             InvalidPaymentProvider => ("invalid_payment_provider", StatusCode::BAD_REQUEST),
+            InvalidQuery => ("invalid_query", StatusCode::BAD_REQUEST),
+            InvalidPath => ("invalid_path", StatusCode::BAD_REQUEST),
+            BadRequest => ("bad_request", StatusCode::BAD_REQUEST),
             InvalidApiKey => ("invalid_api_key", StatusCode::UNAUTHORIZED),
             InvalidShopperToken => ("invalid_shopper_token", StatusCode::UNAUTHORIZED),
             InvalidSignature => ("invalid_signature", StatusCode::UNAUTHORIZED),
@@ -238,8 +259,11 @@ impl ErrorCode {
             ConstraintViolation => ("constraint_violation", StatusCode::CONFLICT),
             BelowHeld => ("below_held", StatusCode::CONFLICT),
             IdempotencyInFlight => ("idempotency_in_flight", StatusCode::CONFLICT),
+            RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
             RequestTooLarge => ("request_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             BodyTooLarge => ("body_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            UriTooLong => ("uri_too_long", StatusCode::URI_TOO_LONG),
+            UnsupportedMediaType => ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE),
             IdempotencyConflict => ("idempotency_conflict", StatusCode::UNPROCESSABLE_ENTITY),
             RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
             TooManyAttempts => ("too_many_attempts", StatusCode::TOO_MANY_REQUESTS),
@@ -248,6 +272,7 @@ impl ErrorCode {
             PaymentUnavailable => ("payment_unavailable", StatusCode::SERVICE_UNAVAILABLE),
             InventoryUnavailable => ("inventory_unavailable", StatusCode::SERVICE_UNAVAILABLE),
             DatabaseBusy => ("database_busy", StatusCode::SERVICE_UNAVAILABLE),
+            Overloaded => ("overloaded", StatusCode::SERVICE_UNAVAILABLE),
         }
     }
 

@@ -208,10 +208,30 @@ impl From<CheckoutError> for ApiError {
             E::Events(refusal) => events_refused(refusal),
             E::Invalid { param, message } => ApiError::invalid(&param, message),
             E::Webhook(refusal) => webhook_refused(refusal),
+            E::RateLimited {
+                action,
+                retry_after_ms,
+            } => throttled(action, retry_after_ms),
+            E::TooManyDeclines => ApiError::new(
+                ErrorCode::TooManyAttempts,
+                "Too many cards were declined for this checkout. Start a new checkout or contact the shop.",
+            )
+            .with_param("$.payment_data"),
             E::Store(store) => return store.into(),
         };
         api.with_detail(detail)
     }
+}
+
+/// A client past its own budget (never the merchant's or another shopper's).
+fn throttled(action: anycart_checkout::throttle::Action, retry_after_ms: u64) -> ApiError {
+    use anycart_checkout::throttle::Action;
+    let message = match action {
+        Action::CreateSession => "Too many checkouts were started from here. Try again shortly.",
+        Action::CompleteSession => "Too many payment attempts from here. Try again later.",
+        Action::SignInCode => "Too many codes were asked for from here. Try again shortly.",
+    };
+    ApiError::new(ErrorCode::RateLimited, message).retry_after(retry_after_ms.div_ceil(1000))
 }
 
 /// A payment provider's delivery refused: 401 when it is not the provider's

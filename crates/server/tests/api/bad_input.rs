@@ -242,3 +242,57 @@ async fn bad_payment_data_is_refused_before_any_charge() {
         "ready_for_payment"
     );
 }
+
+#[tokio::test]
+async fn refusals_the_framework_writes_are_json_in_the_api_shape_too() {
+    let app = &apps().await[0];
+    let get = |path: String| {
+        let req = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(app.sk());
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status();
+            let headers = r.headers().clone();
+            let text = r.text().await.unwrap();
+            (status, headers, text)
+        }
+    };
+    let cases = [
+        (
+            "/v1/orders?limit=AAA".to_string(),
+            400,
+            "invalid_query",
+            Some("limit"),
+        ),
+        ("/v1/orders/%FF%FE".to_string(), 400, "invalid_path", None),
+        (
+            "/checkout_sessions/%FF".to_string(),
+            400,
+            "invalid_path",
+            None,
+        ),
+        ("/no/such/route".to_string(), 404, "not_found", None),
+    ];
+    for (path, status, code, param) in cases {
+        let (got, headers, text) = get(path.clone()).await;
+        assert_eq!(got.as_u16(), status, "{path}: {text}");
+        assert!(
+            headers[reqwest::header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}: {text}"
+        );
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: {text}"));
+        let reply = crate::helpers::Reply {
+            status: got,
+            body: body.clone(),
+            headers,
+        };
+        crate::helpers::assert_acp_shape(&reply);
+        assert_eq!(body["code"], code, "{path}: {body}");
+        assert_eq!(body["param"].as_str(), param, "{path}: {body}");
+    }
+}

@@ -32,7 +32,7 @@ pub struct TestApp {
 pub async fn apps() -> Vec<TestApp> {
     let mut out = vec![spawn_sqlite(None).await];
     if let Some(url) = fresh_postgres_url().await {
-        out.push(spawn_on("postgres", &url, None, None).await);
+        out.push(spawn_on("postgres", &url, None, None, Limits::Lenient).await);
     }
     out
 }
@@ -41,7 +41,7 @@ pub async fn apps() -> Vec<TestApp> {
 pub async fn apps_with(make: impl Fn() -> Arc<dyn PaymentProvider>) -> Vec<TestApp> {
     let mut out = vec![spawn_sqlite(Some(make())).await];
     if let Some(url) = fresh_postgres_url().await {
-        out.push(spawn_on("postgres", &url, Some(make()), None).await);
+        out.push(spawn_on("postgres", &url, Some(make()), None, Limits::Lenient).await);
     }
     out
 }
@@ -50,7 +50,29 @@ pub async fn apps_with(make: impl Fn() -> Arc<dyn PaymentProvider>) -> Vec<TestA
 pub async fn spawn_sqlite(payments: Option<Arc<dyn PaymentProvider>>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    spawn_on("sqlite", &url, payments, Some(dir)).await
+    spawn_on("sqlite", &url, payments, Some(dir), Limits::Lenient).await
+}
+
+/// Which per-client limits an app runs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limits {
+    /// Out of the way: every test request comes from one address and key, and
+    /// most tests are not about limits.
+    Lenient,
+    /// The production defaults, with clients told apart by `X-Forwarded-For`
+    /// (as behind a trusted proxy): for the tests of hostile traffic.
+    Production,
+}
+
+/// One app per available backend with production limits (see [`Limits`]).
+pub async fn guarded_apps() -> Vec<TestApp> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let mut out = vec![spawn_on("sqlite", &url, None, Some(dir), Limits::Production).await];
+    if let Some(url) = fresh_postgres_url().await {
+        out.push(spawn_on("postgres", &url, None, None, Limits::Production).await);
+    }
+    out
 }
 
 async fn spawn_on(
@@ -58,6 +80,7 @@ async fn spawn_on(
     url: &str,
     payments: Option<Arc<dyn PaymentProvider>>,
     dir: Option<tempfile::TempDir>,
+    limits: Limits,
 ) -> TestApp {
     let store = Store::open(url).await.expect("open store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -74,8 +97,22 @@ async fn spawn_on(
         _ => HoldMode::Engine(InventoryEngine::start(store.clone(), clock_dyn.clone())),
     };
     // No background sweeps: tests drive expiry with `sweep_once` and the manual clock.
+    let lenient = anycart_checkout::throttle::Rate {
+        per_minute: 100_000,
+        burst: 100_000,
+    };
     let config = CheckoutConfig {
         sweep_interval_ms: 3_600_000,
+        throttles: match limits {
+            Limits::Lenient => anycart_checkout::throttle::ThrottleConfig {
+                create: lenient,
+                complete: lenient,
+                sign_in_codes: lenient,
+                declines_max: 100_000,
+                ..Default::default()
+            },
+            Limits::Production => Default::default(),
+        },
         ..CheckoutConfig::default()
     };
     let checkout = CheckoutService::new(store.clone(), payments, clock_dyn, config, holds);
@@ -83,6 +120,8 @@ async fn spawn_on(
         checkout,
         ServerConfig {
             base_url: base.clone(),
+            client_ip_header: (limits == Limits::Production).then(|| "X-Forwarded-For".into()),
+            ..ServerConfig::default()
         },
     );
     let demo = demo::seed(

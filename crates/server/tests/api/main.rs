@@ -10,6 +10,7 @@
     clippy::cast_sign_loss
 )]
 
+mod abuse;
 mod admin;
 mod analytics;
 mod availability;

@@ -101,6 +101,7 @@ async fn create_session(
                         .key_attribution(caller.merchant, caller.kind, caller.placement)
                         .await?,
                 ),
+                client: caller.client.clone(),
             };
             let session = state
                 .checkout
@@ -173,6 +174,7 @@ async fn update_session(
                 locale: None,
                 client_interventions: None,
                 attribution: None,
+                client: None,
             };
             let session = state.checkout.update(caller.merchant, id, input).await?;
             render(&state, &session).await
@@ -206,7 +208,8 @@ async fn complete_session(
         |state, raw| async move {
             let id = session_id(&id)?;
             let req: CompleteSessionRequest = parse_json(&raw)?;
-            let payment = parse::payment(&req)?;
+            let mut payment = parse::payment(&req)?;
+            payment.client = caller.client.clone();
             let session = state
                 .checkout
                 .complete(caller.merchant, id, payment)

@@ -249,5 +249,6 @@ pub fn payment(req: &CompleteSessionRequest) -> Result<PaymentInput, ApiError> {
             .authentication_result
             .as_ref()
             .map(|a| matches!(a.outcome.as_str(), "authenticated" | "attempt_acknowledged")),
+        client: None,
     })
 }

@@ -123,6 +123,7 @@ pub async fn cookie_caller(parts: &Parts, state: &AppState) -> Result<Option<Cal
         kind: ApiKeyKind::Secret,
         key_id: None,
         placement: None,
+        client: None,
         user: Some(SessionUser {
             id: user.id,
             role: user.role,

@@ -91,6 +91,7 @@ async fn request_code(
             caller.merchant,
             placement_id(&req.placement_id)?,
             &req.email,
+            caller.client.as_ref(),
         )
         .await
         .map_err(refused)?;

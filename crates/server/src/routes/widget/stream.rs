@@ -108,7 +108,7 @@ pub async fn stream(
         .as_deref()
         .filter(|k| !k.is_empty())
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey, "The key is not valid."))?;
-    let caller = Caller::from_key(&state, key).await?;
+    let caller = Caller::from_key(&state, key, None).await?;
     let ids = requested(q.variants.as_deref())?;
     let live = state
         .checkout
