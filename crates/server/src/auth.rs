@@ -2,8 +2,10 @@
 //! (`Authorization: Bearer pk_…|sk_…`); keys themselves live in
 //! [`anycart_checkout::keys`]. The admin API also takes a signed-in dashboard
 //! user's session cookie (with its CSRF token on every state change, see
-//! [`crate::routes::dashboard::session`]): the dashboard is one more client of
+//! [`session_cookie`]): the dashboard is one more client of
 //! the same API.
+
+pub mod session_cookie;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -143,8 +145,7 @@ impl FromRequestParts<AppState> for SecretCaller {
         if !parts
             .headers
             .contains_key(axum::http::header::AUTHORIZATION)
-            && let Some(caller) =
-                crate::routes::dashboard::session::cookie_caller(parts, state).await?
+            && let Some(caller) = session_cookie::cookie_caller(parts, state).await?
         {
             return Ok(SecretCaller(caller));
         }
