@@ -12,7 +12,8 @@
 //   5. the fake Shopify refused the push: the Orders page shows the platform's
 //      reason, Retry sends it again, and the order shows the platform's order id;
 //   6. keyboard only: sign in, move between pages, open an order;
-//   7. axe-core on every page: no serious or critical violation.
+//   7. axe-core on every page: no serious or critical violation;
+//   8. API keys: a secret key made in Settings works until it is revoked there.
 // Screenshots go to target/e2e/ (docs/src/images/ takes copies for the manual).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -290,6 +291,20 @@ try {
       await axe(page, heading);
     }
     await page.screenshot({ path: join(SHOTS, 'dashboard-8-products.png') });
+  });
+
+  await check('API keys: create a secret key, it works; revoke it, it stops', async () => {
+    await page.goto(`${demo.dashboard_url}#/settings`);
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    await page.getByRole('button', { name: 'New secret key' }).click();
+    const secret = await eventually(() => page.getByTestId('new-key').inputValue().catch(() => ''), (v) => v.startsWith('sk_'), 'the new key');
+    const me = (key) => fetch(`${demo.base_url}/v1/merchant`, { headers: { Authorization: `Bearer ${key}` } }).then((r) => r.status);
+    assert.equal(await me(secret), 200);
+    page.once('dialog', (d) => d.accept());
+    await page.getByTestId('api-keys').getByRole('button', { name: `Revoke sk_…${secret.slice(-4)}` }).click();
+    await page.getByRole('status').filter({ hasText: 'was revoked' }).waitFor();
+    assert.equal(await me(secret), 401);
+    await axe(page, 'settings with keys');
   });
 
   await check('keyboard only: sign in, move between pages, open an order', async () => {

@@ -10,6 +10,7 @@
 //! Every write that must be atomic (taking holds, completing a checkout) is one
 //! transaction here; invariants are also CHECK constraints in the migrations.
 
+mod api_keys;
 mod batch;
 mod catalogue;
 mod checkout;
@@ -34,6 +35,7 @@ mod sql;
 pub mod testing;
 mod users;
 
+pub use api_keys::ApiKeyListing;
 pub use batch::{BatchItem, BatchResult};
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
 pub use connection_settings::{

@@ -377,3 +377,162 @@ async fn the_dashboard_page_is_served_with_a_strict_policy() {
         assert_eq!(js.status(), StatusCode::OK);
     }
 }
+
+#[tokio::test]
+async fn owners_create_rotate_and_revoke_keys_and_staff_cannot() {
+    for app in apps().await {
+        // Staff: refused before anything is read.
+        let staff = user(&app, UserRole::Staff).await;
+        let (_, body, cookie) = sign_in(&app, &staff, PASSWORD).await;
+        let (cookie, csrf) = (
+            cookie.unwrap(),
+            body["csrf_token"].as_str().unwrap().to_string(),
+        );
+        let (s, e) = with_cookie(&app, Method::GET, "/v1/api_keys", &cookie, None, None).await;
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("owner_required"))
+        );
+        let (s, _) = with_cookie(
+            &app,
+            Method::POST,
+            "/v1/api_keys",
+            &cookie,
+            Some(&csrf),
+            Some(json!({"kind": "secret"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // Owner: a new secret key works, is listed by hint only, rotates and revokes.
+        let owner = user(&app, UserRole::Owner).await;
+        let (_, body, cookie) = sign_in(&app, &owner, PASSWORD).await;
+        let (cookie, csrf) = (
+            cookie.unwrap(),
+            body["csrf_token"].as_str().unwrap().to_string(),
+        );
+        let (s, made) = with_cookie(
+            &app,
+            Method::POST,
+            "/v1/api_keys",
+            &cookie,
+            Some(&csrf),
+            Some(json!({"kind": "secret"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{}: {made}", app.backend);
+        let secret = made["secret"].as_str().unwrap().to_string();
+        let id = made["id"].as_str().unwrap().to_string();
+        assert!(
+            secret.starts_with("sk_")
+                && made["hint"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&secret[secret.len() - 4..])
+        );
+        let works = |key: String| {
+            let app = &app;
+            async move {
+                app.client
+                    .get(format!("{}/v1/merchant", app.base))
+                    .bearer_auth(key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        };
+        assert_eq!(works(secret.clone()).await, StatusCode::OK);
+        let (_, listed) = with_cookie(&app, Method::GET, "/v1/api_keys", &cookie, None, None).await;
+        assert!(
+            listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["id"] == id && k["revoked_at"].is_null())
+        );
+        assert!(
+            !listed.to_string().contains(&secret),
+            "keys are never listed"
+        );
+
+        let (s, rotated) = with_cookie(
+            &app,
+            Method::POST,
+            &format!("/v1/api_keys/{id}/rotate"),
+            &cookie,
+            Some(&csrf),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{rotated}");
+        let new_secret = rotated["secret"].as_str().unwrap().to_string();
+        assert_eq!(
+            works(secret.clone()).await,
+            StatusCode::UNAUTHORIZED,
+            "the old key stops at once"
+        );
+        assert_eq!(works(new_secret.clone()).await, StatusCode::OK);
+        // A revoked key cannot be rotated or revoked again; unknown ids are 404s.
+        for path in [
+            format!("/v1/api_keys/{id}/rotate"),
+            format!("/v1/api_keys/{id}/revoke"),
+            "/v1/api_keys/key_nope/revoke".into(),
+        ] {
+            let (s, _) = with_cookie(&app, Method::POST, &path, &cookie, Some(&csrf), None).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        }
+        let new_id = rotated["id"].as_str().unwrap().to_string();
+        let (s, _) = with_cookie(
+            &app,
+            Method::POST,
+            &format!("/v1/api_keys/{new_id}/revoke"),
+            &cookie,
+            Some(&csrf),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(works(new_secret).await, StatusCode::UNAUTHORIZED);
+        // Bad kinds and other merchants' keys.
+        let (s, e) = with_cookie(
+            &app,
+            Method::POST,
+            "/v1/api_keys",
+            &cookie,
+            Some(&csrf),
+            Some(json!({"kind": "root"})),
+        )
+        .await;
+        assert_eq!(
+            (s, e["param"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("$.kind"))
+        );
+        let rival = anycart_checkout::merchants::create_merchant(&app.state.store, "Rival", 0)
+            .await
+            .unwrap();
+        let rival_key = app
+            .state
+            .store
+            .find_api_key(&anycart_checkout::keys::hash_key(
+                rival.to_json().secret_key,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let (s, _) = with_cookie(
+            &app,
+            Method::POST,
+            &format!("/v1/api_keys/{}/revoke", rival_key.id),
+            &cookie,
+            Some(&csrf),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert_eq!(
+            works(rival.to_json().secret_key.to_string()).await,
+            StatusCode::OK
+        );
+    }
+}

@@ -531,6 +531,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/api_keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The merchant's own keys, newest first (placements' keys are on their placement). */
+        get: operations["list_api_keys"];
+        put?: never;
+        /** Create a key; its plaintext is in this response only. */
+        post: operations["create_api_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api_keys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a key: it stops working at once. */
+        post: operations["revoke_api_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api_keys/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace a key by a new one of the same kind: the old one stops working at once. */
+        post: operations["rotate_api_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/connection": {
         parameters: {
             query?: never;
@@ -1300,6 +1352,17 @@ export interface components {
             amount: number;
             path: string;
         };
+        /** @description A key as listed: never the key itself. */
+        ApiKeyWire: {
+            created_at: string;
+            /** @description e.g. `sk_…a1b2`. */
+            hint: string;
+            id: string;
+            /** @description `publishable` or `secret`. */
+            kind: string;
+            /** @description When it stopped working; `null` while live (always sent). */
+            revoked_at: string | null;
+        };
         /** @description ACP `AppliedDiscount`. */
         AppliedDiscountWire: {
             allocations: components["schemas"]["AllocationWire"][];
@@ -1726,6 +1789,16 @@ export interface components {
             shop_name?: string | null;
             /** @description `smtp://host:port` or `smtps://user:pass@host`; without it nothing is mailed. */
             smtp_url?: string | null;
+        };
+        /** @description `POST /v1/api_keys`. */
+        NewApiKey: {
+            /** @description `publishable` or `secret`. */
+            kind: string;
+        };
+        /** @description A key just made: the only time its plaintext is shown. */
+        NewApiKeyWire: components["schemas"]["ApiKeyWire"] & {
+            /** @description The key itself: store it now, it is not shown again. */
+            secret: string;
         };
         /** @description `POST /v1/discounts`. */
         NewDiscount: {
@@ -3498,6 +3571,132 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorWire"];
                 };
+            };
+        };
+    };
+    list_api_keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyWire"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    create_api_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewApiKey"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewApiKeyWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    revoke_api_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    rotate_api_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewApiKeyWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

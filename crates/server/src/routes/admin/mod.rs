@@ -3,6 +3,7 @@
 //! other merchants are indistinguishable from ids that do not exist (404).
 
 pub mod analytics;
+pub mod api_keys;
 mod catalogue;
 pub mod connections;
 mod orders;
@@ -48,6 +49,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refunds::capture_order))
         .routes(routes!(orders::forget_shopper))
         .merge(placements::router())
+        .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
+        .routes(routes!(api_keys::rotate_api_key))
+        .routes(routes!(api_keys::revoke_api_key))
         .routes(routes!(analytics::analytics_funnel))
         .routes(routes!(analytics::analytics_funnel_csv))
         .routes(routes!(analytics::analytics_sales))
