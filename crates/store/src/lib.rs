@@ -71,7 +71,7 @@ pub use shoppers::{
     CodeIssue, CodeLimits, LiveShopperCode, NewShopperCode, SHOPPER_OPTIN_TTL_MS, SavedDetails,
     ShopperProfile, ShopperTokenRecord,
 };
-pub use users::{DashboardSession, DashboardUser, UserRole};
+pub use users::{DASHBOARD_SECRETS_RETENTION_MS, DashboardSession, DashboardUser, UserRole};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

@@ -161,7 +161,37 @@ SELECT COUNT(*)
   FROM dashboard_sign_in_failures
  WHERE email_hash = $1 AND at_ms > $2";
 
+/// Dashboard secrets kept after they stop working, for the audit trail of a day.
+pub const DASHBOARD_SECRETS_RETENTION_MS: i64 = 24 * 3_600_000;
+
+const PURGE_SESSIONS: &str = r"
+DELETE FROM dashboard_sessions
+ WHERE expires_at_ms < $1 OR revoked_at_ms < $1";
+
+const PURGE_LINKS: &str = r"
+DELETE FROM dashboard_sign_in_links
+ WHERE expires_at_ms < $1";
+
+const PURGE_FAILURES: &str = r"
+DELETE FROM dashboard_sign_in_failures
+ WHERE at_ms < $1";
+
 impl Store {
+    /// Deletes sessions, links and failed sign-ins that stopped mattering more
+    /// than [`DASHBOARD_SECRETS_RETENTION_MS`] before `now_ms`; how many rows.
+    pub async fn purge_dashboard_secrets(&self, now_ms: i64) -> StoreResult<u64> {
+        let before = now_ms - DASHBOARD_SECRETS_RETENTION_MS;
+        let mut n = 0;
+        for statement in [PURGE_SESSIONS, PURGE_LINKS, PURGE_FAILURES] {
+            n += sqlx::query(statement)
+                .bind(before)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+        }
+        Ok(n)
+    }
+
     /// Adds a user; [`StoreError::Duplicate`] when the email is taken.
     pub async fn create_dashboard_user(&self, user: &DashboardUser) -> StoreResult<()> {
         sqlx::query(INSERT_USER)

@@ -162,3 +162,40 @@ async fn failed_sign_ins_are_counted_in_a_sliding_window() {
         assert_eq!(store.count_sign_in_failures("other", 0).await.unwrap(), 0);
     }
 }
+
+#[tokio::test]
+async fn spent_sessions_links_and_failures_are_purged_a_day_later() {
+    for (engine, store, _dir) in stores().await {
+        let m = merchant(&store).await;
+        let u = user(m, &format!("{}@shop.example", UserId::new()));
+        store.create_dashboard_user(&u).await.unwrap();
+        let day = anycart_store::DASHBOARD_SECRETS_RETENTION_MS;
+        let (old, live) = (
+            format!("old-{}", UserId::new()),
+            format!("live-{}", UserId::new()),
+        );
+        store
+            .create_dashboard_session(&u, &old, 0, 1_000)
+            .await
+            .unwrap();
+        store
+            .create_dashboard_session(&u, &live, 0, 10 * day)
+            .await
+            .unwrap();
+        store.create_sign_in_link(u.id, &old, 1_000).await.unwrap();
+        store.record_sign_in_failure(&old, 1_000, 0).await.unwrap();
+        let purged = store
+            .purge_dashboard_secrets(1_000 + day + 1)
+            .await
+            .unwrap();
+        assert!(purged >= 3, "{engine}: {purged}");
+        assert!(
+            store
+                .find_dashboard_session(&live, day)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(store.count_sign_in_failures(&old, 0).await.unwrap(), 0);
+    }
+}
