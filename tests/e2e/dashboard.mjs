@@ -4,7 +4,8 @@
 // speak its GraphQL for order pushes), then drives Debian's Chromium through
 // playwright-core as a merchant would:
 //   1. a wrong password is refused in words; the printed credentials sign in;
-//   2. connect Shopify through the Connections form (the fake's URL);
+//   2. connect Shopify through the Connections form (the fake's URL), test the
+//      connection, import its catalogue with the progress shown, reconcile now;
 //   3. make a placement for a campaign with a brand colour, and see that colour
 //      on the Buy button of the live preview (the real widget at 300×250);
 //   4. buy in the demo ad showing that placement; the order appears on the Orders
@@ -75,6 +76,24 @@ async function startFakeShopify() {
       let data;
       if (/FindAnycartOrder/.test(query)) {
         data = { orders: { nodes: [] } };
+      } else if (/AnycartImportProducts/.test(query)) {
+        // Three pages of one product each (a sun cap with 5 in stock), so the import shows progress.
+        const page = variables.after ? Number(variables.after) : 0;
+        const n = page + 1;
+        data = {
+          shop: { currencyCode: 'USD' },
+          products: {
+            pageInfo: { hasNextPage: n < 3, endCursor: String(n) },
+            nodes: [{
+              id: `gid://shopify/Product/cap${n}`, title: `Sun Cap ${n}`, description: 'Imported from Shopify.', status: 'ACTIVE',
+              images: { nodes: [] },
+              variants: { nodes: [{
+                id: `gid://shopify/ProductVariant/cap${n}`, title: 'One size', sku: `SHOP-CAP-${n}`, price: '19.00',
+                inventoryItem: { id: `gid://shopify/InventoryItem/cap${n}`, inventoryLevels: { nodes: [{ location: { id: 'gid://shopify/Location/1', name: 'Shopify warehouse' }, quantities: [{ name: 'available', quantity: 5 }] }] } },
+              }] },
+            }],
+          },
+        };
       } else if (/AnycartOrderCreate/.test(query)) {
         if (fake.accept) {
           const id = `gid://shopify/Order/${5000 + fake.created.length}`;
@@ -180,7 +199,7 @@ try {
     await page.screenshot({ path: join(SHOTS, 'dashboard-2-overview.png') });
   });
 
-  await check('connect Shopify through the Connections form', async () => {
+  await check('connect Shopify with the form, test it, import with progress, reconcile', async () => {
     await page.getByRole('link', { name: 'Connections' }).click();
     await page.getByLabel('Platform', { exact: true }).selectOption('shopify');
     await page.getByLabel('Shop domain (x.myshopify.com)').fill('demo-shop.myshopify.com');
@@ -189,7 +208,17 @@ try {
     await page.getByLabel('API base URL (tests only)').fill(shopify.url);
     await page.getByRole('button', { name: 'Connect' }).click();
     await page.getByTestId('platform-name').filter({ hasText: 'shopify' }).waitFor();
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByTestId('connection-test').filter({ hasText: 'Connected: the platform answered with 1 products' }).waitFor();
+    await page.getByRole('button', { name: 'Import catalogue' }).click();
+    await page.getByTestId('import-status').filter({ hasText: '3 pages, 3 products, 3 variants' }).waitFor();
+    await page.getByText('Catalogue import: done').waitFor();
+    await page.getByRole('button', { name: 'Reconcile stock now' }).click();
+    await page.getByRole('status').filter({ hasText: 'Stock re-read from the platform' }).waitFor();
+    const products = await admin(demo, 'GET', '/products?limit=100');
+    assert.ok(products.body.data.some((p) => p.title === 'Sun Cap 2'), 'the imported products are in the catalogue');
     await axe(page, 'connections');
+    await page.screenshot({ path: join(SHOTS, 'dashboard-2b-connections.png'), fullPage: true });
     // Link the demo catalogue to Shopify ids (what `anycart import` records).
     for (const v of demo.variants) {
       const r = await admin(demo, 'POST', '/connection/links', { kind: 'variant', external_id: `gid://shopify/ProductVariant/${v.sku}`, internal_id: v.id });

@@ -27,6 +27,7 @@ pub mod pause_points;
 mod payment_journal;
 pub mod payment_providers;
 pub mod placements;
+pub mod platform_jobs;
 pub mod recovery;
 pub mod refunds;
 mod saved_cards;
@@ -131,6 +132,8 @@ pub struct CheckoutService {
     buyer_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
     /// Per-client limits (see [`throttle`]).
     throttles: Arc<throttle::Throttles>,
+    /// Catalogue imports started from the dashboard on this node.
+    platform_jobs: Arc<platform_jobs::PlatformJobs>,
 }
 
 impl CheckoutService {
@@ -152,6 +155,7 @@ impl CheckoutService {
         let throttles = Arc::new(throttle::Throttles::new(config.throttles));
         CheckoutService {
             throttles,
+            platform_jobs: Arc::new(platform_jobs::PlatformJobs::default()),
             store,
             payments: Arc::new(PaymentProviders::new(sandbox)),
             clock,

@@ -536,3 +536,80 @@ async fn owners_create_rotate_and_revoke_keys_and_staff_cannot() {
         );
     }
 }
+
+#[tokio::test]
+async fn connection_jobs_report_the_platform_and_are_for_owners_only() {
+    for app in apps().await {
+        // No connection yet: a clear 400, nothing started.
+        let r = app.admin(Method::POST, "/connection/test", None).await;
+        assert_eq!(
+            (r.status, r.body["param"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("connection"))
+        );
+        assert_eq!(
+            app.admin(Method::GET, "/connection/import", None)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        // A Shopify nobody answers at: the test says so; the import fails and says why.
+        let put = app
+            .admin(
+                Method::PUT,
+                "/connection",
+                Some(json!({"platform": "shopify", "shop_domain": "gone.myshopify.com", "access_token": "shpat_x",
+                    "webhook_secret": "whsec_x", "base_url": "http://127.0.0.1:9", "request_timeout_ms": 500})),
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+        let r = app.admin(Method::POST, "/connection/test", None).await;
+        assert_eq!(
+            (r.status, r.body["ok"].as_bool()),
+            (StatusCode::OK, Some(false)),
+            "{}",
+            r.body
+        );
+        assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        let r = app.admin(Method::POST, "/connection/import", None).await;
+        assert_eq!(
+            (r.status, r.body["state"].as_str()),
+            (StatusCode::ACCEPTED, Some("running"))
+        );
+        let mut state = String::new();
+        for _ in 0..100 {
+            let now = app.admin(Method::GET, "/connection/import", None).await;
+            state = now.body["state"].as_str().unwrap_or("").to_string();
+            if state != "running" {
+                assert!(
+                    now.body["error"].as_str().is_some_and(|e| !e.is_empty()),
+                    "{}",
+                    now.body
+                );
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(state, "failed", "{}", app.backend);
+        let r = app.admin(Method::POST, "/connection/reconcile", None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        // Staff may not run any of it.
+        let staff = user(&app, UserRole::Staff).await;
+        let (_, body, cookie) = sign_in(&app, &staff, PASSWORD).await;
+        let (cookie, csrf) = (
+            cookie.unwrap(),
+            body["csrf_token"].as_str().unwrap().to_string(),
+        );
+        for path in [
+            "/v1/connection/test",
+            "/v1/connection/import",
+            "/v1/connection/reconcile",
+        ] {
+            let (s, e) = with_cookie(&app, Method::POST, path, &cookie, Some(&csrf), None).await;
+            assert_eq!(
+                (s, e["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("owner_required")),
+                "{path}"
+            );
+        }
+    }
+}

@@ -604,6 +604,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/connection/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest import started on this node, or 404. */
+        get: operations["get_import"];
+        put?: never;
+        /**
+         * Start importing the platform's catalogue (resuming a stopped import); poll
+         *     `GET /v1/connection/import` for progress.
+         */
+        post: operations["start_import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/connection/links": {
         parameters: {
             query?: never;
@@ -615,6 +636,40 @@ export interface paths {
         put?: never;
         /** Link a platform id to an anycart id (what import does for every item). */
         post: operations["create_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connection/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-read stock from the platform now (also runs every 15 minutes by itself). */
+        post: operations["reconcile_now"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connection/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test the connection: read the platform's first catalogue page, change nothing. */
+        post: operations["test_connection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1509,6 +1564,15 @@ export interface components {
             buyer?: components["schemas"]["BuyerRequest"] | null;
             payment_data: components["schemas"]["PaymentDataWire"];
         };
+        /** @description `POST /v1/connection/test`. */
+        ConnectionTestWire: {
+            /** @description What the platform said, when not `ok` (always sent). */
+            message: string | null;
+            /** @description The platform answered with its catalogue. */
+            ok: boolean;
+            /** @description Products on its first catalogue page. */
+            products_seen: number;
+        };
         /** @description A connection as the admin API shows it (no secrets). */
         ConnectionWire: {
             base_url?: string | null;
@@ -1676,6 +1740,17 @@ export interface components {
             series: components["schemas"]["FunnelBucketWire"][];
             steps: components["schemas"]["StepWire"][];
             to: string;
+        };
+        /** @description An import and how far it got. */
+        ImportWire: {
+            /** @description Why it stopped, when `failed` (run it again to resume; always sent). */
+            error: string | null;
+            pages: number;
+            products: number;
+            started_at: string;
+            /** @description `running`, `done` or `failed`. */
+            state: string;
+            variants: number;
         };
         /** @description Initial stock for a new variant at a location. */
         InitialStock: {
@@ -2166,6 +2241,12 @@ export interface components {
             /** Format: int64 */
             count: number;
             reason: string;
+        };
+        /** @description `POST /v1/connection/reconcile`. */
+        ReconcileWire: {
+            pages: number;
+            /** @description Stock rows rewritten from the platform's figures. */
+            rows: number;
         };
         /**
          * @description `POST /v1/orders/{id}/refunds`. Nothing named: the whole order (what is left
@@ -3750,6 +3831,70 @@ export interface operations {
             };
         };
     };
+    get_import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    start_import: {
+        parameters: {
+            query?: {
+                restart?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     create_link: {
         parameters: {
             query?: never;
@@ -3764,6 +3909,68 @@ export interface operations {
         };
         responses: {
             204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    reconcile_now: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconcileWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    test_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTestWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,6 +9,7 @@ pub mod connections;
 mod orders;
 pub mod payments;
 pub mod placements;
+pub mod platform_jobs;
 mod pricing;
 pub mod refunds;
 pub mod wire;
@@ -60,6 +61,12 @@ pub fn router() -> OpenApiRouter<AppState> {
             connections::get_connection
         ))
         .routes(routes!(connections::create_link))
+        .routes(routes!(platform_jobs::test_connection))
+        .routes(routes!(
+            platform_jobs::start_import,
+            platform_jobs::get_import
+        ))
+        .routes(routes!(platform_jobs::reconcile_now))
         .routes(routes!(connections::list_outbox))
         .routes(routes!(connections::retry_outbox))
         .routes(routes!(
