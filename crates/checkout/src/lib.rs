@@ -86,6 +86,8 @@ pub struct CheckoutConfig {
     /// Per-client limits on creating checkouts, completing them and asking for
     /// sign-in codes, and how many declines make a client a card tester.
     pub throttles: throttle::ThrottleConfig,
+    /// How long idempotency keys, ended sessions and webhook ids are kept.
+    pub retention: anycart_store::Retention,
     /// How long a payment attempt must sit untouched before the recovery worker
     /// settles it. Longer than any request may take, so recovery never races a
     /// live one ([`recovery::PAYMENT_RECOVERY_AFTER_MS`]); crash tests shorten it.
@@ -103,6 +105,7 @@ impl Default for CheckoutConfig {
             payment_recovery_after_ms: recovery::PAYMENT_RECOVERY_AFTER_MS,
             anonymous_ttl_ms: ANONYMOUS_TTL_MS_DEFAULT,
             throttles: throttle::ThrottleConfig::default(),
+            retention: anycart_store::Retention::default(),
         }
     }
 }

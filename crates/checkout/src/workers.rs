@@ -60,12 +60,24 @@ impl CheckoutService {
         Ok(due.len())
     }
 
-    /// Purges idempotency keys past their retention and dead shopper codes.
-    async fn purge_once(&self) {
-        match self.store.purge_idempotency(self.now_ms()).await {
-            Ok(n) if n > 0 => tracing::info!(purged = n, "old idempotency keys removed"),
+    /// Forgets what is past its retention window (idempotency keys, ended
+    /// sessions, applied webhook ids, see [`anycart_store::Retention`]) and dead
+    /// shopper codes.
+    pub async fn purge_once(&self) {
+        match self
+            .store
+            .purge_expired_records(self.config.retention, self.now_ms())
+            .await
+        {
+            Ok(p) if p != anycart_store::Purged::default() => tracing::info!(
+                idempotency_keys = p.idempotency_keys,
+                sessions = p.sessions,
+                payment_attempts = p.payment_attempts,
+                webhook_events = p.webhook_events,
+                "old records purged"
+            ),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+            Err(e) => tracing::warn!(error = %e, "retention purge failed"),
         }
         if let Err(e) = self.store.purge_dashboard_secrets(self.now_ms()).await {
             tracing::warn!(error = %e, "dashboard session purge failed");

@@ -203,12 +203,18 @@ async fn random_holds_commits_cancels_expiry_and_crashes_keep_every_invariant() 
                 sold += committed.values().sum::<i64>();
                 let mut k = known.lock().unwrap();
                 for v in &variants {
-                    if let Some(Known::Held(q)) = k.get(&(*s, *v)).copied() {
-                        assert_eq!(
+                    match k.get(&(*s, *v)).copied() {
+                        Some(Known::Held(q)) => assert_eq!(
                             committed.get(v).copied().unwrap_or(0),
                             q,
                             "{name}: an acknowledged hold was committed whole"
-                        );
+                        ),
+                        // A hold the crashed engine never acknowledged may still be
+                        // committed by its database transaction after this sale (the
+                        // transaction's COMMIT was on the wire when the engine died):
+                        // it stays unknown and lapses with its TTL.
+                        Some(Known::Unknown) => continue,
+                        Some(Known::Gone) | None => {}
                     }
                     k.insert((*s, *v), Known::Gone);
                 }

@@ -68,6 +68,12 @@ pub struct Config {
     pub throttle_codes_burst: u32,
     /// Declined cards per client in 10 minutes before its payments are refused.
     pub card_declines_max: u32,
+    /// How long idempotency keys and their responses are kept (at least a day).
+    pub idempotency_retention_ms: i64,
+    /// How long expired and canceled checkouts (no order) are kept.
+    pub ended_session_retention_ms: i64,
+    /// How long ids of applied webhook events are kept (against replays).
+    pub webhook_event_retention_ms: i64,
 }
 
 #[derive(Serialize)]
@@ -92,6 +98,9 @@ struct Defaults {
     throttle_codes_per_minute: u32,
     throttle_codes_burst: u32,
     card_declines_max: u32,
+    idempotency_retention_ms: i64,
+    ended_session_retention_ms: i64,
+    webhook_event_retention_ms: i64,
 }
 
 /// Values given on the command line (highest precedence).
@@ -112,6 +121,7 @@ impl Config {
     pub fn load(file: &Option<PathBuf>, overrides: Overrides) -> Result<Config> {
         let limits = anycart_server::serve::ServeLimits::default();
         let throttles = anycart_checkout::throttle::ThrottleConfig::default();
+        let retention = anycart_store::Retention::default();
         let defaults = Defaults {
             addr: "127.0.0.1:8080",
             data_dir: "./data",
@@ -133,6 +143,9 @@ impl Config {
             throttle_codes_per_minute: throttles.sign_in_codes.per_minute,
             throttle_codes_burst: throttles.sign_in_codes.burst,
             card_declines_max: throttles.declines_max,
+            idempotency_retention_ms: retention.idempotency_ms,
+            ended_session_retention_ms: retention.ended_sessions_ms,
+            webhook_event_retention_ms: retention.webhook_events_ms,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(path) = file {
@@ -148,6 +161,17 @@ impl Config {
         }
         if config.payment_recovery_after_ms < 100 {
             anyhow::bail!("payment_recovery_after_ms must be at least 100");
+        }
+        let min = anycart_store::RETENTION_MS_MIN;
+        if [
+            config.idempotency_retention_ms,
+            config.ended_session_retention_ms,
+            config.webhook_event_retention_ms,
+        ]
+        .iter()
+        .any(|r| *r < min)
+        {
+            anyhow::bail!("retention windows must be at least {min} ms (a day)");
         }
         if config.anonymous_ttl_ms < 10_000 {
             anyhow::bail!("anonymous_ttl_ms must be at least 10000");
@@ -175,6 +199,15 @@ impl Config {
             header_read_timeout_ms: self.header_read_timeout_ms,
             body_read_timeout_ms: self.body_read_timeout_ms,
             requests_in_flight_max: self.requests_in_flight_max,
+        }
+    }
+
+    /// The retention windows.
+    pub fn retention(&self) -> anycart_store::Retention {
+        anycart_store::Retention {
+            idempotency_ms: self.idempotency_retention_ms,
+            ended_sessions_ms: self.ended_session_retention_ms,
+            webhook_events_ms: self.webhook_event_retention_ms,
         }
     }
 

@@ -224,6 +224,7 @@ fn checkout_service(
         payment_recovery_after_ms: config.payment_recovery_after_ms,
         anonymous_ttl_ms: config.anonymous_ttl_ms,
         throttles: config.throttles(),
+        retention: config.retention(),
     };
     let payments = Arc::new(anycart_payments::sandbox::SandboxProvider::new());
     CheckoutService::new(store, payments, clock, checkout_config, holds)

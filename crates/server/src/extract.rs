@@ -30,6 +30,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AcpJson<T> {
     }
 }
 
+/// An [`AcpJson`] body that also satisfies its `garde` rules (bounds on
+/// amounts, lengths, windows, URLs): the first broken rule is a 400 `invalid`
+/// whose `param` names the field, before the handler runs or anything changes.
+pub struct ValidJson<T> {
+    pub value: T,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + garde::Validate<Context = ()>> FromRequest<S>
+    for ValidJson<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let AcpJson { value, .. } = AcpJson::<T>::from_request(req, state).await?;
+        value.validate().map_err(|report| rule_broken(&report))?;
+        Ok(ValidJson { value })
+    }
+}
+
+/// The first broken rule of a validation report, as the API's 400.
+fn rule_broken(report: &garde::Report) -> ApiError {
+    let Some((path, error)) = report.iter().next() else {
+        return ApiError::new(ErrorCode::Invalid, "The request is invalid.");
+    };
+    let path = path.to_string();
+    let param = match path.as_str() {
+        "" => "$".to_string(),
+        p if p.starts_with('[') => format!("${p}"),
+        p => format!("$.{p}"),
+    };
+    ApiError::new(ErrorCode::Invalid, format!("{param}: {}", error.message())).with_param(param)
+}
+
 /// Maps a failure to read the body to the ACP error shape (413 over the limit,
 /// 408 when it stopped arriving, else 400).
 pub fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {

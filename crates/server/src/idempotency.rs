@@ -17,12 +17,15 @@ use sha2::{Digest, Sha256};
 
 /// Longest key accepted (ACP: max 255 characters).
 pub const IDEMPOTENCY_KEY_LEN_MAX: usize = 255;
-/// How long a running request owns its key before another node may take it over.
-pub const IDEMPOTENCY_LOCK_MS: i64 = 60_000;
-// A running request keeps its key until it has surely finished or timed out, so a
-// retry can never run it a second time alongside.
+/// How long a claim on a key lasts without renewal. The running request renews it
+/// every [`IDEMPOTENCY_HEARTBEAT_MS`], so only a claim whose node died (or whose
+/// request was cut off) lapses, and a retry takes it over within this time.
+pub const IDEMPOTENCY_LOCK_MS: i64 = 5_000;
+/// How often a running request renews its claim.
+pub const IDEMPOTENCY_HEARTBEAT_MS: u64 = 1_500;
+// Two heartbeats may be missed (a slow database) before the claim lapses.
 #[allow(clippy::cast_possible_wrap)] // compile-time constants far below i64::MAX
-const _: () = assert!(IDEMPOTENCY_LOCK_MS > crate::REQUEST_TIMEOUT_MS as i64);
+const _: () = assert!(IDEMPOTENCY_LOCK_MS > 3 * IDEMPOTENCY_HEARTBEAT_MS as i64);
 
 /// Cap on the `Retry-After` we suggest for in-flight collisions.
 const RETRY_AFTER_S_MAX: i64 = 5;
@@ -173,7 +176,8 @@ where
     match begin {
         Err(e) => ApiError::from(e).into_response(),
         Ok(IdempotencyBegin::Proceed) => {
-            let outcome = match run(state.clone(), body).await {
+            let ran = while_renewing(state, &scope, run(state.clone(), body)).await;
+            let outcome = match ran {
                 Ok(value) => Outcome::of_success(success, &value),
                 Err(e) => Outcome::of_error(&e),
             };
@@ -187,6 +191,27 @@ where
         )
         .into_response(),
         Ok(IdempotencyBegin::InFlight { retry_after_ms }) => in_flight(retry_after_ms),
+    }
+}
+
+/// Runs `work` while renewing the key's claim, so other nodes see it alive.
+async fn while_renewing<T>(
+    state: &AppState,
+    scope: &IdempotencyScope,
+    work: impl Future<Output = T>,
+) -> T {
+    let mut work = std::pin::pin!(work);
+    let period = std::time::Duration::from_millis(IDEMPOTENCY_HEARTBEAT_MS);
+    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = beat.tick() => {
+                if let Err(e) = state.store.idempotency_renew(scope, state.now_ms(), IDEMPOTENCY_LOCK_MS).await {
+                    tracing::warn!(error = %e, "could not renew an idempotency claim");
+                }
+            }
+        }
     }
 }
 

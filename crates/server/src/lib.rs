@@ -11,6 +11,7 @@
 
 pub mod api_version;
 pub mod auth;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -30,7 +31,6 @@ use axum::http::{HeaderName, StatusCode};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -49,11 +49,7 @@ pub fn app(state: AppState) -> Router {
     middleware::install_metrics();
     let (routes, doc) = openapi::api();
     let request_id = HeaderName::from_static("request-id");
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods(Any)
-        .allow_headers(Any)
-        .expose_headers(Any);
+    let cors = cors::layer(&state);
     Router::new()
         .merge(routes)
         .fallback(|| async { ApiError::not_found("route") })

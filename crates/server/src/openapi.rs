@@ -46,7 +46,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The documented routes and their OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::acp::router())
         .merge(routes::widget::router())
         .merge(routes::webhooks::router())
@@ -58,7 +58,125 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             "/v1",
             routes::admin::router().merge(routes::widget::v1_router()),
         )
-        .split_for_parts()
+        .split_for_parts();
+    document_refusals(&mut doc);
+    (router, allow_enum_tags(doc))
+}
+
+/// A serde-tagged enum (`{"provider": "stripe", …}`) is documented as `oneOf` of
+/// `allOf[variant, {tag}]`; a variant struct that refuses unknown fields says
+/// `additionalProperties: false`, which would forbid the tag itself, so no request
+/// could match. The tag is allowed: those variant schemas drop the flag (the
+/// server still refuses unknown fields).
+fn allow_enum_tags(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{RefOr, Schema};
+    let Some(components) = doc.components.as_mut() else {
+        return doc;
+    };
+    let mut variants = Vec::new();
+    for schema in components.schemas.values() {
+        let RefOr::T(Schema::OneOf(one_of)) = schema else {
+            continue;
+        };
+        for alternative in &one_of.items {
+            let RefOr::T(Schema::AllOf(all_of)) = alternative else {
+                continue;
+            };
+            for part in &all_of.items {
+                if let RefOr::Ref(r) = part
+                    && let Some(name) = r.ref_location.strip_prefix("#/components/schemas/")
+                {
+                    variants.push(name.to_string());
+                }
+            }
+        }
+    }
+    for name in variants {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&name) {
+            object.additional_properties = None;
+        }
+    }
+    doc
+}
+
+/// The refusals any operation can answer (the framework's, the listener's, the
+/// limits', a failing database), added to each operation that does not document
+/// that status itself, as the API's JSON error: so the document lists every status
+/// an operation can return. Authenticated operations add 401 and 403; ones with a
+/// body add 409 (a key in flight), 415 and 422 (a key reused with another body).
+fn document_refusals(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::HttpMethod;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    const EVERY: [(&str, &str); 8] = [
+        (
+            "400",
+            "The request cannot be read (body, query string, path segment)",
+        ),
+        ("404", "No such resource for this caller"),
+        ("408", "The request or its body took too long"),
+        ("413", "The body is too large"),
+        ("414", "The request target is too long"),
+        ("429", "The caller is sending too much; see Retry-After"),
+        ("500", "Something failed on the server"),
+        (
+            "503",
+            "The service is busy or a dependency is down; see Retry-After",
+        ),
+    ];
+    const AUTHENTICATED: [(&str, &str); 2] = [
+        ("401", "No key, or a key that is not valid"),
+        ("403", "The key may not do this (a secret key is required)"),
+    ];
+    const WITH_BODY: [(&str, &str); 3] = [
+        (
+            "409",
+            "A request with this Idempotency-Key is still running, or the resource's state refuses it",
+        ),
+        ("415", "The body is not JSON"),
+        ("422", "This Idempotency-Key was used with another body"),
+    ];
+    let error = || {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorWire")))
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let methods = [
+            (HttpMethod::Get, &mut item.get),
+            (HttpMethod::Post, &mut item.post),
+            (HttpMethod::Put, &mut item.put),
+            (HttpMethod::Patch, &mut item.patch),
+            (HttpMethod::Delete, &mut item.delete),
+        ];
+        for (method, operation) in methods {
+            let Some(op) = operation.as_mut() else {
+                continue;
+            };
+            let authenticated = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let with_body = method != HttpMethod::Get && method != HttpMethod::Delete;
+            let extra = EVERY
+                .iter()
+                .chain(
+                    authenticated
+                        .then_some(AUTHENTICATED.iter())
+                        .into_iter()
+                        .flatten(),
+                )
+                .chain(with_body.then_some(WITH_BODY.iter()).into_iter().flatten());
+            for (status, description) in extra {
+                op.responses
+                    .responses
+                    .entry((*status).to_string())
+                    .or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(*description)
+                            .content("application/json", error())
+                            .build()
+                            .into()
+                    });
+            }
+        }
+    }
 }
 
 /// The document alone (for the committed snapshot).

@@ -2,8 +2,10 @@
 //!
 //! A request first claims its key (`in_flight`, with a lock deadline); when it ends
 //! with a status below 500 the response is stored (`done`), otherwise the claim is
-//! dropped so a retry runs afresh (ACP §6.5). A claim whose deadline passed (the
-//! node died mid-request) can be taken over.
+//! dropped so a retry runs afresh (ACP §6.5). The running request renews its lock
+//! while it works ([`Store::idempotency_renew`]), so the lock can be short: a claim
+//! whose deadline passed (the node died mid-request) is taken over by a retry
+//! within seconds.
 
 use crate::{Store, StoreResult};
 use anycart_core::MerchantId;
@@ -45,6 +47,12 @@ UPDATE idempotency_keys
 const DELETE_IDEMPOTENCY_CLAIM: &str = r"
 DELETE FROM idempotency_keys
  WHERE merchant_id = $1 AND scope = $2 AND idem_key = $3 AND state = 'in_flight'";
+
+/// Only a claim still running: a finished record keeps its deadline.
+const RENEW_IDEMPOTENCY_CLAIM: &str = r"
+UPDATE idempotency_keys
+   SET locked_until_ms = $1
+ WHERE merchant_id = $2 AND scope = $3 AND idem_key = $4 AND state = 'in_flight'";
 
 const DELETE_IDEMPOTENCY_CREATED_BEFORE: &str = r"
 DELETE FROM idempotency_keys
@@ -91,6 +99,24 @@ impl Store {
         .await
     }
 
+    /// Extends a running claim's lock to `now_ms + lock_ms` (the request is alive).
+    /// False when there is no running claim any more.
+    pub async fn idempotency_renew(
+        &self,
+        scope: &IdempotencyScope,
+        now_ms: i64,
+        lock_ms: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(RENEW_IDEMPOTENCY_CLAIM)
+            .bind(now_ms + lock_ms)
+            .bind(scope.merchant.to_string())
+            .bind(scope.endpoint.clone())
+            .bind(scope.key.clone())
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Drops a claim so a retry runs as a fresh request (after a 5xx).
     pub async fn idempotency_abandon(&self, scope: &IdempotencyScope) -> StoreResult<()> {
         let scope = scope.clone();
@@ -110,8 +136,14 @@ impl Store {
 
     /// Deletes records older than the retention window. Returns how many.
     pub async fn purge_idempotency(&self, now_ms: i64) -> StoreResult<u64> {
+        self.purge_idempotency_before(now_ms - IDEMPOTENCY_RETENTION_MS)
+            .await
+    }
+
+    /// Deletes records created before `cutoff_ms`. Returns how many.
+    pub async fn purge_idempotency_before(&self, cutoff_ms: i64) -> StoreResult<u64> {
         Ok(sqlx::query(DELETE_IDEMPOTENCY_CREATED_BEFORE)
-            .bind(now_ms - IDEMPOTENCY_RETENTION_MS)
+            .bind(cutoff_ms)
             .execute(&self.write)
             .await?
             .rows_affected())

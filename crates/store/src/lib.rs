@@ -29,6 +29,7 @@ mod payments;
 mod placements;
 mod reconcile;
 mod refunds;
+mod retention;
 mod sealing;
 mod shoppers;
 mod sql;
@@ -66,6 +67,7 @@ pub use refunds::{
     Dispute, OrderPayment, OrderPaymentStatus, Refund, RefundLine, RefundSource, RefundStart,
     RefundState,
 };
+pub use retention::{PURGE_BATCH_MAX, Purged, RETENTION_MS_MIN, Retention};
 pub use sealing::{CREDENTIALS_KEY_BYTES, CredentialsKey};
 pub use shoppers::{
     CodeIssue, CodeLimits, LiveShopperCode, NewShopperCode, SHOPPER_OPTIN_TTL_MS, SavedDetails,

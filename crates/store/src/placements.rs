@@ -159,6 +159,14 @@ UPDATE placements
    SET enabled = $1
  WHERE id = $2 AND merchant_id = $3";
 
+/// Every enabled placement's settings (for the allowed origins), a page at a time.
+const SELECT_ENABLED_PLACEMENT_DOCS: &str = r"
+SELECT id, doc
+  FROM placements
+ WHERE enabled = 1 AND id > $1
+ ORDER BY id
+ LIMIT $2";
+
 /// Placements whose publishable key does not name them yet (made before
 /// migration 0010).
 const SELECT_UNLINKED_PLACEMENTS: &str = r"
@@ -181,6 +189,28 @@ fn key_hash(key: &str) -> String {
 }
 
 impl Store {
+    /// The host origins any enabled placement allows (what browsers may call the
+    /// checkout API from, CORS).
+    pub async fn placement_origins(&self) -> StoreResult<std::collections::BTreeSet<String>> {
+        let mut origins = std::collections::BTreeSet::new();
+        let mut after = String::new();
+        loop {
+            let rows: Vec<(String, String)> = sqlx::query_as(SELECT_ENABLED_PLACEMENT_DOCS)
+                .bind(after.clone())
+                .bind(crate::PAGE_SIZE_MAX)
+                .fetch_all(&self.read)
+                .await?;
+            let Some((last, _)) = rows.last() else {
+                return Ok(origins);
+            };
+            after = last.clone();
+            for (_, doc) in &rows {
+                let settings: PlacementSettings = serde_json::from_str(doc)?;
+                origins.extend(settings.allowed_origins);
+            }
+        }
+    }
+
     /// Links every placement's publishable key to its placement, for placements
     /// made before keys knew theirs. Idempotent; run by [`Store::open`].
     pub(crate) async fn link_placement_keys(&self) -> StoreResult<usize> {

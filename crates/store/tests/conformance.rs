@@ -107,7 +107,7 @@ async fn stocked(store: &Store, a: i64, b: i64) -> (MerchantId, VariantId, [Loca
     (m, variant, locs)
 }
 
-fn session(merchant: MerchantId, id: SessionId) -> CheckoutSession {
+pub(crate) fn session(merchant: MerchantId, id: SessionId) -> CheckoutSession {
     CheckoutSession {
         id,
         merchant_id: merchant,

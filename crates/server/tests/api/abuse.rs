@@ -328,3 +328,87 @@ async fn card_testers_are_refused_and_other_shoppers_pay() {
         assert_eq!(paid.body["status"], "completed", "{}", paid.body);
     }
 }
+
+#[tokio::test]
+async fn browsers_may_call_checkout_from_placement_origins_and_never_the_admin_api() {
+    for app in apps().await {
+        let product = app
+            .admin(reqwest::Method::GET, "/products?limit=1", None)
+            .await
+            .body["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let made = app
+            .admin(
+                reqwest::Method::POST,
+                "/placements",
+                Some(json!({"product_id": product, "channel": "publisher", "allowed_origins": ["https://news.example"]})),
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED);
+        let preflight = |path: &'static str, origin: &'static str| {
+            let app = &app;
+            async move {
+                let r = app
+                    .client
+                    .request(reqwest::Method::OPTIONS, format!("{}{path}", app.base))
+                    .header("Origin", origin)
+                    .header("Access-Control-Request-Method", "POST")
+                    .header(
+                        "Access-Control-Request-Headers",
+                        "authorization,content-type,idempotency-key,api-version",
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+                r.headers()
+                    .get("access-control-allow-origin")
+                    .map(|v| v.to_str().unwrap().to_string())
+            }
+        };
+        assert_eq!(
+            preflight("/checkout_sessions", "https://news.example")
+                .await
+                .as_deref(),
+            Some("https://news.example"),
+            "{}: a placement's host page may call checkout",
+            app.backend
+        );
+        assert_eq!(
+            preflight("/checkout_sessions", "https://evil.example").await,
+            None
+        );
+        assert_eq!(
+            preflight("/v1/orders", "https://news.example").await,
+            None,
+            "no admin API from a browser"
+        );
+        let admin = app
+            .client
+            .get(format!("{}/v1/merchant", app.base))
+            .bearer_auth(app.sk())
+            .header("Origin", "https://news.example")
+            .send()
+            .await
+            .unwrap();
+        assert!(admin.headers().get("access-control-allow-origin").is_none());
+        // An actual checkout call from the allowed origin carries the header.
+        let created = app
+            .client
+            .post(format!("{}/checkout_sessions", app.base))
+            .bearer_auth(app.pk())
+            .header("Origin", "https://news.example")
+            .header("API-Version", API_VERSION)
+            .header("Idempotency-Key", "cors-1")
+            .json(&json!({"currency": "usd", "line_items": [{"id": app.variant("TEE-TRAIL-S")}], "capabilities": {}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        assert_eq!(
+            created.headers()["access-control-allow-origin"],
+            "https://news.example"
+        );
+    }
+}

@@ -225,3 +225,276 @@ async fn docs_health_and_metrics_are_served() {
         .unwrap();
     assert_eq!(r.headers()["request-id"], "req-123");
 }
+
+#[tokio::test]
+async fn every_absurd_amount_limit_window_and_url_is_refused_naming_its_field() {
+    let app = spawn_sqlite(None).await;
+    let products = app.admin(Method::GET, "/products?limit=1", None).await;
+    let variant = products.body["data"][0]["variants"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let location = app.admin(Method::GET, "/locations", None).await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let usd = |amount: i64| json!({"amount": amount, "currency": "usd"});
+    let rate = |extra: serde_json::Value| {
+        let mut r = json!({"title": "Std", "price": usd(500), "min_delivery_days": 2, "max_delivery_days": 5});
+        for (k, v) in extra.as_object().unwrap() {
+            r[k] = v.clone();
+        }
+        json!({"name": "Z", "countries": ["US"], "rates": [r]})
+    };
+    let discount = |extra: serde_json::Value| {
+        let mut d = json!({"code": "SAVE", "name": "Save", "type": "percentage", "rate_bps": 1000});
+        for (k, v) in extra.as_object().unwrap() {
+            d[k] = v.clone();
+        }
+        d
+    };
+    let variant_of = |extra: serde_json::Value| {
+        let mut v = json!({"sku": "NEW-1", "title": "New", "price": usd(1000)});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        json!({"title": "New product", "variants": [v]})
+    };
+    let cases: Vec<(Method, String, serde_json::Value, &str)> = vec![
+        (
+            Method::POST,
+            "/discounts".into(),
+            discount(json!({"min_subtotal": -1})),
+            "$.min_subtotal",
+        ),
+        (
+            Method::POST,
+            "/discounts".into(),
+            discount(json!({"starts_at_ms": 2_000, "ends_at_ms": 1_000})),
+            "$.ends_at_ms",
+        ),
+        (
+            Method::POST,
+            "/discounts".into(),
+            discount(json!({"starts_at_ms": 1_000, "ends_at_ms": 1_000})),
+            "$.ends_at_ms",
+        ),
+        (
+            Method::POST,
+            "/discounts".into(),
+            discount(json!({"starts_at_ms": -5})),
+            "$.starts_at_ms",
+        ),
+        (
+            Method::POST,
+            "/discounts".into(),
+            discount(json!({"rate_bps": 0})),
+            "$.rate_bps",
+        ),
+        (
+            Method::POST,
+            "/discounts".into(),
+            discount(json!({"rate_bps": 10_001})),
+            "$.rate_bps",
+        ),
+        (
+            Method::POST,
+            "/discounts".into(),
+            discount(json!({"max_redemptions": 0})),
+            "$.max_redemptions",
+        ),
+        (
+            Method::POST,
+            "/discounts".into(),
+            discount(json!({"code": "NO SPACES"})),
+            "$.code",
+        ),
+        (
+            Method::POST,
+            "/discounts".into(),
+            discount(json!({"type": "fixed_amount", "amount": usd(-100)})),
+            "$.amount.amount",
+        ),
+        (
+            Method::POST,
+            "/discounts".into(),
+            discount(json!({"type": "bogus"})),
+            "$.type",
+        ),
+        (
+            Method::POST,
+            "/discounts".into(),
+            discount(json!({"name": "x".repeat(300)})),
+            "$.name",
+        ),
+        (
+            Method::POST,
+            "/shipping_zones".into(),
+            rate(json!({"free_over": -1})),
+            "$.rates[0].free_over",
+        ),
+        (
+            Method::POST,
+            "/shipping_zones".into(),
+            rate(json!({"price": usd(-500)})),
+            "$.rates[0].price.amount",
+        ),
+        (
+            Method::POST,
+            "/shipping_zones".into(),
+            rate(json!({"price": usd(10_000_000_000_000)})),
+            "$.rates[0].price.amount",
+        ),
+        (
+            Method::POST,
+            "/shipping_zones".into(),
+            rate(json!({"min_delivery_days": 6})),
+            "$.rates[0].min_delivery_days",
+        ),
+        (
+            Method::POST,
+            "/shipping_zones".into(),
+            rate(json!({"max_delivery_days": 400})),
+            "$.rates[0].max_delivery_days",
+        ),
+        (
+            Method::POST,
+            "/shipping_zones".into(),
+            json!({"name": "Z", "countries": ["USA"], "rates": []}),
+            "$.countries[0]",
+        ),
+        (
+            Method::POST,
+            "/shipping_zones".into(),
+            json!({"name": "Z", "countries": ["US"], "rates": []}),
+            "$.rates",
+        ),
+        (
+            Method::POST,
+            "/shipping_zones".into(),
+            json!({"name": "", "countries": ["US"], "rates": [{"title": "S", "price": usd(1), "min_delivery_days": 1, "max_delivery_days": 1}]}),
+            "$.name",
+        ),
+        (
+            Method::POST,
+            "/tax_rates".into(),
+            json!({"name": "T", "country": "US", "rate_bps": 10_001}),
+            "$.rate_bps",
+        ),
+        (
+            Method::POST,
+            "/tax_rates".into(),
+            json!({"name": "T", "country": "U", "rate_bps": 100}),
+            "$.country",
+        ),
+        (
+            Method::POST,
+            "/tax_rates".into(),
+            json!({"name": "T", "country": "US", "region": "", "rate_bps": 100}),
+            "$.region",
+        ),
+        (
+            Method::POST,
+            "/products".into(),
+            variant_of(json!({"price": usd(-5)})),
+            "$.variants[0].price.amount",
+        ),
+        (
+            Method::POST,
+            "/products".into(),
+            variant_of(json!({"max_quantity_per_order": 0})),
+            "$.variants[0].max_quantity_per_order",
+        ),
+        (
+            Method::POST,
+            "/products".into(),
+            variant_of(json!({"image_url": "javascript:alert(1)"})),
+            "$.variants[0].image_url",
+        ),
+        (
+            Method::POST,
+            "/products".into(),
+            variant_of(json!({"stock": [{"location_id": location, "on_hand": -1}]})),
+            "$.variants[0].stock[0].on_hand",
+        ),
+        (
+            Method::POST,
+            "/products".into(),
+            variant_of(json!({"sku": ""})),
+            "$.variants[0].sku",
+        ),
+        (
+            Method::POST,
+            "/products".into(),
+            json!({"title": "P", "variants": []}),
+            "$.variants",
+        ),
+        (
+            Method::POST,
+            "/products".into(),
+            json!({"title": "P", "images": ["ftp://x.example/a.png"], "variants": [{"sku": "S-1", "title": "S", "price": usd(1)}]}),
+            "$.images[0]",
+        ),
+        (
+            Method::PUT,
+            format!("/variants/{variant}/stock/{location}"),
+            json!({"on_hand": -3}),
+            "$.on_hand",
+        ),
+        (
+            Method::PATCH,
+            format!("/variants/{variant}"),
+            json!({"price": usd(-1)}),
+            "$.price.amount",
+        ),
+        (
+            Method::POST,
+            "/locations".into(),
+            json!({"name": ""}),
+            "$.name",
+        ),
+    ];
+    let before = counts(&app).await;
+    let stock_before = app.available(&variant).await;
+    for (method, path, body, param) in cases {
+        let r = app.admin(method.clone(), &path, Some(body.clone())).await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {path} {body}: {}",
+            r.body
+        );
+        assert_eq!(r.body["param"], param, "{method} {path} {body}: {}", r.body);
+        crate::helpers::assert_acp_shape(&r);
+    }
+    assert_eq!(counts(&app).await, before, "nothing was created");
+    assert_eq!(
+        app.available(&variant).await,
+        stock_before,
+        "no stock changed"
+    );
+}
+
+/// How many discounts, zones, tax rates, locations and products a merchant has.
+async fn counts(app: &crate::helpers::TestApp) -> Vec<usize> {
+    let mut n = Vec::new();
+    for path in ["/discounts", "/shipping_zones", "/tax_rates", "/locations"] {
+        n.push(
+            app.admin(Method::GET, path, None)
+                .await
+                .body
+                .as_array()
+                .unwrap()
+                .len(),
+        );
+    }
+    n.push(
+        app.admin(Method::GET, "/products?limit=100", None)
+            .await
+            .body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+    );
+    n
+}

@@ -157,6 +157,92 @@ async fn a_request_still_running_gets_409_with_retry_after() {
     assert!(r.headers.get("retry-after").is_some());
 }
 
+#[tokio::test]
+async fn a_key_whose_node_died_mid_request_is_taken_over_within_seconds() {
+    use anycart_server::idempotency::IDEMPOTENCY_LOCK_MS;
+    let app = spawn_sqlite(None).await;
+    let body = json!({"currency": "usd", "line_items": [{"id": app.variant("TEE-TRAIL-S")}], "capabilities": {}});
+    let merchant = MerchantId::parse(&app.demo.merchant_id).unwrap();
+    let scope = IdempotencyScope {
+        merchant,
+        endpoint: "POST /checkout_sessions".into(),
+        key: "orphan".into(),
+    };
+    let hash = anycart_server::idempotency::fingerprint(body.to_string().as_bytes());
+    // A node claimed the key with the server's own lock, then died: nobody renews it.
+    let now = anycart_checkout::clock::Clock::now_ms(&app.clock);
+    app.state
+        .store
+        .idempotency_begin(&scope, &hash, now, IDEMPOTENCY_LOCK_MS)
+        .await
+        .unwrap();
+    let waiting = app
+        .post_with("/checkout_sessions", body.clone(), app.pk(), "orphan")
+        .await;
+    assert_eq!(waiting.status, StatusCode::CONFLICT);
+    let retry_after: i64 = waiting.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after <= 5, "seconds, not a minute");
+    // Six seconds later the retry runs (and its answer is kept for the next one).
+    app.clock.advance_ms(6_000);
+    let taken = app
+        .post_with("/checkout_sessions", body.clone(), app.pk(), "orphan")
+        .await;
+    assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.body);
+    let replay = app
+        .post_with("/checkout_sessions", body, app.pk(), "orphan")
+        .await;
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    assert_eq!(replay.body["id"], taken.body["id"]);
+}
+
+#[tokio::test]
+async fn a_running_request_renews_its_key_so_nobody_takes_it_over() {
+    let app = spawn_sqlite(None).await;
+    let merchant = MerchantId::parse(&app.demo.merchant_id).unwrap();
+    let scope = IdempotencyScope {
+        merchant,
+        endpoint: "POST /x".into(),
+        key: "alive".into(),
+    };
+    let store = &app.state.store;
+    assert!(matches!(
+        store
+            .idempotency_begin(&scope, "h", 0, 5_000)
+            .await
+            .unwrap(),
+        anycart_store::IdempotencyBegin::Proceed
+    ));
+    // Renewed at 4 s: still the holder's at 8 s.
+    assert!(store.idempotency_renew(&scope, 4_000, 5_000).await.unwrap());
+    assert!(matches!(
+        store
+            .idempotency_begin(&scope, "h", 8_000, 5_000)
+            .await
+            .unwrap(),
+        anycart_store::IdempotencyBegin::InFlight { .. }
+    ));
+    // Not renewed past 9 s: taken over.
+    assert!(matches!(
+        store
+            .idempotency_begin(&scope, "h", 9_001, 5_000)
+            .await
+            .unwrap(),
+        anycart_store::IdempotencyBegin::Proceed
+    ));
+    // A finished record is never renewed (nor re-opened by a late heartbeat).
+    store.idempotency_finish(&scope, 201, "{}").await.unwrap();
+    assert!(
+        !store
+            .idempotency_renew(&scope, 10_000, 5_000)
+            .await
+            .unwrap()
+    );
+}
+
 /// A provider that is down for its first call, then delegates to the sandbox.
 #[derive(Debug, Default)]
 struct FlakyProvider {

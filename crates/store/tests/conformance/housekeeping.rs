@@ -221,3 +221,89 @@ async fn ping_answers_and_backend_is_reported() {
         assert_eq!(store.backend(), expected);
     }
 }
+
+/// A session of `m` stored with `status`, last changed at `updated_at_ms`.
+async fn stored_session(
+    store: &anycart_store::Store,
+    m: MerchantId,
+    status: anycart_core::session::CheckoutStatus,
+    updated_at_ms: i64,
+) -> anycart_core::SessionId {
+    let id = anycart_core::SessionId::new();
+    let write = anycart_store::SessionWrite {
+        merchant: m,
+        session: id,
+        expected_version: None,
+        holds: anycart_store::HoldChange::Keep,
+    };
+    store
+        .write_session(write, updated_at_ms, move |_| {
+            let mut s = super::session(m, id);
+            s.status = status;
+            s.updated_at_ms = updated_at_ms;
+            Ok::<_, std::convert::Infallible>(s)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn ended_sessions_and_old_webhook_ids_are_forgotten_after_their_windows() {
+    use anycart_core::session::CheckoutStatus as S;
+    use anycart_store::Retention;
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 5, 0).await;
+        let old_expired = stored_session(&store, m, S::Expired, DAY).await;
+        let old_canceled = stored_session(&store, m, S::Canceled, DAY).await;
+        let recent_expired = stored_session(&store, m, S::Expired, 9 * DAY).await;
+        let old_but_open = stored_session(&store, m, S::ReadyForPayment, DAY).await;
+        let order = complete_order(&store, m, v, 1).await;
+        let paid_session = store
+            .get_order(m, order)
+            .await
+            .unwrap()
+            .unwrap()
+            .order
+            .session_id;
+        for (id, at) in [("evt_old", DAY), ("evt_new", 9 * DAY)] {
+            store
+                .record_webhook(m, "stripe", id, "applied", at)
+                .await
+                .unwrap();
+        }
+
+        let now = 10 * DAY;
+        let retention = Retention::default(); // ended sessions and webhook ids: 7 days
+        let purged = store.purge_expired_records(retention, now).await.unwrap();
+        assert_eq!(purged.sessions, 2, "{name}: {purged:?}");
+        assert_eq!(purged.webhook_events, 1, "{name}");
+        for (id, kept) in [
+            (old_expired, false),
+            (old_canceled, false),
+            (recent_expired, true),
+            (old_but_open, true),
+            (paid_session, true),
+        ] {
+            assert_eq!(
+                store.get_session(m, id).await.unwrap().is_some(),
+                kept,
+                "{name}: {id}"
+            );
+        }
+        assert!(!store.webhook_seen(m, "stripe", "evt_old").await.unwrap());
+        assert!(store.webhook_seen(m, "stripe", "evt_new").await.unwrap());
+        // The order is kept whatever its age.
+        let later = store
+            .purge_expired_records(retention, 1_000 * DAY)
+            .await
+            .unwrap();
+        assert_eq!(
+            later.sessions, 1,
+            "{name}: only the recent expired one is left to go"
+        );
+        assert!(store.get_order(m, order).await.unwrap().is_some());
+    }
+}

@@ -5,7 +5,7 @@ use super::{invalid, money, text};
 use super::{level_wire, product_wire, url};
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::AcpJson;
+use crate::extract::ValidJson;
 use crate::state::AppState;
 use anycart_core::catalogue::{
     IMAGES_MAX, Location, ON_HAND_MAX, Product, Sku, Variant, VariantOption,
@@ -125,7 +125,7 @@ fn new_product(
 pub(super) async fn create_product(
     State(state): State<AppState>,
     caller: SecretCaller,
-    body: AcpJson<NewProduct>,
+    body: ValidJson<NewProduct>,
 ) -> Result<(StatusCode, Json<ProductWire>), ApiError> {
     let merchant = caller.0.merchant;
     let locations: Vec<LocationId> = state
@@ -213,7 +213,7 @@ pub(super) async fn patch_variant(
     State(state): State<AppState>,
     caller: SecretCaller,
     Path(id): Path<String>,
-    body: AcpJson<PatchVariant>,
+    body: ValidJson<PatchVariant>,
 ) -> Result<StatusCode, ApiError> {
     let id = VariantId::parse(&id).map_err(|_| ApiError::not_found("variant"))?;
     let merchant = caller.0.merchant;
@@ -241,7 +241,7 @@ pub(super) async fn patch_variant(
 pub(super) async fn create_location(
     State(state): State<AppState>,
     caller: SecretCaller,
-    body: AcpJson<NewLocation>,
+    body: ValidJson<NewLocation>,
 ) -> Result<(StatusCode, Json<LocationWire>), ApiError> {
     let loc = Location {
         id: LocationId::new(),
@@ -284,7 +284,7 @@ pub(super) async fn set_stock(
     State(state): State<AppState>,
     caller: SecretCaller,
     Path((id, location)): Path<(String, String)>,
-    body: AcpJson<SetStock>,
+    body: ValidJson<SetStock>,
 ) -> Result<Json<StockLevelWire>, ApiError> {
     let variant = VariantId::parse(&id).map_err(|_| ApiError::not_found("variant"))?;
     let location = LocationId::parse(&location).map_err(|_| ApiError::not_found("location"))?;

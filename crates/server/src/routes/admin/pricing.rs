@@ -4,7 +4,7 @@ use super::wire::*;
 use super::{invalid, money, text};
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::AcpJson;
+use crate::extract::ValidJson;
 use crate::state::AppState;
 use anycart_core::pricing::{
     Discount, DiscountKind, ShippingRate, ShippingZone, TaxRate, normalise_code,
@@ -22,7 +22,7 @@ const RATES_PER_ZONE_MAX: usize = 20;
 pub(super) async fn create_shipping_zone(
     State(state): State<AppState>,
     caller: SecretCaller,
-    body: AcpJson<NewShippingZone>,
+    body: ValidJson<NewShippingZone>,
 ) -> Result<(StatusCode, Json<ShippingZone>), ApiError> {
     let req = body.value;
     if req.rates.is_empty() || req.rates.len() > RATES_PER_ZONE_MAX {
@@ -60,7 +60,7 @@ pub(super) async fn create_shipping_zone(
                     .map(|c| text("carrier", c, &format!("{p}.carrier")))
                     .transpose()?,
                 amount: money(&r.price, &format!("{p}.price"))?,
-                free_over_minor: r.free_over.filter(|f| *f >= 0),
+                free_over_minor: r.free_over,
                 min_delivery_days: r.min_delivery_days,
                 max_delivery_days: r.max_delivery_days,
             })
@@ -95,7 +95,7 @@ pub(super) async fn list_shipping_zones(
 pub(super) async fn create_tax_rate(
     State(state): State<AppState>,
     caller: SecretCaller,
-    body: AcpJson<NewTaxRate>,
+    body: ValidJson<NewTaxRate>,
 ) -> Result<(StatusCode, Json<TaxRate>), ApiError> {
     let req = body.value;
     if req.rate_bps > 10_000 {
@@ -135,7 +135,7 @@ pub(super) async fn list_tax_rates(
 pub(super) async fn create_discount(
     State(state): State<AppState>,
     caller: SecretCaller,
-    body: AcpJson<NewDiscount>,
+    body: ValidJson<NewDiscount>,
 ) -> Result<(StatusCode, Json<Discount>), ApiError> {
     let req = body.value;
     let code = normalise_code(&req.code);
@@ -180,7 +180,7 @@ pub(super) async fn create_discount(
         code,
         name: text("name", &req.name, "$.name")?,
         kind,
-        min_subtotal_minor: req.min_subtotal.filter(|m| *m > 0),
+        min_subtotal_minor: req.min_subtotal.filter(|m| *m > 0), // 0 means no minimum
         starts_at_ms: req.starts_at_ms,
         ends_at_ms: req.ends_at_ms,
         max_redemptions: req.max_redemptions,
