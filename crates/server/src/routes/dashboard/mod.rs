@@ -31,11 +31,14 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsa
 
 /// The dashboard routes.
 pub fn router() -> OpenApiRouter<AppState> {
+    // Only the assets are gzipped: redirects and JSON stay as they are.
+    let assets = OpenApiRouter::new()
+        .routes(routes!(dashboard_app_js))
+        .routes(routes!(dashboard_app_css))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true));
     OpenApiRouter::new()
         .routes(routes!(dashboard_page))
         .routes(routes!(dashboard_redirect))
-        .routes(routes!(dashboard_app_js))
-        .routes(routes!(dashboard_app_css))
         .routes(routes!(
             session::dashboard_sign_in,
             session::dashboard_session,
@@ -44,7 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(session::dashboard_sign_in_link))
         .routes(routes!(session::dashboard_set_password))
         .routes(routes!(dashboard_preview))
-        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .merge(assets)
 }
 
 /// A short hash of the assets, so a deploy is picked up despite caching.
@@ -150,7 +153,8 @@ pub struct PreviewQuery {
 #[utoipa::path(get, path = "/dashboard/preview/{placement}", tag = "Dashboard",
     params(("placement" = String, Path), PreviewQuery),
     responses((status = 200, content_type = "text/html", description = "The widget's page"),
-        (status = 400, body = crate::routes::acp::wire::ErrorWire), (status = 404, body = crate::routes::acp::wire::ErrorWire)))]
+        (status = 400, body = crate::routes::acp::wire::ErrorWire), (status = 401, body = crate::routes::acp::wire::ErrorWire),
+        (status = 403, body = crate::routes::acp::wire::ErrorWire), (status = 404, body = crate::routes::acp::wire::ErrorWire)))]
 async fn dashboard_preview(
     State(state): State<AppState>,
     caller: SecretCaller,

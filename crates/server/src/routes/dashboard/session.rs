@@ -162,7 +162,7 @@ pub async fn dashboard_session(
 
 /// Sign out: ends the session and clears the cookie (needs `X-CSRF-Token`).
 #[utoipa::path(delete, path = "/dashboard/session", tag = "Dashboard",
-    responses((status = 204, description = "Signed out"), (status = 403, body = crate::routes::acp::wire::ErrorWire)))]
+    responses((status = 204, description = "Signed out"), (status = 401, body = crate::routes::acp::wire::ErrorWire), (status = 403, body = crate::routes::acp::wire::ErrorWire)))]
 pub async fn dashboard_sign_out(
     State(state): State<AppState>,
     caller: crate::auth::SecretCaller,
@@ -182,7 +182,8 @@ pub async fn dashboard_sign_out(
 
 /// Set the signed-in user's password (needs `X-CSRF-Token`).
 #[utoipa::path(put, path = "/dashboard/password", tag = "Dashboard", request_body = PasswordBody,
-    responses((status = 204, description = "Password set"), (status = 400, body = crate::routes::acp::wire::ErrorWire)))]
+    responses((status = 204, description = "Password set"), (status = 400, body = crate::routes::acp::wire::ErrorWire),
+        (status = 401, body = crate::routes::acp::wire::ErrorWire), (status = 403, body = crate::routes::acp::wire::ErrorWire)))]
 pub async fn dashboard_set_password(
     State(state): State<AppState>,
     caller: crate::auth::SecretCaller,
