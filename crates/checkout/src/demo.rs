@@ -43,6 +43,14 @@ pub struct DemoInfo {
     /// The demo placements' ids (ad first, then article).
     #[serde(default)]
     pub placements: Vec<String>,
+    /// The merchant dashboard, and the demo owner's sign-in (a demo secret,
+    /// like the keys above).
+    #[serde(default)]
+    pub dashboard_url: Option<String>,
+    #[serde(default)]
+    pub dashboard_email: Option<String>,
+    #[serde(default)]
+    pub dashboard_password: Option<String>,
 }
 
 /// `(sku, title, options, price in cents, on hand per warehouse, max per order)`.
@@ -156,6 +164,9 @@ pub async fn seed(store: &Store, base_url: &str, now_ms: i64) -> Result<DemoInfo
         ad_page_url: None,
         article_page_url: None,
         placements: vec![],
+        dashboard_url: None,
+        dashboard_email: None,
+        dashboard_password: None,
     };
     refresh(store, info).await
 }

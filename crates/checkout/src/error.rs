@@ -120,6 +120,34 @@ pub enum ShopperError {
     InvalidShopperToken,
 }
 
+/// Why a merchant dashboard sign-in was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    /// Unknown email or wrong password (never says which).
+    #[error("email or password incorrect")]
+    InvalidCredentials,
+    /// Too many wrong passwords for this email lately.
+    #[error("too many failed sign-ins; retry in {retry_after_s} s")]
+    TooManyAttempts { retry_after_s: i64 },
+    /// A sign-in link that is unknown, used or expired.
+    #[error("sign-in link expired or used")]
+    LinkExpired,
+}
+
+/// Why a report of funnel events was refused; nothing was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EventRefusal {
+    /// The key is not the placement's own publishable key.
+    #[error("the key does not belong to this placement")]
+    WrongPlacement,
+    /// The view's signature is not the iframe page's (a forged view).
+    #[error("view signature invalid")]
+    ForgedView,
+    /// The view was signed too long ago (or claims a time in the future).
+    #[error("view expired")]
+    StaleView,
+}
+
 /// Every way a checkout step can refuse or fail.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckoutError {
@@ -189,6 +217,12 @@ pub enum CheckoutError {
     /// A returning shopper's sign-in was refused.
     #[error(transparent)]
     Shopper(#[from] ShopperError),
+    /// A merchant dashboard sign-in was refused.
+    #[error(transparent)]
+    User(#[from] UserError),
+    /// A funnel events report was refused.
+    #[error(transparent)]
+    Events(#[from] EventRefusal),
     /// The client spent its budget for this action (see [`crate::throttle`]).
     #[error("rate limited ({}), retry after {retry_after_ms} ms", .action.as_str())]
     RateLimited {

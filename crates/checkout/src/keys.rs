@@ -68,6 +68,48 @@ impl CheckoutService {
         }
         self.store.find_api_key(&hash_key(presented)).await
     }
+
+    /// A new key of `kind` for `merchant`: the plaintext (shown once) and its record.
+    pub async fn create_api_key(
+        &self,
+        merchant: MerchantId,
+        kind: ApiKeyKind,
+    ) -> Result<(SecretString, ApiKeyRecord), StoreError> {
+        let (key, record) = generate_key(merchant, kind, self.now_ms());
+        self.store.add_api_key(&record).await?;
+        tracing::info!(merchant_id = %merchant, key_id = %record.id, "api key created");
+        Ok((key, record))
+    }
+
+    /// Revokes one of `merchant`'s own keys at once (`NotFound` for unknown,
+    /// revoked, other merchants' and placements' keys).
+    pub async fn revoke_api_key(
+        &self,
+        merchant: MerchantId,
+        id: ApiKeyId,
+    ) -> Result<(), StoreError> {
+        self.store
+            .revoke_api_key(merchant, id, self.now_ms())
+            .await?;
+        tracing::info!(merchant_id = %merchant, key_id = %id, "api key revoked");
+        Ok(())
+    }
+
+    /// Replaces one of `merchant`'s own keys by a new one of the same kind,
+    /// atomically: the old key stops working the moment the new one exists.
+    pub async fn rotate_api_key(
+        &self,
+        merchant: MerchantId,
+        id: ApiKeyId,
+        kind: ApiKeyKind,
+    ) -> Result<(SecretString, ApiKeyRecord), StoreError> {
+        let (key, record) = generate_key(merchant, kind, self.now_ms());
+        self.store
+            .rotate_api_key(id, &record, self.now_ms())
+            .await?;
+        tracing::info!(merchant_id = %merchant, old_key_id = %id, key_id = %record.id, "api key rotated");
+        Ok((key, record))
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! transition), and hands the result to the store to apply in one transaction.
 
 pub mod agents;
+pub mod analytics;
 pub mod availability;
 pub mod clock;
 pub mod credentials;
@@ -31,6 +32,7 @@ pub mod pause_points;
 mod payment_journal;
 pub mod payment_providers;
 pub mod placements;
+pub mod platform_jobs;
 pub mod recovery;
 pub mod refunds;
 mod saved_cards;
@@ -40,6 +42,7 @@ pub mod shoppers;
 pub mod stripe_events;
 pub mod throttle;
 pub mod ucp;
+pub mod users;
 pub mod waiting_room;
 pub mod workers;
 
@@ -139,6 +142,8 @@ pub struct CheckoutService {
     buyer_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
     /// Per-client limits (see [`throttle`]).
     throttles: Arc<throttle::Throttles>,
+    /// Catalogue imports started from the dashboard on this node.
+    platform_jobs: Arc<platform_jobs::PlatformJobs>,
 }
 
 impl CheckoutService {
@@ -160,6 +165,7 @@ impl CheckoutService {
         let throttles = Arc::new(throttle::Throttles::new(config.throttles));
         CheckoutService {
             throttles,
+            platform_jobs: Arc::new(platform_jobs::PlatformJobs::default()),
             store,
             payments: Arc::new(PaymentProviders::new(sandbox)),
             clock,

@@ -204,6 +204,28 @@ pub async fn create(
     req: &PlacementSpec,
     now_ms: i64,
 ) -> CheckoutResult<Placement> {
+    let (product_id, mut settings) = checked(store, merchant, req).await?;
+    let (key, key_record) = generate_key(merchant, ApiKeyKind::Publishable, now_ms);
+    settings.publishable_key = key.expose_secret().to_string();
+    let placement = Placement {
+        id: PlacementId::new(),
+        merchant_id: merchant,
+        product_id,
+        enabled: req.enabled,
+        settings,
+        created_at_ms: now_ms,
+    };
+    store.create_placement(&placement, &key_record).await?;
+    Ok(placement)
+}
+
+/// [`PlacementSpec`] checked against `merchant`'s catalogue: the product and the
+/// settings (with no publishable key yet).
+async fn checked(
+    store: &Store,
+    merchant: MerchantId,
+    req: &PlacementSpec,
+) -> CheckoutResult<(ProductId, PlacementSettings)> {
     let product_id = ProductId::parse(&req.product_id)
         .map_err(|_| invalid("$.product_id", "not a product id"))?;
     let product = store
@@ -237,13 +259,9 @@ pub async fn create(
     let allowed_origins = origins(&req.allowed_origins)?;
     let campaign = campaign(&req.campaign)?;
     let name = opt_text(&req.name, "$.name")?.unwrap_or_else(|| product.title.clone());
-    let (key, key_record) = generate_key(merchant, ApiKeyKind::Publishable, now_ms);
-    let placement = Placement {
-        id: PlacementId::new(),
-        merchant_id: merchant,
+    Ok((
         product_id,
-        enabled: req.enabled,
-        settings: PlacementSettings {
+        PlacementSettings {
             name,
             variant_id,
             quantity,
@@ -251,12 +269,39 @@ pub async fn create(
             campaign,
             allowed_origins,
             theme: theme(&req.theme)?,
-            publishable_key: key.expose_secret().to_string(),
+            publishable_key: String::new(),
         },
-        created_at_ms: now_ms,
-    };
-    store.create_placement(&placement, &key_record).await?;
-    Ok(placement)
+    ))
+}
+
+impl CheckoutService {
+    /// Replaces a placement's settings (its id, key and creation time stay), checked
+    /// as at creation. Sales already made keep the attribution they were made with.
+    #[tracing::instrument(skip_all, fields(merchant_id = %merchant, placement_id = %id))]
+    pub async fn update_placement(
+        &self,
+        merchant: MerchantId,
+        id: PlacementId,
+        req: &PlacementSpec,
+    ) -> CheckoutResult<Placement> {
+        let current = self
+            .store
+            .get_placement(merchant, id)
+            .await?
+            .ok_or(CheckoutError::NotFound(crate::Resource::Placement))?;
+        let (product_id, mut settings) = checked(&self.store, merchant, req).await?;
+        settings.publishable_key = current.settings.publishable_key.clone();
+        let placement = Placement {
+            product_id,
+            enabled: req.enabled,
+            settings,
+            ..current
+        };
+        if !self.store.update_placement(&placement).await? {
+            return Err(CheckoutError::NotFound(crate::Resource::Placement));
+        }
+        Ok(placement)
+    }
 }
 
 /// The allow-list, normalised and without repeats.

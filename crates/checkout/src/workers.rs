@@ -79,6 +79,9 @@ impl CheckoutService {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "retention purge failed"),
         }
+        if let Err(e) = self.store.purge_dashboard_secrets(self.now_ms()).await {
+            tracing::warn!(error = %e, "dashboard session purge failed");
+        }
         if let Err(e) = self.store.purge_shopper_secrets(self.now_ms()).await {
             tracing::warn!(error = %e, "shopper code purge failed");
         }

@@ -5,6 +5,7 @@ mod config;
 mod connect;
 mod payments;
 mod ucp;
+mod users;
 
 use anycart_checkout::clock::{Clock, SystemClock};
 use anycart_checkout::demo::{self, DemoInfo};
@@ -49,6 +50,9 @@ enum Command {
     /// A merchant's Universal Commerce Protocol door (agents' checkouts).
     #[command(subcommand)]
     Ucp(ucp::UcpCommand),
+    /// Merchant dashboard users (`user create`, `user link`).
+    #[command(subcommand)]
+    User(users::UserCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -167,6 +171,7 @@ async fn main() -> Result<()> {
             dry_run,
             db,
         }) => import_catalogue(dir, merchant, currency, dry_run, db).await,
+        Command::User(c) => users::run_user(c).await,
         Command::Merchant(MerchantCommand::Create { name, db, json }) => {
             let config = Config::load(
                 &db.config,
@@ -416,6 +421,9 @@ async fn demo_merchant(
     demo::ensure_placements(store, &mut info, pages_origin, now_ms)
         .await
         .context("demo placements")?;
+    anycart_checkout::users::ensure_demo_user(store, &mut info, now_ms)
+        .await
+        .context("demo dashboard user")?;
     let pages = DemoPages::of(&info).context("the demo has no placements")?;
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(&info)?)?;
@@ -433,6 +441,14 @@ fn print_demo_banner(info: &DemoInfo, data_dir: &Path) {
     println!("  merchant         {}", info.merchant_id);
     println!("  publishable key  {}", info.publishable_key);
     println!("  secret key       {}", info.secret_key);
+    if let (Some(url), Some(email), Some(password)) = (
+        &info.dashboard_url,
+        &info.dashboard_email,
+        &info.dashboard_password,
+    ) {
+        println!("  dashboard        {url}");
+        println!("    sign in with   {email} / {password}");
+    }
     if let (Some(ad), Some(article)) = (&info.ad_page_url, &info.article_page_url) {
         println!("  ad page (widget) {ad}");
         println!("  article (widget) {article}");

@@ -15,6 +15,7 @@
 pub mod adobe;
 pub mod agent_feed;
 pub mod agent_webhooks;
+pub mod attribution;
 pub mod connect;
 pub mod delivery;
 pub mod import;

@@ -126,6 +126,8 @@ prefixed_id!(/// A payment attempt recorded against a session.
     PaymentId, "pay_", "payment");
 prefixed_id!(/// A refund of (part of) an order's payment.
     RefundId, "rf_", "refund");
+prefixed_id!(/// A person who signs in to the merchant dashboard.
+    UserId, "usr_", "user");
 prefixed_id!(/// A placement: one embed of the checkout widget (an ad slot, an article, a post).
     PlacementId, "plc_", "placement");
 prefixed_id!(/// An agent platform a merchant sells through (ACP, MCP): its webhooks, key and feed.

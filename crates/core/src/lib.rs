@@ -7,6 +7,7 @@
 
 pub mod attribution;
 pub mod catalogue;
+pub mod funnel;
 pub mod ids;
 pub mod inventory;
 pub mod money;

@@ -1,12 +1,17 @@
 //! The extractors that authenticate callers by their API key
 //! (`Authorization: Bearer pk_…|sk_…`); keys themselves live in
-//! [`anycart_checkout::keys`].
+//! [`anycart_checkout::keys`]. The admin API also takes a signed-in dashboard
+//! user's session cookie (with its CSRF token on every state change, see
+//! [`session_cookie`]): the dashboard is one more client of
+//! the same API.
+
+pub mod session_cookie;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use anycart_checkout::throttle::ClientId;
-use anycart_core::{ApiKeyId, MerchantId, PlacementId};
-use anycart_store::ApiKeyKind;
+use anycart_core::{ApiKeyId, MerchantId, PlacementId, UserId};
+use anycart_store::{ApiKeyKind, UserRole};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
@@ -15,9 +20,12 @@ use axum::http::request::Parts;
 pub struct Caller {
     pub merchant: MerchantId,
     pub kind: ApiKeyKind,
-    pub key_id: ApiKeyId,
+    /// The key presented; `None` for a dashboard user's session.
+    pub key_id: Option<ApiKeyId>,
     /// The placement whose own publishable key this is, if it is one.
     pub placement: Option<PlacementId>,
+    /// The dashboard user whose session cookie this is, if it is one.
+    pub user: Option<SessionUser>,
     /// Who is asking, for per-client limits: set for publishable keys (shoppers'
     /// browsers), `None` for secret keys (the merchant's own servers and agents).
     pub client: Option<ClientId>,
@@ -44,6 +52,13 @@ pub fn client_address(parts: &Parts, state: &AppState) -> Option<String> {
         .map(|c| c.0.ip().to_string())
 }
 
+/// A signed-in dashboard user acting through the admin API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionUser {
+    pub id: UserId,
+    pub role: UserRole,
+}
+
 fn unauthorized(message: &str) -> ApiError {
     ApiError::new(ErrorCode::InvalidApiKey, message)
 }
@@ -64,8 +79,9 @@ impl Caller {
         Ok(Caller {
             merchant: record.merchant_id,
             kind: record.kind,
-            key_id: record.id,
+            key_id: Some(record.id),
             placement: record.placement_id,
+            user: None,
             client: (record.kind == ApiKeyKind::Publishable)
                 .then(|| ClientId::of(address.unwrap_or("unknown"), Some(presented))),
         })
@@ -98,9 +114,26 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A caller holding a secret key (admin API).
+/// A caller holding a secret key, or a signed-in dashboard user (admin API).
 #[derive(Clone, Debug)]
 pub struct SecretCaller(pub Caller);
+
+impl SecretCaller {
+    /// Refuses a staff member: keys, connections and payment settings are the
+    /// owner's (a secret key is the owner's too).
+    pub fn require_owner(&self) -> Result<(), ApiError> {
+        match self.0.user {
+            Some(SessionUser {
+                role: UserRole::Staff,
+                ..
+            }) => Err(ApiError::new(
+                ErrorCode::OwnerRequired,
+                "Only the merchant's owner may do this; ask them to.",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for SecretCaller {
     type Rejection = ApiError;
@@ -109,6 +142,13 @@ impl FromRequestParts<AppState> for SecretCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+            && let Some(caller) = session_cookie::cookie_caller(parts, state).await?
+        {
+            return Ok(SecretCaller(caller));
+        }
         let caller = Caller::from_request_parts(parts, state).await?;
         if caller.kind != ApiKeyKind::Secret {
             return Err(ApiError::new(
@@ -117,5 +157,24 @@ impl FromRequestParts<AppState> for SecretCaller {
             ));
         }
         Ok(SecretCaller(caller))
+    }
+}
+
+/// A [`SecretCaller`] who may manage keys, connections and payment settings: a
+/// secret key, or a dashboard owner (checked before the body is read, so a
+/// staff member gets 403 whatever they send).
+#[derive(Clone, Debug)]
+pub struct OwnerCaller(pub Caller);
+
+impl FromRequestParts<AppState> for OwnerCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = SecretCaller::from_request_parts(parts, state).await?;
+        caller.require_owner()?;
+        Ok(OwnerCaller(caller.0))
     }
 }

@@ -18,7 +18,9 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "UCP", description = "Universal Commerce Protocol REST binding (2026-01-11 and 2026-04-08), one door per merchant under /ucp/{merchant_id}: open, signed or keyed as the merchant chooses"),
         (name = "Widget", description = "What the embeddable checkout calls besides the checkout API: returning shoppers, sandbox card tokens, live stock (publishable key)"),
         (name = "Webhooks", description = "Platform webhooks in (signed by the platform)"),
-        (name = "Admin", description = "Merchant back office (secret key), mounted under /v1"),
+        (name = "Admin", description = "Merchant back office (secret key, or a dashboard session cookie with its X-CSRF-Token), mounted under /v1"),
+        (name = "Dashboard", description = "The merchant dashboard: its page and assets, and sign-in (session cookie)"),
+        (name = "Analytics", description = "Funnel events in (the widget, with the placement's publishable key) and the numbers out (admin)"),
         (name = "Pages", description = "What people open in a browser: the landing page, order pages, this reference, the manual"),
         (name = "Operations", description = "For load balancers and monitoring"),
     )
@@ -54,6 +56,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::webhooks::router())
         .merge(routes::pages::router())
         .merge(routes::ops::router())
+        .merge(routes::dashboard::router())
+        .merge(routes::events::router())
         .nest(
             "/v1",
             routes::admin::router()
@@ -213,6 +217,24 @@ mod tests {
         );
     }
 
+    /// Generated clients (the widget's, the dashboard's) name operations by id:
+    /// two handlers with one name would make one of them unreachable.
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = serde_json::to_value(document()).expect("the document serialises");
+        let mut seen = std::collections::BTreeSet::new();
+        for item in doc["paths"].as_object().expect("paths").values() {
+            for op in item.as_object().expect("path item").values() {
+                if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                    assert!(
+                        seen.insert(id.to_string()),
+                        "operationId `{id}` is used twice"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_route_is_documented() {
         let doc = document();
@@ -249,6 +271,13 @@ mod tests {
             "/v1/agent_platforms",
             "/v1/agent_platforms/{id}",
             "/v1/feeds/products.jsonl",
+            "/dashboard/",
+            "/dashboard/session",
+            "/dashboard/sign_in",
+            "/events",
+            "/v1/analytics/funnel",
+            "/v1/analytics/funnel.csv",
+            "/v1/analytics/sales",
         ] {
             assert!(
                 doc.paths.paths.contains_key(path),

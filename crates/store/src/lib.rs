@@ -14,11 +14,13 @@ mod agent_events;
 mod agent_feeds;
 mod agent_platforms;
 mod agent_records;
+mod api_keys;
 mod batch;
 mod catalogue;
 mod checkout;
 mod connection_settings;
 mod connections;
+mod events;
 mod group;
 mod idempotency;
 mod inventory;
@@ -47,6 +49,9 @@ pub use agent_feeds::{
 };
 pub use agent_platforms::{AGENT_PLATFORMS_MAX, AgentPlatform, AgentPlatformChange, AgentSecrets};
 pub use agent_records::{AffiliateClaim, IntentTraceRecord, Touchpoint};
+mod users;
+
+pub use api_keys::ApiKeyListing;
 pub use batch::{BatchItem, BatchResult};
 pub use catalogue::VariantBySku;
 pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
@@ -54,6 +59,10 @@ pub use connection_settings::{
     AdobeSettings, NativeSettings, PlatformSettings, SalesforceSettings, Secret, ShopifySettings,
 };
 pub use connections::{ConnectionRecord, ExternalKind, ImportCursor};
+pub use events::{
+    EVENTS_PER_REPORT_MAX, EventContext, HOUR_MS, OVERVIEW_ORDERS_MAX, ROLLUP_ROWS_MAX,
+    RollupFilter, RollupRow,
+};
 pub use group::{GROUP_JOBS_MAX, GROUP_QUEUE_MAX};
 pub use idempotency::{IDEMPOTENCY_RETENTION_MS, IdempotencyBegin, IdempotencyScope};
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
@@ -84,6 +93,7 @@ pub use ucp::{
     NewUcpWebhook, UCP_TEST_ADDRESSES_MAX, UCP_WEBHOOK_ERROR_CHARS_MAX, UcpAccess, UcpDoor,
     UcpOrderRecord, UcpTestAddress, UcpWebhook, UcpWebhookState, new_ucp_webhook_id,
 };
+pub use users::{DASHBOARD_SECRETS_RETENTION_MS, DashboardSession, DashboardUser, UserRole};
 pub use waiting_rooms::{Admission, Ticket, TicketState};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -44,6 +44,15 @@ pub struct ApiKeyRecord {
     pub created_at_ms: i64,
 }
 
+/// The kind stored as `kind` (anything but `publishable` is a secret key, the
+/// safer reading).
+pub(crate) fn kind_of(kind: &str) -> ApiKeyKind {
+    match kind {
+        "publishable" => ApiKeyKind::Publishable,
+        _ => ApiKeyKind::Secret,
+    }
+}
+
 /// An `api_keys` row.
 #[derive(sqlx::FromRow)]
 struct ApiKeyRow {
@@ -60,10 +69,7 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
     type Error = StoreError;
 
     fn try_from(row: ApiKeyRow) -> StoreResult<Self> {
-        let kind = match row.kind.as_str() {
-            "publishable" => ApiKeyKind::Publishable,
-            _ => ApiKeyKind::Secret,
-        };
+        let kind = kind_of(&row.kind);
         Ok(ApiKeyRecord {
             id: parse_id(&row.id)?,
             merchant_id: parse_id(&row.merchant_id)?,

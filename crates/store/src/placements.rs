@@ -137,6 +137,11 @@ SELECT id, merchant_id, product_id, enabled, doc, created_at_ms
  ORDER BY id
  LIMIT $3";
 
+const UPDATE_PLACEMENT: &str = r"
+UPDATE placements
+   SET product_id = $1, enabled = $2, doc = $3
+ WHERE id = $4 AND merchant_id = $5";
+
 const SELECT_WIDGET_THEME: &str = r"
 SELECT doc
   FROM widget_themes
@@ -326,6 +331,20 @@ impl Store {
             .execute(&self.write)
             .await?;
         Ok(())
+    }
+
+    /// Replaces a placement's product, flag and settings; false if its merchant
+    /// has no such placement.
+    pub async fn update_placement(&self, p: &Placement) -> StoreResult<bool> {
+        let done = sqlx::query(UPDATE_PLACEMENT)
+            .bind(p.product_id.to_string())
+            .bind(flag(p.enabled))
+            .bind(serde_json::to_string(&p.settings)?)
+            .bind(p.id.to_string())
+            .bind(p.merchant_id.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Turns a placement on or off; false if `merchant` has no such placement.

@@ -30,6 +30,8 @@ mod agents;
 mod batches;
 #[path = "conformance/catalogue.rs"]
 mod catalogue;
+#[path = "conformance/events.rs"]
+mod events;
 #[path = "conformance/housekeeping.rs"]
 mod housekeeping;
 #[path = "conformance/migrations.rs"]
@@ -40,6 +42,8 @@ mod payments;
 mod placements;
 #[path = "conformance/ucp.rs"]
 mod ucp;
+#[path = "conformance/users.rs"]
+mod users;
 #[path = "conformance/waiting_rooms.rs"]
 mod waiting_rooms;
 

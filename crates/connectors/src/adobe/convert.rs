@@ -198,7 +198,7 @@ fn guest_address(order: &Order, email: &str) -> Result<Address, ConnectorError> 
 /// The order comment: the tag (for search) and what anycart charged (for people).
 fn tag_comment(order: &Order, id: &str) -> String {
     let currency = &order.currency;
-    format!(
+    let charged = format!(
         "{tag} anycart order {number}: {amount} {code} charged via {provider} ({reference}), {state}.",
         tag = order_tag(id),
         number = order.display_number(),
@@ -211,7 +211,11 @@ fn tag_comment(order: &Order, id: &str) -> String {
         } else {
             "authorised"
         },
-    )
+    );
+    match crate::attribution::sentence(order) {
+        Some(source) => format!("{charged} {source}"),
+        None => charged,
+    }
 }
 
 /// The affiliate attribution agents sent, for the order comment (empty when none).

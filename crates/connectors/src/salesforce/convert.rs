@@ -114,6 +114,10 @@ pub fn basket_request(
         }],
         product_items,
         anycart_order_id: order.id.to_string(),
+        attribution: crate::attribution::fields(order)
+            .into_iter()
+            .map(|(key, value)| (format!("c_{}", crate::attribution::camel(key)), value))
+            .collect(),
     })
 }
 

@@ -153,6 +153,10 @@ pub struct BasketRequest {
     pub product_items: Vec<ProductItemRequest>,
     #[serde(rename = "c_anycartOrderId")]
     pub anycart_order_id: String,
+    /// Where the sale came from: `c_anycartChannel`, `c_anycartPlacementId`,
+    /// `c_anycartCampaign`, `c_anycartCreative`… (custom attributes).
+    #[serde(flatten)]
+    pub attribution: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]

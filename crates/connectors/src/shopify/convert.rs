@@ -56,7 +56,7 @@ pub fn order_create_variables(push: &OrderPush) -> Result<OrderCreateVariables, 
             shipping_address: shipping_address(order),
             tags: vec!["anycart".into(), order_tag(&order.id.to_string())],
             custom_attributes: custom_attributes(push),
-            source_name: "anycart".into(),
+            source_name: crate::attribution::source_name(order),
             source_identifier: order.id.to_string(),
             financial_status: if captured { "PAID" } else { "AUTHORIZED" }.into(),
             transactions: vec![transaction(order)],
@@ -145,11 +145,21 @@ fn shipping_address(order: &Order) -> Option<AddressInput> {
 }
 
 /// anycart's ids on the order: the order id (what webhooks recognise anycart's
-/// own orders by), the session and the number the shopper saw; then the
+/// own orders by), the session and the number the shopper saw; then where the
+/// sale came from (channel, placement, campaign, creative, agent) and the
 /// affiliate attribution agents sent, if any.
 fn custom_attributes(push: &OrderPush) -> Vec<AttributeInput> {
     let order = &push.order;
-    let mut attributes = vec![
+    let attribution = crate::attribution::fields(order)
+        .into_iter()
+        .map(|(key, value)| AttributeInput {
+            key: key.into(),
+            value,
+        });
+    let affiliate = crate::affiliate_attributes(&push.affiliate)
+        .into_iter()
+        .map(|(key, value)| AttributeInput { key, value });
+    let ids = [
         AttributeInput {
             key: ORDER_ID_ATTRIBUTE.into(),
             value: order.id.to_string(),
@@ -163,12 +173,10 @@ fn custom_attributes(push: &OrderPush) -> Vec<AttributeInput> {
             value: order.display_number(),
         },
     ];
-    attributes.extend(
-        crate::affiliate_attributes(&push.affiliate)
-            .into_iter()
-            .map(|(key, value)| AttributeInput { key, value }),
-    );
-    attributes
+    ids.into_iter()
+        .chain(attribution)
+        .chain(affiliate)
+        .collect()
 }
 
 /// The payment anycart's provider already took (a sale) or authorised.

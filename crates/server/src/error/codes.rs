@@ -68,6 +68,12 @@ pub enum ErrorCode {
     InvalidShopperToken,
     InvalidSignature,
     SecretKeyRequired,
+    InvalidCredentials,
+    SignInRequired,
+    SignInLinkExpired,
+    CsrfTokenInvalid,
+    OwnerRequired,
+    InvalidViewToken,
     // 404, 405: what is asked for.
     NotFound,
     MethodNotAllowed,
@@ -128,7 +134,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and the documentation.
-    pub const ALL: [ErrorCode; 88] = {
+    pub const ALL: [ErrorCode; 94] = {
         use ErrorCode::*;
         [
             InvalidJson,
@@ -170,6 +176,12 @@ impl ErrorCode {
             InvalidShopperToken,
             InvalidSignature,
             SecretKeyRequired,
+            InvalidCredentials,
+            SignInRequired,
+            SignInLinkExpired,
+            CsrfTokenInvalid,
+            OwnerRequired,
+            InvalidViewToken,
             NotFound,
             MethodNotAllowed,
             NotCancelable,
@@ -265,6 +277,12 @@ impl ErrorCode {
             InvalidShopperToken => ("invalid_shopper_token", StatusCode::UNAUTHORIZED),
             InvalidSignature => ("invalid_signature", StatusCode::UNAUTHORIZED),
             SecretKeyRequired => ("secret_key_required", StatusCode::FORBIDDEN),
+            InvalidCredentials => ("invalid_credentials", StatusCode::UNAUTHORIZED),
+            SignInRequired => ("sign_in_required", StatusCode::UNAUTHORIZED),
+            SignInLinkExpired => ("sign_in_link_expired", StatusCode::UNAUTHORIZED),
+            CsrfTokenInvalid => ("csrf_token_invalid", StatusCode::FORBIDDEN),
+            OwnerRequired => ("owner_required", StatusCode::FORBIDDEN),
+            InvalidViewToken => ("invalid_view_token", StatusCode::FORBIDDEN),
             NotFound => ("not_found", StatusCode::NOT_FOUND),
             MethodNotAllowed => ("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED),
             NotCancelable => ("not_cancelable", StatusCode::METHOD_NOT_ALLOWED),

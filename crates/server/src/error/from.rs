@@ -3,7 +3,9 @@
 
 use super::{ApiError, ErrorCode};
 use anycart_checkout::agents::signing::SignatureRefusal;
-use anycart_checkout::error::{CodeLimit, ShopperError, TokenRefusal, WebhookRefusal};
+use anycart_checkout::error::{
+    CodeLimit, EventRefusal, ShopperError, TokenRefusal, UserError, WebhookRefusal,
+};
 use anycart_checkout::{CheckoutError, Resource};
 use anycart_connectors::ConnectorError;
 use anycart_store::StoreError;
@@ -203,6 +205,8 @@ impl From<CheckoutError> for ApiError {
             E::BuyerLimitReached(_) => buyer_limit(),
             E::AmountOutOfRange(m) => ApiError::new(ErrorCode::AmountOutOfRange, m),
             E::Shopper(refusal) => shopper_refused(refusal),
+            E::User(refusal) => user_refused(refusal),
+            E::Events(refusal) => events_refused(refusal),
             E::Invalid { param, message } => ApiError::invalid(&param, message),
             E::PersonalData { param } => ApiError::new(
                 ErrorCode::PiiNotAllowed,
@@ -279,6 +283,40 @@ fn webhook_refused(e: WebhookRefusal) -> ApiError {
             ErrorCode::InvalidWebhook,
             format!("The event cannot be read: {why}"),
         ),
+    }
+}
+
+/// A dashboard sign-in refusal (the sign-in form shows `message` as is).
+fn user_refused(e: UserError) -> ApiError {
+    match e {
+        UserError::InvalidCredentials => ApiError::new(
+            ErrorCode::InvalidCredentials,
+            "The email or password is not right.",
+        ),
+        UserError::TooManyAttempts { retry_after_s } => ApiError::new(
+            ErrorCode::TooManyAttempts,
+            "Too many failed sign-ins for this email; wait a few minutes or use a sign-in link.",
+        )
+        .retry_after(u64::try_from(retry_after_s).unwrap_or(1).max(1)),
+        UserError::LinkExpired => ApiError::new(
+            ErrorCode::SignInLinkExpired,
+            "This sign-in link has expired or was already used; ask for a new one.",
+        ),
+    }
+}
+
+/// A funnel events report refused: nothing was counted.
+fn events_refused(e: EventRefusal) -> ApiError {
+    match e {
+        EventRefusal::WrongPlacement => ApiError::new(
+            ErrorCode::InvalidApiKey,
+            "Events must be sent with the placement's own publishable key.",
+        ),
+        EventRefusal::ForgedView | EventRefusal::StaleView => ApiError::new(
+            ErrorCode::InvalidViewToken,
+            "The view token is not valid (forged or expired); reload the widget.",
+        )
+        .with_param("$.view_token"),
     }
 }
 

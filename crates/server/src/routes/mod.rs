@@ -5,6 +5,8 @@
 
 pub mod acp;
 pub mod admin;
+pub mod dashboard;
+pub mod events;
 pub mod feeds;
 pub mod mcp;
 pub mod ops;

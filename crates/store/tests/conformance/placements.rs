@@ -19,7 +19,7 @@ fn theme() -> Theme {
 }
 
 /// A stored placement of `m` selling `product`, with its own publishable key.
-async fn placement(store: &Store, m: MerchantId, product: ProductId) -> Placement {
+pub(crate) async fn placement(store: &Store, m: MerchantId, product: ProductId) -> Placement {
     let key = ApiKeyRecord {
         id: ApiKeyId::new(),
         merchant_id: m,

@@ -184,6 +184,154 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** `/dashboard` without the slash: to the page. */
+        get: operations["dashboard_redirect"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard's page: loads the app, which routes by the URL's hash. */
+        get: operations["dashboard_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/app.css": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard's styles. */
+        get: operations["dashboard_app_css"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/app.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard app. */
+        get: operations["dashboard_app_js"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the signed-in user's password (needs `X-CSRF-Token`). */
+        put: operations["dashboard_set_password"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/preview/{placement}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live preview of a placement in the dashboard's theme editor: the real
+         *     widget, themed with the unsaved edits (checked like a saved theme), framable
+         *     only by the dashboard. Needs the dashboard session.
+         */
+        get: operations["dashboard_preview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current session (and its CSRF token), or 401 `sign_in_required`. */
+        get: operations["dashboard_session"];
+        put?: never;
+        /**
+         * Sign in with email and password: sets the session cookie. Wrong passwords are
+         *     rate-limited per email (429 with `Retry-After`).
+         */
+        post: operations["dashboard_sign_in"];
+        /** Sign out: ends the session and clears the cookie (needs `X-CSRF-Token`). */
+        delete: operations["dashboard_sign_out"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/sign_in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The one-time sign-in link: spends it, sets the session cookie and opens the
+         *     dashboard; an expired or used link opens the sign-in form with a notice.
+         */
+        get: operations["dashboard_sign_in_link"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -232,6 +380,23 @@ export interface paths {
         get: operations["embed_js"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report funnel events of one widget view (no cookies, nothing personal). */
+        post: operations["post_events"];
         delete?: never;
         options?: never;
         head?: never;
@@ -429,7 +594,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Create a checkout session. */
-        post: operations["create"];
+        post: operations["ucp_create_checkout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -444,12 +609,12 @@ export interface paths {
             cookie?: never;
         };
         /** Get a checkout session. */
-        get: operations["get"];
+        get: operations["ucp_get_checkout"];
         /**
          * Update a checkout session: line items, buyer, fulfillment and discount codes
          *     it names replace the session's; what it omits is kept.
          */
-        put: operations["update"];
+        put: operations["ucp_update_checkout"];
         post?: never;
         delete?: never;
         options?: never;
@@ -467,7 +632,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cancel a checkout session and release its stock. */
-        post: operations["cancel"];
+        post: operations["ucp_cancel_checkout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -484,7 +649,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Complete a checkout session: pay with the instrument given and place the order. */
-        post: operations["complete"];
+        post: operations["ucp_complete_checkout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -499,12 +664,12 @@ export interface paths {
             cookie?: never;
         };
         /** Get an order (its fulfillment expectations, events and adjustments). */
-        get: operations["get"];
+        get: operations["ucp_get_order"];
         /**
          * Report fulfillment events or adjustments on an order (appended; recorded as
          *     the agent reports them).
          */
-        put: operations["update"];
+        put: operations["ucp_update_order"];
         post?: never;
         delete?: never;
         options?: never;
@@ -591,6 +756,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/analytics/funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The funnel: viewable impressions → opened → checkout started → contact →
+         *     shipping → payment attempted → paid, with drop-off and the reasons shoppers left.
+         */
+        get: operations["analytics_funnel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/funnel.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The funnel series as CSV: one row per bucket, one column per step and reason
+         *     (the numbers the charts show).
+         */
+        get: operations["analytics_funnel_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/sales": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Revenue, orders, average order value and conversion over time, per channel,
+         *     placement and campaign.
+         */
+        get: operations["analytics_sales"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api_keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The merchant's own keys, newest first (placements' keys are on their placement). */
+        get: operations["list_api_keys"];
+        put?: never;
+        /** Create a key; its plaintext is in this response only. */
+        post: operations["create_api_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api_keys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a key: it stops working at once. */
+        post: operations["revoke_api_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api_keys/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace a key by a new one of the same kind: the old one stops working at once. */
+        post: operations["rotate_api_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/connection": {
         parameters: {
             query?: never;
@@ -612,6 +889,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/connection/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest import started on this node, or 404. */
+        get: operations["get_import"];
+        put?: never;
+        /**
+         * Start importing the platform's catalogue (resuming a stopped import); poll
+         *     `GET /v1/connection/import` for progress.
+         */
+        post: operations["start_import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/connection/links": {
         parameters: {
             query?: never;
@@ -623,6 +921,40 @@ export interface paths {
         put?: never;
         /** Link a platform id to an anycart id (what import does for every item). */
         post: operations["create_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connection/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-read stock from the platform now (also runs every 15 minutes by itself). */
+        post: operations["reconcile_now"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connection/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test the connection: read the platform's first catalogue page, change nothing. */
+        post: operations["test_connection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -885,7 +1217,11 @@ export interface paths {
         };
         /** One placement with its embed snippet. */
         get: operations["get_placement"];
-        put?: never;
+        /**
+         * Replace a placement's settings (same body as creation; its id, key and embed
+         *     snippet stay, so live embeds pick up the change on their next load).
+         */
+        put: operations["put_placement"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1061,7 +1397,7 @@ export interface paths {
             cookie?: never;
         };
         /** An order sold through the UCP door, with its webhooks. */
-        get: operations["get_order"];
+        get: operations["get_ucp_order"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1582,6 +1918,17 @@ export interface components {
             amount: number;
             path: string;
         };
+        /** @description A key as listed: never the key itself. */
+        ApiKeyWire: {
+            created_at: string;
+            /** @description e.g. `sk_…a1b2`. */
+            hint: string;
+            id: string;
+            /** @description `publishable` or `secret`. */
+            kind: string;
+            /** @description When it stopped working; `null` while live (always sent). */
+            revoked_at: string | null;
+        };
         /** @description ACP `AppliedDiscount`. */
         AppliedDiscountWire: {
             allocations: components["schemas"]["AllocationWire"][];
@@ -1734,6 +2081,15 @@ export interface components {
             buyer?: components["schemas"]["BuyerRequest"] | null;
             payment_data: components["schemas"]["PaymentDataWire"];
         };
+        /** @description `POST /v1/connection/test`. */
+        ConnectionTestWire: {
+            /** @description What the platform said, when not `ok` (always sent). */
+            message: string | null;
+            /** @description The platform answered with its catalogue. */
+            ok: boolean;
+            /** @description Products on its first catalogue page. */
+            products_seen: number;
+        };
         /** @description A connection as the admin API shows it (no secrets). */
         ConnectionWire: {
             base_url?: string | null;
@@ -1772,6 +2128,26 @@ export interface components {
         CredentialWire: {
             token: string;
             type: string;
+        };
+        /**
+         * @description A dashboard session: who, for which merchant, and the CSRF token to send as
+         *     `X-CSRF-Token` with every state change.
+         */
+        DashboardSessionWire: {
+            csrf_token: string;
+            expires_at: string;
+            merchant_id: string;
+            merchant_name: string;
+            user: components["schemas"]["DashboardUserWire"];
+        };
+        /** @description The signed-in user. */
+        DashboardUserWire: {
+            email: string;
+            /** @description False until the user sets one (a link-only user). */
+            has_password: boolean;
+            id: string;
+            /** @description `owner` or `staff`. */
+            role: string;
         };
         /** @description ACP `DiscountsRequest`. */
         DiscountsRequest: {
@@ -1833,6 +2209,41 @@ export interface components {
             /** Format: int64 */
             quantity: number;
         };
+        /** @description One event: a step reached, or `left` with the reason. */
+        EventWire: {
+            /**
+             * @description With `left`: `closed`, `out_of_stock`, `declined`, `price_changed`,
+             *     `three_ds_failed`, `hold_expired` or `limit_reached`.
+             */
+            reason?: string | null;
+            /**
+             * @description `impression`, `opened`, `checkout_started`, `contact`, `shipping`,
+             *     `payment_attempted`, `paid`, or `left`.
+             */
+            step: string;
+        };
+        /** @description What was counted. */
+        EventsAccepted: {
+            /** Format: int64 */
+            counted: number;
+            /** @description True when the sender looked like a robot: nothing was counted. */
+            dropped: boolean;
+            /**
+             * Format: int64
+             * @description Events of this view already counted (replays count nothing).
+             */
+            duplicates: number;
+        };
+        /** @description `POST /events`: a batch of one view's events. */
+        EventsBody: {
+            events: components["schemas"]["EventWire"][];
+            /** @description The placement's own publishable key (a beacon cannot send headers). */
+            key: string;
+            placement: string;
+            /** @description The view id and token the iframe page was given. */
+            view_id: string;
+            view_token: string;
+        };
         /** @description ACP `ExtensionDeclaration`. */
         ExtensionWire: {
             extends: string[];
@@ -1873,6 +2284,32 @@ export interface components {
             title: string;
             totals: components["schemas"]["TotalWire"][];
             type: string;
+        };
+        /** @description One bucket of the funnel series. */
+        FunnelBucketWire: {
+            counts: components["schemas"]["StepCountsWire"];
+            start: string;
+        };
+        /** @description `GET /v1/analytics/funnel`. */
+        FunnelWire: {
+            from: string;
+            granularity: string;
+            placements: components["schemas"]["PlacementFunnelWire"][];
+            reasons: components["schemas"]["ReasonWire"][];
+            series: components["schemas"]["FunnelBucketWire"][];
+            steps: components["schemas"]["StepWire"][];
+            to: string;
+        };
+        /** @description An import and how far it got. */
+        ImportWire: {
+            /** @description Why it stopped, when `failed` (run it again to resume; always sent). */
+            error: string | null;
+            pages: number;
+            products: number;
+            started_at: string;
+            /** @description `running`, `done` or `failed`. */
+            state: string;
+            variants: number;
         };
         /** @description Initial stock for a new variant at a location. */
         InitialStock: {
@@ -2057,6 +2494,16 @@ export interface components {
             verify_signatures?: boolean;
             /** @description Where `order_create` / `order_update` webhooks are posted (https). */
             webhook_url?: string | null;
+        };
+        /** @description `POST /v1/api_keys`. */
+        NewApiKey: {
+            /** @description `publishable` or `secret`. */
+            kind: string;
+        };
+        /** @description A key just made: the only time its plaintext is shown. */
+        NewApiKeyWire: components["schemas"]["ApiKeyWire"] & {
+            /** @description The key itself: store it now, it is not shown again. */
+            secret: string;
         };
         /** @description `POST /v1/discounts`. */
         NewDiscount: {
@@ -2312,6 +2759,11 @@ export interface components {
             /** @description Pass as `after`/`before` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
+        /** @description `PUT /dashboard/password`. */
+        PasswordBody: {
+            /** @description 10 to 256 characters. */
+            password: string;
+        };
         /** @description `PATCH /v1/variants/{id}`. */
         PatchVariant: {
             price?: components["schemas"]["MoneyWire"] | null;
@@ -2387,6 +2839,14 @@ export interface components {
             ticket: string;
             variant_id: string;
         };
+        /** @description One placement's funnel. */
+        PlacementFunnelWire: {
+            campaign: string;
+            channel: string;
+            counts: components["schemas"]["StepCountsWire"];
+            name?: string | null;
+            placement_id: string;
+        };
         /** @description A placement as the admin API shows it, with its embed snippet. */
         PlacementWire: {
             allowed_origins: string[];
@@ -2450,6 +2910,18 @@ export interface components {
         /** @description ACP `ProtocolVersion`. */
         ProtocolWire: {
             version: string;
+        };
+        /** @description Why shoppers left, and how many. */
+        ReasonWire: {
+            /** Format: int64 */
+            count: number;
+            reason: string;
+        };
+        /** @description `POST /v1/connection/reconcile`. */
+        ReconcileWire: {
+            pages: number;
+            /** @description Stock rows rewritten from the platform's figures. */
+            rows: number;
         };
         /**
          * @description `POST /v1/orders/{id}/refunds`. Nothing named: the whole order (what is left
@@ -2529,6 +3001,47 @@ export interface components {
              */
             shopper_token?: string | null;
         };
+        /** @description Sales in one bucket. */
+        SalesBucketWire: {
+            /** Format: int64 */
+            impressions: number;
+            /** Format: int64 */
+            orders: number;
+            /** @description One entry per currency sold in. */
+            revenue: components["schemas"]["MoneyWire"][];
+            start: string;
+        };
+        /** @description Sales under one channel, placement or campaign. */
+        SalesSliceWire: {
+            key: string;
+            /** @description The placement's name, for placement slices. */
+            name?: string | null;
+            /** Format: int64 */
+            orders: number;
+            revenue: components["schemas"]["MoneyWire"][];
+        };
+        /** @description `GET /v1/analytics/sales`. */
+        SalesWire: {
+            /** @description Revenue ÷ orders per currency (minor units, rounded down). */
+            average_order_value: components["schemas"]["MoneyWire"][];
+            by_campaign: components["schemas"]["SalesSliceWire"][];
+            by_channel: components["schemas"]["SalesSliceWire"][];
+            by_placement: components["schemas"]["SalesSliceWire"][];
+            /**
+             * Format: int64
+             * @description Orders per viewable impression, in basis points; `None` without impressions.
+             */
+            conversion_bp?: number | null;
+            from: string;
+            granularity: string;
+            /** Format: int64 */
+            impressions: number;
+            /** Format: int64 */
+            orders: number;
+            revenue: components["schemas"]["MoneyWire"][];
+            series: components["schemas"]["SalesBucketWire"][];
+            to: string;
+        };
         /**
          * @description A Salesforce B2C Commerce site, through the Shopper APIs (SCAPI) with a SLAS
          *     private client.
@@ -2597,6 +3110,44 @@ export interface components {
         ShopperTokenRequest: {
             /** @description The shopper token from `verify`. */
             shopper_token: string;
+        };
+        /** @description `POST /dashboard/session`. */
+        SignInBody: {
+            email: string;
+            password: string;
+        };
+        /** @description Counts per funnel step. */
+        StepCountsWire: {
+            /** Format: int64 */
+            checkout_started: number;
+            /** Format: int64 */
+            contact: number;
+            /** Format: int64 */
+            impression: number;
+            /** Format: int64 */
+            opened: number;
+            /** Format: int64 */
+            paid: number;
+            /** Format: int64 */
+            payment_attempted: number;
+            /** Format: int64 */
+            shipping: number;
+        };
+        /** @description One step of the funnel with its drop-off to the next. */
+        StepWire: {
+            /** Format: int64 */
+            count: number;
+            /**
+             * Format: int64
+             * @description Shoppers lost before the next step (0 for `paid`).
+             */
+            drop_off: number;
+            /**
+             * Format: int64
+             * @description Share that reached the next step, in basis points (10000 = 100 %).
+             */
+            pass_rate_bp?: number | null;
+            step: string;
         };
         /** @description A stock level as the admin API shows it. */
         StockLevelWire: {
@@ -2823,6 +3374,7 @@ export interface components {
             theme: components["schemas"]["ThemeWire"];
             /** @description The preselected variant, if the placement names one (always sent). */
             variant_id: string | null;
+            view: components["schemas"]["WidgetView"] | null;
         };
         /**
          * @description How the app lays itself out.
@@ -2887,6 +3439,11 @@ export interface components {
              *     out once admitted.
              */
             waiting_room: boolean;
+        };
+        /** @description A signed view: what funnel event reports must carry. */
+        WidgetView: {
+            view_id: string;
+            view_token: string;
         };
     };
     responses: never;
@@ -4211,6 +4768,1048 @@ export interface operations {
             };
         };
     };
+    dashboard_redirect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To /dashboard/ */
+            308: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dashboard app's page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_app_css: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The app styles */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": unknown;
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_app_js: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The app script */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": unknown;
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_set_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordBody"];
+            };
+        };
+        responses: {
+            /** @description Password set */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_preview: {
+        parameters: {
+            query?: {
+                /** @description `compact` (300×250) or `fluid` (300×600 and article width). */
+                layout?: string | null;
+                /** @description The theme being edited, as JSON (`ThemeWire`); the saved one without it. */
+                theme?: string | null;
+            };
+            header?: never;
+            path: {
+                placement: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The widget's page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSessionWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignInBody"];
+            };
+        };
+        responses: {
+            /** @description Signed in; the session cookie is set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSessionWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_sign_out: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_sign_in_link: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the dashboard (signed in) or its sign-in form */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
     page: {
         parameters: {
             query?: never;
@@ -4451,6 +6050,143 @@ export interface operations {
             };
             /** @description The request target is too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    post_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventsBody"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventsAccepted"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5479,7 +7215,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    ucp_create_checkout: {
         parameters: {
             query?: never;
             header: {
@@ -5614,7 +7350,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    ucp_get_checkout: {
         parameters: {
             query?: never;
             header: {
@@ -5718,7 +7454,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    ucp_update_checkout: {
         parameters: {
             query?: never;
             header: {
@@ -5854,7 +7590,7 @@ export interface operations {
             };
         };
     };
-    cancel: {
+    ucp_cancel_checkout: {
         parameters: {
             query?: never;
             header: {
@@ -5990,7 +7726,7 @@ export interface operations {
             };
         };
     };
-    complete: {
+    ucp_complete_checkout: {
         parameters: {
             query?: never;
             header: {
@@ -6134,7 +7870,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    ucp_get_order: {
         parameters: {
             query?: never;
             header: {
@@ -6238,7 +7974,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    ucp_update_order: {
         parameters: {
             query?: never;
             header: {
@@ -7130,6 +8866,874 @@ export interface operations {
             };
         };
     };
+    analytics_funnel: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive): `YYYY-MM-DD` or RFC 3339. Default: 30 days before `to`. */
+                from?: string;
+                /** @description End (exclusive): `YYYY-MM-DD` or RFC 3339. Default: now. */
+                to?: string;
+                /** @description `hour` (at most 31 days) or `day` (at most a year). Default `day`. */
+                granularity?: string;
+                /** @description Only this placement (`plc_…`). */
+                placement?: string;
+                /** @description Only this channel (`display_ad`, `publisher`, …). */
+                channel?: string;
+                /** @description Only this campaign name. */
+                campaign?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    analytics_funnel_csv: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive): `YYYY-MM-DD` or RFC 3339. Default: 30 days before `to`. */
+                from?: string;
+                /** @description End (exclusive): `YYYY-MM-DD` or RFC 3339. Default: now. */
+                to?: string;
+                /** @description `hour` (at most 31 days) or `day` (at most a year). Default `day`. */
+                granularity?: string;
+                /** @description Only this placement (`plc_…`). */
+                placement?: string;
+                /** @description Only this channel (`display_ad`, `publisher`, …). */
+                channel?: string;
+                /** @description Only this campaign name. */
+                campaign?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description start, then a column per step and per reason */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    analytics_sales: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive): `YYYY-MM-DD` or RFC 3339. Default: 30 days before `to`. */
+                from?: string;
+                /** @description End (exclusive): `YYYY-MM-DD` or RFC 3339. Default: now. */
+                to?: string;
+                /** @description `hour` (at most 31 days) or `day` (at most a year). Default `day`. */
+                granularity?: string;
+                /** @description Only this placement (`plc_…`). */
+                placement?: string;
+                /** @description Only this channel (`display_ad`, `publisher`, …). */
+                channel?: string;
+                /** @description Only this campaign name. */
+                campaign?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    list_api_keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyWire"][];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    create_api_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewApiKey"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewApiKeyWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    revoke_api_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    rotate_api_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewApiKeyWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
     get_connection: {
         parameters: {
             query?: never;
@@ -7378,6 +9982,241 @@ export interface operations {
             };
         };
     };
+    get_import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    start_import: {
+        parameters: {
+            query?: {
+                restart?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
     create_link: {
         parameters: {
             query?: never;
@@ -7423,6 +10262,266 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorWire"];
                 };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    reconcile_now: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconcileWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    test_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTestWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No such resource for this caller */
             404: {
@@ -9820,6 +12919,142 @@ export interface operations {
             };
         };
     };
+    put_placement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPlacement"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementWire"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
     disable_placement: {
         parameters: {
             query?: never;
@@ -11449,7 +14684,7 @@ export interface operations {
             };
         };
     };
-    get_order: {
+    get_ucp_order: {
         parameters: {
             query?: never;
             header?: never;

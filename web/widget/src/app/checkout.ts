@@ -7,6 +7,7 @@ import type { Session } from '../api/types';
 import { CallError, post, postWith } from './api';
 import { tellHost } from './host';
 import { admittedTicket, joinLine } from './line';
+import { left } from './funnel';
 import { formatMoney } from './money';
 import { absorb, basketProblems, blocked } from './session';
 import { useSaved } from './shopper';
@@ -82,6 +83,7 @@ export async function cancel(): Promise<void> {
   if (s) await post('/checkout_sessions/{checkout_session_id}/cancel', {}, { checkout_session_id: s.id }).catch(() => undefined);
   state.session = null;
   state.notices = [];
+  if (s) left('closed');
   tellHost('ec.cancel', s ? { checkout: { id: s.id } } : {});
   state.step = 'product';
 }

@@ -5,6 +5,7 @@
 // Rendering uses DOM APIs and textContent only (never innerHTML), so no
 // catalogue or API text can inject markup.
 import { cfg } from './config';
+import { observe, startFunnel } from './funnel';
 import { ancestorOk, handshake, tellHost } from './host';
 import { renderShell } from './render/shell';
 import { loadShopper } from './shopper';
@@ -15,7 +16,7 @@ import { go, mount, render } from './ui';
 
 async function main(): Promise<void> {
   const root = document.getElementById('app') as HTMLElement;
-  mount(root, () => renderShell(root));
+  mount(root, () => { renderShell(root); observe(); });
   applyTheme(cfg.theme);
   state.shopper = loadShopper();
   // Report the content's own height (not the viewport's) so the host can shrink the frame too.
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     return;
   }
   go('product');
+  startFunnel(root);
   watchStock(() => { if (state.step === 'product') render(); });
 }
 

@@ -7,6 +7,7 @@ import type { PaymentHandler, Session } from '../api/types';
 import { CallError, post } from './api';
 import { cfg } from './config';
 import { tellHost } from './host';
+import { left, track } from './funnel';
 import { absorb } from './session';
 import { showErrors, state } from './state';
 
@@ -32,6 +33,8 @@ function handler(s: Session): PaymentHandler {
 /** Completes with `token` (a provider token, or the shopper token standing for a
  * saved card); `outcome` answers a 3-D Secure challenge. Returns the session. */
 export async function complete(s: Session, token: string, outcome?: Outcome): Promise<Session> {
+  track('payment_attempted');
+  if (outcome === 'denied') left('three_ds_failed');
   const done = await post('/checkout_sessions/{checkout_session_id}/complete', {
     payment_data: { handler_id: handler(s).id, instrument: { type: 'card', credential: { type: paysWithStripe() ? 'card' : 'spt', token } } },
     ...(outcome ? { authentication_result: { outcome } } : {}),

@@ -46,14 +46,13 @@ impl AcpCaller {
             body,
         };
         // Agent platforms' keys are publishable-kind keys of their own: a secret
-        // key or a placement's key is never one, so those skip the lookup.
-        let platform = if caller.kind == ApiKeyKind::Secret || caller.placement.is_some() {
-            None
-        } else {
-            state
-                .checkout
-                .agent_of_request(caller.key_id, &request)
-                .await?
+        // key, a placement's key or a dashboard session is never one, so those
+        // skip the lookup.
+        let platform = match caller.key_id {
+            Some(key) if caller.kind != ApiKeyKind::Secret && caller.placement.is_none() => {
+                state.checkout.agent_of_request(key, &request).await?
+            }
+            _ => None,
         };
         if platform.is_some() {
             // A registered platform is the merchant's authenticated partner, like

@@ -1,7 +1,7 @@
 //! Admin API for the merchant's platform connection and its order outbox:
 //! connect a platform, link platform ids, see and re-queue dead-lettered pushes.
 
-use crate::auth::SecretCaller;
+use crate::auth::{OwnerCaller, SecretCaller};
 use crate::error::ApiError;
 use crate::extract::AcpJson;
 use crate::state::AppState;
@@ -106,7 +106,7 @@ pub fn outbox_wire(i: OutboxItem) -> OutboxWire {
 #[utoipa::path(put, path = "/connection", tag = "Admin", request_body = PlatformSettings, responses((status = 200, body = ConnectionWire), (status = 400, body = crate::routes::acp::wire::ErrorWire)), security(("bearer" = [])))]
 pub async fn put_connection(
     State(state): State<AppState>,
-    caller: SecretCaller,
+    caller: OwnerCaller,
     body: AcpJson<PlatformSettings>,
 ) -> Result<Json<ConnectionWire>, ApiError> {
     let record = connect(&state.store, caller.0.merchant, body.value, state.now_ms()).await?;
@@ -131,7 +131,7 @@ pub async fn get_connection(
 #[utoipa::path(post, path = "/connection/links", tag = "Admin", request_body = LinkBody, responses((status = 204)), security(("bearer" = [])))]
 pub async fn create_link(
     State(state): State<AppState>,
-    caller: SecretCaller,
+    caller: OwnerCaller,
     body: AcpJson<LinkBody>,
 ) -> Result<StatusCode, ApiError> {
     let merchant = caller.0.merchant;

@@ -3,11 +3,14 @@
 //! other merchants are indistinguishable from ids that do not exist (404).
 
 pub mod agent_platforms;
+pub mod analytics;
+pub mod api_keys;
 mod catalogue;
 pub mod connections;
 mod orders;
 pub mod payments;
 pub mod placements;
+pub mod platform_jobs;
 mod pricing;
 pub mod refunds;
 pub mod wire;
@@ -49,11 +52,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::forget_shopper))
         .merge(placements::router())
         .merge(agent_platforms::router())
+        .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
+        .routes(routes!(api_keys::rotate_api_key))
+        .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(analytics::analytics_funnel))
+        .routes(routes!(analytics::analytics_funnel_csv))
+        .routes(routes!(analytics::analytics_sales))
         .routes(routes!(
             connections::put_connection,
             connections::get_connection
         ))
         .routes(routes!(connections::create_link))
+        .routes(routes!(platform_jobs::test_connection))
+        .routes(routes!(
+            platform_jobs::start_import,
+            platform_jobs::get_import
+        ))
+        .routes(routes!(platform_jobs::reconcile_now))
         .routes(routes!(connections::list_outbox))
         .routes(routes!(connections::retry_outbox))
         .routes(routes!(

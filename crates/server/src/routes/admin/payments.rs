@@ -1,6 +1,6 @@
 //! Admin API for how the merchant is paid: `PUT/GET /v1/payment_provider`.
 
-use crate::auth::SecretCaller;
+use crate::auth::{OwnerCaller, SecretCaller};
 use crate::error::ApiError;
 use crate::extract::AcpJson;
 use crate::state::AppState;
@@ -76,7 +76,7 @@ fn provider_wire(
 #[utoipa::path(put, path = "/payment_provider", tag = "Admin", request_body = PaymentProviderSettings, responses((status = 200, body = PaymentProviderWire), (status = 400, body = crate::routes::acp::wire::ErrorWire)), security(("bearer" = [])))]
 pub async fn put_payment_provider(
     State(state): State<AppState>,
-    caller: SecretCaller,
+    caller: OwnerCaller,
     body: AcpJson<PaymentProviderSettings>,
 ) -> Result<Json<PaymentProviderWire>, ApiError> {
     let merchant = caller.0.merchant;

@@ -25,7 +25,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_placement, list_placements))
-        .routes(routes!(get_placement))
+        .routes(routes!(get_placement, put_placement))
         .routes(routes!(disable_placement))
         .routes(routes!(enable_placement))
         .routes(routes!(get_widget_theme, put_widget_theme))
@@ -243,6 +243,27 @@ async fn get_placement(
     Path(id): Path<String>,
 ) -> Result<Json<PlacementWire>, ApiError> {
     let p = load(&state, &caller, &id).await?;
+    Ok(Json(placement_wire(&state.config.base_url, &p)))
+}
+
+/// Replace a placement's settings (same body as creation; its id, key and embed
+/// snippet stay, so live embeds pick up the change on their next load).
+#[utoipa::path(put, path = "/placements/{id}", tag = "Admin", params(("id" = String, Path)), request_body = NewPlacement, responses((status = 200, body = PlacementWire), (status = 400), (status = 404)), security(("bearer" = [])))]
+async fn put_placement(
+    State(state): State<AppState>,
+    caller: SecretCaller,
+    Path(id): Path<String>,
+    body: AcpJson<NewPlacement>,
+) -> Result<Json<PlacementWire>, ApiError> {
+    let current = load(&state, &caller, &id).await?;
+    let p = state
+        .checkout
+        .update_placement(
+            caller.0.merchant,
+            current.id,
+            &PlacementSpec::from(&body.value),
+        )
+        .await?;
     Ok(Json(placement_wire(&state.config.base_url, &p)))
 }
 

@@ -60,10 +60,13 @@ async fn index() -> Html<&'static str> {
     )
 }
 
-/// `?size=300x600` shows the ad as a half-page slot instead of the default 300×250.
+/// `?size=300x600` shows the ad as a half-page slot instead of the default 300×250;
+/// `?placement=plc_…` shows another placement (one made in the dashboard, with
+/// this page's origin allowed) instead of the demo's own.
 #[derive(Debug, serde::Deserialize)]
 struct AdQuery {
     size: Option<String>,
+    placement: Option<String>,
 }
 
 async fn ad(State(p): State<Arc<DemoPages>>, Query(q): Query<AdQuery>) -> Html<String> {
@@ -82,7 +85,12 @@ async fn ad(State(p): State<Arc<DemoPages>>, Query(q): Query<AdQuery>) -> Html<S
 <anycart-checkout placement=\"{id}\" size=\"{size}\" label=\"Buy the Summit Water Bottle\"></anycart-checkout>\
 </aside></div>{EVENT_LOG_JS}</body></html>",
         base = p.base_url,
-        id = p.ad_placement
+        // Only a well-formed id reaches the page (it is written into the HTML).
+        id = q
+            .placement
+            .as_deref()
+            .and_then(|id| anycart_core::PlacementId::parse(id).ok())
+            .map_or_else(|| p.ad_placement.clone(), |id| id.to_string())
     ))
 }
 

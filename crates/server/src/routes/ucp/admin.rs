@@ -150,7 +150,7 @@ fn order_id(raw: &str) -> Result<OrderId, ApiError> {
 }
 
 /// An order sold through the UCP door, with its webhooks.
-#[utoipa::path(get, path = "/ucp/orders/{order_id}", tag = "Admin", params(("order_id" = String, Path)), responses((status = 200, body = UcpOrderWire), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/ucp/orders/{order_id}", tag = "Admin", operation_id = "get_ucp_order", params(("order_id" = String, Path)), responses((status = 200, body = UcpOrderWire), (status = 404)), security(("bearer" = [])))]
 async fn get_order(
     State(state): State<AppState>,
     caller: SecretCaller,

@@ -174,7 +174,7 @@ fn read_body(body: Result<Bytes, BytesRejection>, v: UcpVersion) -> UcpResult<By
 }
 
 /// Create a checkout session.
-#[utoipa::path(post, path = "/ucp/{merchant_id}/checkout-sessions", tag = "UCP",
+#[utoipa::path(post, path = "/ucp/{merchant_id}/checkout-sessions", tag = "UCP", operation_id = "ucp_create_checkout",
     params(("merchant_id" = String, Path), ("UCP-Agent" = String, Header), ("Idempotency-Key" = Option<String>, Header)),
     request_body = Object,
     responses((status = 201, body = Object), (status = "4XX", body = Object)))]
@@ -277,7 +277,7 @@ async fn currency_of(
 }
 
 /// Get a checkout session.
-#[utoipa::path(get, path = "/ucp/{merchant_id}/checkout-sessions/{id}", tag = "UCP",
+#[utoipa::path(get, path = "/ucp/{merchant_id}/checkout-sessions/{id}", tag = "UCP", operation_id = "ucp_get_checkout",
     params(("merchant_id" = String, Path), ("id" = String, Path), ("UCP-Agent" = String, Header)),
     responses((status = 200, body = Object), (status = "4XX", body = Object)))]
 pub async fn get(
@@ -304,7 +304,7 @@ pub async fn get(
 
 /// Update a checkout session: line items, buyer, fulfillment and discount codes
 /// it names replace the session's; what it omits is kept.
-#[utoipa::path(put, path = "/ucp/{merchant_id}/checkout-sessions/{id}", tag = "UCP",
+#[utoipa::path(put, path = "/ucp/{merchant_id}/checkout-sessions/{id}", tag = "UCP", operation_id = "ucp_update_checkout",
     params(("merchant_id" = String, Path), ("id" = String, Path), ("UCP-Agent" = String, Header), ("Idempotency-Key" = Option<String>, Header)),
     request_body = Object,
     responses((status = 200, body = Object), (status = "4XX", body = Object)))]
@@ -389,7 +389,7 @@ pub async fn update(
 }
 
 /// Complete a checkout session: pay with the instrument given and place the order.
-#[utoipa::path(post, path = "/ucp/{merchant_id}/checkout-sessions/{id}/complete", tag = "UCP",
+#[utoipa::path(post, path = "/ucp/{merchant_id}/checkout-sessions/{id}/complete", tag = "UCP", operation_id = "ucp_complete_checkout",
     params(("merchant_id" = String, Path), ("id" = String, Path), ("UCP-Agent" = String, Header), ("Idempotency-Key" = Option<String>, Header)),
     request_body = Object,
     responses((status = 200, body = Object), (status = 402, body = Object), (status = "4XX", body = Object)))]
@@ -526,7 +526,7 @@ fn not_paid(session: &CheckoutSession) -> ApiError {
 }
 
 /// Cancel a checkout session and release its stock.
-#[utoipa::path(post, path = "/ucp/{merchant_id}/checkout-sessions/{id}/cancel", tag = "UCP",
+#[utoipa::path(post, path = "/ucp/{merchant_id}/checkout-sessions/{id}/cancel", tag = "UCP", operation_id = "ucp_cancel_checkout",
     params(("merchant_id" = String, Path), ("id" = String, Path), ("UCP-Agent" = String, Header), ("Idempotency-Key" = Option<String>, Header)),
     request_body = Object,
     responses((status = 200, body = Object), (status = "4XX", body = Object)))]

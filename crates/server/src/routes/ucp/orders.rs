@@ -271,7 +271,7 @@ fn doc_of(record: &UcpOrderRecord) -> OrderDoc {
 }
 
 /// Get an order (its fulfillment expectations, events and adjustments).
-#[utoipa::path(get, path = "/ucp/{merchant_id}/orders/{order_id}", tag = "UCP",
+#[utoipa::path(get, path = "/ucp/{merchant_id}/orders/{order_id}", tag = "UCP", operation_id = "ucp_get_order",
     params(("merchant_id" = String, Path), ("order_id" = String, Path), ("UCP-Agent" = String, Header)),
     responses((status = 200, body = Object), (status = "4XX", body = Object)))]
 pub async fn get(
@@ -309,7 +309,7 @@ pub async fn get(
 
 /// Report fulfillment events or adjustments on an order (appended; recorded as
 /// the agent reports them).
-#[utoipa::path(put, path = "/ucp/{merchant_id}/orders/{order_id}", tag = "UCP",
+#[utoipa::path(put, path = "/ucp/{merchant_id}/orders/{order_id}", tag = "UCP", operation_id = "ucp_update_order",
     params(("merchant_id" = String, Path), ("order_id" = String, Path), ("UCP-Agent" = String, Header)),
     request_body = Object,
     responses((status = 200, body = Object), (status = 422, body = Object), (status = "4XX", body = Object)))]

@@ -165,6 +165,17 @@ pub struct WidgetConfig {
     pub sign_in_code_digits: usize,
     /// How the shopper pays (the merchant's live payment provider).
     pub payment: WidgetPayment,
+    /// This load of the widget, signed for funnel events (`POST /events`);
+    /// `null` in the dashboard's preview, which reports nothing.
+    #[schema(required = true)]
+    pub view: Option<WidgetView>,
+}
+
+/// A signed view: what funnel event reports must carry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WidgetView {
+    pub view_id: String,
+    pub view_token: String,
 }
 
 /// Where the merchant ships: the countries zones with rates name, and whether a
@@ -231,9 +242,44 @@ pub async fn checkout_page(
         return Ok(refuse(Refusal::OriginNotAllowed));
     };
     let live = state.checkout.live_provider(p.merchant_id).await?;
-    let Some(config) = app_config(&state, &p, origin, q.layout.as_deref(), &live).await? else {
+    let Some(mut config) = app_config(&state, &p, origin, q.layout.as_deref(), &live).await? else {
         return Ok(refuse(Refusal::ProductUnavailable));
     };
+    let ticket = state.checkout.issue_view(p.id);
+    config.view = Some(WidgetView {
+        view_id: ticket.view_id,
+        view_token: ticket.view_token,
+    });
+    let frame_ancestors = p.settings.allowed_origins.join(" ");
+    page_response(&config, &live, &frame_ancestors)
+}
+
+/// The dashboard's live preview of a placement: the real widget, themed with
+/// `theme` (unsaved edits) over the merchant's default, framable only by the
+/// dashboard itself, reporting no events.
+pub async fn preview_page(
+    state: &AppState,
+    p: &Placement,
+    layout: Option<&str>,
+    theme: Option<anycart_store::Theme>,
+) -> Result<Response, ApiError> {
+    let live = state.checkout.live_provider(p.merchant_id).await?;
+    let mut p = p.clone();
+    if let Some(t) = theme {
+        p.settings.theme = t;
+    }
+    let origin = parse_origin(&state.config.base_url).unwrap_or_default();
+    let Some(config) = app_config(state, &p, origin, layout, &live).await? else {
+        return Ok(refuse(Refusal::ProductUnavailable));
+    };
+    page_response(&config, &live, "'self'")
+}
+
+fn page_response(
+    config: &WidgetConfig,
+    live: &anycart_checkout::payment_providers::LiveProvider,
+    frame_ancestors: &str,
+) -> Result<Response, ApiError> {
     let v = asset_version();
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -242,9 +288,9 @@ pub async fn checkout_page(
 <script type=\"application/json\" id=\"anycart-config\">{}</script>\
 <script src=\"/widget/app.js?v={v}\" defer></script></head>\
 <body><main id=\"app\"></main></body></html>",
-        script_json(&config)?
+        script_json(config)?
     );
-    let csp = page_csp(&csp_sources(&live), &p.settings.allowed_origins);
+    let csp = page_csp(&csp_sources(live), frame_ancestors);
     let mut res = Html(body).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -290,7 +336,7 @@ fn widget_variant(v: &Variant, levels: &[StockLevel], rooms: &[VariantId]) -> Wi
 
 /// The iframe page's Content-Security-Policy: its own origin, plus what the
 /// payment provider's script needs; framable only by the placement's origins.
-fn page_csp(payment: &CspSources, frame_ancestors: &[String]) -> String {
+fn page_csp(payment: &CspSources, frame_ancestors: &str) -> String {
     let CspSources {
         script,
         style,
@@ -305,8 +351,7 @@ fn page_csp(payment: &CspSources, frame_ancestors: &[String]) -> String {
     format!(
         "default-src 'none'; script-src 'self' {script}; style-src 'self' {style}; \
 img-src 'self' https: http: data:; connect-src 'self' {connect}; frame-src {frame_src}; \
-font-src 'self' https:; base-uri 'none'; form-action 'none'; frame-ancestors {}",
-        frame_ancestors.join(" ")
+font-src 'self' https:; base-uri 'none'; form-action 'none'; frame-ancestors {frame_ancestors}"
     )
 }
 
@@ -364,6 +409,7 @@ async fn app_config(
         quantity_max: QUANTITY_MAX,
         sign_in_code_digits: CODE_DIGITS,
         payment: WidgetPayment::of(live),
+        view: None,
     }))
 }
 
