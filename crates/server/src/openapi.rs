@@ -12,7 +12,11 @@ use utoipa_axum::router::OpenApiRouter;
 #[openapi(
     info(title = "anycart", description = "Distributed checkout: the ACP 2026-04-17 checkout API (root paths, discovery at /.well-known/acp.json, the same API as MCP tools at /mcp), the UCP REST binding (/ucp, /.well-known/ucp), the embeddable widget (/embed.js, /widget, /availability), platform webhooks (/webhooks), the merchant admin API (/v1), and the pages and operator endpoints. Every route the server answers is here."),
     modifiers(&BearerAuth),
-    components(schemas(crate::routes::widget::page::WidgetConfig)),
+    components(schemas(
+        crate::routes::widget::page::WidgetConfig,
+        crate::error::ErrorWire,
+        crate::routes::ucp::error::UcpErrorWire
+    )),
     tags(
         (name = "Checkout", description = "Agentic Commerce Protocol checkout sessions (publishable or secret key)"),
         (name = "UCP", description = "Universal Commerce Protocol REST binding (2026-01-11 and 2026-04-08), one door per merchant under /ucp/{merchant_id}: open, signed or keyed as the merchant chooses"),
@@ -111,8 +115,11 @@ fn allow_enum_tags(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenAp
 /// that status itself, as the API's JSON error: so the document lists every status
 /// an operation can return. Authenticated operations add 401 and 403; ones with a
 /// body add 409 (a key in flight), 415 and 422 (a key reused with another body).
+/// The UCP door answers in UCP's error shape, or the flat one when a refusal
+/// comes before the door (see [`crate::routes::ucp::error::UcpErrorWire`]).
 fn document_refusals(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::HttpMethod;
+    use utoipa::openapi::schema::AnyOfBuilder;
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     const EVERY: [(&str, &str); 8] = [
         (
@@ -142,12 +149,20 @@ fn document_refusals(doc: &mut utoipa::openapi::OpenApi) {
         ("415", "The body is not JSON"),
         ("422", "This Idempotency-Key was used with another body"),
     ];
-    let error = || {
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("ErrorWire")))
-            .build()
+    let error = |ucp: bool| {
+        let flat = Ref::from_schema_name("ErrorWire");
+        let content = ContentBuilder::new();
+        if ucp {
+            let either = AnyOfBuilder::new()
+                .item(Ref::from_schema_name("UcpErrorWire"))
+                .item(flat);
+            content.schema(Some(either)).build()
+        } else {
+            content.schema(Some(flat)).build()
+        }
     };
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ucp = path.starts_with("/ucp/");
         let methods = [
             (HttpMethod::Get, &mut item.get),
             (HttpMethod::Post, &mut item.post),
@@ -177,7 +192,7 @@ fn document_refusals(doc: &mut utoipa::openapi::OpenApi) {
                     .or_insert_with(|| {
                         ResponseBuilder::new()
                             .description(*description)
-                            .content("application/json", error())
+                            .content("application/json", error(ucp))
                             .build()
                             .into()
                     });

@@ -467,6 +467,13 @@ async fn a_ucp_sale_holds_from_the_shared_pool_and_flows_through_the_outbox() {
             recorded.body["agent_profile"],
             "https://agent.example/p.json"
         );
+        // …and on anycart's own order, as for every other channel.
+        let view = app.order_view(order_id).await;
+        assert_eq!(view["attribution"]["channel"], "agent");
+        assert_eq!(
+            view["attribution"]["agent"],
+            json!({"protocol": "ucp", "name": "https://agent.example/p.json"})
+        );
         // Completing again is refused; cancelling a completed checkout too.
         let again = call(
             &app,

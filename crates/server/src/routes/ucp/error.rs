@@ -17,6 +17,22 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+/// The body of a UCP error, for the OpenAPI document: `code` and `content` in
+/// both versions; 2026-01-11 adds `messages` and `detail`. Requests refused
+/// before they reach the UCP door (a timeout, a failing database) carry the
+/// API's flat error instead, so UCP operations document either.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only: the body is built by [`UcpError::body`]
+pub struct UcpErrorWire {
+    pub code: String,
+    pub content: String,
+    /// 2026-01-11: the same sentence (read by the official conformance suite).
+    pub detail: Option<String>,
+    /// 2026-01-11: one message of type `error` with `code`, `content`,
+    /// `severity` and, where a field is at fault, `path`.
+    pub messages: Option<Vec<serde_json::Value>>,
+}
+
 /// An error answered to a UCP agent (boxed: errors are the rare path, and
 /// results stay small).
 #[derive(Debug)]

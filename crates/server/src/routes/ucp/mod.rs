@@ -32,7 +32,7 @@ mod checkout;
 mod convert;
 mod discovery;
 mod door;
-mod error;
+pub(crate) mod error;
 mod fulfillment;
 mod order_log;
 mod orders;

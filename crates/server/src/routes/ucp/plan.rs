@@ -11,6 +11,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::routes::acp::parse as acp_parse;
 use crate::state::AppState;
 use anycart_checkout::{LineRequest, SessionInput};
+use anycart_core::attribution::{AgentProtocol, Attribution};
 use anycart_core::inventory::SESSION_LINES_MAX;
 use anycart_core::session::{Buyer, CheckoutSession, Requirements};
 use anycart_core::values::QUANTITY_MAX;
@@ -265,6 +266,11 @@ pub async fn plan(
             street_address: !test_mode,
         }),
         door_state: Some(door.to_value()),
+        // Taken at creation only: the sale is the agent's, named by its profile.
+        attribution: Some(Attribution::agent(
+            AgentProtocol::Ucp,
+            Some(adm.agent_url.clone()).filter(|u| !u.is_empty()),
+        )),
         ..SessionInput::default()
     })
 }
