@@ -199,7 +199,7 @@ try {
     await frame.getByRole('heading', { name: 'Shipping & total' }).waitFor();
     await frame.getByLabel('Discount code').fill('WELCOME10');
     await frame.getByRole('button', { name: 'Apply' }).click();
-    await frame.locator('dd[data-total="discount"]').waitFor();
+    await frame.locator('dd[data-total="items_discount"]').waitFor();
     await page.screenshot({ path: join(SHOTS, '3-ad-review.png') });
     await frame.getByRole('button', { name: 'Continue to payment' }).click();
 

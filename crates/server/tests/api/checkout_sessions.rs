@@ -39,7 +39,19 @@ async fn a_shopper_buys_a_product_end_to_end() {
         let b = &updated.body;
         assert_eq!(b["status"], "ready_for_payment", "{:#}", b);
         assert_eq!(total(b, "items_base_amount"), 6400);
-        assert_eq!(total(b, "discount"), 640);
+        // The code's discount is allocated to the lines, so it is an
+        // `items_discount` (ACP discount extension §8), and the lines' own
+        // `items_discount` totals add up to it.
+        assert_eq!(total(b, "items_discount"), 640);
+        let line_discounts: i64 = b["line_items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|l| l["totals"].as_array().unwrap())
+            .filter(|t| t["type"] == "items_discount")
+            .map(|t| t["amount"].as_i64().unwrap())
+            .sum();
+        assert_eq!(line_discounts, 640);
         assert_eq!(total(b, "subtotal"), 5760);
         assert_eq!(total(b, "fulfillment"), 500, "cheapest US rate preselected");
         assert_eq!(

@@ -283,7 +283,7 @@ fn line_items(s: &CheckoutSession) -> Vec<LineItemWire> {
                 .collect(),
             totals: vec![
                 total("items_base_amount", "Base amount", p.base_minor),
-                total("discount", "Discount", p.discount_minor),
+                total("items_discount", "Discount", p.discount_minor),
                 total("subtotal", "Subtotal", p.subtotal_minor),
                 total("tax", "Tax", p.tax_minor),
                 total("total", "Total", p.total_minor),
@@ -325,7 +325,9 @@ fn selected_fulfillment_options(s: &CheckoutSession) -> Vec<SelectedFulfillmentO
         .collect()
 }
 
-/// The session's totals: discount and shipping only when they apply.
+/// The session's totals: discount and shipping only when they apply. Every
+/// discount is allocated to the lines, so it is an `items_discount` (the
+/// discount extension's §8: equal to the sum of the lines' own).
 fn session_totals(s: &CheckoutSession) -> Vec<TotalWire> {
     let q = &s.quote;
     let t = q.totals;
@@ -335,7 +337,7 @@ fn session_totals(s: &CheckoutSession) -> Vec<TotalWire> {
             .applied_discounts
             .first()
             .map_or("Discount".to_string(), |d| format!("Discount ({})", d.code));
-        totals.push(total("discount", &label, t.discount_minor));
+        totals.push(total("items_discount", &label, t.discount_minor));
     }
     totals.push(total("subtotal", "Subtotal", t.subtotal_minor));
     if s.selected_shipping.is_some() {

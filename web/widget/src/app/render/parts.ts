@@ -12,7 +12,8 @@ export function totalsList(): HTMLElement {
   const dl = h('dl', { class: 'totals' });
   if (!s) return dl;
   for (const t of s.totals) {
-    if (t.type === 'items_base_amount' || (t.amount === 0 && t.type === 'discount')) continue;
+    const discount = t.type === 'items_discount' || t.type === 'discount';
+    if (t.type === 'items_base_amount' || (t.amount === 0 && discount)) continue;
     dl.append(h('dt', { class: t.type }, t.display_text), h('dd', { class: t.type, 'data-total': t.type }, sessionMoney(t.amount, s.currency)));
   }
   return dl;
