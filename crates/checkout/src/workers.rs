@@ -73,7 +73,9 @@ impl CheckoutService {
                 idempotency_keys = p.idempotency_keys,
                 sessions = p.sessions,
                 payment_attempts = p.payment_attempts,
+                affiliate_claims = p.affiliate_claims,
                 webhook_events = p.webhook_events,
+                intent_traces = p.intent_traces,
                 "old records purged"
             ),
             Ok(_) => {}

@@ -74,6 +74,8 @@ pub struct Config {
     pub ended_session_retention_ms: i64,
     /// How long ids of applied webhook events are kept (against replays).
     pub webhook_event_retention_ms: i64,
+    /// How long agents' intent traces are kept.
+    pub intent_trace_retention_ms: i64,
     /// The UCP conformance (test) mode: test payment handlers, an address book,
     /// `/testing/simulate-shipping`, `http://localhost` agents. Never in
     /// production; needs `ucp_simulation_secret`.
@@ -109,6 +111,7 @@ struct Defaults {
     idempotency_retention_ms: i64,
     ended_session_retention_ms: i64,
     webhook_event_retention_ms: i64,
+    intent_trace_retention_ms: i64,
     ucp_test_mode: bool,
 }
 
@@ -157,6 +160,7 @@ impl Config {
             idempotency_retention_ms: retention.idempotency_ms,
             ended_session_retention_ms: retention.ended_sessions_ms,
             webhook_event_retention_ms: retention.webhook_events_ms,
+            intent_trace_retention_ms: retention.intent_traces_ms,
             ucp_test_mode: false,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
@@ -179,6 +183,7 @@ impl Config {
             config.idempotency_retention_ms,
             config.ended_session_retention_ms,
             config.webhook_event_retention_ms,
+            config.intent_trace_retention_ms,
         ]
         .iter()
         .any(|r| *r < min)
@@ -230,6 +235,7 @@ impl Config {
             idempotency_ms: self.idempotency_retention_ms,
             ended_sessions_ms: self.ended_session_retention_ms,
             webhook_events_ms: self.webhook_event_retention_ms,
+            intent_traces_ms: self.intent_trace_retention_ms,
         }
     }
 

@@ -2,8 +2,10 @@
 //!
 //! Orders, their payments, refunds and disputes are kept. What is purged is what
 //! only mattered for a while: idempotency records (see [`crate::idempotency`]),
-//! checkout sessions that ended without an order (expired, canceled), the event
-//! ids of webhooks already applied, and settled payment attempts of such sessions.
+//! checkout sessions that ended without an order (expired, canceled), with their
+//! settled payment attempts and agents' affiliate claims, the event ids of
+//! webhooks already applied, and agents' intent traces (why a checkout was
+//! abandoned: merchant analytics, kept longer).
 
 use crate::{Store, StoreResult};
 
@@ -16,6 +18,8 @@ pub struct Retention {
     pub ended_sessions_ms: i64,
     /// Ids of webhook events already applied (platforms retry for up to 3 days).
     pub webhook_events_ms: i64,
+    /// Agents' intent traces (why a checkout was abandoned).
+    pub intent_traces_ms: i64,
 }
 
 impl Default for Retention {
@@ -24,6 +28,7 @@ impl Default for Retention {
             idempotency_ms: crate::IDEMPOTENCY_RETENTION_MS,
             ended_sessions_ms: 7 * DAY_MS,
             webhook_events_ms: 7 * DAY_MS,
+            intent_traces_ms: 90 * DAY_MS,
         }
     }
 }
@@ -41,7 +46,9 @@ pub struct Purged {
     pub idempotency_keys: u64,
     pub sessions: u64,
     pub payment_attempts: u64,
+    pub affiliate_claims: u64,
     pub webhook_events: u64,
+    pub intent_traces: u64,
 }
 
 /// Ended sessions without an order or a hold, oldest first.
@@ -63,6 +70,20 @@ DELETE FROM payment_attempts
  WHERE state IN ('declined', 'voided')
    AND updated_at_ms < $1
    AND NOT EXISTS (SELECT 1 FROM checkout_sessions s WHERE s.id = payment_attempts.session_id)";
+
+/// Affiliate claims of sessions gone without an order (a claim only matters to
+/// settle an order's commission; an order's claims are kept with it).
+const DELETE_ORPHAN_AFFILIATE_CLAIMS: &str = r"
+DELETE FROM affiliate_attributions
+ WHERE created_at_ms < $1
+   AND NOT EXISTS (SELECT 1 FROM checkout_sessions s
+                    WHERE s.id = affiliate_attributions.session_id)
+   AND NOT EXISTS (SELECT 1 FROM orders o
+                    WHERE o.session_id = affiliate_attributions.session_id)";
+
+const DELETE_OLD_INTENT_TRACES: &str = r"
+DELETE FROM intent_traces
+ WHERE created_at_ms < $1";
 
 const DELETE_OLD_WEBHOOK_EVENTS: &str = r"
 DELETE FROM processed_webhooks
@@ -90,6 +111,16 @@ impl Store {
             .rows_affected();
         purged.payment_attempts = sqlx::query(DELETE_ORPHAN_ATTEMPTS)
             .bind(sessions_before)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        purged.affiliate_claims = sqlx::query(DELETE_ORPHAN_AFFILIATE_CLAIMS)
+            .bind(sessions_before)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        purged.intent_traces = sqlx::query(DELETE_OLD_INTENT_TRACES)
+            .bind(now_ms - retention.intent_traces_ms)
             .execute(&self.write)
             .await?
             .rows_affected();

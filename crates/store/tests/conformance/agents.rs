@@ -196,7 +196,7 @@ async fn feed_marks_move_once_when_nodes_race() {
     }
 }
 
-fn claim(touchpoint: Touchpoint, publisher: &str) -> AffiliateClaim {
+pub(crate) fn claim(touchpoint: Touchpoint, publisher: &str) -> AffiliateClaim {
     AffiliateClaim {
         touchpoint,
         provider: "impact.com".into(),

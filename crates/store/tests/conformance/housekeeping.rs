@@ -307,3 +307,77 @@ async fn ended_sessions_and_old_webhook_ids_are_forgotten_after_their_windows() 
         assert!(store.get_order(m, order).await.unwrap().is_some());
     }
 }
+
+#[tokio::test]
+async fn agents_records_go_with_their_ended_sessions_and_traces_after_their_window() {
+    use anycart_core::session::CheckoutStatus as S;
+    use anycart_store::{CredentialsKey, IntentTraceRecord, Retention, Touchpoint};
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    for (name, store, _dir) in stores().await {
+        let key = CredentialsKey::from_base64(&CredentialsKey::generate()).unwrap();
+        let store = store.with_credentials_key(key);
+        let (m, v, _) = stocked(&store, 5, 0).await;
+        let abandoned = stored_session(&store, m, S::Canceled, DAY).await;
+        let order = complete_order(&store, m, v, 1).await;
+        let paid = store
+            .get_order(m, order)
+            .await
+            .unwrap()
+            .unwrap()
+            .order
+            .session_id;
+        for session in [abandoned, paid] {
+            let claim = super::agents::claim(Touchpoint::First, "pub_1");
+            store
+                .record_affiliate_claim(m, session, &claim, DAY)
+                .await
+                .unwrap();
+        }
+        let trace = IntentTraceRecord {
+            reason_code: "price_sensitivity".into(),
+            trace_summary: None,
+            metadata: serde_json::Map::new(),
+            agent: None,
+            created_at_ms: DAY,
+        };
+        store
+            .record_intent_trace(m, abandoned, &trace)
+            .await
+            .unwrap();
+
+        let retention = Retention::default();
+        let purged = store
+            .purge_expired_records(retention, 10 * DAY)
+            .await
+            .unwrap();
+        assert_eq!((purged.sessions, purged.affiliate_claims), (1, 1), "{name}");
+        assert!(
+            store
+                .affiliate_claims(m, abandoned)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.affiliate_claims(m, paid).await.unwrap().len(),
+            1,
+            "{name}: the order's claim stays"
+        );
+        assert!(
+            store.intent_trace(m, abandoned).await.unwrap().is_some(),
+            "{name}: traces outlive the session"
+        );
+
+        let purged = store
+            .purge_expired_records(retention, 100 * DAY)
+            .await
+            .unwrap();
+        assert_eq!(purged.intent_traces, 1, "{name}");
+        assert!(store.intent_trace(m, abandoned).await.unwrap().is_none());
+        assert_eq!(
+            store.affiliate_claims(m, paid).await.unwrap().len(),
+            1,
+            "{name}"
+        );
+    }
+}
