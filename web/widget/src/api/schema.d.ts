@@ -3237,6 +3237,23 @@ export interface components {
             /** @description Versions served. */
             versions: string[];
         };
+        /**
+         * @description The body of a UCP error, for the OpenAPI document: `code` and `content` in
+         *     both versions; 2026-01-11 adds `messages` and `detail`. Requests refused
+         *     before they reach the UCP door (a timeout, a failing database) carry the
+         *     API's flat error instead, so UCP operations document either.
+         */
+        UcpErrorWire: {
+            code: string;
+            content: string;
+            /** @description 2026-01-11: the same sentence (read by the official conformance suite). */
+            detail?: string | null;
+            /**
+             * @description 2026-01-11: one message of type `error` with `code`, `content`,
+             *     `severity` and, where a field is at fault, `path`.
+             */
+            messages?: unknown[] | null;
+        };
         /** @description An order sold through UCP: its channel, agent and webhooks. */
         UcpOrderWire: {
             agent_profile?: string | null;
@@ -7054,7 +7071,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             404: {
@@ -7071,7 +7088,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7080,7 +7097,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7089,7 +7106,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7098,7 +7115,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7107,7 +7124,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7116,7 +7133,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -7148,7 +7165,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             404: {
@@ -7165,7 +7182,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7174,7 +7191,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7183,7 +7200,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7192,7 +7209,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7201,7 +7218,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7210,7 +7227,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -7247,7 +7264,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7256,7 +7273,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7265,7 +7282,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7274,7 +7291,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7283,7 +7300,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7292,7 +7309,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7301,7 +7318,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7310,7 +7327,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7319,7 +7336,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7328,7 +7345,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7337,7 +7354,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7378,7 +7395,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7387,7 +7404,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7396,7 +7413,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7405,7 +7422,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7414,7 +7431,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7423,7 +7440,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7432,7 +7449,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7441,7 +7458,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7487,7 +7504,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7496,7 +7513,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7505,7 +7522,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7514,7 +7531,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7523,7 +7540,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7532,7 +7549,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7541,7 +7558,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7550,7 +7567,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7559,7 +7576,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7568,7 +7585,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7577,7 +7594,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7623,7 +7640,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7632,7 +7649,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7641,7 +7658,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7650,7 +7667,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7659,7 +7676,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7668,7 +7685,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7677,7 +7694,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7686,7 +7703,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7695,7 +7712,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7704,7 +7721,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7713,7 +7730,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7759,7 +7776,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             402: {
@@ -7776,7 +7793,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7785,7 +7802,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7794,7 +7811,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7803,7 +7820,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7812,7 +7829,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7821,7 +7838,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7830,7 +7847,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7839,7 +7856,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7848,7 +7865,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7857,7 +7874,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7898,7 +7915,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7907,7 +7924,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7916,7 +7933,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7925,7 +7942,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7934,7 +7951,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7943,7 +7960,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7952,7 +7969,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7961,7 +7978,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -8006,7 +8023,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -8015,7 +8032,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -8024,7 +8041,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -8033,7 +8050,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -8042,7 +8059,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -8051,7 +8068,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -8060,7 +8077,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             422: {
@@ -8077,7 +8094,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -8086,7 +8103,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -8095,7 +8112,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -8136,7 +8153,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             403: {
@@ -8161,7 +8178,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -8170,7 +8187,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -8179,7 +8196,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -8188,7 +8205,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -8197,7 +8214,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -8206,7 +8223,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -8215,7 +8232,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -8224,7 +8241,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -8233,7 +8250,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
