@@ -203,6 +203,42 @@ async fn wrong_passwords_are_refused_then_rate_limited() {
 }
 
 #[tokio::test]
+async fn another_sites_page_cannot_sign_the_browser_in() {
+    for app in apps().await {
+        let email = user(&app, UserRole::Staff).await;
+        let own_origin = app.base.clone();
+        for (header, value, allowed) in [
+            ("origin", "https://attacker.example", false),
+            ("sec-fetch-site", "cross-site", false),
+            ("sec-fetch-site", "same-site", false),
+            ("origin", own_origin.as_str(), true),
+            ("sec-fetch-site", "same-origin", true),
+        ] {
+            let r = app
+                .client
+                .post(format!("{}/dashboard/session", app.base))
+                .header(header, value)
+                .json(&json!({"email": email, "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let set = r.headers().get(SET_COOKIE).is_some();
+            let body: Value = r.json().await.unwrap();
+            if allowed {
+                assert_eq!((status, set), (StatusCode::OK, true), "{header}: {value}");
+            } else {
+                assert_eq!(
+                    (status, set, body["code"].as_str()),
+                    (StatusCode::FORBIDDEN, false, Some("csrf_token_invalid")),
+                    "{header}: {value}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn links_sign_in_once_and_sessions_expire() {
     for app in apps().await {
         let merchant = app.demo.merchant_id.parse().unwrap();
@@ -213,16 +249,42 @@ async fn links_sign_in_once_and_sessions_expire() {
             .create_user(merchant, &email, UserRole::Staff, None)
             .await
             .unwrap();
-        let link = format!(
-            "{}/dashboard/sign_in?token={}",
-            app.base,
-            created.link_token.expose_secret()
-        );
+        let token = created.link_token.expose_secret().to_string();
+        let link = format!("{}/dashboard/sign_in", app.base);
         let no_redirect = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let r = no_redirect.get(&link).send().await.unwrap();
+        // Opening the link (a person, or a mail scanner fetching it) shows a
+        // button and spends nothing.
+        for _ in 0..2 {
+            let r = no_redirect
+                .get(format!("{link}?token={token}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            assert!(r.headers().get(SET_COOKIE).is_none());
+            assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+            let page = r.text().await.unwrap();
+            assert!(
+                page.contains(&format!("name=\"token\" value=\"{token}\"")),
+                "{page}"
+            );
+        }
+        let spend = |token: String, site: &'static str| {
+            let request = no_redirect
+                .post(&link)
+                .header("sec-fetch-site", site)
+                .form(&[("token", token)]);
+            async move { request.send().await.unwrap() }
+        };
+        // Another site's page cannot make the browser spend it (login CSRF).
+        let r = spend(token.clone(), "cross-site").await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.headers().get(SET_COOKIE).is_none());
+        // The page's button spends it.
+        let r = spend(token.clone(), "same-origin").await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(r.headers()["location"], "/dashboard/#/");
         let cookie = r.headers()[SET_COOKIE]
@@ -239,11 +301,8 @@ async fn links_sign_in_once_and_sessions_expire() {
             (StatusCode::OK, Some(false))
         );
         // The link is spent; a made-up one fails the same way.
-        for url in [
-            link.clone(),
-            format!("{}/dashboard/sign_in?token=lnk_nope", app.base),
-        ] {
-            let r = no_redirect.get(&url).send().await.unwrap();
+        for token in [token.clone(), "lnk_nope".to_string()] {
+            let r = spend(token, "same-origin").await;
             assert_eq!(r.status(), StatusCode::SEE_OTHER);
             assert_eq!(r.headers()["location"], "/dashboard/#/sign-in?link=expired");
             assert!(r.headers().get(SET_COOKIE).is_none());
@@ -257,15 +316,7 @@ async fn links_sign_in_once_and_sessions_expire() {
             .unwrap();
         app.clock
             .advance_ms(anycart_checkout::users::SIGN_IN_LINK_TTL_MS + 1);
-        let r = no_redirect
-            .get(format!(
-                "{}/dashboard/sign_in?token={}",
-                app.base,
-                late.expose_secret()
-            ))
-            .send()
-            .await
-            .unwrap();
+        let r = spend(late.expose_secret().to_string(), "none").await;
         assert_eq!(r.headers()["location"], "/dashboard/#/sign-in?link=expired");
         // Sessions end after their lifetime.
         app.clock

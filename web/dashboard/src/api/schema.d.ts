@@ -320,12 +320,16 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The one-time sign-in link: spends it, sets the session cookie and opens the
-         *     dashboard; an expired or used link opens the sign-in form with a notice.
+         * The one-time sign-in link opens a page with a "Sign in" button that spends
+         *     it: fetching the link (a mail scanner, a link preview) changes nothing.
          */
         get: operations["dashboard_sign_in_link"];
         put?: never;
-        post?: never;
+        /**
+         * The link page's button: spends the link, sets the session cookie and opens
+         *     the dashboard; an expired or used link opens the sign-in form with a notice.
+         */
+        post: operations["dashboard_spend_sign_in_link"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2426,6 +2430,13 @@ export interface components {
             internal_id: string;
             /** @description `variant`, `inventory_item`, `location` or `product`. */
             kind: string;
+        };
+        /**
+         * @description `GET /dashboard/sign_in?token=…` (the one-time link), and the form its page
+         *     posts to `POST /dashboard/sign_in`.
+         */
+        LinkQuery: {
+            token: string;
         };
         /** @description ACP `Link`. */
         LinkWire: {
@@ -5538,6 +5549,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorWire"];
                 };
             };
+            /** @description Sent by another site's page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
             /** @description No such resource for this caller */
             404: {
                 headers: {
@@ -5746,12 +5766,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description To the dashboard (signed in) or its sign-in form */
-            303: {
+            /** @description The page whose button signs in with the link */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/html": unknown;
+                };
             };
             /** @description The request cannot be read (body, query string, path segment) */
             400: {
@@ -5791,6 +5813,136 @@ export interface operations {
             };
             /** @description The request target is too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    dashboard_spend_sign_in_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["LinkQuery"];
+            };
+        };
+        responses: {
+            /** @description To the dashboard (signed in) or its sign-in form */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Sent by another site's page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

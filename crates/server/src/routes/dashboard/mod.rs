@@ -44,7 +44,10 @@ pub fn router() -> OpenApiRouter<AppState> {
             session::dashboard_session,
             session::dashboard_sign_out
         ))
-        .routes(routes!(session::dashboard_sign_in_link))
+        .routes(routes!(
+            session::dashboard_sign_in_link,
+            session::dashboard_spend_sign_in_link
+        ))
         .routes(routes!(session::dashboard_set_password))
         .routes(routes!(dashboard_preview))
         .merge(assets)

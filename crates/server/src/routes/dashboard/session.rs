@@ -7,15 +7,22 @@
 //! `X-CSRF-Token`, which only a page of this origin can learn (from
 //! `GET /dashboard/session`). Sign-in by password is rate-limited per email by the
 //! service.
+//!
+//! Signing in is refused from another site's page (login CSRF: a hostile page
+//! must not sign the browser into the attacker's account), judged by the
+//! browser's `Sec-Fetch-Site` or `Origin`. A one-time link opens a page whose
+//! button spends it, so mail scanners that fetch links do not burn it.
 
 use crate::auth::session_cookie::{COOKIE, cookie_value, sign_in_required};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::AcpJson;
 use crate::state::AppState;
 use anycart_checkout::clock::rfc3339;
 use anycart_checkout::users::{DASHBOARD_SESSION_TTL_MS, SignedIn, csrf_token};
 use anycart_store::DashboardUser;
+use axum::Form;
 use axum::Json;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -61,10 +68,33 @@ pub struct DashboardSessionWire {
     pub expires_at: String,
 }
 
-/// `GET /dashboard/sign_in?token=…` (the one-time link).
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+/// `GET /dashboard/sign_in?token=…` (the one-time link), and the form its page
+/// posts to `POST /dashboard/sign_in`.
+#[derive(Debug, Deserialize, utoipa::IntoParams, ToSchema)]
 pub struct LinkQuery {
     pub token: String,
+}
+
+/// Refuses a sign-in that a page of another site made the browser send.
+/// Browsers say where a request comes from (`Sec-Fetch-Site`, else `Origin`);
+/// a client that is not a browser says neither and has no cookies to abuse.
+fn same_site_sign_in(headers: &HeaderMap) -> Result<(), ApiError> {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let cross_site = match (text("sec-fetch-site"), text(header::ORIGIN.as_str())) {
+        (Some(site), _) => !matches!(site, "same-origin" | "none"),
+        (None, Some(origin)) => {
+            let host = text(header::HOST.as_str()).unwrap_or("");
+            origin.split_once("://").map(|(_, h)| h) != Some(host)
+        }
+        (None, None) => false,
+    };
+    if cross_site {
+        return Err(ApiError::new(
+            ErrorCode::CsrfTokenInvalid,
+            "Sign in from the anycart dashboard's own page.",
+        ));
+    }
+    Ok(())
 }
 
 /// `Set-Cookie` for a new session (or to clear it, with `None`).
@@ -127,11 +157,14 @@ async fn signed_in_response(state: &AppState, signed: SignedIn) -> Result<Respon
 /// rate-limited per email (429 with `Retry-After`).
 #[utoipa::path(post, path = "/dashboard/session", tag = "Dashboard", request_body = SignInBody,
     responses((status = 200, body = DashboardSessionWire, description = "Signed in; the session cookie is set"),
-        (status = 401, body = crate::routes::acp::wire::ErrorWire), (status = 429, body = crate::routes::acp::wire::ErrorWire)))]
+        (status = 401, body = crate::routes::acp::wire::ErrorWire), (status = 403, body = crate::routes::acp::wire::ErrorWire, description = "Sent by another site's page"),
+        (status = 429, body = crate::routes::acp::wire::ErrorWire)))]
 pub async fn dashboard_sign_in(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: AcpJson<SignInBody>,
 ) -> Result<Response, ApiError> {
+    same_site_sign_in(&headers)?;
     let signed = state
         .checkout
         .sign_in_with_password(&body.value.email, &body.value.password)
@@ -197,15 +230,71 @@ pub async fn dashboard_set_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The one-time sign-in link: spends it, sets the session cookie and opens the
-/// dashboard; an expired or used link opens the sign-in form with a notice.
+/// The one-time sign-in link opens a page with a "Sign in" button that spends
+/// it: fetching the link (a mail scanner, a link preview) changes nothing.
 #[utoipa::path(get, path = "/dashboard/sign_in", tag = "Dashboard", params(LinkQuery),
-    responses((status = 303, description = "To the dashboard (signed in) or its sign-in form")))]
-pub async fn dashboard_sign_in_link(
+    responses((status = 200, content_type = "text/html", description = "The page whose button signs in with the link")))]
+pub async fn dashboard_sign_in_link(Query(q): Query<LinkQuery>) -> Response {
+    let token = anycart_core::text::escape_html(&q.token);
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\"><title>Sign in · anycart dashboard</title>\
+         <style>body{{font:16px system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;margin:0}}\
+         main{{text-align:center}}button{{font:inherit;padding:.7em 1.6em;border-radius:8px;border:0;background:#1d4ed8;color:#fff;cursor:pointer}}\
+         button:focus-visible{{outline:3px solid #f59e0b;outline-offset:3px}}</style></head>\
+         <body><main><h1>anycart dashboard</h1><p>This link signs you in once.</p>\
+         <form method=\"post\" action=\"/dashboard/sign_in\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <button type=\"submit\" autofocus>Sign in</button></form></main></body></html>"
+    );
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                ),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            // The token is in this page's URL: it must not leave in a Referer.
+            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// A form that is not one, or not readable, in the API's error shape.
+fn form_rejection(rejection: FormRejection) -> ApiError {
+    match rejection {
+        FormRejection::InvalidFormContentType(_) => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "Send the link's form as application/x-www-form-urlencoded.",
+        ),
+        FormRejection::BytesRejection(e) => crate::extract::body_rejection(e),
+        other => ApiError::invalid("token", other.body_text()),
+    }
+}
+
+/// The link page's button: spends the link, sets the session cookie and opens
+/// the dashboard; an expired or used link opens the sign-in form with a notice.
+#[utoipa::path(post, path = "/dashboard/sign_in", tag = "Dashboard",
+    request_body(content = LinkQuery, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To the dashboard (signed in) or its sign-in form"),
+        (status = 403, body = crate::routes::acp::wire::ErrorWire, description = "Sent by another site's page")))]
+pub async fn dashboard_spend_sign_in_link(
     State(state): State<AppState>,
-    Query(q): Query<LinkQuery>,
+    headers: HeaderMap,
+    form: Result<Form<LinkQuery>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    match state.checkout.sign_in_with_link(&q.token).await {
+    same_site_sign_in(&headers)?;
+    let Form(link) = form.map_err(form_rejection)?;
+    match state.checkout.sign_in_with_link(&link.token).await {
         Ok(signed) => Ok((
             [
                 (
