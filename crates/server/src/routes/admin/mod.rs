@@ -6,6 +6,7 @@ pub mod agent_platforms;
 pub mod analytics;
 pub mod api_keys;
 mod catalogue;
+pub mod creative;
 pub mod connections;
 mod orders;
 pub mod payments;
