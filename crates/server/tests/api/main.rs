@@ -23,6 +23,7 @@ mod concurrency;
 mod connectors;
 mod dashboard;
 mod fake_agent;
+mod handoffs;
 mod feeds;
 mod helpers;
 mod idempotency;
