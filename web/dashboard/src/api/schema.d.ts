@@ -403,6 +403,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/h": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where a shopper types the TV's code (the short URL under the QR code); a
+         *     submitted code goes on to `/h/{code}`.
+         */
+        get: operations["entry_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/h/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The phone's page for a hand-off code: the checkout app continuing the TV's
+         *     held session. The first phone to open a live code owns it; others, expired
+         *     and unknown codes get a page that says so. Tries are throttled per client.
+         */
+        get: operations["phone_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -542,6 +583,60 @@ export interface paths {
         };
         /** The order-status page ACP's `permalink_url` points to, for a shopper (or agent). */
         get: operations["order_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tv/assets/tv.css": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The TV page's styles. */
+        get: operations["tv_css"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tv/assets/tv.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The TV page's script. */
+        get: operations["tv_js"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tv/{placement}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The TV checkout for a placement. Framable by the placement's allowed origins
+         *     (a TV app's web view or a CTV ad unit), or opened as a page of its own.
+         */
+        get: operations["tv_page"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1229,6 +1324,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/placements/{id}/creative.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The placement as an IAB HTML5 creative (a zip with `index.html`: the ad size
+         *     meta tag, the embed at that size and a `clickTag` click-through fallback),
+         *     ready to upload to an ad server. List the ad server's origins as the
+         *     placement's `ad_servers` so it may serve the checkout on any publisher.
+         */
+        get: operations["creative_zip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/placements/{id}/disable": {
         parameters: {
             query?: never;
@@ -1580,6 +1697,27 @@ export interface paths {
         get: operations["checkout_page"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/widget/handoffs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A hand-off code for the TV's session: the shopper's phone opens its URL (or
+         *     scans its QR code) and continues the same held checkout. Only a placement's
+         *     own publishable key may ask, for a live session of its merchant.
+         */
+        post: operations["issue_handoff"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2300,6 +2438,26 @@ export interface components {
             steps: components["schemas"]["StepWire"][];
             to: string;
         };
+        /** @description `POST /widget/handoffs`. */
+        HandoffRequest: {
+            /** @description The session the TV opened (`cs_…`), still held. */
+            checkout_session_id: string;
+        };
+        /** @description A hand-off code to show on the TV. */
+        HandoffWire: {
+            /** @description The code (8 characters, upper case, no separators). */
+            code: string;
+            /** @description The code as the TV shows it: two groups of four, e.g. `K7QM-2XWD`. */
+            code_display: string;
+            /** @description When the code stops working (RFC 3339): the hold's end at the latest. */
+            expires_at: string;
+            /** @description The QR code of `url`, an SVG document. */
+            qr_svg: string;
+            /** @description Where to type the code instead (shown under the QR code). */
+            short_url: string;
+            /** @description The phone's page for this code (what the QR code encodes). */
+            url: string;
+        };
         /** @description An import and how far it got. */
         ImportWire: {
             /** @description Why it stopped, when `failed` (run it again to resume; always sent). */
@@ -2540,6 +2698,11 @@ export interface components {
         };
         /** @description `POST /v1/placements`. */
         NewPlacement: {
+            /**
+             * @description Ad server origins trusted to place the widget on any publisher's page (the
+             *     ad chain must pass through one of them); e.g. `https://ads.example`.
+             */
+            ad_servers?: string[];
             /** @description Host page origins allowed to show the widget, e.g. `https://news.example`. */
             allowed_origins: string[];
             campaign?: components["schemas"]["CampaignWire"];
@@ -2726,6 +2889,7 @@ export interface components {
         /** @description A page of results with a cursor. */
         Page_PlacementWire: {
             data: {
+                ad_servers: string[];
                 allowed_origins: string[];
                 campaign: components["schemas"]["CampaignWire"];
                 channel: string;
@@ -2849,6 +3013,7 @@ export interface components {
         };
         /** @description A placement as the admin API shows it, with its embed snippet. */
         PlacementWire: {
+            ad_servers: string[];
             allowed_origins: string[];
             campaign: components["schemas"]["CampaignWire"];
             channel: string;
@@ -3237,6 +3402,23 @@ export interface components {
             /** @description Versions served. */
             versions: string[];
         };
+        /**
+         * @description The body of a UCP error, for the OpenAPI document: `code` and `content` in
+         *     both versions; 2026-01-11 adds `messages` and `detail`. Requests refused
+         *     before they reach the UCP door (a timeout, a failing database) carry the
+         *     API's flat error instead, so UCP operations document either.
+         */
+        UcpErrorWire: {
+            code: string;
+            content: string;
+            /** @description 2026-01-11: the same sentence (read by the official conformance suite). */
+            detail?: string | null;
+            /**
+             * @description 2026-01-11: one message of type `error` with `code`, `content`,
+             *     `severity` and, where a field is at fault, `path`.
+             */
+            messages?: unknown[] | null;
+        };
         /** @description An order sold through UCP: its channel, agent and webhooks. */
         UcpOrderWire: {
             agent_profile?: string | null;
@@ -3358,6 +3540,11 @@ export interface components {
              *     can only lower it.
              */
             quantity_max: number;
+            /**
+             * @description A session to continue instead of starting one: set on the phone page of a
+             *     TV's hand-off (`/h/{code}`), where the TV already holds the stock.
+             */
+            resume_session_id?: string | null;
             /**
              * @description ISO 3166-1 alpha-2 codes (upper case, sorted) of the countries that a
              *     shipping zone with at least one rate names.
@@ -6223,6 +6410,220 @@ export interface operations {
             };
         };
     };
+    entry_page: {
+        parameters: {
+            query?: {
+                code?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A form for the code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description On to the code's page */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    phone_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The code shown on the TV */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checkout, continuing the TV's session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such code */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Already opened on another device */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The code expired, or the checkout ended */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Too many codes tried from here */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
     healthz: {
         parameters: {
             query?: never;
@@ -7029,23 +7430,22 @@ export interface operations {
             };
         };
     };
-    profile: {
+    tv_css: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                merchant_id: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The TV page's styles */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "text/css": unknown;
                 };
             };
             /** @description The request cannot be read (body, query string, path segment) */
@@ -7057,12 +7457,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorWire"];
                 };
             };
+            /** @description No such resource for this caller */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7121,25 +7522,22 @@ export interface operations {
             };
         };
     };
-    profile_version: {
+    tv_js: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                merchant_id: string;
-                /** @description 2026-01-11 or 2026-04-08 */
-                version: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The TV page's script */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "text/javascript": unknown;
                 };
             };
             /** @description The request cannot be read (body, query string, path segment) */
@@ -7151,12 +7549,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorWire"];
                 };
             };
+            /** @description No such resource for this caller */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7211,6 +7610,296 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    tv_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `plc_…` */
+                placement: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The TV checkout page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such placement */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Disabled, or the product is off sale */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    profile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                merchant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    profile_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                merchant_id: string;
+                /** @description 2026-01-11 or 2026-04-08 */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -7247,7 +7936,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7256,7 +7945,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7265,7 +7954,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7274,7 +7963,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7283,7 +7972,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7292,7 +7981,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7301,7 +7990,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7310,7 +7999,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7319,7 +8008,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7328,7 +8017,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7337,7 +8026,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7378,7 +8067,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7387,7 +8076,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7396,7 +8085,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7405,7 +8094,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7414,7 +8103,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7423,7 +8112,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7432,7 +8121,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7441,7 +8130,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7487,7 +8176,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7496,7 +8185,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7505,7 +8194,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7514,7 +8203,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7523,7 +8212,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7532,7 +8221,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7541,7 +8230,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7550,7 +8239,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7559,7 +8248,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7568,7 +8257,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7577,7 +8266,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7623,7 +8312,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7632,7 +8321,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7641,7 +8330,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7650,7 +8339,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7659,7 +8348,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7668,7 +8357,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7677,7 +8366,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7686,7 +8375,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7695,7 +8384,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7704,7 +8393,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7713,7 +8402,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7759,7 +8448,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             402: {
@@ -7776,7 +8465,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7785,7 +8474,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7794,7 +8483,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7803,7 +8492,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7812,7 +8501,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7821,7 +8510,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7830,7 +8519,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7839,7 +8528,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7848,7 +8537,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7857,7 +8546,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7898,7 +8587,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7907,7 +8596,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7916,7 +8605,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7925,7 +8614,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7934,7 +8623,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7943,7 +8632,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7952,7 +8641,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7961,7 +8650,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -8006,7 +8695,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -8015,7 +8704,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -8024,7 +8713,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -8033,7 +8722,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -8042,7 +8731,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -8051,7 +8740,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -8060,7 +8749,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             422: {
@@ -8077,7 +8766,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -8086,7 +8775,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -8095,7 +8784,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -8136,7 +8825,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             403: {
@@ -8161,7 +8850,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -8170,7 +8859,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -8179,7 +8868,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -8188,7 +8877,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -8197,7 +8886,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -8206,7 +8895,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -8215,7 +8904,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -8224,7 +8913,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -8233,7 +8922,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -13055,6 +13744,116 @@ export interface operations {
             };
         };
     };
+    creative_zip: {
+        parameters: {
+            query?: {
+                size?: string | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The creative */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
     disable_placement: {
         parameters: {
             query?: never;
@@ -15909,6 +16708,13 @@ export interface operations {
                 origin?: string | null;
                 /** @description `compact` for short ad slots (stepwise, scrolling), else fluid. */
                 layout?: string | null;
+                /**
+                 * @description Inside an ad: the origins of the frames around the host page, innermost
+                 *     first, comma-separated (the loader sends `location.ancestorOrigins`). Every
+                 *     one must be allowed, or the chain must pass through one of the placement's
+                 *     ad servers; `frame-ancestors` is pinned to them.
+                 */
+                ancestors?: string | null;
             };
             header?: never;
             path: {
@@ -16011,6 +16817,154 @@ export interface operations {
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    issue_handoff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HandoffRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HandoffWire"];
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No key, or a key that is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such resource for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            "4XX": {
                 headers: {
                     [name: string]: unknown;
                 };
