@@ -58,8 +58,19 @@
   function show(screen, focusId) {
     root.replaceChildren.apply(root, screen);
     root.dataset.screen = focusId || '';
-    var target = (focusId && document.getElementById(focusId)) || root.querySelector('button');
+    focusDefault();
+  }
+
+  // The screen's main button (a frame that is not focused yet keeps no focus, so
+  // this runs again when the TV app hands the focus to this page).
+  function focusDefault() {
+    var id = root.dataset.screen;
+    var target = (id && document.getElementById(id)) || root.querySelector('button');
     if (target) target.focus();
+  }
+
+  function focusLost() {
+    return !document.activeElement || !root.contains(document.activeElement);
   }
 
   function productScreen(error) {
@@ -166,28 +177,31 @@
     return api('POST', '/checkout_sessions/' + encodeURIComponent(s.id) + '/cancel', {}).catch(function () { return undefined; });
   }
 
-  // Spatial navigation: the nearest button in the arrow's direction.
+  // Spatial navigation: the nearest button in the arrow's direction, first
+  // within a 45° cone (so Right stays on the row), else anywhere that way.
   function move(dx, dy) {
     var buttons = Array.prototype.filter.call(root.querySelectorAll('button'), function (b) { return !b.disabled; });
     var from = document.activeElement && root.contains(document.activeElement) ? document.activeElement : null;
     if (!from) { if (buttons[0]) buttons[0].focus(); return; }
     var a = from.getBoundingClientRect();
     var ax = a.left + a.width / 2, ay = a.top + a.height / 2;
-    var best = null, bestScore = Infinity;
-    buttons.forEach(function (b) {
-      if (b === from) return;
+    var candidates = buttons.filter(function (b) { return b !== from; }).map(function (b) {
       var r = b.getBoundingClientRect();
       var bx = r.left + r.width / 2, by = r.top + r.height / 2;
       var along = (bx - ax) * dx + (by - ay) * dy;
-      if (along <= 1) return;
       var across = Math.abs((bx - ax) * dy) + Math.abs((by - ay) * dx);
-      var score = along + 2 * across;
-      if (score < bestScore) { bestScore = score; best = b; }
-    });
-    if (best) best.focus();
+      return { el: b, along: along, across: across, score: along + 2 * across };
+    }).filter(function (c) { return c.along > 1; });
+    var inCone = candidates.filter(function (c) { return c.across <= c.along; });
+    var pool = inCone.length ? inCone : candidates;
+    pool.sort(function (p, q) { return p.score - q.score; });
+    if (pool[0]) pool[0].el.focus();
   }
 
+  window.addEventListener('focus', function () { if (focusLost()) focusDefault(); });
+
   document.addEventListener('keydown', function (e) {
+    if (focusLost() && e.key !== 'Tab') { e.preventDefault(); focusDefault(); return; }
     var dirs = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
     var d = dirs[e.key];
     if (d) { e.preventDefault(); move(d[0], d[1]); return; }
