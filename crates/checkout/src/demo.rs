@@ -502,12 +502,12 @@ pub async fn ensure_surfaces(
             }
         }
     };
-    let tv_ok = current(&info.tv_placement).await?.is_some_and(|p| {
-        p.enabled && p.settings.allowed_origins.iter().any(|o| o == pages_origin)
-    });
-    let ad_ok = current(&info.ad_server_placement).await?.is_some_and(|p| {
-        p.enabled && p.settings.ad_servers.iter().any(|o| o == ad_server_origin)
-    });
+    let tv_ok = current(&info.tv_placement)
+        .await?
+        .is_some_and(|p| p.enabled && p.settings.allowed_origins.iter().any(|o| o == pages_origin));
+    let ad_ok = current(&info.ad_server_placement)
+        .await?
+        .is_some_and(|p| p.enabled && p.settings.ad_servers.iter().any(|o| o == ad_server_origin));
     let (mut ad, mut tv) = demo_placements(store, merchant, pages_origin).await?;
     if !tv_ok {
         tv.name = Some("Demo TV app".into());
@@ -518,15 +518,24 @@ pub async fn ensure_surfaces(
             medium: Some("ctv".into()),
             content: None,
         };
-        info.tv_placement = Some(placements::create(store, merchant, &tv, now_ms).await?.id.to_string());
+        info.tv_placement = Some(
+            placements::create(store, merchant, &tv, now_ms)
+                .await?
+                .id
+                .to_string(),
+        );
     }
     if !ad_ok {
         ad.name = Some("Demo ad through an ad server".into());
         // The creative runs on the ad server's origin; any publisher it serves is fine.
         ad.allowed_origins = vec![ad_server_origin.to_string()];
         ad.ad_servers = vec![ad_server_origin.to_string()];
-        info.ad_server_placement =
-            Some(placements::create(store, merchant, &ad, now_ms).await?.id.to_string());
+        info.ad_server_placement = Some(
+            placements::create(store, merchant, &ad, now_ms)
+                .await?
+                .id
+                .to_string(),
+        );
     }
     info.tv_page_url = Some(format!("{pages_origin}/tv"));
     info.ad_server_page_url = Some(format!("{pages_origin}/ad-server"));

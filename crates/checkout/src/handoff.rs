@@ -71,7 +71,8 @@ pub fn normalize_code(raw: &str) -> Option<String> {
         .filter(|c| !matches!(c, '-' | ' '))
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    let valid = code.len() == HANDOFF_CODE_LEN && code.bytes().all(|b| HANDOFF_ALPHABET.contains(&b));
+    let valid =
+        code.len() == HANDOFF_CODE_LEN && code.bytes().all(|b| HANDOFF_ALPHABET.contains(&b));
     valid.then_some(code)
 }
 
@@ -183,7 +184,16 @@ mod tests {
     fn codes_are_read_forgivingly_but_only_from_the_alphabet() {
         assert_eq!(normalize_code("k7qm-2xwd").as_deref(), Some("K7QM2XWD"));
         assert_eq!(normalize_code(" K7QM 2XWD ").as_deref(), Some("K7QM2XWD"));
-        for bad in ["", "K7QM2XW", "K7QM2XWDD", "K7QM2XW0", "K7QM2XWI", "K7QM2XW1", "K7QM2XWÉ", "../../x"] {
+        for bad in [
+            "",
+            "K7QM2XW",
+            "K7QM2XWDD",
+            "K7QM2XW0",
+            "K7QM2XWI",
+            "K7QM2XW1",
+            "K7QM2XWÉ",
+            "../../x",
+        ] {
             assert_eq!(normalize_code(bad), None, "{bad}");
         }
     }

@@ -473,7 +473,8 @@ impl FrameChain {
     /// not be listed. Frames inside the ad server (its creative wrappers) must be
     /// listed as allowed origins or ad servers themselves.
     pub fn allowed_by(&self, settings: &PlacementSettings) -> bool {
-        let listed = |o: &String| settings.allowed_origins.contains(o) || settings.ad_servers.contains(o);
+        let listed =
+            |o: &String| settings.allowed_origins.contains(o) || settings.ad_servers.contains(o);
         match self.0.iter().position(|o| settings.ad_servers.contains(o)) {
             Some(i) => self.0[..=i].iter().all(listed),
             None => self.0.iter().all(|o| settings.allowed_origins.contains(o)),
@@ -514,7 +515,10 @@ mod chain_tests {
     fn every_frame_of_an_ad_chain_is_listed_or_the_chain_is_refused() {
         let chain = FrameChain::parse(CDN, Some(&format!("{ADS},{PUB}"))).unwrap();
         assert!(chain.allowed_by(&settings(&[CDN, ADS, PUB], &[])));
-        assert!(!chain.allowed_by(&settings(&[CDN, ADS], &[])), "the publisher is not listed");
+        assert!(
+            !chain.allowed_by(&settings(&[CDN, ADS], &[])),
+            "the publisher is not listed"
+        );
     }
 
     #[test]
@@ -532,8 +536,11 @@ mod chain_tests {
     #[test]
     fn malformed_or_overlong_chains_are_not_chains() {
         assert_eq!(FrameChain::parse(PUB, Some("null")), None);
-        assert_eq!(FrameChain::parse(PUB, Some("https://a.example; script-src *")), None);
-        let long = vec![ADS; AD_CHAIN_ANCESTORS_MAX + 1].join(",");
+        assert_eq!(
+            FrameChain::parse(PUB, Some("https://a.example; script-src *")),
+            None
+        );
+        let long = [ADS; AD_CHAIN_ANCESTORS_MAX + 1].join(",");
         assert_eq!(FrameChain::parse(PUB, Some(&long)), None);
         let ok = FrameChain::parse(PUB, Some(&format!("{ADS},{PUB}"))).unwrap();
         assert_eq!(ok.origins(), vec![PUB, ADS]);

@@ -44,7 +44,11 @@ async fn issue(app: &TestApp, key: &str, session: &str) -> (StatusCode, Value) {
 }
 
 /// Opens `/h/{code}` as a phone holding `cookie` (none for a new phone).
-async fn open(app: &TestApp, code: &str, cookie: Option<&str>) -> (StatusCode, Option<String>, String) {
+async fn open(
+    app: &TestApp,
+    code: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, Option<String>, String) {
     let mut req = app.client.get(format!("{}/h/{code}", app.base));
     if let Some(c) = cookie {
         req = req.header("Cookie", c);
@@ -71,7 +75,10 @@ async fn the_first_phone_continues_the_held_session_and_others_are_refused() {
 
         let (status, cookie, page) = open(&app, &code.to_lowercase(), None).await;
         assert_eq!(status, StatusCode::OK, "{}: {page}", app.backend);
-        assert!(page.contains(&format!("\"resume_session_id\":\"{session}\"")), "{page}");
+        assert!(
+            page.contains(&format!("\"resume_session_id\":\"{session}\"")),
+            "{page}"
+        );
         let cookie = cookie.expect("the phone gets its claim cookie");
         // The same phone reloads; another phone is refused.
         assert_eq!(open(&app, &code, Some(&cookie)).await.0, StatusCode::OK);
@@ -79,7 +86,11 @@ async fn the_first_phone_continues_the_held_session_and_others_are_refused() {
         assert_eq!(status, StatusCode::CONFLICT);
         assert!(page.contains("already open on another device"), "{page}");
         let (status, _, _) = open(&app, &code, Some("anycart_handoff=forged")).await;
-        assert_eq!(status, StatusCode::CONFLICT, "a malformed cookie is a new phone");
+        assert_eq!(
+            status,
+            StatusCode::CONFLICT,
+            "a malformed cookie is a new phone"
+        );
 
         // The phone pays the TV's session: nothing held twice, one order.
         assert_eq!(app.available(&app.variant("BTL-750-BLU")).await, held);
@@ -123,7 +134,8 @@ async fn expired_unknown_and_misdirected_codes_are_refused() {
         assert_eq!(status, StatusCode::CREATED, "{body:#}");
         let code = body["code"].as_str().unwrap().to_string();
         // Never past the hold: an anonymous session's hold is the shorter one.
-        app.clock.advance_ms(anycart_checkout::handoff::HANDOFF_TTL_MS_MAX + 1);
+        app.clock
+            .advance_ms(anycart_checkout::handoff::HANDOFF_TTL_MS_MAX + 1);
         assert_eq!(open(&app, &code, None).await.0, StatusCode::GONE);
         assert_eq!(open(&app, "2222-2222", None).await.0, StatusCode::NOT_FOUND);
         assert_eq!(open(&app, "../../etc", None).await.0, StatusCode::NOT_FOUND);
@@ -133,14 +145,20 @@ async fn expired_unknown_and_misdirected_codes_are_refused() {
             .send()
             .await
             .unwrap();
-        assert_eq!(typed.url().path(), format!("/h/{code}"), "a typed code goes on to its page");
+        assert_eq!(
+            typed.url().path(),
+            format!("/h/{code}"),
+            "a typed code goes on to its page"
+        );
     }
 }
 
 #[tokio::test]
 async fn guessing_codes_is_throttled_per_client() {
     for app in guarded_apps().await {
-        let burst = anycart_checkout::throttle::ThrottleConfig::default().handoff_codes.burst;
+        let burst = anycart_checkout::throttle::ThrottleConfig::default()
+            .handoff_codes
+            .burst;
         let guess = |from: &'static str| {
             app.client
                 .get(format!("{}/h/23456789", app.base))
@@ -148,9 +166,19 @@ async fn guessing_codes_is_throttled_per_client() {
                 .send()
         };
         for _ in 0..burst {
-            assert_eq!(guess("198.51.100.7").await.unwrap().status(), StatusCode::NOT_FOUND);
+            assert_eq!(
+                guess("198.51.100.7").await.unwrap().status(),
+                StatusCode::NOT_FOUND
+            );
         }
-        assert_eq!(guess("198.51.100.7").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(guess("198.51.100.8").await.unwrap().status(), StatusCode::NOT_FOUND, "another client");
+        assert_eq!(
+            guess("198.51.100.7").await.unwrap().status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            guess("198.51.100.8").await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "another client"
+        );
     }
 }

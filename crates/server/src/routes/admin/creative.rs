@@ -78,7 +78,8 @@ fn zip_of(index_html: &str) -> Result<Vec<u8>, ApiError> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
-    zip.start_file("index.html", options).map_err(|e| fail(&e))?;
+    zip.start_file("index.html", options)
+        .map_err(|e| fail(&e))?;
     zip.write_all(index_html.as_bytes()).map_err(|e| fail(&e))?;
     Ok(zip.finish().map_err(|e| fail(&e))?.into_inner())
 }
@@ -110,7 +111,10 @@ pub async fn creative_zip(
     );
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/zip")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/zip"),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 HeaderValue::from_str(&disposition)
@@ -140,14 +144,25 @@ mod tests {
     #[test]
     fn the_zip_holds_an_iab_index_with_size_snippet_and_click_tag() {
         let id = PlacementId::new();
-        let html = creative_html("https://shop.example", id, (300, 250), "https://shop.example/buy/x");
+        let html = creative_html(
+            "https://shop.example",
+            id,
+            (300, 250),
+            "https://shop.example/buy/x",
+        );
         let bytes = zip_of(&html).unwrap();
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
         assert_eq!(archive.len(), 1);
         let mut index = String::new();
-        archive.by_name("index.html").unwrap().read_to_string(&mut index).unwrap();
+        archive
+            .by_name("index.html")
+            .unwrap()
+            .read_to_string(&mut index)
+            .unwrap();
         assert!(index.contains("<meta name=\"ad.size\" content=\"width=300,height=250\">"));
-        assert!(index.contains(&format!("<anycart-checkout placement=\"{id}\" size=\"300x250\"")));
+        assert!(index.contains(&format!(
+            "<anycart-checkout placement=\"{id}\" size=\"300x250\""
+        )));
         assert!(index.contains("<script src=\"https://shop.example/embed.js\" async></script>"));
         assert!(index.contains("var clickTag = \"https://shop.example/buy/x\";"));
         assert!(index.contains("window.open(window.clickTag)"));

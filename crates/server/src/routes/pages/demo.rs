@@ -166,7 +166,10 @@ async fn ad_server_publisher(
     State(p): State<Arc<DemoPages>>,
     Query(q): Query<PlacementQuery>,
 ) -> Response {
-    let (Some(ads), Some(id)) = (&p.ad_server_origin, placement_or(&q, p.ad_server_placement.as_ref())) else {
+    let (Some(ads), Some(id)) = (
+        &p.ad_server_origin,
+        placement_or(&q, p.ad_server_placement.as_ref()),
+    ) else {
         return missing("ad server");
     };
     Html(format!(
@@ -198,11 +201,18 @@ async fn ad_server_creative(
     State(p): State<Arc<DemoPages>>,
     Query(q): Query<PlacementQuery>,
 ) -> Response {
-    let Some(id) = placement_or(&q, None).and_then(|id| anycart_core::PlacementId::parse(&id).ok()) else {
+    let Some(id) = placement_or(&q, None).and_then(|id| anycart_core::PlacementId::parse(&id).ok())
+    else {
         return missing("placement");
     };
     let landing = format!("{}/buy/{id}", p.base_url);
-    Html(crate::routes::admin::creative::creative_html(&p.base_url, id, (300, 250), &landing)).into_response()
+    Html(crate::routes::admin::creative::creative_html(
+        &p.base_url,
+        id,
+        (300, 250),
+        &landing,
+    ))
+    .into_response()
 }
 
 /// Serves the demo pages on their own listener until the process exits.

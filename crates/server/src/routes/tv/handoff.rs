@@ -11,11 +11,9 @@
 use crate::auth::session_cookie::cookie_value;
 use crate::auth::{Caller, client_address};
 use crate::error::ApiError;
-use crate::routes::acp::wire::ErrorWire;
 use crate::extract::AcpJson;
-use crate::routes::widget::page::{
-    Refusal, app_config, notice_page, page_response, refuse,
-};
+use crate::routes::acp::wire::ErrorWire;
+use crate::routes::widget::page::{Refusal, app_config, notice_page, page_response, refuse};
 use crate::state::AppState;
 use anycart_checkout::handoff::{HANDOFF_CODE_LEN, OpenedHandoff, normalize_code};
 use anycart_checkout::placements::parse_origin;
@@ -121,7 +119,9 @@ pub async fn issue_handoff(
 
 /// The phone's claim secret: the cookie's, or a fresh one to set.
 fn claim_secret(headers: &HeaderMap) -> (String, bool) {
-    match cookie_value(headers, CLAIM_COOKIE).filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())) {
+    match cookie_value(headers, CLAIM_COOKIE)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
         Some(v) => (v.to_string(), false),
         None => {
             let mut raw = [0u8; 32];

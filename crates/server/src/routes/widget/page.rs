@@ -83,7 +83,11 @@ pub(crate) fn refuse(r: Refusal) -> Response {
 /// A page with one sentence (`code` as `data-code` for tests): no data, no
 /// script; framable anywhere so the shopper sees the sentence instead of a broken
 /// frame. `message` must be static text (it is not escaped).
-pub(crate) fn notice_page(status: StatusCode, code: &'static str, message: &'static str) -> Response {
+pub(crate) fn notice_page(
+    status: StatusCode,
+    code: &'static str,
+    message: &'static str,
+) -> Response {
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Checkout unavailable</title>\
 <style>body{{margin:0;font:14px/1.4 system-ui,sans-serif;color:#1a202c;background:#fff;display:flex;align-items:center;justify-content:center;min-height:100vh;text-align:center;padding:12px;box-sizing:border-box}}</style></head>\
