@@ -29,7 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable_placement))
         .routes(routes!(enable_placement))
         .routes(routes!(get_widget_theme, put_widget_theme))
-        .routes(routes!(super::creative::creative_zip))
 }
 
 /// Theme overrides (all optional; unset keeps the widget default).
