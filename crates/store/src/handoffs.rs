@@ -95,7 +95,12 @@ UPDATE handoffs
 /// phone that claimed a code can still reload while its session lives).
 const PURGE_HANDOFFS: &str = r"
 DELETE FROM handoffs
- WHERE expires_at_ms <= $1";
+ WHERE code_mac IN (
+       SELECT code_mac
+         FROM handoffs
+        WHERE expires_at_ms <= $1
+        ORDER BY expires_at_ms
+        LIMIT $2)";
 
 impl Store {
     /// Stores a new code. A MAC collision (the same code twice) is
@@ -159,10 +164,12 @@ impl Store {
         row.map(Handoff::try_from).transpose()
     }
 
-    /// Deletes codes that expired before `before_ms`; returns how many.
+    /// Deletes codes that expired before `before_ms` (at most
+    /// [`crate::PURGE_BATCH_MAX`] at a time); returns how many.
     pub async fn purge_handoffs(&self, before_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query(PURGE_HANDOFFS)
             .bind(before_ms)
+            .bind(crate::PURGE_BATCH_MAX)
             .execute(&self.write)
             .await?;
         Ok(done.rows_affected())
