@@ -51,6 +51,17 @@ pub struct DemoInfo {
     pub dashboard_email: Option<String>,
     #[serde(default)]
     pub dashboard_password: Option<String>,
+    /// TV checkout and ads through ad servers (see [`ensure_surfaces`]): a TV
+    /// app page framing `/tv/{placement}`, and an ad the publisher page gets
+    /// through a nested "ad server" frame on a third origin.
+    #[serde(default)]
+    pub tv_page_url: Option<String>,
+    #[serde(default)]
+    pub ad_server_page_url: Option<String>,
+    #[serde(default)]
+    pub tv_placement: Option<String>,
+    #[serde(default)]
+    pub ad_server_placement: Option<String>,
 }
 
 /// `(sku, title, options, price in cents, on hand per warehouse, max per order)`.
@@ -167,6 +178,10 @@ pub async fn seed(store: &Store, base_url: &str, now_ms: i64) -> Result<DemoInfo
         dashboard_url: None,
         dashboard_email: None,
         dashboard_password: None,
+        tv_page_url: None,
+        ad_server_page_url: None,
+        tv_placement: None,
+        ad_server_placement: None,
     };
     refresh(store, info).await
 }
@@ -433,6 +448,7 @@ async fn demo_placements(
             content: Some("300x250".into()),
         },
         allowed_origins: vec![pages_origin.to_string()],
+        ad_servers: vec![],
         theme: Theme {
             primary_color: Some("#2f855a".into()),
             radius_px: Some(4),
@@ -453,6 +469,7 @@ async fn demo_placements(
             content: None,
         },
         allowed_origins: vec![pages_origin.to_string()],
+        ad_servers: vec![],
         theme: Theme {
             primary_color: Some("#c05621".into()),
             font_family: Some("Georgia, serif".into()),
@@ -462,4 +479,65 @@ async fn demo_placements(
         enabled: true,
     };
     Ok((ad, article))
+}
+
+/// Makes sure the demo has a TV placement framable by `pages_origin` and an ad
+/// placement that trusts the demo ad server at `ad_server_origin` (any
+/// publisher through it), creating them when missing or when the origins moved,
+/// and records them and their pages in `info`.
+pub async fn ensure_surfaces(
+    store: &Store,
+    info: &mut DemoInfo,
+    pages_origin: &str,
+    ad_server_origin: &str,
+    now_ms: i64,
+) -> Result<(), CheckoutError> {
+    let merchant = MerchantId::parse(&info.merchant_id).map_err(err)?;
+    let current = |id: &Option<String>| {
+        let id = id.as_deref().and_then(|i| PlacementId::parse(i).ok());
+        async move {
+            match id {
+                Some(pid) => store.get_placement(merchant, pid).await,
+                None => Ok(None),
+            }
+        }
+    };
+    let tv_ok = current(&info.tv_placement)
+        .await?
+        .is_some_and(|p| p.enabled && p.settings.allowed_origins.iter().any(|o| o == pages_origin));
+    let ad_ok = current(&info.ad_server_placement)
+        .await?
+        .is_some_and(|p| p.enabled && p.settings.ad_servers.iter().any(|o| o == ad_server_origin));
+    let (mut ad, mut tv) = demo_placements(store, merchant, pages_origin).await?;
+    if !tv_ok {
+        tv.name = Some("Demo TV app".into());
+        tv.channel = "ctv".into();
+        tv.campaign = Campaign {
+            name: Some("living-room".into()),
+            source: Some("demo-tv-app".into()),
+            medium: Some("ctv".into()),
+            content: None,
+        };
+        info.tv_placement = Some(
+            placements::create(store, merchant, &tv, now_ms)
+                .await?
+                .id
+                .to_string(),
+        );
+    }
+    if !ad_ok {
+        ad.name = Some("Demo ad through an ad server".into());
+        // The creative runs on the ad server's origin; any publisher it serves is fine.
+        ad.allowed_origins = vec![ad_server_origin.to_string()];
+        ad.ad_servers = vec![ad_server_origin.to_string()];
+        info.ad_server_placement = Some(
+            placements::create(store, merchant, &ad, now_ms)
+                .await?
+                .id
+                .to_string(),
+        );
+    }
+    info.tv_page_url = Some(format!("{pages_origin}/tv"));
+    info.ad_server_page_url = Some(format!("{pages_origin}/ad-server"));
+    Ok(())
 }

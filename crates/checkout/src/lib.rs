@@ -8,6 +8,7 @@
 //! - [`sessions`]: a session's life (create, update, get, complete, cancel, expire).
 //! - [`inventory`]: the group-committing hold engine; [`availability`]: live stock.
 //! - [`shoppers`]: returning shoppers (one-time codes, saved details, one-tap pay).
+//! - [`handoff`]: a TV's held session continued on the shopper's phone.
 //! - [`ucp`]: the Universal Commerce Protocol door's settings, agents' profiles,
 //!   message signatures and order webhooks.
 //! - [`agents`]: agent platforms, signed requests, intent traces, affiliate
@@ -25,6 +26,7 @@ pub mod clock;
 pub mod credentials;
 pub mod demo;
 pub mod error;
+pub mod handoff;
 pub mod inventory;
 pub mod keys;
 pub mod merchants;

@@ -35,6 +35,9 @@ pub struct PlacementSpec {
     pub campaign: Campaign,
     /// Host page origins allowed to show the widget, e.g. `https://news.example`.
     pub allowed_origins: Vec<String>,
+    /// Ad servers trusted to place this checkout on any publisher's page (see
+    /// `anycart_store::PlacementSettings::ad_servers`).
+    pub ad_servers: Vec<String>,
     pub theme: Theme,
     pub enabled: bool,
 }
@@ -256,7 +259,14 @@ async fn checked(
             format!("list 1–{ALLOWED_ORIGINS_MAX} host origins such as https://news.example"),
         ));
     }
-    let allowed_origins = origins(&req.allowed_origins)?;
+    let allowed_origins = origins(&req.allowed_origins, "$.allowed_origins")?;
+    if req.ad_servers.len() > ALLOWED_ORIGINS_MAX {
+        return Err(invalid(
+            "$.ad_servers",
+            format!("list at most {ALLOWED_ORIGINS_MAX} ad server origins"),
+        ));
+    }
+    let ad_servers = origins(&req.ad_servers, "$.ad_servers")?;
     let campaign = campaign(&req.campaign)?;
     let name = opt_text(&req.name, "$.name")?.unwrap_or_else(|| product.title.clone());
     Ok((
@@ -268,6 +278,7 @@ async fn checked(
             channel,
             campaign,
             allowed_origins,
+            ad_servers,
             theme: theme(&req.theme)?,
             publishable_key: String::new(),
         },
@@ -304,13 +315,13 @@ impl CheckoutService {
     }
 }
 
-/// The allow-list, normalised and without repeats.
-fn origins(raw: &[String]) -> CheckoutResult<Vec<String>> {
+/// A list of origins (at JSONPath `param`), normalised and without repeats.
+fn origins(raw: &[String], param: &str) -> CheckoutResult<Vec<String>> {
     let mut allowed = Vec::with_capacity(raw.len());
     for (i, o) in raw.iter().enumerate() {
         let origin = parse_origin(o).ok_or_else(|| {
             invalid(
-                &format!("$.allowed_origins[{i}]"),
+                &format!("{param}[{i}]"),
                 "an origin is scheme://host[:port] with no path or wildcard",
             )
         })?;
@@ -409,5 +420,130 @@ mod tests {
             .unwrap_err(),
             "$.theme.logo_url"
         );
+    }
+}
+
+/// Most frames an ad chain may report above the host page (publisher, ad
+/// servers, creative wrappers); real chains have two or three.
+pub const AD_CHAIN_ANCESTORS_MAX: usize = 8;
+
+/// The frames a checkout would be shown in: the host page's origin (where the
+/// loader runs: the page itself, or an ad's creative frame) and, innermost first,
+/// the origins of the frames around it as the browser reports them
+/// (`location.ancestorOrigins`). Only built from normalised origins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameChain(Vec<String>);
+
+impl FrameChain {
+    /// `host` and its reported `ancestors` (a comma-separated list, innermost
+    /// first), or `None` when any of them is not an origin or there are too many.
+    pub fn parse(host: &str, ancestors: Option<&str>) -> Option<FrameChain> {
+        let mut chain = vec![parse_origin(host)?];
+        if let Some(list) = ancestors.filter(|l| !l.trim().is_empty()) {
+            let outer: Vec<&str> = list.split(',').collect();
+            if outer.len() > AD_CHAIN_ANCESTORS_MAX {
+                return None;
+            }
+            for o in outer {
+                chain.push(parse_origin(o)?);
+            }
+        }
+        Some(FrameChain(chain))
+    }
+
+    /// The host page's origin.
+    pub fn host(&self) -> &str {
+        &self.0[0]
+    }
+
+    /// Every origin of the chain, without repeats, innermost first.
+    pub fn origins(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::with_capacity(self.0.len());
+        for o in &self.0 {
+            if !out.contains(&o.as_str()) {
+                out.push(o);
+            }
+        }
+        out
+    }
+
+    /// Whether `settings` lets the checkout show in this chain: every frame is
+    /// on the allow-list, except that once the chain passes through a trusted ad
+    /// server, the frames outside it (the publishers that ad server serves) need
+    /// not be listed. Frames inside the ad server (its creative wrappers) must be
+    /// listed as allowed origins or ad servers themselves.
+    pub fn allowed_by(&self, settings: &PlacementSettings) -> bool {
+        let listed =
+            |o: &String| settings.allowed_origins.contains(o) || settings.ad_servers.contains(o);
+        match self.0.iter().position(|o| settings.ad_servers.contains(o)) {
+            Some(i) => self.0[..=i].iter().all(listed),
+            None => self.0.iter().all(|o| settings.allowed_origins.contains(o)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    fn settings(allowed: &[&str], ad_servers: &[&str]) -> PlacementSettings {
+        PlacementSettings {
+            name: "ad".into(),
+            variant_id: None,
+            quantity: 1,
+            channel: Channel::DisplayAd,
+            campaign: Campaign::default(),
+            allowed_origins: allowed.iter().map(|s| s.to_string()).collect(),
+            ad_servers: ad_servers.iter().map(|s| s.to_string()).collect(),
+            theme: Theme::default(),
+            publishable_key: "pk".into(),
+        }
+    }
+
+    const PUB: &str = "https://news.example";
+    const ADS: &str = "https://ads.example";
+    const CDN: &str = "https://creatives.example";
+
+    #[test]
+    fn a_page_of_its_own_needs_its_origin_listed() {
+        let chain = FrameChain::parse(PUB, None).unwrap();
+        assert!(chain.allowed_by(&settings(&[PUB], &[])));
+        assert!(!chain.allowed_by(&settings(&[ADS], &[])));
+    }
+
+    #[test]
+    fn every_frame_of_an_ad_chain_is_listed_or_the_chain_is_refused() {
+        let chain = FrameChain::parse(CDN, Some(&format!("{ADS},{PUB}"))).unwrap();
+        assert!(chain.allowed_by(&settings(&[CDN, ADS, PUB], &[])));
+        assert!(
+            !chain.allowed_by(&settings(&[CDN, ADS], &[])),
+            "the publisher is not listed"
+        );
+    }
+
+    #[test]
+    fn a_trusted_ad_server_vouches_for_the_publishers_outside_it_only() {
+        let any_pub = FrameChain::parse(CDN, Some(&format!("{ADS},https://blog.example"))).unwrap();
+        assert!(any_pub.allowed_by(&settings(&[CDN], &[ADS])));
+        assert!(any_pub.allowed_by(&settings(&[], &[ADS, CDN])));
+        // A creative frame inside the ad server must still be listed.
+        assert!(!any_pub.allowed_by(&settings(&[], &[ADS])));
+        // A chain that never passes through the ad server is not vouched for.
+        let direct = FrameChain::parse(CDN, Some("https://blog.example")).unwrap();
+        assert!(!direct.allowed_by(&settings(&[CDN], &[ADS])));
+    }
+
+    #[test]
+    fn malformed_or_overlong_chains_are_not_chains() {
+        assert_eq!(FrameChain::parse(PUB, Some("null")), None);
+        assert_eq!(
+            FrameChain::parse(PUB, Some("https://a.example; script-src *")),
+            None
+        );
+        let long = [ADS; AD_CHAIN_ANCESTORS_MAX + 1].join(",");
+        assert_eq!(FrameChain::parse(PUB, Some(&long)), None);
+        let ok = FrameChain::parse(PUB, Some(&format!("{ADS},{PUB}"))).unwrap();
+        assert_eq!(ok.origins(), vec![PUB, ADS]);
+        assert_eq!(ok.host(), PUB);
     }
 }

@@ -7,8 +7,8 @@
 //! nodes behind a load balancer a client gets up to N times the rate, which still
 //! bounds it.
 //!
-//! - creating checkouts, completing them and asking for sign-in codes are rate
-//!   limited per client ([`ThrottleConfig`]);
+//! - creating checkouts, completing them, asking for sign-in codes and opening
+//!   hand-off codes are rate limited per client ([`ThrottleConfig`]);
 //! - a client whose cards keep being declined is a card tester: past
 //!   [`ThrottleConfig::declines_max`] declines in [`ThrottleConfig::decline_window_ms`]
 //!   its payments are refused until the window has passed;
@@ -58,6 +58,8 @@ pub enum Action {
     CreateSession,
     CompleteSession,
     SignInCode,
+    /// A phone opening a TV's hand-off code (`/h/{code}`): each try is a guess.
+    OpenHandoff,
 }
 
 impl Action {
@@ -66,6 +68,7 @@ impl Action {
             Action::CreateSession => "create_session",
             Action::CompleteSession => "complete_session",
             Action::SignInCode => "sign_in_code",
+            Action::OpenHandoff => "open_handoff",
         }
     }
 }
@@ -95,6 +98,9 @@ pub struct ThrottleConfig {
     pub complete: Rate,
     /// Sign-in codes asked for (each is an email sent on the merchant's behalf).
     pub sign_in_codes: Rate,
+    /// Hand-off codes tried (each is a guess at a live code; a shopper opens one
+    /// or two per purchase).
+    pub handoff_codes: Rate,
     /// Declined cards a client may have in the window before it is refused.
     pub declines_max: u32,
     pub decline_window_ms: u64,
@@ -115,6 +121,10 @@ impl Default for ThrottleConfig {
                 per_minute: 2,
                 burst: 5,
             },
+            handoff_codes: Rate {
+                per_minute: 6,
+                burst: 10,
+            },
             declines_max: 5,
             decline_window_ms: 10 * 60_000,
         }
@@ -128,6 +138,7 @@ pub struct Throttles {
     create: DefaultKeyedRateLimiter<ClientId>,
     complete: DefaultKeyedRateLimiter<ClientId>,
     sign_in_codes: DefaultKeyedRateLimiter<ClientId>,
+    handoff_codes: DefaultKeyedRateLimiter<ClientId>,
     declines: DefaultKeyedRateLimiter<ClientId>,
     /// Card testers, refused until the instant given.
     refused_until: Mutex<HashMap<ClientId, Instant>>,
@@ -145,6 +156,7 @@ impl Throttles {
             create: RateLimiter::keyed(config.create.quota()),
             complete: RateLimiter::keyed(config.complete.quota()),
             sign_in_codes: RateLimiter::keyed(config.sign_in_codes.quota()),
+            handoff_codes: RateLimiter::keyed(config.handoff_codes.quota()),
             declines: RateLimiter::keyed(declines),
             refused_until: Mutex::new(HashMap::new()),
         }
@@ -155,6 +167,7 @@ impl Throttles {
             Action::CreateSession => &self.create,
             Action::CompleteSession => &self.complete,
             Action::SignInCode => &self.sign_in_codes,
+            Action::OpenHandoff => &self.handoff_codes,
         }
     }
 

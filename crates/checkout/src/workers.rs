@@ -61,8 +61,8 @@ impl CheckoutService {
     }
 
     /// Forgets what is past its retention window (idempotency keys, ended
-    /// sessions, applied webhook ids, see [`anycart_store::Retention`]) and dead
-    /// shopper codes.
+    /// sessions, applied webhook ids, TV hand-off codes, see
+    /// [`anycart_store::Retention`]) and dead shopper codes.
     pub async fn purge_once(&self) {
         match self
             .store
@@ -76,6 +76,7 @@ impl CheckoutService {
                 affiliate_claims = p.affiliate_claims,
                 webhook_events = p.webhook_events,
                 intent_traces = p.intent_traces,
+                handoffs = p.handoffs,
                 "old records purged"
             ),
             Ok(_) => {}

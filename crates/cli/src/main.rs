@@ -381,15 +381,36 @@ async fn start_demo_pages(
             )
         })?;
     let pages_origin = format!("http://{}", pages_listener.local_addr()?);
-    let (info, pages) =
-        demo_merchant(store, &config.data_dir, base_url, &pages_origin, now_ms).await?;
+    // The demo ad server: a third origin (any free port) serving the same pages,
+    // so an ad reaches the publisher through a nested cross-origin frame.
+    let ad_server_listener = tokio::net::TcpListener::bind((local.ip(), 0))
+        .await
+        .context("cannot listen for the demo ad server")?;
+    let ad_server_origin = format!("http://{}", ad_server_listener.local_addr()?);
+    let origins = DemoOrigins {
+        pages: &pages_origin,
+        ad_server: &ad_server_origin,
+    };
+    let (info, mut pages) =
+        demo_merchant(store, &config.data_dir, base_url, origins, now_ms).await?;
+    pages.ad_server_origin = Some(ad_server_origin);
     print_demo_banner(&info, &config.data_dir);
-    tokio::spawn(async move {
-        if let Err(e) = anycart_server::routes::pages::demo::serve(pages_listener, pages).await {
-            tracing::error!(error = %e, "demo pages listener stopped");
-        }
-    });
+    for listener in [pages_listener, ad_server_listener] {
+        let pages = pages.clone();
+        tokio::spawn(async move {
+            if let Err(e) = anycart_server::routes::pages::demo::serve(listener, pages).await {
+                tracing::error!(error = %e, "demo pages listener stopped");
+            }
+        });
+    }
     Ok(())
+}
+
+/// The demo's host origins: the publisher's pages and the ad server.
+#[derive(Clone, Copy)]
+struct DemoOrigins<'a> {
+    pages: &'a str,
+    ad_server: &'a str,
 }
 
 /// Reuses the demo merchant recorded in `demo.json` when it still exists, else seeds one.
@@ -397,9 +418,10 @@ async fn demo_merchant(
     store: &anycart_store::Store,
     data_dir: &Path,
     base_url: &str,
-    pages_origin: &str,
+    origins: DemoOrigins<'_>,
     now_ms: i64,
 ) -> Result<(DemoInfo, DemoPages)> {
+    let pages_origin = origins.pages;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let path = data_dir.join("demo.json");
@@ -421,6 +443,9 @@ async fn demo_merchant(
     demo::ensure_placements(store, &mut info, pages_origin, now_ms)
         .await
         .context("demo placements")?;
+    demo::ensure_surfaces(store, &mut info, pages_origin, origins.ad_server, now_ms)
+        .await
+        .context("demo TV and ad server placements")?;
     anycart_checkout::users::ensure_demo_user(store, &mut info, now_ms)
         .await
         .context("demo dashboard user")?;
@@ -452,6 +477,10 @@ fn print_demo_banner(info: &DemoInfo, data_dir: &Path) {
     if let (Some(ad), Some(article)) = (&info.ad_page_url, &info.article_page_url) {
         println!("  ad page (widget) {ad}");
         println!("  article (widget) {article}");
+    }
+    if let (Some(tv), Some(ads)) = (&info.tv_page_url, &info.ad_server_page_url) {
+        println!("  TV app           {tv}");
+        println!("  ad via ad server {ads}");
     }
     println!(
         "  demo.json        {}\n",

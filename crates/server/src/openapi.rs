@@ -57,6 +57,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::acp::discovery::router())
         .merge(routes::mcp::router())
         .merge(routes::widget::router())
+        .merge(routes::tv::router())
         .merge(routes::webhooks::router())
         .merge(routes::pages::router())
         .merge(routes::ops::router())

@@ -22,6 +22,7 @@ mod connection_settings;
 mod connections;
 mod events;
 mod group;
+mod handoffs;
 mod idempotency;
 mod inventory;
 mod merchants;
@@ -64,6 +65,7 @@ pub use events::{
     RollupFilter, RollupRow,
 };
 pub use group::{GROUP_JOBS_MAX, GROUP_QUEUE_MAX};
+pub use handoffs::{Handoff, HandoffClaim};
 pub use idempotency::{IDEMPOTENCY_RETENTION_MS, IdempotencyBegin, IdempotencyScope};
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
 pub use orders::OrderRecord;

@@ -69,6 +69,12 @@ pub struct PlacementSettings {
     pub campaign: Campaign,
     /// Host page origins (`scheme://host[:port]`) allowed to frame the widget.
     pub allowed_origins: Vec<String>,
+    /// Ad server origins trusted to place the checkout on any publisher: in an ad
+    /// chain (publisher page → ad server frame → creative → checkout) that passes
+    /// through one of these, the origins outside it need not be listed. Absent in
+    /// documents stored before ads through ad servers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ad_servers: Vec<String>,
     pub theme: Theme,
     /// The placement's own publishable key. Kept in clear on purpose: publishable
     /// keys are public (they ship inside every embed) and the iframe page must hand

@@ -49,6 +49,8 @@ pub struct Purged {
     pub affiliate_claims: u64,
     pub webhook_events: u64,
     pub intent_traces: u64,
+    /// TV hand-off codes expired before the ended-sessions window.
+    pub handoffs: u64,
 }
 
 /// Ended sessions without an order or a hold, oldest first.
@@ -129,6 +131,9 @@ impl Store {
             .execute(&self.write)
             .await?
             .rows_affected();
+        // A code outlives its session's end by the ended-sessions window, so a
+        // phone that opened it is told "ended", not "unknown", until then.
+        purged.handoffs = self.purge_handoffs(sessions_before).await?;
         Ok(purged)
     }
 }

@@ -32,6 +32,8 @@ mod batches;
 mod catalogue;
 #[path = "conformance/events.rs"]
 mod events;
+#[path = "conformance/handoffs.rs"]
+mod handoffs;
 #[path = "conformance/housekeeping.rs"]
 mod housekeeping;
 #[path = "conformance/migrations.rs"]

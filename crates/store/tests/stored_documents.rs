@@ -392,6 +392,7 @@ fn placement_settings() {
             content: Some("300x250".into()),
         },
         allowed_origins: vec!["https://news.example".into()],
+        ad_servers: vec![],
         theme: theme(),
         publishable_key: "pk_test_0001".into(),
     };

@@ -25,6 +25,11 @@ class AnycartCheckout extends HTMLElement {
     style.textContent = `:host{all:initial;display:block;contain:content;${size ? `width:${size[1]}px;height:${size[2]}px` : 'width:100%'}}iframe{all:initial;display:block;border:0;width:100%;height:${size ? '100%' : '360px'};color-scheme:normal}`;
     const frame = document.createElement('iframe');
     const q = new URLSearchParams({ origin: location.origin, layout: size && Number(size[2]) < 400 ? 'compact' : 'fluid' });
+    // Inside an ad (publisher → ad server → creative frame): the frames around this
+    // page, so the server can check the whole chain against the placement and pin
+    // frame-ancestors to it (the browser then refuses the frame if this lies).
+    const ancestors = Array.from(location.ancestorOrigins ?? []);
+    if (ancestors.length) q.set('ancestors', ancestors.join(','));
     frame.src = `${ANYCART_ORIGIN}/widget/checkout/${encodeURIComponent(placement)}?${q.toString()}`;
     frame.title = this.getAttribute('label') ?? 'Checkout';
     frame.setAttribute('allow', 'payment');

@@ -263,6 +263,7 @@ fn throttled(action: anycart_checkout::throttle::Action, retry_after_ms: u64) ->
         Action::CreateSession => "Too many checkouts were started from here. Try again shortly.",
         Action::CompleteSession => "Too many payment attempts from here. Try again later.",
         Action::SignInCode => "Too many codes were asked for from here. Try again shortly.",
+        Action::OpenHandoff => "Too many codes were tried from here. Try again shortly.",
     };
     ApiError::new(ErrorCode::RateLimited, message).retry_after(retry_after_ms.div_ceil(1000))
 }

@@ -24,6 +24,7 @@ mod connectors;
 mod dashboard;
 mod fake_agent;
 mod feeds;
+mod handoffs;
 mod helpers;
 mod idempotency;
 mod limits;

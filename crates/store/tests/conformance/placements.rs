@@ -46,6 +46,7 @@ pub(crate) async fn placement(store: &Store, m: MerchantId, product: ProductId) 
                 content: Some("300x250".into()),
             },
             allowed_origins: vec!["https://news.example".into()],
+            ad_servers: vec![],
             theme: theme(),
             publishable_key: "pk_test_0001".into(),
         },

@@ -6,13 +6,14 @@
 // catalogue or API text can inject markup.
 import { cfg } from './config';
 import { observe, startFunnel } from './funnel';
+import { isHandoff, resumeHandoff } from './handoff';
 import { ancestorOk, handshake, tellHost } from './host';
 import { renderShell } from './render/shell';
 import { loadShopper } from './shopper';
 import { state } from './state';
 import { watchStock } from './stock';
 import { applyTheme } from './theme';
-import { go, mount, render } from './ui';
+import { go, mount, render, run } from './ui';
 
 async function main(): Promise<void> {
   const root = document.getElementById('app') as HTMLElement;
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
   // Report the content's own height (not the viewport's) so the host can shrink the frame too.
   new ResizeObserver(() => tellHost('ec.resize', { height: Math.ceil(root.getBoundingClientRect().height) })).observe(root);
   render();
+  // A TV's session continued on the phone: a top-level page with no host.
+  if (isHandoff()) return run(resumeHandoff);
   if (!ancestorOk() || !(await handshake())) {
     state.refusal = 'This checkout is not available on this website.';
     go('refused');

@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod api_keys;
 mod catalogue;
 pub mod connections;
+pub mod creative;
 mod orders;
 pub mod payments;
 pub mod placements;
@@ -51,6 +52,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refunds::capture_order))
         .routes(routes!(orders::forget_shopper))
         .merge(placements::router())
+        .routes(routes!(creative::creative_zip))
         .merge(agent_platforms::router())
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
         .routes(routes!(api_keys::rotate_api_key))

@@ -66,6 +66,10 @@ pub struct NewPlacement {
     pub campaign: CampaignWire,
     /// Host page origins allowed to show the widget, e.g. `https://news.example`.
     pub allowed_origins: Vec<String>,
+    /// Ad server origins trusted to place the widget on any publisher's page (the
+    /// ad chain must pass through one of them); e.g. `https://ads.example`.
+    #[serde(default)]
+    pub ad_servers: Vec<String>,
     #[serde(default)]
     pub theme: ThemeWire,
     #[serde(default = "yes")]
@@ -87,6 +91,7 @@ pub struct PlacementWire {
     pub channel: String,
     pub campaign: CampaignWire,
     pub allowed_origins: Vec<String>,
+    pub ad_servers: Vec<String>,
     pub theme: ThemeWire,
     pub enabled: bool,
     /// The placement's own publishable key (public by design).
@@ -131,6 +136,7 @@ impl From<&NewPlacement> for PlacementSpec {
             channel: p.channel.clone(),
             campaign: (&p.campaign).into(),
             allowed_origins: p.allowed_origins.clone(),
+            ad_servers: p.ad_servers.clone(),
             theme: (&p.theme).into(),
             enabled: p.enabled,
         }
@@ -174,6 +180,7 @@ pub fn placement_wire(base_url: &str, p: &Placement) -> PlacementWire {
             content: s.campaign.content.clone(),
         },
         allowed_origins: s.allowed_origins.clone(),
+        ad_servers: s.ad_servers.clone(),
         theme: theme_wire(&s.theme),
         enabled: p.enabled,
         publishable_key: s.publishable_key.clone(),
@@ -226,7 +233,11 @@ async fn list_placements(
     Ok(Json(Page { data, next_cursor }))
 }
 
-async fn load(state: &AppState, caller: &SecretCaller, id: &str) -> Result<Placement, ApiError> {
+pub(super) async fn load(
+    state: &AppState,
+    caller: &SecretCaller,
+    id: &str,
+) -> Result<Placement, ApiError> {
     let id = PlacementId::parse(id).map_err(|_| ApiError::not_found("placement"))?;
     state
         .store

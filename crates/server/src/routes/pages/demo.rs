@@ -23,6 +23,12 @@ pub struct DemoPages {
     pub ad_placement: String,
     /// The placement embedded in the article page.
     pub article_placement: String,
+    /// TV checkout and ads through ad servers: the TV app page's placement, the
+    /// ad served through the demo ad server, and that ad server's origin (a third
+    /// origin, its own listener serving these same routes).
+    pub tv_placement: Option<String>,
+    pub ad_server_placement: Option<String>,
+    pub ad_server_origin: Option<String>,
 }
 
 impl DemoPages {
@@ -33,6 +39,9 @@ impl DemoPages {
                 base_url: info.base_url.clone(),
                 ad_placement: ad.clone(),
                 article_placement: article.clone(),
+                tv_placement: info.tv_placement.clone(),
+                ad_server_placement: info.ad_server_placement.clone(),
+                ad_server_origin: None,
             }),
             _ => None,
         }
@@ -45,6 +54,10 @@ pub fn router(pages: DemoPages) -> Router {
         .route("/", get(index))
         .route("/ad", get(ad))
         .route("/article", get(article))
+        .route("/tv", get(tv_app))
+        .route("/ad-server", get(ad_server_publisher))
+        .route("/adserver/frame", get(ad_server_frame))
+        .route("/adserver/creative", get(ad_server_creative))
         .with_state(Arc::new(pages))
 }
 
@@ -56,7 +69,7 @@ const EVENT_LOG_JS: &str = "<script>for(const n of ['ready','start','complete','
 
 async fn index() -> Html<&'static str> {
     Html(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>anycart demo host pages</title></head><body><h1>anycart demo host pages</h1><ul><li><a href=\"/ad\">A 300×250 display ad</a></li><li><a href=\"/article\">A publisher article</a></li></ul></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>anycart demo host pages</title></head><body><h1>anycart demo host pages</h1><ul><li><a href=\"/ad\">A 300×250 display ad</a></li><li><a href=\"/article\">A publisher article</a></li><li><a href=\"/tv\">A smart-TV app</a></li><li><a href=\"/ad-server\">An ad served through an ad server</a></li></ul></body></html>",
     )
 }
 
@@ -107,6 +120,99 @@ async fn article(State(p): State<Arc<DemoPages>>) -> Html<String> {
         base = p.base_url,
         id = p.article_placement
     ))
+}
+
+/// `?placement=plc_…`: another placement than the demo's own.
+#[derive(Debug, serde::Deserialize)]
+struct PlacementQuery {
+    placement: Option<String>,
+}
+
+/// A well-formed placement id from the query, else `default` (only a parsed id is
+/// ever written into a page).
+fn placement_or(q: &PlacementQuery, default: Option<&String>) -> Option<String> {
+    q.placement
+        .as_deref()
+        .and_then(|id| anycart_core::PlacementId::parse(id).ok())
+        .map(|id| id.to_string())
+        .or_else(|| default.cloned())
+}
+
+fn missing(what: &str) -> Response {
+    (StatusCode::NOT_FOUND, format!("the demo has no {what}")).into_response()
+}
+
+/// A smart-TV app's screen: its own chrome, and the TV checkout framed across
+/// the 1280×720 picture (the remote's arrows and OK go to the checkout).
+async fn tv_app(State(p): State<Arc<DemoPages>>, Query(q): Query<PlacementQuery>) -> Response {
+    let Some(id) = placement_or(&q, p.tv_placement.as_ref()) else {
+        return missing("TV placement");
+    };
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Northwind TV</title>\
+<style>body{{margin:0;background:#000;color:#fff;font:20px system-ui,sans-serif}}header{{padding:8px 16px;color:#a0aec0}}\
+iframe{{display:block;border:0;width:1280px;height:720px;max-width:100vw;max-height:calc(100vh - 40px)}}</style></head>\
+<body><header>Northwind TV · Shop the show</header>\
+<iframe id=\"tv\" title=\"Shop\" src=\"{base}/tv/{id}\"></iframe>\
+<script>const f=document.getElementById('tv');f.addEventListener('load',()=>f.focus());</script></body></html>",
+        base = p.base_url
+    ))
+    .into_response()
+}
+
+/// The publisher's page: an ad slot the ad server fills (its frame on another
+/// origin, which frames the creative, which frames the checkout).
+async fn ad_server_publisher(
+    State(p): State<Arc<DemoPages>>,
+    Query(q): Query<PlacementQuery>,
+) -> Response {
+    let (Some(ads), Some(id)) = (
+        &p.ad_server_origin,
+        placement_or(&q, p.ad_server_placement.as_ref()),
+    ) else {
+        return missing("ad server");
+    };
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Daily Planet — sport</title>\
+<style>{HOSTILE_CSS}body{{margin:0;font:16px serif;background:#f4f1ea}}.page{{display:flex;gap:24px;padding:24px}}.slot{{width:300px;height:250px;flex:none;background:#fff}}.slot iframe{{border:0;width:300px;height:250px}}</style></head>\
+<body><div class=\"page\"><main><h1>Cup final goes to extra time</h1><p>A late equaliser sent the final into extra time.</p></main>\
+<aside class=\"slot\" aria-label=\"Advertisement\"><iframe id=\"ad-server\" title=\"Advertisement\" src=\"{ads}/adserver/frame?placement={id}\"></iframe></aside></div></body></html>"
+    ))
+    .into_response()
+}
+
+/// The ad server's frame (as SafeFrame does): it frames the creative at the
+/// slot's size.
+async fn ad_server_frame(Query(q): Query<PlacementQuery>) -> Response {
+    let Some(id) = placement_or(&q, None) else {
+        return missing("placement");
+    };
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ad</title>\
+<style>body{{margin:0}}iframe{{border:0;width:300px;height:250px;display:block}}</style></head>\
+<body><iframe id=\"creative\" title=\"Advertisement\" src=\"/adserver/creative?placement={id}\"></iframe></body></html>"
+    ))
+    .into_response()
+}
+
+/// The creative the ad server serves: the same `index.html` as the placement's
+/// IAB creative zip.
+async fn ad_server_creative(
+    State(p): State<Arc<DemoPages>>,
+    Query(q): Query<PlacementQuery>,
+) -> Response {
+    let Some(id) = placement_or(&q, None).and_then(|id| anycart_core::PlacementId::parse(&id).ok())
+    else {
+        return missing("placement");
+    };
+    let landing = format!("{}/buy/{id}", p.base_url);
+    Html(crate::routes::admin::creative::creative_html(
+        &p.base_url,
+        id,
+        (300, 250),
+        &landing,
+    ))
+    .into_response()
 }
 
 /// Serves the demo pages on their own listener until the process exits.

@@ -10,7 +10,7 @@ use super::payment::{CspSources, WidgetPayment, csp_sources};
 use crate::error::ApiError;
 use crate::routes::admin::placements::{ThemeWire, theme_wire};
 use crate::state::AppState;
-use anycart_checkout::placements::parse_origin;
+use anycart_checkout::placements::{FrameChain, parse_origin};
 use anycart_checkout::shoppers::CODE_DIGITS;
 use anycart_core::catalogue::{StockLevel, Variant};
 use anycart_core::pricing::ShippingZone;
@@ -32,11 +32,16 @@ pub struct PageQuery {
     pub origin: Option<String>,
     /// `compact` for short ad slots (stepwise, scrolling), else fluid.
     pub layout: Option<String>,
+    /// Inside an ad: the origins of the frames around the host page, innermost
+    /// first, comma-separated (the loader sends `location.ancestorOrigins`). Every
+    /// one must be allowed, or the chain must pass through one of the placement's
+    /// ad servers; `frame-ancestors` is pinned to them.
+    pub ancestors: Option<String>,
 }
 
 /// Why the iframe page refuses to show a checkout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refusal {
+pub(crate) enum Refusal {
     UnknownPlacement,
     Disabled,
     OriginNotAllowed,
@@ -71,15 +76,24 @@ impl Refusal {
 
 /// A refusal page: plain text, no data, no script; framable anywhere so the
 /// shopper sees the sentence instead of a broken frame.
-fn refuse(r: Refusal) -> Response {
+pub(crate) fn refuse(r: Refusal) -> Response {
+    notice_page(r.status(), r.code(), r.message())
+}
+
+/// A page with one sentence (`code` as `data-code` for tests): no data, no
+/// script; framable anywhere so the shopper sees the sentence instead of a broken
+/// frame. `message` must be static text (it is not escaped).
+pub(crate) fn notice_page(
+    status: StatusCode,
+    code: &'static str,
+    message: &'static str,
+) -> Response {
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Checkout unavailable</title>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Checkout unavailable</title>\
 <style>body{{margin:0;font:14px/1.4 system-ui,sans-serif;color:#1a202c;background:#fff;display:flex;align-items:center;justify-content:center;min-height:100vh;text-align:center;padding:12px;box-sizing:border-box}}</style></head>\
-<body><p role=\"alert\" data-code=\"{}\">{}</p></body></html>",
-        r.code(),
-        r.message()
+<body><p role=\"alert\" data-code=\"{code}\">{message}</p></body></html>"
     );
-    let mut res = (r.status(), Html(body)).into_response();
+    let mut res = (status, Html(body)).into_response();
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -169,6 +183,10 @@ pub struct WidgetConfig {
     /// `null` in the dashboard's preview, which reports nothing.
     #[schema(required = true)]
     pub view: Option<WidgetView>,
+    /// A session to continue instead of starting one: set on the phone page of a
+    /// TV's hand-off (`/h/{code}`), where the TV already holds the stock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_session_id: Option<String>,
 }
 
 /// A signed view: what funnel event reports must carry.
@@ -205,7 +223,7 @@ pub struct WidgetProduct {
 
 /// JSON safe to place inside `<script type="application/json">`: `<`, `>` and `&`
 /// are escaped so no value can close the element.
-fn script_json(v: &impl Serialize) -> Result<String, ApiError> {
+pub(crate) fn script_json(v: &impl Serialize) -> Result<String, ApiError> {
     let text = serde_json::to_string(v)
         .map_err(|e| ApiError::internal(format!("widget config not serialisable: {e}")))?;
     Ok(text
@@ -237,10 +255,14 @@ pub async fn checkout_page(
     if !p.enabled {
         return Ok(refuse(Refusal::Disabled));
     }
-    let origin = q.origin.as_deref().and_then(parse_origin);
-    let Some(origin) = origin.filter(|o| p.settings.allowed_origins.contains(o)) else {
+    let chain = q
+        .origin
+        .as_deref()
+        .and_then(|host| FrameChain::parse(host, q.ancestors.as_deref()));
+    let Some(chain) = chain.filter(|c| c.allowed_by(&p.settings)) else {
         return Ok(refuse(Refusal::OriginNotAllowed));
     };
+    let origin = chain.host().to_string();
     let live = state.checkout.live_provider(p.merchant_id).await?;
     let Some(mut config) = app_config(&state, &p, origin, q.layout.as_deref(), &live).await? else {
         return Ok(refuse(Refusal::ProductUnavailable));
@@ -250,8 +272,22 @@ pub async fn checkout_page(
         view_id: ticket.view_id,
         view_token: ticket.view_token,
     });
-    let frame_ancestors = p.settings.allowed_origins.join(" ");
-    page_response(&config, &live, &frame_ancestors)
+    page_response(&config, &live, &frame_ancestors(&p.settings, &chain))
+}
+
+/// The `frame-ancestors` sources of the iframe page: the allow-list, the ad
+/// servers and the chain the loader reported (each checked by
+/// [`FrameChain::allowed_by`]). The browser checks every real ancestor against
+/// them, so a chain that lied about its frames is refused by the browser itself.
+fn frame_ancestors(settings: &anycart_store::PlacementSettings, chain: &FrameChain) -> String {
+    let mut sources: Vec<&str> = Vec::new();
+    let listed = settings.allowed_origins.iter().chain(&settings.ad_servers);
+    for o in listed.map(String::as_str).chain(chain.origins()) {
+        if !sources.contains(&o) {
+            sources.push(o);
+        }
+    }
+    sources.join(" ")
 }
 
 /// The dashboard's live preview of a placement: the real widget, themed with
@@ -275,7 +311,7 @@ pub async fn preview_page(
     page_response(&config, &live, "'self'")
 }
 
-fn page_response(
+pub(crate) fn page_response(
     config: &WidgetConfig,
     live: &anycart_checkout::payment_providers::LiveProvider,
     frame_ancestors: &str,
@@ -355,7 +391,7 @@ font-src 'self' https:; base-uri 'none'; form-action 'none'; frame-ancestors {fr
     )
 }
 
-async fn app_config(
+pub(crate) async fn app_config(
     state: &AppState,
     p: &Placement,
     host_origin: String,
@@ -410,6 +446,7 @@ async fn app_config(
         sign_in_code_digits: CODE_DIGITS,
         payment: WidgetPayment::of(live),
         view: None,
+        resume_session_id: None,
     }))
 }
 
