@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use wire::*;
 
 /// The Admin API version anycart speaks (Shopify supports each for a year).
-pub const SHOPIFY_API_VERSION: &str = "2025-10";
+pub const SHOPIFY_API_VERSION: &str = "2026-07";
 /// Longest anycart waits for Shopify's cost bucket to refill before a request;
 /// beyond that the call fails as transient and the outbox retries later.
 pub const THROTTLE_WAIT_MS_MAX: u64 = 5_000;

@@ -149,7 +149,10 @@ impl FakeAdobe {
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let app = axum::Router::new()
             .fallback(handle)
-            .with_state(state.clone());
+            .with_state(state.clone())
+            .layer(axum::middleware::from_fn(|r, n| {
+                super::record::exchange("adobe", r, n)
+            }));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FakeAdobe {
             base_url,

@@ -164,7 +164,10 @@ impl FakeSalesforce {
                 "/checkout/shopper-orders/v1/organizations/{org}/orders",
                 post(create_order),
             )
-            .with_state((state.clone(), config.clone()));
+            .with_state((state.clone(), config.clone()))
+            .layer(axum::middleware::from_fn(|r, n| {
+                super::record::exchange("salesforce", r, n)
+            }));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FakeSalesforce {
             base_url,

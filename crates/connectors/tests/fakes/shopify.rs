@@ -88,7 +88,10 @@ impl FakeShopify {
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let app = axum::Router::new()
             .route("/admin/api/{version}/graphql.json", post(graphql))
-            .with_state((state.clone(), token.to_string()));
+            .with_state((state.clone(), token.to_string()))
+            .layer(axum::middleware::from_fn(|r, n| {
+                super::record::exchange("shopify", r, n)
+            }));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FakeShopify {
             base_url,
