@@ -98,15 +98,18 @@ impl ShopifyConnector {
         variables: V,
     ) -> Result<D, ConnectorError> {
         self.wait_for_bucket().await?;
-        let body: GraphqlResponse<D> = self.post(query, variables).await?;
+        let body = self.post(query, variables).await?;
         if let Some(cost) = body.extensions.and_then(|e| e.cost) {
             self.record_cost(&cost);
         }
         if let Some(e) = body.errors.first() {
             return Err(graphql_error(e));
         }
-        body.data
-            .ok_or_else(|| ConnectorError::Transient("Shopify response without data".into()))
+        let data = body
+            .data
+            .ok_or_else(|| ConnectorError::Transient("Shopify response without data".into()))?;
+        serde_json::from_value(data)
+            .map_err(|e| ConnectorError::Transient(format!("unreadable Shopify response: {e}")))
     }
 
     /// Waits until the bucket likely holds the last query's cost again; a wait
@@ -135,11 +138,11 @@ impl ShopifyConnector {
 
     /// Posts the operation and reads the GraphQL envelope; HTTP-level failures
     /// map to transient (429, 5xx, unreadable) or permanent (other statuses).
-    async fn post<V: Serialize, D: DeserializeOwned>(
+    async fn post<V: Serialize>(
         &self,
         query: &str,
         variables: V,
-    ) -> Result<GraphqlResponse<D>, ConnectorError> {
+    ) -> Result<GraphqlResponse, ConnectorError> {
         let response = self
             .client
             .post(&self.graphql_url)
@@ -185,14 +188,31 @@ impl ShopifyConnector {
 }
 
 /// A GraphQL-level error: throttling and Shopify's internal errors pass, anything
-/// else is the operation's own fault.
+/// else (a missing access scope, an invalid variable) is the operation's own
+/// fault and will not heal by retrying, so it is permanent, with Shopify's words
+/// for the merchant.
 fn graphql_error(e: &GraphqlError) -> ConnectorError {
     let code = e.extensions.as_ref().and_then(|x| x.code.as_deref());
+    let field = e
+        .path
+        .iter()
+        .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string))
+        .collect::<Vec<_>>()
+        .join(".");
+    let about = if field.is_empty() {
+        String::new()
+    } else {
+        format!(" ({field})")
+    };
     match code {
         Some("THROTTLED") | Some("INTERNAL_SERVER_ERROR") => {
             ConnectorError::Transient(format!("Shopify: {}", e.message))
         }
-        _ => ConnectorError::Permanent(format!("Shopify GraphQL error: {}", e.message)),
+        Some("ACCESS_DENIED") => ConnectorError::Permanent(format!(
+            "Shopify refused access{about}: {} Grant the app the scope it names, then retry the delivery.",
+            e.message
+        )),
+        _ => ConnectorError::Permanent(format!("Shopify GraphQL error{about}: {}", e.message)),
     }
 }
 
@@ -212,6 +232,7 @@ impl Connector for ShopifyConnector {
                 FIND_ORDER_QUERY,
                 FindOrderVariables {
                     query: convert::find_order_query(&anycart_id),
+                    first: FIND_ORDER_CANDIDATES_MAX,
                 },
             )
             .await?;
@@ -229,7 +250,9 @@ impl Connector for ShopifyConnector {
             });
         }
         let created: OrderCreateData = self.graphql(ORDER_CREATE_MUTATION, variables).await?;
-        let payload = created.order_create;
+        let payload = created.order_create.ok_or_else(|| {
+            ConnectorError::Transient("orderCreate answered null without an error".into())
+        })?;
         if !payload.user_errors.is_empty() {
             let errors: Vec<String> = payload
                 .user_errors

@@ -225,6 +225,62 @@ async fn outages_dead_letter_after_the_attempt_limit_and_refusals_at_once() {
     }
 }
 
+#[tokio::test]
+async fn a_denied_scope_dead_letters_at_once_with_shopifys_reason() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        // The app lacks write_orders: Shopify answers orderCreate null and says why
+        // in the top-level errors. Retrying cannot help; the merchant must act.
+        fake.revoke_scope("write_orders");
+        let order = sell(&store, &s, 1).await;
+        drain(&store, &s, 30).await;
+        let d = store
+            .order_delivery(s.merchant, order)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((d.state, d.attempts), (OutboxState::Dead, 1), "{name}");
+        let reason = d.last_error.unwrap();
+        assert!(
+            reason.contains("write_orders") && reason.contains("access"),
+            "{name}: {reason}"
+        );
+        assert!(fake.orders().is_empty(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_retry_look_up_matches_the_tag_exactly_among_loose_search_hits() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        // The first order is created but its answer is lost; a second order is then
+        // pushed, so Shopify's loose search ranks it first for the first's tag.
+        let first = sell(&store, &s, 1).await;
+        fake.hang_next_create(Duration::from_millis(TEST_TIMEOUT_MS * 3));
+        deliver_due(&store, 10_000).await.unwrap();
+        assert_eq!(fake.orders().len(), 1, "{name}: created, answer lost");
+        let second = sell(&store, &s, 2).await;
+        deliver_due(&store, 10_001).await.unwrap(); // the first waits out its backoff
+        assert_eq!(fake.orders().len(), 2, "{name}: the second is on Shopify");
+        drain(&store, &s, 70_000).await;
+        let orders = fake.orders();
+        for id in [first, second] {
+            let tag = format!("anycart-{id}");
+            assert_eq!(
+                orders.iter().filter(|o| o.tags.contains(&tag)).count(),
+                1,
+                "{name}: one Shopify order for {id}: {orders:?}"
+            );
+            let d = store.order_delivery(s.merchant, id).await.unwrap().unwrap();
+            assert_eq!(d.state, OutboxState::Delivered, "{name}");
+        }
+    }
+}
+
 fn webhook(topic: &str, id: &str, body: &str, secret: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert("X-Shopify-Topic", HeaderValue::from_str(topic).unwrap());
@@ -754,6 +810,14 @@ async fn shopify_catalogue_import_pages_resumes_after_failure_and_links_ids() {
             "{name}: missing SKU synthesised"
         );
         assert_eq!(store.list_locations(merchant).await.unwrap().len(), 1);
+        // Images come from `media` (`images` is deprecated): only the image with a
+        // preview, not the video's still nor the image still processing.
+        let imported = products.iter().find(|p| p.title == "Product 0").unwrap();
+        assert_eq!(
+            imported.images,
+            vec!["https://cdn.shopify.com/p0.png".to_string()],
+            "{name}"
+        );
     }
 }
 

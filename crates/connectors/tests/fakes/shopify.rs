@@ -70,6 +70,8 @@ struct Shop {
     import_bucket: Option<f64>,
     /// Answer 500 once for the import page starting at this product index.
     fail_import_at: Option<usize>,
+    /// An access scope the app was not granted: operations needing it are denied.
+    missing_scope: Option<String>,
 }
 
 /// A running fake shop.
@@ -126,7 +128,13 @@ impl FakeShopify {
                 "title": format!("Product {i}"),
                 "description": "Imported",
                 "status": "ACTIVE",
-                "images": {"nodes": [{"url": format!("https://cdn.shopify.com/p{i}.png")}]},
+                "media": {"nodes": [
+                    {"mediaContentType": "IMAGE", "preview": {"image": {"url": format!("https://cdn.shopify.com/p{i}.png")}}},
+                    // A video's preview is a still: not a product image.
+                    {"mediaContentType": "VIDEO", "preview": {"image": {"url": format!("https://cdn.shopify.com/v{i}.jpg")}}},
+                    // An image still processing has no preview yet.
+                    {"mediaContentType": "IMAGE", "preview": {"image": null}}
+                ]},
                 "variants": {"nodes": ([0_usize, 1].iter().map(|v| json!({
                     "id": format!("gid://shopify/ProductVariant/{}", 5000 + i * 10 + v),
                     "title": format!("Size {v}"),
@@ -152,6 +160,12 @@ impl FakeShopify {
     /// Reports a nearly empty cost bucket on import pages (restoring 1,000/s).
     pub fn low_bucket(&self, available: f64) {
         self.state.lock().unwrap().import_bucket = Some(available);
+    }
+
+    /// Takes an access scope away from the app (`write_orders`): `orderCreate` is then
+    /// answered as Shopify does, a `null` payload and a top-level `ACCESS_DENIED`.
+    pub fn revoke_scope(&self, scope: &str) {
+        self.state.lock().unwrap().missing_scope = Some(scope.into());
     }
 
     /// Makes every request answer 500 (an outage) until turned off.
@@ -269,14 +283,32 @@ async fn graphql(
     let vars = &body["variables"];
     let mut hang = None;
     let answer = if query == FIND_ORDER_QUERY {
-        let q = vars["query"].as_str().unwrap_or_default();
-        let tag = q.strip_prefix("tag:'").and_then(|t| t.strip_suffix('\''));
         let shop = state.lock().unwrap();
+        let Some(first) = vars["first"].as_u64().filter(|f| (1..=250).contains(f)) else {
+            return Json(json!({"errors": [{"message": "first must be between 1 and 250", "extensions": {"code": "BAD_REQUEST"}}]})).into_response();
+        };
+        let q = vars["query"].as_str().unwrap_or_default();
+        let term = q.strip_prefix("tag:'").and_then(|t| t.strip_suffix('\''));
+        // Shopify's search is not an exact tag match: it splits terms into words
+        // and ranks as it likes. Here: any order sharing a word, newest first.
+        let words = |t: &str| {
+            t.split('-')
+                .map(str::to_ascii_lowercase)
+                .collect::<Vec<_>>()
+        };
         let nodes: Vec<Value> = shop
             .orders
             .iter()
-            .filter(|o| tag.is_some_and(|t| o.tags.iter().any(|x| x == t)))
-            .take(1)
+            .rev()
+            .filter(|o| {
+                term.is_some_and(|t| {
+                    let wanted = words(t);
+                    o.tags
+                        .iter()
+                        .any(|x| words(x).iter().any(|w| wanted.contains(w)))
+                })
+            })
+            .take(first as usize)
             .map(|o| json!({"id": o.id, "tags": o.tags}))
             .collect();
         json!({"data": {"orders": {"nodes": nodes}}, "extensions": cost(1999.0)})
@@ -307,6 +339,15 @@ async fn graphql(
             "pageInfo": {"hasNextPage": end < shop.catalogue.len(), "endCursor": format!("cursor:{end}")},
             "nodes": nodes
         }}, "extensions": extensions})
+    } else if query == ORDER_CREATE_MUTATION
+        && let Some(scope) = state.lock().unwrap().missing_scope.clone()
+    {
+        json!({"data": {"orderCreate": null}, "errors": [{
+            "message": format!("Access denied for orderCreate field. Required access: `{scope}` access scope."),
+            "locations": [{"line": 1, "column": 112}],
+            "path": ["orderCreate"],
+            "extensions": {"code": "ACCESS_DENIED", "documentation": "https://shopify.dev/api/usage/access-scopes", "requiredAccess": format!("`{scope}` access scope.")}
+        }], "extensions": cost(1990.0)})
     } else if query == ORDER_CREATE_MUTATION {
         let (order, options) = (&vars["order"], &vars["options"]);
         match validate_order(order, options) {
