@@ -13,6 +13,7 @@
 
 pub mod convert;
 mod orders;
+mod regions;
 pub mod wire;
 
 use crate::{
@@ -399,7 +400,7 @@ impl Connector for AdobeConnector {
     async fn push_order(&self, push: &OrderPush) -> Result<PushedOrder, ConnectorError> {
         let started = Instant::now();
         // Build first: an unmappable order fails before any network call.
-        let plan = convert::order_plan(push, &self.order_settings)?;
+        let mut plan = convert::order_plan(push, &self.order_settings)?;
         if let Some(existing) = self.find_pushed(&plan).await.map_err(transient)? {
             tracing::info!(order_id = %plan.anycart_order_id, platform_order_id = existing.entity_id, "Adobe Commerce already has this order");
             if !convert::has_tag_comment(&existing, &plan.anycart_order_id) {
@@ -410,6 +411,7 @@ impl Connector for AdobeConnector {
                 confirmation: Confirmation::AlreadyOnPlatform,
             });
         }
+        self.resolve_regions(&mut plan).await.map_err(transient)?;
         self.place(&plan, started).await.map_err(transient)
     }
 

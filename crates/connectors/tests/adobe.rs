@@ -224,6 +224,11 @@ async fn one_adobe_order_per_anycart_order_under_failures_and_restarts() {
             ),
             (Some("US"), Some("IL"))
         );
+        // Magento's id for Illinois, read from the directory API.
+        assert_eq!(
+            (&o.shipping["region_id"], &o.shipping["region"]),
+            (&serde_json::json!(23), &serde_json::json!("Illinois"))
+        );
         assert_eq!(o.shipping["telephone"], "+1 555 0100");
         assert_eq!(o.billing, o.shipping);
 
@@ -791,6 +796,22 @@ async fn orders_magento_cannot_take_are_refused_before_any_request() {
     }
     assert!(fake.requests().is_empty(), "refused before any request");
 
+    // A region the country's list (directory API) does not have: refused before
+    // any cart exists, with the reason.
+    let mut nowhere = push.clone();
+    if let Some(a) = nowhere.order.fulfillment.address.as_mut() {
+        a.state = "Narnia".into();
+    }
+    let r = connector.push_order(&nowhere).await;
+    assert!(
+        matches!(&r, Err(ConnectorError::Permanent(m)) if m.contains("Narnia") && m.contains("regions of US")),
+        "{r:?}"
+    );
+    assert!(
+        !fake.requests().contains(&Endpoint::CreateCart),
+        "no cart for an order that cannot be placed"
+    );
+
     // A one-word name fills both names; no phone sends a placeholder (Magento
     // requires one by default); the fulfillment email stands in for the order's.
     let mut odd = push.clone();
@@ -799,6 +820,8 @@ async fn orders_magento_cannot_take_are_refused_before_any_request() {
     odd.order.fulfillment.phone_number = None;
     if let Some(a) = odd.order.fulfillment.address.as_mut() {
         a.name = "Cher".into();
+        // A country without a region list: no region at all, id 0.
+        a.country = anycart_core::CountryCode::parse("GB").unwrap();
         a.state = String::new();
     }
     connector.push_order(&odd).await.unwrap();
@@ -811,6 +834,12 @@ async fn orders_magento_cannot_take_are_refused_before_any_request() {
         (Some("Cher"), Some("Cher"))
     );
     assert_eq!(placed.shipping["telephone"], "not provided");
-    assert!(placed.shipping.get("region_code").is_none());
+    assert_eq!(
+        (
+            &placed.shipping["region_id"],
+            &placed.shipping["region_code"]
+        ),
+        (&serde_json::json!(0), &serde_json::json!(""))
+    );
     assert_eq!(placed.email, "alt@example.com");
 }

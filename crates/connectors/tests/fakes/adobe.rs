@@ -32,6 +32,7 @@ pub enum Endpoint {
     SourceItems,
     Salable,
     Currency,
+    Country,
     CreateCart,
     GetCart,
     AddItem,
@@ -326,6 +327,63 @@ const REQUIRED_ADDRESS_FIELDS: [&str; 7] = [
     "street",
 ];
 
+/// Regions the fake's directory lists (Magento's own ids): the United States and
+/// Germany have lists, other countries none.
+const REGIONS: &[(&str, &str, &str, &str)] = &[
+    ("US", "12", "CA", "California"),
+    ("US", "23", "IL", "Illinois"),
+    ("US", "43", "NY", "New York"),
+    ("US", "57", "TX", "Texas"),
+    ("DE", "81", "BAY", "Bayern"),
+    ("DE", "82", "BER", "Berlin"),
+];
+
+/// `GET /V1/directory/countries/{id}` as Magento answers it.
+fn country(id: &str) -> Option<Value> {
+    if id.len() != 2 || !id.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let regions: Vec<Value> = REGIONS
+        .iter()
+        .filter(|r| r.0 == id)
+        .map(|r| json!({"id": r.1, "code": r.2, "name": r.3}))
+        .collect();
+    let mut answer = json!({"id": id, "two_letter_abbreviation": id, "three_letter_abbreviation": format!("{id}X"),
+                            "full_name_locale": id, "full_name_english": id});
+    if !regions.is_empty() {
+        answer["available_regions"] = Value::Array(regions);
+    }
+    Some(answer)
+}
+
+/// Magento checks the region against the directory: a listed country needs a
+/// listed `region_id`, and the id must agree with the code.
+fn region_problem(a: &Value) -> Option<Response> {
+    let country = a["country_id"].as_str().unwrap_or_default();
+    let listed: Vec<_> = REGIONS.iter().filter(|r| r.0 == country).collect();
+    let Some(id) = a["region_id"].as_i64() else {
+        return Some(magento_error(
+            StatusCode::BAD_REQUEST,
+            "\"%fieldName\" is required. Enter and try again.",
+            json!({"fieldName": "regionId"}),
+        ));
+    };
+    let ok = if listed.is_empty() {
+        id == 0
+    } else {
+        listed
+            .iter()
+            .any(|r| r.1 == id.to_string() && Some(r.2) == a["region_code"].as_str())
+    };
+    (!ok).then(|| {
+        magento_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid value of \"%value\" provided for the %fieldName field.",
+            json!({"fieldName": "regionId", "value": id}),
+        )
+    })
+}
+
 fn address_problem(a: &Value) -> Option<Response> {
     if !a.is_object() {
         return Some(magento_error(
@@ -358,7 +416,7 @@ fn address_problem(a: &Value) -> Option<Response> {
             json!({"fieldName": "country_id", "value": a["country_id"]}),
         ));
     }
-    None
+    region_problem(a)
 }
 
 async fn handle(
@@ -388,6 +446,7 @@ async fn handle(
         (&Method::GET, ["inventory", "source-items"]) => Endpoint::SourceItems,
         (&Method::GET, ["inventory", "get-product-salable-quantity", _, _]) => Endpoint::Salable,
         (&Method::GET, ["directory", "currency"]) => Endpoint::Currency,
+        (&Method::GET, ["directory", "countries", _]) => Endpoint::Country,
         (&Method::POST, ["guest-carts"]) => Endpoint::CreateCart,
         (&Method::GET, ["guest-carts", _]) => Endpoint::GetCart,
         (&Method::POST, ["guest-carts", _, "items"]) => Endpoint::AddItem,
@@ -565,6 +624,13 @@ fn answer(
             }
             Ok(json!(salable(shop, sku) as f64))
         }
+        Endpoint::Country => country(rest[2]).ok_or_else(|| {
+            magento_error(
+                StatusCode::NOT_FOUND,
+                "Requested country is not available.",
+                json!([]),
+            )
+        }),
         Endpoint::Currency => Ok(json!({
             "base_currency_code": "USD", "base_currency_symbol": "$",
             "default_display_currency_code": "USD", "default_display_currency_symbol": "$",
