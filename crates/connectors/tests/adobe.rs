@@ -718,6 +718,9 @@ async fn connecting_adobe_checks_its_fields() {
             base_url: base_url.to_string(),
             shop_domain: String::new(),
             access_token: Secret::new("tok"),
+            consumer_key: None,
+            consumer_secret: None,
+            access_token_secret: None,
             store_code: store_code.map(str::to_string),
             shipping_carrier_code: None,
             shipping_method_code: None,
@@ -738,6 +741,13 @@ async fn connecting_adobe_checks_its_fields() {
                     ..request("https://shop.example", None)
                 },
                 "access_token",
+            ),
+            (
+                AdobeSettings {
+                    consumer_key: Some("ck".into()),
+                    ..request("https://shop.example", None)
+                },
+                "consumer_secret",
             ),
         ] {
             let r = connect(&store, s.merchant, PlatformSettings::Adobe(bad), 5).await;
@@ -772,6 +782,52 @@ async fn connecting_adobe_checks_its_fields() {
             connector_for(Some(&record)).unwrap().platform(),
             Platform::Adobe
         );
+    }
+}
+
+#[tokio::test]
+async fn integrations_sign_requests_with_oauth1_where_bearer_tokens_are_off() {
+    for (name, store, _dir) in stores().await {
+        let (fake, s) = connected_tee_shop(&store).await;
+        // The store takes only OAuth 1.0a (2.4.4's default): the bearer token is refused.
+        fake.require_oauth1("ck_1", "cs_secret", "ts_secret");
+        let refused = sell_to(&store, &s, 1, ada()).await;
+        let error = dead_at_once(&store, &s, refused, 2_000).await;
+        assert!(error.contains("refused the access token"), "{name}: {error}");
+        assert!(fake.orders().is_empty(), "{name}");
+
+        // Signed with the integration's four credentials: searches (query
+        // parameters in the signature), carts and placement all go through.
+        let oauth = serde_json::json!({"consumer_key": "ck_1", "consumer_secret": "cs_secret", "access_token_secret": "ts_secret"});
+        store
+            .upsert_connection(&connection(&s, &fake, &fake.token, oauth))
+            .await
+            .unwrap();
+        let order = sell_to(&store, &s, 1, ada()).await;
+        drain(&store, &s, 3_000).await;
+        let d = store
+            .order_delivery(s.merchant, order)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            d.state,
+            OutboxState::Delivered,
+            "{name}: {:?}",
+            d.last_error
+        );
+        assert_eq!(fake.orders().len(), 1, "{name}");
+
+        // A wrong secret signs wrongly: refused.
+        let wrong = serde_json::json!({"consumer_key": "ck_1", "consumer_secret": "other", "access_token_secret": "ts_secret"});
+        store
+            .upsert_connection(&connection(&s, &fake, &fake.token, wrong))
+            .await
+            .unwrap();
+        let unsigned = sell_to(&store, &s, 1, ada()).await;
+        let error = dead_at_once(&store, &s, unsigned, 4_000).await;
+        assert!(error.contains("refused the access token"), "{name}: {error}");
+        assert_eq!(fake.orders().len(), 1, "{name}");
     }
 }
 
