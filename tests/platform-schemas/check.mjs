@@ -60,7 +60,13 @@ function adobeQueryName(name) {
     .replace(/\[([a-z]+(?:_[a-z]+)+)\]/g, (_, s) => `[${s.replace(/_([a-z])/g, (_m, c) => c.toUpperCase())}]`);
 }
 
+/** Shopify's OAuth endpoints (not GraphQL, not versioned; no published schema to hold them to). */
+const SHOPIFY_OAUTH = new Set(['GET /admin/oauth/authorize', 'POST /admin/oauth/access_token']);
+
 function checkShopify(r) {
+  if (r.path.startsWith('/admin/oauth/')) {
+    return SHOPIFY_OAUTH.has(`${r.method} ${r.path}`) ? [] : [`${r.method} ${r.path} is not a Shopify OAuth endpoint`];
+  }
   const problems = [];
   if (r.path !== `/admin/api/${version}/graphql.json`) problems.push(`path ${r.path} is not the pinned version's endpoint`);
   if (!r.path.endsWith('/graphql.json')) return problems;

@@ -3,6 +3,7 @@
 //! Wire types are in `wire`, the pure order/webhook mapping in `convert`.
 
 pub mod convert;
+pub mod oauth;
 pub mod wire;
 
 use crate::{
@@ -110,6 +111,52 @@ impl ShopifyConnector {
             .ok_or_else(|| ConnectorError::Transient("Shopify response without data".into()))?;
         serde_json::from_value(data)
             .map_err(|e| ConnectorError::Transient(format!("unreadable Shopify response: {e}")))
+    }
+
+    /// Subscribes the app to every topic anycart acts on ([`oauth::WEBHOOK_TOPICS`]),
+    /// delivered as JSON to `uri` (anycart's `/webhooks/shopify/{merchant}`): what
+    /// an installed app does itself instead of the merchant clicking them in.
+    /// Answers the subscription ids. Shopify refuses a duplicate with a user
+    /// error "Address for this topic has already been taken", which counts as done.
+    pub async fn subscribe_webhooks(&self, uri: &str) -> Result<Vec<String>, ConnectorError> {
+        let mut ids = Vec::with_capacity(oauth::WEBHOOK_TOPICS.len());
+        for topic in oauth::WEBHOOK_TOPICS {
+            let created: oauth::WebhookSubscriptionCreateData = self
+                .graphql(
+                    oauth::WEBHOOK_SUBSCRIPTION_CREATE_MUTATION,
+                    oauth::WebhookSubscriptionCreateVariables {
+                        topic,
+                        webhook_subscription: oauth::WebhookSubscriptionInput {
+                            uri,
+                            format: "JSON",
+                        },
+                    },
+                )
+                .await?;
+            let payload = created.webhook_subscription_create.ok_or_else(|| {
+                ConnectorError::Transient("webhookSubscriptionCreate answered null".into())
+            })?;
+            let taken = payload
+                .user_errors
+                .iter()
+                .all(|e| e.message.contains("already been taken"));
+            match payload.webhook_subscription {
+                Some(s) => ids.push(s.id),
+                None if !payload.user_errors.is_empty() && taken => {}
+                None => {
+                    let errors: Vec<&str> = payload
+                        .user_errors
+                        .iter()
+                        .map(|e| e.message.as_str())
+                        .collect();
+                    return Err(ConnectorError::Permanent(format!(
+                        "webhookSubscriptionCreate {topic} refused: {}",
+                        errors.join("; ")
+                    )));
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// Waits until the bucket likely holds the last query's cost again; a wait

@@ -793,7 +793,10 @@ async fn integrations_sign_requests_with_oauth1_where_bearer_tokens_are_off() {
         fake.require_oauth1("ck_1", "cs_secret", "ts_secret");
         let refused = sell_to(&store, &s, 1, ada()).await;
         let error = dead_at_once(&store, &s, refused, 2_000).await;
-        assert!(error.contains("refused the access token"), "{name}: {error}");
+        assert!(
+            error.contains("refused the access token"),
+            "{name}: {error}"
+        );
         assert!(fake.orders().is_empty(), "{name}");
 
         // Signed with the integration's four credentials: searches (query
@@ -826,7 +829,10 @@ async fn integrations_sign_requests_with_oauth1_where_bearer_tokens_are_off() {
             .unwrap();
         let unsigned = sell_to(&store, &s, 1, ada()).await;
         let error = dead_at_once(&store, &s, unsigned, 4_000).await;
-        assert!(error.contains("refused the access token"), "{name}: {error}");
+        assert!(
+            error.contains("refused the access token"),
+            "{name}: {error}"
+        );
         assert_eq!(fake.orders().len(), 1, "{name}");
     }
 }
