@@ -1790,8 +1790,19 @@ export interface components {
         AdobeSettings: {
             /** @description Integration access token. */
             access_token: string;
+            /** @description The integration's access token secret (OAuth 1.0a). */
+            access_token_secret?: string | null;
             /** @description The store's URL, e.g. `https://shop.example.com` (REST lives under `/rest/`). */
             base_url: string;
+            /**
+             * @description The integration's consumer key: with `consumer_secret` and
+             *     `access_token_secret`, requests are signed with OAuth 1.0a (HMAC-SHA1), as
+             *     Adobe Commerce expects since 2.4.4; without them the access token is sent
+             *     as a bearer token (which the store must allow).
+             */
+            consumer_key?: string | null;
+            /** @description The integration's consumer secret (OAuth 1.0a). */
+            consumer_secret?: string | null;
             /**
              * @description Payment method of pushed orders (default `purchaseorder`, which carries the
              *     anycart order id as PO number and makes retries exact).
@@ -3236,6 +3247,23 @@ export interface components {
             terms_of_service_url?: string | null;
             /** @description Versions served. */
             versions: string[];
+        };
+        /**
+         * @description The body of a UCP error, for the OpenAPI document: `code` and `content` in
+         *     both versions; 2026-01-11 adds `messages` and `detail`. Requests refused
+         *     before they reach the UCP door (a timeout, a failing database) carry the
+         *     API's flat error instead, so UCP operations document either.
+         */
+        UcpErrorWire: {
+            code: string;
+            content: string;
+            /** @description 2026-01-11: the same sentence (read by the official conformance suite). */
+            detail?: string | null;
+            /**
+             * @description 2026-01-11: one message of type `error` with `code`, `content`,
+             *     `severity` and, where a field is at fault, `path`.
+             */
+            messages?: unknown[] | null;
         };
         /** @description An order sold through UCP: its channel, agent and webhooks. */
         UcpOrderWire: {
@@ -7054,7 +7082,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             404: {
@@ -7071,7 +7099,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7080,7 +7108,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7089,7 +7117,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7098,7 +7126,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7107,7 +7135,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7116,7 +7144,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -7148,7 +7176,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             404: {
@@ -7165,7 +7193,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7174,7 +7202,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7183,7 +7211,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7192,7 +7220,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7201,7 +7229,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7210,7 +7238,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -7247,7 +7275,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7256,7 +7284,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7265,7 +7293,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7274,7 +7302,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7283,7 +7311,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7292,7 +7320,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7301,7 +7329,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7310,7 +7338,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7319,7 +7347,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7328,7 +7356,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7337,7 +7365,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7378,7 +7406,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7387,7 +7415,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7396,7 +7424,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7405,7 +7433,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7414,7 +7442,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7423,7 +7451,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7432,7 +7460,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7441,7 +7469,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7487,7 +7515,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7496,7 +7524,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7505,7 +7533,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7514,7 +7542,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7523,7 +7551,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7532,7 +7560,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7541,7 +7569,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7550,7 +7578,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7559,7 +7587,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7568,7 +7596,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7577,7 +7605,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7623,7 +7651,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7632,7 +7660,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7641,7 +7669,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7650,7 +7678,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7659,7 +7687,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7668,7 +7696,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7677,7 +7705,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7686,7 +7714,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7695,7 +7723,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7704,7 +7732,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7713,7 +7741,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7759,7 +7787,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             402: {
@@ -7776,7 +7804,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7785,7 +7813,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7794,7 +7822,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7803,7 +7831,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7812,7 +7840,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7821,7 +7849,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7830,7 +7858,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7839,7 +7867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7848,7 +7876,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7857,7 +7885,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7898,7 +7926,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7907,7 +7935,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7916,7 +7944,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7925,7 +7953,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7934,7 +7962,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7943,7 +7971,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7952,7 +7980,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7961,7 +7989,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -8006,7 +8034,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -8015,7 +8043,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -8024,7 +8052,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -8033,7 +8061,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -8042,7 +8070,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -8051,7 +8079,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -8060,7 +8088,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             422: {
@@ -8077,7 +8105,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -8086,7 +8114,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -8095,7 +8123,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -8136,7 +8164,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             403: {
@@ -8161,7 +8189,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -8170,7 +8198,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -8179,7 +8207,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -8188,7 +8216,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -8197,7 +8225,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -8206,7 +8234,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -8215,7 +8243,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -8224,7 +8252,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -8233,7 +8261,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
