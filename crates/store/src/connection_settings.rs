@@ -325,6 +325,9 @@ mod tests {
             base_url: "https://shop.example".into(),
             shop_domain: "shop.example".into(),
             access_token: Secret::new("very-secret-token"),
+            consumer_key: Some("ck_public".into()),
+            consumer_secret: Some(Secret::new("very-secret-consumer")),
+            access_token_secret: Some(Secret::new("very-secret-token-secret")),
             store_code: None,
             shipping_carrier_code: None,
             shipping_method_code: None,
@@ -332,10 +335,10 @@ mod tests {
             stock_id: None,
             request_timeout_ms: None,
         });
-        assert!(!format!("{s:?}").contains("very-secret-token"));
+        assert!(!format!("{s:?}").contains("very-secret"));
         let view = s.public_view().to_string();
-        assert!(!view.contains("very-secret-token"), "{view}");
-        assert!(view.contains("checkmo"));
+        assert!(!view.contains("very-secret"), "{view}");
+        assert!(view.contains("checkmo") && view.contains("ck_public"));
         // The sealed document keeps it (that is what the connector reads back).
         assert!(
             serde_json::to_string(&s)

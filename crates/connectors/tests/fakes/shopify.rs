@@ -595,7 +595,7 @@ async fn authorize(
     let Some((client_id, secret, domain, _)) = shop.app.clone() else {
         return (StatusCode::NOT_FOUND, "no app").into_response();
     };
-    if q.get("client_id") != Some(&client_id) || q.get("scope").is_none() {
+    if q.get("client_id") != Some(&client_id) || !q.contains_key("scope") {
         return (
             StatusCode::BAD_REQUEST,
             "Oauth error invalid_request: The client_id is invalid",
