@@ -86,7 +86,7 @@ async function startFakeShopify() {
             pageInfo: { hasNextPage: n < 3, endCursor: String(n) },
             nodes: [{
               id: `gid://shopify/Product/cap${n}`, title: `Sun Cap ${n}`, description: 'Imported from Shopify.', status: 'ACTIVE',
-              images: { nodes: [] },
+              media: { nodes: [] },
               variants: { nodes: [{
                 id: `gid://shopify/ProductVariant/cap${n}`, title: 'One size', sku: `SHOP-CAP-${n}`, price: '19.00',
                 inventoryItem: { id: `gid://shopify/InventoryItem/cap${n}`, inventoryLevels: { nodes: [{ location: { id: 'gid://shopify/Location/1', name: 'Shopify warehouse' }, quantities: [{ name: 'available', quantity: 5 }] }] } },

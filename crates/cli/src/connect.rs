@@ -104,6 +104,21 @@ pub struct AdobeArgs {
     /// Integration access token; prefer the environment variable.
     #[arg(long, env = "ANYCART_ADOBE_ACCESS_TOKEN", hide_env_values = true)]
     access_token: String,
+    /// The integration's consumer key: with the two secrets below, requests are
+    /// signed with OAuth 1.0a (what Adobe Commerce expects since 2.4.4) instead of
+    /// sending the access token as a bearer token.
+    #[arg(long, requires_all = ["consumer_secret", "access_token_secret"])]
+    consumer_key: Option<String>,
+    /// The integration's consumer secret; prefer the environment variable.
+    #[arg(long, env = "ANYCART_ADOBE_CONSUMER_SECRET", hide_env_values = true)]
+    consumer_secret: Option<String>,
+    /// The integration's access token secret; prefer the environment variable.
+    #[arg(
+        long,
+        env = "ANYCART_ADOBE_ACCESS_TOKEN_SECRET",
+        hide_env_values = true
+    )]
+    access_token_secret: Option<String>,
     /// Store view code in REST URLs.
     #[arg(long, default_value = anycart_connectors::adobe::DEFAULT_STORE_CODE)]
     store_code: String,
@@ -211,6 +226,9 @@ impl ConnectCommand {
                     base_url: a.base_url,
                     shop_domain: a.shop_domain.unwrap_or_default(),
                     access_token: Secret::new(a.access_token),
+                    consumer_key: a.consumer_key,
+                    consumer_secret: a.consumer_secret.map(Secret::new),
+                    access_token_secret: a.access_token_secret.map(Secret::new),
                     store_code: Some(a.store_code),
                     shipping_carrier_code: Some(a.shipping_carrier),
                     shipping_method_code: Some(a.shipping_method),

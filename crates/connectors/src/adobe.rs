@@ -13,6 +13,7 @@
 
 pub mod convert;
 mod orders;
+mod regions;
 pub mod wire;
 
 use crate::{
@@ -72,13 +73,77 @@ pub struct AdobeConnector {
     api_base: String,
     /// Where gallery `file` paths live (`{base}/media/catalog/product`).
     media_base: String,
-    access_token: SecretString,
+    auth: Auth,
     order_settings: OrderSettings,
     stock_id: i64,
     client: reqwest::Client,
     timeout: Duration,
     /// The base currency, read once per connector.
     currency: Mutex<Option<Currency>>,
+}
+
+/// How requests prove they come from the integration.
+enum Auth {
+    /// The access token as a bearer token: off by default since 2.4.4
+    /// (`oauth/consumer/enable_integration_as_bearer`), still common.
+    Bearer(SecretString),
+    /// OAuth 1.0a, HMAC-SHA1, with the integration's four credentials: what Adobe
+    /// recommends for integrations.
+    OAuth1 {
+        consumer_key: String,
+        consumer_secret: SecretString,
+        token: SecretString,
+        token_secret: SecretString,
+    },
+}
+
+impl Auth {
+    fn from_settings(c: &AdobeSettings) -> Auth {
+        match (&c.consumer_key, &c.consumer_secret, &c.access_token_secret) {
+            (Some(key), Some(secret), Some(token_secret)) => Auth::OAuth1 {
+                consumer_key: key.clone(),
+                consumer_secret: secret.to_secret_string(),
+                token: c.access_token.to_secret_string(),
+                token_secret: token_secret.to_secret_string(),
+            },
+            _ => Auth::Bearer(c.access_token.to_secret_string()),
+        }
+    }
+
+    /// The `Authorization` header for a request. OAuth 1.0a signs the method,
+    /// the URL without its query and the query parameters (a JSON body is not
+    /// part of the signature, RFC 5849 §3.4.1.3).
+    fn header(&self, method: &Method, url: &reqwest::Url, query: &[(String, String)]) -> String {
+        match self {
+            Auth::Bearer(token) => format!("Bearer {}", token.expose_secret()),
+            Auth::OAuth1 {
+                consumer_key,
+                consumer_secret,
+                token,
+                token_secret,
+            } => {
+                let mut base = url.clone();
+                base.set_query(None);
+                let client = oauth1_request::Credentials::new(
+                    consumer_key.as_str(),
+                    consumer_secret.expose_secret(),
+                );
+                let token = oauth1_request::Credentials::new(
+                    token.expose_secret(),
+                    token_secret.expose_secret(),
+                );
+                let params = oauth1_request::ParameterList::new(
+                    query
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect::<Vec<_>>(),
+                );
+                oauth1_request::Builder::new(client, oauth1_request::HMAC_SHA1)
+                    .token(token)
+                    .authorize(method.as_str(), base.as_str(), &params)
+            }
+        }
+    }
 }
 
 /// Whether a call may wait out a 429 and try once more.
@@ -125,7 +190,7 @@ impl AdobeConnector {
         Ok(AdobeConnector {
             api_base: format!("{base}/rest/{store_code}/V1"),
             media_base: format!("{base}/media/catalog/product"),
-            access_token: c.access_token.to_secret_string(),
+            auth: Auth::from_settings(c),
             order_settings: OrderSettings {
                 shipping_carrier_code: code(
                     "shipping_carrier_code",
@@ -176,7 +241,10 @@ impl AdobeConnector {
                 .client
                 .request(method.clone(), url.clone())
                 .timeout(self.timeout)
-                .bearer_auth(self.access_token.expose_secret())
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    self.auth.header(&method, &url, query),
+                )
                 .header(reqwest::header::ACCEPT, "application/json");
             if !query.is_empty() {
                 request = request.query(query);
@@ -399,7 +467,7 @@ impl Connector for AdobeConnector {
     async fn push_order(&self, push: &OrderPush) -> Result<PushedOrder, ConnectorError> {
         let started = Instant::now();
         // Build first: an unmappable order fails before any network call.
-        let plan = convert::order_plan(push, &self.order_settings)?;
+        let mut plan = convert::order_plan(push, &self.order_settings)?;
         if let Some(existing) = self.find_pushed(&plan).await.map_err(transient)? {
             tracing::info!(order_id = %plan.anycart_order_id, platform_order_id = existing.entity_id, "Adobe Commerce already has this order");
             if !convert::has_tag_comment(&existing, &plan.anycart_order_id) {
@@ -410,6 +478,7 @@ impl Connector for AdobeConnector {
                 confirmation: Confirmation::AlreadyOnPlatform,
             });
         }
+        self.resolve_regions(&mut plan).await.map_err(transient)?;
         self.place(&plan, started).await.map_err(transient)
     }
 

@@ -152,8 +152,24 @@ fn adobe(s: AdobeSettings) -> Result<AdobeSettings, ConnectorError> {
             )));
         }
     }
+    let consumer_key = trimmed(s.consumer_key.clone());
+    let oauth_parts = [
+        consumer_key.is_some(),
+        s.consumer_secret
+            .as_ref()
+            .is_some_and(|x| !x.expose().trim().is_empty()),
+        s.access_token_secret
+            .as_ref()
+            .is_some_and(|x| !x.expose().trim().is_empty()),
+    ];
+    if oauth_parts.contains(&true) && oauth_parts.contains(&false) {
+        return Err(bad(
+            "OAuth 1.0a signing needs consumer_key, consumer_secret and access_token_secret together",
+        ));
+    }
     let [store_code, carrier, method, payment] = codes.map(|(_, v)| v);
     Ok(AdobeSettings {
+        consumer_key,
         shop_domain,
         store_code,
         shipping_carrier_code: carrier,

@@ -21,6 +21,7 @@ use crate::{
 };
 use anycart_store::SalesforceSettings;
 use async_trait::async_trait;
+use convert::Placement;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -359,13 +360,16 @@ impl SalesforceConnector {
                 "getCustomerOrders",
             ))
             .await?;
-        let Some(o) = orders
-            .data
-            .iter()
-            .find(|o| o.anycart_order_id.as_deref() == Some(shopper.anycart_id.as_str()))
-        else {
+        // A failed order of an earlier attempt will never be placed: look past it.
+        let Some(o) = orders.data.iter().find(|o| {
+            o.anycart_order_id.as_deref() == Some(shopper.anycart_id.as_str())
+                && convert::placement(o) != Placement::Failed
+        }) else {
             return Ok(None);
         };
+        if let Placement::NotPlaced(why) = convert::placement(o) {
+            return Err(ConnectorError::Permanent(why));
+        }
         tracing::info!(order_id = %shopper.anycart_id, platform_order_id = %o.order_no, "B2C Commerce already has this order");
         Ok(Some(PushedOrder {
             platform_order_id: o.order_no.clone(),
@@ -449,7 +453,17 @@ impl SalesforceConnector {
                 "createOrder answered without an order number".into(),
             ));
         }
-        tracing::info!(order_id = %shopper.anycart_id, platform_order_id = %order.order_no, confirmation_status = order.confirmation_status.as_deref().unwrap_or("unknown"), "B2C Commerce order created");
+        match convert::placement(&order) {
+            Placement::Placed => {}
+            Placement::NotPlaced(why) => return Err(ConnectorError::Permanent(why)),
+            Placement::Failed => {
+                return Err(ConnectorError::Permanent(format!(
+                    "B2C Commerce failed order {} at creation",
+                    order.order_no
+                )));
+            }
+        }
+        tracing::info!(order_id = %shopper.anycart_id, platform_order_id = %order.order_no, confirmation_status = order.confirmation_status.as_deref().unwrap_or("unknown"), "B2C Commerce order placed");
         Ok(PushedOrder {
             platform_order_id: order.order_no,
             // B2C Commerce sends its own order confirmation email on placement.
@@ -526,14 +540,18 @@ fn retry_after_ms(headers: &HeaderMap) -> Option<u64> {
 /// the request itself is wrong (validation, unknown product, revoked client).
 fn status_error(status: StatusCode, what: &str, body: &str) -> ConnectorError {
     let e: ErrorBody = serde_json::from_str(body).unwrap_or_default();
-    let detail: String = [e.title, e.detail.or(e.message), e.kind]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(": ")
-        .chars()
-        .take(ERROR_DETAIL_CHARS_MAX)
-        .collect();
+    let detail: String = [
+        e.title,
+        e.detail.or(e.error_description).or(e.message),
+        e.kind.or(e.error),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(": ")
+    .chars()
+    .take(ERROR_DETAIL_CHARS_MAX)
+    .collect();
     let message = if detail.is_empty() {
         format!("SCAPI {what} answered {status}")
     } else {
@@ -661,6 +679,16 @@ mod tests {
         );
         assert!(
             matches!(&slas, ConnectorError::Permanent(m) if m.ends_with("Unauthorized client"))
+        );
+        // SLAS's documented shape (Oauth2ErrorResponse): the reason is kept.
+        let oauth = status_error(
+            StatusCode::BAD_REQUEST,
+            "SLAS token",
+            r#"{"error":"invalid_request","error_description":"The channel_id is missing or invalid."}"#,
+        );
+        assert!(
+            matches!(&oauth, ConnectorError::Permanent(m) if m.ends_with("The channel_id is missing or invalid.: invalid_request")),
+            "{oauth}"
         );
         let long = format!(r#"{{"title":"{}"}}"#, "x".repeat(5_000));
         assert!(

@@ -3,6 +3,7 @@
 //! Wire types are in `wire`, the pure order/webhook mapping in `convert`.
 
 pub mod convert;
+pub mod oauth;
 pub mod wire;
 
 use crate::{
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 use wire::*;
 
 /// The Admin API version anycart speaks (Shopify supports each for a year).
-pub const SHOPIFY_API_VERSION: &str = "2025-10";
+pub const SHOPIFY_API_VERSION: &str = "2026-07";
 /// Longest anycart waits for Shopify's cost bucket to refill before a request;
 /// beyond that the call fails as transient and the outbox retries later.
 pub const THROTTLE_WAIT_MS_MAX: u64 = 5_000;
@@ -98,15 +99,64 @@ impl ShopifyConnector {
         variables: V,
     ) -> Result<D, ConnectorError> {
         self.wait_for_bucket().await?;
-        let body: GraphqlResponse<D> = self.post(query, variables).await?;
+        let body = self.post(query, variables).await?;
         if let Some(cost) = body.extensions.and_then(|e| e.cost) {
             self.record_cost(&cost);
         }
         if let Some(e) = body.errors.first() {
             return Err(graphql_error(e));
         }
-        body.data
-            .ok_or_else(|| ConnectorError::Transient("Shopify response without data".into()))
+        let data = body
+            .data
+            .ok_or_else(|| ConnectorError::Transient("Shopify response without data".into()))?;
+        serde_json::from_value(data)
+            .map_err(|e| ConnectorError::Transient(format!("unreadable Shopify response: {e}")))
+    }
+
+    /// Subscribes the app to every topic anycart acts on ([`oauth::WEBHOOK_TOPICS`]),
+    /// delivered as JSON to `uri` (anycart's `/webhooks/shopify/{merchant}`): what
+    /// an installed app does itself instead of the merchant clicking them in.
+    /// Answers the subscription ids. Shopify refuses a duplicate with a user
+    /// error "Address for this topic has already been taken", which counts as done.
+    pub async fn subscribe_webhooks(&self, uri: &str) -> Result<Vec<String>, ConnectorError> {
+        let mut ids = Vec::with_capacity(oauth::WEBHOOK_TOPICS.len());
+        for topic in oauth::WEBHOOK_TOPICS {
+            let created: oauth::WebhookSubscriptionCreateData = self
+                .graphql(
+                    oauth::WEBHOOK_SUBSCRIPTION_CREATE_MUTATION,
+                    oauth::WebhookSubscriptionCreateVariables {
+                        topic,
+                        webhook_subscription: oauth::WebhookSubscriptionInput {
+                            uri,
+                            format: "JSON",
+                        },
+                    },
+                )
+                .await?;
+            let payload = created.webhook_subscription_create.ok_or_else(|| {
+                ConnectorError::Transient("webhookSubscriptionCreate answered null".into())
+            })?;
+            let taken = payload
+                .user_errors
+                .iter()
+                .all(|e| e.message.contains("already been taken"));
+            match payload.webhook_subscription {
+                Some(s) => ids.push(s.id),
+                None if !payload.user_errors.is_empty() && taken => {}
+                None => {
+                    let errors: Vec<&str> = payload
+                        .user_errors
+                        .iter()
+                        .map(|e| e.message.as_str())
+                        .collect();
+                    return Err(ConnectorError::Permanent(format!(
+                        "webhookSubscriptionCreate {topic} refused: {}",
+                        errors.join("; ")
+                    )));
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// Waits until the bucket likely holds the last query's cost again; a wait
@@ -135,11 +185,11 @@ impl ShopifyConnector {
 
     /// Posts the operation and reads the GraphQL envelope; HTTP-level failures
     /// map to transient (429, 5xx, unreadable) or permanent (other statuses).
-    async fn post<V: Serialize, D: DeserializeOwned>(
+    async fn post<V: Serialize>(
         &self,
         query: &str,
         variables: V,
-    ) -> Result<GraphqlResponse<D>, ConnectorError> {
+    ) -> Result<GraphqlResponse, ConnectorError> {
         let response = self
             .client
             .post(&self.graphql_url)
@@ -185,14 +235,31 @@ impl ShopifyConnector {
 }
 
 /// A GraphQL-level error: throttling and Shopify's internal errors pass, anything
-/// else is the operation's own fault.
+/// else (a missing access scope, an invalid variable) is the operation's own
+/// fault and will not heal by retrying, so it is permanent, with Shopify's words
+/// for the merchant.
 fn graphql_error(e: &GraphqlError) -> ConnectorError {
     let code = e.extensions.as_ref().and_then(|x| x.code.as_deref());
+    let field = e
+        .path
+        .iter()
+        .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string))
+        .collect::<Vec<_>>()
+        .join(".");
+    let about = if field.is_empty() {
+        String::new()
+    } else {
+        format!(" ({field})")
+    };
     match code {
         Some("THROTTLED") | Some("INTERNAL_SERVER_ERROR") => {
             ConnectorError::Transient(format!("Shopify: {}", e.message))
         }
-        _ => ConnectorError::Permanent(format!("Shopify GraphQL error: {}", e.message)),
+        Some("ACCESS_DENIED") => ConnectorError::Permanent(format!(
+            "Shopify refused access{about}: {} Grant the app the scope it names, then retry the delivery.",
+            e.message
+        )),
+        _ => ConnectorError::Permanent(format!("Shopify GraphQL error{about}: {}", e.message)),
     }
 }
 
@@ -212,6 +279,7 @@ impl Connector for ShopifyConnector {
                 FIND_ORDER_QUERY,
                 FindOrderVariables {
                     query: convert::find_order_query(&anycart_id),
+                    first: FIND_ORDER_CANDIDATES_MAX,
                 },
             )
             .await?;
@@ -229,7 +297,9 @@ impl Connector for ShopifyConnector {
             });
         }
         let created: OrderCreateData = self.graphql(ORDER_CREATE_MUTATION, variables).await?;
-        let payload = created.order_create;
+        let payload = created.order_create.ok_or_else(|| {
+            ConnectorError::Transient("orderCreate answered null without an error".into())
+        })?;
         if !payload.user_errors.is_empty() {
             let errors: Vec<String> = payload
                 .user_errors

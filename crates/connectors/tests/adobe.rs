@@ -224,6 +224,11 @@ async fn one_adobe_order_per_anycart_order_under_failures_and_restarts() {
             ),
             (Some("US"), Some("IL"))
         );
+        // Magento's id for Illinois, read from the directory API.
+        assert_eq!(
+            (&o.shipping["region_id"], &o.shipping["region"]),
+            (&serde_json::json!(23), &serde_json::json!("Illinois"))
+        );
         assert_eq!(o.shipping["telephone"], "+1 555 0100");
         assert_eq!(o.billing, o.shipping);
 
@@ -713,6 +718,9 @@ async fn connecting_adobe_checks_its_fields() {
             base_url: base_url.to_string(),
             shop_domain: String::new(),
             access_token: Secret::new("tok"),
+            consumer_key: None,
+            consumer_secret: None,
+            access_token_secret: None,
             store_code: store_code.map(str::to_string),
             shipping_carrier_code: None,
             shipping_method_code: None,
@@ -733,6 +741,13 @@ async fn connecting_adobe_checks_its_fields() {
                     ..request("https://shop.example", None)
                 },
                 "access_token",
+            ),
+            (
+                AdobeSettings {
+                    consumer_key: Some("ck".into()),
+                    ..request("https://shop.example", None)
+                },
+                "consumer_secret",
             ),
         ] {
             let r = connect(&store, s.merchant, PlatformSettings::Adobe(bad), 5).await;
@@ -771,6 +786,58 @@ async fn connecting_adobe_checks_its_fields() {
 }
 
 #[tokio::test]
+async fn integrations_sign_requests_with_oauth1_where_bearer_tokens_are_off() {
+    for (name, store, _dir) in stores().await {
+        let (fake, s) = connected_tee_shop(&store).await;
+        // The store takes only OAuth 1.0a (2.4.4's default): the bearer token is refused.
+        fake.require_oauth1("ck_1", "cs_secret", "ts_secret");
+        let refused = sell_to(&store, &s, 1, ada()).await;
+        let error = dead_at_once(&store, &s, refused, 2_000).await;
+        assert!(
+            error.contains("refused the access token"),
+            "{name}: {error}"
+        );
+        assert!(fake.orders().is_empty(), "{name}");
+
+        // Signed with the integration's four credentials: searches (query
+        // parameters in the signature), carts and placement all go through.
+        let oauth = serde_json::json!({"consumer_key": "ck_1", "consumer_secret": "cs_secret", "access_token_secret": "ts_secret"});
+        store
+            .upsert_connection(&connection(&s, &fake, &fake.token, oauth))
+            .await
+            .unwrap();
+        let order = sell_to(&store, &s, 1, ada()).await;
+        drain(&store, &s, 3_000).await;
+        let d = store
+            .order_delivery(s.merchant, order)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            d.state,
+            OutboxState::Delivered,
+            "{name}: {:?}",
+            d.last_error
+        );
+        assert_eq!(fake.orders().len(), 1, "{name}");
+
+        // A wrong secret signs wrongly: refused.
+        let wrong = serde_json::json!({"consumer_key": "ck_1", "consumer_secret": "other", "access_token_secret": "ts_secret"});
+        store
+            .upsert_connection(&connection(&s, &fake, &fake.token, wrong))
+            .await
+            .unwrap();
+        let unsigned = sell_to(&store, &s, 1, ada()).await;
+        let error = dead_at_once(&store, &s, unsigned, 4_000).await;
+        assert!(
+            error.contains("refused the access token"),
+            "{name}: {error}"
+        );
+        assert_eq!(fake.orders().len(), 1, "{name}");
+    }
+}
+
+#[tokio::test]
 async fn orders_magento_cannot_take_are_refused_before_any_request() {
     let (_, store, _dir) = stores().await.into_iter().next().unwrap();
     let (fake, s) = connected_tee_shop(&store).await;
@@ -791,6 +858,22 @@ async fn orders_magento_cannot_take_are_refused_before_any_request() {
     }
     assert!(fake.requests().is_empty(), "refused before any request");
 
+    // A region the country's list (directory API) does not have: refused before
+    // any cart exists, with the reason.
+    let mut nowhere = push.clone();
+    if let Some(a) = nowhere.order.fulfillment.address.as_mut() {
+        a.state = "Narnia".into();
+    }
+    let r = connector.push_order(&nowhere).await;
+    assert!(
+        matches!(&r, Err(ConnectorError::Permanent(m)) if m.contains("Narnia") && m.contains("regions of US")),
+        "{r:?}"
+    );
+    assert!(
+        !fake.requests().contains(&Endpoint::CreateCart),
+        "no cart for an order that cannot be placed"
+    );
+
     // A one-word name fills both names; no phone sends a placeholder (Magento
     // requires one by default); the fulfillment email stands in for the order's.
     let mut odd = push.clone();
@@ -799,6 +882,8 @@ async fn orders_magento_cannot_take_are_refused_before_any_request() {
     odd.order.fulfillment.phone_number = None;
     if let Some(a) = odd.order.fulfillment.address.as_mut() {
         a.name = "Cher".into();
+        // A country without a region list: no region at all, id 0.
+        a.country = anycart_core::CountryCode::parse("GB").unwrap();
         a.state = String::new();
     }
     connector.push_order(&odd).await.unwrap();
@@ -811,6 +896,12 @@ async fn orders_magento_cannot_take_are_refused_before_any_request() {
         (Some("Cher"), Some("Cher"))
     );
     assert_eq!(placed.shipping["telephone"], "not provided");
-    assert!(placed.shipping.get("region_code").is_none());
+    assert_eq!(
+        (
+            &placed.shipping["region_id"],
+            &placed.shipping["region_code"]
+        ),
+        (&serde_json::json!(0), &serde_json::json!(""))
+    );
     assert_eq!(placed.email, "alt@example.com");
 }

@@ -225,6 +225,169 @@ async fn outages_dead_letter_after_the_attempt_limit_and_refusals_at_once() {
     }
 }
 
+#[tokio::test]
+async fn a_denied_scope_dead_letters_at_once_with_shopifys_reason() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        // The app lacks write_orders: Shopify answers orderCreate null and says why
+        // in the top-level errors. Retrying cannot help; the merchant must act.
+        fake.revoke_scope("write_orders");
+        let order = sell(&store, &s, 1).await;
+        drain(&store, &s, 30).await;
+        let d = store
+            .order_delivery(s.merchant, order)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((d.state, d.attempts), (OutboxState::Dead, 1), "{name}");
+        let reason = d.last_error.unwrap();
+        assert!(
+            reason.contains("write_orders") && reason.contains("access"),
+            "{name}: {reason}"
+        );
+        assert!(fake.orders().is_empty(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_retry_look_up_matches_the_tag_exactly_among_loose_search_hits() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        // The first order is created but its answer is lost; a second order is then
+        // pushed, so Shopify's loose search ranks it first for the first's tag.
+        let first = sell(&store, &s, 1).await;
+        fake.hang_next_create(Duration::from_millis(TEST_TIMEOUT_MS * 3));
+        deliver_due(&store, 10_000).await.unwrap();
+        assert_eq!(fake.orders().len(), 1, "{name}: created, answer lost");
+        let second = sell(&store, &s, 2).await;
+        deliver_due(&store, 10_001).await.unwrap(); // the first waits out its backoff
+        assert_eq!(fake.orders().len(), 2, "{name}: the second is on Shopify");
+        drain(&store, &s, 70_000).await;
+        let orders = fake.orders();
+        for id in [first, second] {
+            let tag = format!("anycart-{id}");
+            assert_eq!(
+                orders.iter().filter(|o| o.tags.contains(&tag)).count(),
+                1,
+                "{name}: one Shopify order for {id}: {orders:?}"
+            );
+            let d = store.order_delivery(s.merchant, id).await.unwrap().unwrap();
+            assert_eq!(d.state, OutboxState::Delivered, "{name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_app_installs_by_oauth_and_subscribes_its_own_webhooks() {
+    use anycart_connectors::shopify::ShopifyConnector;
+    use anycart_connectors::shopify::oauth::{
+        APP_SCOPES, WEBHOOK_TOPICS, exchange_code, install_url, new_state, verify_callback,
+    };
+    let fake = FakeShopify::start(TOKEN).await;
+    fake.offer_app(
+        "client-1",
+        "app-secret",
+        SHOP,
+        "write_orders,read_products,read_inventory,read_locations",
+    );
+    let redirect = "https://anycart.example/oauth/shopify/callback";
+    let state = new_state();
+
+    // The merchant follows the install link and approves: Shopify sends them back.
+    let link = install_url(&fake.base_url, "client-1", APP_SCOPES, redirect, &state).unwrap();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let grant = no_redirects.get(link).send().await.unwrap();
+    assert_eq!(grant.status(), reqwest::StatusCode::FOUND);
+    let back = url::Url::parse(grant.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(back.as_str().starts_with(redirect));
+    let pairs: Vec<(String, String)> = back.query_pairs().into_owned().collect();
+    let now_s = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+
+    // A callback with another state (a forged or replayed install) is refused.
+    assert!(verify_callback(&pairs, "app-secret", "someone-elses", now_s).is_err());
+    let callback = verify_callback(&pairs, "app-secret", &state, now_s).unwrap();
+    assert_eq!(callback.shop.as_ref(), SHOP);
+
+    // The code gives the offline token (read_orders is implied by write_orders).
+    let granted = exchange_code(
+        &fake.base_url,
+        "client-1",
+        "app-secret",
+        &callback.code,
+        APP_SCOPES,
+    )
+    .await
+    .unwrap();
+    assert_eq!(granted.access_token, TOKEN);
+    // A code works once.
+    assert!(
+        exchange_code(
+            &fake.base_url,
+            "client-1",
+            "app-secret",
+            &callback.code,
+            APP_SCOPES
+        )
+        .await
+        .is_err()
+    );
+
+    // The installed app subscribes its own webhooks through the Admin API, once.
+    let settings: anycart_store::ShopifySettings = serde_json::from_value(serde_json::json!({
+        "shop_domain": SHOP, "base_url": fake.base_url,
+        "access_token": granted.access_token, "webhook_secret": "app-secret",
+    }))
+    .unwrap();
+    let connector = ShopifyConnector::from_settings(&settings).unwrap();
+    let hook = "https://anycart.example/webhooks/shopify/mer_1";
+    let ids = connector.subscribe_webhooks(hook).await.unwrap();
+    assert_eq!(ids.len(), WEBHOOK_TOPICS.len());
+    assert!(
+        connector.subscribe_webhooks(hook).await.unwrap().is_empty(),
+        "already subscribed"
+    );
+    let topics: Vec<String> = fake.subscriptions().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(topics, WEBHOOK_TOPICS);
+
+    // A merchant who unticks a scope on the grant screen: the install is refused.
+    fake.offer_app(
+        "client-1",
+        "app-secret",
+        SHOP,
+        "read_products,read_inventory,read_locations",
+    );
+    let link = install_url(&fake.base_url, "client-1", APP_SCOPES, redirect, &state).unwrap();
+    let grant = no_redirects.get(link).send().await.unwrap();
+    let back = url::Url::parse(grant.headers()["location"].to_str().unwrap()).unwrap();
+    let pairs: Vec<(String, String)> = back.query_pairs().into_owned().collect();
+    let callback = verify_callback(&pairs, "app-secret", &state, now_s).unwrap();
+    let narrowed = exchange_code(
+        &fake.base_url,
+        "client-1",
+        "app-secret",
+        &callback.code,
+        APP_SCOPES,
+    )
+    .await;
+    assert!(
+        matches!(&narrowed, Err(ConnectorError::Permanent(m)) if m.contains("write_orders")),
+        "{narrowed:?}"
+    );
+}
+
 fn webhook(topic: &str, id: &str, body: &str, secret: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert("X-Shopify-Topic", HeaderValue::from_str(topic).unwrap());
@@ -754,6 +917,14 @@ async fn shopify_catalogue_import_pages_resumes_after_failure_and_links_ids() {
             "{name}: missing SKU synthesised"
         );
         assert_eq!(store.list_locations(merchant).await.unwrap().len(), 1);
+        // Images come from `media` (`images` is deprecated): only the image with a
+        // preview, not the video's still nor the image still processing.
+        let imported = products.iter().find(|p| p.title == "Product 0").unwrap();
+        assert_eq!(
+            imported.images,
+            vec!["https://cdn.shopify.com/p0.png".to_string()],
+            "{name}"
+        );
     }
 }
 

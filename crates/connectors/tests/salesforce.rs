@@ -237,7 +237,10 @@ async fn outages_dead_letter_after_the_attempt_limit_and_refusals_at_once() {
         let unauthorised = sell(&store, &s, 1).await;
         let error = dead_at_once(&store, &s, unauthorised, 40).await;
         assert!(
-            error.contains("SLAS token") && error.contains("401"),
+            error.contains("SLAS token")
+                && error.contains("401")
+                && error.contains("invalid_client")
+                && error.contains("Unauthorized client"),
             "{name}: {error}"
         );
         assert!(!error.contains("wrong-secret"));
@@ -259,6 +262,34 @@ async fn outages_dead_letter_after_the_attempt_limit_and_refusals_at_once() {
         let error = dead_at_once(&store, &s, unmapped, 50).await;
         assert!(error.contains("not linked"), "{name}: {error}");
         assert_eq!(fake.requests(), requests, "{name}: nothing sent");
+    }
+}
+
+#[tokio::test]
+async fn an_order_created_but_not_placed_is_not_a_success_and_is_not_made_twice() {
+    for (name, store, _dir) in stores().await {
+        let (fake, s) = setup(&store).await;
+        // The site has no placement hook: createOrder answers status `created`.
+        fake.leave_unplaced(true);
+        let order = sell(&store, &s, 1).await;
+        let error = dead_at_once(&store, &s, order, 2_000).await;
+        assert!(
+            error.contains("did not place it") && error.contains("created"),
+            "{name}: {error}"
+        );
+        assert_eq!(fake.orders().len(), 1, "{name}");
+        // Retried while still unplaced: the same answer, no second order.
+        let dead = store
+            .list_outbox(s.merchant, OutboxState::Dead, 10)
+            .await
+            .unwrap();
+        store
+            .outbox_retry(s.merchant, &dead[0].id, 3_000)
+            .await
+            .unwrap();
+        let again = dead_at_once(&store, &s, order, 4_000).await;
+        assert!(again.contains("did not place it"), "{name}: {again}");
+        assert_eq!(fake.orders().len(), 1, "{name}: not made twice");
     }
 }
 

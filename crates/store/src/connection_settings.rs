@@ -145,6 +145,20 @@ pub struct AdobeSettings {
     /// Integration access token.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub access_token: Secret,
+    /// The integration's consumer key: with `consumer_secret` and
+    /// `access_token_secret`, requests are signed with OAuth 1.0a (HMAC-SHA1), as
+    /// Adobe Commerce expects since 2.4.4; without them the access token is sent
+    /// as a bearer token (which the store must allow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_key: Option<String>,
+    /// The integration's consumer secret (OAuth 1.0a).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub consumer_secret: Option<Secret>,
+    /// The integration's access token secret (OAuth 1.0a).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub access_token_secret: Option<Secret>,
     /// Store view code in REST URLs (default `default`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_code: Option<String>,
@@ -249,6 +263,7 @@ impl PlatformSettings {
             PlatformSettings::Adobe(s) => serde_json::json!({
                 "shop_domain": s.shop_domain,
                 "base_url": s.base_url,
+                "consumer_key": s.consumer_key,
                 "store_code": s.store_code,
                 "shipping_carrier_code": s.shipping_carrier_code,
                 "shipping_method_code": s.shipping_method_code,
@@ -310,6 +325,9 @@ mod tests {
             base_url: "https://shop.example".into(),
             shop_domain: "shop.example".into(),
             access_token: Secret::new("very-secret-token"),
+            consumer_key: Some("ck_public".into()),
+            consumer_secret: Some(Secret::new("very-secret-consumer")),
+            access_token_secret: Some(Secret::new("very-secret-token-secret")),
             store_code: None,
             shipping_carrier_code: None,
             shipping_method_code: None,
@@ -317,10 +335,10 @@ mod tests {
             stock_id: None,
             request_timeout_ms: None,
         });
-        assert!(!format!("{s:?}").contains("very-secret-token"));
+        assert!(!format!("{s:?}").contains("very-secret"));
         let view = s.public_view().to_string();
-        assert!(!view.contains("very-secret-token"), "{view}");
-        assert!(view.contains("checkmo"));
+        assert!(!view.contains("very-secret"), "{view}");
+        assert!(view.contains("checkmo") && view.contains("ck_public"));
         // The sealed document keeps it (that is what the connector reads back).
         assert!(
             serde_json::to_string(&s)

@@ -181,8 +181,10 @@ fn guest_address(order: &Order, email: &str) -> Result<Address, ConnectorError> 
             .chain(a.line_two.clone().filter(|l| !l.trim().is_empty()))
             .collect(),
         city: a.city.clone(),
-        region: (!state.is_empty()).then(|| state.to_string()),
-        region_code: (!state.is_empty()).then(|| state.to_string()),
+        // Until `resolve_region` reads the directory: the shopper's own text.
+        region: state.to_string(),
+        region_id: 0,
+        region_code: state.to_string(),
         postcode: a.postal_code.clone(),
         country_id: a.country.as_ref().to_ascii_uppercase(),
         telephone: order
@@ -193,6 +195,42 @@ fn guest_address(order: &Order, email: &str) -> Result<Address, ConnectorError> 
             .unwrap_or_else(|| NO_TELEPHONE.into()),
         email: email.to_string(),
     })
+}
+
+/// Sets the address's region from the country's region list (the directory API):
+/// Magento's `region_id`, code and name for the region the shopper gave by code
+/// or name. A country without a list keeps the shopper's text with id `0`; a
+/// region the list does not have is refused here rather than by Magento later.
+pub fn resolve_region(
+    address: &mut Address,
+    country: &wire::CountryInformation,
+) -> Result<(), ConnectorError> {
+    if country.available_regions.is_empty() {
+        return Ok(());
+    }
+    let given = address.region_code.trim();
+    if given.is_empty() {
+        return Err(ConnectorError::Permanent(format!(
+            "Adobe Commerce lists regions for {}: the address needs one",
+            address.country_id
+        )));
+    }
+    let region = country
+        .available_regions
+        .iter()
+        .find(|r| r.code.eq_ignore_ascii_case(given) || r.name.eq_ignore_ascii_case(given))
+        .ok_or_else(|| {
+            ConnectorError::Permanent(format!(
+                "`{given}` is not one of Adobe Commerce's regions of {}",
+                address.country_id
+            ))
+        })?;
+    address.region_id = region.id.trim().parse().map_err(|_| {
+        ConnectorError::Malformed(format!("region id `{}` is not a number", region.id))
+    })?;
+    address.region_code = region.code.clone();
+    address.region = region.name.clone();
+    Ok(())
 }
 
 /// The order comment: the tag (for search) and what anycart charged (for people).

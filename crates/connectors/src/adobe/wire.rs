@@ -136,10 +136,13 @@ pub struct Address {
     pub lastname: String,
     pub street: Vec<String>,
     pub city: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region_code: Option<String>,
+    /// The region's name, or the shopper's own text where the country has no
+    /// region list.
+    pub region: String,
+    /// Magento's id for the region (the directory API's), `0` where the country
+    /// has no region list. The schema requires it with `region` and `region_code`.
+    pub region_id: i64,
+    pub region_code: String,
     pub postcode: String,
     pub country_id: String,
     pub telephone: String,
@@ -254,4 +257,20 @@ pub struct ShippingAnswer {
 #[derive(Debug, Deserialize)]
 pub struct PaymentMethodAnswer {
     pub code: String,
+}
+
+/// `GET /V1/directory/countries/{countryId}` (`directory-data-country-information-interface`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct CountryInformation {
+    pub id: String,
+    #[serde(default)]
+    pub available_regions: Vec<RegionInformation>,
+}
+
+/// `directory-data-region-information-interface`: the id is a decimal string.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RegionInformation {
+    pub id: String,
+    pub code: String,
+    pub name: String,
 }

@@ -451,3 +451,31 @@ mod tests {
         }
     }
 }
+
+/// Where a B2C Commerce order stands for anycart.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Placed (`new`, `completed`, or later changed by the merchant:
+    /// `cancelled`, `replaced`): the platform has the order.
+    Placed,
+    /// `created` but not placed: B2C Commerce fails such orders after a while,
+    /// and no one fulfils them. Not a success; the reason is for the merchant.
+    NotPlaced(String),
+    /// `failed`: it will never be placed; a new basket and order may be made.
+    Failed,
+}
+
+/// Reads an order's `status` (an order without one is not known to be placed).
+pub fn placement(order: &Order) -> Placement {
+    match order.status.as_deref() {
+        Some("new" | "open" | "completed" | "cancelled" | "replaced") => Placement::Placed,
+        Some("failed") => Placement::Failed,
+        other => Placement::NotPlaced(format!(
+            "B2C Commerce created order {} but did not place it (status `{}`): the site must place \
+             Shopper Orders orders (a dw.ocapi.shop.order.afterPOST hook calling OrderMgr.placeOrder, \
+             or a payment integration that does); retry the delivery once it does",
+            order.order_no,
+            other.unwrap_or("none")
+        )),
+    }
+}

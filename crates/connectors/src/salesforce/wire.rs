@@ -22,7 +22,8 @@ pub struct TokenResponse {
 }
 
 /// The error body SCAPI returns (RFC 7807 problem details). SLAS answers with
-/// `message` instead; both are read.
+/// OAuth 2.0's `error` / `error_description` (its `Oauth2ErrorResponse`), some of
+/// its endpoints with `message`; all are read.
 #[derive(Debug, Default, Deserialize)]
 pub struct ErrorBody {
     #[serde(rename = "type")]
@@ -30,6 +31,8 @@ pub struct ErrorBody {
     pub title: Option<String>,
     pub detail: Option<String>,
     pub message: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
 }
 
 /// Shopper Search `GET /product-search` response.
@@ -250,6 +253,9 @@ pub struct OrderRequest {
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub order_no: String,
+    /// `created` (not placed yet), `new` (placed), `completed`, `cancelled`,
+    /// `replaced` or `failed` (Shopper Orders' enum).
+    pub status: Option<String>,
     /// `confirmed` / `not_confirmed`.
     pub confirmation_status: Option<String>,
     #[serde(rename = "c_anycartOrderId")]

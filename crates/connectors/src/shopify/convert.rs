@@ -479,10 +479,21 @@ fn imported_product(
         external_id: p.id,
         title: p.title,
         description: p.description,
-        images: p.images.nodes.into_iter().map(|i| i.url).collect(),
+        images: product_images(p.media.nodes),
         active: p.status == "ACTIVE",
         variants,
     })
+}
+
+/// The URLs of a product's images, in Shopify's order (videos and 3D models and
+/// images still processing are left out).
+fn product_images(media: Vec<MediaNode>) -> Vec<String> {
+    media
+        .into_iter()
+        .filter(|m| m.media_content_type == "IMAGE")
+        .filter_map(|m| m.preview.and_then(|p| p.image))
+        .map(|i| i.url)
+        .collect()
 }
 
 /// One variant: its price in minor units, a SKU (made up from the id when the

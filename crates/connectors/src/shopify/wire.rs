@@ -5,8 +5,14 @@
 use serde::{Deserialize, Serialize};
 
 /// Looks for an order anycart created before (by its unique tag), so a retry after
-/// a lost response does not create a second one.
-pub const FIND_ORDER_QUERY: &str = "query FindAnycartOrder($query: String!) { orders(first: 1, query: $query) { nodes { id tags } } }";
+/// a lost response does not create a second one. Shopify's search is not an exact
+/// tag match (it tokenises, and ranks as it likes), so several candidates come back
+/// ([`FIND_ORDER_CANDIDATES_MAX`]) and the connector keeps only the exact tag.
+pub const FIND_ORDER_QUERY: &str = "query FindAnycartOrder($query: String!, $first: Int!) { orders(first: $first, query: $query) { nodes { id tags } } }";
+
+/// Orders the retry look-up reads: anycart tags each order `anycart` and
+/// `anycart-<id>`, so a loose search can rank other anycart orders first.
+pub const FIND_ORDER_CANDIDATES_MAX: i64 = 50;
 
 /// Creates the order. `sendReceipt` lets Shopify email its usual confirmation.
 pub const ORDER_CREATE_MUTATION: &str = "mutation AnycartOrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) { orderCreate(order: $order, options: $options) { order { id name } userErrors { field message code } } }";
@@ -18,10 +24,12 @@ pub struct GraphqlRequest<'a, V> {
     pub variables: V,
 }
 
-/// A GraphQL response body.
+/// A GraphQL response body. `data` stays raw until the top-level `errors` are
+/// read: the schema lets a payload be `null` beside an error (a missing access
+/// scope, for one), which the operation's own types cannot hold.
 #[derive(Debug, Deserialize)]
-pub struct GraphqlResponse<D> {
-    pub data: Option<D>,
+pub struct GraphqlResponse {
+    pub data: Option<serde_json::Value>,
     #[serde(default)]
     pub errors: Vec<GraphqlError>,
     pub extensions: Option<Extensions>,
@@ -30,6 +38,9 @@ pub struct GraphqlResponse<D> {
 #[derive(Debug, Deserialize)]
 pub struct GraphqlError {
     pub message: String,
+    /// The field the error is about (`["orderCreate"]`), when Shopify says.
+    #[serde(default)]
+    pub path: Vec<serde_json::Value>,
     pub extensions: Option<GraphqlErrorExtensions>,
 }
 
@@ -62,6 +73,7 @@ pub struct ThrottleStatus {
 #[derive(Debug, Serialize)]
 pub struct FindOrderVariables {
     pub query: String,
+    pub first: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,7 +197,8 @@ pub struct TransactionInput {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderCreateData {
-    pub order_create: OrderCreatePayload,
+    /// `null` only beside a top-level error, which is read first.
+    pub order_create: Option<OrderCreatePayload>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,7 +278,7 @@ pub struct LineItemWebhook {
 
 /// One page of products with their variants, inventory items and per-location
 /// available quantities (cursor pagination).
-pub const IMPORT_PRODUCTS_QUERY: &str = "query AnycartImportProducts($first: Int!, $after: String) { shop { currencyCode } products(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { id title description status images(first: 10) { nodes { url } } variants(first: 100) { nodes { id title sku price inventoryItem { id inventoryLevels(first: 10) { nodes { location { id name } quantities(names: [\"available\"]) { name quantity } } } } } } } } }";
+pub const IMPORT_PRODUCTS_QUERY: &str = "query AnycartImportProducts($first: Int!, $after: String) { shop { currencyCode } products(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { id title description status media(first: 10) { nodes { mediaContentType preview { image { url } } } } variants(first: 100) { nodes { id title sku price inventoryItem { id inventoryLevels(first: 10) { nodes { location { id name } quantities(names: [\"available\"]) { name quantity } } } } } } } } }";
 
 #[derive(Debug, Serialize)]
 pub struct ImportVariables {
@@ -306,8 +319,24 @@ pub struct ProductNode {
     #[serde(default)]
     pub description: String,
     pub status: String,
-    pub images: Connection<ImageNode>,
+    pub media: Connection<MediaNode>,
     pub variants: Connection<VariantNode>,
+}
+
+/// One of a product's media (`Product.images` is deprecated): images, videos and
+/// 3D models alike; only images become anycart product images.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaNode {
+    /// `IMAGE`, `VIDEO`, `EXTERNAL_VIDEO` or `MODEL_3D`.
+    pub media_content_type: String,
+    pub preview: Option<MediaPreview>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MediaPreview {
+    /// `null` while Shopify is still processing the upload.
+    pub image: Option<ImageNode>,
 }
 
 #[derive(Debug, Deserialize)]

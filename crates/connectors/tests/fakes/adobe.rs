@@ -32,6 +32,7 @@ pub enum Endpoint {
     SourceItems,
     Salable,
     Currency,
+    Country,
     CreateCart,
     GetCart,
     AddItem,
@@ -95,6 +96,10 @@ struct Cart {
 #[derive(Default)]
 struct Commerce {
     token: String,
+    /// (consumer key, consumer secret, token secret) when the store takes only
+    /// OAuth 1.0a-signed requests (integration tokens as bearer tokens are off by
+    /// default since 2.4.4).
+    oauth1: Option<(String, String, String)>,
     hang: Duration,
     failures: VecDeque<(Endpoint, Failure)>,
     fail_always: bool,
@@ -149,13 +154,26 @@ impl FakeAdobe {
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let app = axum::Router::new()
             .fallback(handle)
-            .with_state(state.clone());
+            .with_state(state.clone())
+            .layer(axum::middleware::from_fn(|r, n| {
+                super::record::exchange("adobe", r, n)
+            }));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FakeAdobe {
             base_url,
             token: token.into(),
             state,
         }
+    }
+
+    /// Takes only OAuth 1.0a-signed requests from the integration with these
+    /// credentials (the access token is the one the fake started with).
+    pub fn require_oauth1(&self, consumer_key: &str, consumer_secret: &str, token_secret: &str) {
+        self.state.lock().unwrap().oauth1 = Some((
+            consumer_key.into(),
+            consumer_secret.into(),
+            token_secret.into(),
+        ));
     }
 
     /// Adds an MSI source.
@@ -323,6 +341,139 @@ const REQUIRED_ADDRESS_FIELDS: [&str; 7] = [
     "street",
 ];
 
+/// Checks an OAuth 1.0a `Authorization` header as Magento does: HMAC-SHA1 over
+/// the method, URL and query parameters with the integration's secrets, for its
+/// consumer key and access token. (The signature is recomputed with the
+/// header's own nonce and timestamp.)
+fn oauth1_valid(
+    header: &str,
+    method: &str,
+    url: &str,
+    query: &[(String, String)],
+    token: &str,
+    (consumer_key, consumer_secret, token_secret): &(String, String, String),
+) -> bool {
+    let Some(params) = header.strip_prefix("OAuth ") else {
+        return false;
+    };
+    let fields: BTreeMap<&str, String> = params
+        .split(',')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim_matches('"');
+            let decoded = percent_decode(v);
+            (k, decoded)
+        })
+        .collect();
+    let field = |k: &str| fields.get(k).map(String::as_str).unwrap_or_default();
+    if field("oauth_signature_method") != "HMAC-SHA1"
+        || field("oauth_consumer_key") != consumer_key
+        || field("oauth_token") != token
+    {
+        return false;
+    }
+    let Some(timestamp) = field("oauth_timestamp")
+        .parse()
+        .ok()
+        .and_then(std::num::NonZeroU64::new)
+    else {
+        return false;
+    };
+    let pairs: Vec<(&str, &str)> = query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let expected = oauth1_request::Builder::new(
+        oauth1_request::Credentials::new(consumer_key.as_str(), consumer_secret.as_str()),
+        oauth1_request::HMAC_SHA1,
+    )
+    .token(oauth1_request::Credentials::new(
+        token,
+        token_secret.as_str(),
+    ))
+    .nonce(field("oauth_nonce"))
+    .timestamp(timestamp)
+    .authorize(method, url, &oauth1_request::ParameterList::new(pairs));
+    expected == header
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Regions the fake's directory lists (Magento's own ids): the United States and
+/// Germany have lists, other countries none.
+const REGIONS: &[(&str, &str, &str, &str)] = &[
+    ("US", "12", "CA", "California"),
+    ("US", "23", "IL", "Illinois"),
+    ("US", "43", "NY", "New York"),
+    ("US", "57", "TX", "Texas"),
+    ("DE", "81", "BAY", "Bayern"),
+    ("DE", "82", "BER", "Berlin"),
+];
+
+/// `GET /V1/directory/countries/{id}` as Magento answers it.
+fn country(id: &str) -> Option<Value> {
+    if id.len() != 2 || !id.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let regions: Vec<Value> = REGIONS
+        .iter()
+        .filter(|r| r.0 == id)
+        .map(|r| json!({"id": r.1, "code": r.2, "name": r.3}))
+        .collect();
+    let mut answer = json!({"id": id, "two_letter_abbreviation": id, "three_letter_abbreviation": format!("{id}X"),
+                            "full_name_locale": id, "full_name_english": id});
+    if !regions.is_empty() {
+        answer["available_regions"] = Value::Array(regions);
+    }
+    Some(answer)
+}
+
+/// Magento checks the region against the directory: a listed country needs a
+/// listed `region_id`, and the id must agree with the code.
+fn region_problem(a: &Value) -> Option<Response> {
+    let country = a["country_id"].as_str().unwrap_or_default();
+    let listed: Vec<_> = REGIONS.iter().filter(|r| r.0 == country).collect();
+    let Some(id) = a["region_id"].as_i64() else {
+        return Some(magento_error(
+            StatusCode::BAD_REQUEST,
+            "\"%fieldName\" is required. Enter and try again.",
+            json!({"fieldName": "regionId"}),
+        ));
+    };
+    let ok = if listed.is_empty() {
+        id == 0
+    } else {
+        listed
+            .iter()
+            .any(|r| r.1 == id.to_string() && Some(r.2) == a["region_code"].as_str())
+    };
+    (!ok).then(|| {
+        magento_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid value of \"%value\" provided for the %fieldName field.",
+            json!({"fieldName": "regionId", "value": id}),
+        )
+    })
+}
+
 fn address_problem(a: &Value) -> Option<Response> {
     if !a.is_object() {
         return Some(magento_error(
@@ -355,7 +506,7 @@ fn address_problem(a: &Value) -> Option<Response> {
             json!({"fieldName": "country_id", "value": a["country_id"]}),
         ));
     }
-    None
+    region_problem(a)
 }
 
 async fn handle(
@@ -385,6 +536,7 @@ async fn handle(
         (&Method::GET, ["inventory", "source-items"]) => Endpoint::SourceItems,
         (&Method::GET, ["inventory", "get-product-salable-quantity", _, _]) => Endpoint::Salable,
         (&Method::GET, ["directory", "currency"]) => Endpoint::Currency,
+        (&Method::GET, ["directory", "countries", _]) => Endpoint::Country,
         (&Method::POST, ["guest-carts"]) => Endpoint::CreateCart,
         (&Method::GET, ["guest-carts", _]) => Endpoint::GetCart,
         (&Method::POST, ["guest-carts", _, "items"]) => Endpoint::AddItem,
@@ -405,8 +557,29 @@ async fn handle(
     };
     let (failure, hang) = {
         let mut shop = state.lock().unwrap();
-        let expected = format!("Bearer {}", shop.token);
-        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        let authorization = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let authorised = match &shop.oauth1 {
+            None => authorization == format!("Bearer {}", shop.token),
+            Some(credentials) => {
+                let host = headers
+                    .get("host")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                let url = format!("http://{host}{}", uri.path());
+                oauth1_valid(
+                    authorization,
+                    method.as_str(),
+                    &url,
+                    &q,
+                    &shop.token,
+                    credentials,
+                )
+            }
+        };
+        if !authorised {
             return magento_error(
                 StatusCode::UNAUTHORIZED,
                 "The consumer isn't authorized to access %resources.",
@@ -562,6 +735,13 @@ fn answer(
             }
             Ok(json!(salable(shop, sku) as f64))
         }
+        Endpoint::Country => country(rest[2]).ok_or_else(|| {
+            magento_error(
+                StatusCode::NOT_FOUND,
+                "Requested country is not available.",
+                json!([]),
+            )
+        }),
         Endpoint::Currency => Ok(json!({
             "base_currency_code": "USD", "base_currency_symbol": "$",
             "default_display_currency_code": "USD", "default_display_currency_symbol": "$",

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod adobe;
+pub mod record;
 pub mod salesforce;
 pub mod shopify;
 pub mod smtp;

@@ -52,6 +52,8 @@ pub enum Op {
 #[derive(Clone, Debug)]
 pub struct FakeOrder {
     pub order_no: String,
+    /// `new` once placed (what a site's placement hook does), else `created`.
+    pub status: String,
     pub customer_id: String,
     pub anycart_order_id: Option<String>,
     pub basket: Value,
@@ -88,6 +90,8 @@ struct Site {
     masters: Vec<Master>,
     prices: HashMap<String, String>,
     ats: HashMap<String, f64>,
+    /// Create orders without placing them (a site with no placement hook).
+    leave_unplaced: bool,
 }
 
 /// A running fake B2C Commerce instance.
@@ -164,7 +168,10 @@ impl FakeSalesforce {
                 "/checkout/shopper-orders/v1/organizations/{org}/orders",
                 post(create_order),
             )
-            .with_state((state.clone(), config.clone()));
+            .with_state((state.clone(), config.clone()))
+            .layer(axum::middleware::from_fn(|r, n| {
+                super::record::exchange("salesforce", r, n)
+            }));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FakeSalesforce {
             base_url,
@@ -185,6 +192,12 @@ impl FakeSalesforce {
     /// done on the platform, response lost.
     pub fn lose_next(&self, op: Op, d: Duration) {
         self.state.lock().unwrap().lose = Some((op, d));
+    }
+
+    /// Creates orders without placing them (`created`), as a site without a
+    /// placement hook does, or places them again (`new`).
+    pub fn leave_unplaced(&self, on: bool) {
+        self.state.lock().unwrap().leave_unplaced = on;
     }
 
     /// Makes every Shopper API request answer 500 until turned off.
@@ -278,10 +291,16 @@ async fn token(
     headers: HeaderMap,
     body: String,
 ) -> Response {
+    // SLAS's documented error body (Oauth2ErrorResponse).
     let slas_error = |status: StatusCode, message: &str| {
+        let error = match status {
+            StatusCode::UNAUTHORIZED => "invalid_client",
+            StatusCode::NOT_FOUND => "invalid_tenant",
+            _ => "invalid_request",
+        };
         (
             status,
-            Json(json!({"status_code": status.canonical_reason(), "message": message})),
+            Json(json!({"error": error, "error_description": message})),
         )
             .into_response()
     };
@@ -647,7 +666,7 @@ fn basket_json(b: &FakeBasket) -> Value {
 fn order_json(o: &FakeOrder) -> Value {
     let mut v = o.basket.clone();
     v["orderNo"] = json!(o.order_no);
-    v["status"] = json!("created");
+    v["status"] = json!(o.status);
     v["confirmationStatus"] = json!("not_confirmed");
     v["paymentStatus"] = json!("not_paid");
     v["paymentInstruments"] = json!(o.payment_instruments);
@@ -873,6 +892,12 @@ async fn create_order(
         }
         let order = FakeOrder {
             order_no: format!("{:08}", 1000 + site.orders.len() + 1),
+            status: if site.leave_unplaced {
+                "created"
+            } else {
+                "new"
+            }
+            .into(),
             customer_id: me,
             anycart_order_id: basket.body["c_anycartOrderId"].as_str().map(str::to_string),
             basket: basket.body.clone(),

@@ -4,15 +4,17 @@
 //! line items and transactions) and refunds, answers the tag search, reports
 //! `extensions.cost`, and fails on demand.
 
+use anycart_connectors::shopify::oauth::{WEBHOOK_SUBSCRIPTION_CREATE_MUTATION, sign_callback};
 use anycart_connectors::shopify::wire::{
     FIND_ORDER_QUERY, IMPORT_PRODUCTS_QUERY, ORDER_CREATE_MUTATION, REFUND_CONTEXT_QUERY,
     REFUND_CREATE_MUTATION,
 };
 use axum::Json;
+use axum::extract::Query;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -70,6 +72,15 @@ struct Shop {
     import_bucket: Option<f64>,
     /// Answer 500 once for the import page starting at this product index.
     fail_import_at: Option<usize>,
+    /// An access scope the app was not granted: operations needing it are denied.
+    missing_scope: Option<String>,
+    /// The installable app: (client id, client secret, shop domain, scopes the
+    /// merchant grants).
+    app: Option<(String, String, String, String)>,
+    /// Authorization codes handed out and not yet exchanged.
+    codes: Vec<String>,
+    /// (topic, uri) of the app's webhook subscriptions.
+    pub subscriptions: Vec<(String, String)>,
 }
 
 /// A running fake shop.
@@ -88,7 +99,12 @@ impl FakeShopify {
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let app = axum::Router::new()
             .route("/admin/api/{version}/graphql.json", post(graphql))
-            .with_state((state.clone(), token.to_string()));
+            .route("/admin/oauth/authorize", get(authorize))
+            .route("/admin/oauth/access_token", post(access_token))
+            .with_state((state.clone(), token.to_string()))
+            .layer(axum::middleware::from_fn(|r, n| {
+                super::record::exchange("shopify", r, n)
+            }));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FakeShopify {
             base_url,
@@ -123,7 +139,13 @@ impl FakeShopify {
                 "title": format!("Product {i}"),
                 "description": "Imported",
                 "status": "ACTIVE",
-                "images": {"nodes": [{"url": format!("https://cdn.shopify.com/p{i}.png")}]},
+                "media": {"nodes": [
+                    {"mediaContentType": "IMAGE", "preview": {"image": {"url": format!("https://cdn.shopify.com/p{i}.png")}}},
+                    // A video's preview is a still: not a product image.
+                    {"mediaContentType": "VIDEO", "preview": {"image": {"url": format!("https://cdn.shopify.com/v{i}.jpg")}}},
+                    // An image still processing has no preview yet.
+                    {"mediaContentType": "IMAGE", "preview": {"image": null}}
+                ]},
                 "variants": {"nodes": ([0_usize, 1].iter().map(|v| json!({
                     "id": format!("gid://shopify/ProductVariant/{}", 5000 + i * 10 + v),
                     "title": format!("Size {v}"),
@@ -149,6 +171,34 @@ impl FakeShopify {
     /// Reports a nearly empty cost bucket on import pages (restoring 1,000/s).
     pub fn low_bucket(&self, available: f64) {
         self.state.lock().unwrap().import_bucket = Some(available);
+    }
+
+    /// Takes an access scope away from the app (`write_orders`): `orderCreate` is then
+    /// answered as Shopify does, a `null` payload and a top-level `ACCESS_DENIED`.
+    pub fn revoke_scope(&self, scope: &str) {
+        self.state.lock().unwrap().missing_scope = Some(scope.into());
+    }
+
+    /// Offers the app for install: the merchant of `shop` approves and grants
+    /// `granted_scopes` (comma-separated) on Shopify's grant screen.
+    pub fn offer_app(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        shop: &str,
+        granted_scopes: &str,
+    ) {
+        self.state.lock().unwrap().app = Some((
+            client_id.into(),
+            client_secret.into(),
+            shop.into(),
+            granted_scopes.into(),
+        ));
+    }
+
+    /// (topic, uri) of the webhook subscriptions the app made.
+    pub fn subscriptions(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().subscriptions.clone()
     }
 
     /// Makes every request answer 500 (an outage) until turned off.
@@ -266,14 +316,32 @@ async fn graphql(
     let vars = &body["variables"];
     let mut hang = None;
     let answer = if query == FIND_ORDER_QUERY {
-        let q = vars["query"].as_str().unwrap_or_default();
-        let tag = q.strip_prefix("tag:'").and_then(|t| t.strip_suffix('\''));
         let shop = state.lock().unwrap();
+        let Some(first) = vars["first"].as_u64().filter(|f| (1..=250).contains(f)) else {
+            return Json(json!({"errors": [{"message": "first must be between 1 and 250", "extensions": {"code": "BAD_REQUEST"}}]})).into_response();
+        };
+        let q = vars["query"].as_str().unwrap_or_default();
+        let term = q.strip_prefix("tag:'").and_then(|t| t.strip_suffix('\''));
+        // Shopify's search is not an exact tag match: it splits terms into words
+        // and ranks as it likes. Here: any order sharing a word, newest first.
+        let words = |t: &str| {
+            t.split('-')
+                .map(str::to_ascii_lowercase)
+                .collect::<Vec<_>>()
+        };
         let nodes: Vec<Value> = shop
             .orders
             .iter()
-            .filter(|o| tag.is_some_and(|t| o.tags.iter().any(|x| x == t)))
-            .take(1)
+            .rev()
+            .filter(|o| {
+                term.is_some_and(|t| {
+                    let wanted = words(t);
+                    o.tags
+                        .iter()
+                        .any(|x| words(x).iter().any(|w| wanted.contains(w)))
+                })
+            })
+            .take(first as usize)
             .map(|o| json!({"id": o.id, "tags": o.tags}))
             .collect();
         json!({"data": {"orders": {"nodes": nodes}}, "extensions": cost(1999.0)})
@@ -304,6 +372,15 @@ async fn graphql(
             "pageInfo": {"hasNextPage": end < shop.catalogue.len(), "endCursor": format!("cursor:{end}")},
             "nodes": nodes
         }}, "extensions": extensions})
+    } else if query == ORDER_CREATE_MUTATION
+        && let Some(scope) = state.lock().unwrap().missing_scope.clone()
+    {
+        json!({"data": {"orderCreate": null}, "errors": [{
+            "message": format!("Access denied for orderCreate field. Required access: `{scope}` access scope."),
+            "locations": [{"line": 1, "column": 112}],
+            "path": ["orderCreate"],
+            "extensions": {"code": "ACCESS_DENIED", "documentation": "https://shopify.dev/api/usage/access-scopes", "requiredAccess": format!("`{scope}` access scope.")}
+        }], "extensions": cost(1990.0)})
     } else if query == ORDER_CREATE_MUTATION {
         let (order, options) = (&vars["order"], &vars["options"]);
         match validate_order(order, options) {
@@ -330,6 +407,27 @@ async fn graphql(
                 });
                 json!({"data": {"orderCreate": {"order": {"id": id, "name": format!("#{}", 1000 + shop.orders.len())}, "userErrors": []}}, "extensions": cost(1990.0)})
             }
+        }
+    } else if query == WEBHOOK_SUBSCRIPTION_CREATE_MUTATION {
+        let mut shop = state.lock().unwrap();
+        let topic = vars["topic"].as_str().unwrap_or_default().to_string();
+        let uri = vars["webhookSubscription"]["uri"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if shop
+            .subscriptions
+            .iter()
+            .any(|(t, u)| *t == topic && *u == uri)
+        {
+            json!({"data": {"webhookSubscriptionCreate": {"webhookSubscription": null, "userErrors": [{"field": ["webhookSubscription", "callbackUrl"], "message": "Address for this topic has already been taken"}]}}, "extensions": cost(1990.0)})
+        } else {
+            shop.subscriptions.push((topic, uri));
+            let id = format!(
+                "gid://shopify/WebhookSubscription/{}",
+                shop.subscriptions.len()
+            );
+            json!({"data": {"webhookSubscriptionCreate": {"webhookSubscription": {"id": id}, "userErrors": []}}, "extensions": cost(1990.0)})
         }
     } else if query == REFUND_CONTEXT_QUERY {
         let shop = state.lock().unwrap();
@@ -485,4 +583,68 @@ fn validate_refund(shop: &Shop, input: &Value) -> Result<usize, Value> {
         }
     }
     Ok(index)
+}
+
+/// Shopify's grant screen, with the merchant approving at once: back to the
+/// app's `redirect_uri` with a code and Shopify's hex HMAC over the query.
+async fn authorize(
+    State((state, _)): State<(Arc<Mutex<Shop>>, String)>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let mut shop = state.lock().unwrap();
+    let Some((client_id, secret, domain, _)) = shop.app.clone() else {
+        return (StatusCode::NOT_FOUND, "no app").into_response();
+    };
+    if q.get("client_id") != Some(&client_id) || !q.contains_key("scope") {
+        return (
+            StatusCode::BAD_REQUEST,
+            "Oauth error invalid_request: The client_id is invalid",
+        )
+            .into_response();
+    }
+    let (Some(redirect), Some(nonce)) = (q.get("redirect_uri"), q.get("state")) else {
+        return (StatusCode::BAD_REQUEST, "Oauth error invalid_request").into_response();
+    };
+    let code = format!("code-{}", shop.codes.len() + 1);
+    shop.codes.push(code.clone());
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let pairs = [
+        ("code", code.as_str()),
+        ("host", "YWRtaW4uc2hvcGlmeS5jb20"),
+        ("shop", domain.as_str()),
+        ("state", nonce.as_str()),
+        ("timestamp", timestamp.as_str()),
+    ];
+    let hmac = sign_callback(&secret, &pairs);
+    let mut url = url::Url::parse(redirect).unwrap();
+    url.query_pairs_mut()
+        .extend_pairs(pairs)
+        .append_pair("hmac", &hmac);
+    (StatusCode::FOUND, [("location", url.to_string())]).into_response()
+}
+
+/// The code exchange: the app's credentials and an unused code give the shop's
+/// offline token and the scopes granted.
+async fn access_token(
+    State((state, token)): State<(Arc<Mutex<Shop>>, String)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut shop = state.lock().unwrap();
+    let Some((client_id, secret, _, granted)) = shop.app.clone() else {
+        return (StatusCode::NOT_FOUND, "no app").into_response();
+    };
+    let code = body["code"].as_str().unwrap_or_default();
+    let known = shop.codes.iter().position(|c| c == code);
+    if body["client_id"] != client_id.as_str() || body["client_secret"] != secret.as_str() {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_client", "error_description": "Client credentials are invalid"}))).into_response();
+    }
+    let Some(i) = known else {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_request", "error_description": "The authorization code was not found or was already used"}))).into_response();
+    };
+    shop.codes.remove(i);
+    Json(json!({"access_token": token, "scope": granted})).into_response()
 }

@@ -1932,8 +1932,19 @@ export interface components {
         AdobeSettings: {
             /** @description Integration access token. */
             access_token: string;
+            /** @description The integration's access token secret (OAuth 1.0a). */
+            access_token_secret?: string | null;
             /** @description The store's URL, e.g. `https://shop.example.com` (REST lives under `/rest/`). */
             base_url: string;
+            /**
+             * @description The integration's consumer key: with `consumer_secret` and
+             *     `access_token_secret`, requests are signed with OAuth 1.0a (HMAC-SHA1), as
+             *     Adobe Commerce expects since 2.4.4; without them the access token is sent
+             *     as a bearer token (which the store must allow).
+             */
+            consumer_key?: string | null;
+            /** @description The integration's consumer secret (OAuth 1.0a). */
+            consumer_secret?: string | null;
             /**
              * @description Payment method of pushed orders (default `purchaseorder`, which carries the
              *     anycart order id as PO number and makes retries exact).
@@ -7793,7 +7804,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such placement */
@@ -7811,7 +7822,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Disabled, or the product is off sale */
@@ -7829,7 +7840,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7838,7 +7849,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7847,7 +7858,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7856,7 +7867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7865,7 +7876,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
