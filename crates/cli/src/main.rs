@@ -421,6 +421,9 @@ async fn demo_merchant(
     demo::ensure_placements(store, &mut info, pages_origin, now_ms)
         .await
         .context("demo placements")?;
+    demo::ensure_link_and_app_placements(store, &mut info, pages_origin, now_ms)
+        .await
+        .context("demo link and app placements")?;
     anycart_checkout::users::ensure_demo_user(store, &mut info, now_ms)
         .await
         .context("demo dashboard user")?;
@@ -452,6 +455,13 @@ fn print_demo_banner(info: &DemoInfo, data_dir: &Path) {
     if let (Some(ad), Some(article)) = (&info.ad_page_url, &info.article_page_url) {
         println!("  ad page (widget) {ad}");
         println!("  article (widget) {article}");
+    }
+    if let (Some(post), Some(link), Some(app)) =
+        (&info.social_post_url, &info.link_url, &info.app_page_url)
+    {
+        println!("  social post      {post}");
+        println!("  link checkout    {link}");
+        println!("  app (SDK)        {app}");
     }
     println!(
         "  demo.json        {}\n",

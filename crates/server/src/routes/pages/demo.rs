@@ -23,6 +23,8 @@ pub struct DemoPages {
     pub ad_placement: String,
     /// The placement embedded in the article page.
     pub article_placement: String,
+    /// Link checkout and the SDK app (issue 13): see [`super::surfaces`].
+    pub surfaces: Option<super::surfaces::Surfaces>,
 }
 
 impl DemoPages {
@@ -33,6 +35,7 @@ impl DemoPages {
                 base_url: info.base_url.clone(),
                 ad_placement: ad.clone(),
                 article_placement: article.clone(),
+                surfaces: super::surfaces::Surfaces::of(info),
             }),
             _ => None,
         }
@@ -45,6 +48,7 @@ pub fn router(pages: DemoPages) -> Router {
         .route("/", get(index))
         .route("/ad", get(ad))
         .route("/article", get(article))
+        .merge(super::surfaces::routes())
         .with_state(Arc::new(pages))
 }
 
@@ -56,7 +60,7 @@ const EVENT_LOG_JS: &str = "<script>for(const n of ['ready','start','complete','
 
 async fn index() -> Html<&'static str> {
     Html(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>anycart demo host pages</title></head><body><h1>anycart demo host pages</h1><ul><li><a href=\"/ad\">A 300×250 display ad</a></li><li><a href=\"/article\">A publisher article</a></li></ul></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>anycart demo host pages</title></head><body><h1>anycart demo host pages</h1><ul><li><a href=\"/ad\">A 300×250 display ad</a></li><li><a href=\"/article\">A publisher article</a></li><li><a href=\"/social\">A social post with a link to the link checkout</a></li><li><a href=\"/app\">A game whose shop is built on the SDK</a></li></ul></body></html>",
     )
 }
 

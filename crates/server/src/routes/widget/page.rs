@@ -139,6 +139,9 @@ pub struct WidgetConfig {
     pub publishable_key: String,
     /// The host page's origin (checked against the allow-list).
     pub host_origin: String,
+    /// The app is the page itself (link checkout at `/buy/{placement}`), not
+    /// framed by a host: there is no host to greet or to tell about events.
+    pub hosted: bool,
     pub layout: WidgetLayout,
     /// The ACP `API-Version` to send.
     pub api_version: &'static str,
@@ -205,7 +208,7 @@ pub struct WidgetProduct {
 
 /// JSON safe to place inside `<script type="application/json">`: `<`, `>` and `&`
 /// are escaped so no value can close the element.
-fn script_json(v: &impl Serialize) -> Result<String, ApiError> {
+pub(super) fn script_json(v: &impl Serialize) -> Result<String, ApiError> {
     let text = serde_json::to_string(v)
         .map_err(|e| ApiError::internal(format!("widget config not serialisable: {e}")))?;
     Ok(text
@@ -336,7 +339,7 @@ fn widget_variant(v: &Variant, levels: &[StockLevel], rooms: &[VariantId]) -> Wi
 
 /// The iframe page's Content-Security-Policy: its own origin, plus what the
 /// payment provider's script needs; framable only by the placement's origins.
-fn page_csp(payment: &CspSources, frame_ancestors: &str) -> String {
+pub(super) fn page_csp(payment: &CspSources, frame_ancestors: &str) -> String {
     let CspSources {
         script,
         style,
@@ -355,7 +358,7 @@ font-src 'self' https:; base-uri 'none'; form-action 'none'; frame-ancestors {fr
     )
 }
 
-async fn app_config(
+pub(super) async fn app_config(
     state: &AppState,
     p: &Placement,
     host_origin: String,
@@ -384,6 +387,7 @@ async fn app_config(
         placement_id: p.id.to_string(),
         publishable_key: p.settings.publishable_key.clone(),
         host_origin,
+        hosted: false,
         layout: if layout == Some("compact") {
             WidgetLayout::Compact
         } else {
