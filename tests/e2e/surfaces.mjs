@@ -101,7 +101,7 @@ try {
     await page.screenshot({ path: join(SHOTS, 'link-2-confirmed.png') });
     assert.equal(page.url(), demo.link_url, 'no redirect');
     const order = await orderOf(demo, (await newestOrder(demo)).id);
-    assert.equal(`#${order.order_number}`, await number.textContent());
+    assert.equal(`#${order.number}`, await number.textContent());
     assert.equal(order.attribution?.channel, 'social', JSON.stringify(order.attribution));
     assert.equal(order.attribution?.placement_id, demo.link_placement);
     await page.close();
@@ -133,8 +133,10 @@ try {
     assert.match(await page.getByTestId('score').textContent(), /^100 m run · energy 4$/);
     await page.getByTestId('open-shop').click();
     const variant = demo.variants.find((v) => v.sku.startsWith('BTL-'));
-    const stock = page.getByTestId(`stock-${variant.id}`);
-    await page.waitForFunction((el) => /^\d+ left$/.test(el.textContent), await stock.elementHandle());
+    // The shop redraws on every stock event: wait on the selector, not on one node.
+    const stockSel = `[data-testid="stock-${variant.id}"]`;
+    await page.waitForFunction((sel) => /^\d+ left$/.test(document.querySelector(sel)?.textContent ?? ''), stockSel);
+    const stock = page.locator(stockSel);
     const before = Number((await stock.textContent()).split(' ')[0]);
     await page.screenshot({ path: join(SHOTS, 'app-1-shop.png') });
     await page.getByTestId('shop-buy').click();
@@ -151,12 +153,12 @@ try {
     assert.match(await page.getByTestId('score').textContent(), /energy 9$/);
     await page.screenshot({ path: join(SHOTS, 'app-2-paid.png') });
     const order = await orderOf(demo, (await newestOrder(demo)).id);
-    assert.equal(String(order.order_number), orderNumber);
+    assert.equal(String(order.number), orderNumber);
     assert.equal(order.attribution?.channel, 'app', JSON.stringify(order.attribution));
     await page.getByTestId('shop-close').click();
     await page.getByTestId('open-shop').click();
     // The live stream brings the sale's effect without a reload.
-    await page.waitForFunction(([el, n]) => el.textContent === `${n} left`, [await page.getByTestId(`stock-${variant.id}`).elementHandle(), before - 1]);
+    await page.waitForFunction(([sel, n]) => document.querySelector(sel)?.textContent === `${n} left`, [stockSel, before - 1]);
     await page.close();
   });
 

@@ -186,7 +186,11 @@ function draw(): void {
 
 async function main(): Promise<void> {
   draw();
-  watchStock(ac, config.variants.map((v) => v.id), (e) => { shop.stock.set(e.variant_id, e.available); draw(); });
+  watchStock(ac, config.variants.map((v) => v.id), (e) => {
+    shop.stock.set(e.variant_id, e.available);
+    // Redraw only where the figures show: a redraw would clear a form being typed in.
+    if (shop.step === 'pick') draw();
+  });
   // Funnel events need a signed view; the game works without one (nothing is reported).
   view = await startView(ac, config.placement).catch(() => null);
   report({ step: 'impression' });
