@@ -274,7 +274,7 @@ fn link_document(config: &WidgetConfig, p: &LinkPreview) -> Result<String, ApiEr
 <link rel=\"stylesheet\" href=\"/widget/app.css?v={v}\">\
 <script type=\"application/json\" id=\"anycart-config\">{config}</script>\
 <script src=\"/widget/app.js?v={v}\" defer></script></head>\
-<body class=\"link\"><main id=\"app\"><div class=\"link-product\" data-testid=\"link-product\">{image}\
+<body class=\"hosted-page\"><main id=\"app\"><div class=\"link-product\" data-testid=\"link-product\">{image}\
 <h1>{title}</h1><p class=\"price\">{price}</p><p>{description}</p></div></main></body></html>",
         title = escape(&p.title),
         price = escape(&p.price_text),
