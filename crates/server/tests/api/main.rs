@@ -27,6 +27,7 @@ mod feeds;
 mod helpers;
 mod idempotency;
 mod limits;
+mod link_checkout;
 mod mcp;
 mod payment_recovery;
 mod placements;
