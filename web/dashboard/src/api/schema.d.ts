@@ -112,6 +112,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/buy/{placement}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The hosted checkout for a placement's product. Unknown placements are a 404
+         *     page, disabled ones (or a product off sale) a 410 page; all HTML.
+         */
+        get: operations["buy_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/checkout_sessions": {
         parameters: {
             query?: never;
@@ -1700,6 +1720,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/widget/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A signed view for an app or game built on the SDK, which has no iframe page
+         *     to embed one: its funnel events (`POST /events`) carry it. Anyone holding the
+         *     placement's publishable key could load the iframe page and get a view just as
+         *     well, so this grants nothing new; the view only makes a report countable once.
+         */
+        post: operations["post_view"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/widget/waiting_room": {
         parameters: {
             query?: never;
@@ -2734,6 +2776,11 @@ export interface components {
                 embed_snippet: string;
                 enabled: boolean;
                 id: string;
+                /**
+                 * @description Link checkout (`/buy/{id}`): the hosted page to link from social posts,
+                 *     bios, SMS and email, which previews with the product's image and price.
+                 */
+                link_url: string;
                 name: string;
                 product_id: string;
                 /** @description The placement's own publishable key (public by design). */
@@ -2857,6 +2904,11 @@ export interface components {
             embed_snippet: string;
             enabled: boolean;
             id: string;
+            /**
+             * @description Link checkout (`/buy/{id}`): the hosted page to link from social posts,
+             *     bios, SMS and email, which previews with the product's image and price.
+             */
+            link_url: string;
             name: string;
             product_id: string;
             /** @description The placement's own publishable key (public by design). */
@@ -3237,6 +3289,23 @@ export interface components {
             /** @description Versions served. */
             versions: string[];
         };
+        /**
+         * @description The body of a UCP error, for the OpenAPI document: `code` and `content` in
+         *     both versions; 2026-01-11 adds `messages` and `detail`. Requests refused
+         *     before they reach the UCP door (a timeout, a failing database) carry the
+         *     API's flat error instead, so UCP operations document either.
+         */
+        UcpErrorWire: {
+            code: string;
+            content: string;
+            /** @description 2026-01-11: the same sentence (read by the official conformance suite). */
+            detail?: string | null;
+            /**
+             * @description 2026-01-11: one message of type `error` with `code`, `content`,
+             *     `severity` and, where a field is at fault, `path`.
+             */
+            messages?: unknown[] | null;
+        };
         /** @description An order sold through UCP: its channel, agent and webhooks. */
         UcpOrderWire: {
             agent_profile?: string | null;
@@ -3305,6 +3374,11 @@ export interface components {
             /** @description The placement the widget runs in. */
             placement_id: string;
         };
+        /** @description `POST /widget/views`: which placement an app built on the SDK shows. */
+        ViewRequest: {
+            /** @description `plc_…`; the bearer key must be this placement's own publishable key. */
+            placement: string;
+        };
         /** @description The outcome of registering the widget's domain with Stripe. */
         WalletDomainWire: {
             domain: string;
@@ -3337,6 +3411,11 @@ export interface components {
             api_version: string;
             /** @description The host page's origin (checked against the allow-list). */
             host_origin: string;
+            /**
+             * @description The app is the page itself (link checkout at `/buy/{placement}`), not
+             *     framed by a host: there is no host to greet or to tell about events.
+             */
+            hosted: boolean;
             layout: components["schemas"]["WidgetLayout"];
             /**
              * Format: int64
@@ -4010,6 +4089,110 @@ export interface operations {
                 };
             };
             "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    buy_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `plc_…` */
+                placement: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checkout page, with Open Graph and Twitter card tags and the widget inline */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such placement */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Disabled, or the product is off sale */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7054,7 +7237,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             404: {
@@ -7071,7 +7254,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7080,7 +7263,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7089,7 +7272,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7098,7 +7281,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7107,7 +7290,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7116,7 +7299,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -7148,7 +7331,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             404: {
@@ -7165,7 +7348,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7174,7 +7357,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7183,7 +7366,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7192,7 +7375,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7201,7 +7384,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7210,7 +7393,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -7247,7 +7430,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7256,7 +7439,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7265,7 +7448,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7274,7 +7457,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7283,7 +7466,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7292,7 +7475,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7301,7 +7484,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7310,7 +7493,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7319,7 +7502,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7328,7 +7511,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7337,7 +7520,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7378,7 +7561,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7387,7 +7570,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7396,7 +7579,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7405,7 +7588,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7414,7 +7597,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7423,7 +7606,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7432,7 +7615,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7441,7 +7624,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7487,7 +7670,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7496,7 +7679,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7505,7 +7688,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7514,7 +7697,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7523,7 +7706,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7532,7 +7715,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7541,7 +7724,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7550,7 +7733,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7559,7 +7742,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7568,7 +7751,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7577,7 +7760,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7623,7 +7806,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7632,7 +7815,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7641,7 +7824,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7650,7 +7833,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7659,7 +7842,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7668,7 +7851,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7677,7 +7860,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7686,7 +7869,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7695,7 +7878,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7704,7 +7887,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7713,7 +7896,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7759,7 +7942,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             402: {
@@ -7776,7 +7959,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7785,7 +7968,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -7794,7 +7977,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7803,7 +7986,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7812,7 +7995,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -7821,7 +8004,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -7830,7 +8013,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7839,7 +8022,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7848,7 +8031,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7857,7 +8040,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -7898,7 +8081,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7907,7 +8090,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -7916,7 +8099,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7925,7 +8108,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7934,7 +8117,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7943,7 +8126,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7952,7 +8135,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7961,7 +8144,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -8006,7 +8189,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -8015,7 +8198,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request or its body took too long */
@@ -8024,7 +8207,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -8033,7 +8216,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -8042,7 +8225,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -8051,7 +8234,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -8060,7 +8243,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             422: {
@@ -8077,7 +8260,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -8086,7 +8269,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -8095,7 +8278,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             "4XX": {
@@ -8136,7 +8319,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             403: {
@@ -8161,7 +8344,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
@@ -8170,7 +8353,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -8179,7 +8362,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -8188,7 +8371,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is not JSON */
@@ -8197,7 +8380,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description This Idempotency-Key was used with another body */
@@ -8206,7 +8389,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -8215,7 +8398,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -8224,7 +8407,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -8233,7 +8416,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -16893,6 +17076,143 @@ export interface operations {
                 };
             };
             "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    post_view: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ViewRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
