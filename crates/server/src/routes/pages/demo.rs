@@ -44,12 +44,16 @@ impl DemoPages {
 
 /// The demo pages' router (its own listener, its own origin).
 pub fn router(pages: DemoPages) -> Router {
-    Router::new()
+    let surfaces = pages.surfaces.clone();
+    let router = Router::new()
         .route("/", get(index))
         .route("/ad", get(ad))
         .route("/article", get(article))
-        .merge(super::surfaces::routes())
-        .with_state(Arc::new(pages))
+        .with_state(Arc::new(pages));
+    match surfaces {
+        Some(s) => router.merge(super::surfaces::router(s)),
+        None => router,
+    }
 }
 
 /// Host CSS that would wreck an unprotected widget; the checkout must look unchanged.

@@ -6,7 +6,6 @@
 //! - `/app`: a tiny game whose in-game shop is built on `@anycart/sdk`
 //!   (`web/sdk/examples/game.ts`, bundled into `assets/demo/game.js`).
 
-use super::demo::DemoPages;
 use super::escape;
 use anycart_checkout::demo::DemoInfo;
 use axum::Router;
@@ -81,11 +80,14 @@ impl Surfaces {
     }
 }
 
-pub(super) fn routes() -> Router<Arc<DemoPages>> {
+/// The pages' routes (mounted by the demo pages' router when the demo has the
+/// link and app placements).
+pub(super) fn router(surfaces: Surfaces) -> Router {
     Router::new()
         .route("/social", get(social))
         .route("/app", get(app))
         .route("/app/game.js", get(game_js))
+        .with_state(Arc::new(surfaces))
 }
 
 /// What a social network shows for a link: read from its Open Graph tags.
@@ -196,14 +198,7 @@ fn card_html(link: &str, card: Option<&LinkCard>) -> String {
     )
 }
 
-async fn social(State(p): State<Arc<DemoPages>>) -> Response {
-    let Some(s) = &p.surfaces else {
-        return (
-            axum::http::StatusCode::NOT_FOUND,
-            "this demo has no link placement",
-        )
-            .into_response();
-    };
+async fn social(State(s): State<Arc<Surfaces>>) -> Response {
     let card = unfurl(&s.link_url).await;
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Trail Co. on Chirp</title>\
@@ -217,14 +212,7 @@ async fn social(State(p): State<Arc<DemoPages>>) -> Response {
     .into_response()
 }
 
-async fn app(State(p): State<Arc<DemoPages>>) -> Response {
-    let Some(s) = &p.surfaces else {
-        return (
-            axum::http::StatusCode::NOT_FOUND,
-            "this demo has no app placement",
-        )
-            .into_response();
-    };
+async fn app(State(s): State<Arc<Surfaces>>) -> Response {
     // `<` and `&` escaped so no value can close the script element.
     let config = serde_json::to_string(&s.app)
         .unwrap_or_else(|_| "{}".into())
