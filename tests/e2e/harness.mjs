@@ -55,3 +55,17 @@ export async function launchChromium() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 }
+
+let checksPassed = 0;
+
+/** Runs one named check and prints how long it took; `passed()` counts them. */
+export async function check(name, fn) {
+  const started = Date.now();
+  await fn();
+  checksPassed += 1;
+  console.log(`  ok  ${name} (${Date.now() - started} ms)`);
+}
+
+export function passed() {
+  return checksPassed;
+}

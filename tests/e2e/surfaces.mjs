@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { admin, launchChromium, repo, startDemo } from './harness.mjs';
+import { admin, check, launchChromium, passed, repo, startDemo } from './harness.mjs';
 
 const SHOTS = join(repo, 'target', 'e2e');
 const STEP_TIMEOUT_MS = 15_000;
@@ -23,13 +23,6 @@ const STEP_TIMEOUT_MS = 15_000;
 const LINK_INTERACTIVE_MS_MAX = 5_000;
 mkdirSync(SHOTS, { recursive: true });
 
-let passed = 0;
-async function check(name, fn) {
-  const started = Date.now();
-  await fn();
-  passed += 1;
-  console.log(`  ok  ${name} (${Date.now() - started} ms)`);
-}
 
 async function fillAddress(scope) {
   await scope.getByLabel('Email').fill('ada@example.com');
@@ -182,7 +175,7 @@ try {
     await admin(demo, 'POST', `/placements/${demo.link_placement}/enable`);
     await page.close();
   });
-  console.log(`e2e surfaces: ${passed} passed; screenshots in ${join('target', 'e2e')}`);
+  console.log(`e2e surfaces: ${passed()} passed; screenshots in ${join('target', 'e2e')}`);
 } finally {
   await browser.close();
   child.kill('SIGTERM');

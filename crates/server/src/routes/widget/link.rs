@@ -9,12 +9,12 @@
 //! campaign, and the funnel counts the page's view.
 
 use super::assets::asset_version;
-use super::page::{WidgetConfig, WidgetView, app_config, page_csp, script_json};
-use super::payment::csp_sources;
+use super::page::{WidgetConfig, WidgetView, app_config, checkout_document, script_json};
 use crate::error::ApiError;
 use crate::routes::pages::escape;
 use crate::state::AppState;
 use anycart_checkout::placements::parse_origin;
+use anycart_connectors::decimal_amount;
 use anycart_core::PlacementId;
 use anycart_core::money::Currency;
 use axum::extract::{Path, State};
@@ -114,26 +114,8 @@ pub async fn buy_page(
         .map(|m| m.name)
         .unwrap_or_default();
     let preview = LinkPreview::of(&config, &base_url, &shop);
-    let body = link_document(&config, &preview)?;
-    let mut res = Html(body).into_response();
-    let h = res.headers_mut();
     // Not framable: a framed checkout is the widget's job, with its allow-list.
-    let csp = page_csp(&csp_sources(&live), "'none'");
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_str(&csp).map_err(|_| ApiError::internal("invalid link page CSP"))?,
-    );
-    // Each load carries its own signed view for the funnel.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(res)
+    checkout_document(link_document(&config, &preview)?, &live, "'none'")
 }
 
 /// What a link preview (and the page's first paint) shows: plain text, not yet escaped.
@@ -190,22 +172,6 @@ impl LinkPreview {
             shop: shop.to_string(),
         }
     }
-}
-
-/// `amount_minor` as a decimal string with `exponent` digits after the point.
-fn decimal_amount(amount_minor: i64, exponent: u32) -> String {
-    let sign = if amount_minor < 0 { "-" } else { "" };
-    let abs = amount_minor.unsigned_abs();
-    if exponent == 0 {
-        return format!("{sign}{abs}");
-    }
-    let scale = 10u64.pow(exponent);
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / scale,
-        abs % scale,
-        width = exponent as usize
-    )
 }
 
 /// Crawlers only follow absolute `og:image` URLs: a path is joined to the
@@ -287,15 +253,6 @@ fn link_document(config: &WidgetConfig, p: &LinkPreview) -> Result<String, ApiEr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimal_amounts_follow_the_currency_exponent() {
-        assert_eq!(decimal_amount(3200, 2), "32.00");
-        assert_eq!(decimal_amount(5, 2), "0.05");
-        assert_eq!(decimal_amount(1500, 0), "1500");
-        assert_eq!(decimal_amount(-1999, 2), "-19.99");
-        assert_eq!(decimal_amount(1234, 3), "1.234");
-    }
 
     #[test]
     fn preview_images_are_absolute_http_urls_or_nothing() {

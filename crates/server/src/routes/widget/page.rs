@@ -293,6 +293,17 @@ fn page_response(
 <body><main id=\"app\"></main></body></html>",
         script_json(config)?
     );
+    checkout_document(body, live, frame_ancestors)
+}
+
+/// A document running the checkout app: its CSP (the app's own origin, the
+/// payment provider's script, framable by `frame_ancestors`), never cached (each
+/// load carries its own signed view), no referrer, no sniffing.
+pub(super) fn checkout_document(
+    body: String,
+    live: &anycart_checkout::payment_providers::LiveProvider,
+    frame_ancestors: &str,
+) -> Result<Response, ApiError> {
     let csp = page_csp(&csp_sources(live), frame_ancestors);
     let mut res = Html(body).into_response();
     let h = res.headers_mut();
@@ -339,7 +350,7 @@ fn widget_variant(v: &Variant, levels: &[StockLevel], rooms: &[VariantId]) -> Wi
 
 /// The iframe page's Content-Security-Policy: its own origin, plus what the
 /// payment provider's script needs; framable only by the placement's origins.
-pub(super) fn page_csp(payment: &CspSources, frame_ancestors: &str) -> String {
+fn page_csp(payment: &CspSources, frame_ancestors: &str) -> String {
     let CspSources {
         script,
         style,
