@@ -20,6 +20,12 @@ use std::time::Duration;
 /// The game's script: the SDK and the game, bundled by `web/sdk` (`npm run build:demo`).
 const GAME_JS: &str = include_str!("../../../assets/demo/game.js");
 
+/// The game's look: a dark arcade panel, the shop as a card.
+const GAME_CSS: &str = "body{margin:0;background:#1a1f2e;color:#f4f1ea;font:16px/1.4 system-ui,sans-serif}#game{max-width:520px;margin:24px auto;padding:16px}\
+h1{margin:0 0 4px;color:#f6ad55}.controls{display:flex;gap:8px;margin:12px 0}button{font:inherit;padding:8px 14px;border-radius:8px;border:0;background:#4a5568;color:#fff;cursor:pointer}\
+button.primary{background:#38a169}button:disabled{opacity:.6}.shop{background:#fff;color:#1a202c;border-radius:12px;padding:16px}.shop h2{margin:0 0 8px}\
+.shop label{display:block;margin:6px 0}.shop input:not([type=radio]){display:block;width:100%;padding:6px;box-sizing:border-box}.error{color:#b42318;min-height:1em}";
+
 /// A link is unfurled within this long, or the post shows the bare link.
 const UNFURL_TIMEOUT_MS: u64 = 2_000;
 /// Most bytes of the linked page read while unfurling (the tags are in `<head>`).
@@ -220,7 +226,7 @@ async fn app(State(s): State<Arc<Surfaces>>) -> Response {
         .replace('&', "\\u0026");
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Trail Dash — a tiny game</title>\
-<script type=\"application/json\" id=\"game-config\">{config}</script><script type=\"module\" src=\"/app/game.js\"></script></head>\
+<style>{GAME_CSS}</style><script type=\"application/json\" id=\"game-config\">{config}</script><script type=\"module\" src=\"/app/game.js\"></script></head>\
 <body><main id=\"game\"><p>Loading…</p></main></body></html>"
     ))
     .into_response()
