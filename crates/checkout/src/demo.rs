@@ -62,6 +62,25 @@ pub struct DemoInfo {
     pub tv_placement: Option<String>,
     #[serde(default)]
     pub ad_server_placement: Option<String>,
+    // Link checkout and the app built on the SDK (issue 13):
+    /// The placement behind the link checkout (`/buy/{id}`, channel `social`).
+    #[serde(default)]
+    pub link_placement: Option<String>,
+    /// The placement the SDK app page sells through (channel `app`).
+    #[serde(default)]
+    pub app_placement: Option<String>,
+    /// The app placement's own publishable key (what the app's SDK client uses).
+    #[serde(default)]
+    pub app_publishable_key: Option<String>,
+    /// A social post whose link card opens the link checkout.
+    #[serde(default)]
+    pub social_post_url: Option<String>,
+    /// The link checkout itself (on the API's origin).
+    #[serde(default)]
+    pub link_url: Option<String>,
+    /// A tiny game whose in-game shop is built on `@anycart/sdk`.
+    #[serde(default)]
+    pub app_page_url: Option<String>,
 }
 
 /// `(sku, title, options, price in cents, on hand per warehouse, max per order)`.
@@ -182,6 +201,12 @@ pub async fn seed(store: &Store, base_url: &str, now_ms: i64) -> Result<DemoInfo
         ad_server_page_url: None,
         tv_placement: None,
         ad_server_placement: None,
+        link_placement: None,
+        app_placement: None,
+        app_publishable_key: None,
+        social_post_url: None,
+        link_url: None,
+        app_page_url: None,
     };
     refresh(store, info).await
 }
@@ -415,6 +440,91 @@ pub async fn ensure_placements(
     }
     info.ad_page_url = Some(format!("{pages_origin}/ad"));
     info.article_page_url = Some(format!("{pages_origin}/article"));
+    Ok(())
+}
+
+/// The link checkout's placement (the tee, channel `social`) and the SDK app's
+/// (the bottle, channel `app`), made once and remade when missing or disabled.
+pub async fn ensure_link_and_app_placements(
+    store: &Store,
+    info: &mut DemoInfo,
+    pages_origin: &str,
+    now_ms: i64,
+) -> Result<(), CheckoutError> {
+    let merchant = MerchantId::parse(&info.merchant_id).map_err(err)?;
+    let products = store
+        .list_products(merchant, None, anycart_store::PAGE_SIZE_MAX)
+        .await?;
+    let product = |title: &str| {
+        products
+            .iter()
+            .find(|p| p.title == title)
+            .map(|p| p.id.to_string())
+            .ok_or_else(|| err(format!("the demo product {title} is missing")))
+    };
+    let surfaces = [
+        (
+            "Demo social link",
+            "Trail Runner Tee",
+            "social",
+            "demo-social",
+            "link",
+        ),
+        (
+            "Demo game shop",
+            "Summit Water Bottle",
+            "app",
+            "demo-game",
+            "in-app",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (i, (name, title, channel, source, medium)) in surfaces.into_iter().enumerate() {
+        let known = if i == 0 {
+            &info.link_placement
+        } else {
+            &info.app_placement
+        };
+        let existing = match known.as_deref().map(PlacementId::parse) {
+            Some(Ok(pid)) => store.get_placement(merchant, pid).await?,
+            _ => None,
+        };
+        let usable = existing
+            .filter(|p| p.enabled && p.settings.allowed_origins.iter().any(|o| o == pages_origin));
+        let placement = match usable {
+            Some(p) => p,
+            None => {
+                let spec = PlacementSpec {
+                    name: Some(name.into()),
+                    product_id: product(title)?,
+                    variant_id: None,
+                    quantity: Some(1),
+                    channel: channel.into(),
+                    campaign: Campaign {
+                        name: Some("spring-launch".into()),
+                        source: Some(source.into()),
+                        medium: Some(medium.into()),
+                        content: None,
+                    },
+                    allowed_origins: vec![pages_origin.to_string()],
+                    ad_servers: vec![],
+                    theme: Theme::default(),
+                    enabled: true,
+                };
+                placements::create(store, merchant, &spec, now_ms).await?
+            }
+        };
+        ids.push((placement.id.to_string(), placement.settings.publishable_key));
+    }
+    let base = info.base_url.trim_end_matches('/').to_string();
+    let [(link, _), (app, app_key)] =
+        <[_; 2]>::try_from(ids).map_err(|_| err("two demo surfaces, two placements"))?;
+    info.link_url = Some(format!("{base}/buy/{link}"));
+    info.link_placement = Some(link);
+    info.app_placement = Some(app);
+    info.app_publishable_key = Some(app_key);
+    info.social_post_url = Some(format!("{pages_origin}/social"));
+    info.app_page_url = Some(format!("{pages_origin}/app"));
     Ok(())
 }
 

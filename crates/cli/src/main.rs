@@ -446,6 +446,9 @@ async fn demo_merchant(
     demo::ensure_surfaces(store, &mut info, pages_origin, origins.ad_server, now_ms)
         .await
         .context("demo TV and ad server placements")?;
+    demo::ensure_link_and_app_placements(store, &mut info, pages_origin, now_ms)
+        .await
+        .context("demo link and app placements")?;
     anycart_checkout::users::ensure_demo_user(store, &mut info, now_ms)
         .await
         .context("demo dashboard user")?;
@@ -481,6 +484,13 @@ fn print_demo_banner(info: &DemoInfo, data_dir: &Path) {
     if let (Some(tv), Some(ads)) = (&info.tv_page_url, &info.ad_server_page_url) {
         println!("  TV app           {tv}");
         println!("  ad via ad server {ads}");
+    }
+    if let (Some(post), Some(link), Some(app)) =
+        (&info.social_post_url, &info.link_url, &info.app_page_url)
+    {
+        println!("  social post      {post}");
+        println!("  link checkout    {link}");
+        println!("  app (SDK)        {app}");
     }
     println!(
         "  demo.json        {}\n",

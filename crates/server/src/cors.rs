@@ -27,6 +27,11 @@ fn cross_origin_route(path: &str) -> bool {
         || path.starts_with("/checkout_sessions/")
         || path.starts_with("/widget/")
         || path == "/availability/stream"
+        // Funnel reports from apps built on the SDK (the widget's beacons are
+        // simple requests and need no CORS).
+        || path == "/events"
+        // The sandbox tokeniser: an app on the SDK types test cards into its own UI.
+        || path == "/v1/sandbox/tokens"
 }
 
 #[derive(Debug, Default)]

@@ -20,7 +20,61 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(post_events))
+    OpenApiRouter::new()
+        .routes(routes!(post_events))
+        .routes(routes!(post_view))
+}
+
+/// `POST /widget/views`: which placement an app built on the SDK shows.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViewRequest {
+    /// `plc_…`; the bearer key must be this placement's own publishable key.
+    pub placement: String,
+}
+
+/// A signed view for an app or game built on the SDK, which has no iframe page
+/// to embed one: its funnel events (`POST /events`) carry it. Anyone holding the
+/// placement's publishable key could load the iframe page and get a view just as
+/// well, so this grants nothing new; the view only makes a report countable once.
+#[utoipa::path(post, path = "/widget/views", tag = "Analytics", request_body = ViewRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = crate::routes::widget::page::WidgetView),
+        (status = 400, body = crate::routes::acp::wire::ErrorWire),
+        (status = 401, body = crate::routes::acp::wire::ErrorWire),
+        (status = 404, body = crate::routes::acp::wire::ErrorWire)))]
+pub async fn post_view(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: AcpJson<ViewRequest>,
+) -> Result<(StatusCode, Json<crate::routes::widget::page::WidgetView>), ApiError> {
+    let placement = PlacementId::parse(&body.value.placement)
+        .map_err(|e| ApiError::invalid("$.placement", e.to_string()))?;
+    if caller.placement != Some(placement) {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::InvalidApiKey,
+            "Views are issued to the placement's own publishable key.",
+        ));
+    }
+    let enabled = state
+        .store
+        .get_placement(caller.merchant, placement)
+        .await?
+        .is_some_and(|p| p.enabled);
+    if !enabled {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::NotFound,
+            "This placement does not exist or is disabled.",
+        ));
+    }
+    let ticket = state.checkout.issue_view(placement);
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::routes::widget::page::WidgetView {
+            view_id: ticket.view_id,
+            view_token: ticket.view_token,
+        }),
+    ))
 }
 
 /// One event: a step reached, or `left` with the reason.

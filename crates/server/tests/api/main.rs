@@ -28,6 +28,7 @@ mod handoffs;
 mod helpers;
 mod idempotency;
 mod limits;
+mod link_checkout;
 mod mcp;
 mod payment_recovery;
 mod placements;

@@ -112,6 +112,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/buy/{placement}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The hosted checkout for a placement's product. Unknown placements are a 404
+         *     page, disabled ones (or a product off sale) a 410 page; all HTML.
+         */
+        get: operations["buy_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/checkout_sessions": {
         parameters: {
             query?: never;
@@ -1842,6 +1862,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/widget/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A signed view for an app or game built on the SDK, which has no iframe page
+         *     to embed one: its funnel events (`POST /events`) carry it. Anyone holding the
+         *     placement's publishable key could load the iframe page and get a view just as
+         *     well, so this grants nothing new; the view only makes a report countable once.
+         */
+        post: operations["post_view"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/widget/waiting_room": {
         parameters: {
             query?: never;
@@ -2920,6 +2962,11 @@ export interface components {
                 embed_snippet: string;
                 enabled: boolean;
                 id: string;
+                /**
+                 * @description Link checkout (`/buy/{id}`): the hosted page to link from social posts,
+                 *     bios, SMS and email, which previews with the product's image and price.
+                 */
+                link_url: string;
                 name: string;
                 product_id: string;
                 /** @description The placement's own publishable key (public by design). */
@@ -3044,6 +3091,11 @@ export interface components {
             embed_snippet: string;
             enabled: boolean;
             id: string;
+            /**
+             * @description Link checkout (`/buy/{id}`): the hosted page to link from social posts,
+             *     bios, SMS and email, which previews with the product's image and price.
+             */
+            link_url: string;
             name: string;
             product_id: string;
             /** @description The placement's own publishable key (public by design). */
@@ -3509,6 +3561,11 @@ export interface components {
             /** @description The placement the widget runs in. */
             placement_id: string;
         };
+        /** @description `POST /widget/views`: which placement an app built on the SDK shows. */
+        ViewRequest: {
+            /** @description `plc_…`; the bearer key must be this placement's own publishable key. */
+            placement: string;
+        };
         /** @description The outcome of registering the widget's domain with Stripe. */
         WalletDomainWire: {
             domain: string;
@@ -3541,6 +3598,11 @@ export interface components {
             api_version: string;
             /** @description The host page's origin (checked against the allow-list). */
             host_origin: string;
+            /**
+             * @description The app is the page itself (link checkout at `/buy/{placement}`), not
+             *     framed by a host: there is no host to greet or to tell about events.
+             */
+            hosted: boolean;
             layout: components["schemas"]["WidgetLayout"];
             /**
              * Format: int64
@@ -4219,6 +4281,110 @@ export interface operations {
                 };
             };
             "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    buy_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `plc_…` */
+                placement: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checkout page, with Open Graph and Twitter card tags and the widget inline */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The request cannot be read (body, query string, path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description No such placement */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Disabled, or the product is off sale */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7617,7 +7783,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7635,7 +7801,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7644,7 +7810,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7653,7 +7819,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7662,7 +7828,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7671,7 +7837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7680,7 +7846,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -7709,7 +7875,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such resource for this caller */
@@ -7727,7 +7893,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The body is too large */
@@ -7736,7 +7902,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7745,7 +7911,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7754,7 +7920,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7763,7 +7929,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7772,7 +7938,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -7804,7 +7970,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description No such placement */
@@ -7822,7 +7988,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Disabled, or the product is off sale */
@@ -7840,7 +8006,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The request target is too long */
@@ -7849,7 +8015,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The caller is sending too much; see Retry-After */
@@ -7858,7 +8024,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description Something failed on the server */
@@ -7867,7 +8033,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
             /** @description The service is busy or a dependency is down; see Retry-After */
@@ -7876,7 +8042,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UcpErrorWire"] | components["schemas"]["ErrorWire"];
+                    "application/json": components["schemas"]["ErrorWire"];
                 };
             };
         };
@@ -18010,6 +18176,143 @@ export interface operations {
                 };
             };
             "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+        };
+    };
+    post_view: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ViewRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The key may not do this (a secret key is required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request or its body took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running, or the resource's state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The request target is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The caller is sending too much; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description Something failed on the server */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWire"];
+                };
+            };
+            /** @description The service is busy or a dependency is down; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,22 +1,20 @@
 // Funnel events: what the dashboard's funnel counts. The iframe page signed
 // this view (`cfg.view`); we report each step once, batched, to `POST /events`
-// with `navigator.sendBeacon` (so a closing tab still reports). No cookie, no
+// with the SDK's `beaconEvents` (`navigator.sendBeacon`, so a closing tab still
+// reports). No cookie, no
 // storage, nothing about the shopper: only the step and why they left.
 // An impression counts when at least half of the widget is in view for one
 // second (IAB viewability), measured by an IntersectionObserver against the
 // top-level viewport (which works from inside a cross-origin frame).
+import { EVENTS_PER_REPORT_MAX, beaconEvents } from '@anycart/sdk';
+import type { DropReason, FunnelEvent, FunnelStep } from '@anycart/sdk';
+import { client } from './api';
 import { cfg } from './config';
 import { state } from './state';
-
-export type FunnelStep = 'impression' | 'opened' | 'checkout_started' | 'contact' | 'shipping' | 'payment_attempted' | 'paid';
-export type DropReason = 'closed' | 'out_of_stock' | 'declined' | 'price_changed' | 'three_ds_failed' | 'hold_expired' | 'limit_reached';
-type Event = { step: FunnelStep } | { step: 'left'; reason: DropReason };
 
 const VIEWABLE_RATIO = 0.5;
 const VIEWABLE_MS = 1000;
 const FLUSH_DELAY_MS = 1500;
-/** The server takes at most 16 events per report. */
-const EVENTS_PER_REPORT_MAX = 16;
 
 /** ACP message and error codes that say why a shopper could not go on. */
 const REASONS: Record<string, DropReason> = {
@@ -31,7 +29,7 @@ const REASONS: Record<string, DropReason> = {
 };
 
 const sent = new Set<string>();
-let queue: Event[] = [];
+let queue: FunnelEvent[] = [];
 let timer = 0;
 
 function flush(): void {
@@ -39,15 +37,11 @@ function flush(): void {
   timer = 0;
   const view = cfg.view;
   if (!view || queue.length === 0) return;
-  const events = queue.splice(0, EVENTS_PER_REPORT_MAX);
-  const body = JSON.stringify({ key: cfg.publishable_key, placement: cfg.placement_id, view_id: view.view_id, view_token: view.view_token, events });
-  // text/plain keeps the beacon a simple request; the server reads the JSON either way.
-  const blob = new Blob([body], { type: 'text/plain' });
-  if (!navigator.sendBeacon?.('/events', blob)) void fetch('/events', { method: 'POST', body, keepalive: true }).catch(() => undefined);
+  beaconEvents(client, cfg.placement_id, view, queue.splice(0, EVENTS_PER_REPORT_MAX));
   if (queue.length) flush();
 }
 
-function add(e: Event, key: string): void {
+function add(e: FunnelEvent, key: string): void {
   if (!cfg.view || sent.has(key)) return;
   sent.add(key);
   queue.push(e);

@@ -26,7 +26,7 @@ export function paysWithStripe(): boolean {
 /** The handler this session offers for the merchant's provider (the server's choice). */
 function handler(s: Session): PaymentHandler {
   const h = s.capabilities.payment.handlers.find((x) => (paysWithStripe() ? x.psp === STRIPE_PSP : x.name === SANDBOX_CARD_HANDLER));
-  if (!h) throw new CallError({ type: 'client', code: 'no_payment_handler', message: 'Card payments are not available for this checkout.' });
+  if (!h) throw new CallError(0, { type: 'client', code: 'no_payment_handler', message: 'Card payments are not available for this checkout.' });
   return h;
 }
 

@@ -98,6 +98,9 @@ pub struct PlacementWire {
     pub publishable_key: String,
     /// The two lines to paste into the host page.
     pub embed_snippet: String,
+    /// Link checkout (`/buy/{id}`): the hosted page to link from social posts,
+    /// bios, SMS and email, which previews with the product's image and price.
+    pub link_url: String,
     pub created_at: String,
 }
 
@@ -185,6 +188,7 @@ pub fn placement_wire(base_url: &str, p: &Placement) -> PlacementWire {
         enabled: p.enabled,
         publishable_key: s.publishable_key.clone(),
         embed_snippet: embed_snippet(base_url, p.id),
+        link_url: format!("{}/buy/{}", base_url.trim_end_matches('/'), p.id),
         created_at: rfc3339(p.created_at_ms),
     }
 }

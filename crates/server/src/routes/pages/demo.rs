@@ -29,6 +29,8 @@ pub struct DemoPages {
     pub tv_placement: Option<String>,
     pub ad_server_placement: Option<String>,
     pub ad_server_origin: Option<String>,
+    /// Link checkout and the SDK app (issue 13): see [`super::surfaces`].
+    pub surfaces: Option<super::surfaces::Surfaces>,
 }
 
 impl DemoPages {
@@ -42,6 +44,7 @@ impl DemoPages {
                 tv_placement: info.tv_placement.clone(),
                 ad_server_placement: info.ad_server_placement.clone(),
                 ad_server_origin: None,
+                surfaces: super::surfaces::Surfaces::of(info),
             }),
             _ => None,
         }
@@ -50,7 +53,8 @@ impl DemoPages {
 
 /// The demo pages' router (its own listener, its own origin).
 pub fn router(pages: DemoPages) -> Router {
-    Router::new()
+    let surfaces = pages.surfaces.clone();
+    let router = Router::new()
         .route("/", get(index))
         .route("/ad", get(ad))
         .route("/article", get(article))
@@ -58,7 +62,11 @@ pub fn router(pages: DemoPages) -> Router {
         .route("/ad-server", get(ad_server_publisher))
         .route("/adserver/frame", get(ad_server_frame))
         .route("/adserver/creative", get(ad_server_creative))
-        .with_state(Arc::new(pages))
+        .with_state(Arc::new(pages));
+    match surfaces {
+        Some(s) => router.merge(super::surfaces::router(s)),
+        None => router,
+    }
 }
 
 /// Host CSS that would wreck an unprotected widget; the checkout must look unchanged.
@@ -69,7 +77,7 @@ const EVENT_LOG_JS: &str = "<script>for(const n of ['ready','start','complete','
 
 async fn index() -> Html<&'static str> {
     Html(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>anycart demo host pages</title></head><body><h1>anycart demo host pages</h1><ul><li><a href=\"/ad\">A 300×250 display ad</a></li><li><a href=\"/article\">A publisher article</a></li><li><a href=\"/tv\">A smart-TV app</a></li><li><a href=\"/ad-server\">An ad served through an ad server</a></li></ul></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>anycart demo host pages</title></head><body><h1>anycart demo host pages</h1><ul><li><a href=\"/ad\">A 300×250 display ad</a></li><li><a href=\"/article\">A publisher article</a></li><li><a href=\"/tv\">A smart-TV app</a></li><li><a href=\"/ad-server\">An ad served through an ad server</a></li><li><a href=\"/social\">A social post with a link to the link checkout</a></li><li><a href=\"/app\">A game whose shop is built on the SDK</a></li></ul></body></html>",
     )
 }
 

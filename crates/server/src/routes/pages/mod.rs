@@ -6,6 +6,7 @@
 pub mod demo;
 pub mod docs;
 pub mod manual;
+pub mod surfaces;
 
 use crate::state::AppState;
 use anycart_core::order::Order;

@@ -2,6 +2,7 @@
 //!
 //! - [`assets`]: `GET /embed.js`, `/widget/app.js`, `/widget/app.css`;
 //! - [`page`]: `GET /widget/checkout/{placement}?origin=…`, the iframe document;
+//! - [`link`]: `GET /buy/{placement}`, link checkout (the app as a page of its own);
 //! - [`payment`]: what the iframe pays with (sandbox fields or Stripe.js) and
 //!   what that adds to its CSP;
 //! - [`shoppers`]: returning shoppers (`/widget/shoppers/…`);
@@ -9,6 +10,7 @@
 //! - [`sandbox`]: `POST /v1/sandbox/tokens`, sandbox card fields → a token.
 
 pub mod assets;
+pub mod link;
 pub mod page;
 pub mod payment;
 pub mod sandbox;
@@ -25,6 +27,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     assets::router()
         .routes(routes!(page::checkout_page))
+        .routes(routes!(link::buy_page))
         .merge(shoppers::router())
         .merge(stream::router())
         .merge(waiting_room::router())

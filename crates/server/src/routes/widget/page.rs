@@ -153,6 +153,9 @@ pub struct WidgetConfig {
     pub publishable_key: String,
     /// The host page's origin (checked against the allow-list).
     pub host_origin: String,
+    /// The app is the page itself (link checkout at `/buy/{placement}`), not
+    /// framed by a host: there is no host to greet or to tell about events.
+    pub hosted: bool,
     pub layout: WidgetLayout,
     /// The ACP `API-Version` to send.
     pub api_version: &'static str,
@@ -326,6 +329,17 @@ pub(crate) fn page_response(
 <body><main id=\"app\"></main></body></html>",
         script_json(config)?
     );
+    checkout_document(body, live, frame_ancestors)
+}
+
+/// A document running the checkout app: its CSP (the app's own origin, the
+/// payment provider's script, framable by `frame_ancestors`), never cached (each
+/// load carries its own signed view), no referrer, no sniffing.
+pub(super) fn checkout_document(
+    body: String,
+    live: &anycart_checkout::payment_providers::LiveProvider,
+    frame_ancestors: &str,
+) -> Result<Response, ApiError> {
     let csp = page_csp(&csp_sources(live), frame_ancestors);
     let mut res = Html(body).into_response();
     let h = res.headers_mut();
@@ -420,6 +434,7 @@ pub(crate) async fn app_config(
         placement_id: p.id.to_string(),
         publishable_key: p.settings.publishable_key.clone(),
         host_origin,
+        hosted: false,
         layout: if layout == Some("compact") {
             WidgetLayout::Compact
         } else {

@@ -88,5 +88,5 @@ export function requireGroup(): Group {
   // The shopper asked to pay: the render after this failure loads Stripe.js again.
   failedFor = '';
   stripeUi.loadError = '';
-  throw new CallError({ type: 'client', code: 'stripe_unavailable', message });
+  throw new CallError(0, { type: 'client', code: 'stripe_unavailable', message });
 }

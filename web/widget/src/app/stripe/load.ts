@@ -7,7 +7,7 @@ import type { StripeFactory } from './types';
 let loading: Promise<StripeFactory> | null = null;
 
 function unavailable(): CallError {
-  return new CallError({ type: 'client', code: 'stripe_unavailable', message: 'The card form could not load. Check your connection and try again.' });
+  return new CallError(0, { type: 'client', code: 'stripe_unavailable', message: 'The card form could not load. Check your connection and try again.' });
 }
 
 export function loadStripeJs(url: string): Promise<StripeFactory> {

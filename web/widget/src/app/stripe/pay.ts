@@ -14,7 +14,7 @@ import type { StripeError } from './types';
 
 /** A Stripe.js error as the widget shows it. */
 export function stripeFailure(e: StripeError): CallError {
-  return new CallError({ type: e.type, code: e.decline_code ?? e.code ?? e.type, message: e.message ?? 'Your payment could not be processed. Please try another card.' });
+  return new CallError(0, { type: e.type, code: e.decline_code ?? e.code ?? e.type, message: e.message ?? 'Your payment could not be processed. Please try another card.' });
 }
 
 /** Completes `s` with `token` (a `pm_…`, or the shopper token of a saved card),

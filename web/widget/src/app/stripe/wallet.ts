@@ -91,7 +91,7 @@ async function confirmed(e: ConfirmEvent, g: Group): Promise<void> {
   const ship = e.shippingAddress?.address;
   const name = e.shippingAddress?.name || e.billingDetails?.name || '';
   const email = e.billingDetails?.email ?? '';
-  if (!ship || !email) throw new CallError({ type: 'client', code: 'missing', message: 'The wallet did not share an address and email. Please fill in the form instead.' });
+  if (!ship || !email) throw new CallError(0, { type: 'client', code: 'missing', message: 'The wallet did not share an address and email. Please fill in the form instead.' });
   remember(email, name, ship);
   before = null;
   const next = await update(s, {
