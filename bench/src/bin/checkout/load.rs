@@ -166,7 +166,9 @@ pub async fn open_loop(t: &Target, rate_per_s: f64, run: Duration) -> Result<Out
     let in_flight = Arc::new(AtomicU64::new(0));
     let start = tokio::time::Instant::now();
     let interval = Duration::from_secs_f64(1.0 / rate_per_s);
-    let total = (rate_per_s * run.as_secs_f64()).round() as u64;
+    // A positive rate (at least 1/s) times seconds: a small, non-negative count.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let total = (rate_per_s.max(0.0) * run.as_secs_f64()).round() as u64;
     let mut tasks = Vec::new();
     for i in 0..total {
         let intended = start + interval.mul_f64(i as f64);
