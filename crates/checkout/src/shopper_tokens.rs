@@ -15,6 +15,11 @@ use secrecy::{ExposeSecret, SecretString};
 /// Shopper tokens start with this, which is how complete recognises one.
 pub const SHOPPER_TOKEN_PREFIX: &str = "sht_";
 
+/// A session's "remember me" opt-in as the order's transaction took it: `None`
+/// when the shopper did not tick it, `Some(token_hash)` when they did (with the
+/// hash of the shopper token held then, if any).
+pub(crate) type ShopperOptin = Option<Option<String>>;
+
 impl CheckoutService {
     /// The live token's record, or [`ShopperError::InvalidShopperToken`].
     pub(crate) async fn shopper(
@@ -77,8 +82,16 @@ impl CheckoutService {
     /// a live shopper token for the same email (so nobody can overwrite another
     /// person's details by typing their email). Never fails the payment: problems
     /// are logged.
-    pub(crate) async fn remember_paid(&self, session: &CheckoutSession, paid: &PaidCard<'_>) {
-        if let Err(e) = self.save_profile(session, paid).await {
+    pub(crate) async fn remember_paid(
+        &self,
+        session: &CheckoutSession,
+        paid: &PaidCard<'_>,
+        optin: ShopperOptin,
+    ) {
+        let Some(token_hash) = optin else {
+            return;
+        };
+        if let Err(e) = self.save_profile(session, paid, token_hash).await {
             tracing::warn!(session_id = %session.id, error = %e, "could not save the shopper's details");
         }
     }
@@ -87,11 +100,9 @@ impl CheckoutService {
         &self,
         session: &CheckoutSession,
         paid: &PaidCard<'_>,
+        token_hash: Option<String>,
     ) -> CheckoutResult<()> {
         let merchant = session.merchant_id;
-        let Some(token_hash) = self.store.take_shopper_optin(merchant, session.id).await? else {
-            return Ok(());
-        };
         let Some(email) = contact_key(session) else {
             return Ok(());
         };

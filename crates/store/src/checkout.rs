@@ -36,6 +36,18 @@ pub struct SessionWrite {
     pub holds: HoldChange,
 }
 
+/// What completing a checkout wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompletedCheckout {
+    /// The order as stored (with its number).
+    pub order: Order,
+    /// The session's "remember me" opt-in, used up in the order's transaction
+    /// (see [`Store::take_shopper_optin`]): taken there rather than in a write
+    /// of its own after the order, which on SQLite was one more commit (and
+    /// fsync) per checkout outside the group commit.
+    pub optin: Option<Option<String>>,
+}
+
 /// A `checkout_sessions` row as a read returns it.
 #[derive(sqlx::FromRow)]
 struct SessionRow {
@@ -86,8 +98,8 @@ impl Store {
     /// Completes a paid checkout in one transaction: checks the session still holds
     /// exactly `demand`, commits those holds, counts discount redemptions, numbers
     /// and writes the order with its `order.created` outbox row (the platform push),
-    /// and stores the completed session. Returns the order as
-    /// stored (with its number). On any error (e.g. [`StoreError::Constraint`] when
+    /// stores the completed session and takes the session's "remember me" opt-in.
+    /// Returns the order as stored (with its number) and the opt-in. On any error (e.g. [`StoreError::Constraint`] when
     /// the holds no longer cover the order, [`StoreError::BuyerLimit`]) nothing is
     /// written and the caller must void the payment.
     pub async fn complete_checkout(
@@ -98,7 +110,7 @@ impl Store {
         order: Order,
         access_token: &str,
         redeemed: &[DiscountId],
-    ) -> StoreResult<Order> {
+    ) -> StoreResult<CompletedCheckout> {
         assert_eq!(session.status, CheckoutStatus::Completed);
         assert_eq!(Some(order.id), session.order_id);
         let backend = self.backend;
@@ -200,7 +212,7 @@ async fn complete_checkout_tx(
     conn: &mut AnyConnection,
     backend: Backend,
     completion: Completion,
-) -> StoreResult<Order> {
+) -> StoreResult<CompletedCheckout> {
     let Completion {
         session,
         expected_version,
@@ -242,8 +254,9 @@ async fn complete_checkout_tx(
     )
     .await?;
     update_session(&mut tx, &session, expected_version).await?;
+    let optin = crate::shoppers::take_optin(&mut tx, session.merchant_id, session.id).await?;
     tx.commit().await?;
-    Ok(order)
+    Ok(CompletedCheckout { order, optin })
 }
 
 const COUNT_DISCOUNT_REDEMPTION: &str = r"

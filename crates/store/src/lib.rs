@@ -55,7 +55,7 @@ mod users;
 pub use api_keys::ApiKeyListing;
 pub use batch::{BatchItem, BatchResult};
 pub use catalogue::VariantBySku;
-pub use checkout::{HoldChange, HoldOutcome, SessionWrite};
+pub use checkout::{CompletedCheckout, HoldChange, HoldOutcome, SessionWrite};
 pub use connection_settings::{
     AdobeSettings, NativeSettings, PlatformSettings, SalesforceSettings, Secret, ShopifySettings,
 };
@@ -228,12 +228,16 @@ impl Store {
             let write = AnyPoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(acquire)
+                .test_before_acquire(false)
+                .before_acquire(ping_if_idle)
                 .after_connect(sqlite_pragmas)
                 .connect(&url)
                 .await?;
             let read = AnyPoolOptions::new()
                 .max_connections(SQLITE_READERS_MAX)
                 .acquire_timeout(acquire)
+                .test_before_acquire(false)
+                .before_acquire(ping_if_idle)
                 .after_connect(sqlite_pragmas)
                 .connect(&url)
                 .await?;
@@ -248,6 +252,8 @@ impl Store {
             let pool = AnyPoolOptions::new()
                 .max_connections(PG_POOL_CONNECTIONS_MAX)
                 .acquire_timeout(acquire)
+                .test_before_acquire(false)
+                .before_acquire(ping_if_idle)
                 .connect(url)
                 .await?;
             Store {
@@ -296,6 +302,28 @@ const PING: &str = "SELECT 1";
 
 type HookFuture<'c> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
+
+/// A pooled connection idle for longer than this is pinged before it is handed
+/// out; one used more recently is handed out as it is.
+pub const POOL_PING_IDLE_MS: u64 = 1_000;
+
+/// Checks a connection before a caller gets it, but only one that sat idle for
+/// [`POOL_PING_IDLE_MS`]: sqlx's default pings every connection on every acquire,
+/// one more round trip before each transaction or statement, which under load is
+/// pure overhead (the connection was in use a moment ago). A connection that died
+/// within that moment fails its statement, is dropped by the pool, and the
+/// request answers 503/500 like any database error; an idempotent retry runs afresh.
+fn ping_if_idle(
+    conn: &mut sqlx::AnyConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
+        if meta.idle_for > Duration::from_millis(POOL_PING_IDLE_MS) {
+            sqlx::Connection::ping(conn).await?;
+        }
+        Ok(true)
+    })
+}
 
 /// Per-connection SQLite settings. WAL: readers never block the writer.
 /// synchronous=FULL: an acknowledged hold or order survives power loss, not only a

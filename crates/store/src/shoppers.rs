@@ -235,12 +235,22 @@ impl Store {
         merchant: MerchantId,
         session: SessionId,
     ) -> StoreResult<Option<Option<String>>> {
-        Ok(sqlx::query_scalar(TAKE_SHOPPER_OPTIN)
-            .bind(merchant.to_string())
-            .bind(session.to_string())
-            .fetch_optional(&self.write)
-            .await?)
+        let mut conn = self.write.acquire().await?;
+        take_optin(&mut conn, merchant, session).await
     }
+}
+
+/// [`Store::take_shopper_optin`] on a connection (or in a transaction).
+pub(crate) async fn take_optin(
+    conn: &mut sqlx::AnyConnection,
+    merchant: MerchantId,
+    session: SessionId,
+) -> StoreResult<Option<Option<String>>> {
+    Ok(sqlx::query_scalar(TAKE_SHOPPER_OPTIN)
+        .bind(merchant.to_string())
+        .bind(session.to_string())
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 // Forgetting and purging.

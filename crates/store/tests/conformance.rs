@@ -428,11 +428,26 @@ async fn completing_commits_stock_and_numbers_orders() {
             );
             let demand = BTreeMap::from([(v, 2)]);
             let token = format!("tok-{}", order_id);
+            // The first shopper ticked "remember me": the order's transaction uses it up.
+            let remembered = numbers.is_empty();
+            if remembered {
+                store
+                    .set_shopper_optin(m, s, true, Some("token-hash"), 5)
+                    .await
+                    .unwrap();
+            }
             let stored = store
                 .complete_checkout(&sess, version, &demand, order, &token, &[])
                 .await
                 .unwrap();
-            numbers.push(stored.number);
+            let expected_optin = remembered.then(|| Some("token-hash".to_string()));
+            assert_eq!(stored.optin, expected_optin, "{name}");
+            assert_eq!(
+                store.take_shopper_optin(m, s).await.unwrap(),
+                None,
+                "{name}"
+            );
+            numbers.push(stored.order.number);
             assert_eq!(
                 store
                     .get_order_by_token(&token)

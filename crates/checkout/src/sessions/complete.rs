@@ -11,7 +11,7 @@ use super::{LineRequest, SessionInput, apply, current_lines};
 use crate::CheckoutService;
 use crate::error::{CheckoutError, CheckoutResult};
 use crate::payment_journal::{GiveBack, attempt_key};
-use crate::shopper_tokens::{PaidCard, contact_key};
+use crate::shopper_tokens::{PaidCard, ShopperOptin, contact_key};
 use anycart_core::inventory::demand_by_variant;
 use anycart_core::order::{Order, OrderStatus, PaymentRecord};
 use anycart_core::session::{
@@ -19,7 +19,7 @@ use anycart_core::session::{
 };
 use anycart_core::{MerchantId, OrderId, SessionId};
 use anycart_payments::AuthorizeOutcome;
-use anycart_store::{CardUse, HoldChange, PaymentAttempt, StoreError};
+use anycart_store::{CardUse, CompletedCheckout, HoldChange, PaymentAttempt, StoreError};
 
 /// How a complete request wants to pay.
 #[derive(Clone, Debug)]
@@ -144,13 +144,13 @@ impl CheckoutService {
     ) -> CheckoutResult<CheckoutSession> {
         let reference = paid.reference.clone();
         let card_last4 = paid.card_last4.clone();
-        let done = self.finish_order(session, version, paid).await?;
+        let (done, optin) = self.finish_order(session, version, paid).await?;
         let card = PaidCard {
             attempt,
             reference: &reference,
             card_last4: card_last4.as_deref(),
         };
-        self.remember_paid(&done, &card).await;
+        self.remember_paid(&done, &card, optin).await;
         Ok(done)
     }
 
@@ -275,7 +275,8 @@ impl CheckoutService {
 
     /// Writes the order for an authorised payment in one transaction (stock
     /// committed, discounts counted, order numbered, session completed, the
-    /// payment's journal entry `ordered`). If that fails, nothing was written and
+    /// payment's journal entry `ordered`, the "remember me" opt-in taken) and
+    /// returns the session with the opt-in. If that fails, nothing was written and
     /// the payment is given back before reporting, unless someone else (the
     /// recovery worker) settled it first.
     pub(crate) async fn finish_order(
@@ -283,7 +284,7 @@ impl CheckoutService {
         mut session: CheckoutSession,
         version: i64,
         paid: Authorized,
-    ) -> CheckoutResult<CheckoutSession> {
+    ) -> CheckoutResult<(CheckoutSession, ShopperOptin)> {
         let now = self.now_ms();
         let key = attempt_key(&session);
         apply(&mut session, Event::PaymentSucceeded)?;
@@ -313,10 +314,10 @@ impl CheckoutService {
             )
             .await;
         match written {
-            Ok(order) => {
+            Ok(CompletedCheckout { order, optin }) => {
                 metrics::counter!("anycart_orders_total").increment(1);
                 tracing::info!(session_id = %session.id, order_id = %order.id, number = order.number, total_minor = order.totals.total_minor, "order placed");
-                Ok(session)
+                Ok((session, optin))
             }
             Err(e) => {
                 tracing::warn!(session_id = %session.id, error = %e, "order write failed after payment; giving the payment back");
@@ -331,7 +332,8 @@ impl CheckoutService {
                         && stored.order_id == Some(paid_order(&session))
                         && stored.status == CheckoutStatus::Completed
                     {
-                        return Ok(stored);
+                        // Its transaction took the opt-in; nobody is left to use it.
+                        return Ok((stored, None));
                     }
                 }
                 Err(match e {

@@ -74,6 +74,7 @@ async fn complete(
             &[],
         )
         .await
+        .map(|completed| completed.order)
 }
 
 #[tokio::test]

@@ -1,0 +1,454 @@
+//! `checkout`: full guest checkouts over HTTP, the way a shopper makes them
+//! (create a session with buyer and address, then complete it with a card),
+//! against an anycart server started in this process on a fresh database with a
+//! demo merchant.
+//!
+//! ```sh
+//! cargo run --release -p anycart-bench --bin checkout                 # SQLite, durable
+//! cargo run --release -p anycart-bench --bin checkout -- --postgres postgres://postgres@127.0.0.1:5432/test
+//! ```
+//!
+//! It first runs checkouts one at a time with sqlx's statements counted per
+//! request, then, after a warm-up, closed-loop phases (N shoppers back to back)
+//! and open-loop phases (a fixed start rate, latency from the intended start).
+//! The server runs on its own runtime threads; its CPU is the process's minus
+//! the load generator's threads. Numbers are for humans: nothing here is a test.
+
+mod load;
+mod probes;
+
+use anycart_checkout::clock::{Clock, SystemClock};
+use anycart_checkout::inventory::InventoryEngine;
+use anycart_checkout::throttle::{Rate, ThrottleConfig};
+use anycart_checkout::{CheckoutConfig, CheckoutService, HoldMode};
+use anycart_core::{MerchantId, VariantId};
+use anycart_server::state::{AppState, ServerConfig};
+use anycart_store::Store;
+use anyhow::{Context, Result};
+use clap::Parser;
+use load::{Outcome, Target};
+use probes::{PgCpu, StatementCounter, Statements};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+/// Full-checkout benchmark over HTTP.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Benchmark PostgreSQL at this server (a fresh database is created) instead
+    /// of the embedded SQLite file.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Seconds per load phase.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Seconds of warm-up (closed loop, 8 shoppers) before the load phases.
+    #[arg(long, default_value_t = 3.0)]
+    warmup_seconds: f64,
+    /// Closed-loop phases: concurrent shoppers, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    concurrency: Vec<usize>,
+    /// Open-loop phases: checkouts started per second, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "250,500,1000")]
+    rates: Vec<f64>,
+    /// Checkouts run one at a time with their statements counted.
+    #[arg(long, default_value_t = 200)]
+    counted: u64,
+    /// Print every statement counted (sqlx's summary) with its count.
+    #[arg(long)]
+    statements: bool,
+    /// Only the counted phase (for profiling under callgrind).
+    #[arg(long)]
+    counted_only: bool,
+    /// Worker threads of the server's runtime (default: the cores).
+    #[arg(long)]
+    server_threads: Option<usize>,
+    /// Worker threads of the load generator.
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
+}
+
+/// Units on hand of the benchmark's product: more than any run can sell.
+const STOCK_UNITS: i64 = 1_000_000_000;
+/// Per-client throttles out of the way: every shopper here is one address and key.
+const THROTTLE_LENIENT: Rate = Rate {
+    per_minute: u32::MAX / 2,
+    burst: u32::MAX / 2,
+};
+
+/// The server under test and what the load needs to reach it.
+struct Server {
+    store: Store,
+    merchant: MerchantId,
+    variant: VariantId,
+    /// Units on hand of the variant (all locations) before any checkout.
+    on_hand_before: i64,
+    base: String,
+    publishable_key: String,
+    database_url: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn database(args: &Args) -> Result<(String, Option<tempfile::TempDir>)> {
+    Ok(match &args.postgres {
+        Some(admin) => (anycart_store::testing::create_database(admin).await?, None),
+        None => {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            (url, Some(dir))
+        }
+    })
+}
+
+/// Opens a fresh store, seeds the demo merchant (its shipping zones and tax),
+/// stocks one variant for the whole run and serves the API on a free port, the
+/// way `anycart serve` does (hold engine, group commit, sandbox payments).
+async fn start_server(args: &Args) -> Result<Server> {
+    let (database_url, dir) = database(args).await?;
+    let store = Store::open(&database_url).await.context("open store")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let demo = anycart_checkout::demo::seed(&store, &base, clock.now_ms()).await?;
+    let merchant = MerchantId::parse(&demo.merchant_id).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let variant: VariantId = demo
+        .variants
+        .first()
+        .context("the demo has no variant")?
+        .id
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let location = store
+        .list_locations(merchant)
+        .await?
+        .first()
+        .context("the demo has no location")?
+        .id;
+    store
+        .set_on_hand(merchant, variant, location, STOCK_UNITS)
+        .await?;
+    let on_hand_before = on_hand(&store, merchant, variant).await?;
+    let config = CheckoutConfig {
+        throttles: ThrottleConfig {
+            create: THROTTLE_LENIENT,
+            complete: THROTTLE_LENIENT,
+            ..ThrottleConfig::default()
+        },
+        ..CheckoutConfig::default()
+    };
+    let holds = HoldMode::Engine(InventoryEngine::start(store.clone(), clock.clone()));
+    let payments = Arc::new(anycart_payments::sandbox::SandboxProvider::new());
+    let checkout = CheckoutService::new(store.clone(), payments, clock, config, holds);
+    let state = AppState::new(
+        checkout,
+        ServerConfig {
+            base_url: base.clone(),
+            ..ServerConfig::default()
+        },
+    );
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    let serving = tokio::spawn(anycart_server::serve(listener, state, shutdown));
+    Ok(Server {
+        store,
+        merchant,
+        variant,
+        on_hand_before,
+        base,
+        publishable_key: demo.publishable_key,
+        database_url,
+        stop,
+        serving,
+        _dir: dir,
+    })
+}
+
+/// Resources one phase used, per checkout.
+struct Costs {
+    server_cpu_ms: f64,
+    client_cpu_ms: f64,
+    pg_cpu_ms: Option<f64>,
+    rss_mib: f64,
+}
+
+/// Samples the CPU counters around a phase.
+struct Meter<'a> {
+    pg: Option<&'a PgCpu>,
+    cpu: probes::CpuSplit,
+    pg_before: std::collections::HashMap<i32, f64>,
+}
+
+impl<'a> Meter<'a> {
+    async fn start(pg: Option<&'a PgCpu>) -> Result<Meter<'a>> {
+        let pg_before = match pg {
+            Some(pg) => pg.sample().await?,
+            None => Default::default(),
+        };
+        Ok(Meter {
+            pg,
+            cpu: probes::cpu_split()?,
+            pg_before,
+        })
+    }
+
+    async fn stop(self, checkouts: u64) -> Result<Costs> {
+        let cpu = probes::cpu_split()?;
+        let n = checkouts.max(1) as f64;
+        let pg_cpu_ms = match self.pg {
+            Some(pg) => Some(probes::pg_cpu_delta_ms(&self.pg_before, &pg.sample().await?) / n),
+            None => None,
+        };
+        Ok(Costs {
+            server_cpu_ms: (cpu.server_ms - self.cpu.server_ms) / n,
+            client_cpu_ms: (cpu.client_ms - self.cpu.client_ms) / n,
+            pg_cpu_ms,
+            rss_mib: probes::rss_mib(),
+        })
+    }
+}
+
+/// Checkouts one at a time, statements counted per request.
+async fn counted_phase(
+    args: &Args,
+    target: &Target,
+    counter: &StatementCounter,
+    pg: Option<&PgCpu>,
+) -> Result<()> {
+    let n = args.counted.max(1);
+    let (mut create, mut complete) = (Statements::default(), Statements::default());
+    let mut summaries: Vec<(&str, Vec<(String, u64)>)> = Vec::new();
+    let meter = Meter::start(pg).await?;
+    let started = Instant::now();
+    counter.take();
+    counter.set_counting(true);
+    for _ in 0..n {
+        let shopper = target
+            .next_shopper
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = load::create(target, shopper).await?;
+        add(&mut create, counter.take());
+        load::complete(target, shopper, &session).await?;
+        add(&mut complete, counter.take());
+    }
+    counter.set_counting(false);
+    let seconds = started.elapsed().as_secs_f64();
+    let costs = meter.stop(n).await?;
+    if args.statements {
+        // One more checkout, its statements listed by request.
+        counter.set_counting(true);
+        counter.take_summaries();
+        let shopper = target
+            .next_shopper
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = load::create(target, shopper).await?;
+        summaries.push(("create", counter.take_summaries()));
+        load::complete(target, shopper, &session).await?;
+        summaries.push(("complete", counter.take_summaries()));
+        counter.set_counting(false);
+        counter.take();
+    }
+    let per = |count: u64| count as f64 / n as f64;
+    println!(
+        "\nSQL per checkout, counted over {n} checkouts one at a time (sqlx statement events):"
+    );
+    let pg = args.postgres.is_some();
+    if pg {
+        println!(
+            "{:<10} {:>10} {:>13} {:>12}",
+            "request", "statements", "transactions", "round trips"
+        );
+    } else {
+        println!("{:<10} {:>10}", "request", "statements");
+    }
+    let mut total = create;
+    add(&mut total, complete);
+    for (label, s) in [
+        ("create", create),
+        ("complete", complete),
+        ("checkout", total),
+    ] {
+        if pg {
+            println!(
+                "{label:<10} {:>10.2} {:>13.2} {:>12.2}",
+                per(s.queries),
+                per(s.commits),
+                per(s.pg_round_trips())
+            );
+        } else {
+            println!("{label:<10} {:>10.2}", per(s.queries));
+        }
+    }
+    println!(
+        "one at a time: {:.0} checkouts/s, server CPU {:.2} ms, load generator {:.2} ms{} per checkout",
+        n as f64 / seconds,
+        costs.server_cpu_ms,
+        costs.client_cpu_ms,
+        costs
+            .pg_cpu_ms
+            .map(|ms| format!(", PostgreSQL CPU {ms:.2} ms"))
+            .unwrap_or_default()
+    );
+    for (request, list) in summaries {
+        println!("\nstatements of one {request}:");
+        for (summary, count) in list {
+            println!("  {count:>3} × {summary}");
+        }
+    }
+    Ok(())
+}
+
+fn add(total: &mut Statements, s: Statements) {
+    total.queries += s.queries;
+    total.commits += s.commits;
+}
+
+fn header() {
+    println!(
+        "\n{:<22} {:>11} {:>8} {:>8} {:>9} {:>11} {:>9} {:>11} {:>8} {:>7}",
+        "phase",
+        "checkouts/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "server CPU",
+        "PG CPU",
+        "client CPU",
+        "RSS MiB",
+        "errors"
+    );
+}
+
+fn row(label: &str, o: &Outcome, c: &Costs) {
+    println!(
+        "{label:<22} {:>11.0} {:>8.2} {:>8.2} {:>9.2} {:>8.3} ms {:>9} {:>8.3} ms {:>8.0} {:>7}",
+        o.rate(),
+        o.quantile_ms(0.5),
+        o.quantile_ms(0.99),
+        o.quantile_ms(0.999),
+        c.server_cpu_ms,
+        c.pg_cpu_ms
+            .map_or_else(|| "-".to_string(), |ms| format!("{ms:.3} ms")),
+        c.client_cpu_ms,
+        c.rss_mib,
+        o.errors
+    );
+    if let Some(e) = &o.first_error {
+        println!("  first error: {e}");
+    }
+}
+
+async fn load_phases(args: &Args, target: &Target, pg: Option<&PgCpu>) -> Result<(u64, u64)> {
+    let run = Duration::from_secs_f64(args.seconds);
+    let warm = load::closed_loop(target, 8, Duration::from_secs_f64(args.warmup_seconds)).await?;
+    let (mut ok, mut errors) = (warm.ok, warm.errors);
+    header();
+    for &c in &args.concurrency {
+        let meter = Meter::start(pg).await?;
+        let o = load::closed_loop(target, c.max(1), run).await?;
+        row(&format!("closed loop, c={c}"), &o, &meter.stop(o.ok).await?);
+        (ok, errors) = (ok + o.ok, errors + o.errors);
+    }
+    for &rate in &args.rates {
+        let meter = Meter::start(pg).await?;
+        let o = load::open_loop(target, rate.max(1.0), run).await?;
+        row(
+            &format!("open loop, {rate:.0}/s"),
+            &o,
+            &meter.stop(o.ok).await?,
+        );
+        (ok, errors) = (ok + o.ok, errors + o.errors);
+    }
+    Ok((ok, errors))
+}
+
+/// Units on hand of `variant`, summed over its locations.
+async fn on_hand(store: &Store, merchant: MerchantId, variant: VariantId) -> Result<i64> {
+    Ok(store
+        .stock_levels(merchant, &[variant])
+        .await?
+        .iter()
+        .map(|l| l.on_hand)
+        .sum())
+}
+
+/// Every unit sold was sold once: the units the orders took off the shelf are
+/// the orders shoppers were told about, give or take the checkouts that failed.
+async fn check_sold(server: &Server, ok: u64, errors: u64) -> Result<()> {
+    let now = on_hand(&server.store, server.merchant, server.variant).await?;
+    let sold = u64::try_from(server.on_hand_before - now)?;
+    anyhow::ensure!(
+        (ok..=ok + errors).contains(&sold),
+        "the database sold {sold} units for {ok} orders ({errors} failed checkouts)"
+    );
+    println!("\n{ok} orders, {sold} units sold in the database: none lost, none doubled");
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let counter = StatementCounter::install()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.server_threads.unwrap_or(cores))
+        .thread_name("anycart-server")
+        .enable_all()
+        .build()?;
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.client_threads.max(1))
+        .thread_name(probes::CLIENT_THREAD_PREFIX)
+        .enable_all()
+        .build()?;
+    let server = server_rt.block_on(start_server(&args))?;
+    let backend = if args.postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite (WAL, synchronous=FULL)"
+    };
+    println!(
+        "checkout: full guest checkouts over HTTP (create with buyer and address, complete with a sandbox card), {backend}, {cores} core(s)"
+    );
+    println!("load average at start: {}", load_average());
+    let result = client_rt.block_on(async {
+        let pg = match &args.postgres {
+            Some(_) => Some(PgCpu::connect(&server.database_url).await?),
+            None => None,
+        };
+        let target = Target {
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(1024)
+                .build()?,
+            base: server.base.clone(),
+            publishable_key: server.publishable_key.clone(),
+            variant: server.variant.to_string(),
+            next_shopper: Arc::new(AtomicU64::new(0)),
+        };
+        counted_phase(&args, &target, counter, pg.as_ref()).await?;
+        let counted = args.counted.max(1) + u64::from(args.statements);
+        if args.counted_only {
+            return Ok((counted, 0));
+        }
+        let (ok, errors) = load_phases(&args, &target, pg.as_ref()).await?;
+        anyhow::Ok((ok + counted, errors))
+    });
+    println!("load average at end: {}", load_average());
+    let _ = server.stop.send(true);
+    let checked = server_rt.block_on(async {
+        let (ok, errors) = result?;
+        check_sold(&server, ok, errors).await
+    });
+    server_rt.block_on(async {
+        let _ = (&mut { server.serving }).await;
+        server.store.close().await;
+    });
+    checked
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
