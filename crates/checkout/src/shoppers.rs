@@ -360,6 +360,34 @@ impl CheckoutService {
         Ok(forgotten)
     }
 
+    /// The platform asked to forget the whole shop (Shopify's `shop/redact`):
+    /// forgets every saved shopper of `merchant`, cards detached first. Returns
+    /// how many were forgotten.
+    #[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
+    pub async fn forget_every_shopper(&self, merchant: MerchantId) -> CheckoutResult<u64> {
+        let mut forgotten = 0;
+        loop {
+            let emails = self.store.shopper_emails(merchant, FORGET_PAGE).await?;
+            let mut progress = false;
+            for email in &emails {
+                if self.forget(merchant, email).await? {
+                    forgotten += 1;
+                    progress = true;
+                }
+            }
+            // Each pass deletes what it listed; stop once nothing is left (or,
+            // defensively, when a pass deleted nothing).
+            if emails.is_empty() || !progress {
+                break;
+            }
+        }
+        tracing::info!(
+            forgotten,
+            "every returning shopper of the merchant forgotten"
+        );
+        Ok(forgotten)
+    }
+
     /// Deletes what is saved for `email`, its card detached at the provider first
     /// (so it can never be charged again, whatever happens after).
     async fn forget(&self, merchant: MerchantId, email: &str) -> CheckoutResult<bool> {
@@ -369,6 +397,9 @@ impl CheckoutService {
         Ok(self.store.forget_shopper(merchant, email).await?)
     }
 }
+
+/// Saved shoppers forgotten per page when a whole shop is forgotten.
+const FORGET_PAGE: i64 = 100;
 
 /// The session changes that apply a saved profile.
 fn prefill_input(email: Email, profile: ShopperProfile) -> SessionInput {

@@ -231,6 +231,28 @@ pub enum PlatformChange {
     OwnRefund { anycart_refund_id: String },
     /// A topic anycart does not act on (recorded so replays stay cheap).
     Ignored { topic: String },
+    /// A privacy or lifecycle request about the shop or one of its customers.
+    Privacy(PrivacyRequest),
+}
+
+/// Shopify's mandatory compliance webhooks and `app/uninstalled`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrivacyRequest {
+    /// `customers/redact`: forget the customer's saved details. The platform's
+    /// customer id is only logged; saved details are keyed by email.
+    ForgetCustomer {
+        customer_id: String,
+        email: Option<String>,
+    },
+    /// `customers/data_request`: the customer asked the shop for their data.
+    DataRequest {
+        customer_id: String,
+        data_request_id: String,
+    },
+    /// `shop/redact`: forget every shopper saved for this shop.
+    ForgetShop,
+    /// `app/uninstalled`: disconnect the shop.
+    Uninstalled,
 }
 
 /// A refund made on the platform, with platform ids.

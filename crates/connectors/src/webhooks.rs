@@ -4,8 +4,8 @@
 //! duplicate is a no-op; an out-of-order figure cannot roll stock back).
 
 use crate::{
-    ConnectorError, ExternalOrderLine, Platform, PlatformChange, ProductUpdate, WebhookEvent,
-    connector_for, parse_stored_id as parse,
+    ConnectorError, ExternalOrderLine, Platform, PlatformChange, PrivacyRequest, ProductUpdate,
+    WebhookEvent, connector_for, parse_stored_id as parse,
 };
 use anycart_core::{LocationId, MerchantId, Money, ProductId, VariantId};
 use anycart_store::{
@@ -25,6 +25,19 @@ pub enum IngestOutcome {
     /// provider. Not recorded here: the refund is idempotent on the platform's
     /// refund id, so a redelivery after a failure simply tries again.
     Refund(crate::PlatformRefund),
+    /// Saved shopper details to forget, for the checkout to carry out (it detaches
+    /// saved cards at the payment provider first). Not recorded: forgetting is
+    /// idempotent, so a redelivery after a failure simply tries again.
+    Forget(Forget),
+}
+
+/// What a redact webhook asks to forget.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Forget {
+    /// One shopper, by the email the platform names (`customers/redact`).
+    Shopper { email: String },
+    /// Every shopper saved for the merchant (`shop/redact`).
+    EveryShopper,
 }
 
 /// Why intake refused a webhook.
@@ -46,17 +59,16 @@ pub async fn ingest(
     body: &[u8],
     now_ms: i64,
 ) -> Result<IngestOutcome, IngestError> {
-    let connection = store
-        .get_connection(merchant)
+    // A disabled connection (app uninstalled) still verifies deliveries: Shopify
+    // sends its compliance webhooks after the uninstall.
+    let (connection, disabled_at_ms) = store
+        .get_connection_any_state(merchant)
         .await
         .map_err(ConnectorError::from)?
-        .filter(|c| c.platform() == platform.as_str())
+        .filter(|(c, _)| c.platform() == platform.as_str())
         .ok_or(IngestError::NotConnected(platform.as_str()))?;
     let connector = connector_for(Some(&connection))?;
     let event = connector.verify_webhook(headers, body)?;
-    if let PlatformChange::Refund(refund) = event.change {
-        return Ok(IngestOutcome::Refund(refund));
-    }
     let intake = Intake {
         store,
         platform: platform.as_str(),
@@ -64,6 +76,14 @@ pub async fn ingest(
         event: &event,
         now_ms,
     };
+    match &event.change {
+        PlatformChange::Privacy(request) => {
+            return intake.privacy(connection.shop_domain(), request).await;
+        }
+        _ if disabled_at_ms.is_some() => return Err(IngestError::NotConnected(platform.as_str())),
+        PlatformChange::Refund(refund) => return Ok(IngestOutcome::Refund(refund.clone())),
+        _ => {}
+    }
     // Product changes are applied first (idempotently) and the event recorded
     // after, so a crash in between is repaired by the platform's retry.
     let product_rows = match &event.change {
@@ -103,6 +123,49 @@ fn product_update_resource(platform_product_id: &str) -> String {
 }
 
 impl Intake<'_> {
+    /// Acts on a compliance or uninstall webhook. Data requests are logged with the
+    /// shop and the ids the request names (no personal data) and recorded like
+    /// any event; the uninstall disables the connection.
+    async fn privacy(
+        &self,
+        shop: &str,
+        request: &PrivacyRequest,
+    ) -> Result<IngestOutcome, IngestError> {
+        let (merchant, event_id) = (self.merchant, &self.event.event_id);
+        match request {
+            PrivacyRequest::ForgetCustomer { customer_id, email } => {
+                tracing::info!(merchant_id = %merchant, shop, customer_id, %event_id, "platform asked to forget a customer");
+                let Some(email) = email.clone().filter(|e| !e.trim().is_empty()) else {
+                    // Saved details are keyed by email: without one nothing is saved.
+                    return Ok(IngestOutcome::Applied { rows: 0 });
+                };
+                return Ok(IngestOutcome::Forget(Forget::Shopper { email }));
+            }
+            PrivacyRequest::ForgetShop => {
+                tracing::info!(merchant_id = %merchant, shop, %event_id, "platform asked to forget every shopper of the shop");
+                return Ok(IngestOutcome::Forget(Forget::EveryShopper));
+            }
+            PrivacyRequest::DataRequest {
+                customer_id,
+                data_request_id,
+            } => {
+                tracing::warn!(merchant_id = %merchant, shop, customer_id, data_request_id, %event_id, "customer data request from the platform: answer it with this customer's orders and saved checkout details");
+            }
+            PrivacyRequest::Uninstalled => {
+                let disabled = self
+                    .store
+                    .disable_connection(merchant, self.now_ms)
+                    .await
+                    .map_err(ConnectorError::from)?;
+                tracing::warn!(merchant_id = %merchant, shop, disabled, %event_id, "platform app uninstalled: connection disabled");
+            }
+        }
+        Ok(match self.record(vec![]).await? {
+            StockApplied::Applied(_) => IngestOutcome::Applied { rows: 0 },
+            StockApplied::Replayed => IngestOutcome::Duplicate,
+        })
+    }
+
     /// The anycart id linked to a platform id of `kind`, if any.
     async fn lookup(
         &self,
@@ -151,6 +214,7 @@ impl Intake<'_> {
             PlatformChange::Ignored { .. }
             | PlatformChange::Product(_)
             | PlatformChange::OwnRefund { .. }
+            | PlatformChange::Privacy(_)
             | PlatformChange::Refund(_) => Ok(vec![]),
         }
     }

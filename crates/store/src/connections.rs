@@ -73,6 +73,9 @@ struct ConnectionRow {
     settings: String,
     created_at_ms: i64,
     updated_at_ms: i64,
+    /// Only read by [`Store::get_connection_any_state`].
+    #[sqlx(default)]
+    disabled_at_ms: Option<i64>,
 }
 
 impl ConnectionRow {
@@ -133,17 +136,31 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        base_url = excluded.base_url,
        credentials = excluded.credentials,
        settings = excluded.settings,
-       updated_at_ms = excluded.updated_at_ms";
+       updated_at_ms = excluded.updated_at_ms,
+       disabled_at_ms = NULL";
 
+/// Disabled connections (the app was uninstalled) are as good as none.
 const SELECT_CONNECTION: &str = r"
 SELECT platform, shop_domain, base_url, credentials, settings, created_at_ms, updated_at_ms
   FROM merchant_connections
+ WHERE merchant_id = $1 AND disabled_at_ms IS NULL";
+
+/// Enabled or not: what webhook intake verifies deliveries with.
+const SELECT_CONNECTION_ANY_STATE: &str = r"
+SELECT platform, shop_domain, base_url, credentials, settings, created_at_ms, updated_at_ms,
+       disabled_at_ms
+  FROM merchant_connections
  WHERE merchant_id = $1";
+
+const DISABLE_CONNECTION: &str = r"
+UPDATE merchant_connections
+   SET disabled_at_ms = $2
+ WHERE merchant_id = $1 AND disabled_at_ms IS NULL";
 
 const SELECT_CONNECTED_MERCHANTS_PAGE: &str = r"
 SELECT merchant_id
   FROM merchant_connections
- WHERE platform <> 'native' AND merchant_id > $1
+ WHERE platform <> 'native' AND disabled_at_ms IS NULL AND merchant_id > $1
  ORDER BY merchant_id
  LIMIT $2";
 
@@ -215,6 +232,37 @@ impl Store {
             .await?
             .map(|row| row.into_record(merchant, self))
             .transpose()
+    }
+
+    /// `merchant`'s platform connection, enabled or disabled, with when it was
+    /// disabled: webhook intake still verifies (and acts on the compliance topics
+    /// of) a shop whose app was uninstalled.
+    pub async fn get_connection_any_state(
+        &self,
+        merchant: MerchantId,
+    ) -> StoreResult<Option<(ConnectionRecord, Option<i64>)>> {
+        let Some(row) = sqlx::query_as::<_, ConnectionRow>(SELECT_CONNECTION_ANY_STATE)
+            .bind(merchant.to_string())
+            .fetch_optional(&self.read)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let disabled_at_ms = row.disabled_at_ms;
+        Ok(Some((row.into_record(merchant, self)?, disabled_at_ms)))
+    }
+
+    /// Disables `merchant`'s connection (the platform app was uninstalled): it
+    /// reads as no connection from now on, so nothing more is pushed, until it is
+    /// saved again. False when there was no enabled connection.
+    pub async fn disable_connection(&self, merchant: MerchantId, now_ms: i64) -> StoreResult<bool> {
+        let changed = sqlx::query(DISABLE_CONNECTION)
+            .bind(merchant.to_string())
+            .bind(now_ms)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(changed > 0)
     }
 
     /// Merchants connected to an outside platform (not `native`), in id order after

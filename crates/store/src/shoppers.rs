@@ -259,6 +259,13 @@ const DELETE_SHOPPER: &str = r"
 DELETE FROM shoppers
  WHERE merchant_id = $1 AND email = $2";
 
+const SELECT_SHOPPER_EMAILS_PAGE: &str = r"
+SELECT email
+  FROM shoppers
+ WHERE merchant_id = $1
+ ORDER BY email
+ LIMIT $2";
+
 const DELETE_SHOPPER_TOKENS_OF_EMAIL: &str = r"
 DELETE FROM shopper_tokens
  WHERE merchant_id = $1 AND email = $2";
@@ -303,6 +310,20 @@ impl Store {
         }
         tx.commit().await?;
         Ok(profiles > 0)
+    }
+
+    /// The emails of `merchant`'s saved shoppers, first `limit` in email order: what
+    /// forgetting a whole shop walks (each forgotten email leaves the list).
+    pub async fn shopper_emails(
+        &self,
+        merchant: MerchantId,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar::<_, String>(SELECT_SHOPPER_EMAILS_PAGE)
+            .bind(merchant.to_string())
+            .bind(crate::page_limit(limit))
+            .fetch_all(&self.read)
+            .await?)
     }
 
     /// Deletes expired codes and tokens and stale opt-ins. Returns the rows removed.

@@ -1661,7 +1661,9 @@ export interface paths {
         put?: never;
         /**
          * Receive a platform webhook (Shopify: `inventory_levels/update`, `orders/create`,
-         *     `products/update`, …), verified by its signature and applied once. Answers 200
+         *     `products/update`, …, the compliance topics `customers/redact`,
+         *     `customers/data_request`, `shop/redact`, and `app/uninstalled`, which disables
+         *     the connection), verified by its signature and applied once. Answers 200
          *     for applied and duplicate deliveries (so the platform stops retrying), 401 for a
          *     bad signature, 400 for a malformed body or a platform that sends no webhooks.
          */
@@ -3577,8 +3579,8 @@ export interface components {
         WebhookReceipt: {
             /**
              * @description Platforms: `applied`, `duplicate` (already seen: nothing changed),
-             *     `refunded` (a platform refund carried out at the payment provider) or
-             *     `ignored`. Stripe: `captured`, `payment_failed`, `refunds_reconciled`,
+             *     `refunded` (a platform refund carried out at the payment provider),
+             *     `forgotten` (a redact request carried out) or `ignored`. Stripe: `captured`, `payment_failed`, `refunds_reconciled`,
              *     `dispute_recorded`, `awaiting_recovery` (charged, order not written yet:
              *     the recovery worker settles it), `not_an_anycart_payment`, `ignored` or
              *     `duplicate`.

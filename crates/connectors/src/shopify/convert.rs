@@ -3,8 +3,8 @@
 
 use super::wire::*;
 use crate::{
-    ConnectorError, ExternalOrderLine, OrderPush, PlatformChange, ProductUpdate, decimal_amount,
-    minor_units,
+    ConnectorError, ExternalOrderLine, OrderPush, PlatformChange, PrivacyRequest, ProductUpdate,
+    decimal_amount, minor_units,
 };
 use anycart_core::Currency;
 use anycart_core::order::Order;
@@ -302,6 +302,28 @@ pub fn webhook_change(
         "products/update" => product_change(parse_webhook(topic, body)?),
         "orders/create" => order_change(parse_webhook(topic, body)?),
         "refunds/create" => refund_change(parse_webhook(topic, body)?),
+        "customers/redact" => {
+            let w: CustomerRedactWebhook = parse_webhook(topic, body)?;
+            Ok((
+                privacy(PrivacyRequest::ForgetCustomer {
+                    customer_id: w.customer.id.to_string(),
+                    email: w.customer.email,
+                }),
+                None,
+            ))
+        }
+        "customers/data_request" => {
+            let w: CustomerDataRequestWebhook = parse_webhook(topic, body)?;
+            Ok((
+                privacy(PrivacyRequest::DataRequest {
+                    customer_id: w.customer.id.to_string(),
+                    data_request_id: w.data_request.id.to_string(),
+                }),
+                None,
+            ))
+        }
+        "shop/redact" => Ok((privacy(PrivacyRequest::ForgetShop), None)),
+        "app/uninstalled" => Ok((privacy(PrivacyRequest::Uninstalled), None)),
         other => Ok((
             PlatformChange::Ignored {
                 topic: other.to_string(),
@@ -309,6 +331,10 @@ pub fn webhook_change(
             None,
         )),
     }
+}
+
+fn privacy(request: PrivacyRequest) -> PlatformChange {
+    PlatformChange::Privacy(request)
 }
 
 /// A webhook body as the wire type of its topic.

@@ -232,6 +232,35 @@ pub struct InventoryLevelWebhook {
     pub updated_at: String,
 }
 
+/// The customer a compliance webhook names (`customers/redact`,
+/// `customers/data_request`).
+#[derive(Debug, Deserialize)]
+pub struct ComplianceCustomer {
+    pub id: u64,
+    /// The customer's email on the shop, if they gave one: what anycart's saved
+    /// shopper details are keyed by.
+    pub email: Option<String>,
+}
+
+/// `customers/redact` webhook body (fields anycart uses).
+#[derive(Debug, Deserialize)]
+pub struct CustomerRedactWebhook {
+    pub customer: ComplianceCustomer,
+}
+
+/// The request id of a `customers/data_request`.
+#[derive(Debug, Deserialize)]
+pub struct DataRequestId {
+    pub id: u64,
+}
+
+/// `customers/data_request` webhook body (fields anycart uses).
+#[derive(Debug, Deserialize)]
+pub struct CustomerDataRequestWebhook {
+    pub customer: ComplianceCustomer,
+    pub data_request: DataRequestId,
+}
+
 /// `products/update` webhook body (the REST product resource; fields anycart uses).
 #[derive(Debug, Deserialize)]
 pub struct ProductWebhook {

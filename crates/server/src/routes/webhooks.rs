@@ -7,7 +7,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use anycart_checkout::refunds::PlatformRefundOutcome;
 use anycart_checkout::stripe_events::StripeEventOutcome;
-use anycart_connectors::webhooks::{IngestError, IngestOutcome, ingest};
+use anycart_connectors::webhooks::{Forget, IngestError, IngestOutcome, ingest};
 use anycart_connectors::{Platform, WEBHOOK_BODY_BYTES_MAX};
 use anycart_core::MerchantId;
 use axum::Json;
@@ -32,8 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookReceipt {
     /// Platforms: `applied`, `duplicate` (already seen: nothing changed),
-    /// `refunded` (a platform refund carried out at the payment provider) or
-    /// `ignored`. Stripe: `captured`, `payment_failed`, `refunds_reconciled`,
+    /// `refunded` (a platform refund carried out at the payment provider),
+    /// `forgotten` (a redact request carried out) or `ignored`. Stripe: `captured`, `payment_failed`, `refunds_reconciled`,
     /// `dispute_recorded`, `awaiting_recovery` (charged, order not written yet:
     /// the recovery worker settles it), `not_an_anycart_payment`, `ignored` or
     /// `duplicate`.
@@ -44,7 +44,9 @@ pub struct WebhookReceipt {
 }
 
 /// Receive a platform webhook (Shopify: `inventory_levels/update`, `orders/create`,
-/// `products/update`, …), verified by its signature and applied once. Answers 200
+/// `products/update`, …, the compliance topics `customers/redact`,
+/// `customers/data_request`, `shop/redact`, and `app/uninstalled`, which disables
+/// the connection), verified by its signature and applied once. Answers 200
 /// for applied and duplicate deliveries (so the platform stops retrying), 401 for a
 /// bad signature, 400 for a malformed body or a platform that sends no webhooks.
 #[utoipa::path(post, path = "/webhooks/{platform}/{merchant_id}", tag = "Webhooks",
@@ -103,6 +105,20 @@ pub async fn receive(
                         "ignored"
                     }
                 },
+                stock_rows_changed: None,
+            }
+        }
+        Ok(IngestOutcome::Forget(Forget::Shopper { email })) => {
+            state.checkout.forget_shopper(merchant, &email).await?;
+            WebhookReceipt {
+                status: "forgotten",
+                stock_rows_changed: None,
+            }
+        }
+        Ok(IngestOutcome::Forget(Forget::EveryShopper)) => {
+            state.checkout.forget_every_shopper(merchant).await?;
+            WebhookReceipt {
+                status: "forgotten",
                 stock_rows_changed: None,
             }
         }

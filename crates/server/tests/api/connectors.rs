@@ -432,3 +432,127 @@ async fn a_refund_made_in_shopify_is_carried_out_at_the_provider_once() {
         assert_eq!(app.order_view(order_id).await["payment"]["refunded"], 1000);
     }
 }
+
+/// A saved returning shopper of the demo merchant.
+async fn save_shopper(app: &TestApp, email: &str) {
+    let merchant = app.demo.merchant_id.parse().unwrap();
+    app.state
+        .store
+        .upsert_shopper(&anycart_store::ShopperProfile {
+            merchant_id: merchant,
+            email: email.into(),
+            details: anycart_store::SavedDetails::default(),
+            payment_token: secrecy::SecretString::from("pm_saved".to_string()),
+            payment_provider: "sandbox".into(),
+            provider_customer: None,
+            card_brand: None,
+            card_last4: None,
+            created_at_ms: 1,
+            updated_at_ms: 1,
+        })
+        .await
+        .unwrap();
+}
+
+async fn is_saved(app: &TestApp, email: &str) -> bool {
+    let merchant = app.demo.merchant_id.parse().unwrap();
+    app.state
+        .store
+        .get_shopper(merchant, email)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+#[tokio::test]
+async fn compliance_webhooks_forget_shoppers_and_uninstall_disconnects_only_when_signed() {
+    for app in apps().await {
+        let connected = app
+            .admin(
+                Method::PUT,
+                "/connection",
+                Some(json!({
+                    "platform": "shopify",
+                    "shop_domain": "demo.myshopify.com",
+                    "base_url": "http://127.0.0.1:9",
+                    "access_token": "shpat_x",
+                    "webhook_secret": SECRET
+                })),
+            )
+            .await;
+        assert_eq!(connected.status, StatusCode::OK, "{:#}", connected.body);
+        for email in ["ann@x.io", "bob@x.io", "cy@x.io"] {
+            save_shopper(&app, email).await;
+        }
+        let redact_ann = json!({"shop_id": 1, "shop_domain": "demo.myshopify.com",
+            "customer": {"id": 191167, "email": "Ann@x.io", "phone": null},
+            "orders_to_redact": []})
+        .to_string();
+        let forged = webhook(&app, "customers/redact", "r-1", &redact_ann, "wrong").await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED, "{}", app.backend);
+        assert_acp_shape(&forged);
+        assert!(
+            is_saved(&app, "ann@x.io").await,
+            "a forged redact changes nothing"
+        );
+
+        let redacted = webhook(&app, "customers/redact", "r-1", &redact_ann, SECRET).await;
+        assert_eq!(redacted.status, StatusCode::OK, "{:#}", redacted.body);
+        assert_eq!(redacted.body["status"], "forgotten");
+        assert!(!is_saved(&app, "ann@x.io").await);
+        assert!(is_saved(&app, "bob@x.io").await, "only the named customer");
+
+        let data_request = json!({"shop_id": 1, "shop_domain": "demo.myshopify.com",
+            "orders_requested": [], "customer": {"id": 191168, "email": "bob@x.io"},
+            "data_request": {"id": 9999}})
+        .to_string();
+        let forged = webhook(&app, "customers/data_request", "d-1", &data_request, "x").await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+        let recorded = webhook(&app, "customers/data_request", "d-1", &data_request, SECRET).await;
+        assert_eq!(recorded.body["status"], "applied", "{:#}", recorded.body);
+        let again = webhook(&app, "customers/data_request", "d-1", &data_request, SECRET).await;
+        assert_eq!(again.body["status"], "duplicate");
+        let unreadable = webhook(&app, "customers/data_request", "d-2", "{}", SECRET).await;
+        assert_eq!(unreadable.status, StatusCode::BAD_REQUEST);
+        assert!(
+            is_saved(&app, "bob@x.io").await,
+            "a data request forgets nothing"
+        );
+
+        let uninstall = json!({"id": 1, "domain": "demo.myshopify.com"}).to_string();
+        let forged = webhook(&app, "app/uninstalled", "u-1", &uninstall, "wrong").await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+        let kept = app.admin(Method::GET, "/connection", None).await;
+        assert_eq!(
+            kept.status,
+            StatusCode::OK,
+            "a forged uninstall changes nothing"
+        );
+        let uninstalled = webhook(&app, "app/uninstalled", "u-1", &uninstall, SECRET).await;
+        assert_eq!(
+            uninstalled.body["status"], "applied",
+            "{:#}",
+            uninstalled.body
+        );
+        let gone = app.admin(Method::GET, "/connection", None).await;
+        assert_ne!(gone.status, StatusCode::OK, "disconnected: {:#}", gone.body);
+        // Stock webhooks are refused from now on; compliance webhooks still count
+        // (Shopify sends `shop/redact` 48 hours after the uninstall).
+        let level = json!({"inventory_item_id": 1, "location_id": 1, "available": 3,
+            "updated_at": "2026-01-01T00:00:00Z"})
+        .to_string();
+        let stock = webhook(&app, "inventory_levels/update", "s-1", &level, SECRET).await;
+        assert_eq!(stock.status, StatusCode::NOT_FOUND);
+        let shop_redact = json!({"shop_id": 1, "shop_domain": "demo.myshopify.com"}).to_string();
+        let forged = webhook(&app, "shop/redact", "sr-1", &shop_redact, "wrong").await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+        assert!(is_saved(&app, "bob@x.io").await);
+        let forgotten = webhook(&app, "shop/redact", "sr-1", &shop_redact, SECRET).await;
+        assert_eq!(
+            forgotten.body["status"], "forgotten",
+            "{:#}",
+            forgotten.body
+        );
+        assert!(!is_saved(&app, "bob@x.io").await && !is_saved(&app, "cy@x.io").await);
+    }
+}

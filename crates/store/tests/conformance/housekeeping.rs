@@ -381,3 +381,101 @@ async fn agents_records_go_with_their_ended_sessions_and_traces_after_their_wind
         );
     }
 }
+
+/// A Shopify connection as the app install saves it.
+fn shopify_connection(merchant: MerchantId, at_ms: i64) -> ConnectionRecord {
+    ConnectionRecord {
+        merchant_id: merchant,
+        settings: serde_json::from_value(serde_json::json!({
+            "platform": "shopify",
+            "shop_domain": "shop.myshopify.com",
+            "base_url": "https://shop.example",
+            "access_token": "t",
+            "webhook_secret": "w",
+        }))
+        .unwrap(),
+        created_at_ms: at_ms,
+        updated_at_ms: at_ms,
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_connection_reads_as_none_until_saved_again() {
+    for (name, store, _dir) in stores().await {
+        let (m, other) = (merchant(&store).await, merchant(&store).await);
+        for who in [m, other] {
+            store
+                .upsert_connection(&shopify_connection(who, 1))
+                .await
+                .unwrap();
+        }
+        assert!(store.disable_connection(m, 50).await.unwrap(), "{name}");
+        assert!(
+            !store.disable_connection(m, 60).await.unwrap(),
+            "{name}: already disabled"
+        );
+        assert!(store.get_connection(m).await.unwrap().is_none(), "{name}");
+        let (kept, disabled_at) = store.get_connection_any_state(m).await.unwrap().unwrap();
+        assert_eq!(
+            (kept.shop_domain(), disabled_at),
+            ("shop.myshopify.com", Some(50)),
+            "{name}: still there for compliance webhooks"
+        );
+        assert!(
+            !store
+                .connected_merchants(None, 100)
+                .await
+                .unwrap()
+                .contains(&m),
+            "{name}: not reconciled any more"
+        );
+        assert!(
+            store.get_connection(other).await.unwrap().is_some(),
+            "{name}: other merchants untouched"
+        );
+        store
+            .upsert_connection(&shopify_connection(m, 70))
+            .await
+            .unwrap();
+        assert!(store.get_connection(m).await.unwrap().is_some(), "{name}");
+        assert_eq!(
+            store.get_connection_any_state(m).await.unwrap().unwrap().1,
+            None,
+            "{name}: reinstalled"
+        );
+        assert!(
+            !store
+                .disable_connection(MerchantId::new(), 1)
+                .await
+                .unwrap()
+        );
+    }
+}
+
+#[tokio::test]
+async fn shopper_emails_are_listed_per_merchant_in_order() {
+    for (name, store, _dir) in stores().await {
+        let (m, other) = (merchant(&store).await, merchant(&store).await);
+        for (who, email) in [(m, "b@x.io"), (m, "a@x.io"), (other, "c@x.io")] {
+            let profile = ShopperProfile {
+                merchant_id: who,
+                email: email.into(),
+                details: SavedDetails::default(),
+                payment_token: "pm_saved".to_string().into(),
+                payment_provider: "stripe".into(),
+                provider_customer: None,
+                card_brand: None,
+                card_last4: None,
+                created_at_ms: 1,
+                updated_at_ms: 1,
+            };
+            store.upsert_shopper(&profile).await.unwrap();
+        }
+        assert_eq!(
+            store.shopper_emails(m, 10).await.unwrap(),
+            ["a@x.io", "b@x.io"],
+            "{name}"
+        );
+        assert_eq!(store.shopper_emails(m, 1).await.unwrap(), ["a@x.io"]);
+    }
+}
