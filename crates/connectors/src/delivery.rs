@@ -144,6 +144,13 @@ async fn deliver(
         _ => {}
     }
     let connection = store.get_connection(item.merchant_id).await?;
+    if connection.is_none() && shop_uninstalled(store, item.merchant_id).await? {
+        // Not native: the order belongs in the shop, once it installs the app again.
+        return Err(ConnectorError::Transient(
+            "the platform's app was uninstalled: the order waits until the shop is connected again"
+                .into(),
+        ));
+    }
     let connector: Box<dyn Connector> = connector_for(connection.as_ref())?;
     match item.kind.as_str() {
         OUTBOX_KIND_ORDER_CREATED => {
@@ -191,6 +198,16 @@ async fn deliver(
             "unknown outbox kind `{other}`"
         ))),
     }
+}
+
+/// Whether the merchant's platform connection is there but disabled (Shopify's
+/// `app/uninstalled`), as opposed to a merchant with none (native).
+async fn shop_uninstalled(
+    store: &Store,
+    merchant: anycart_core::MerchantId,
+) -> Result<bool, ConnectorError> {
+    let state = store.get_connection_any_state(merchant).await?;
+    Ok(state.is_some_and(|(_, disabled_at_ms)| disabled_at_ms.is_some()))
 }
 
 /// The platform's variant ids of `lines` (those linked by import).

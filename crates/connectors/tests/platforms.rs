@@ -252,6 +252,38 @@ async fn a_denied_scope_dead_letters_at_once_with_shopifys_reason() {
 }
 
 #[tokio::test]
+async fn orders_wait_for_an_uninstalled_shop_to_come_back_and_then_reach_it() {
+    for (name, store, _dir) in stores().await {
+        let fake = FakeShopify::start(TOKEN).await;
+        let s = shop(&store).await;
+        connect_shopify(&store, &s, &fake).await;
+        // The app was uninstalled: the shop's orders must not be taken as
+        // delivered elsewhere (the native path), they wait for the shop.
+        assert!(store.disable_connection(s.merchant, 1).await.unwrap());
+        let order = sell(&store, &s, 1).await;
+        deliver_due(&store, 10_000).await.unwrap();
+        let d = store
+            .order_delivery(s.merchant, order)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.state, OutboxState::Pending, "{name}: {d:?}");
+        assert!(d.last_error.unwrap().contains("uninstalled"), "{name}");
+        assert!(fake.orders().is_empty(), "{name}");
+        // Installed again: the order reaches Shopify once.
+        connect_shopify(&store, &s, &fake).await;
+        drain(&store, &s, 20_000).await;
+        let d = store
+            .order_delivery(s.merchant, order)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.state, OutboxState::Delivered, "{name}");
+        assert_eq!(fake.orders().len(), 1, "{name}");
+    }
+}
+
+#[tokio::test]
 async fn the_retry_look_up_matches_the_tag_exactly_among_loose_search_hits() {
     for (name, store, _dir) in stores().await {
         let fake = FakeShopify::start(TOKEN).await;
