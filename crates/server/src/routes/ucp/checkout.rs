@@ -40,6 +40,19 @@ struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// Reads the body (a 400/413 in UCP's shape when it cannot be read) and
+    /// admits the request at the merchant's door: every UCP POST and PUT
+    /// starts here.
+    async fn read_and_admit(
+        &self,
+        state: &AppState,
+        body: Result<Bytes, BytesRejection>,
+    ) -> UcpResult<(Bytes, Admitted)> {
+        let body = body.map_err(|e| UcpError::new(body_rejection(e), UcpVersion::DEFAULT))?;
+        let admitted = self.admit(state, &body).await?;
+        Ok((body, admitted))
+    }
+
     async fn admit(&self, state: &AppState, body: &[u8]) -> UcpResult<Admitted> {
         admit(
             state,
@@ -168,11 +181,6 @@ fn not_modifiable(s: CheckoutStatus) -> ApiError {
     )
 }
 
-/// The request's body, or a 400/413 in UCP's shape.
-fn read_body(body: Result<Bytes, BytesRejection>, v: UcpVersion) -> UcpResult<Bytes> {
-    body.map_err(|e| UcpError::new(body_rejection(e), v))
-}
-
 /// Create a checkout session.
 #[utoipa::path(post, path = "/ucp/{merchant_id}/checkout-sessions", tag = "UCP", operation_id = "ucp_create_checkout",
     params(("merchant_id" = String, Path), ("UCP-Agent" = String, Header), ("Idempotency-Key" = Option<String>, Header)),
@@ -192,12 +200,8 @@ pub async fn create(
         headers,
         merchant: &merchant,
     };
-    let body = match read_body(body, UcpVersion::DEFAULT) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let adm = match req.admit(&state, &body).await {
-        Ok(a) => a,
+    let (body, adm) = match req.read_and_admit(&state, body).await {
+        Ok(admitted) => admitted,
         Err(e) => return e.into_response(),
     };
     let work = async {
@@ -322,12 +326,8 @@ pub async fn update(
         headers,
         merchant: &merchant,
     };
-    let body = match read_body(body, UcpVersion::DEFAULT) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let adm = match req.admit(&state, &body).await {
-        Ok(a) => a,
+    let (body, adm) = match req.read_and_admit(&state, body).await {
+        Ok(admitted) => admitted,
         Err(e) => return e.into_response(),
     };
     let work = async {
@@ -407,12 +407,8 @@ pub async fn complete(
         headers,
         merchant: &merchant,
     };
-    let body = match read_body(body, UcpVersion::DEFAULT) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let adm = match req.admit(&state, &body).await {
-        Ok(a) => a,
+    let (body, adm) = match req.read_and_admit(&state, body).await {
+        Ok(admitted) => admitted,
         Err(e) => return e.into_response(),
     };
     let work = async {
@@ -544,12 +540,8 @@ pub async fn cancel(
         headers,
         merchant: &merchant,
     };
-    let body = match read_body(body, UcpVersion::DEFAULT) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let adm = match req.admit(&state, &body).await {
-        Ok(a) => a,
+    let (body, adm) = match req.read_and_admit(&state, body).await {
+        Ok(admitted) => admitted,
         Err(e) => return e.into_response(),
     };
     let work = async {
