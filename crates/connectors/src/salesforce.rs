@@ -3,11 +3,19 @@
 //! and Shopper Products, and orders through Shopper Baskets and Shopper Orders.
 //! Wire types are in `wire`, the pure mapping in `convert`.
 //!
-//! Exactly-once: every anycart order is placed by its own guest shopper, whose SLAS
-//! `usid` is derived from the anycart order id. A retry therefore acts as the same
-//! shopper and first looks at that shopper's orders (placed already: done) and
-//! baskets (a crash between "basket created" and "order created": reuse it), so a
-//! lost response never leads to a second platform order.
+//! Exactly-once: every anycart order is placed by its own SLAS guest shopper. The
+//! first attempt asks SLAS for a new guest and records what SLAS returned (its
+//! `customer_id`, `usid` and refresh token, sealed) in its own committed step
+//! before anything is created on the platform (`Store::record_platform_guest`).
+//! A retry acts as that very guest through the refresh-token grant, which SLAS
+//! documents to issue tokens for the same shopper, and first looks at the guest's
+//! orders (placed already: done) and baskets (a crash between "basket created" and
+//! "order created": reuse it), so a lost response never leads to a second platform
+//! order. Nothing relies on SLAS mapping a self-made `usid` to the same guest: its
+//! spec does not promise that. A guest whose refresh token SLAS no longer takes
+//! (30 days by default, far beyond the outbox's retries) cannot be looked up
+//! through the Shopper APIs, so that attempt is dead-lettered for the merchant to
+//! check instead of risking a second order.
 //!
 //! B2C Commerce has no signed stock webhooks; stock comes back through the
 //! periodic reconciliation (`reconcile.rs`), and `verify_webhook` refuses.
@@ -19,7 +27,8 @@ use crate::{
     CataloguePage, Confirmation, Connector, ConnectorError, OrderPush, Platform, PushedOrder,
     WebhookEvent, http_client, request_timeout, transport_error,
 };
-use anycart_store::SalesforceSettings;
+use anycart_core::{MerchantId, OrderId};
+use anycart_store::{PlatformGuest, SalesforceSettings, Store};
 use async_trait::async_trait;
 use convert::Placement;
 use reqwest::header::HeaderMap;
@@ -45,6 +54,14 @@ pub const THROTTLE_RETRIES_MAX: usize = 2;
 const TOKEN_EXPIRY_MARGIN_S: i64 = 60;
 /// Tokens one connector caches (one per order shopper plus the catalogue shopper).
 const TOKEN_CACHE_MAX: usize = 64;
+/// The platform name order guests are recorded under.
+const GUEST_PLATFORM: &str = "salesforce";
+/// How a refused guest refresh starts its message (the push then dead-letters).
+const GUEST_LOST: &str =
+    "SLAS no longer takes the refresh token of the order's guest (expired or revoked)";
+/// Refresh-token lifetime assumed when SLAS does not say (its documented default
+/// for guests).
+const GUEST_REFRESH_LIFETIME_S_DEFAULT: i64 = 30 * 24 * 3_600;
 /// The default shipping method id (the reference storefront's ground shipping).
 pub const DEFAULT_SHIPPING_METHOD_ID: &str = "001";
 /// The default payment method id; the merchant creates it in Business Manager.
@@ -75,8 +92,11 @@ pub struct SalesforceConnector {
     root_category_id: String,
     client: reqwest::Client,
     timeout: Duration,
-    /// Shopper tokens by usid ("" for the catalogue shopper).
+    /// Shopper tokens by customer id ("" for the catalogue shopper).
     tokens: Mutex<HashMap<String, Token>>,
+    /// Where the guest each order is placed as is recorded; only the outbox,
+    /// which pushes orders, gives one (see [`SalesforceConnector::with_store`]).
+    store: Option<Store>,
 }
 
 /// A cached SLAS shopper token.
@@ -88,22 +108,46 @@ struct Token {
 }
 
 /// One SCAPI call: method, path below the organization, query, optional JSON body,
-/// and the shopper (usid) it is made as.
+/// and the order shopper it is made as (`None`: the catalogue shopper).
 struct Call<'a, B> {
     method: Method,
     path: String,
     query: Vec<(&'static str, String)>,
     body: Option<&'a B>,
-    usid: Option<&'a str>,
+    shopper: Option<&'a OrderShopper>,
     what: &'static str,
 }
 
-/// The guest shopper one anycart order is placed as.
+/// The guest shopper one anycart order is placed as: the one SLAS issued to the
+/// order's first attempt and anycart recorded.
 struct OrderShopper {
+    merchant: MerchantId,
+    order: OrderId,
     anycart_id: String,
-    usid: String,
+    /// SLAS's id of the guest (a plain identifier: it goes into URL paths).
+    customer_id: String,
+    /// Gets this guest's tokens again; replaced if SLAS voids it on a refresh.
+    refresh_token: Mutex<SecretString>,
+    /// Recorded by an earlier attempt, which may have created a basket or an order.
+    resumed: bool,
     /// Shopper Customers path of the shopper's orders and baskets.
     customer_path: String,
+}
+
+/// How a token is asked for.
+enum Grant<'a> {
+    /// Client credentials: the catalogue shopper, or a brand-new order guest.
+    NewShopper,
+    /// The refresh-token grant: the same guest again.
+    Refresh(&'a SecretString),
+}
+
+/// What SLAS issued: the access token and what identifies the shopper.
+struct Issued {
+    token: Token,
+    usid: Option<String>,
+    refresh_token: Option<SecretString>,
+    refresh_expires_in_s: i64,
 }
 
 /// Checks a short code / organization id / site id the way SCAPI spells them, so
@@ -165,17 +209,39 @@ impl SalesforceConnector {
             client: http_client()?,
             timeout: request_timeout(c.request_timeout_ms),
             tokens: Mutex::new(HashMap::new()),
+            store: None,
         })
     }
 
-    /// A valid shopper token for `usid` (`None`: the catalogue shopper), from the
-    /// cache unless it expires soon or `fresh` is asked for.
-    async fn token(&self, usid: Option<&str>, fresh: bool) -> Result<Token, ConnectorError> {
-        let key = usid.unwrap_or_default().to_string();
+    /// This connector recording the guest each order is placed as in `store`;
+    /// without it orders cannot be pushed exactly once, so they are refused.
+    pub fn with_store(self, store: Store) -> Self {
+        SalesforceConnector {
+            store: Some(store),
+            ..self
+        }
+    }
+
+    /// A valid token for `shopper` (`None`: the catalogue shopper), from the cache
+    /// unless it expires soon or `fresh` is asked for.
+    async fn token(
+        &self,
+        shopper: Option<&OrderShopper>,
+        fresh: bool,
+    ) -> Result<Token, ConnectorError> {
+        let key = shopper.map(|s| s.customer_id.clone()).unwrap_or_default();
         if !fresh && let Some(t) = self.cached_token(&key) {
             return Ok(t);
         }
-        let token = self.request_token(usid).await?;
+        let token = match shopper {
+            None => self.request_token(Grant::NewShopper).await?.token,
+            Some(s) => self.refresh_guest(s).await?,
+        };
+        self.cache_token(key, token.clone());
+        Ok(token)
+    }
+
+    fn cache_token(&self, key: String, token: Token) {
         let mut cache = self
             .tokens
             .lock()
@@ -184,8 +250,7 @@ impl SalesforceConnector {
         if cache.len() >= TOKEN_CACHE_MAX {
             cache.clear();
         }
-        cache.insert(key, token.clone());
-        Ok(token)
+        cache.insert(key, token);
     }
 
     /// The cached token of the shopper `key`, unless it is due for renewal.
@@ -198,19 +263,24 @@ impl SalesforceConnector {
             .cloned()
     }
 
-    /// Asks SLAS for a new shopper token (client credentials, as `usid` if given).
-    async fn request_token(&self, usid: Option<&str>) -> Result<Token, ConnectorError> {
+    /// Asks SLAS for a token: a new shopper (client credentials without a `usid`:
+    /// SLAS makes the guest) or the same guest again (refresh token).
+    async fn request_token(&self, grant: Grant<'_>) -> Result<Issued, ConnectorError> {
         let url = format!(
             "{}/shopper/auth/v1/organizations/{}/oauth2/token",
             self.base, self.organization_id
         );
-        let mut form = vec![
-            ("grant_type", "client_credentials"),
-            ("channel_id", self.site_id.as_str()),
-        ];
-        if let Some(u) = usid {
-            form.push(("usid", u));
-        }
+        let form = match &grant {
+            Grant::NewShopper => vec![
+                ("grant_type", "client_credentials"),
+                ("channel_id", self.site_id.as_str()),
+            ],
+            Grant::Refresh(refresh) => vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.expose_secret()),
+                ("channel_id", self.site_id.as_str()),
+            ],
+        };
         let response = self
             .client
             .post(&url)
@@ -226,12 +296,80 @@ impl SalesforceConnector {
         let status = response.status();
         if !status.is_success() {
             let body = response.text().await.unwrap_or_default();
-            return Err(status_error(status, "SLAS token", &body));
+            let e = status_error(status, "SLAS token", &body);
+            return Err(match grant {
+                // SLAS's 400 to a refresh: the token expired or was revoked.
+                Grant::Refresh(_) if status == StatusCode::BAD_REQUEST => {
+                    ConnectorError::Permanent(format!("{GUEST_LOST}: {e}"))
+                }
+                _ => e,
+            });
         }
         let t: TokenResponse = response.json().await.map_err(|e| {
             ConnectorError::Transient(format!("unreadable SLAS token response: {e}"))
         })?;
-        token_from(t)
+        issued_from(t)
+    }
+
+    /// A token for an order's recorded guest, through its refresh token; SLAS must
+    /// answer for that same guest. A refresh token SLAS refuses leaves no Shopper
+    /// API to find what earlier attempts created, so the push stops (dead letter)
+    /// for the merchant to look, instead of placing a second order.
+    async fn refresh_guest(&self, shopper: &OrderShopper) -> Result<Token, ConnectorError> {
+        let refresh = shopper
+            .refresh_token
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let issued = self
+            .request_token(Grant::Refresh(&refresh))
+            .await
+            .map_err(|e| match e {
+                ConnectorError::Permanent(why) if why.starts_with(GUEST_LOST) => {
+                    ConnectorError::Permanent(format!(
+                        "{why}; the guest {} placed earlier attempts of order {} and cannot be looked up any more: look in Business Manager for an order with {ORDER_ID_ATTRIBUTE} = {} before placing it by hand",
+                        shopper.customer_id, shopper.anycart_id, shopper.anycart_id
+                    ))
+                }
+                other => other,
+            })?;
+        if issued.token.customer_id.as_deref() != Some(shopper.customer_id.as_str()) {
+            return Err(ConnectorError::Malformed(format!(
+                "SLAS refreshed guest {} as another customer",
+                shopper.customer_id
+            )));
+        }
+        if let Some(new) = issued
+            .refresh_token
+            .filter(|new| new.expose_secret() != refresh.expose_secret())
+        {
+            // A refresh that voids the old token: record the new one before using it.
+            let now = now_ms();
+            self.journal()?
+                .replace_platform_guest_refresh_token(
+                    shopper.merchant,
+                    shopper.order,
+                    GUEST_PLATFORM,
+                    &new,
+                    now.saturating_add(issued.refresh_expires_in_s.saturating_mul(1_000)),
+                    now,
+                )
+                .await?;
+            *shopper
+                .refresh_token
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = new;
+        }
+        Ok(issued.token)
+    }
+
+    /// Where order guests are recorded.
+    fn journal(&self) -> Result<&Store, ConnectorError> {
+        self.store.as_ref().ok_or_else(|| {
+            ConnectorError::Misconfigured(
+                "B2C Commerce orders are pushed by the outbox, which records each order's SLAS guest".into(),
+            )
+        })
     }
 
     /// Sends one SCAPI call as the call's shopper: renews the token once on a 401,
@@ -250,7 +388,7 @@ impl SalesforceConnector {
         let mut renewed = false;
         let mut throttled = 0;
         loop {
-            let token = self.token(call.usid, renewed).await?;
+            let token = self.token(call.shopper, renewed).await?;
             let mut request = self
                 .client
                 .request(call.method.clone(), &url)
@@ -292,7 +430,7 @@ impl SalesforceConnector {
     fn get<'a>(
         path: String,
         query: Vec<(&'static str, String)>,
-        usid: Option<&'a str>,
+        shopper: Option<&'a OrderShopper>,
         what: &'static str,
     ) -> Call<'a, ()> {
         Call {
@@ -300,7 +438,7 @@ impl SalesforceConnector {
             path,
             query,
             body: None,
-            usid,
+            shopper,
             what,
         }
     }
@@ -310,9 +448,12 @@ impl SalesforceConnector {
         // Build first: an unmappable order fails before any network call.
         let basket_body = convert::basket_request(push, &self.shipping_method_id)?;
         let payment_body = convert::payment_request(push, &self.payment_method_id)?;
-        let shopper = self.order_shopper(push.order.id.to_string()).await?;
-        // Placed already (the response was lost, or the worker died after it)?
-        if let Some(pushed) = self.placed_order(&shopper).await? {
+        let shopper = self.order_shopper(&push.order).await?;
+        // Placed already (the response was lost, or the worker died after it)? A
+        // guest SLAS has only just issued has placed nothing.
+        if shopper.resumed
+            && let Some(pushed) = self.placed_order(&shopper).await?
+        {
             return Ok(pushed);
         }
         let basket = self.order_basket(&shopper, &basket_body).await?;
@@ -324,25 +465,74 @@ impl SalesforceConnector {
         self.create_order(&shopper, basket.basket_id).await
     }
 
-    /// The guest shopper this anycart order is placed as (its usid is derived from
-    /// the order id, so every retry is the same shopper).
-    async fn order_shopper(&self, anycart_id: String) -> Result<OrderShopper, ConnectorError> {
-        let usid = convert::order_usid(&anycart_id);
-        let customer_id = self
-            .token(Some(&usid), false)
-            .await?
-            .customer_id
-            // It goes into URL paths: only plain identifiers.
-            .filter(|c| valid_identifier(c))
-            .ok_or_else(|| {
-                ConnectorError::Malformed("SLAS token response without a usable customer_id".into())
-            })?;
+    /// The guest shopper `order` is placed as: the one an earlier attempt
+    /// recorded, else a new SLAS guest, recorded (committed) before anything is
+    /// created as it.
+    async fn order_shopper(
+        &self,
+        order: &anycart_core::order::Order,
+    ) -> Result<OrderShopper, ConnectorError> {
+        let store = self.journal()?;
+        let recorded = store
+            .platform_guest(order.merchant_id, order.id, GUEST_PLATFORM)
+            .await?;
+        let (guest, resumed) = match recorded {
+            Some(g) => (g, true),
+            None => {
+                let issued = self.request_token(Grant::NewShopper).await?;
+                let customer_id = issued
+                    .token
+                    .customer_id
+                    .clone()
+                    .filter(|c| valid_identifier(c))
+                    .ok_or_else(|| {
+                        ConnectorError::Malformed(
+                            "SLAS token response without a usable customer_id".into(),
+                        )
+                    })?;
+                let refresh_token = issued.refresh_token.ok_or_else(|| {
+                    ConnectorError::Malformed("SLAS guest token without a refresh_token".into())
+                })?;
+                let now = now_ms();
+                let stored = store
+                    .record_platform_guest(&PlatformGuest {
+                        merchant_id: order.merchant_id,
+                        order_id: order.id,
+                        platform: GUEST_PLATFORM.into(),
+                        customer_id: customer_id.clone(),
+                        usid: issued.usid,
+                        refresh_token,
+                        refresh_expires_at_ms: now
+                            .saturating_add(issued.refresh_expires_in_s.saturating_mul(1_000)),
+                        created_at_ms: now,
+                        updated_at_ms: now,
+                    })
+                    .await?;
+                // Another attempt may have recorded its guest first: that one counts.
+                let mine = stored.customer_id == customer_id;
+                if mine {
+                    self.cache_token(customer_id, issued.token);
+                }
+                (stored, !mine)
+            }
+        };
+        // It goes into URL paths: only plain identifiers.
+        if !valid_identifier(&guest.customer_id) {
+            return Err(ConnectorError::Malformed(
+                "SLAS guest without a usable customer_id".into(),
+            ));
+        }
         let customer_path = format!(
-            "/customer/shopper-customers/v1/organizations/{{organizationId}}/customers/{customer_id}"
+            "/customer/shopper-customers/v1/organizations/{{organizationId}}/customers/{}",
+            guest.customer_id
         );
         Ok(OrderShopper {
-            anycart_id,
-            usid,
+            merchant: order.merchant_id,
+            order: order.id,
+            anycart_id: order.id.to_string(),
+            customer_id: guest.customer_id,
+            refresh_token: Mutex::new(guest.refresh_token),
+            resumed,
             customer_path,
         })
     }
@@ -356,7 +546,7 @@ impl SalesforceConnector {
             .call(Self::get(
                 format!("{}/orders", shopper.customer_path),
                 vec![],
-                Some(&shopper.usid),
+                Some(shopper),
                 "getCustomerOrders",
             ))
             .await?;
@@ -383,28 +573,30 @@ impl SalesforceConnector {
         shopper: &OrderShopper,
         basket_body: &BasketRequest,
     ) -> Result<Basket, ConnectorError> {
-        let baskets: BasketsResult = self
-            .call(Self::get(
-                format!("{}/baskets", shopper.customer_path),
-                vec![],
-                Some(&shopper.usid),
-                "getCustomerBaskets",
-            ))
-            .await?;
-        let existing = baskets
-            .baskets
-            .into_iter()
-            .find(|b| b.anycart_order_id.as_deref() == Some(shopper.anycart_id.as_str()));
-        if let Some(b) = existing {
-            tracing::info!(order_id = %shopper.anycart_id, basket_id = %b.basket_id, "resuming an earlier attempt's basket");
-            return Ok(b);
+        if shopper.resumed {
+            let baskets: BasketsResult = self
+                .call(Self::get(
+                    format!("{}/baskets", shopper.customer_path),
+                    vec![],
+                    Some(shopper),
+                    "getCustomerBaskets",
+                ))
+                .await?;
+            let existing = baskets
+                .baskets
+                .into_iter()
+                .find(|b| b.anycart_order_id.as_deref() == Some(shopper.anycart_id.as_str()));
+            if let Some(b) = existing {
+                tracing::info!(order_id = %shopper.anycart_id, basket_id = %b.basket_id, "resuming an earlier attempt's basket");
+                return Ok(b);
+            }
         }
         self.call(Call {
             method: Method::POST,
             path: "/checkout/shopper-baskets/v1/organizations/{organizationId}/baskets".into(),
             query: vec![],
             body: Some(basket_body),
-            usid: Some(&shopper.usid),
+            shopper: Some(shopper),
             what: "createBasket",
         })
         .await
@@ -425,7 +617,7 @@ impl SalesforceConnector {
                 ),
                 query: vec![],
                 body: Some(payment_body),
-                usid: Some(&shopper.usid),
+                shopper: Some(shopper),
                 what: "addPaymentInstrumentToBasket",
             })
             .await?;
@@ -444,7 +636,7 @@ impl SalesforceConnector {
                 path: "/checkout/shopper-orders/v1/organizations/{organizationId}/orders".into(),
                 query: vec![],
                 body: Some(&OrderRequest { basket_id }),
-                usid: Some(&shopper.usid),
+                shopper: Some(shopper),
                 what: "createOrder",
             })
             .await?;
@@ -494,19 +686,45 @@ impl SalesforceConnector {
 }
 
 /// A token response made into a cached token, renewed [`TOKEN_EXPIRY_MARGIN_S`]
-/// before it expires.
-fn token_from(t: TokenResponse) -> Result<Token, ConnectorError> {
+/// before it expires, with what identifies the shopper.
+fn issued_from(t: TokenResponse) -> Result<Issued, ConnectorError> {
     if t.access_token.is_empty() || t.expires_in <= 0 {
         return Err(ConnectorError::Malformed(
             "SLAS token response without a usable access token".into(),
         ));
     }
     let lifetime_s = u64::try_from(t.expires_in - TOKEN_EXPIRY_MARGIN_S).unwrap_or(0);
-    Ok(Token {
-        access: SecretString::from(t.access_token),
-        customer_id: t.customer_id,
-        renew_at: Instant::now() + Duration::from_secs(lifetime_s),
+    Ok(Issued {
+        token: Token {
+            access: SecretString::from(t.access_token),
+            customer_id: t.customer_id,
+            renew_at: Instant::now() + Duration::from_secs(lifetime_s),
+        },
+        usid: t.usid,
+        refresh_token: t
+            .refresh_token
+            .filter(|r| !r.is_empty())
+            .map(SecretString::from),
+        refresh_expires_in_s: refresh_lifetime_s(t.refresh_token_expires_in),
     })
+}
+
+/// SLAS's `refresh_token_expires_in` (a JSON number of seconds) in whole seconds;
+/// missing or odd values fall back to the documented default.
+// The cast is of a value checked to be positive and far below i64::MAX.
+#[allow(clippy::cast_possible_truncation)]
+fn refresh_lifetime_s(seconds: Option<f64>) -> i64 {
+    match seconds {
+        Some(s) if s.is_finite() && (1.0..1e10).contains(&s) => s as i64,
+        _ => GUEST_REFRESH_LIFETIME_S_DEFAULT,
+    }
+}
+
+/// Wall-clock unix ms (when a guest was recorded; SLAS's expiries are relative).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// A basket may only be used when its id is safe in a URL path and it still
@@ -697,6 +915,26 @@ mod tests {
                 .len()
                 < 500
         );
+    }
+
+    #[test]
+    fn refresh_lifetimes_are_whole_seconds_and_odd_ones_the_documented_default() {
+        assert_eq!(refresh_lifetime_s(Some(2_592_000.0)), 2_592_000);
+        assert_eq!(refresh_lifetime_s(Some(7_776_000.9)), 7_776_000);
+        for odd in [
+            None,
+            Some(0.0),
+            Some(-5.0),
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+            Some(1e300),
+        ] {
+            assert_eq!(
+                refresh_lifetime_s(odd),
+                GUEST_REFRESH_LIFETIME_S_DEFAULT,
+                "{odd:?}"
+            );
+        }
     }
 
     #[test]
