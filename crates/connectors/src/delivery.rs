@@ -5,10 +5,10 @@
 //! Exactly one platform order per anycart order rests on two things: a claim is a
 //! lease only one worker holds at a time (store), and every connector
 //! de-duplicates on the anycart order id before creating (Shopify: a tag search;
-//! Salesforce: the orders and baskets of the order's own SLAS shopper), so a retry
-//! after a timeout or a crash finds the first order.
+//! Salesforce: the orders and baskets of the SLAS guest recorded for the order),
+//! so a retry after a timeout or a crash finds the first order.
 
-use crate::{Connector, ConnectorError, OrderPush, RefundPush, connector_for};
+use crate::{Connector, ConnectorError, OrderPush, RefundPush, connector_with_store};
 use anycart_store::{
     ExternalKind, OUTBOX_KIND_AGENT_FEED, OUTBOX_KIND_AGENT_WEBHOOK, OUTBOX_KIND_ORDER_CREATED,
     OUTBOX_KIND_REFUND_CREATED, OutboxItem, Store, StoreError,
@@ -151,7 +151,7 @@ async fn deliver(
                 .into(),
         ));
     }
-    let connector: Box<dyn Connector> = connector_for(connection.as_ref())?;
+    let connector: Box<dyn Connector> = connector_with_store(connection.as_ref(), store)?;
     match item.kind.as_str() {
         OUTBOX_KIND_ORDER_CREATED => {
             let order = item.order()?;

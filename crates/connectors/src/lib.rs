@@ -374,6 +374,21 @@ pub fn connector_for(
     })
 }
 
+/// The connector the outbox pushes orders and refunds with: as [`connector_for`],
+/// and connectors that keep per-order state between attempts get the store
+/// (Salesforce records the SLAS guest each order is placed as).
+pub fn connector_with_store(
+    connection: Option<&ConnectionRecord>,
+    store: &anycart_store::Store,
+) -> Result<Box<dyn Connector>, ConnectorError> {
+    match connection.map(|c| &c.settings) {
+        Some(PlatformSettings::Salesforce(s)) => Ok(Box::new(
+            salesforce::SalesforceConnector::from_settings(s)?.with_store(store.clone()),
+        )),
+        _ => connector_for(connection),
+    }
+}
+
 /// The merchant's mailer: the SMTP settings of a `native` connection. Merchants on
 /// another platform, or with no connection, have none (`send_sign_in_code` then
 /// sends nothing).

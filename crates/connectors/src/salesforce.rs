@@ -3,23 +3,32 @@
 //! and Shopper Products, and orders through Shopper Baskets and Shopper Orders.
 //! Wire types are in `wire`, the pure mapping in `convert`.
 //!
-//! Exactly-once: every anycart order is placed by its own guest shopper, whose SLAS
-//! `usid` is derived from the anycart order id. A retry therefore acts as the same
-//! shopper and first looks at that shopper's orders (placed already: done) and
-//! baskets (a crash between "basket created" and "order created": reuse it), so a
-//! lost response never leads to a second platform order.
+//! Exactly-once: every anycart order is placed by its own SLAS guest shopper. The
+//! first attempt asks SLAS for a new guest and records what SLAS returned (its
+//! `customer_id`, `usid` and refresh token, sealed) in its own committed step
+//! before anything is created on the platform (`Store::record_platform_guest`).
+//! A retry acts as that very guest through the refresh-token grant, which SLAS
+//! documents to issue tokens for the same shopper, and first looks at the guest's
+//! orders (placed already: done) and baskets (a crash between "basket created" and
+//! "order created": reuse it), so a lost response never leads to a second platform
+//! order. Nothing relies on SLAS mapping a self-made `usid` to the same guest: its
+//! spec does not promise that. A guest whose refresh token SLAS no longer takes
+//! (30 days by default, far beyond the outbox's retries) cannot be looked up
+//! through the Shopper APIs, so that attempt is dead-lettered for the merchant to
+//! check instead of risking a second order.
 //!
 //! B2C Commerce has no signed stock webhooks; stock comes back through the
 //! periodic reconciliation (`reconcile.rs`), and `verify_webhook` refuses.
 
 pub mod convert;
+mod slas;
 pub mod wire;
 
 use crate::{
     CataloguePage, Confirmation, Connector, ConnectorError, OrderPush, Platform, PushedOrder,
     WebhookEvent, http_client, request_timeout, transport_error,
 };
-use anycart_store::SalesforceSettings;
+use anycart_store::{SalesforceSettings, Store};
 use async_trait::async_trait;
 use convert::Placement;
 use reqwest::header::HeaderMap;
@@ -27,9 +36,10 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use slas::{OrderShopper, Token};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wire::*;
 
 /// Search hits per import page; also the most ids one Shopper Products request
@@ -41,10 +51,6 @@ pub const IMPORT_PAGE_SIZE: usize = 24;
 pub const THROTTLE_WAIT_MS_MAX: u64 = 5_000;
 /// 429 answers one call waits out before giving up.
 pub const THROTTLE_RETRIES_MAX: usize = 2;
-/// A token is renewed this long before SLAS says it expires (clock skew, latency).
-const TOKEN_EXPIRY_MARGIN_S: i64 = 60;
-/// Tokens one connector caches (one per order shopper plus the catalogue shopper).
-const TOKEN_CACHE_MAX: usize = 64;
 /// The default shipping method id (the reference storefront's ground shipping).
 pub const DEFAULT_SHIPPING_METHOD_ID: &str = "001";
 /// The default payment method id; the merchant creates it in Business Manager.
@@ -75,35 +81,22 @@ pub struct SalesforceConnector {
     root_category_id: String,
     client: reqwest::Client,
     timeout: Duration,
-    /// Shopper tokens by usid ("" for the catalogue shopper).
+    /// Shopper tokens by customer id ("" for the catalogue shopper).
     tokens: Mutex<HashMap<String, Token>>,
-}
-
-/// A cached SLAS shopper token.
-#[derive(Clone)]
-struct Token {
-    access: SecretString,
-    customer_id: Option<String>,
-    renew_at: Instant,
+    /// Where the guest each order is placed as is recorded; only the outbox,
+    /// which pushes orders, gives one (see [`SalesforceConnector::with_store`]).
+    store: Option<Store>,
 }
 
 /// One SCAPI call: method, path below the organization, query, optional JSON body,
-/// and the shopper (usid) it is made as.
+/// and the order shopper it is made as (`None`: the catalogue shopper).
 struct Call<'a, B> {
     method: Method,
     path: String,
     query: Vec<(&'static str, String)>,
     body: Option<&'a B>,
-    usid: Option<&'a str>,
+    shopper: Option<&'a OrderShopper>,
     what: &'static str,
-}
-
-/// The guest shopper one anycart order is placed as.
-struct OrderShopper {
-    anycart_id: String,
-    usid: String,
-    /// Shopper Customers path of the shopper's orders and baskets.
-    customer_path: String,
 }
 
 /// Checks a short code / organization id / site id the way SCAPI spells them, so
@@ -165,73 +158,17 @@ impl SalesforceConnector {
             client: http_client()?,
             timeout: request_timeout(c.request_timeout_ms),
             tokens: Mutex::new(HashMap::new()),
+            store: None,
         })
     }
 
-    /// A valid shopper token for `usid` (`None`: the catalogue shopper), from the
-    /// cache unless it expires soon or `fresh` is asked for.
-    async fn token(&self, usid: Option<&str>, fresh: bool) -> Result<Token, ConnectorError> {
-        let key = usid.unwrap_or_default().to_string();
-        if !fresh && let Some(t) = self.cached_token(&key) {
-            return Ok(t);
+    /// This connector recording the guest each order is placed as in `store`;
+    /// without it orders cannot be pushed exactly once, so they are refused.
+    pub fn with_store(self, store: Store) -> Self {
+        SalesforceConnector {
+            store: Some(store),
+            ..self
         }
-        let token = self.request_token(usid).await?;
-        let mut cache = self
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Bounded: order shoppers come and go, so the cache is simply started over.
-        if cache.len() >= TOKEN_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(key, token.clone());
-        Ok(token)
-    }
-
-    /// The cached token of the shopper `key`, unless it is due for renewal.
-    fn cached_token(&self, key: &str) -> Option<Token> {
-        self.tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(key)
-            .filter(|t| t.renew_at > Instant::now())
-            .cloned()
-    }
-
-    /// Asks SLAS for a new shopper token (client credentials, as `usid` if given).
-    async fn request_token(&self, usid: Option<&str>) -> Result<Token, ConnectorError> {
-        let url = format!(
-            "{}/shopper/auth/v1/organizations/{}/oauth2/token",
-            self.base, self.organization_id
-        );
-        let mut form = vec![
-            ("grant_type", "client_credentials"),
-            ("channel_id", self.site_id.as_str()),
-        ];
-        if let Some(u) = usid {
-            form.push(("usid", u));
-        }
-        let response = self
-            .client
-            .post(&url)
-            .timeout(self.timeout)
-            .basic_auth(
-                self.client_id.expose_secret(),
-                Some(self.client_secret.expose_secret()),
-            )
-            .form(&form)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(status_error(status, "SLAS token", &body));
-        }
-        let t: TokenResponse = response.json().await.map_err(|e| {
-            ConnectorError::Transient(format!("unreadable SLAS token response: {e}"))
-        })?;
-        token_from(t)
     }
 
     /// Sends one SCAPI call as the call's shopper: renews the token once on a 401,
@@ -250,7 +187,7 @@ impl SalesforceConnector {
         let mut renewed = false;
         let mut throttled = 0;
         loop {
-            let token = self.token(call.usid, renewed).await?;
+            let token = self.token(call.shopper, renewed).await?;
             let mut request = self
                 .client
                 .request(call.method.clone(), &url)
@@ -292,7 +229,7 @@ impl SalesforceConnector {
     fn get<'a>(
         path: String,
         query: Vec<(&'static str, String)>,
-        usid: Option<&'a str>,
+        shopper: Option<&'a OrderShopper>,
         what: &'static str,
     ) -> Call<'a, ()> {
         Call {
@@ -300,7 +237,7 @@ impl SalesforceConnector {
             path,
             query,
             body: None,
-            usid,
+            shopper,
             what,
         }
     }
@@ -310,9 +247,12 @@ impl SalesforceConnector {
         // Build first: an unmappable order fails before any network call.
         let basket_body = convert::basket_request(push, &self.shipping_method_id)?;
         let payment_body = convert::payment_request(push, &self.payment_method_id)?;
-        let shopper = self.order_shopper(push.order.id.to_string()).await?;
-        // Placed already (the response was lost, or the worker died after it)?
-        if let Some(pushed) = self.placed_order(&shopper).await? {
+        let shopper = self.order_shopper(&push.order).await?;
+        // Placed already (the response was lost, or the worker died after it)? A
+        // guest SLAS has only just issued has placed nothing.
+        if shopper.resumed
+            && let Some(pushed) = self.placed_order(&shopper).await?
+        {
             return Ok(pushed);
         }
         let basket = self.order_basket(&shopper, &basket_body).await?;
@@ -324,29 +264,6 @@ impl SalesforceConnector {
         self.create_order(&shopper, basket.basket_id).await
     }
 
-    /// The guest shopper this anycart order is placed as (its usid is derived from
-    /// the order id, so every retry is the same shopper).
-    async fn order_shopper(&self, anycart_id: String) -> Result<OrderShopper, ConnectorError> {
-        let usid = convert::order_usid(&anycart_id);
-        let customer_id = self
-            .token(Some(&usid), false)
-            .await?
-            .customer_id
-            // It goes into URL paths: only plain identifiers.
-            .filter(|c| valid_identifier(c))
-            .ok_or_else(|| {
-                ConnectorError::Malformed("SLAS token response without a usable customer_id".into())
-            })?;
-        let customer_path = format!(
-            "/customer/shopper-customers/v1/organizations/{{organizationId}}/customers/{customer_id}"
-        );
-        Ok(OrderShopper {
-            anycart_id,
-            usid,
-            customer_path,
-        })
-    }
-
     /// The platform order an earlier attempt placed for this anycart order, if any.
     async fn placed_order(
         &self,
@@ -356,7 +273,7 @@ impl SalesforceConnector {
             .call(Self::get(
                 format!("{}/orders", shopper.customer_path),
                 vec![],
-                Some(&shopper.usid),
+                Some(shopper),
                 "getCustomerOrders",
             ))
             .await?;
@@ -383,28 +300,30 @@ impl SalesforceConnector {
         shopper: &OrderShopper,
         basket_body: &BasketRequest,
     ) -> Result<Basket, ConnectorError> {
-        let baskets: BasketsResult = self
-            .call(Self::get(
-                format!("{}/baskets", shopper.customer_path),
-                vec![],
-                Some(&shopper.usid),
-                "getCustomerBaskets",
-            ))
-            .await?;
-        let existing = baskets
-            .baskets
-            .into_iter()
-            .find(|b| b.anycart_order_id.as_deref() == Some(shopper.anycart_id.as_str()));
-        if let Some(b) = existing {
-            tracing::info!(order_id = %shopper.anycart_id, basket_id = %b.basket_id, "resuming an earlier attempt's basket");
-            return Ok(b);
+        if shopper.resumed {
+            let baskets: BasketsResult = self
+                .call(Self::get(
+                    format!("{}/baskets", shopper.customer_path),
+                    vec![],
+                    Some(shopper),
+                    "getCustomerBaskets",
+                ))
+                .await?;
+            let existing = baskets
+                .baskets
+                .into_iter()
+                .find(|b| b.anycart_order_id.as_deref() == Some(shopper.anycart_id.as_str()));
+            if let Some(b) = existing {
+                tracing::info!(order_id = %shopper.anycart_id, basket_id = %b.basket_id, "resuming an earlier attempt's basket");
+                return Ok(b);
+            }
         }
         self.call(Call {
             method: Method::POST,
             path: "/checkout/shopper-baskets/v1/organizations/{organizationId}/baskets".into(),
             query: vec![],
             body: Some(basket_body),
-            usid: Some(&shopper.usid),
+            shopper: Some(shopper),
             what: "createBasket",
         })
         .await
@@ -425,7 +344,7 @@ impl SalesforceConnector {
                 ),
                 query: vec![],
                 body: Some(payment_body),
-                usid: Some(&shopper.usid),
+                shopper: Some(shopper),
                 what: "addPaymentInstrumentToBasket",
             })
             .await?;
@@ -444,7 +363,7 @@ impl SalesforceConnector {
                 path: "/checkout/shopper-orders/v1/organizations/{organizationId}/orders".into(),
                 query: vec![],
                 body: Some(&OrderRequest { basket_id }),
-                usid: Some(&shopper.usid),
+                shopper: Some(shopper),
                 what: "createOrder",
             })
             .await?;
@@ -491,22 +410,6 @@ impl SalesforceConnector {
         }
         Ok(out)
     }
-}
-
-/// A token response made into a cached token, renewed [`TOKEN_EXPIRY_MARGIN_S`]
-/// before it expires.
-fn token_from(t: TokenResponse) -> Result<Token, ConnectorError> {
-    if t.access_token.is_empty() || t.expires_in <= 0 {
-        return Err(ConnectorError::Malformed(
-            "SLAS token response without a usable access token".into(),
-        ));
-    }
-    let lifetime_s = u64::try_from(t.expires_in - TOKEN_EXPIRY_MARGIN_S).unwrap_or(0);
-    Ok(Token {
-        access: SecretString::from(t.access_token),
-        customer_id: t.customer_id,
-        renew_at: Instant::now() + Duration::from_secs(lifetime_s),
-    })
 }
 
 /// A basket may only be used when its id is safe in a URL path and it still

@@ -22,10 +22,11 @@ use anycart_connectors::webhooks::{IngestError, ingest};
 use anycart_connectors::{ConnectorError, Platform, connector_for};
 use anycart_core::VariantId;
 use anycart_store::{ConnectionRecord, ExternalKind, OutboxState, Store};
-use anycart_store::{PlatformSettings, SalesforceSettings, Secret};
+use anycart_store::{CredentialsKey, PlatformSettings, SalesforceSettings, Secret};
 use common::*;
 use fakes::salesforce::{Failure, FakeSalesforce, Op};
 use reqwest::header::HeaderMap;
+use secrecy::ExposeSecret;
 use std::time::{Duration, Instant};
 
 /// The fake's product id for the shop's variant.
@@ -176,6 +177,102 @@ async fn one_salesforce_order_per_anycart_order_under_failures_lost_responses_an
         // A late worker changes nothing.
         deliver_due(&store, i64::MAX / 4).await.unwrap();
         assert_eq!(fake.orders().len(), 4, "{name}");
+    }
+}
+
+/// The guest SLAS issues for client credentials with `usid` (the customer id).
+async fn slas_guest_for_usid(fake: &FakeSalesforce, usid: &str) -> String {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{}/shopper/auth/v1/organizations/{}/oauth2/token",
+            fake.base_url, fake.organization_id
+        ))
+        .basic_auth(&fake.client_id, Some(&fake.client_secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("channel_id", fake.site_id.as_str()),
+            ("usid", usid),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["customer_id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn retries_act_as_the_recorded_slas_guest_and_stop_when_slas_no_longer_takes_it() {
+    for (name, store, _dir) in stores().await {
+        // Guests' refresh tokens are sealed at rest like the connection's secrets.
+        let key = CredentialsKey::from_base64(&CredentialsKey::generate()).unwrap();
+        let store = store.with_credentials_key(key);
+        let (fake, s) = setup(&store).await;
+        // The fake is SLAS as specified: the same self-made usid twice is not
+        // promised to be the same guest, and here it never is.
+        let usid = "2f3c9a6e-0d4b-8e1f-9a2b-3c4d5e6f7a8b";
+        assert_ne!(
+            slas_guest_for_usid(&fake, usid).await,
+            slas_guest_for_usid(&fake, usid).await,
+            "{name}"
+        );
+
+        // createOrder's response is lost: the retry acts as the guest recorded
+        // before the basket was made (a new connector, no cached token: through the
+        // refresh token) and finds the order.
+        let first = sell(&store, &s, 1).await;
+        fake.lose_next(Op::CreateOrder, Duration::from_millis(TEST_TIMEOUT_MS * 3));
+        let now = drain(&store, &s, 2_000).await;
+        let d = store
+            .order_delivery(s.merchant, first)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.state, OutboxState::Delivered, "{name}");
+        assert_eq!(
+            d.confirmation_status.as_deref(),
+            Some("already_on_platform"),
+            "{name}"
+        );
+        let guest = store
+            .platform_guest(s.merchant, first, "salesforce")
+            .await
+            .unwrap()
+            .unwrap();
+        let orders = fake.orders();
+        assert_eq!(orders.len(), 1, "{name}");
+        assert_eq!(orders[0].customer_id, guest.customer_id, "{name}");
+        assert_eq!(
+            d.platform_order_id.as_deref(),
+            Some(orders[0].order_no.as_str())
+        );
+        assert!(!guest.refresh_token.expose_secret().is_empty(), "{name}");
+        assert!(guest.usid.is_some(), "{name}: what SLAS returned is kept");
+
+        // The same, but SLAS no longer takes the guest's refresh token when the
+        // retry comes (its 30 days are up): no Shopper API can find the order, so
+        // the item is dead-lettered for the merchant instead of placed twice.
+        let second = sell(&store, &s, 1).await;
+        fake.lose_next(Op::CreateOrder, Duration::from_millis(TEST_TIMEOUT_MS * 3));
+        deliver_due(&store, now + 1).await.unwrap();
+        assert_eq!(fake.orders().len(), 2, "{name}: placed, answer lost");
+        fake.expire_refresh_tokens();
+        drain(&store, &s, now + 2).await;
+        let d = store
+            .order_delivery(s.merchant, second)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((d.state, d.attempts), (OutboxState::Dead, 2), "{name}");
+        let error = d.last_error.unwrap_or_default();
+        assert!(
+            error.contains("Bad or missing refresh token")
+                && error.contains("Business Manager")
+                && error.contains(&format!("c_anycartOrderId = {second}")),
+            "{name}: {error}"
+        );
+        assert_eq!(fake.orders().len(), 2, "{name}: not placed twice");
     }
 }
 

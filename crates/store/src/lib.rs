@@ -32,6 +32,7 @@ mod outbox;
 mod payment_providers;
 mod payments;
 mod placements;
+mod platform_guests;
 mod reconcile;
 mod refunds;
 mod retention;
@@ -77,6 +78,7 @@ pub use payment_providers::{
 };
 pub use payments::{AttemptKey, AttemptState, CardUse, PaymentAttempt};
 pub use placements::{Campaign, Channel, Placement, PlacementSettings, Theme};
+pub use platform_guests::PlatformGuest;
 pub use reconcile::{
     AppliedStockLine, EXTERNAL_STOCK_LINES_MAX, ExternalStockChange, ExternalStockLine,
     StockApplied, StockFigure,

@@ -42,6 +42,8 @@ mod migrations;
 mod payments;
 #[path = "conformance/placements.rs"]
 mod placements;
+#[path = "conformance/platform_guests.rs"]
+mod platform_guests;
 #[path = "conformance/ucp.rs"]
 mod ucp;
 #[path = "conformance/users.rs"]

@@ -8,34 +8,12 @@ use crate::{
     decimal_amount,
 };
 use anycart_core::Currency;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// The shipment every SCAPI basket starts with.
 pub const DEFAULT_SHIPMENT_ID: &str = "me";
 /// Most units of a variant one import trusts (a larger ATS is clamped, never wraps).
 pub const ATS_UNITS_MAX: i64 = 1_000_000_000;
-
-/// The SLAS `usid` of the guest shopper that places anycart order `anycart_order_id`
-/// on the platform: a UUID derived from the id (SHA-256, version 8), so every
-/// attempt — after a timeout, a crash, a restart — acts as the same shopper and
-/// finds that shopper's basket and order instead of starting over.
-pub fn order_usid(anycart_order_id: &str) -> String {
-    let digest = Sha256::digest(format!("anycart-order:{anycart_order_id}").as_bytes());
-    let mut b = [0_u8; 16];
-    b.copy_from_slice(&digest[..16]);
-    b[6] = (b[6] & 0x0f) | 0x80; // version 8 (custom)
-    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
 
 fn number(amount_minor: i64, currency: &Currency) -> Result<serde_json::Number, ConnectorError> {
     let s = decimal_amount(amount_minor, currency.exponent());
@@ -336,16 +314,6 @@ fn imported_product(p: Product, variants: Vec<ImportedVariant>) -> ImportedProdu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn usids_are_stable_uuids_per_order() {
-        let a = order_usid("ord_1");
-        assert_eq!(a, order_usid("ord_1"));
-        assert_ne!(a, order_usid("ord_2"));
-        assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "8", "version 8: {a}");
-        assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
-    }
 
     #[test]
     fn cursors_are_offsets() {

@@ -1,5 +1,8 @@
 //! A fake Salesforce B2C Commerce API (SCAPI) on 127.0.0.1: SLAS token endpoint
-//! (private client, Basic auth, `channel_id`, `usid` → the same guest customer),
+//! (private client, Basic auth, `channel_id`; client credentials issue a new guest
+//! every time, whatever `usid` is sent, since SLAS does not promise a self-made
+//! `usid` maps to the same guest twice; the `refresh_token` grant issues tokens for
+//! the same guest, with the refresh token unchanged as for a private client),
 //! Shopper Search, Shopper Products, Shopper Customers (baskets, orders), Shopper
 //! Baskets and Shopper Orders, at their real paths with Bearer tokens and RFC 7807
 //! error bodies. It validates what B2C Commerce would refuse, keeps baskets, orders
@@ -78,7 +81,8 @@ struct Master {
 #[derive(Default)]
 struct Site {
     tokens: HashMap<String, (String, bool)>,
-    customers_by_usid: HashMap<String, String>,
+    /// Guest refresh tokens: customer id, usid, still accepted.
+    refresh_tokens: HashMap<String, (String, String, bool)>,
     next_id: u64,
     baskets: BTreeMap<String, FakeBasket>,
     orders: Vec<FakeOrder>,
@@ -203,6 +207,13 @@ impl FakeSalesforce {
     /// Makes every Shopper API request answer 500 until turned off.
     pub fn fail_always(&self, on: bool) {
         self.state.lock().unwrap().fail_always = on;
+    }
+
+    /// Makes SLAS refuse every refresh token issued so far (their 30 days are up).
+    pub fn expire_refresh_tokens(&self) {
+        for t in self.state.lock().unwrap().refresh_tokens.values_mut() {
+            t.2 = false;
+        }
     }
 
     /// Revokes every issued token (they expired).
@@ -330,9 +341,6 @@ async fn token(
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return slas_error(StatusCode::BAD_REQUEST, "Invalid grant_type");
-    }
     if form.get("channel_id") != Some(&config.site_id) {
         return slas_error(StatusCode::BAD_REQUEST, "Invalid channel_id");
     }
@@ -340,24 +348,39 @@ async fn token(
     site.token_requests += 1;
     site.next_id += 1;
     let n = site.next_id;
-    let usid = match form.get("usid") {
-        Some(u) if u.len() == 36 && u.chars().all(|c| c == '-' || c.is_ascii_hexdigit()) => {
-            u.clone()
+    let (customer, usid, refresh) = match form.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => {
+            match form.get("usid") {
+                Some(u) if u.is_empty() || u.len() > 128 => {
+                    return slas_error(StatusCode::BAD_REQUEST, "Invalid usid");
+                }
+                // Not promised to be the same guest as before: a new one, always.
+                _ => {}
+            }
+            let usid = random_uuid();
+            let customer = format!("ab{}", &usid.replace('-', "")[..24]);
+            let refresh = format!("{}.{n}", random_uuid().replace('-', ""));
+            site.refresh_tokens
+                .insert(refresh.clone(), (customer.clone(), usid.clone(), true));
+            (customer, usid, refresh)
         }
-        Some(_) => return slas_error(StatusCode::BAD_REQUEST, "Invalid usid"),
-        None => format!("00000000-0000-4000-8000-{n:012}"),
+        Some("refresh_token") => {
+            let refresh = form.get("refresh_token").cloned().unwrap_or_default();
+            match site.refresh_tokens.get(&refresh) {
+                Some((customer, usid, true)) => (customer.clone(), usid.clone(), refresh),
+                _ => {
+                    return slas_error(StatusCode::BAD_REQUEST, "Bad or missing refresh token.");
+                }
+            }
+        }
+        _ => return slas_error(StatusCode::BAD_REQUEST, "Invalid grant_type"),
     };
-    let customer = site
-        .customers_by_usid
-        .entry(usid.clone())
-        .or_insert_with(|| format!("abcd{n:08}"))
-        .clone();
     let access = format!("slas-token-{n}");
     site.tokens.insert(access.clone(), (customer.clone(), true));
     Json(json!({
         "access_token": access,
         "id_token": "",
-        "refresh_token": format!("refresh-{n}"),
+        "refresh_token": refresh,
         "expires_in": 1800,
         "refresh_token_expires_in": 2592000,
         "token_type": "BEARER",
@@ -654,6 +677,20 @@ async fn customer_list(
             "No such resource.",
         ),
     }
+}
+
+/// A version 4 UUID, as SLAS makes usids.
+fn random_uuid() -> String {
+    let b: [u8; 16] = rand::random();
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
 }
 
 fn basket_json(b: &FakeBasket) -> Value {
