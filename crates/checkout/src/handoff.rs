@@ -11,7 +11,9 @@
 //!   HMAC under the service's secret, and every try is throttled per client
 //!   ([`Action::OpenHandoff`]); at the default budget a client gets ~10⁻⁸ of a
 //!   chance per live code per hour;
-//! - short-lived: [`HANDOFF_TTL_MS_MAX`], and never past the session's own hold;
+//! - short-lived: [`HANDOFF_TTL_MS_MAX`], and never past the session's own hold,
+//!   which issuing renews for the full session TTL (an anonymous TV session's
+//!   hold is short, and the shopper still has to find their phone);
 //! - single-use: the first phone's claim wins (`Store::claim_handoff`); that
 //!   phone may reload, every other phone is told the checkout is open elsewhere.
 
@@ -109,10 +111,8 @@ impl CheckoutService {
             Some(p) if p.enabled => {}
             _ => return Err(CheckoutError::NotFound(Resource::Placement)),
         }
-        let s = self.get(merchant, session).await?;
-        if s.status.is_terminal() {
-            return Err(CheckoutError::SessionEnded(s.status));
-        }
+        // The hold is renewed first, so the code (capped by it) gets its full life.
+        let s = self.hand_off(merchant, session).await?;
         let now = self.now_ms();
         let expires_at_ms = (now + HANDOFF_TTL_MS_MAX).min(s.expires_at_ms);
         for _ in 0..ISSUE_ATTEMPTS_MAX {

@@ -182,3 +182,89 @@ async fn guessing_codes_is_throttled_per_client() {
         );
     }
 }
+
+/// When `session` expires, in ms since the epoch (from its `expires_at`).
+async fn expires_at_ms(app: &TestApp, pk: &str, session: &str) -> i128 {
+    let s = app
+        .client
+        .get(format!("{}/checkout_sessions/{session}", app.base))
+        .bearer_auth(pk)
+        .header("API-Version", crate::helpers::API_VERSION)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let at = time::OffsetDateTime::parse(
+        s["expires_at"].as_str().expect("expires_at"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    at.unix_timestamp_nanos() / 1_000_000
+}
+
+#[tokio::test]
+async fn a_handoff_outlives_the_tvs_short_anonymous_hold() {
+    for app in apps().await {
+        let (pk, session) = tv_session(&app, 2).await;
+        let variant = app.variant("BTL-750-BLU");
+        let held = app.available(&variant).await;
+        let anonymous_ttl_ms = i128::from(anycart_checkout::ANONYMOUS_TTL_MS_DEFAULT);
+        let before = expires_at_ms(&app, &pk, &session).await;
+
+        let (status, ho) = issue(&app, &pk, &session).await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {ho:#}", app.backend);
+        let code = ho["code"].as_str().unwrap().to_string();
+        let after = expires_at_ms(&app, &pk, &session).await;
+        assert!(
+            after - before > anonymous_ttl_ms,
+            "{}: issuing a code renews the hold for the full session TTL ({before} → {after})",
+            app.backend
+        );
+        let code_expires = time::OffsetDateTime::parse(
+            ho["expires_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+        .unix_timestamp_nanos()
+            / 1_000_000;
+        assert!(
+            code_expires <= after,
+            "{}: the code never outlives the hold",
+            app.backend
+        );
+
+        // The shopper takes longer than the anonymous hold to find their phone.
+        app.clock
+            .advance_ms(anycart_checkout::ANONYMOUS_TTL_MS_DEFAULT + 1_000);
+        app.state.checkout.sweep_once().await.unwrap();
+        assert_eq!(
+            app.available(&variant).await,
+            held,
+            "{}: the stock is still held",
+            app.backend
+        );
+        let (status, _, page) = open(&app, &code, None).await;
+        assert_eq!(status, StatusCode::OK, "{}: {page}", app.backend);
+        // The phone's first change (no email yet) keeps the full hold too.
+        let address_only = app
+            .post_with(
+                &format!("/checkout_sessions/{session}"),
+                json!({ "fulfillment_details": { "name": "T V", "address": crate::helpers::address("US", "CA") } }),
+                &pk,
+                &uuid::Uuid::now_v7().to_string(),
+            )
+            .await;
+        assert_eq!(
+            address_only.status,
+            StatusCode::OK,
+            "{:#}",
+            address_only.body
+        );
+        app.clock
+            .advance_ms(anycart_checkout::ANONYMOUS_TTL_MS_DEFAULT + 1_000);
+        app.state.checkout.sweep_once().await.unwrap();
+        assert_eq!(app.available(&variant).await, held, "{}", app.backend);
+    }
+}
