@@ -268,3 +268,30 @@ async fn a_handoff_outlives_the_tvs_short_anonymous_hold() {
         assert_eq!(app.available(&variant).await, held, "{}", app.backend);
     }
 }
+
+#[tokio::test]
+async fn a_session_has_one_live_code_at_a_time() {
+    for app in apps().await {
+        let (pk, session) = tv_session(&app, 1).await;
+        let (status, first) = issue(&app, &pk, &session).await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {first:#}", app.backend);
+        let (status, second) = issue(&app, &pk, &session).await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {second:#}", app.backend);
+        let (old, new) = (
+            first["code"].as_str().unwrap(),
+            second["code"].as_str().unwrap(),
+        );
+        assert_ne!(old, new, "a fresh code");
+        // The old code is dead; the new one works, once.
+        let (status, _, page) = open(&app, old, None).await;
+        assert_eq!(status, StatusCode::GONE, "{}: {page}", app.backend);
+        assert!(page.contains("newer code"), "{page}");
+        let (status, cookie, page) = open(&app, new, None).await;
+        assert_eq!(status, StatusCode::OK, "{}: {page}", app.backend);
+        // Once a phone has the session, no further code lets another phone in.
+        let (status, body) = issue(&app, &pk, &session).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{}: {body:#}", app.backend);
+        assert_eq!(body["code"], "handoff_taken", "{body:#}");
+        assert_eq!(open(&app, new, cookie.as_deref()).await.0, StatusCode::OK);
+    }
+}

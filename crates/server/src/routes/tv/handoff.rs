@@ -82,7 +82,10 @@ fn display_code(code: &str) -> String {
 
 /// A hand-off code for the TV's session: the shopper's phone opens its URL (or
 /// scans its QR code) and continues the same held checkout. Only a placement's
-/// own publishable key may ask, for a live session of its merchant.
+/// own publishable key may ask, for a live session of its merchant. Issuing
+/// renews the session's hold for the full session TTL. A session has one current
+/// code: asking again replaces an unopened code (the old one stops working);
+/// once a phone has opened one, asking again is `409 handoff_taken`.
 #[utoipa::path(post, path = "/widget/handoffs", tag = "Widget",
     request_body = HandoffRequest,
     responses((status = 201, body = HandoffWire), (status = "4XX", body = ErrorWire)),
@@ -151,7 +154,7 @@ fn claim_cookie(state: &AppState, secret: &str) -> Option<HeaderValue> {
     responses((status = 200, content_type = "text/html", description = "The checkout, continuing the TV's session"),
               (status = 404, content_type = "text/html", description = "No such code"),
               (status = 409, content_type = "text/html", description = "Already opened on another device"),
-              (status = 410, content_type = "text/html", description = "The code expired, or the checkout ended"),
+              (status = 410, content_type = "text/html", description = "The code expired, a newer one replaced it, or the checkout ended"),
               (status = 429, content_type = "text/html", description = "Too many codes tried from here")))]
 pub async fn phone_page(
     State(state): State<AppState>,
@@ -189,6 +192,11 @@ pub async fn phone_page(
             StatusCode::GONE,
             "handoff_expired",
             "This code has expired. Start again on the TV to get a new one.",
+        ),
+        OpenedHandoff::Replaced => notice_page(
+            StatusCode::GONE,
+            "handoff_replaced",
+            "The TV shows a newer code now. Use that one.",
         ),
         OpenedHandoff::Unknown => notice_page(
             StatusCode::NOT_FOUND,
