@@ -6,7 +6,8 @@
 //      the TV shows a code and its QR; a phone (a second browser context) opens the
 //      code, finishes the checkout, and the TV shows "Paid — order #…";
 //   2. the same code on a third context is refused ("already open on another
-//      device"); unknown and malformed codes get their own pages;
+//      device"); unknown and malformed codes get their own pages; the phone's
+//      funnel events count for the TV's placement (admin analytics API);
 //   2b. a returning shopper (the phone's buyer ticked "Remember me") confirms on
 //      the TV instead: "I've bought here before", the email on the on-screen
 //      keyboard, the emailed code (from the demo's log) on the number pad, all
@@ -187,6 +188,16 @@ try {
     const mine = orders.body.data.find((o) => String(o.number) === order);
     assert.ok(mine, `order ${order} in the admin API`);
     assert.equal(mine.line_items[0].quantity, 2, 'the two units the TV held');
+    // The phone's checkout app reported the funnel for the TV's placement.
+    const tvPlacement = frame.url().match(/\/tv\/(plc_[0-9a-f]+)/)[1];
+    let funnel = null;
+    for (let i = 0; i < 100; i++) {
+      funnel = await admin(demo, 'GET', `/analytics/funnel?placement=${tvPlacement}`);
+      if (funnel.body?.steps?.find((x) => x.step === 'paid')?.count >= 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const count = (step) => funnel.body.steps.find((x) => x.step === step).count;
+    assert.ok(count('paid') >= 1 && count('checkout_started') >= 1 && count('payment_attempted') >= 1, `the hand-off in the funnel: ${JSON.stringify(funnel.body.steps)}`);
     // Reloading on the same phone is fine; the checkout has ended by now.
     const again = await phone.goto(`${demo.base_url}/h/${code}`);
     assert.equal(again.status(), 410);

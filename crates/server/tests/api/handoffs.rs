@@ -295,3 +295,89 @@ async fn a_session_has_one_live_code_at_a_time() {
         assert_eq!(open(&app, new, cookie.as_deref()).await.0, StatusCode::OK);
     }
 }
+
+#[tokio::test]
+async fn a_handoff_purchase_counts_in_the_placements_funnel() {
+    const BROWSER: &str = "Mozilla/5.0 (Linux; Android 15) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Mobile Safari/537.36";
+    for app in apps().await {
+        let (pk, session) = tv_session(&app, 1).await;
+        let (_, ho) = issue(&app, &pk, &session).await;
+        let code = ho["code"].as_str().unwrap();
+        let (status, _, page) = open(&app, code, None).await;
+        assert_eq!(status, StatusCode::OK, "{}: {page}", app.backend);
+        let start = page.find("id=\"anycart-config\">").unwrap() + "id=\"anycart-config\">".len();
+        let end = start + page[start..].find("</script>").unwrap();
+        let config: Value = serde_json::from_str(&page[start..end]).unwrap();
+        let view = &config["view"];
+        assert!(
+            view["view_id"].is_string(),
+            "{}: the phone page carries a signed view for funnel events: {config:#}",
+            app.backend
+        );
+        let placement = config["placement_id"].as_str().unwrap().to_string();
+
+        // The phone finishes the TV's checkout…
+        let ready = app
+            .post_with(
+                &format!("/checkout_sessions/{session}"),
+                json!({ "buyer": { "email": "tv@example.com" },
+                        "fulfillment_details": { "name": "T V", "address": crate::helpers::address("US", "CA") } }),
+                &pk,
+                &uuid::Uuid::now_v7().to_string(),
+            )
+            .await;
+        assert_eq!(ready.status, StatusCode::OK, "{:#}", ready.body);
+        let paid = app
+            .post_with(
+                &format!("/checkout_sessions/{session}/complete"),
+                payment("tok_visa"),
+                &pk,
+                &uuid::Uuid::now_v7().to_string(),
+            )
+            .await;
+        assert_eq!(paid.body["status"], "completed", "{:#}", paid.body);
+        // …and reports what the checkout app there reports as the shopper goes.
+        let steps = [
+            "impression",
+            "opened",
+            "checkout_started",
+            "contact",
+            "shipping",
+            "payment_attempted",
+            "paid",
+        ];
+        let report = json!({"key": pk, "placement": placement, "view_id": view["view_id"],
+            "view_token": view["view_token"],
+            "events": steps.iter().map(|s| json!({"step": s})).collect::<Vec<_>>()});
+        let r = app
+            .client
+            .post(format!("{}/events", app.base))
+            .header("User-Agent", BROWSER)
+            .header("Content-Type", "text/plain;charset=UTF-8")
+            .body(report.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        assert_eq!(r.json::<Value>().await.unwrap()["counted"], steps.len());
+
+        let funnel = app
+            .admin(
+                Method::GET,
+                &format!("/analytics/funnel?placement={placement}"),
+                None,
+            )
+            .await;
+        assert_eq!(funnel.status, StatusCode::OK, "{:#}", funnel.body);
+        for step in steps {
+            let count = funnel.body["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["step"] == step)
+                .unwrap()["count"]
+                .as_u64();
+            assert_eq!(count, Some(1), "{}: {step} of the hand-off", app.backend);
+        }
+    }
+}

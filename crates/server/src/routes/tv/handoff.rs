@@ -13,7 +13,9 @@ use crate::auth::{Caller, client_address};
 use crate::error::ApiError;
 use crate::extract::AcpJson;
 use crate::routes::acp::wire::ErrorWire;
-use crate::routes::widget::page::{Refusal, app_config, notice_page, page_response, refuse};
+use crate::routes::widget::page::{
+    Refusal, WidgetView, app_config, notice_page, page_response, refuse,
+};
 use crate::state::AppState;
 use anycart_checkout::handoff::{HANDOFF_CODE_LEN, OpenedHandoff, normalize_code};
 use anycart_checkout::placements::parse_origin;
@@ -210,7 +212,8 @@ pub async fn phone_page(
     Ok(res)
 }
 
-/// The checkout app on the phone, continuing `session`.
+/// The checkout app on the phone, continuing `session`, with a signed view so
+/// its funnel events count for the TV's placement.
 async fn continue_page(
     state: &AppState,
     placement: anycart_core::PlacementId,
@@ -237,6 +240,12 @@ async fn continue_page(
         return Ok(refuse(Refusal::ProductUnavailable));
     };
     config.resume_session_id = Some(session.id.to_string());
+    // The phone reports the funnel like the widget, attributed to the placement.
+    let ticket = state.checkout.issue_view(p.id);
+    config.view = Some(WidgetView {
+        view_id: ticket.view_id,
+        view_token: ticket.view_token,
+    });
     // The phone's page is the top-level document: nobody may frame it.
     page_response(&config, &live, "'none'")
 }
