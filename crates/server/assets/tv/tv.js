@@ -237,10 +237,12 @@
     focus('[data-key="1"]');
   }
 
+  // `error` is a sentence to show, or the Back button's click event (nothing to say).
   function backToHandoff(error) {
-    if (!st.session || !st.handoff) return productScreen(error);
+    var said = typeof error === 'string' ? error : '';
+    if (!st.session || !st.handoff) return productScreen(said);
     handoffScreen(st.handoff);
-    if (typeof error === 'string') root.querySelector('.status').replaceWith(problem(error));
+    if (said) root.querySelector('.status').replaceWith(problem(said));
   }
 
   function sendCode() {
