@@ -233,12 +233,16 @@ try {
     await page.getByLabel('Product', { exact: true }).selectOption({ label: 'Summit Water Bottle' });
     await page.getByLabel('Channel', { exact: true }).selectOption('display_ad');
     await page.getByLabel('Allowed host origins (one per line)').fill(pagesOrigin);
+    await page.getByLabel('Ad servers (one per line)').fill('https://ads.example.test');
     await page.getByLabel('Campaign name').fill('heatwave');
     await page.getByLabel('Creative').fill('300x250-red');
     await page.getByLabel('Brand colour', { exact: true }).fill(BRAND);
     await page.getByRole('button', { name: 'Create placement' }).click();
     await page.getByRole('heading', { name: 'Live preview' }).waitFor();
     placementId = (await page.getByTestId('snippet').textContent()).match(/plc_[0-9a-f]{32}/)[0];
+    const stored = await admin(demo, 'GET', `/placements/${placementId}`);
+    assert.deepEqual(stored.body.ad_servers, ['https://ads.example.test'], 'the form saves ad servers');
+    assert.equal(await page.getByLabel('Ad servers (one per line)').inputValue(), 'https://ads.example.test');
     const preview = await frameOf(page, `/dashboard/preview/${placementId}?layout=compact`);
     const buy = preview.getByRole('button', { name: 'Buy now' });
     await buy.waitFor();

@@ -6,7 +6,12 @@
 //      the TV shows a code and its QR; a phone (a second browser context) opens the
 //      code, finishes the checkout, and the TV shows "Paid — order #…";
 //   2. the same code on a third context is refused ("already open on another
-//      device"); unknown and malformed codes get their own pages;
+//      device"); unknown and malformed codes get their own pages; the phone's
+//      funnel events count for the TV's placement (admin analytics API);
+//   2b. a returning shopper (the phone's buyer ticked "Remember me") confirms on
+//      the TV instead: "I've bought here before", the email on the on-screen
+//      keyboard, the emailed code (from the demo's log) on the number pad, all
+//      with the arrow keys and Enter only; the TV shows "Paid — order #…";
 //   3. an ad through the demo ad server: publisher → ad server frame → creative →
 //      checkout, three origins; buy inside it; the publisher page never navigates;
 //   4. an ad chain whose outer origin is not allowed is refused;
@@ -43,6 +48,7 @@ async function startServer() {
   const child = spawn(BIN, ['serve', '--demo', '--addr', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
+  serverLog = () => stderr;
   const deadline = Date.now() + 60_000;
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
@@ -56,6 +62,35 @@ async function startServer() {
     await new Promise((r) => setTimeout(r, 100));
   }
   return { child, demo };
+}
+
+/** The server's log so far (the demo writes sign-in codes there). */
+let serverLog = () => '';
+
+/** Waits for the newest sign-in code the demo server logged for `email` after `after`. */
+async function codeFromLog(email, after) {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  for (;;) {
+    const found = [...serverLog().slice(after).matchAll(/demo sign-in code email=(\S+) code=(\d{6})/g)].filter((m) => m[1] === email);
+    if (found.length) return found[found.length - 1][2];
+    if (Date.now() > deadline) throw new Error(`no sign-in code for ${email} in the server log`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Types `text` on the TV's on-screen keyboard with the arrow keys and Enter only:
+ * for each character (or the one key `text` when `oneKey`), up or down to its
+ * row, then along the row to it, then Enter. */
+async function typeOnTv(page, frame, text, oneKey = false) {
+  const here = () => frame.evaluate(() => ({ row: Number(document.activeElement.dataset.row), col: Number(document.activeElement.dataset.col) }));
+  for (const ch of oneKey ? [text] : [...text]) {
+    const target = frame.locator(`[data-key="${ch}"]`);
+    const to = { row: Number(await target.getAttribute('data-row')), col: Number(await target.getAttribute('data-col')) };
+    for (let at = await here(), n = 0; at.row !== to.row && n < 10; at = await here(), n++) await page.keyboard.press(to.row > at.row ? 'ArrowDown' : 'ArrowUp');
+    for (let at = await here(), n = 0; at.col !== to.col && n < 12; at = await here(), n++) await page.keyboard.press(to.col > at.col ? 'ArrowRight' : 'ArrowLeft');
+    assert.equal(await frame.evaluate(() => document.activeElement.dataset.key), ch, `the arrows reach ${ch}`);
+    await page.keyboard.press('Enter');
+  }
 }
 
 async function admin(demo, method, path, body) {
@@ -77,8 +112,9 @@ async function frameWith(page, part) {
   }
 }
 
-/** Contact, shipping and a good card in the checkout app `frame`. */
-async function payInWidget(frame, email) {
+/** Contact, shipping and a good card in the checkout app `frame` ("Remember me"
+ * ticked when `remember`). */
+async function payInWidget(frame, email, remember = false) {
   await frame.getByLabel('Email').fill(email);
   await frame.getByLabel('Full name').fill('Grace Hopper');
   await frame.getByLabel('Address').fill('1 Market St');
@@ -91,6 +127,7 @@ async function payInWidget(frame, email) {
   await frame.getByLabel('Card number').fill('4242 4242 4242 4242');
   await frame.getByLabel('Expiry (MM/YY)').fill('12/30');
   await frame.getByLabel('CVC').fill('123');
+  if (remember) await frame.getByLabel('Remember me for faster checkout').check();
   await frame.getByRole('button', { name: /^Pay / }).click();
   const number = frame.getByTestId('order-number');
   await number.waitFor();
@@ -141,7 +178,7 @@ try {
     phone.setDefaultTimeout(STEP_TIMEOUT_MS);
     const opened = await phone.goto(`${demo.base_url}/h/${code.toLowerCase()}`);
     assert.equal(opened.status(), 200);
-    const order = await payInWidget(phone.mainFrame(), 'grace@example.com');
+    const order = await payInWidget(phone.mainFrame(), 'grace@example.com', true);
     await phone.screenshot({ path: join(SHOTS, 'tv-3-phone-paid.png') });
     const paid = frame.getByTestId('tv-paid');
     await paid.waitFor();
@@ -151,6 +188,16 @@ try {
     const mine = orders.body.data.find((o) => String(o.number) === order);
     assert.ok(mine, `order ${order} in the admin API`);
     assert.equal(mine.line_items[0].quantity, 2, 'the two units the TV held');
+    // The phone's checkout app reported the funnel for the TV's placement.
+    const tvPlacement = frame.url().match(/\/tv\/(plc_[0-9a-f]+)/)[1];
+    let funnel = null;
+    for (let i = 0; i < 100; i++) {
+      funnel = await admin(demo, 'GET', `/analytics/funnel?placement=${tvPlacement}`);
+      if (funnel.body?.steps?.find((x) => x.step === 'paid')?.count >= 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const count = (step) => funnel.body.steps.find((x) => x.step === step).count;
+    assert.ok(count('paid') >= 1 && count('checkout_started') >= 1 && count('payment_attempted') >= 1, `the hand-off in the funnel: ${JSON.stringify(funnel.body.steps)}`);
     // Reloading on the same phone is fine; the checkout has ended by now.
     const again = await phone.goto(`${demo.base_url}/h/${code}`);
     assert.equal(again.status(), 410);
@@ -171,6 +218,52 @@ try {
     assert.equal(typed.status(), 200);
     await page.locator('[data-code="handoff_malformed"]').waitFor();
     await ctx.close();
+  });
+
+  await check('TV: a returning shopper confirms on the TV with the emailed code, arrows and Enter only', async () => {
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+    tv.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await tv.goto(demo.tv_page_url);
+    const frame = await frameWith(tv, '/tv/plc_');
+    await frame.locator('#buy').waitFor();
+    await tv.locator('#tv').focus();
+    assert.equal(await focusedId(frame), 'buy');
+    await tv.keyboard.press('Enter');
+    await frame.getByTestId('handoff-code').waitFor();
+    assert.equal(await focusedId(frame), 'cancel');
+    await tv.keyboard.press('ArrowLeft');
+    assert.equal(await focusedId(frame), 'returning', "I've bought here before");
+    await tv.keyboard.press('Enter');
+    await frame.getByTestId('tv-email').waitFor();
+    await typeOnTv(tv, frame, 'grace@example');
+    await typeOnTv(tv, frame, '.com', true);
+    assert.equal(await frame.getByTestId('tv-email').textContent(), 'grace@example.com');
+    await tv.screenshot({ path: join(SHOTS, 'tv-5-keyboard.png') });
+    const logAt = serverLog().length;
+    // Down from the last row of keys, then left, reaches "Email me a code".
+    await tv.keyboard.press('ArrowDown');
+    for (let i = 0; i < 3 && (await focusedId(frame)) !== 'send-code'; i++) await tv.keyboard.press('ArrowLeft');
+    assert.equal(await focusedId(frame), 'send-code');
+    await tv.keyboard.press('Enter');
+    await frame.getByTestId('tv-otp').waitFor();
+    const otp = await codeFromLog('grace@example.com', logAt);
+    // A wrong code first: refused on the TV, and the right one still works.
+    await typeOnTv(tv, frame, otp === '000000' ? '111111' : '000000');
+    assert.equal(await focusedId(frame), 'confirm', 'the pad moves on to Confirm after six digits');
+    await tv.keyboard.press('Enter');
+    await frame.locator('[role="alert"]').waitFor();
+    await typeOnTv(tv, frame, otp);
+    await tv.screenshot({ path: join(SHOTS, 'tv-6-code.png') });
+    await tv.keyboard.press('Enter');
+    const paid = frame.getByTestId('tv-paid');
+    await paid.waitFor();
+    const number = (await paid.textContent()).match(/^Paid — order #(\d+)$/)?.[1];
+    assert.ok(number, await paid.textContent());
+    await tv.screenshot({ path: join(SHOTS, 'tv-7-returning-paid.png') });
+    const orders = await admin(demo, 'GET', '/orders');
+    const mine = orders.body.data.find((o) => String(o.number) === number);
+    assert.ok(mine, `order ${number} in the admin API`);
+    await tv.close();
   });
 
   let adServerOrigin = '';

@@ -168,6 +168,9 @@ pub enum CheckoutError {
     /// The session is completed, canceled or expired and can no longer change.
     #[error("session is {}", .0.as_str())]
     SessionEnded(CheckoutStatus),
+    /// A hand-off code was asked for a session a phone has already claimed.
+    #[error("the checkout is already open on a phone")]
+    HandoffClaimed,
     /// Cancel asked of a session that already ended.
     #[error("session is already {}", .0.as_str())]
     NotCancelable(CheckoutStatus),

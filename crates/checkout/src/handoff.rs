@@ -11,9 +11,15 @@
 //!   HMAC under the service's secret, and every try is throttled per client
 //!   ([`Action::OpenHandoff`]); at the default budget a client gets ~10⁻⁸ of a
 //!   chance per live code per hour;
-//! - short-lived: [`HANDOFF_TTL_MS_MAX`], and never past the session's own hold;
+//! - short-lived: [`HANDOFF_TTL_MS_MAX`], and never past the session's own hold,
+//!   which issuing renews for the full session TTL (an anonymous TV session's
+//!   hold is short, and the shopper still has to find their phone);
 //! - single-use: the first phone's claim wins (`Store::claim_handoff`); that
-//!   phone may reload, every other phone is told the checkout is open elsewhere.
+//!   phone may reload, every other phone is told the checkout is open elsewhere;
+//! - one at a time: a session has one current code. Issuing another (the TV
+//!   asks again) replaces an unclaimed one, which stops working at once; once a
+//!   phone has claimed the session no new code is issued
+//!   ([`CheckoutError::HandoffClaimed`]), so no second phone can get in.
 
 use crate::CheckoutService;
 use crate::error::{CheckoutError, CheckoutResult, Resource};
@@ -21,7 +27,7 @@ use crate::keys::hash_key;
 use crate::throttle::{Action, ClientId};
 use anycart_core::session::CheckoutSession;
 use anycart_core::{MerchantId, PlacementId, SessionId};
-use anycart_store::{Handoff, HandoffClaim, StoreError};
+use anycart_store::{Handoff, HandoffClaim, HandoffIssue, StoreError};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
 use secrecy::ExposeSecret;
@@ -59,6 +65,8 @@ pub enum OpenedHandoff {
     TakenByAnother,
     /// Nobody opened it in time.
     Expired,
+    /// The TV showed a newer code before anybody opened this one.
+    Replaced,
     /// Not a code that was ever issued (or a typo).
     Unknown,
 }
@@ -109,10 +117,8 @@ impl CheckoutService {
             Some(p) if p.enabled => {}
             _ => return Err(CheckoutError::NotFound(Resource::Placement)),
         }
-        let s = self.get(merchant, session).await?;
-        if s.status.is_terminal() {
-            return Err(CheckoutError::SessionEnded(s.status));
-        }
+        // The hold is renewed first, so the code (capped by it) gets its full life.
+        let s = self.hand_off(merchant, session).await?;
         let now = self.now_ms();
         let expires_at_ms = (now + HANDOFF_TTL_MS_MAX).min(s.expires_at_ms);
         for _ in 0..ISSUE_ATTEMPTS_MAX {
@@ -126,9 +132,11 @@ impl CheckoutService {
                 expires_at_ms,
                 claimed_by: None,
                 claimed_at_ms: None,
+                replaced_at_ms: None,
             };
             match self.store.insert_handoff(&record).await {
-                Ok(()) => {
+                Ok(HandoffIssue::AlreadyClaimed) => return Err(CheckoutError::HandoffClaimed),
+                Ok(HandoffIssue::Issued) => {
                     metrics::counter!("anycart_handoffs_issued_total").increment(1);
                     return Ok(IssuedHandoff {
                         code,
@@ -171,6 +179,7 @@ impl CheckoutService {
             },
             HandoffClaim::TakenByAnother => OpenedHandoff::TakenByAnother,
             HandoffClaim::Expired => OpenedHandoff::Expired,
+            HandoffClaim::Replaced => OpenedHandoff::Replaced,
             HandoffClaim::Unknown => OpenedHandoff::Unknown,
         })
     }

@@ -355,6 +355,11 @@ pub struct CheckoutSession {
     /// in the same write as the rest so the two never disagree. Opaque here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub door_state: Option<serde_json::Value>,
+    /// A TV handed the session to the shopper's phone (a hand-off code was
+    /// issued): someone is now finishing it on a second screen, so its holds get
+    /// the full session TTL even before an email is given.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub handed_off: bool,
 }
 
 /// Absolute cap on a session's life however active the shopper is (24 hours).
@@ -403,6 +408,7 @@ impl CheckoutSession {
             expires_at_ms: now_ms,
             requirements: Requirements::default(),
             door_state: None,
+            handed_off: false,
         }
     }
 

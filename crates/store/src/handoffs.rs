@@ -4,7 +4,9 @@
 //! The store keeps only the code's MAC (the service computes it) and decides the
 //! one race that matters in one statement: [`Store::claim_handoff`] records the
 //! first phone's claim with a conditional `UPDATE`, so two phones scanning the same
-//! QR at once cannot both own the session.
+//! QR at once cannot both own the session. A session has one current code at a
+//! time ([`Store::insert_handoff`] replaces the earlier one, and a unique index,
+//! `migrations/0023_handoff_replaced.sql`, holds even against concurrent issues).
 
 use crate::{Store, StoreError, StoreResult, parse_id};
 use anycart_core::{MerchantId, PlacementId, SessionId};
@@ -22,6 +24,18 @@ pub struct Handoff {
     /// Hash of the claiming phone's token, once claimed.
     pub claimed_by: Option<String>,
     pub claimed_at_ms: Option<i64>,
+    /// When a newer code of the same session replaced this unclaimed one.
+    pub replaced_at_ms: Option<i64>,
+}
+
+/// What issuing a code came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandoffIssue {
+    /// The code is the session's current one (any earlier unclaimed code is dead).
+    Issued,
+    /// A phone already claimed a code of this session: it owns the session, and
+    /// a second code would let another phone in. Nothing was stored.
+    AlreadyClaimed,
 }
 
 /// What claiming a code came to.
@@ -33,6 +47,8 @@ pub enum HandoffClaim {
     TakenByAnother,
     /// Nobody claimed it in time.
     Expired,
+    /// A newer code was issued for the session before anyone claimed this one.
+    Replaced,
     /// No such code.
     Unknown,
 }
@@ -47,6 +63,7 @@ struct HandoffRow {
     expires_at_ms: i64,
     claimed_by: Option<String>,
     claimed_at_ms: Option<i64>,
+    replaced_at_ms: Option<i64>,
 }
 
 impl TryFrom<HandoffRow> for Handoff {
@@ -61,6 +78,7 @@ impl TryFrom<HandoffRow> for Handoff {
             expires_at_ms: r.expires_at_ms,
             claimed_by: r.claimed_by,
             claimed_at_ms: r.claimed_at_ms,
+            replaced_at_ms: r.replaced_at_ms,
         })
     }
 }
@@ -72,24 +90,39 @@ VALUES ($1, $2, $3, $4, $5, $6)";
 
 const SELECT_HANDOFF: &str = r"
 SELECT code_mac, merchant_id, placement_id, session_id, created_at_ms, expires_at_ms,
-       claimed_by, claimed_at_ms
+       claimed_by, claimed_at_ms, replaced_at_ms
   FROM handoffs
  WHERE code_mac = $1";
 
 /// The newest code of a session (a TV asks whether its code was opened).
 const SELECT_SESSION_HANDOFF: &str = r"
 SELECT code_mac, merchant_id, placement_id, session_id, created_at_ms, expires_at_ms,
-       claimed_by, claimed_at_ms
+       claimed_by, claimed_at_ms, replaced_at_ms
   FROM handoffs
  WHERE merchant_id = $1 AND session_id = $2
  ORDER BY created_at_ms DESC
  LIMIT 1";
 
-/// First claim wins: only an unclaimed, live code takes a claimant.
+/// First claim wins: only an unclaimed, current, live code takes a claimant.
 const CLAIM_HANDOFF: &str = r"
 UPDATE handoffs
    SET claimed_by = $2, claimed_at_ms = $3
- WHERE code_mac = $1 AND claimed_by IS NULL AND expires_at_ms > $3";
+ WHERE code_mac = $1 AND claimed_by IS NULL AND replaced_at_ms IS NULL
+   AND expires_at_ms > $3";
+
+/// Whether a phone owns the session through its current code.
+const SELECT_SESSION_CLAIMED: &str = r"
+SELECT COUNT(*)
+  FROM handoffs
+ WHERE merchant_id = $1 AND session_id = $2 AND replaced_at_ms IS NULL
+   AND claimed_by IS NOT NULL";
+
+/// The session's earlier unclaimed codes stop working.
+const REPLACE_SESSION_HANDOFFS: &str = r"
+UPDATE handoffs
+   SET replaced_at_ms = $3
+ WHERE merchant_id = $1 AND session_id = $2 AND replaced_at_ms IS NULL
+   AND claimed_by IS NULL";
 
 /// Codes past their expiry (the caller passes an instant well after it, so a
 /// phone that claimed a code can still reload while its session lives).
@@ -103,11 +136,29 @@ DELETE FROM handoffs
         LIMIT $2)";
 
 impl Store {
-    /// Stores a new code. A MAC collision (the same code twice) is
+    /// Stores a new code as its session's current one, in one transaction with
+    /// replacing the session's earlier unclaimed code; refused when a phone
+    /// already claimed one. A MAC collision (the same code twice), or another
+    /// code issued for the session at the same instant, is
     /// [`StoreError::Duplicate`]; the caller draws another code.
-    pub async fn insert_handoff(&self, h: &Handoff) -> StoreResult<()> {
+    pub async fn insert_handoff(&self, h: &Handoff) -> StoreResult<HandoffIssue> {
         debug_assert!(h.expires_at_ms > h.created_at_ms);
-        debug_assert!(h.claimed_by.is_none());
+        debug_assert!(h.claimed_by.is_none() && h.replaced_at_ms.is_none());
+        let mut tx = self.write.begin().await?;
+        let claimed: i64 = sqlx::query_scalar(SELECT_SESSION_CLAIMED)
+            .bind(h.merchant_id.to_string())
+            .bind(h.session_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        if claimed > 0 {
+            return Ok(HandoffIssue::AlreadyClaimed); // dropping `tx` rolls back
+        }
+        sqlx::query(REPLACE_SESSION_HANDOFFS)
+            .bind(h.merchant_id.to_string())
+            .bind(h.session_id.to_string())
+            .bind(h.created_at_ms)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(INSERT_HANDOFF)
             .bind(h.code_mac.clone())
             .bind(h.merchant_id.to_string())
@@ -115,9 +166,10 @@ impl Store {
             .bind(h.session_id.to_string())
             .bind(h.created_at_ms)
             .bind(h.expires_at_ms)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(HandoffIssue::Issued)
     }
 
     /// Claims the code for `claimant` (a hash of the phone's token) at `now_ms`.
@@ -146,6 +198,7 @@ impl Store {
         Ok(match h.claimed_by.as_deref() {
             Some(by) if by == claimant => HandoffClaim::Claimed(h),
             Some(_) => HandoffClaim::TakenByAnother,
+            None if h.replaced_at_ms.is_some() => HandoffClaim::Replaced,
             None => HandoffClaim::Expired,
         })
     }

@@ -66,7 +66,7 @@ pub use events::{
     RollupFilter, RollupRow,
 };
 pub use group::{GROUP_JOBS_MAX, GROUP_QUEUE_MAX};
-pub use handoffs::{Handoff, HandoffClaim};
+pub use handoffs::{Handoff, HandoffClaim, HandoffIssue};
 pub use idempotency::{IDEMPOTENCY_RETENTION_MS, IdempotencyBegin, IdempotencyScope};
 pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
 pub use orders::OrderRecord;

@@ -157,6 +157,7 @@ pub(crate) fn session(merchant: MerchantId, id: SessionId) -> CheckoutSession {
         expires_at_ms: 1_000,
         requirements: Default::default(),
         door_state: None,
+        handed_off: false,
     }
 }
 

@@ -283,6 +283,7 @@ fn session() -> CheckoutSession {
         expires_at_ms: 1_700_001_800_000,
         requirements: Default::default(),
         door_state: None,
+        handed_off: false,
     }
 }
 

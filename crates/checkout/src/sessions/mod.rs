@@ -115,6 +115,31 @@ impl CheckoutService {
         Ok(self.rebuild(session, Some(version), lines, input).await?.0)
     }
 
+    /// Marks a live session as handed off to the shopper's phone and renews its
+    /// holds for the full session TTL (see [`CheckoutSession::handed_off`]): the
+    /// TV's short anonymous hold must not run out while the shopper picks up
+    /// their phone. Re-held and re-priced like any update, so what is held and
+    /// what will be charged still agree.
+    #[tracing::instrument(skip_all, fields(merchant_id = %merchant, session_id = %id))]
+    pub(crate) async fn hand_off(
+        &self,
+        merchant: MerchantId,
+        id: SessionId,
+    ) -> CheckoutResult<CheckoutSession> {
+        let (mut session, version) = self.load_live(merchant, id).await?;
+        if session.status.is_terminal() {
+            return Err(CheckoutError::SessionEnded(session.status));
+        }
+        session.handed_off = true;
+        session.pending_payment = None;
+        session.payment_attempt += 1;
+        let lines = current_lines(&session);
+        Ok(self
+            .rebuild(session, Some(version), lines, SessionInput::default())
+            .await?
+            .0)
+    }
+
     /// Reads a session, expiring it first if its time has passed.
     #[tracing::instrument(skip_all, fields(merchant_id = %merchant, session_id = %id))]
     pub async fn get(

@@ -52,8 +52,9 @@ impl CheckoutService {
         apply_input(&mut session, input);
         session.payment_message = None;
         session.updated_at_ms = now;
-        // An anonymous shopper's holds last a short while; an email buys the full TTL.
-        let ttl_ms = if session.is_anonymous() && session.client.is_some() {
+        // An anonymous shopper's holds last a short while; an email, or a TV
+        // handing the session to the shopper's phone, buys the full TTL.
+        let ttl_ms = if session.is_anonymous() && session.client.is_some() && !session.handed_off {
             self.config.anonymous_ttl_ms.min(self.config.session_ttl_ms)
         } else {
             self.config.session_ttl_ms

@@ -165,6 +165,7 @@ pub async fn sell_to(store: &Store, s: &Shop, qty: u32, fulfillment: Fulfillment
         expires_at_ms: i64::MAX / 2,
         requirements: Default::default(),
         door_state: None,
+        handed_off: false,
     };
     let demand = BTreeMap::from([(s.variant, i64::from(qty))]);
     let write = SessionWrite {

@@ -85,6 +85,8 @@ pub enum ErrorCode {
     ConcurrentUpdate,
     StockChanged,
     BuyerLimitReached,
+    /// A phone already continues this checkout (a TV hand-off): no new code.
+    HandoffTaken,
     PaymentNotFound,
     PaymentRefused,
     RefundExceedsRemaining,
@@ -134,7 +136,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and the documentation.
-    pub const ALL: [ErrorCode; 94] = {
+    pub const ALL: [ErrorCode; 95] = {
         use ErrorCode::*;
         [
             InvalidJson,
@@ -190,6 +192,7 @@ impl ErrorCode {
             ConcurrentUpdate,
             StockChanged,
             BuyerLimitReached,
+            HandoffTaken,
             PaymentNotFound,
             PaymentRefused,
             RefundExceedsRemaining,
@@ -291,6 +294,7 @@ impl ErrorCode {
             ConcurrentUpdate => ("concurrent_update", StatusCode::CONFLICT),
             StockChanged => ("stock_changed", StatusCode::CONFLICT),
             BuyerLimitReached => ("buyer_limit_reached", StatusCode::CONFLICT),
+            HandoffTaken => ("handoff_taken", StatusCode::CONFLICT),
             PaymentNotFound => ("payment_not_found", StatusCode::CONFLICT),
             PaymentRefused => ("payment_refused", StatusCode::CONFLICT),
             RefundExceedsRemaining => ("refund_exceeds_remaining", StatusCode::CONFLICT),

@@ -142,6 +142,11 @@ impl From<CheckoutError> for ApiError {
             )
             .with_param("$.currency"),
             E::SessionEnded(status) => session_ended(status),
+            E::HandoffClaimed => ApiError::new(
+                ErrorCode::HandoffTaken,
+                "This checkout is already open on a phone; finish it there, or cancel it and start again.",
+            )
+            .with_param("$.checkout_session_id"),
             E::NotCancelable(status) => ApiError::new(
                 ErrorCode::NotCancelable,
                 format!("This checkout session is already {}.", status.as_str()),

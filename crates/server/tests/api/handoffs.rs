@@ -182,3 +182,202 @@ async fn guessing_codes_is_throttled_per_client() {
         );
     }
 }
+
+/// When `session` expires, in ms since the epoch (from its `expires_at`).
+async fn expires_at_ms(app: &TestApp, pk: &str, session: &str) -> i128 {
+    let s = app
+        .client
+        .get(format!("{}/checkout_sessions/{session}", app.base))
+        .bearer_auth(pk)
+        .header("API-Version", crate::helpers::API_VERSION)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let at = time::OffsetDateTime::parse(
+        s["expires_at"].as_str().expect("expires_at"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    at.unix_timestamp_nanos() / 1_000_000
+}
+
+#[tokio::test]
+async fn a_handoff_outlives_the_tvs_short_anonymous_hold() {
+    for app in apps().await {
+        let (pk, session) = tv_session(&app, 2).await;
+        let variant = app.variant("BTL-750-BLU");
+        let held = app.available(&variant).await;
+        let anonymous_ttl_ms = i128::from(anycart_checkout::ANONYMOUS_TTL_MS_DEFAULT);
+        let before = expires_at_ms(&app, &pk, &session).await;
+
+        let (status, ho) = issue(&app, &pk, &session).await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {ho:#}", app.backend);
+        let code = ho["code"].as_str().unwrap().to_string();
+        let after = expires_at_ms(&app, &pk, &session).await;
+        assert!(
+            after - before > anonymous_ttl_ms,
+            "{}: issuing a code renews the hold for the full session TTL ({before} → {after})",
+            app.backend
+        );
+        let code_expires = time::OffsetDateTime::parse(
+            ho["expires_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+        .unix_timestamp_nanos()
+            / 1_000_000;
+        assert!(
+            code_expires <= after,
+            "{}: the code never outlives the hold",
+            app.backend
+        );
+
+        // The shopper takes longer than the anonymous hold to find their phone.
+        app.clock
+            .advance_ms(anycart_checkout::ANONYMOUS_TTL_MS_DEFAULT + 1_000);
+        app.state.checkout.sweep_once().await.unwrap();
+        assert_eq!(
+            app.available(&variant).await,
+            held,
+            "{}: the stock is still held",
+            app.backend
+        );
+        let (status, _, page) = open(&app, &code, None).await;
+        assert_eq!(status, StatusCode::OK, "{}: {page}", app.backend);
+        // The phone's first change (no email yet) keeps the full hold too.
+        let address_only = app
+            .post_with(
+                &format!("/checkout_sessions/{session}"),
+                json!({ "fulfillment_details": { "name": "T V", "address": crate::helpers::address("US", "CA") } }),
+                &pk,
+                &uuid::Uuid::now_v7().to_string(),
+            )
+            .await;
+        assert_eq!(
+            address_only.status,
+            StatusCode::OK,
+            "{:#}",
+            address_only.body
+        );
+        app.clock
+            .advance_ms(anycart_checkout::ANONYMOUS_TTL_MS_DEFAULT + 1_000);
+        app.state.checkout.sweep_once().await.unwrap();
+        assert_eq!(app.available(&variant).await, held, "{}", app.backend);
+    }
+}
+
+#[tokio::test]
+async fn a_session_has_one_live_code_at_a_time() {
+    for app in apps().await {
+        let (pk, session) = tv_session(&app, 1).await;
+        let (status, first) = issue(&app, &pk, &session).await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {first:#}", app.backend);
+        let (status, second) = issue(&app, &pk, &session).await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {second:#}", app.backend);
+        let (old, new) = (
+            first["code"].as_str().unwrap(),
+            second["code"].as_str().unwrap(),
+        );
+        assert_ne!(old, new, "a fresh code");
+        // The old code is dead; the new one works, once.
+        let (status, _, page) = open(&app, old, None).await;
+        assert_eq!(status, StatusCode::GONE, "{}: {page}", app.backend);
+        assert!(page.contains("newer code"), "{page}");
+        let (status, cookie, page) = open(&app, new, None).await;
+        assert_eq!(status, StatusCode::OK, "{}: {page}", app.backend);
+        // Once a phone has the session, no further code lets another phone in.
+        let (status, body) = issue(&app, &pk, &session).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{}: {body:#}", app.backend);
+        assert_eq!(body["code"], "handoff_taken", "{body:#}");
+        assert_eq!(open(&app, new, cookie.as_deref()).await.0, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_handoff_purchase_counts_in_the_placements_funnel() {
+    const BROWSER: &str = "Mozilla/5.0 (Linux; Android 15) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Mobile Safari/537.36";
+    for app in apps().await {
+        let (pk, session) = tv_session(&app, 1).await;
+        let (_, ho) = issue(&app, &pk, &session).await;
+        let code = ho["code"].as_str().unwrap();
+        let (status, _, page) = open(&app, code, None).await;
+        assert_eq!(status, StatusCode::OK, "{}: {page}", app.backend);
+        let start = page.find("id=\"anycart-config\">").unwrap() + "id=\"anycart-config\">".len();
+        let end = start + page[start..].find("</script>").unwrap();
+        let config: Value = serde_json::from_str(&page[start..end]).unwrap();
+        let view = &config["view"];
+        assert!(
+            view["view_id"].is_string(),
+            "{}: the phone page carries a signed view for funnel events: {config:#}",
+            app.backend
+        );
+        let placement = config["placement_id"].as_str().unwrap().to_string();
+
+        // The phone finishes the TV's checkout…
+        let ready = app
+            .post_with(
+                &format!("/checkout_sessions/{session}"),
+                json!({ "buyer": { "email": "tv@example.com" },
+                        "fulfillment_details": { "name": "T V", "address": crate::helpers::address("US", "CA") } }),
+                &pk,
+                &uuid::Uuid::now_v7().to_string(),
+            )
+            .await;
+        assert_eq!(ready.status, StatusCode::OK, "{:#}", ready.body);
+        let paid = app
+            .post_with(
+                &format!("/checkout_sessions/{session}/complete"),
+                payment("tok_visa"),
+                &pk,
+                &uuid::Uuid::now_v7().to_string(),
+            )
+            .await;
+        assert_eq!(paid.body["status"], "completed", "{:#}", paid.body);
+        // …and reports what the checkout app there reports as the shopper goes.
+        let steps = [
+            "impression",
+            "opened",
+            "checkout_started",
+            "contact",
+            "shipping",
+            "payment_attempted",
+            "paid",
+        ];
+        let report = json!({"key": pk, "placement": placement, "view_id": view["view_id"],
+            "view_token": view["view_token"],
+            "events": steps.iter().map(|s| json!({"step": s})).collect::<Vec<_>>()});
+        let r = app
+            .client
+            .post(format!("{}/events", app.base))
+            .header("User-Agent", BROWSER)
+            .header("Content-Type", "text/plain;charset=UTF-8")
+            .body(report.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        assert_eq!(r.json::<Value>().await.unwrap()["counted"], steps.len());
+
+        let funnel = app
+            .admin(
+                Method::GET,
+                &format!("/analytics/funnel?placement={placement}"),
+                None,
+            )
+            .await;
+        assert_eq!(funnel.status, StatusCode::OK, "{:#}", funnel.body);
+        for step in steps {
+            let count = funnel.body["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["step"] == step)
+                .unwrap()["count"]
+                .as_u64();
+            assert_eq!(count, Some(1), "{}: {step} of the hand-off", app.backend);
+        }
+    }
+}

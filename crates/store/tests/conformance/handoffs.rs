@@ -1,9 +1,10 @@
 //! Hand-off codes: the first phone's claim wins, even when phones race; the same
-//! phone may come back; expired and unknown codes are told apart.
+//! phone may come back; expired and unknown codes are told apart; a session has
+//! one current code, even when codes are issued concurrently.
 
 use super::{merchant, stores};
 use anycart_core::{PlacementId, SessionId};
-use anycart_store::{Handoff, HandoffClaim, StoreError};
+use anycart_store::{Handoff, HandoffClaim, HandoffIssue, StoreError};
 
 fn code(mac: &str, merchant: anycart_core::MerchantId, session: SessionId) -> Handoff {
     Handoff {
@@ -15,6 +16,7 @@ fn code(mac: &str, merchant: anycart_core::MerchantId, session: SessionId) -> Ha
         expires_at_ms: 61_000,
         claimed_by: None,
         claimed_at_ms: None,
+        replaced_at_ms: None,
     }
 }
 
@@ -136,5 +138,110 @@ async fn phones_racing_for_one_code_get_exactly_one_winner() {
             .filter(|r| *r.as_ref().unwrap() == HandoffClaim::TakenByAnother)
             .count();
         assert_eq!((winners, refused), (1, 7), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_new_code_replaces_the_sessions_unclaimed_one() {
+    for (name, store, _dir) in stores().await {
+        let m = merchant(&store).await;
+        let session = SessionId::new();
+        let first = code("mac-d1", m, session);
+        assert_eq!(
+            store.insert_handoff(&first).await.unwrap(),
+            HandoffIssue::Issued,
+            "{name}"
+        );
+        let second = Handoff {
+            code_mac: "mac-d2".into(),
+            created_at_ms: 2_000,
+            expires_at_ms: 62_000,
+            ..first.clone()
+        };
+        assert_eq!(
+            store.insert_handoff(&second).await.unwrap(),
+            HandoffIssue::Issued,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .claim_handoff("mac-d1", "phone-1", 3_000)
+                .await
+                .unwrap(),
+            HandoffClaim::Replaced,
+            "{name}: the old code died when the new one was issued"
+        );
+        assert!(
+            matches!(
+                store
+                    .claim_handoff("mac-d2", "phone-1", 3_000)
+                    .await
+                    .unwrap(),
+                HandoffClaim::Claimed(_)
+            ),
+            "{name}"
+        );
+        // Claimed: the phone owns the session, no third code.
+        let third = Handoff {
+            code_mac: "mac-d3".into(),
+            ..second.clone()
+        };
+        assert_eq!(
+            store.insert_handoff(&third).await.unwrap(),
+            HandoffIssue::AlreadyClaimed,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .claim_handoff("mac-d3", "phone-2", 3_500)
+                .await
+                .unwrap(),
+            HandoffClaim::Unknown,
+            "{name}: nothing was stored"
+        );
+        // Another session is not affected.
+        assert_eq!(
+            store
+                .insert_handoff(&code("mac-d4", m, SessionId::new()))
+                .await
+                .unwrap(),
+            HandoffIssue::Issued,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn codes_issued_concurrently_leave_one_current() {
+    for (name, store, _dir) in stores().await {
+        let m = merchant(&store).await;
+        let session = SessionId::new();
+        let issues = (0..8).map(|i| {
+            let store = store.clone();
+            let h = Handoff {
+                code_mac: format!("mac-e{i}"),
+                ..code("unused", m, session)
+            };
+            tokio::spawn(async move { store.insert_handoff(&h).await })
+        });
+        let results = futures_util::future::join_all(issues).await;
+        for r in &results {
+            let r = r.as_ref().unwrap();
+            assert!(
+                matches!(r, Ok(HandoffIssue::Issued) | Err(StoreError::Duplicate(_))),
+                "{name}: {r:?}"
+            );
+        }
+        let mut live = 0;
+        for i in 0..8 {
+            if let HandoffClaim::Claimed(_) = store
+                .claim_handoff(&format!("mac-e{i}"), &format!("phone-{i}"), 3_000)
+                .await
+                .unwrap()
+            {
+                live += 1;
+            }
+        }
+        assert_eq!(live, 1, "{name}: exactly one code of the session works");
     }
 }

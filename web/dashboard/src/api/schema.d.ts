@@ -1741,7 +1741,10 @@ export interface paths {
         /**
          * A hand-off code for the TV's session: the shopper's phone opens its URL (or
          *     scans its QR code) and continues the same held checkout. Only a placement's
-         *     own publishable key may ask, for a live session of its merchant.
+         *     own publishable key may ask, for a live session of its merchant. Issuing
+         *     renews the session's hold for the full session TTL. A session has one current
+         *     code: asking again replaces an unopened code (the old one stops working);
+         *     once a phone has opened one, asking again is `409 handoff_taken`.
          */
         post: operations["issue_handoff"];
         delete?: never;
@@ -6899,7 +6902,7 @@ export interface operations {
                     "text/html": unknown;
                 };
             };
-            /** @description The code expired, or the checkout ended */
+            /** @description The code expired, a newer one replaced it, or the checkout ended */
             410: {
                 headers: {
                     [name: string]: unknown;

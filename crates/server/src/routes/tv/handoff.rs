@@ -13,7 +13,9 @@ use crate::auth::{Caller, client_address};
 use crate::error::ApiError;
 use crate::extract::AcpJson;
 use crate::routes::acp::wire::ErrorWire;
-use crate::routes::widget::page::{Refusal, app_config, notice_page, page_response, refuse};
+use crate::routes::widget::page::{
+    Refusal, WidgetView, app_config, notice_page, page_response, refuse,
+};
 use crate::state::AppState;
 use anycart_checkout::handoff::{HANDOFF_CODE_LEN, OpenedHandoff, normalize_code};
 use anycart_checkout::placements::parse_origin;
@@ -82,7 +84,10 @@ fn display_code(code: &str) -> String {
 
 /// A hand-off code for the TV's session: the shopper's phone opens its URL (or
 /// scans its QR code) and continues the same held checkout. Only a placement's
-/// own publishable key may ask, for a live session of its merchant.
+/// own publishable key may ask, for a live session of its merchant. Issuing
+/// renews the session's hold for the full session TTL. A session has one current
+/// code: asking again replaces an unopened code (the old one stops working);
+/// once a phone has opened one, asking again is `409 handoff_taken`.
 #[utoipa::path(post, path = "/widget/handoffs", tag = "Widget",
     request_body = HandoffRequest,
     responses((status = 201, body = HandoffWire), (status = "4XX", body = ErrorWire)),
@@ -151,7 +156,7 @@ fn claim_cookie(state: &AppState, secret: &str) -> Option<HeaderValue> {
     responses((status = 200, content_type = "text/html", description = "The checkout, continuing the TV's session"),
               (status = 404, content_type = "text/html", description = "No such code"),
               (status = 409, content_type = "text/html", description = "Already opened on another device"),
-              (status = 410, content_type = "text/html", description = "The code expired, or the checkout ended"),
+              (status = 410, content_type = "text/html", description = "The code expired, a newer one replaced it, or the checkout ended"),
               (status = 429, content_type = "text/html", description = "Too many codes tried from here")))]
 pub async fn phone_page(
     State(state): State<AppState>,
@@ -190,6 +195,11 @@ pub async fn phone_page(
             "handoff_expired",
             "This code has expired. Start again on the TV to get a new one.",
         ),
+        OpenedHandoff::Replaced => notice_page(
+            StatusCode::GONE,
+            "handoff_replaced",
+            "The TV shows a newer code now. Use that one.",
+        ),
         OpenedHandoff::Unknown => notice_page(
             StatusCode::NOT_FOUND,
             "handoff_unknown",
@@ -202,7 +212,8 @@ pub async fn phone_page(
     Ok(res)
 }
 
-/// The checkout app on the phone, continuing `session`.
+/// The checkout app on the phone, continuing `session`, with a signed view so
+/// its funnel events count for the TV's placement.
 async fn continue_page(
     state: &AppState,
     placement: anycart_core::PlacementId,
@@ -229,6 +240,12 @@ async fn continue_page(
         return Ok(refuse(Refusal::ProductUnavailable));
     };
     config.resume_session_id = Some(session.id.to_string());
+    // The phone reports the funnel like the widget, attributed to the placement.
+    let ticket = state.checkout.issue_view(p.id);
+    config.view = Some(WidgetView {
+        view_id: ticket.view_id,
+        view_token: ticket.view_token,
+    });
     // The phone's page is the top-level document: nobody may frame it.
     page_response(&config, &live, "'none'")
 }
