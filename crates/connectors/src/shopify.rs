@@ -2,6 +2,7 @@
 //! webhooks: transport, authentication, error mapping and cost-based throttling.
 //! Wire types are in `wire`, the pure order/webhook mapping in `convert`.
 
+pub mod app;
 pub mod convert;
 pub mod oauth;
 pub mod wire;
@@ -402,15 +403,7 @@ impl Connector for ShopifyConnector {
         body: &[u8],
     ) -> Result<WebhookEvent, ConnectorError> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let signature = header("X-Shopify-Hmac-Sha256")
-            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-            .ok_or(ConnectorError::Unauthorized)?;
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.webhook_secret.expose_secret().as_bytes())
-                .map_err(|_| ConnectorError::Misconfigured("webhook secret".into()))?;
-        mac.update(body);
-        mac.verify_slice(&signature)
-            .map_err(|_| ConnectorError::Unauthorized)?;
+        verify_webhook_signature(self.webhook_secret.expose_secret(), headers, body)?;
         // Signed by the right secret; now make sure it is about this shop.
         if let Some(shop) = header("X-Shopify-Shop-Domain")
             && !shop.eq_ignore_ascii_case(&self.shop_domain)
@@ -439,6 +432,26 @@ impl Connector for ShopifyConnector {
             change,
         })
     }
+}
+
+/// Checks `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the raw body) with
+/// `secret`: a connection's webhook secret, or the app's client secret for the
+/// app-wide compliance webhooks.
+pub fn verify_webhook_signature(
+    secret: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), ConnectorError> {
+    let signature = headers
+        .get("X-Shopify-Hmac-Sha256")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+        .ok_or(ConnectorError::Unauthorized)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .map_err(|_| ConnectorError::Misconfigured("webhook secret".into()))?;
+    mac.update(body);
+    mac.verify_slice(&signature)
+        .map_err(|_| ConnectorError::Unauthorized)
 }
 
 /// Signs a body as Shopify does (base64 HMAC-SHA256 with the app secret); used by

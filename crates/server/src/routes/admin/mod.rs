@@ -65,6 +65,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             connections::get_connection
         ))
         .routes(routes!(connections::create_link))
+        .routes(routes!(connections::shopify_install))
         .routes(routes!(platform_jobs::test_connection))
         .routes(routes!(
             platform_jobs::start_import,
