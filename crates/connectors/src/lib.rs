@@ -247,6 +247,8 @@ pub enum PrivacyRequest {
     /// `customers/data_request`: the customer asked the shop for their data.
     DataRequest {
         customer_id: String,
+        /// The customer's email on the shop, if any: saved details are keyed by it.
+        email: Option<String>,
         data_request_id: String,
     },
     /// `shop/redact`: forget every shopper saved for this shop.

@@ -1,6 +1,7 @@
 //! anycart as an installable Shopify app, over HTTP against the fake Shopify:
 //! the install (link, callback, token, webhooks subscribed, connection saved),
-//! every refused callback saving nothing.
+//! every refused callback saving nothing, the app-wide compliance webhooks and
+//! the data requests they leave in the admin API.
 
 use crate::helpers::{TestApp, apps, apps_configured, assert_acp_shape};
 use crate::platform_fakes::shopify::FakeShopify;
@@ -257,5 +258,149 @@ async fn an_install_without_every_scope_is_refused_and_custom_apps_still_connect
         )
         .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
+async fn app_webhook(
+    app: &TestApp,
+    topic: &str,
+    id: &str,
+    shop: &str,
+    body: &str,
+    secret: &str,
+) -> crate::helpers::Reply {
+    let r = app
+        .client
+        .post(format!("{}/webhooks/shopify", app.base))
+        .header("X-Shopify-Topic", topic)
+        .header("X-Shopify-Webhook-Id", id)
+        .header("X-Shopify-Shop-Domain", shop)
+        .header(
+            "X-Shopify-Hmac-Sha256",
+            sign_webhook(secret, body.as_bytes()),
+        )
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let body = r.json().await.unwrap_or(serde_json::Value::Null);
+    crate::helpers::Reply {
+        status,
+        body,
+        headers,
+    }
+}
+
+#[tokio::test]
+async fn app_wide_compliance_webhooks_find_the_merchant_by_shop_and_data_requests_are_listed() {
+    let fake = FakeShopify::start(TOKEN).await;
+    let config = app_config(&fake);
+    for app in apps_configured(|s| s.with_shopify_app(config.clone())).await {
+        let b = app.backend;
+        // Installed through the app: its webhook secret is the app's client secret.
+        let connected = app
+            .admin(
+                Method::PUT,
+                "/connection",
+                Some(json!({"platform": "shopify", "shop_domain": SHOP,
+                    "base_url": fake.base_url, "access_token": TOKEN,
+                    "webhook_secret": APP_SECRET})),
+            )
+            .await;
+        assert_eq!(connected.status, StatusCode::OK, "{:#}", connected.body);
+        let request = json!({"shop_id": 1, "shop_domain": SHOP, "orders_requested": [],
+            "customer": {"id": 191168, "email": "bob@x.io"}, "data_request": {"id": 9999}})
+        .to_string();
+        let forged = app_webhook(
+            &app,
+            "customers/data_request",
+            "d-1",
+            SHOP,
+            &request,
+            "wrong",
+        )
+        .await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED, "{b}");
+        assert_acp_shape(&forged);
+        let listed = app.admin(Method::GET, "/data_requests", None).await;
+        assert_eq!(
+            listed.body,
+            json!([]),
+            "{b}: a forged request records nothing"
+        );
+
+        let recorded = app_webhook(
+            &app,
+            "customers/data_request",
+            "d-1",
+            SHOP,
+            &request,
+            APP_SECRET,
+        )
+        .await;
+        assert_eq!(recorded.status, StatusCode::OK, "{b}: {:#}", recorded.body);
+        assert_eq!(recorded.body["status"], "applied");
+        let again = app_webhook(
+            &app,
+            "customers/data_request",
+            "d-1",
+            SHOP,
+            &request,
+            APP_SECRET,
+        )
+        .await;
+        assert_eq!(again.body["status"], "duplicate");
+        let listed = app.admin(Method::GET, "/data_requests", None).await;
+        assert_eq!(listed.status, StatusCode::OK);
+        let rows = listed.body.as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{b}: once per delivery: {:#}", listed.body);
+        assert_eq!(rows[0]["customer_id"], "191168");
+        assert_eq!(rows[0]["customer_email"], "bob@x.io");
+        assert_eq!(rows[0]["data_request_id"], "9999");
+        assert_eq!(rows[0]["shop_domain"], SHOP);
+
+        // customers/redact through the app-wide URL forgets as the per-merchant one does.
+        let redact = json!({"shop_id": 1, "shop_domain": SHOP,
+            "customer": {"id": 191168, "email": "bob@x.io"}, "orders_to_redact": []})
+        .to_string();
+        let forgotten =
+            app_webhook(&app, "customers/redact", "r-1", SHOP, &redact, APP_SECRET).await;
+        assert_eq!(
+            forgotten.body["status"], "forgotten",
+            "{b}: {:#}",
+            forgotten.body
+        );
+
+        // A shop nobody is connected to: 200 and nothing done (Shopify would retry).
+        let stranger = json!({"shop_id": 2, "shop_domain": "nobody.myshopify.com"}).to_string();
+        let ignored = app_webhook(
+            &app,
+            "shop/redact",
+            "s-1",
+            "nobody.myshopify.com",
+            &stranger,
+            APP_SECRET,
+        )
+        .await;
+        assert_eq!(ignored.status, StatusCode::OK, "{b}");
+        assert_eq!(ignored.body["status"], "ignored");
+        let no_shop = app_webhook(
+            &app,
+            "shop/redact",
+            "s-2",
+            "evil.com",
+            &stranger,
+            APP_SECRET,
+        )
+        .await;
+        assert_eq!(no_shop.status, StatusCode::BAD_REQUEST);
+    }
+    // Without an app, the app-wide URL does not exist.
+    for app in apps().await {
+        let r = app_webhook(&app, "shop/redact", "s-1", SHOP, "{}", APP_SECRET).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
     }
 }

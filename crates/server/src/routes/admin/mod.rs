@@ -8,6 +8,7 @@ pub mod api_keys;
 mod catalogue;
 pub mod connections;
 pub mod creative;
+pub mod data_requests;
 mod orders;
 pub mod payments;
 pub mod placements;
@@ -66,6 +67,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(connections::create_link))
         .routes(routes!(connections::shopify_install))
+        .routes(routes!(data_requests::list_data_requests))
         .routes(routes!(platform_jobs::test_connection))
         .routes(routes!(
             platform_jobs::start_import,
