@@ -27,6 +27,12 @@ use wire::*;
 
 /// The Admin API version anycart speaks (Shopify supports each for a year).
 pub const SHOPIFY_API_VERSION: &str = "2026-07";
+/// The versions a connection's `api_version` may name instead: those whose
+/// published Admin schema `scripts/check-platform-schemas` holds every document
+/// anycart sends to (it checks each one listed here). Only versions Shopify
+/// still supports from the pin on: 2026-07 and 2026-10, the ones at or after the
+/// pin in `@shopify/dev-mcp` 1.16.0. Add a version here and the check covers it.
+pub const SHOPIFY_API_VERSIONS_SUPPORTED: &[&str] = &[SHOPIFY_API_VERSION, "2026-10"];
 /// Longest anycart waits for Shopify's cost bucket to refill before a request;
 /// beyond that the call fails as transient and the outbox retries later.
 pub const THROTTLE_WAIT_MS_MAX: u64 = 5_000;

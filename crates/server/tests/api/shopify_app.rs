@@ -1,7 +1,7 @@
 //! anycart as an installable Shopify app, over HTTP against the fake Shopify:
 //! the install (link, callback, token, webhooks subscribed, connection saved),
 //! every refused callback saving nothing, the app-wide compliance webhooks and
-//! the data requests they leave in the admin API.
+//! the data requests they leave in the admin API, and `api_version` overrides.
 
 use crate::helpers::{TestApp, apps, apps_configured, assert_acp_shape};
 use crate::platform_fakes::shopify::FakeShopify;
@@ -402,5 +402,31 @@ async fn app_wide_compliance_webhooks_find_the_merchant_by_shop_and_data_request
     for app in apps().await {
         let r = app_webhook(&app, "shop/redact", "s-1", SHOP, "{}", APP_SECRET).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn a_shopify_api_version_override_must_be_one_the_schema_check_covers() {
+    for app in apps().await {
+        let put = |version: &'static str| {
+            json!({"platform": "shopify", "shop_domain": SHOP, "base_url": "http://127.0.0.1:9",
+                "access_token": "shpat_x", "webhook_secret": "s", "api_version": version})
+        };
+        for old in ["2025-10", "2026-04", "unstable", "2027-01"] {
+            let r = app.admin(Method::PUT, "/connection", Some(put(old))).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{old}: {:#}", r.body);
+            assert_eq!(r.body["code"], "invalid_connection");
+            assert!(
+                r.body["message"].as_str().unwrap().contains("2026-07"),
+                "{:#}",
+                r.body
+            );
+        }
+        assert_eq!(connection_status(&app).await, StatusCode::NOT_FOUND);
+        for ok in ["2026-07", "2026-10"] {
+            let r = app.admin(Method::PUT, "/connection", Some(put(ok))).await;
+            assert_eq!(r.status, StatusCode::OK, "{ok}: {:#}", r.body);
+            assert_eq!(r.body["settings"]["api_version"], ok);
+        }
     }
 }
