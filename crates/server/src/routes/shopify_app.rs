@@ -68,7 +68,7 @@ pub async fn shopify_oauth_callback(
     )
     .await;
     match installed {
-        Ok(_) => Redirect::to(&format!("{base}/dashboard#/connections")).into_response(),
+        Ok(_) => Redirect::to(&format!("{base}/dashboard/#/connections")).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "Shopify app install refused");
             refused(status_of(&e), &e.to_string())

@@ -177,7 +177,7 @@ async fn the_app_installs_end_to_end_and_refused_callbacks_save_nothing() {
         assert_eq!(status, StatusCode::SEE_OTHER, "{b}: {page}");
         assert_eq!(
             location.as_deref(),
-            Some(format!("{}/dashboard#/connections", app.base).as_str())
+            Some(format!("{}/dashboard/#/connections", app.base).as_str())
         );
         let saved = app.admin(Method::GET, "/connection", None).await;
         assert_eq!(saved.status, StatusCode::OK, "{b}");
