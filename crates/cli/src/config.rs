@@ -231,7 +231,7 @@ impl Config {
 
     /// anycart's Shopify app, when both its client id and secret are set (one
     /// without the other is a mistake, refused at start).
-    pub fn shopify_app(&self) -> Result<Option<anycart_connectors::shopify::app::ShopifyApp>> {
+    pub fn shopify_app(&self) -> Result<Option<anycart_connectors::shopify_install::ShopifyApp>> {
         let id = self
             .shopify_app_client_id
             .as_deref()
@@ -243,7 +243,7 @@ impl Config {
             .filter(|s| !s.expose_secret().trim().is_empty());
         match (id, secret) {
             (None, None) => Ok(None),
-            (Some(id), Some(secret)) => Ok(Some(anycart_connectors::shopify::app::ShopifyApp {
+            (Some(id), Some(secret)) => Ok(Some(anycart_connectors::shopify_install::ShopifyApp {
                 client_id: id.to_string(),
                 client_secret: secret.clone(),
                 shop_base_url: self.shopify_app_shop_base_url.clone(),

@@ -7,7 +7,7 @@ use anycart_checkout::clock::{Clock, SystemClock};
 use anycart_connectors::connect::connect;
 use anycart_connectors::connector_for;
 use anycart_connectors::import::import_catalogue;
-use anycart_connectors::shopify::app::begin_install;
+use anycart_connectors::shopify_install::{CALLBACK_PATH, begin_install};
 use anycart_core::MerchantId;
 use anycart_store::{
     AdobeSettings, NativeSettings, PlatformSettings, SalesforceSettings, Secret, ShopifySettings,
@@ -211,7 +211,7 @@ async fn run_shopify_install(a: ShopifyArgs) -> Result<()> {
         .base_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.addr));
-    let redirect = format!("{}/shopify/oauth/callback", base.trim_end_matches('/'));
+    let redirect = format!("{}{CALLBACK_PATH}", base.trim_end_matches('/'));
     let started_ms = SystemClock.now_ms();
     let url = begin_install(&store, &app, id, &a.shop_domain, &redirect, started_ms)
         .await

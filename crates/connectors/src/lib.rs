@@ -23,6 +23,7 @@ pub mod native;
 pub mod reconcile;
 pub mod salesforce;
 pub mod shopify;
+pub mod shopify_install;
 pub mod webhooks;
 
 use anycart_core::VariantId;

@@ -2,7 +2,6 @@
 //! webhooks: transport, authentication, error mapping and cost-based throttling.
 //! Wire types are in `wire`, the pure order/webhook mapping in `convert`.
 
-pub mod app;
 pub mod convert;
 pub mod oauth;
 pub mod wire;

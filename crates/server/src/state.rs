@@ -2,7 +2,7 @@
 
 use crate::ucp_runtime::{UcpRuntime, UcpSettings};
 use anycart_checkout::CheckoutService;
-use anycart_connectors::shopify::app::ShopifyApp;
+use anycart_connectors::shopify_install::ShopifyApp;
 use anycart_store::Store;
 use std::sync::Arc;
 

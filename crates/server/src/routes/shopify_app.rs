@@ -3,21 +3,19 @@
 //! credentials): the callback proves itself by its HMAC under the app's client
 //! secret and by the single-use `state` nonce the install started with
 //! (`GET /v1/connection/shopify/install`). The checks and the install live in
-//! `anycart_connectors::shopify::app`; this handler maps the result to a page.
+//! `anycart_connectors::shopify_install` (whose `CALLBACK_PATH` this is); this
+//! handler maps the result to a page.
 
 use crate::routes::pages::{escape, page};
 use crate::state::AppState;
 use anycart_connectors::ConnectorError;
-use anycart_connectors::shopify::app::{InstallError, finish_install};
+use anycart_connectors::shopify_install::{InstallError, finish_install};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The app's redirect URL under the server's base URL (allow it in the app's
-/// configuration).
-pub const SHOPIFY_CALLBACK_PATH: &str = "/shopify/oauth/callback";
 /// Longest callback query read (Shopify's is a few hundred bytes).
 const CALLBACK_QUERY_BYTES_MAX: usize = 4_096;
 

@@ -5,9 +5,9 @@
 
 use crate::helpers::{TestApp, apps, apps_configured, assert_acp_shape};
 use crate::platform_fakes::shopify::FakeShopify;
-use anycart_connectors::shopify::app::ShopifyApp;
 use anycart_connectors::shopify::oauth::WEBHOOK_TOPICS;
 use anycart_connectors::shopify::sign_webhook;
+use anycart_connectors::shopify_install::ShopifyApp;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 

@@ -4,11 +4,10 @@
 use crate::auth::{OwnerCaller, SecretCaller};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::AcpJson;
-use crate::routes::shopify_app::SHOPIFY_CALLBACK_PATH;
 use crate::state::AppState;
 use anycart_checkout::clock::rfc3339;
 use anycart_connectors::connect::connect;
-use anycart_connectors::shopify::app::{INSTALL_STATE_TTL_MS, begin_install};
+use anycart_connectors::shopify_install::{CALLBACK_PATH, INSTALL_STATE_TTL_MS, begin_install};
 use anycart_store::{ConnectionRecord, ExternalKind, OutboxItem, OutboxState, PlatformSettings};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -165,7 +164,7 @@ pub async fn shopify_install(
         )
     })?;
     let now_ms = state.now_ms();
-    let redirect_uri = format!("{}{SHOPIFY_CALLBACK_PATH}", state.config.base_url);
+    let redirect_uri = format!("{}{CALLBACK_PATH}", state.config.base_url);
     let url = begin_install(
         &state.store,
         app,

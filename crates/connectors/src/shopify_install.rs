@@ -4,12 +4,12 @@
 //! client secret, the nonce unknown/expired/spent, the shop the nonce was made
 //! for), exchanges the code for the offline token (granted scopes checked),
 //! subscribes the app's webhooks, and only then saves the connection. A refused
-//! callback saves nothing. The protocol itself is [`super::oauth`].
+//! callback saves nothing. The protocol itself is [`crate::shopify::oauth`].
 
-use super::oauth::{self, APP_SCOPES, ShopDomain};
-use super::{ShopifyConnector, verify_webhook_signature};
 use crate::ConnectorError;
 use crate::connect::connect;
+use crate::shopify::oauth::{self, APP_SCOPES, ShopDomain};
+use crate::shopify::{ShopifyConnector, verify_webhook_signature};
 use anycart_core::MerchantId;
 use anycart_store::{ConnectionRecord, PlatformSettings, Secret, ShopifySettings, Store};
 use reqwest::header::HeaderMap;
@@ -19,6 +19,10 @@ use sha2::{Digest, Sha256};
 /// How long an install link stays good: the merchant signs in to Shopify and
 /// approves, which takes minutes, not hours.
 pub const INSTALL_STATE_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// Where Shopify sends the merchant back, under anycart's public base URL: the
+/// server's callback route, and the app's allowed redirection URL.
+pub const CALLBACK_PATH: &str = "/shopify/oauth/callback";
 
 /// anycart's public Shopify app, as the operator registered it in Shopify's Dev
 /// Dashboard (client id and secret); the secret never reaches a log.
