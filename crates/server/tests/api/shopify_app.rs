@@ -165,6 +165,7 @@ async fn the_app_installs_end_to_end_and_refused_callbacks_save_nothing() {
         app.clock.advance_ms(11 * 60 * 1000);
         let (status, page, _) = callback(&late).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{b}: {page}");
+        assert!(page.contains("unknown, expired or already used"), "{page}");
         assert_eq!(
             connection_status(&app).await,
             StatusCode::NOT_FOUND,
@@ -212,9 +213,11 @@ async fn the_app_installs_end_to_end_and_refused_callbacks_save_nothing() {
         assert_eq!(r.status(), StatusCode::OK, "{b}");
         assert_eq!(connection_status(&app).await, StatusCode::NOT_FOUND, "{b}");
 
-        // The same callback again (a replay): the nonce is spent.
+        // The same callback again (a replay): the nonce is spent (refused before
+        // the code, which Shopify would refuse too, is even tried).
         let (status, page, _) = callback(&approved).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{b}: {page}");
+        assert!(page.contains("unknown, expired or already used"), "{page}");
         assert_eq!(connection_status(&app).await, StatusCode::NOT_FOUND, "{b}");
     }
 }
