@@ -139,10 +139,19 @@ impl Intake<'_> {
                     // Saved details are keyed by email: without one nothing is saved.
                     return Ok(IngestOutcome::Applied { rows: 0 });
                 };
+                // The email kept with the customer's data requests goes too.
+                self.store
+                    .redact_data_requests(merchant, &email)
+                    .await
+                    .map_err(ConnectorError::from)?;
                 return Ok(IngestOutcome::Forget(Forget::Shopper { email }));
             }
             PrivacyRequest::ForgetShop => {
                 tracing::info!(merchant_id = %merchant, shop, %event_id, "platform asked to forget every shopper of the shop");
+                self.store
+                    .delete_shop_data_requests(merchant, shop)
+                    .await
+                    .map_err(ConnectorError::from)?;
                 return Ok(IngestOutcome::Forget(Forget::EveryShopper));
             }
             PrivacyRequest::DataRequest {

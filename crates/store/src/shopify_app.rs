@@ -83,6 +83,18 @@ INSERT INTO data_requests (merchant_id, platform, event_id, shop_domain, custome
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
     ON CONFLICT (merchant_id, platform, event_id) DO NOTHING";
 
+/// A redacted customer's email leaves the data requests too (the ids stay: they
+/// are the platform's, and say a request was answered).
+const REDACT_DATA_REQUEST_EMAIL: &str = r"
+UPDATE data_requests
+   SET customer_email = NULL
+ WHERE merchant_id = $1 AND lower(customer_email) = lower($2)";
+
+/// `shop/redact`: nothing of the shop is kept.
+const DELETE_SHOP_DATA_REQUESTS: &str = r"
+DELETE FROM data_requests
+ WHERE merchant_id = $1 AND shop_domain = $2";
+
 const SELECT_DATA_REQUESTS: &str = r"
 SELECT platform, event_id, shop_domain, customer_id, customer_email, data_request_id,
        received_at_ms
@@ -172,6 +184,30 @@ impl Store {
             .bind(request.customer_email.clone())
             .bind(request.data_request_id.clone())
             .bind(request.received_at_ms)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets `email` in `merchant`'s data requests (`customers/redact`).
+    pub async fn redact_data_requests(&self, merchant: MerchantId, email: &str) -> StoreResult<()> {
+        sqlx::query(REDACT_DATA_REQUEST_EMAIL)
+            .bind(merchant.to_string())
+            .bind(email.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes `merchant`'s data requests from `shop_domain` (`shop/redact`).
+    pub async fn delete_shop_data_requests(
+        &self,
+        merchant: MerchantId,
+        shop_domain: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(DELETE_SHOP_DATA_REQUESTS)
+            .bind(merchant.to_string())
+            .bind(shop_domain.to_ascii_lowercase())
             .execute(&self.write)
             .await?;
         Ok(())

@@ -376,6 +376,19 @@ async fn app_wide_compliance_webhooks_find_the_merchant_by_shop_and_data_request
             "{b}: {:#}",
             forgotten.body
         );
+        let redacted = app.admin(Method::GET, "/data_requests", None).await;
+        assert_eq!(
+            redacted.body[0]["customer_email"],
+            serde_json::Value::Null,
+            "{b}: the redacted email leaves the data requests too"
+        );
+        assert_eq!(redacted.body[0]["data_request_id"], "9999");
+        // shop/redact: nothing of the shop is kept.
+        let shop_redact = json!({"shop_id": 1, "shop_domain": SHOP}).to_string();
+        let gone = app_webhook(&app, "shop/redact", "sr-1", SHOP, &shop_redact, APP_SECRET).await;
+        assert_eq!(gone.body["status"], "forgotten", "{b}: {:#}", gone.body);
+        let none = app.admin(Method::GET, "/data_requests", None).await;
+        assert_eq!(none.body, json!([]), "{b}");
 
         // A shop nobody is connected to: 200 and nothing done (Shopify would retry).
         let stranger = json!({"shop_id": 2, "shop_domain": "nobody.myshopify.com"}).to_string();
