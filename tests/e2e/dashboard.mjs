@@ -14,10 +14,14 @@
 //      reason, Retry sends it again, and the order shows the platform's order id;
 //   6. keyboard only: sign in, move between pages, open an order;
 //   7. axe-core on every page: no serious or critical violation;
-//   8. API keys: a secret key made in Settings works until it is revoked there.
+//   8. API keys: a secret key made in Settings works until it is revoked there;
+//   9. install the Shopify app from the Connections page: the browser goes through
+//      the fake's grant screen (OAuth, HMAC-signed callback) and back, connected,
+//      with the app's webhooks subscribed through the fake's Admin API.
 // Screenshots go to target/e2e/ (docs/src/images/ takes copies for the manual).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
+import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { mkdtempSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,9 +49,18 @@ async function check(name, fn) {
   console.log(`  ok  ${name} (${Date.now() - started} ms)`);
 }
 
-async function startServer() {
+/** anycart's Shopify app as the server is configured with it (step 9). */
+const APP = { clientId: 'e2e-client', secret: 'e2e-app-secret', shop: 'e2e-shop.myshopify.com' };
+
+async function startServer(shopify) {
   const dir = mkdtempSync(join(tmpdir(), 'anycart-e2e-dash-'));
-  const child = spawn(BIN, ['serve', '--demo', '--addr', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = {
+    ...process.env,
+    ANYCART_SHOPIFY_APP_CLIENT_ID: APP.clientId,
+    ANYCART_SHOPIFY_APP_CLIENT_SECRET: APP.secret,
+    ANYCART_SHOPIFY_APP_SHOP_BASE_URL: shopify.url,
+  };
+  const child = spawn(BIN, ['serve', '--demo', '--addr', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const deadline = Date.now() + 60_000;
@@ -65,16 +78,49 @@ async function startServer() {
   return { child, demo };
 }
 
-/** A fake Shopify Admin GraphQL endpoint: refuses order pushes until `accept` is set. */
+/** Shopify's callback signature: hex HMAC-SHA256 of the sorted `name=value` pairs. */
+function signCallback(pairs) {
+  const message = Object.keys(pairs).sort().map((k) => `${k}=${pairs[k]}`).join('&');
+  return createHmac('sha256', APP.secret).update(message).digest('hex');
+}
+
+/** A fake Shopify Admin GraphQL endpoint: refuses order pushes until `accept` is set.
+ * Also its OAuth: the grant screen approves at once and sends the browser back signed. */
 async function startFakeShopify() {
-  const fake = { accept: false, created: [], refused: 0, attributes: [] };
+  const fake = { accept: false, created: [], refused: 0, attributes: [], codes: [], subscriptions: [] };
   const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://fake');
+    if (req.method === 'GET' && url.pathname === '/admin/oauth/authorize') {
+      const q = Object.fromEntries(url.searchParams);
+      if (q.client_id !== APP.clientId || !q.scope || !q.state || !q.redirect_uri) { res.writeHead(400); res.end('Oauth error invalid_request'); return; }
+      const code = `code-${fake.codes.length + 1}`;
+      fake.codes.push(code);
+      const pairs = { code, host: 'YWRtaW4', shop: APP.shop, state: q.state, timestamp: String(Math.floor(Date.now() / 1000)) };
+      const back = new URL(q.redirect_uri);
+      for (const [k, v] of Object.entries(pairs)) back.searchParams.set(k, v);
+      back.searchParams.set('hmac', signCallback(pairs));
+      res.writeHead(302, { Location: back.toString() });
+      res.end();
+      return;
+    }
     let body = '';
     req.on('data', (d) => { body += d; });
     req.on('end', () => {
+      if (url.pathname === '/admin/oauth/access_token') {
+        const b = JSON.parse(body || '{}');
+        const known = fake.codes.indexOf(b.code);
+        if (b.client_id !== APP.clientId || b.client_secret !== APP.secret || known < 0) { res.writeHead(400, { 'Content-Type': 'application/json' }); res.end('{"error":"invalid_request"}'); return; }
+        fake.codes.splice(known, 1);
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ access_token: 'shpat_e2e_offline', scope: 'write_orders,read_products,read_inventory,read_locations' }));
+        return;
+      }
       const { query, variables } = JSON.parse(body || '{}');
       let data;
-      if (/FindAnycartOrder/.test(query)) {
+      if (/AnycartWebhookSubscriptionCreate/.test(query)) {
+        fake.subscriptions.push({ topic: variables.topic, uri: variables.webhookSubscription.uri });
+        data = { webhookSubscriptionCreate: { webhookSubscription: { id: `gid://shopify/WebhookSubscription/${fake.subscriptions.length}` }, userErrors: [] } };
+      } else if (/FindAnycartOrder/.test(query)) {
         data = { orders: { nodes: [] } };
       } else if (/AnycartImportProducts/.test(query)) {
         // Three pages of one product each (a sun cap with 5 in stock), so the import shows progress.
@@ -115,6 +161,11 @@ async function startFakeShopify() {
   fake.url = `http://127.0.0.1:${server.address().port}`;
   fake.close = () => server.close();
   return fake;
+}
+
+/** The topics the app subscribed to `uri` on the fake, in order. */
+function fakeTopics(fake, uri) {
+  return fake.subscriptions.filter((s) => s.uri === uri).map((s) => s.topic);
 }
 
 async function admin(demo, method, path, body) {
@@ -165,8 +216,8 @@ async function eventually(read, ok, what) {
   }
 }
 
-const { child, demo } = await startServer();
 const shopify = await startFakeShopify();
+const { child, demo } = await startServer(shopify);
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
@@ -338,6 +389,26 @@ try {
     await page.getByRole('status').filter({ hasText: 'was revoked' }).waitFor();
     assert.equal(await me(secret), 401);
     await axe(page, 'settings with keys');
+  });
+
+  await check('install the Shopify app: the grant screen and back, connected, webhooks subscribed', async () => {
+    await page.getByRole('link', { name: 'Connections' }).click();
+    await page.getByRole('heading', { name: 'Install the Shopify app' }).waitFor();
+    await axe(page, 'connections with the app install');
+    await page.getByLabel('Shop to install on (x.myshopify.com)').fill(APP.shop);
+    await page.getByRole('button', { name: 'Install the Shopify app' }).click();
+    // Shopify (the fake) approves and sends the browser back through anycart's callback.
+    await page.waitForURL(/\/dashboard\/#\/connections$/);
+    await page.getByText(APP.shop, { exact: true }).waitFor();
+    assert.equal(await page.getByTestId('platform-name').textContent(), 'shopify');
+    const connection = await admin(demo, 'GET', '/connection');
+    assert.equal(connection.body.shop_domain, APP.shop);
+    assert.deepEqual(
+      fakeTopics(shopify, connection.body.webhook_url),
+      ['INVENTORY_LEVELS_UPDATE', 'ORDERS_CREATE', 'PRODUCTS_UPDATE', 'REFUNDS_CREATE', 'APP_UNINSTALLED'],
+    );
+    await page.screenshot({ path: join(SHOTS, 'dashboard-10-shopify-app.png'), fullPage: true });
+    assert.equal(shopify.codes.length, 0, 'the code was exchanged');
   });
 
   await check('keyboard only: sign in, move between pages, open an order', async () => {

@@ -84,6 +84,15 @@ pub struct Config {
     pub ucp_simulation_secret: Option<SecretString>,
     /// The merchant whose UCP profile `/.well-known/ucp` at the root serves.
     pub ucp_root_merchant: Option<String>,
+    /// anycart's public Shopify app (Shopify Dev Dashboard: the app's client id).
+    /// With the secret below, merchants install the app instead of making a
+    /// custom app and pasting its token.
+    pub shopify_app_client_id: Option<String>,
+    /// The app's client secret: verifies install callbacks and the app's webhooks.
+    pub shopify_app_client_secret: Option<SecretString>,
+    /// Reach every shop at this origin instead of `https://{shop}`: a local fake
+    /// Shopify in tests, never in production.
+    pub shopify_app_shop_base_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -216,7 +225,33 @@ impl Config {
                 "the UCP conformance mode needs ucp_simulation_secret (ANYCART_UCP_SIMULATION_SECRET, at least 8 characters)"
             );
         }
+        config.shopify_app()?;
         Ok(config)
+    }
+
+    /// anycart's Shopify app, when both its client id and secret are set (one
+    /// without the other is a mistake, refused at start).
+    pub fn shopify_app(&self) -> Result<Option<anycart_connectors::shopify_install::ShopifyApp>> {
+        let id = self
+            .shopify_app_client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let secret = self
+            .shopify_app_client_secret
+            .as_ref()
+            .filter(|s| !s.expose_secret().trim().is_empty());
+        match (id, secret) {
+            (None, None) => Ok(None),
+            (Some(id), Some(secret)) => Ok(Some(anycart_connectors::shopify_install::ShopifyApp {
+                client_id: id.to_string(),
+                client_secret: secret.clone(),
+                shop_base_url: self.shopify_app_shop_base_url.clone(),
+            })),
+            _ => anyhow::bail!(
+                "shopify_app_client_id and shopify_app_client_secret go together (ANYCART_SHOPIFY_APP_CLIENT_ID, ANYCART_SHOPIFY_APP_CLIENT_SECRET): set both or neither"
+            ),
+        }
     }
 
     /// The listener's limits.

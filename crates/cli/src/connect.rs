@@ -7,6 +7,7 @@ use anycart_checkout::clock::{Clock, SystemClock};
 use anycart_connectors::connect::connect;
 use anycart_connectors::connector_for;
 use anycart_connectors::import::import_catalogue;
+use anycart_connectors::shopify_install::{CALLBACK_PATH, begin_install};
 use anycart_core::MerchantId;
 use anycart_store::{
     AdobeSettings, NativeSettings, PlatformSettings, SalesforceSettings, Secret, ShopifySettings,
@@ -17,7 +18,8 @@ use clap::{Args, Subcommand};
 /// `anycart connect <platform>`.
 #[derive(Subcommand, Debug)]
 pub enum ConnectCommand {
-    /// Connect a Shopify store (Admin API access token + app secret for webhooks).
+    /// Connect a Shopify store: install anycart's app (--install), or a custom
+    /// app's Admin API access token + client secret for webhooks.
     Shopify(ShopifyArgs),
     /// anycart is the system of record; confirmations go out over your SMTP server.
     Native(NativeArgs),
@@ -58,14 +60,33 @@ pub struct ShopifyArgs {
     #[arg(long)]
     merchant: String,
     /// e.g. example.myshopify.com
-    #[arg(long)]
+    #[arg(long, alias = "shop")]
     shop_domain: String,
-    /// Admin API access token (shpat_…); prefer the environment variable.
-    #[arg(long, env = "ANYCART_SHOPIFY_ACCESS_TOKEN", hide_env_values = true)]
-    access_token: String,
-    /// The app's client secret, which signs webhooks.
-    #[arg(long, env = "ANYCART_SHOPIFY_WEBHOOK_SECRET", hide_env_values = true)]
-    webhook_secret: String,
+    /// Install anycart's Shopify app instead (the server's shopify_app_client_id
+    /// and shopify_app_client_secret): prints the install link for the merchant
+    /// to open, then waits until the install has saved the connection.
+    #[arg(long, conflicts_with = "base_url")]
+    install: bool,
+    /// With --install: how long to wait for the merchant to approve (0: print
+    /// the link and return).
+    #[arg(long, default_value_t = INSTALL_WAIT_S_DEFAULT, requires = "install")]
+    wait_s: u64,
+    /// Custom app: its Admin API access token (shpat_…); prefer the environment variable.
+    #[arg(
+        long,
+        env = "ANYCART_SHOPIFY_ACCESS_TOKEN",
+        hide_env_values = true,
+        required_unless_present = "install"
+    )]
+    access_token: Option<String>,
+    /// Custom app: its client secret, which signs webhooks.
+    #[arg(
+        long,
+        env = "ANYCART_SHOPIFY_WEBHOOK_SECRET",
+        hide_env_values = true,
+        required_unless_present = "install"
+    )]
+    webhook_secret: Option<String>,
     /// Override https://SHOP_DOMAIN (a proxy, a local fake).
     #[arg(long)]
     base_url: Option<String>,
@@ -151,7 +172,17 @@ pub struct ImportArgs {
     db: DbArgs,
 }
 
+/// How long `connect shopify --install` waits for the merchant by default: the
+/// install link itself is good for 10 minutes.
+const INSTALL_WAIT_S_DEFAULT: u64 = 600;
+/// How often it looks for the connection while waiting.
+const INSTALL_POLL_MS: u64 = 500;
+
 async fn open(db: DbArgs) -> Result<anycart_store::Store> {
+    open_with_config(db).await.map(|(store, _)| store)
+}
+
+async fn open_with_config(db: DbArgs) -> Result<(anycart_store::Store, Config)> {
     let config = Config::load(
         &db.config,
         config::Overrides {
@@ -161,7 +192,60 @@ async fn open(db: DbArgs) -> Result<anycart_store::Store> {
         },
     )?;
     crate::init_tracing(&config.log_format);
-    config.open_store().await
+    Ok((config.open_store().await?, config))
+}
+
+/// `anycart connect shopify --install`: keeps the install's nonce in the
+/// database the server reads, prints the link, and waits until the server's
+/// callback has saved a connection to that shop (newer than the link).
+async fn run_shopify_install(a: ShopifyArgs) -> Result<()> {
+    let (store, config) = open_with_config(a.db).await?;
+    let app = config.shopify_app()?.ok_or_else(|| {
+        anyhow!(
+            "no Shopify app configured: set shopify_app_client_id and shopify_app_client_secret (ANYCART_SHOPIFY_APP_CLIENT_ID, ANYCART_SHOPIFY_APP_CLIENT_SECRET) as for `anycart serve`, or connect a custom app with --access-token and --webhook-secret"
+        )
+    })?;
+    let id = merchant(&store, &a.merchant).await?;
+    // The callback is the serving node's: the same base URL `anycart serve` uses.
+    let base = config
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.addr));
+    let redirect = format!("{}{CALLBACK_PATH}", base.trim_end_matches('/'));
+    let started_ms = SystemClock.now_ms();
+    let url = begin_install(&store, &app, id, &a.shop_domain, &redirect, started_ms)
+        .await
+        .context("install refused")?;
+    println!(
+        "open this link to install the anycart app on {}:",
+        a.shop_domain.trim()
+    );
+    println!("{url}");
+    if a.wait_s == 0 {
+        store.close().await;
+        return Ok(());
+    }
+    eprintln!("waiting up to {} s for the install…", a.wait_s);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(a.wait_s);
+    let shop = a.shop_domain.trim().to_ascii_lowercase();
+    loop {
+        let connected = store.get_connection(id).await?.filter(|c| {
+            c.platform() == "shopify" && c.shop_domain() == shop && c.updated_at_ms >= started_ms
+        });
+        if let Some(c) = connected {
+            println!("connected shopify ({}) for {id}", c.shop_domain());
+            store.close().await;
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            store.close().await;
+            anyhow::bail!(
+                "no install within {} s; run `anycart connect shopify --install` again for a fresh link",
+                a.wait_s
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(INSTALL_POLL_MS)).await;
+    }
 }
 
 async fn merchant(store: &anycart_store::Store, id: &str) -> Result<MerchantId> {
@@ -185,8 +269,9 @@ impl ConnectCommand {
                 PlatformSettings::Shopify(ShopifySettings {
                     shop_domain: a.shop_domain,
                     base_url: a.base_url,
-                    access_token: Secret::new(a.access_token),
-                    webhook_secret: Secret::new(a.webhook_secret),
+                    // clap requires both unless --install, which never gets here.
+                    access_token: Secret::new(a.access_token.unwrap_or_default()),
+                    webhook_secret: Secret::new(a.webhook_secret.unwrap_or_default()),
                     api_version: None,
                     request_timeout_ms: None,
                 }),
@@ -243,6 +328,10 @@ impl ConnectCommand {
 
 /// Runs `anycart connect …`.
 pub async fn run_connect(command: ConnectCommand) -> Result<()> {
+    let command = match command {
+        ConnectCommand::Shopify(a) if a.install => return run_shopify_install(a).await,
+        c => c,
+    };
     let (db, merchant_id, settings) = command.into_settings();
     let store = open(db).await?;
     let id = merchant(&store, &merchant_id).await?;

@@ -235,6 +235,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             base_url: base_url.clone(),
             limits: config.serve_limits(),
             client_ip_header: config.client_ip_header.clone(),
+            shopify_app: config.shopify_app()?,
         },
     )
     .with_ucp(ucp_settings(&config)?);

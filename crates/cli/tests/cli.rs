@@ -230,6 +230,137 @@ fn connect_stores_a_platform_and_import_explains_what_it_needs() {
 }
 
 #[test]
+fn connect_shopify_install_prints_the_link_and_waits_for_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = |args: &[&str], app: bool| {
+        let mut c = Command::new(BIN);
+        c.args(args).arg("--data-dir").arg(dir.path());
+        if app {
+            c.env("ANYCART_SHOPIFY_APP_CLIENT_ID", "client-1")
+                .env("ANYCART_SHOPIFY_APP_CLIENT_SECRET", "s3cret-app")
+                .env("ANYCART_BASE_URL", "https://anycart.example");
+        }
+        c
+    };
+    let out = command(&["merchant", "create", "--name", "Acme", "--json"], false)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let merchant = v["merchant_id"].as_str().unwrap().to_string();
+    let install = |wait: &str| {
+        vec![
+            "connect".to_string(),
+            "shopify".into(),
+            "--install".into(),
+            "--merchant".into(),
+            merchant.clone(),
+            "--shop".into(),
+            "acme.myshopify.com".into(),
+            "--wait-s".into(),
+            wait.into(),
+        ]
+    };
+    let run = |v: Vec<String>, app: bool| {
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        command(&refs, app).output().unwrap()
+    };
+
+    // No app configured: says what to set.
+    let none = run(install("1"), false);
+    assert!(!none.status.success());
+    assert!(
+        String::from_utf8_lossy(&none.stderr).contains("shopify_app_client_id"),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
+    // Half an app configured: refused at start.
+    let half = Command::new(BIN)
+        .args([
+            "connect",
+            "shopify",
+            "--install",
+            "--merchant",
+            &merchant,
+            "--shop",
+            "acme.myshopify.com",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("ANYCART_SHOPIFY_APP_CLIENT_ID", "client-1")
+        .output()
+        .unwrap();
+    assert!(!half.status.success());
+    assert!(String::from_utf8_lossy(&half.stderr).contains("set both or neither"));
+
+    // The link, then no install within the wait: a clear timeout; no secret shown.
+    let timed_out = run(install("1"), true);
+    let stdout = String::from_utf8_lossy(&timed_out.stdout);
+    let stderr = String::from_utf8_lossy(&timed_out.stderr);
+    assert!(!timed_out.status.success());
+    assert!(
+        stdout.contains("https://acme.myshopify.com/admin/oauth/authorize?client_id=client-1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("redirect_uri=https%3A%2F%2Fanycart.example%2Fshopify%2Foauth%2Fcallback"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("no install within 1 s"), "{stderr}");
+    assert!(!stdout.contains("s3cret-app") && !stderr.contains("s3cret-app"));
+
+    // Waiting: the connection the callback saves (here made by hand) ends the wait.
+    let wait = install("60");
+    let refs: Vec<&str> = wait.iter().map(String::as_str).collect();
+    let mut waiting = command(&refs, true)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(waiting.stdout.take().unwrap()).lines();
+    let mut link = String::new();
+    while !link.starts_with("https://") {
+        link = lines.next().unwrap().unwrap();
+    }
+    let saved = command(
+        &[
+            "connect",
+            "shopify",
+            "--merchant",
+            &merchant,
+            "--shop-domain",
+            "acme.myshopify.com",
+            "--access-token",
+            "shpat_from_the_install",
+            "--webhook-secret",
+            "s3cret-app",
+        ],
+        false,
+    )
+    .output()
+    .unwrap();
+    assert!(
+        saved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = waiting.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "still waiting");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("connected shopify (acme.myshopify.com)")),
+        "{rest:?}"
+    );
+}
+
+#[test]
 fn payments_stripe_checks_the_keys_stores_them_sealed_and_sandbox_switches_back() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let fake = rt.block_on(anycart_fake_stripe::FakeStripe::start());

@@ -48,7 +48,7 @@ fn normalise(settings: PlatformSettings) -> Result<PlatformSettings, ConnectorEr
         PlatformSettings::Native(s) => PlatformSettings::Native(native(s)),
         PlatformSettings::Shopify(s) => PlatformSettings::Shopify(ShopifySettings {
             shop_domain: s.shop_domain.trim().to_ascii_lowercase(),
-            api_version: trimmed(s.api_version),
+            api_version: shopify_api_version(s.api_version)?,
             ..s
         }),
         PlatformSettings::Salesforce(s) => PlatformSettings::Salesforce(salesforce(s)?),
@@ -59,6 +59,20 @@ fn normalise(settings: PlatformSettings) -> Result<PlatformSettings, ConnectorEr
         check_url(url)?;
     }
     Ok(settings)
+}
+
+/// Only a version the schema check covers: another would send documents nobody
+/// checked against that version's schema (a field removed there fails every order).
+fn shopify_api_version(version: Option<String>) -> Result<Option<String>, ConnectorError> {
+    use crate::shopify::SHOPIFY_API_VERSIONS_SUPPORTED as SUPPORTED;
+    match trimmed(version) {
+        Some(v) if !SUPPORTED.contains(&v.as_str()) => Err(bad(format!(
+            "api_version `{}` is not one anycart is checked against; use one of {}",
+            v.chars().take(20).collect::<String>(),
+            SUPPORTED.join(", ")
+        ))),
+        v => Ok(v),
+    }
 }
 
 fn trimmed(value: Option<String>) -> Option<String> {

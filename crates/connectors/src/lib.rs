@@ -23,6 +23,7 @@ pub mod native;
 pub mod reconcile;
 pub mod salesforce;
 pub mod shopify;
+pub mod shopify_install;
 pub mod webhooks;
 
 use anycart_core::VariantId;
@@ -247,6 +248,8 @@ pub enum PrivacyRequest {
     /// `customers/data_request`: the customer asked the shop for their data.
     DataRequest {
         customer_id: String,
+        /// The customer's email on the shop, if any: saved details are keyed by it.
+        email: Option<String>,
         data_request_id: String,
     },
     /// `shop/redact`: forget every shopper saved for this shop.

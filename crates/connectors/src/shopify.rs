@@ -26,6 +26,12 @@ use wire::*;
 
 /// The Admin API version anycart speaks (Shopify supports each for a year).
 pub const SHOPIFY_API_VERSION: &str = "2026-07";
+/// The versions a connection's `api_version` may name instead: those whose
+/// published Admin schema `scripts/check-platform-schemas` holds every document
+/// anycart sends to (it checks each one listed here). Only versions Shopify
+/// still supports from the pin on: 2026-07 and 2026-10, the ones at or after the
+/// pin in `@shopify/dev-mcp` 1.16.0. Add a version here and the check covers it.
+pub const SHOPIFY_API_VERSIONS_SUPPORTED: &[&str] = &[SHOPIFY_API_VERSION, "2026-10"];
 /// Longest anycart waits for Shopify's cost bucket to refill before a request;
 /// beyond that the call fails as transient and the outbox retries later.
 pub const THROTTLE_WAIT_MS_MAX: u64 = 5_000;
@@ -402,15 +408,7 @@ impl Connector for ShopifyConnector {
         body: &[u8],
     ) -> Result<WebhookEvent, ConnectorError> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let signature = header("X-Shopify-Hmac-Sha256")
-            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-            .ok_or(ConnectorError::Unauthorized)?;
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.webhook_secret.expose_secret().as_bytes())
-                .map_err(|_| ConnectorError::Misconfigured("webhook secret".into()))?;
-        mac.update(body);
-        mac.verify_slice(&signature)
-            .map_err(|_| ConnectorError::Unauthorized)?;
+        verify_webhook_signature(self.webhook_secret.expose_secret(), headers, body)?;
         // Signed by the right secret; now make sure it is about this shop.
         if let Some(shop) = header("X-Shopify-Shop-Domain")
             && !shop.eq_ignore_ascii_case(&self.shop_domain)
@@ -439,6 +437,26 @@ impl Connector for ShopifyConnector {
             change,
         })
     }
+}
+
+/// Checks `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the raw body) with
+/// `secret`: a connection's webhook secret, or the app's client secret for the
+/// app-wide compliance webhooks.
+pub fn verify_webhook_signature(
+    secret: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), ConnectorError> {
+    let signature = headers
+        .get("X-Shopify-Hmac-Sha256")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+        .ok_or(ConnectorError::Unauthorized)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .map_err(|_| ConnectorError::Misconfigured("webhook secret".into()))?;
+    mac.update(body);
+    mac.verify_slice(&signature)
+        .map_err(|_| ConnectorError::Unauthorized)
 }
 
 /// Signs a body as Shopify does (base64 HMAC-SHA256 with the app secret); used by

@@ -9,8 +9,8 @@ use crate::{
 };
 use anycart_core::{LocationId, MerchantId, Money, ProductId, VariantId};
 use anycart_store::{
-    EXTERNAL_STOCK_LINES_MAX, ExternalKind, ExternalStockChange, ExternalStockLine, ImportCursor,
-    StockApplied, StockFigure, Store,
+    DataRequest, EXTERNAL_STOCK_LINES_MAX, ExternalKind, ExternalStockChange, ExternalStockLine,
+    ImportCursor, StockApplied, StockFigure, Store,
 };
 use reqwest::header::HeaderMap;
 
@@ -139,17 +139,45 @@ impl Intake<'_> {
                     // Saved details are keyed by email: without one nothing is saved.
                     return Ok(IngestOutcome::Applied { rows: 0 });
                 };
+                // The email kept with the customer's data requests goes too.
+                self.store
+                    .redact_data_requests(merchant, &email)
+                    .await
+                    .map_err(ConnectorError::from)?;
                 return Ok(IngestOutcome::Forget(Forget::Shopper { email }));
             }
             PrivacyRequest::ForgetShop => {
                 tracing::info!(merchant_id = %merchant, shop, %event_id, "platform asked to forget every shopper of the shop");
+                self.store
+                    .delete_shop_data_requests(merchant, shop)
+                    .await
+                    .map_err(ConnectorError::from)?;
                 return Ok(IngestOutcome::Forget(Forget::EveryShopper));
             }
             PrivacyRequest::DataRequest {
                 customer_id,
+                email,
                 data_request_id,
             } => {
-                tracing::warn!(merchant_id = %merchant, shop, customer_id, data_request_id, %event_id, "customer data request from the platform: answer it with this customer's orders and saved checkout details");
+                // Listed in the admin API (`GET /v1/data_requests`) for the merchant
+                // to answer; recorded before the event, so a crash in between is
+                // repaired by the platform's retry (the row is kept once per id).
+                self.store
+                    .record_data_request(
+                        merchant,
+                        &DataRequest {
+                            platform: self.platform.to_string(),
+                            event_id: event_id.clone(),
+                            shop_domain: shop.to_string(),
+                            customer_id: customer_id.clone(),
+                            customer_email: email.clone(),
+                            data_request_id: data_request_id.clone(),
+                            received_at_ms: self.now_ms,
+                        },
+                    )
+                    .await
+                    .map_err(ConnectorError::from)?;
+                tracing::warn!(merchant_id = %merchant, shop, customer_id, data_request_id, %event_id, "customer data request from the platform: answer it with this customer's orders and saved checkout details (GET /v1/data_requests)");
             }
             PrivacyRequest::Uninstalled => {
                 let disabled = self

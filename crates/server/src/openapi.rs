@@ -60,6 +60,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::tv::router())
         .merge(routes::webhooks::router())
         .merge(routes::pages::router())
+        .merge(routes::shopify_app::router())
         .merge(routes::ops::router())
         .merge(routes::dashboard::router())
         .merge(routes::events::router())

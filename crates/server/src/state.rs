@@ -2,6 +2,7 @@
 
 use crate::ucp_runtime::{UcpRuntime, UcpSettings};
 use anycart_checkout::CheckoutService;
+use anycart_connectors::shopify_install::ShopifyApp;
 use anycart_store::Store;
 use std::sync::Arc;
 
@@ -17,6 +18,9 @@ pub struct ServerConfig {
     /// (`X-Forwarded-For`); `None` uses the TCP peer. Only set it behind a proxy
     /// that overwrites the header, or any client can pick its own address.
     pub client_ip_header: Option<String>,
+    /// anycart's public Shopify app (client id and secret), when the operator
+    /// registered one: merchants then install it instead of making a custom app.
+    pub shopify_app: Option<ShopifyApp>,
 }
 
 impl Default for ServerConfig {
@@ -25,6 +29,7 @@ impl Default for ServerConfig {
             base_url: "http://127.0.0.1:8080".into(),
             limits: ServeLimits::default(),
             client_ip_header: None,
+            shopify_app: None,
         }
     }
 }
@@ -76,6 +81,17 @@ impl AppState {
     pub fn with_ucp(self, settings: UcpSettings) -> Self {
         AppState {
             ucp: Arc::new(UcpRuntime::new(settings, &self.config.base_url)),
+            ..self
+        }
+    }
+
+    /// The same state with anycart's Shopify app configured.
+    pub fn with_shopify_app(self, app: ShopifyApp) -> Self {
+        AppState {
+            config: Arc::new(ServerConfig {
+                shopify_app: Some(app),
+                ..(*self.config).clone()
+            }),
             ..self
         }
     }

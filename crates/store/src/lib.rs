@@ -37,6 +37,7 @@ mod reconcile;
 mod refunds;
 mod retention;
 mod sealing;
+mod shopify_app;
 mod shoppers;
 mod sql;
 pub mod testing;
@@ -89,6 +90,7 @@ pub use refunds::{
 };
 pub use retention::{PURGE_BATCH_MAX, Purged, RETENTION_MS_MIN, Retention};
 pub use sealing::{CREDENTIALS_KEY_BYTES, CredentialsKey};
+pub use shopify_app::{DataRequest, InstallState, SHOP_MERCHANTS_MAX};
 pub use shoppers::{
     CodeIssue, CodeLimits, LiveShopperCode, NewShopperCode, SHOPPER_OPTIN_TTL_MS, SavedDetails,
     ShopperProfile, ShopperTokenRecord,

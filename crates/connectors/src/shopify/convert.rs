@@ -317,6 +317,7 @@ pub fn webhook_change(
             Ok((
                 privacy(PrivacyRequest::DataRequest {
                     customer_id: w.customer.id.to_string(),
+                    email: w.customer.email,
                     data_request_id: w.data_request.id.to_string(),
                 }),
                 None,

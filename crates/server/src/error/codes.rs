@@ -55,6 +55,8 @@ pub enum ErrorCode {
     InvalidVariants,
     InvalidWebhook,
     InvalidConnection,
+    /// A Shopify app install asked of a server with no app configured.
+    ShopifyAppNotConfigured,
     InvalidPaymentProvider,
     /// A query string the route cannot read (`?limit=AAA`).
     InvalidQuery,
@@ -136,7 +138,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and the documentation.
-    pub const ALL: [ErrorCode; 95] = {
+    pub const ALL: [ErrorCode; 96] = {
         use ErrorCode::*;
         [
             InvalidJson,
@@ -169,6 +171,7 @@ impl ErrorCode {
             InvalidVariants,
             InvalidWebhook,
             InvalidConnection,
+            ShopifyAppNotConfigured,
             InvalidPaymentProvider,
             InvalidQuery,
             InvalidPath,
@@ -271,6 +274,7 @@ impl ErrorCode {
             InvalidVariants => ("invalid_variants", StatusCode::BAD_REQUEST),
             InvalidWebhook => ("invalid_webhook", StatusCode::BAD_REQUEST),
             InvalidConnection => ("invalid_connection", StatusCode::BAD_REQUEST),
+            ShopifyAppNotConfigured => ("shopify_app_not_configured", StatusCode::BAD_REQUEST),
             InvalidPaymentProvider => ("invalid_payment_provider", StatusCode::BAD_REQUEST),
             InvalidQuery => ("invalid_query", StatusCode::BAD_REQUEST),
             InvalidPath => ("invalid_path", StatusCode::BAD_REQUEST),

@@ -11,6 +11,7 @@ pub mod feeds;
 pub mod mcp;
 pub mod ops;
 pub mod pages;
+pub mod shopify_app;
 pub mod tv;
 pub mod ucp;
 pub mod webhooks;

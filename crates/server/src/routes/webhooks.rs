@@ -1,4 +1,5 @@
-//! `POST /webhooks/{platform}/{merchant_id}`: platform webhooks in, and
+//! `POST /webhooks/{platform}/{merchant_id}`: platform webhooks in,
+//! `POST /webhooks/shopify`: the Shopify app's webhooks for every shop, and
 //! `POST /webhooks/stripe/{merchant_id}`: Stripe's events. The handlers only map
 //! errors; verification, de-duplication and the changes live in
 //! `anycart_connectors::webhooks::ingest` and `CheckoutService::receive_stripe_event`.
@@ -7,8 +8,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use anycart_checkout::refunds::PlatformRefundOutcome;
 use anycart_checkout::stripe_events::StripeEventOutcome;
+use anycart_connectors::shopify::oauth::ShopDomain;
 use anycart_connectors::webhooks::{Forget, IngestError, IngestOutcome, ingest};
-use anycart_connectors::{Platform, WEBHOOK_BODY_BYTES_MAX};
+use anycart_connectors::{ConnectorError, Platform, WEBHOOK_BODY_BYTES_MAX};
 use anycart_core::MerchantId;
 use axum::Json;
 use axum::body::Bytes;
@@ -24,6 +26,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(receive))
+        .routes(routes!(receive_shopify_app))
         .routes(routes!(receive_stripe))
         .layer(DefaultBodyLimit::max(WEBHOOK_BODY_BYTES_MAX))
 }
@@ -81,7 +84,21 @@ pub async fn receive(
         state.now_ms(),
     )
     .await;
-    let receipt = match outcome {
+    Ok((
+        StatusCode::OK,
+        Json(receipt(&state, platform, merchant, outcome).await?),
+    ))
+}
+
+/// Carries out what intake made of a delivery (refunds and forgetting go through
+/// the checkout service) and says so.
+async fn receipt(
+    state: &AppState,
+    platform: Platform,
+    merchant: MerchantId,
+    outcome: Result<IngestOutcome, IngestError>,
+) -> Result<WebhookReceipt, ApiError> {
+    Ok(match outcome {
         Ok(IngestOutcome::Applied { rows }) => WebhookReceipt {
             status: "applied",
             stock_rows_changed: Some(rows),
@@ -124,7 +141,77 @@ pub async fn receive(
         }
         Err(IngestError::NotConnected(_)) => return Err(ApiError::not_found("webhook endpoint")),
         Err(IngestError::Connector(e)) => return Err(e.into()),
-    };
+    })
+}
+
+/// Receive a webhook of anycart's Shopify app for any shop: the compliance
+/// topics (`customers/data_request`, `customers/redact`, `shop/redact`), which an
+/// app configures once (in its app configuration), not per shop. Verified with
+/// the app's client secret; the merchant is the one whose Shopify connection is
+/// to the shop in `X-Shopify-Shop-Domain`, and the delivery is then acted on as at
+/// `/webhooks/shopify/{merchant_id}`. A signed delivery for a shop no merchant is
+/// connected to answers 200 `ignored`: there is nothing of that shop to forget or
+/// report, and any other answer makes Shopify retry it for 48 hours and count
+/// it against the app's compliance. 401 for a bad signature, 404 when this server
+/// has no Shopify app configured.
+#[utoipa::path(post, path = "/webhooks/shopify", tag = "Webhooks",
+    request_body(content = Object, description = "Shopify's payload, signed with the app's client secret in `X-Shopify-Hmac-Sha256`, the shop in `X-Shopify-Shop-Domain`"),
+    responses((status = 200, body = WebhookReceipt), (status = "4XX", body = crate::routes::acp::wire::ErrorWire)))]
+pub async fn receive_shopify_app(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<WebhookReceipt>), ApiError> {
+    let app = state
+        .config
+        .shopify_app
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
+    if body.len() > WEBHOOK_BODY_BYTES_MAX {
+        return Err(ApiError::new(
+            ErrorCode::BodyTooLarge,
+            "Webhook body too large.",
+        ));
+    }
+    app.verify_webhook(&headers, &body)?;
+    let shop = headers
+        .get("X-Shopify-Shop-Domain")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidWebhook, "X-Shopify-Shop-Domain missing."))
+        .and_then(|s| ShopDomain::parse(s).map_err(ApiError::from))?;
+    let mut done: Option<WebhookReceipt> = None;
+    for merchant in state
+        .store
+        .merchants_of_shop(Platform::Shopify.as_str(), shop.as_ref())
+        .await?
+    {
+        let outcome = ingest(
+            &state.store,
+            Platform::Shopify,
+            merchant,
+            &headers,
+            &body,
+            state.now_ms(),
+        )
+        .await;
+        // A shop connected through a custom app verifies with that app's own
+        // secret, and gets that app's webhooks at its own URL: not ours to act on.
+        if let Err(IngestError::Connector(ConnectorError::Unauthorized)) = outcome {
+            tracing::info!(merchant_id = %merchant, shop = shop.as_ref(), "app webhook for a shop connected through a custom app; left to that app's webhooks");
+            continue;
+        }
+        done = Some(receipt(&state, Platform::Shopify, merchant, outcome).await?);
+    }
+    let receipt = done.unwrap_or_else(|| {
+        tracing::info!(
+            shop = shop.as_ref(),
+            "app webhook for a shop no merchant is connected to; nothing to do"
+        );
+        WebhookReceipt {
+            status: "ignored",
+            stock_rows_changed: None,
+        }
+    });
     Ok((StatusCode::OK, Json(receipt)))
 }
 

@@ -1,11 +1,12 @@
 //! Reads and purges around the edges: orders by id and page, connected merchants,
-//! forgetting a shopper, idempotency retention, health checks.
+//! forgetting a shopper, idempotency retention, health checks, the Shopify app's
+//! install nonces and data requests.
 
 use super::{complete_order, merchant, stocked, stores};
 use anycart_core::MerchantId;
 use anycart_store::{
-    Backend, ConnectionRecord, IdempotencyBegin, IdempotencyScope, SavedDetails, ShopperProfile,
-    ShopperTokenRecord,
+    Backend, ConnectionRecord, DataRequest, IdempotencyBegin, IdempotencyScope, InstallState,
+    SavedDetails, ShopperProfile, ShopperTokenRecord,
 };
 
 #[tokio::test]
@@ -477,5 +478,123 @@ async fn shopper_emails_are_listed_per_merchant_in_order() {
             "{name}"
         );
         assert_eq!(store.shopper_emails(m, 1).await.unwrap(), ["a@x.io"]);
+    }
+}
+
+#[tokio::test]
+async fn an_install_nonce_is_spent_once_and_only_before_it_expires() {
+    for (name, store, _dir) in stores().await {
+        let m = merchant(&store).await;
+        store
+            .save_install_state("hash-a", m, "acme.myshopify.com", 100, 700)
+            .await
+            .unwrap();
+        store
+            .save_install_state("hash-b", m, "acme.myshopify.com", 100, 700)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .spend_install_state("hash-unknown", 200)
+                .await
+                .unwrap(),
+            None,
+            "{name}"
+        );
+        let spent = store.spend_install_state("hash-a", 200).await.unwrap();
+        assert_eq!(
+            spent,
+            Some(InstallState {
+                merchant_id: m,
+                shop_domain: "acme.myshopify.com".into()
+            }),
+            "{name}"
+        );
+        assert_eq!(
+            store.spend_install_state("hash-a", 201).await.unwrap(),
+            None,
+            "{name}: a replay finds nothing"
+        );
+        assert_eq!(
+            store.spend_install_state("hash-b", 700).await.unwrap(),
+            None,
+            "{name}: expired"
+        );
+        // A new nonce clears expired ones; live ones stay.
+        store
+            .save_install_state("hash-c", m, "acme.myshopify.com", 800, 1_400)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .spend_install_state("hash-c", 900)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
+
+#[tokio::test]
+async fn shops_name_their_merchants_and_data_requests_are_kept_once() {
+    for (name, store, _dir) in stores().await {
+        let (m, other) = (merchant(&store).await, merchant(&store).await);
+        store
+            .upsert_connection(&shopify_connection(m, 1))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .merchants_of_shop("shopify", "Shop.myshopify.com")
+                .await
+                .unwrap(),
+            [m],
+            "{name}"
+        );
+        store.disable_connection(m, 2).await.unwrap();
+        assert_eq!(
+            store
+                .merchants_of_shop("shopify", "shop.myshopify.com")
+                .await
+                .unwrap(),
+            [m],
+            "{name}: an uninstalled shop still gets its compliance webhooks"
+        );
+        assert!(
+            store
+                .merchants_of_shop("shopify", "nobody.myshopify.com")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let request = |event: &str, at: i64| DataRequest {
+            platform: "shopify".into(),
+            event_id: event.into(),
+            shop_domain: "shop.myshopify.com".into(),
+            customer_id: "191168".into(),
+            customer_email: Some("bob@x.io".into()),
+            data_request_id: "9999".into(),
+            received_at_ms: at,
+        };
+        store
+            .record_data_request(m, &request("d-1", 10))
+            .await
+            .unwrap();
+        store
+            .record_data_request(m, &request("d-1", 11))
+            .await
+            .unwrap();
+        store
+            .record_data_request(m, &request("d-2", 20))
+            .await
+            .unwrap();
+        let kept = store.data_requests(m, 10).await.unwrap();
+        assert_eq!(
+            kept.iter().map(|r| r.event_id.as_str()).collect::<Vec<_>>(),
+            ["d-2", "d-1"],
+            "{name}: newest first, once per delivery"
+        );
+        assert_eq!(kept[1], request("d-1", 10));
+        assert!(store.data_requests(other, 10).await.unwrap().is_empty());
     }
 }

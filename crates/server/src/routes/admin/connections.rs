@@ -2,11 +2,12 @@
 //! connect a platform, link platform ids, see and re-queue dead-lettered pushes.
 
 use crate::auth::{OwnerCaller, SecretCaller};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::AcpJson;
 use crate::state::AppState;
 use anycart_checkout::clock::rfc3339;
 use anycart_connectors::connect::connect;
+use anycart_connectors::shopify_install::{CALLBACK_PATH, INSTALL_STATE_TTL_MS, begin_install};
 use anycart_store::{ConnectionRecord, ExternalKind, OutboxItem, OutboxState, PlatformSettings};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -125,6 +126,59 @@ pub async fn get_connection(
         .await?
         .ok_or_else(|| ApiError::not_found("connection"))?;
     Ok(Json(connection_wire(&state, c)))
+}
+
+/// `?shop=acme.myshopify.com`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ShopifyInstallQuery {
+    /// The shop to install the app on (`*.myshopify.com`).
+    pub shop: String,
+}
+
+/// Where to send the merchant to install anycart's Shopify app.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShopifyInstallWire {
+    /// Shopify's grant screen for this shop; open it in the merchant's browser.
+    pub install_url: String,
+    /// The link is good until then, and once.
+    pub expires_at: String,
+}
+
+/// Start installing anycart's Shopify app on a shop (needs the app configured on
+/// the server: `shopify_app_client_id` / `shopify_app_client_secret`). Answers
+/// Shopify's grant-screen link; after the merchant approves, Shopify comes back
+/// to `/shopify/oauth/callback`, which saves the connection and subscribes the
+/// app's webhooks. Custom-app access tokens (`PUT /v1/connection`) keep working.
+#[utoipa::path(get, path = "/connection/shopify/install", tag = "Admin", params(ShopifyInstallQuery),
+    responses((status = 200, body = ShopifyInstallWire), (status = 400, body = crate::routes::acp::wire::ErrorWire)),
+    security(("bearer" = [])))]
+pub async fn shopify_install(
+    State(state): State<AppState>,
+    caller: OwnerCaller,
+    Query(q): Query<ShopifyInstallQuery>,
+) -> Result<Json<ShopifyInstallWire>, ApiError> {
+    let app = state.config.shopify_app.as_ref().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ShopifyAppNotConfigured,
+            "This server has no Shopify app configured (shopify_app_client_id and shopify_app_client_secret); connect with a custom app's access token instead.",
+        )
+    })?;
+    let now_ms = state.now_ms();
+    let redirect_uri = format!("{}{CALLBACK_PATH}", state.config.base_url);
+    let url = begin_install(
+        &state.store,
+        app,
+        caller.0.merchant,
+        &q.shop,
+        &redirect_uri,
+        now_ms,
+    )
+    .await
+    .map_err(|e| ApiError::from(e).with_param("shop"))?;
+    Ok(Json(ShopifyInstallWire {
+        install_url: url.to_string(),
+        expires_at: rfc3339(now_ms + INSTALL_STATE_TTL_MS),
+    }))
 }
 
 /// Link a platform id to an anycart id (what import does for every item).

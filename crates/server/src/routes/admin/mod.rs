@@ -8,6 +8,7 @@ pub mod api_keys;
 mod catalogue;
 pub mod connections;
 pub mod creative;
+pub mod data_requests;
 mod orders;
 pub mod payments;
 pub mod placements;
@@ -65,6 +66,8 @@ pub fn router() -> OpenApiRouter<AppState> {
             connections::get_connection
         ))
         .routes(routes!(connections::create_link))
+        .routes(routes!(connections::shopify_install))
+        .routes(routes!(data_requests::list_data_requests))
         .routes(routes!(platform_jobs::test_connection))
         .routes(routes!(
             platform_jobs::start_import,

@@ -41,7 +41,8 @@ pub use anycart_core::text::escape_html as escape;
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}table{width:100%;border-collapse:collapse}td{padding:.35rem 0;border-bottom:1px solid #eee}td.n{text-align:right}h1{font-size:1.5rem}.muted{color:#666}";
 
-fn page(title: &str, body: &str) -> Html<String> {
+/// A small server-rendered page (also the Shopify install's refusals).
+pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
         escape(title)
