@@ -5,8 +5,9 @@
 //! the same holds and limits), then shows a hand-off code and its QR for the
 //! shopper's phone, and follows the session until it is paid.
 //!
-//! The page's script is plain, dependency-free JavaScript (`assets/tv/tv.js`):
-//! TV browsers are old and slow, and it needs no more than `fetch`.
+//! The page's script (`assets/tv/tv.js`) is built from `web/widget/src/tv/` on
+//! `@anycart/sdk`, the widget's client (`npm run build` in web/widget; committed,
+//! so the server needs no Node). No framework: TV browsers are old and slow.
 
 use crate::error::ApiError;
 use crate::routes::widget::page::{Refusal, app_config, refuse, script_json};
