@@ -168,7 +168,10 @@ impl CheckoutService {
             buyer,
             ..SessionInput::default()
         };
-        let (refreshed, version) = self.rebuild(session, Some(version), lines, input).await?;
+        let config = self.merchant_config(session.merchant_id).await?;
+        let (refreshed, version) = self
+            .rebuild(&config, session, Some(version), lines, input)
+            .await?;
         if refreshed.status != CheckoutStatus::ReadyForPayment {
             return Ok(Refreshed::NotPayable(refreshed));
         }
