@@ -85,7 +85,10 @@ impl CheckoutService {
         session.attribution = input.attribution.clone();
         session.client = input.client.as_ref().map(|c| c.as_str().to_string());
         tracing::Span::current().record("session_id", tracing::field::display(session.id));
-        Ok(self.rebuild(&config, session, None, lines, input).await?.0)
+        Ok(self
+            .rebuild(&config, session, None, lines, input, None)
+            .await?
+            .0)
     }
 
     /// Applies an update and re-prices and re-holds. A changed session needs a
@@ -125,7 +128,7 @@ impl CheckoutService {
         session.pending_payment = None;
         session.payment_attempt += 1;
         Ok(self
-            .rebuild(&config, session, Some(version), lines, input)
+            .rebuild(&config, session, Some(version), lines, input, None)
             .await?
             .0)
     }

@@ -38,7 +38,10 @@ struct PricingRules {
 impl CheckoutService {
     /// Re-reads the catalogue for `lines`, merges `input`, re-takes the holds and
     /// re-prices, and stores the result. `version` is `None` for a new session;
-    /// `config` is the merchant's configuration for this request.
+    /// `config` is the merchant's configuration for this request. With `stored`
+    /// (the session as stored at `version`), a rebuild that changes nothing but
+    /// its clocks is not written when the session has time left (see
+    /// [`unchanged_enough`]).
     pub(super) async fn rebuild(
         &self,
         config: &MerchantConfig,
@@ -46,6 +49,7 @@ impl CheckoutService {
         version: Option<i64>,
         lines: Vec<LineRequest>,
         input: SessionInput,
+        stored: Option<&CheckoutSession>,
     ) -> CheckoutResult<(CheckoutSession, i64)> {
         let merchant = session.merchant_id;
         let now = self.now_ms();
@@ -75,6 +79,20 @@ impl CheckoutService {
         demand.retain(|variant, _| !over.contains(variant));
         let buyer_units = limits.units.clone();
         let (holds, engine_pool) = self.take_holds(&session, &demand, &previously).await?;
+        if let (Some(version), Some(pool), Some(stored)) = (version, &engine_pool, stored) {
+            let pricing = Pricing {
+                pool,
+                rules: &rules,
+                buyer_units: &buyer_units,
+                now_ms: now,
+                price_changed,
+            };
+            let priced = price(session.clone(), &pricing)?;
+            if unchanged_enough(&priced, stored, now, ttl_ms) {
+                metrics::counter!("anycart_checkout_writes_skipped_total").increment(1);
+                return Ok((stored.clone(), version));
+            }
+        }
         let session_id = session.id;
         let write = SessionWrite {
             merchant,
@@ -293,6 +311,25 @@ fn set_lines(
             .get(&l.variant_id)
             .is_some_and(|(_, price)| *price != l.unit_price.amount_minor)
     })
+}
+
+/// True when `rebuilt` is `stored` but for its clocks and `stored` still has at
+/// least half a lifetime (`ttl_ms`) to run: writing it would only move its
+/// expiry, which the next write (the order, a decline) does anyway. Its holds
+/// were re-taken by the engine with the later expiry, so they outlive it.
+fn unchanged_enough(
+    rebuilt: &CheckoutSession,
+    stored: &CheckoutSession,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> bool {
+    if stored.expires_at_ms - now_ms < ttl_ms / 2 {
+        return false;
+    }
+    let mut same_clocks = rebuilt.clone();
+    same_clocks.updated_at_ms = stored.updated_at_ms;
+    same_clocks.expires_at_ms = stored.expires_at_ms;
+    same_clocks == *stored
 }
 
 /// Merges the shopper's or agent's changes into the session.
