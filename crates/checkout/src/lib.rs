@@ -29,6 +29,7 @@ pub mod error;
 pub mod handoff;
 pub mod inventory;
 pub mod keys;
+pub mod merchant_config;
 pub mod merchants;
 pub mod pause_points;
 mod payment_journal;
@@ -146,6 +147,9 @@ pub struct CheckoutService {
     throttles: Arc<throttle::Throttles>,
     /// Catalogue imports started from the dashboard on this node.
     platform_jobs: Arc<platform_jobs::PlatformJobs>,
+    /// What checkouts read of each merchant's configuration, kept per generation
+    /// (see [`merchant_config`]).
+    merchant_configs: Arc<merchant_config::MerchantConfigCache>,
 }
 
 impl CheckoutService {
@@ -168,6 +172,7 @@ impl CheckoutService {
         CheckoutService {
             throttles,
             platform_jobs: Arc::new(platform_jobs::PlatformJobs::default()),
+            merchant_configs: Arc::default(),
             store,
             payments: Arc::new(PaymentProviders::new(sandbox)),
             clock,
@@ -192,6 +197,22 @@ impl CheckoutService {
     ) -> tokio::sync::MutexGuard<'_, ()> {
         let stripe = stripe_of(&(merchant, buyer_key), self.buyer_locks.len());
         self.buyer_locks[stripe].lock().await
+    }
+
+    /// Serves each merchant's catalogue, zones, tax rates and waiting rooms from
+    /// memory while their generation is current (the default), or reads them on
+    /// every request (`false`: the path before the cache, which the benchmark
+    /// measures in the same run).
+    pub fn set_config_cache(&self, enabled: bool) {
+        self.merchant_configs.set_enabled(enabled);
+    }
+
+    /// The merchant's configuration for one request (see [`merchant_config`]).
+    pub(crate) async fn merchant_config(
+        &self,
+        merchant: MerchantId,
+    ) -> CheckoutResult<Arc<merchant_config::MerchantConfig>> {
+        self.merchant_configs.current(&self.store, merchant).await
     }
 
     /// The same service (same store, engine, hub and locks) with other settings.

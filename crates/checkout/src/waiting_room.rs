@@ -144,11 +144,12 @@ impl CheckoutService {
     /// the admitted `ticket`, which is spent on it.
     pub(crate) async fn pass_waiting_rooms(
         &self,
+        config: &crate::merchant_config::MerchantConfig,
         merchant: MerchantId,
         variants: &[(usize, VariantId)],
         ticket: Option<&str>,
     ) -> CheckoutResult<()> {
-        let rooms = self.store.waiting_rooms(merchant).await?;
+        let rooms = config.rooms(&self.store, merchant).await?;
         for (line, variant) in variants.iter().filter(|(_, v)| rooms.contains(v)) {
             let spent = match ticket {
                 Some(t) => {

@@ -40,13 +40,32 @@ pub type TxFuture<'c, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 
 /// Hands a job's result to its caller once the group's COMMIT is known.
 type Delivery = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// A type-erased job: runs on the shared connection, says whether it succeeded
-/// (release or roll back its savepoint) and how to answer its caller.
+/// (release or roll back its savepoint) and how to answer its caller. Given no
+/// connection it does not run and answers with why.
 type Job = Box<
     dyn for<'c> FnOnce(
-            &'c mut AnyConnection,
+            Result<&'c mut AnyConnection, NoConnection>,
         ) -> Pin<Box<dyn Future<Output = (bool, Delivery)> + Send + 'c>>
         + Send,
 >;
+
+/// Why the writer had no connection for a group.
+#[derive(Clone, Debug)]
+enum NoConnection {
+    /// None was free in time (overload): the caller should retry (503).
+    Busy,
+    /// The database could not be reached.
+    Failed(String),
+}
+
+impl From<NoConnection> for StoreError {
+    fn from(e: NoConnection) -> Self {
+        match e {
+            NoConnection::Busy => StoreError::Database(sqlx::Error::PoolTimedOut),
+            NoConnection::Failed(e) => StoreError::CommitFailed(e),
+        }
+    }
+}
 
 /// Handle to the writer task (SQLite only). Dropping every handle stops it.
 #[derive(Clone, Debug)]
@@ -95,6 +114,13 @@ impl Store {
         let (answer, result) = oneshot::channel::<StoreResult<T>>();
         let job: Job = Box::new(move |conn| {
             Box::pin(async move {
+                let conn = match conn {
+                    Ok(conn) => conn,
+                    Err(none) => {
+                        let _ = answer.send(Err(none.into()));
+                        return (false, Box::new(|_| ()) as Delivery);
+                    }
+                };
                 let outcome = work(conn).await;
                 let ok = outcome.is_ok();
                 let deliver: Delivery = Box::new(move |commit| {
@@ -134,8 +160,18 @@ async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
     let mut conn = match pool.acquire().await {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!(error = %e, "group commit: no database connection");
-            return; // dropping the jobs answers their callers with an error
+            // Under overload the writer queues for the one write connection behind
+            // writes that take it directly, and may time out like them: its
+            // callers are told the database is busy (retry), not that it failed.
+            tracing::warn!(error = %e, jobs = jobs.len(), "group commit: no database connection");
+            let why = match e {
+                sqlx::Error::PoolTimedOut => NoConnection::Busy,
+                e => NoConnection::Failed(e.to_string()),
+            };
+            for job in jobs {
+                let _answered = job(Err(why.clone())).await;
+            }
+            return;
         }
     };
     let mut group = match sqlx::Connection::begin(&mut *conn).await {
@@ -153,7 +189,9 @@ async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
                 return fail_all(deliveries, e.to_string());
             }
         };
-        let ran = AssertUnwindSafe(job(&mut savepoint)).catch_unwind().await;
+        let ran = AssertUnwindSafe(job(Ok(&mut savepoint)))
+            .catch_unwind()
+            .await;
         let (ok, deliver) = match ran {
             Ok(r) => r,
             Err(_) => {
@@ -179,5 +217,32 @@ async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
     }
     for d in deliveries {
         d(commit.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Overload: the writer waits for the one write connection behind writes that
+    /// take it directly and times out like them. Its callers must be told to retry
+    /// (a pool timeout, answered 503), not that the database writer failed (500).
+    #[tokio::test]
+    async fn a_writer_without_a_connection_answers_busy() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("group.db").display());
+        let store = Store::open(&url).await.expect("open");
+        let taken = store.write.acquire().await.expect("the write connection");
+        let written = store
+            .write_tx(|_conn| Box::pin(async { Ok(()) }))
+            .await
+            .expect_err("no connection was free");
+        drop(taken);
+        assert!(written.is_pool_timeout(), "{written:?}");
+        // The writer still serves the next group.
+        store
+            .write_tx(|_conn| Box::pin(async { Ok(()) }))
+            .await
+            .expect("a write once the connection is free");
     }
 }

@@ -18,6 +18,7 @@ mod api_keys;
 mod batch;
 mod catalogue;
 mod checkout;
+mod config_generation;
 mod connection_settings;
 mod connections;
 mod events;

@@ -272,7 +272,8 @@ fn bind_key<'q>(
 
 impl Store {
     /// Journals `attempt` (as `started`) before the provider is asked. A retry of the
-    /// same attempt gets the row journaled first, with its order id and amount.
+    /// same attempt gets the row journaled first, with its order id and amount. A
+    /// new row is `attempt` as given, so only a retry reads the row back.
     pub async fn journal_payment_attempt(
         &self,
         attempt: &PaymentAttempt,
@@ -291,7 +292,18 @@ impl Store {
             .bind(customer)
             .bind(serde_json::to_string(&attempt.provider_metadata)?)
             .bind(attempt.created_at_ms);
-        q.execute(&self.write).await?;
+        if q.execute(&self.write).await?.rows_affected() == 1 {
+            // What INSERT_ATTEMPT wrote: the columns it sets from `attempt`, the
+            // rest at their start values.
+            return Ok(PaymentAttempt {
+                state: AttemptState::Started,
+                provider_reference: None,
+                captured: false,
+                recovery_runs: 0,
+                updated_at_ms: attempt.created_at_ms,
+                ..attempt.clone()
+            });
+        }
         self.get_payment_attempt(attempt.key)
             .await?
             .ok_or(StoreError::NotFound)

@@ -57,9 +57,17 @@ struct Args {
     /// Print every statement counted (sqlx's summary) with its count.
     #[arg(long)]
     statements: bool,
-    /// Only the counted phase (for profiling under callgrind).
+    /// Only the counted phase (for profiling under callgrind: a fixed number of
+    /// checkouts at c=1, no warm-up, no timed phases).
     #[arg(long)]
     counted_only: bool,
+    /// Skip the counted phase's same-run baseline (the merchant configuration
+    /// read on every request, as before its cache).
+    #[arg(long)]
+    no_baseline: bool,
+    /// Run every phase with the merchant configuration cache off (the old path).
+    #[arg(long)]
+    no_config_cache: bool,
     /// Worker threads of the server's runtime (default: the cores).
     #[arg(long)]
     server_threads: Option<usize>,
@@ -79,6 +87,8 @@ const THROTTLE_LENIENT: Rate = Rate {
 /// The server under test and what the load needs to reach it.
 struct Server {
     store: Store,
+    /// The service the server runs (shares its caches), to switch them.
+    checkout: CheckoutService,
     merchant: MerchantId,
     variant: VariantId,
     /// Units on hand of the variant (all locations) before any checkout.
@@ -142,7 +152,7 @@ async fn start_server(args: &Args) -> Result<Server> {
     let payments = Arc::new(anycart_payments::sandbox::SandboxProvider::new());
     let checkout = CheckoutService::new(store.clone(), payments, clock, config, holds);
     let state = AppState::new(
-        checkout,
+        checkout.clone(),
         ServerConfig {
             base_url: base.clone(),
             ..ServerConfig::default()
@@ -155,6 +165,7 @@ async fn start_server(args: &Args) -> Result<Server> {
     let serving = tokio::spawn(anycart_server::serve(listener, state, shutdown));
     Ok(Server {
         store,
+        checkout,
         merchant,
         variant,
         on_hand_before,
@@ -211,16 +222,35 @@ impl<'a> Meter<'a> {
     }
 }
 
-/// Checkouts one at a time, statements counted per request.
-async fn counted_phase(
-    args: &Args,
+/// What `n` checkouts made one at a time cost.
+struct Counted {
+    n: u64,
+    create: Statements,
+    complete: Statements,
+    seconds: f64,
+    costs: Costs,
+}
+
+impl Counted {
+    fn total(&self) -> Statements {
+        let mut total = self.create;
+        add(&mut total, self.complete);
+        total
+    }
+
+    fn per(&self, count: u64) -> f64 {
+        count as f64 / self.n as f64
+    }
+}
+
+/// Runs `n` checkouts one at a time with their statements counted.
+async fn count_checkouts(
+    n: u64,
     target: &Target,
     counter: &StatementCounter,
     pg: Option<&PgCpu>,
-) -> Result<()> {
-    let n = args.counted.max(1);
+) -> Result<Counted> {
     let (mut create, mut complete) = (Statements::default(), Statements::default());
-    let mut summaries: Vec<(&str, Vec<(String, u64)>)> = Vec::new();
     let meter = Meter::start(pg).await?;
     let started = Instant::now();
     counter.take();
@@ -237,6 +267,37 @@ async fn counted_phase(
     counter.set_counting(false);
     let seconds = started.elapsed().as_secs_f64();
     let costs = meter.stop(n).await?;
+    Ok(Counted {
+        n,
+        create,
+        complete,
+        seconds,
+        costs,
+    })
+}
+
+/// Checkouts one at a time, statements counted per request: first the old path
+/// (merchant configuration read on every request) as the same-run baseline,
+/// then as configured. Returns how many checkouts it made.
+async fn counted_phase(
+    args: &Args,
+    server: &Server,
+    target: &Target,
+    counter: &StatementCounter,
+    pg: Option<&PgCpu>,
+) -> Result<u64> {
+    let n = args.counted.max(1);
+    let baseline = if args.no_baseline || args.no_config_cache {
+        None
+    } else {
+        server.checkout.set_config_cache(false);
+        let counted = count_checkouts(n, target, counter, pg).await?;
+        server.checkout.set_config_cache(true);
+        Some(counted)
+    };
+    server.checkout.set_config_cache(!args.no_config_cache);
+    let counted = count_checkouts(n, target, counter, pg).await?;
+    let mut summaries: Vec<(&str, Vec<(String, u64)>)> = Vec::new();
     if args.statements {
         // One more checkout, its statements listed by request.
         counter.set_counting(true);
@@ -251,54 +312,80 @@ async fn counted_phase(
         counter.set_counting(false);
         counter.take();
     }
-    let per = |count: u64| count as f64 / n as f64;
     println!(
         "\nSQL per checkout, counted over {n} checkouts one at a time (sqlx statement events):"
     );
-    let pg = args.postgres.is_some();
-    if pg {
+    let pg_columns = args.postgres.is_some();
+    if pg_columns {
         println!(
-            "{:<10} {:>10} {:>13} {:>12}",
+            "{:<28} {:>10} {:>13} {:>12}",
             "request", "statements", "transactions", "round trips"
         );
     } else {
-        println!("{:<10} {:>10}", "request", "statements");
+        println!("{:<28} {:>10}", "request", "statements");
     }
-    let mut total = create;
-    add(&mut total, complete);
-    for (label, s) in [
-        ("create", create),
-        ("complete", complete),
-        ("checkout", total),
-    ] {
-        if pg {
-            println!(
-                "{label:<10} {:>10.2} {:>13.2} {:>12.2}",
-                per(s.queries),
-                per(s.commits),
-                per(s.pg_round_trips())
-            );
-        } else {
-            println!("{label:<10} {:>10.2}", per(s.queries));
+    let mut runs = Vec::new();
+    if let Some(b) = &baseline {
+        runs.push(("baseline (no config cache)", b));
+    }
+    let label = if args.no_config_cache {
+        "no config cache"
+    } else {
+        "anycart"
+    };
+    runs.push((label, &counted));
+    for (run, c) in &runs {
+        for (request, s) in [
+            ("create", c.create),
+            ("complete", c.complete),
+            ("checkout", c.total()),
+        ] {
+            let label = format!("{run}: {request}");
+            if pg_columns {
+                println!(
+                    "{label:<28} {:>10.2} {:>13.2} {:>12.2}",
+                    c.per(s.queries),
+                    c.per(s.commits),
+                    c.per(s.pg_round_trips())
+                );
+            } else {
+                println!("{label:<28} {:>10.2}", c.per(s.queries));
+            }
         }
+        println!(
+            "{run}: one at a time {:.0} checkouts/s, server CPU {:.2} ms, load generator {:.2} ms{} per checkout",
+            c.n as f64 / c.seconds,
+            c.costs.server_cpu_ms,
+            c.costs.client_cpu_ms,
+            c.costs
+                .pg_cpu_ms
+                .map(|ms| format!(", PostgreSQL CPU {ms:.2} ms"))
+                .unwrap_or_default()
+        );
     }
-    println!(
-        "one at a time: {:.0} checkouts/s, server CPU {:.2} ms, load generator {:.2} ms{} per checkout",
-        n as f64 / seconds,
-        costs.server_cpu_ms,
-        costs.client_cpu_ms,
-        costs
-            .pg_cpu_ms
-            .map(|ms| format!(", PostgreSQL CPU {ms:.2} ms"))
-            .unwrap_or_default()
-    );
+    if let Some(b) = &baseline {
+        let ratio = |new: f64, old: f64| if old > 0.0 { new / old } else { f64::NAN };
+        println!(
+            "ratio anycart/baseline: statements {:.2}, round trips {:.2}, server CPU {:.2}",
+            ratio(
+                counted.per(counted.total().queries),
+                b.per(b.total().queries)
+            ),
+            ratio(
+                counted.per(counted.total().pg_round_trips()),
+                b.per(b.total().pg_round_trips())
+            ),
+            ratio(counted.costs.server_cpu_ms, b.costs.server_cpu_ms)
+        );
+    }
     for (request, list) in summaries {
         println!("\nstatements of one {request}:");
         for (summary, count) in list {
             println!("  {count:>3} × {summary}");
         }
     }
-    Ok(())
+    let baseline_n = baseline.as_ref().map_or(0, |b| b.n);
+    Ok(baseline_n + n + u64::from(args.statements))
 }
 
 fn add(total: &mut Statements, s: Statements) {
@@ -426,8 +513,7 @@ fn main() -> Result<()> {
             variant: server.variant.to_string(),
             next_shopper: Arc::new(AtomicU64::new(0)),
         };
-        counted_phase(&args, &target, counter, pg.as_ref()).await?;
-        let counted = args.counted.max(1) + u64::from(args.statements);
+        let counted = counted_phase(&args, &server, &target, counter, pg.as_ref()).await?;
         if args.counted_only {
             return Ok((counted, 0));
         }

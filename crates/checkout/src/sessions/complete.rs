@@ -168,7 +168,13 @@ impl CheckoutService {
             buyer,
             ..SessionInput::default()
         };
-        let (refreshed, version) = self.rebuild(session, Some(version), lines, input).await?;
+        let config = self.merchant_config(session.merchant_id).await?;
+        // Nothing but the clocks moved: the refresh is not written (the order
+        // or the decline that follows writes the session anyway).
+        let stored = session.clone();
+        let (refreshed, version) = self
+            .rebuild(&config, session, Some(version), lines, input, Some(&stored))
+            .await?;
         if refreshed.status != CheckoutStatus::ReadyForPayment {
             return Ok(Refreshed::NotPayable(refreshed));
         }

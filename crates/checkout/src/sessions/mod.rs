@@ -73,13 +73,22 @@ impl CheckoutService {
             .enumerate()
             .map(|(i, (v, _))| (i, *v))
             .collect();
-        self.pass_waiting_rooms(merchant, &asked, input.waiting_room_ticket.as_deref())
-            .await?;
+        let config = self.merchant_config(merchant).await?;
+        self.pass_waiting_rooms(
+            &config,
+            merchant,
+            &asked,
+            input.waiting_room_ticket.as_deref(),
+        )
+        .await?;
         let mut session = CheckoutSession::new(merchant, currency, self.now_ms());
         session.attribution = input.attribution.clone();
         session.client = input.client.as_ref().map(|c| c.as_str().to_string());
         tracing::Span::current().record("session_id", tracing::field::display(session.id));
-        Ok(self.rebuild(session, None, lines, input).await?.0)
+        Ok(self
+            .rebuild(&config, session, None, lines, input, None)
+            .await?
+            .0)
     }
 
     /// Applies an update and re-prices and re-holds. A changed session needs a
@@ -106,13 +115,22 @@ impl CheckoutService {
             .filter(|(_, (v, _))| !session.lines.iter().any(|l| l.variant_id == *v))
             .map(|(i, (v, _))| (i, *v))
             .collect();
+        let config = self.merchant_config(merchant).await?;
         if !added.is_empty() {
-            self.pass_waiting_rooms(merchant, &added, input.waiting_room_ticket.as_deref())
-                .await?;
+            self.pass_waiting_rooms(
+                &config,
+                merchant,
+                &added,
+                input.waiting_room_ticket.as_deref(),
+            )
+            .await?;
         }
         session.pending_payment = None;
         session.payment_attempt += 1;
-        Ok(self.rebuild(session, Some(version), lines, input).await?.0)
+        Ok(self
+            .rebuild(&config, session, Some(version), lines, input, None)
+            .await?
+            .0)
     }
 
     /// Marks a live session as handed off to the shopper's phone and renews its

@@ -4,6 +4,7 @@
 
 use super::{LineRequest, SessionInput};
 use crate::error::{CheckoutError, CheckoutResult};
+use crate::merchant_config::MerchantConfig;
 use crate::{CheckoutService, HoldMode};
 use anycart_core::catalogue::Variant;
 use anycart_core::inventory::demand_by_variant;
@@ -15,6 +16,7 @@ use anycart_core::session::{
 use anycart_core::{Currency, LineItemId, MerchantId, SessionId, VariantId};
 use anycart_store::{HoldChange, HoldOutcome, SessionWrite};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// Units per variant.
 type Units = BTreeMap<VariantId, i64>;
@@ -25,27 +27,34 @@ struct BuyerLimits<'a> {
     units: Units,
 }
 
-/// The merchant's pricing rules, read once per rebuild.
+/// The merchant's pricing rules, read once per rebuild (zones and tax rates
+/// shared with the merchant's cached configuration).
 struct PricingRules {
-    zones: Vec<ShippingZone>,
-    tax_rates: Vec<TaxRate>,
+    zones: Arc<Vec<ShippingZone>>,
+    tax_rates: Arc<Vec<TaxRate>>,
     discounts: Vec<Discount>,
 }
 
 impl CheckoutService {
     /// Re-reads the catalogue for `lines`, merges `input`, re-takes the holds and
-    /// re-prices, and stores the result. `version` is `None` for a new session.
+    /// re-prices, and stores the result. `version` is `None` for a new session;
+    /// `config` is the merchant's configuration for this request. With `stored`
+    /// (the session as stored at `version`), a rebuild that changes nothing but
+    /// its clocks is not written when the session has time left (see
+    /// [`unchanged_enough`]).
     pub(super) async fn rebuild(
         &self,
+        config: &MerchantConfig,
         mut session: CheckoutSession,
         version: Option<i64>,
         lines: Vec<LineRequest>,
         input: SessionInput,
+        stored: Option<&CheckoutSession>,
     ) -> CheckoutResult<(CheckoutSession, i64)> {
         let merchant = session.merchant_id;
         let now = self.now_ms();
         let variants = self
-            .load_variants(merchant, session.currency, &lines)
+            .load_variants(config, merchant, session.currency, &lines)
             .await?;
         let previously: Vec<VariantId> = session.lines.iter().map(|l| l.variant_id).collect();
         let price_changed = set_lines(&mut session, &lines, &variants);
@@ -60,7 +69,7 @@ impl CheckoutService {
             self.config.session_ttl_ms
         };
         session.expires_at_ms = (now + ttl_ms).min(session.created_at_ms + SESSION_LIFETIME_MS_MAX);
-        let rules = self.pricing_rules(merchant).await?;
+        let rules = self.pricing_rules(config, merchant).await?;
 
         // Per-buyer limits: what this buyer has elsewhere counts against each
         // variant's `max_quantity_per_order`, and an over-limit variant is not
@@ -71,6 +80,20 @@ impl CheckoutService {
         demand.retain(|variant, _| !over.contains(variant));
         let buyer_units = limits.units.clone();
         let (holds, engine_pool) = self.take_holds(&session, &demand, &previously).await?;
+        if let (Some(version), Some(pool), Some(stored)) = (version, &engine_pool, stored) {
+            let pricing = Pricing {
+                pool,
+                rules: &rules,
+                buyer_units: &buyer_units,
+                now_ms: now,
+                price_changed,
+            };
+            let priced = price(session.clone(), &pricing)?;
+            if unchanged_enough(&priced, stored, now, ttl_ms) {
+                metrics::counter!("anycart_checkout_writes_skipped_total").increment(1);
+                return Ok((stored.clone(), version));
+            }
+        }
         let session_id = session.id;
         let write = SessionWrite {
             merchant,
@@ -147,6 +170,7 @@ impl CheckoutService {
     /// The merchant's variants for `lines`, checked: known, on sale, right currency.
     async fn load_variants(
         &self,
+        config: &MerchantConfig,
         merchant: MerchantId,
         currency: Currency,
         lines: &[LineRequest],
@@ -154,13 +178,7 @@ impl CheckoutService {
         let mut ids: Vec<VariantId> = lines.iter().map(|(v, _)| *v).collect();
         ids.sort();
         ids.dedup();
-        let found: HashMap<VariantId, (Variant, bool)> = self
-            .store
-            .variants_for_sale(merchant, &ids)
-            .await?
-            .into_iter()
-            .map(|(v, active)| (v.id, (v, active)))
-            .collect();
+        let found = config.variants(&self.store, merchant, &ids).await?;
         for (line, (id, _)) in lines.iter().enumerate() {
             let Some((v, active)) = found.get(id) else {
                 return Err(CheckoutError::UnknownItem { line, id: *id });
@@ -178,10 +196,14 @@ impl CheckoutService {
         Ok(found.into_iter().map(|(id, (v, _))| (id, v)).collect())
     }
 
-    async fn pricing_rules(&self, merchant: MerchantId) -> CheckoutResult<PricingRules> {
+    async fn pricing_rules(
+        &self,
+        config: &MerchantConfig,
+        merchant: MerchantId,
+    ) -> CheckoutResult<PricingRules> {
         Ok(PricingRules {
-            zones: self.store.list_shipping_zones(merchant).await?,
-            tax_rates: self.store.list_tax_rates(merchant).await?,
+            zones: config.zones(&self.store, merchant).await?,
+            tax_rates: config.tax_rates(&self.store, merchant).await?,
             discounts: self.store.list_discounts(merchant).await?,
         })
     }
@@ -290,6 +312,25 @@ fn set_lines(
             .get(&l.variant_id)
             .is_some_and(|(_, price)| *price != l.unit_price.amount_minor)
     })
+}
+
+/// True when `rebuilt` is `stored` but for its clocks and `stored` still has at
+/// least half a lifetime (`ttl_ms`) to run: writing it would only move its
+/// expiry, which the next write (the order, a decline) does anyway. Its holds
+/// were re-taken by the engine with the later expiry, so they outlive it.
+fn unchanged_enough(
+    rebuilt: &CheckoutSession,
+    stored: &CheckoutSession,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> bool {
+    if stored.expires_at_ms - now_ms < ttl_ms / 2 {
+        return false;
+    }
+    let mut same_clocks = rebuilt.clone();
+    same_clocks.updated_at_ms = stored.updated_at_ms;
+    same_clocks.expires_at_ms = stored.expires_at_ms;
+    same_clocks == *stored
 }
 
 /// Merges the shopper's or agent's changes into the session.

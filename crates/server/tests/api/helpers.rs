@@ -25,6 +25,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub state: AppState,
     pub sandbox: Option<Arc<SandboxProvider>>,
+    /// The database it serves (another node can be started on it).
+    pub database_url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -83,6 +85,26 @@ pub enum Limits {
     Production,
 }
 
+/// Two nodes per available backend sharing one database (each its own store,
+/// service and caches), the demo merchant seeded once.
+pub async fn two_nodes() -> Vec<(TestApp, TestApp)> {
+    let mut out = Vec::new();
+    for first in apps().await {
+        let second = spawn_node(
+            first.backend,
+            &first.database_url,
+            None,
+            None,
+            Limits::Lenient,
+            &|s| s,
+            Some(first.demo.clone()),
+        )
+        .await;
+        out.push((first, second));
+    }
+    out
+}
+
 /// One app per available backend with production limits (see [`Limits`]).
 pub async fn guarded_apps() -> Vec<TestApp> {
     let dir = tempfile::tempdir().unwrap();
@@ -101,6 +123,19 @@ async fn spawn_on(
     dir: Option<tempfile::TempDir>,
     limits: Limits,
     configure: &dyn Fn(AppState) -> AppState,
+) -> TestApp {
+    spawn_node(backend, url, payments, dir, limits, configure, None).await
+}
+
+/// An app on `url`; the demo is seeded unless `seeded` says it already is.
+async fn spawn_node(
+    backend: &'static str,
+    url: &str,
+    payments: Option<Arc<dyn PaymentProvider>>,
+    dir: Option<tempfile::TempDir>,
+    limits: Limits,
+    configure: &dyn Fn(AppState) -> AppState,
+    seeded: Option<DemoInfo>,
 ) -> TestApp {
     let store = Store::open(url).await.expect("open store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -144,13 +179,16 @@ async fn spawn_on(
             ..ServerConfig::default()
         },
     ));
-    let demo = demo::seed(
-        &store,
-        &base,
-        anycart_checkout::clock::Clock::now_ms(&clock),
-    )
-    .await
-    .expect("seed demo");
+    let demo = match seeded {
+        Some(demo) => demo,
+        None => demo::seed(
+            &store,
+            &base,
+            anycart_checkout::clock::Clock::now_ms(&clock),
+        )
+        .await
+        .expect("seed demo"),
+    };
     let router = anycart_server::app(state.clone());
     tokio::spawn(async move {
         axum::serve(
@@ -168,6 +206,7 @@ async fn spawn_on(
         clock,
         state,
         sandbox,
+        database_url: url.to_string(),
         _dir: dir,
     }
 }

@@ -20,6 +20,7 @@ mod availability;
 mod bad_input;
 mod checkout_sessions;
 mod concurrency;
+mod config_cache;
 mod connectors;
 mod dashboard;
 mod fake_agent;
