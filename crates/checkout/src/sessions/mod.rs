@@ -152,8 +152,16 @@ impl CheckoutService {
         session.pending_payment = None;
         session.payment_attempt += 1;
         let lines = current_lines(&session);
+        let config = self.merchant_config(merchant).await?;
         Ok(self
-            .rebuild(session, Some(version), lines, SessionInput::default())
+            .rebuild(
+                &config,
+                session,
+                Some(version),
+                lines,
+                SessionInput::default(),
+                None,
+            )
             .await?
             .0)
     }
