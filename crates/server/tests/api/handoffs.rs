@@ -43,6 +43,28 @@ async fn issue(app: &TestApp, key: &str, session: &str) -> (StatusCode, Value) {
     (r.status(), r.json().await.unwrap_or(Value::Null))
 }
 
+/// The phone finishes the TV's session as the checkout app there does: the
+/// shopper's email and address, then a card. Answers the `complete` response.
+async fn phone_pays(app: &TestApp, pk: &str, session: &str) -> crate::helpers::Reply {
+    let ready = app
+        .post_with(
+            &format!("/checkout_sessions/{session}"),
+            json!({ "buyer": { "email": "tv@example.com" },
+                    "fulfillment_details": { "name": "T V", "address": crate::helpers::address("US", "CA") } }),
+            pk,
+            &uuid::Uuid::now_v7().to_string(),
+        )
+        .await;
+    assert_eq!(ready.status, StatusCode::OK, "{:#}", ready.body);
+    app.post_with(
+        &format!("/checkout_sessions/{session}/complete"),
+        payment("tok_visa"),
+        pk,
+        &uuid::Uuid::now_v7().to_string(),
+    )
+    .await
+}
+
 /// Opens `/h/{code}` as a phone holding `cookie` (none for a new phone).
 async fn open(
     app: &TestApp,
@@ -94,24 +116,7 @@ async fn the_first_phone_continues_the_held_session_and_others_are_refused() {
 
         // The phone pays the TV's session: nothing held twice, one order.
         assert_eq!(app.available(&app.variant("BTL-750-BLU")).await, held);
-        let ready = app
-            .post_with(
-                &format!("/checkout_sessions/{session}"),
-                json!({ "buyer": { "email": "tv@example.com" },
-                        "fulfillment_details": { "name": "T V", "address": crate::helpers::address("US", "CA") } }),
-                &pk,
-                &uuid::Uuid::now_v7().to_string(),
-            )
-            .await;
-        assert_eq!(ready.status, StatusCode::OK, "{:#}", ready.body);
-        let paid = app
-            .post_with(
-                &format!("/checkout_sessions/{session}/complete"),
-                payment("tok_visa"),
-                &pk,
-                &uuid::Uuid::now_v7().to_string(),
-            )
-            .await;
+        let paid = phone_pays(&app, &pk, &session).await;
         assert_eq!(paid.status, StatusCode::OK, "{:#}", paid.body);
         assert_eq!(paid.body["status"], "completed");
         let (status, _, page) = open(&app, &code, Some(&cookie)).await;
@@ -317,24 +322,7 @@ async fn a_handoff_purchase_counts_in_the_placements_funnel() {
         let placement = config["placement_id"].as_str().unwrap().to_string();
 
         // The phone finishes the TV's checkout…
-        let ready = app
-            .post_with(
-                &format!("/checkout_sessions/{session}"),
-                json!({ "buyer": { "email": "tv@example.com" },
-                        "fulfillment_details": { "name": "T V", "address": crate::helpers::address("US", "CA") } }),
-                &pk,
-                &uuid::Uuid::now_v7().to_string(),
-            )
-            .await;
-        assert_eq!(ready.status, StatusCode::OK, "{:#}", ready.body);
-        let paid = app
-            .post_with(
-                &format!("/checkout_sessions/{session}/complete"),
-                payment("tok_visa"),
-                &pk,
-                &uuid::Uuid::now_v7().to_string(),
-            )
-            .await;
+        let paid = phone_pays(&app, &pk, &session).await;
         assert_eq!(paid.body["status"], "completed", "{:#}", paid.body);
         // …and reports what the checkout app there reports as the shopper goes.
         let steps = [
