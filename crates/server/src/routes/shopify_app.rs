@@ -7,9 +7,10 @@
 //! handler maps the result to a page.
 
 use crate::routes::pages::{escape, page};
+use crate::routes::webhooks::merchant_webhook_url;
 use crate::state::AppState;
-use anycart_connectors::ConnectorError;
 use anycart_connectors::shopify_install::{InstallError, finish_install};
+use anycart_connectors::{ConnectorError, Platform};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -61,7 +62,7 @@ pub async fn shopify_oauth_callback(
         &state.store,
         app,
         &pairs,
-        |merchant| format!("{base}/webhooks/shopify/{merchant}"),
+        |merchant| merchant_webhook_url(&base, Platform::Shopify.as_str(), merchant),
         state.now_ms(),
     )
     .await;

@@ -46,6 +46,12 @@ pub struct WebhookReceipt {
     pub stock_rows_changed: Option<usize>,
 }
 
+/// Where a platform delivers one merchant's webhooks: [`receive`]'s route under
+/// the server's base URL (shown on the connection, subscribed by the Shopify app).
+pub(crate) fn merchant_webhook_url(base_url: &str, platform: &str, merchant: MerchantId) -> String {
+    format!("{base_url}/webhooks/{platform}/{merchant}")
+}
+
 /// Receive a platform webhook (Shopify: `inventory_levels/update`, `orders/create`,
 /// `products/update`, …, the compliance topics `customers/redact`,
 /// `customers/data_request`, `shop/redact`, and `app/uninstalled`, which disables

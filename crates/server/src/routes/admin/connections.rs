@@ -4,6 +4,7 @@
 use crate::auth::{OwnerCaller, SecretCaller};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::AcpJson;
+use crate::routes::webhooks::merchant_webhook_url;
 use crate::state::AppState;
 use anycart_checkout::clock::rfc3339;
 use anycart_connectors::connect::connect;
@@ -64,14 +65,8 @@ pub struct OutboxQuery {
 fn connection_wire(state: &AppState, c: ConnectionRecord) -> ConnectionWire {
     // B2C Commerce sends no webhooks and Adobe Commerce's are not accepted: their
     // stock is reconciled instead.
-    let webhook_url = matches!(c.settings, PlatformSettings::Shopify(_)).then(|| {
-        format!(
-            "{}/webhooks/{}/{}",
-            state.config.base_url,
-            c.platform(),
-            c.merchant_id
-        )
-    });
+    let webhook_url = matches!(c.settings, PlatformSettings::Shopify(_))
+        .then(|| merchant_webhook_url(&state.config.base_url, c.platform(), c.merchant_id));
     ConnectionWire {
         platform: c.platform().to_string(),
         shop_domain: c.shop_domain().to_string(),
