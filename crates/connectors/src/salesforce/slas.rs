@@ -19,9 +19,6 @@ const TOKEN_EXPIRY_MARGIN_S: i64 = 60;
 const TOKEN_CACHE_MAX: usize = 64;
 /// The platform name order guests are recorded under.
 const GUEST_PLATFORM: &str = "salesforce";
-/// How a refused guest refresh starts its message (the push then dead-letters).
-const GUEST_LOST: &str =
-    "SLAS no longer takes the refresh token of the order's guest (expired or revoked)";
 /// Refresh-token lifetime assumed when SLAS does not say (its documented default
 /// for guests).
 const GUEST_REFRESH_LIFETIME_S_DEFAULT: i64 = 30 * 24 * 3_600;
@@ -54,8 +51,11 @@ pub(super) struct OrderShopper {
 enum Grant<'a> {
     /// Client credentials: the catalogue shopper, or a brand-new order guest.
     NewShopper,
-    /// The refresh-token grant: the same guest again.
-    Refresh(&'a SecretString),
+    /// The refresh-token grant: `shopper`, the same guest again.
+    Refresh {
+        token: &'a SecretString,
+        shopper: &'a OrderShopper,
+    },
 }
 
 /// What SLAS issued: the access token and what identifies the shopper.
@@ -120,9 +120,9 @@ impl SalesforceConnector {
                 ("grant_type", "client_credentials"),
                 ("channel_id", self.site_id.as_str()),
             ],
-            Grant::Refresh(refresh) => vec![
+            Grant::Refresh { token, .. } => vec![
                 ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.expose_secret()),
+                ("refresh_token", token.expose_secret()),
                 ("channel_id", self.site_id.as_str()),
             ],
         };
@@ -143,9 +143,14 @@ impl SalesforceConnector {
             let body = response.text().await.unwrap_or_default();
             let e = status_error(status, "SLAS token", &body);
             return Err(match grant {
-                // SLAS's 400 to a refresh: the token expired or was revoked.
-                Grant::Refresh(_) if status == StatusCode::BAD_REQUEST => {
-                    ConnectorError::Permanent(format!("{GUEST_LOST}: {e}"))
+                // SLAS's 400 to a refresh: the token expired or was revoked, and
+                // no Shopper API can find what earlier attempts created, so the
+                // push stops (dead letter) for the merchant to look.
+                Grant::Refresh { shopper, .. } if status == StatusCode::BAD_REQUEST => {
+                    ConnectorError::Permanent(format!(
+                        "SLAS no longer takes the refresh token of the order's guest (expired or revoked): {e}; the guest {} placed earlier attempts of order {} and cannot be looked up any more: look in Business Manager for an order with {ORDER_ID_ATTRIBUTE} = {} before placing it by hand",
+                        shopper.customer_id, shopper.anycart_id, shopper.anycart_id
+                    ))
                 }
                 _ => e,
             });
@@ -167,17 +172,11 @@ impl SalesforceConnector {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         let issued = self
-            .request_token(Grant::Refresh(&refresh))
-            .await
-            .map_err(|e| match e {
-                ConnectorError::Permanent(why) if why.starts_with(GUEST_LOST) => {
-                    ConnectorError::Permanent(format!(
-                        "{why}; the guest {} placed earlier attempts of order {} and cannot be looked up any more: look in Business Manager for an order with {ORDER_ID_ATTRIBUTE} = {} before placing it by hand",
-                        shopper.customer_id, shopper.anycart_id, shopper.anycart_id
-                    ))
-                }
-                other => other,
-            })?;
+            .request_token(Grant::Refresh {
+                token: &refresh,
+                shopper,
+            })
+            .await?;
         if issued.token.customer_id.as_deref() != Some(shopper.customer_id.as_str()) {
             return Err(ConnectorError::Malformed(format!(
                 "SLAS refreshed guest {} as another customer",
