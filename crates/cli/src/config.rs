@@ -49,9 +49,14 @@ pub struct Config {
     pub header_read_timeout_ms: u64,
     /// A request body that stops arriving for this long ends the request (408).
     pub body_read_timeout_ms: u64,
-    /// Requests being handled at most; more get a fast 503 (`/healthz` and
-    /// `/metrics` are never refused).
+    /// Requests being handled at most (the ceiling of the adaptive limit); more
+    /// wait in line, then get a fast 503 (`/healthz` and `/metrics` are never refused).
     pub requests_in_flight_max: usize,
+    /// The time a request should take: the in-flight limit shrinks when more
+    /// than one request in ten takes longer.
+    pub latency_target_ms: u64,
+    /// The longest a request waits in line for a place before a 503.
+    pub queue_wait_ms_max: u64,
     /// The header a trusted proxy sets to the client's address (`X-Forwarded-For`);
     /// unset uses the TCP peer. Only behind a proxy that overwrites it.
     pub client_ip_header: Option<String>,
@@ -109,6 +114,8 @@ struct Defaults {
     header_read_timeout_ms: u64,
     body_read_timeout_ms: u64,
     requests_in_flight_max: usize,
+    latency_target_ms: u64,
+    queue_wait_ms_max: u64,
     anonymous_ttl_ms: i64,
     throttle_create_per_minute: u32,
     throttle_create_burst: u32,
@@ -158,6 +165,8 @@ impl Config {
             header_read_timeout_ms: limits.header_read_timeout_ms,
             body_read_timeout_ms: limits.body_read_timeout_ms,
             requests_in_flight_max: limits.requests_in_flight_max,
+            latency_target_ms: limits.latency_target_ms,
+            queue_wait_ms_max: limits.queue_wait_ms_max,
             anonymous_ttl_ms: anycart_checkout::ANONYMOUS_TTL_MS_DEFAULT,
             throttle_create_per_minute: throttles.create.per_minute,
             throttle_create_burst: throttles.create.burst,
@@ -204,6 +213,11 @@ impl Config {
         }
         if config.connections_max == 0 || config.requests_in_flight_max == 0 {
             anyhow::bail!("connections_max and requests_in_flight_max must be at least 1");
+        }
+        if config.latency_target_ms == 0 || config.queue_wait_ms_max > 60_000 {
+            anyhow::bail!(
+                "latency_target_ms must be at least 1 and queue_wait_ms_max at most 60000"
+            );
         }
         if config.header_read_timeout_ms < 100 || config.body_read_timeout_ms < 100 {
             anyhow::bail!("header_read_timeout_ms and body_read_timeout_ms must be at least 100");
@@ -261,6 +275,8 @@ impl Config {
             header_read_timeout_ms: self.header_read_timeout_ms,
             body_read_timeout_ms: self.body_read_timeout_ms,
             requests_in_flight_max: self.requests_in_flight_max,
+            latency_target_ms: self.latency_target_ms,
+            queue_wait_ms_max: self.queue_wait_ms_max,
         }
     }
 

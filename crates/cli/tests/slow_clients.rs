@@ -150,9 +150,10 @@ async fn a_connection_flood_is_refused_at_the_bound_and_freed_by_the_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn past_the_in_flight_bound_requests_are_shed_fast_but_healthz_is_not() {
+async fn past_the_in_flight_limit_requests_wait_their_turn_then_are_shed_but_healthz_is_not() {
     let server = start(&[
         ("ANYCART_REQUESTS_IN_FLIGHT_MAX", "2"),
+        ("ANYCART_QUEUE_WAIT_MS_MAX", "300"),
         ("ANYCART_BODY_READ_TIMEOUT_MS", "1500"),
     ]);
     // Two requests whose bodies never finish hold both permits.
@@ -176,7 +177,14 @@ async fn past_the_in_flight_bound_requests_are_shed_fast_but_healthz_is_not() {
     .unwrap();
     assert_eq!(shed.0, 503, "{shed:?}");
     assert!(shed.1.contains("\"code\":\"overloaded\""), "{shed:?}");
-    assert!(started.elapsed() < Duration::from_secs(1), "shed fast");
+    // It waited its turn in line for `queue_wait_ms_max`, then was refused
+    // without waiting for the stalled requests.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250),
+        "waited in line: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(1), "shed fast: {waited:?}");
     assert!(
         healthz_ms(&server.addr).await < 1_000,
         "healthz is never shed"

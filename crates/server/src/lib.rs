@@ -9,6 +9,7 @@
 //! and the service's background workers to a listener, with limits on slow and
 //! greedy clients and graceful shutdown.
 
+pub mod admission;
 pub mod api_version;
 pub mod auth;
 pub mod cors;
@@ -29,7 +30,6 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, StatusCode};
-use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -74,9 +74,7 @@ pub fn app(state: AppState) -> Router {
             Duration::from_millis(state.config.limits.body_read_timeout_ms),
         ))
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(tokio::sync::Semaphore::new(
-                state.config.limits.requests_in_flight_max,
-            )),
+            admission::Admission::new(state.config.limits.admission()),
             serve::shed_load,
         ))
         .layer(axum::middleware::from_fn(serve::bound_uri))

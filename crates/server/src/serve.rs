@@ -9,13 +9,16 @@
 //!   timer bounds an idle keep-alive connection waiting for its next request.
 //! - **Slow bodies**: a body that stops arriving for
 //!   [`ServeLimits::body_read_timeout_ms`] ends the request with 408.
-//! - **Requests in flight** are bounded ([`ServeLimits::requests_in_flight_max`]);
-//!   past the bound a request gets a fast `503 overloaded` with `Retry-After`
-//!   rather than a slow answer for all. `/healthz` and `/metrics` are never shed,
-//!   so an operator (or a load balancer) can always see the node.
+//! - **Requests in flight** are bounded by an adaptive limit
+//!   ([`crate::admission`]): past it a request waits in line, payments first, for
+//!   at most [`ServeLimits::queue_wait_ms_max`], then gets a fast
+//!   `503 overloaded` with `Retry-After` rather than a slow answer for all.
+//!   `/healthz` and `/metrics` are never shed, so an operator (or a load
+//!   balancer) can always see the node.
 //! - **Long URIs**: past [`URI_BYTES_MAX`] a request gets a JSON 414. (Past 64 KiB
 //!   hyper itself answers an empty 414 before anything of ours runs.)
 
+use crate::admission::{Admission, Priority, Refused};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 pub use crate::state::ServeLimits;
@@ -44,22 +47,33 @@ fn never_shed(path: &str) -> bool {
     matches!(path, "/healthz" | "/metrics")
 }
 
-/// The in-flight bound, as a middleware: a permit per request, or a fast 503.
+/// Admission as a middleware: a place per request (waiting in line for one if
+/// need be), or a fast 503.
 pub(crate) async fn shed_load(
-    axum::extract::State(permits): axum::extract::State<Arc<Semaphore>>,
+    axum::extract::State(admission): axum::extract::State<Arc<Admission>>,
     req: Request,
     next: Next,
 ) -> Response {
     if never_shed(req.uri().path()) {
         return next.run(req).await;
     }
-    let Ok(_permit) = permits.try_acquire() else {
-        metrics::counter!("anycart_requests_shed_total").increment(1);
-        return ApiError::new(ErrorCode::Overloaded, "The service is busy; retry shortly.")
-            .retry_after(1)
-            .into_response();
+    let priority = Priority::of(req.method(), req.uri().path());
+    let place = match admission.admit(priority).await {
+        Ok(place) => place,
+        Err(refused) => {
+            let reason = match refused {
+                Refused::Waited => "waited",
+                Refused::LineFull => "line_full",
+            };
+            metrics::counter!("anycart_requests_shed_total", "reason" => reason).increment(1);
+            return ApiError::new(ErrorCode::Overloaded, "The service is busy; retry shortly.")
+                .retry_after(1)
+                .into_response();
+        }
     };
-    next.run(req).await
+    let response = next.run(req).await;
+    place.finish();
+    response
 }
 
 /// Refuses request targets longer than [`URI_BYTES_MAX`], in the API's shape.

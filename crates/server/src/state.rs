@@ -40,7 +40,24 @@ pub struct ServeLimits {
     pub connections_max: usize,
     pub header_read_timeout_ms: u64,
     pub body_read_timeout_ms: u64,
+    /// The ceiling of the adaptive in-flight limit (see [`crate::admission`]).
     pub requests_in_flight_max: usize,
+    /// The time a request should take: the in-flight limit shrinks when more
+    /// than one request in ten takes longer.
+    pub latency_target_ms: u64,
+    /// The longest a request waits for a place before a `503 overloaded`.
+    pub queue_wait_ms_max: u64,
+}
+
+impl ServeLimits {
+    /// The admission settings these limits make.
+    pub fn admission(&self) -> crate::admission::AdmissionSettings {
+        crate::admission::AdmissionSettings {
+            requests_in_flight_max: self.requests_in_flight_max,
+            latency_target_ms: self.latency_target_ms,
+            queue_wait_ms_max: self.queue_wait_ms_max,
+        }
+    }
 }
 
 impl Default for ServeLimits {
@@ -50,6 +67,8 @@ impl Default for ServeLimits {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 10_000,
             requests_in_flight_max: 1_024,
+            latency_target_ms: 100,
+            queue_wait_ms_max: 100,
         }
     }
 }

@@ -79,17 +79,48 @@ async fn post(t: &Target, path: &str, key: &str, body: &Value) -> Result<Value> 
         .await?;
     let status = resp.status();
     let value: Value = resp.json().await.unwrap_or_default();
+    if status == reqwest::StatusCode::SERVICE_UNAVAILABLE && value["code"] == "overloaded" {
+        return Err(Shed {
+            completing: path.ends_with("/complete"),
+        }
+        .into());
+    }
     if !status.is_success() {
         bail!("{path}: HTTP {status}: {value}");
     }
     Ok(value)
 }
 
+/// The server refused a request for overload (`503 overloaded`, its admission
+/// line): shed at once, not failed. Counted apart from errors.
+#[derive(Debug)]
+pub struct Shed {
+    /// The refused request was the payment (the session was created).
+    completing: bool,
+}
+
+impl std::fmt::Display for Shed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let step = if self.completing {
+            "complete"
+        } else {
+            "create"
+        };
+        write!(f, "{step} shed (503 overloaded)")
+    }
+}
+
+impl std::error::Error for Shed {}
+
 /// What one load phase saw.
 pub struct Outcome {
     pub seconds: f64,
     pub ok: u64,
     pub errors: u64,
+    /// Checkouts refused at their create / at their complete by the server's
+    /// admission (`503 overloaded`).
+    pub shed_creates: u64,
+    pub shed_completes: u64,
     /// Full checkout latency (both requests), microseconds.
     pub latency_us: Histogram<u64>,
     pub first_error: Option<String>,
@@ -101,6 +132,8 @@ impl Outcome {
             seconds: 0.0,
             ok: 0,
             errors: 0,
+            shed_creates: 0,
+            shed_completes: 0,
             latency_us: histogram(),
             first_error: None,
         }
@@ -122,7 +155,11 @@ impl Outcome {
                 let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
                 self.latency_us.saturating_record(us.max(1));
             }
-            Err(e) => self.error(e.to_string()),
+            Err(e) => match e.downcast_ref::<Shed>() {
+                Some(Shed { completing: true }) => self.shed_completes += 1,
+                Some(Shed { completing: false }) => self.shed_creates += 1,
+                None => self.error(e.to_string()),
+            },
         }
     }
 

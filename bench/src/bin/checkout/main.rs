@@ -12,7 +12,11 @@
 //! request, then, after a warm-up, closed-loop phases (N shoppers back to back)
 //! and open-loop phases (a fixed start rate, latency from the intended start).
 //! The server runs on its own runtime threads; its CPU is the process's minus
-//! the load generator's threads. Numbers are for humans: nothing here is a test.
+//! the load generator's threads. `shed c/p` counts checkouts the server refused
+//! with `503 overloaded` (its admission line, see `anycart_server::admission`)
+//! at their create / at their payment; they are not errors, and latency
+//! quantiles are of finished checkouts. Numbers are for humans: nothing here is
+//! a test.
 
 mod load;
 mod probes;
@@ -22,7 +26,7 @@ use anycart_checkout::inventory::InventoryEngine;
 use anycart_checkout::throttle::{Rate, ThrottleConfig};
 use anycart_checkout::{CheckoutConfig, CheckoutService, HoldMode};
 use anycart_core::{MerchantId, VariantId};
-use anycart_server::state::{AppState, ServerConfig};
+use anycart_server::state::{AppState, ServeLimits, ServerConfig};
 use anycart_store::Store;
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -71,6 +75,14 @@ struct Args {
     /// Worker threads of the server's runtime (default: the cores).
     #[arg(long)]
     server_threads: Option<usize>,
+    /// The server's admission latency target (`latency_target_ms`; default: the
+    /// server's own default).
+    #[arg(long)]
+    latency_target_ms: Option<u64>,
+    /// The longest a request waits in the server's admission line
+    /// (`queue_wait_ms_max`; default: the server's own default).
+    #[arg(long)]
+    queue_wait_ms_max: Option<u64>,
     /// Worker threads of the load generator.
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
@@ -151,10 +163,16 @@ async fn start_server(args: &Args) -> Result<Server> {
     let holds = HoldMode::Engine(InventoryEngine::start(store.clone(), clock.clone()));
     let payments = Arc::new(anycart_payments::sandbox::SandboxProvider::new());
     let checkout = CheckoutService::new(store.clone(), payments, clock, config, holds);
+    let defaults = ServeLimits::default();
     let state = AppState::new(
         checkout.clone(),
         ServerConfig {
             base_url: base.clone(),
+            limits: ServeLimits {
+                latency_target_ms: args.latency_target_ms.unwrap_or(defaults.latency_target_ms),
+                queue_wait_ms_max: args.queue_wait_ms_max.unwrap_or(defaults.queue_wait_ms_max),
+                ..defaults
+            },
             ..ServerConfig::default()
         },
     );
@@ -395,7 +413,7 @@ fn add(total: &mut Statements, s: Statements) {
 
 fn header() {
     println!(
-        "\n{:<22} {:>11} {:>8} {:>8} {:>9} {:>11} {:>9} {:>11} {:>8} {:>7}",
+        "\n{:<22} {:>11} {:>8} {:>8} {:>9} {:>11} {:>9} {:>11} {:>8} {:>7} {:>11}",
         "phase",
         "checkouts/s",
         "p50 ms",
@@ -405,13 +423,14 @@ fn header() {
         "PG CPU",
         "client CPU",
         "RSS MiB",
-        "errors"
+        "errors",
+        "shed c/p"
     );
 }
 
 fn row(label: &str, o: &Outcome, c: &Costs) {
     println!(
-        "{label:<22} {:>11.0} {:>8.2} {:>8.2} {:>9.2} {:>8.3} ms {:>9} {:>8.3} ms {:>8.0} {:>7}",
+        "{label:<22} {:>11.0} {:>8.2} {:>8.2} {:>9.2} {:>8.3} ms {:>9} {:>8.3} ms {:>8.0} {:>7} {:>11}",
         o.rate(),
         o.quantile_ms(0.5),
         o.quantile_ms(0.99),
@@ -421,7 +440,8 @@ fn row(label: &str, o: &Outcome, c: &Costs) {
             .map_or_else(|| "-".to_string(), |ms| format!("{ms:.3} ms")),
         c.client_cpu_ms,
         c.rss_mib,
-        o.errors
+        o.errors,
+        format!("{}/{}", o.shed_creates, o.shed_completes)
     );
     if let Some(e) = &o.first_error {
         println!("  first error: {e}");
