@@ -6,7 +6,7 @@
 
 use crate::CheckoutService;
 use anycart_core::{ApiKeyId, MerchantId};
-use anycart_store::{ApiKeyKind, ApiKeyRecord, StoreError};
+use anycart_store::{ApiKeyKind, ApiKeyRecord, LiveApiKey, StoreError};
 use rand::RngCore;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
@@ -60,13 +60,14 @@ pub fn random_secret() -> SecretString {
 }
 
 impl CheckoutService {
-    /// The key record behind a presented key, if it is one of ours.
-    pub async fn authenticate(&self, presented: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+    /// The key record behind a presented key, if it is one of ours (with
+    /// whether an agent platform calls with it).
+    pub async fn authenticate(&self, presented: &str) -> Result<Option<LiveApiKey>, StoreError> {
         let presented = presented.trim();
         if presented.is_empty() || presented.len() > PRESENTED_KEY_LEN_MAX {
             return Ok(None);
         }
-        self.store.find_api_key(&hash_key(presented)).await
+        self.store.find_live_api_key(&hash_key(presented)).await
     }
 
     /// A new key of `kind` for `merchant`: the plaintext (shown once) and its record.

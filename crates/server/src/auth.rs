@@ -22,6 +22,8 @@ pub struct Caller {
     pub kind: ApiKeyKind,
     /// The key presented; `None` for a dashboard user's session.
     pub key_id: Option<ApiKeyId>,
+    /// An enabled agent platform calls with the key (as of authentication).
+    pub agent_platform: bool,
     /// The placement whose own publishable key this is, if it is one.
     pub placement: Option<PlacementId>,
     /// The dashboard user whose session cookie this is, if it is one.
@@ -70,16 +72,18 @@ impl Caller {
         presented: &str,
         address: Option<&str>,
     ) -> Result<Caller, ApiError> {
-        let record = state
+        let key = state
             .checkout
             .authenticate(presented)
             .await?
             .ok_or_else(|| unauthorized("The API key is not valid."))?;
+        let record = key.record;
         tracing::Span::current().record("merchant_id", tracing::field::display(record.merchant_id));
         Ok(Caller {
             merchant: record.merchant_id,
             kind: record.kind,
             key_id: Some(record.id),
+            agent_platform: key.agent_platform,
             placement: record.placement_id,
             user: None,
             client: (record.kind == ApiKeyKind::Publishable)

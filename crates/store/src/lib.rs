@@ -70,7 +70,7 @@ pub use events::{
 pub use group::{GROUP_JOBS_MAX, GROUP_QUEUE_MAX};
 pub use handoffs::{Handoff, HandoffClaim, HandoffIssue};
 pub use idempotency::{IDEMPOTENCY_RETENTION_MS, IdempotencyBegin, IdempotencyScope};
-pub use merchants::{ApiKeyKind, ApiKeyRecord, Merchant};
+pub use merchants::{ApiKeyKind, ApiKeyRecord, LiveApiKey, Merchant};
 pub use orders::OrderRecord;
 pub use outbox::{
     OUTBOX_KIND_ORDER_CREATED, OUTBOX_KIND_REFUND_CREATED, OutboxItem, OutboxState, RefundNotice,

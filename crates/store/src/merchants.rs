@@ -82,6 +82,22 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
     }
 }
 
+/// An unrevoked key as authentication reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveApiKey {
+    pub record: ApiKeyRecord,
+    /// An enabled agent platform calls with this key (its record is then read
+    /// with [`Store::agent_platform_of_key`]).
+    pub agent_platform: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct LiveApiKeyRow {
+    #[sqlx(flatten)]
+    key: ApiKeyRow,
+    agent_platform: i64,
+}
+
 /// A `merchants` row.
 #[derive(sqlx::FromRow)]
 struct MerchantRow {
@@ -111,10 +127,17 @@ pub(crate) const INSERT_API_KEY: &str = r"
 INSERT INTO api_keys (id, merchant_id, kind, key_hash, hint, placement_id, created_at_ms)
 VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
+/// The key, and whether an enabled agent platform calls with it: one read for
+/// what every checkout request's authentication needs (most keys are not a
+/// platform's, and then no second read is made).
 const SELECT_LIVE_API_KEY_BY_HASH: &str = r"
-SELECT id, merchant_id, kind, key_hash, hint, placement_id, created_at_ms
-  FROM api_keys
- WHERE key_hash = $1 AND revoked_at_ms IS NULL";
+SELECT k.id, k.merchant_id, k.kind, k.key_hash, k.hint, k.placement_id, k.created_at_ms,
+       CAST(CASE WHEN EXISTS (SELECT 1
+                                FROM agent_platforms p
+                               WHERE p.api_key_id = k.id AND p.disabled_at_ms IS NULL)
+                 THEN 1 ELSE 0 END AS BIGINT) AS agent_platform
+  FROM api_keys k
+ WHERE k.key_hash = $1 AND k.revoked_at_ms IS NULL";
 
 const SELECT_MERCHANT_BY_ID: &str = r"
 SELECT id, name, created_at_ms
@@ -154,12 +177,23 @@ impl Store {
 
     /// Looks up an unrevoked key by the hash of the presented secret.
     pub async fn find_api_key(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        sqlx::query_as::<_, ApiKeyRow>(SELECT_LIVE_API_KEY_BY_HASH)
+        Ok(self.find_live_api_key(key_hash).await?.map(|k| k.record))
+    }
+
+    /// [`Store::find_api_key`], with whether an enabled agent platform calls
+    /// with the key (read in the same statement).
+    pub async fn find_live_api_key(&self, key_hash: &str) -> StoreResult<Option<LiveApiKey>> {
+        let Some(row) = sqlx::query_as::<_, LiveApiKeyRow>(SELECT_LIVE_API_KEY_BY_HASH)
             .bind(key_hash.to_string())
             .fetch_optional(&self.read)
             .await?
-            .map(ApiKeyRecord::try_from)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        Ok(Some(LiveApiKey {
+            record: ApiKeyRecord::try_from(row.key)?,
+            agent_platform: row.agent_platform != 0,
+        }))
     }
 
     /// One merchant.

@@ -219,6 +219,14 @@ async fn api_keys_are_found_by_hash_only() {
             .await
             .unwrap();
         assert_eq!(
+            store.find_live_api_key(&key.key_hash).await.unwrap(),
+            Some(anycart_store::LiveApiKey {
+                record: key.clone(),
+                agent_platform: false,
+            }),
+            "{name}: read with whether a platform calls with it"
+        );
+        assert_eq!(
             store.find_api_key(&key.key_hash).await.unwrap(),
             Some(key),
             "{name}"

@@ -64,6 +64,7 @@ pub async fn cookie_caller(parts: &Parts, state: &AppState) -> Result<Option<Cal
         merchant: user.merchant_id,
         kind: ApiKeyKind::Secret,
         key_id: None,
+        agent_platform: false,
         placement: None,
         client: None,
         user: Some(SessionUser {

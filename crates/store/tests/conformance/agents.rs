@@ -80,6 +80,15 @@ async fn an_agent_order_s_webhooks_are_written_with_it_and_with_each_forward_mov
         assert_eq!(found.id, p.id);
         assert_eq!(found.secrets.signing_secret.expose(), "s".repeat(32));
         assert!(found.verify_signatures);
+        assert!(
+            store
+                .find_live_api_key(&key.key_hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .agent_platform,
+            "{name}: authentication reads that the key is the platform's"
+        );
 
         let agent = Attribution::agent(AgentProtocol::Acp, Some(p.id.to_string()));
         let order = complete_order_with(&store, m, v, 1, &[], Some(agent.clone())).await;

@@ -45,11 +45,16 @@ impl AcpCaller {
             path,
             body,
         };
-        // Agent platforms' keys are publishable-kind keys of their own: a secret
-        // key, a placement's key or a dashboard session is never one, so those
-        // skip the lookup.
+        // Authentication read whether the key is an enabled platform's (agent
+        // platforms' keys are publishable-kind keys of their own: a secret key, a
+        // placement's key or a dashboard session is never one); only then is the
+        // platform read, and its signature checked.
         let platform = match caller.key_id {
-            Some(key) if caller.kind != ApiKeyKind::Secret && caller.placement.is_none() => {
+            Some(key)
+                if caller.agent_platform
+                    && caller.kind != ApiKeyKind::Secret
+                    && caller.placement.is_none() =>
+            {
                 state.checkout.agent_of_request(key, &request).await?
             }
             _ => None,
