@@ -173,7 +173,7 @@ impl CheckoutService {
         let reference = paid.reference.clone();
         match self.waiting_session(attempt).await {
             Some((session, version)) => match self.finish_order(session, version, paid).await {
-                Ok((done, _optin)) if done.order_id == Some(attempt.order_id) => Recovered::Ordered,
+                Ok(done) if done.session.order_id == Some(attempt.order_id) => Recovered::Ordered,
                 // finish_order gave the payment back itself when it could not write.
                 Ok(_) | Err(_) => Recovered::GivenBack,
             },

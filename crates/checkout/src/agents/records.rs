@@ -9,7 +9,7 @@ use crate::error::{CheckoutError, CheckoutResult};
 use crate::sessions::{LineRequest, PaymentInput, SessionInput};
 use anycart_core::session::CheckoutSession;
 use anycart_core::{AgentPlatformId, Currency, MerchantId, SessionId};
-use anycart_store::{AffiliateClaim, IntentTraceRecord, Secret, Touchpoint};
+use anycart_store::{AffiliateClaim, IntentTraceRecord, OrderRecord, Secret, Touchpoint};
 use serde_json::{Map, Value};
 
 /// ACP's intent trace reason codes; any other is recorded as `other`.
@@ -345,7 +345,7 @@ impl CheckoutService {
         Ok(session)
     }
 
-    /// Completes a session (as [`CheckoutService::complete`]), recording the
+    /// Completes a session (as [`CheckoutService::complete_with_order`]), recording the
     /// agent's last-touch attribution claim first, so the order carries it to
     /// the platform from the start.
     pub async fn complete_with_claim(
@@ -354,14 +354,14 @@ impl CheckoutService {
         id: SessionId,
         payment: PaymentInput,
         claim: Option<AffiliateClaim>,
-    ) -> CheckoutResult<CheckoutSession> {
+    ) -> CheckoutResult<(CheckoutSession, Option<OrderRecord>)> {
         if let Some(claim) = &claim {
             let session = self.get(merchant, id).await?;
             if !session.status.is_terminal() {
                 self.record_claim(merchant, id, claim).await;
             }
         }
-        self.complete(merchant, id, payment).await
+        self.complete_with_order(merchant, id, payment).await
     }
 
     /// Cancels a session (as [`CheckoutService::cancel`]) and records why, when

@@ -19,7 +19,18 @@ use anycart_core::session::{
 };
 use anycart_core::{MerchantId, OrderId, SessionId};
 use anycart_payments::AuthorizeOutcome;
-use anycart_store::{CardUse, CompletedCheckout, HoldChange, PaymentAttempt, StoreError};
+use anycart_store::{
+    CardUse, CompletedCheckout, HoldChange, OrderRecord, PaymentAttempt, StoreError,
+};
+
+/// A paid session whose order is written.
+pub(crate) struct Finished {
+    pub(crate) session: CheckoutSession,
+    /// The "remember me" opt-in the order's transaction used up.
+    pub(crate) optin: ShopperOptin,
+    /// The order as this call wrote it; `None` when the recovery worker wrote it.
+    pub(crate) order: Option<OrderRecord>,
+}
 
 /// How a complete request wants to pay.
 #[derive(Clone, Debug)]
@@ -49,16 +60,27 @@ impl CheckoutService {
     /// Pays for a ready session and writes the order; or reports why it could not
     /// (a declined card or a 3-D Secure challenge come back as the session, with
     /// its message and status saying so).
-    #[tracing::instrument(skip_all, fields(merchant_id = %merchant, session_id = %id))]
     pub async fn complete(
         &self,
         merchant: MerchantId,
         id: SessionId,
         payment: PaymentInput,
     ) -> CheckoutResult<CheckoutSession> {
+        Ok(self.complete_with_order(merchant, id, payment).await?.0)
+    }
+
+    /// [`CheckoutService::complete`], with the order when this call wrote it
+    /// (so the answer can show it without reading it back).
+    #[tracing::instrument(skip_all, fields(merchant_id = %merchant, session_id = %id))]
+    pub async fn complete_with_order(
+        &self,
+        merchant: MerchantId,
+        id: SessionId,
+        payment: PaymentInput,
+    ) -> CheckoutResult<(CheckoutSession, Option<OrderRecord>)> {
         let (session, version) = self.load_live(merchant, id).await?;
         match session.status {
-            CheckoutStatus::Completed => return Ok(session), // already paid: never charge again
+            CheckoutStatus::Completed => return Ok((session, None)), // already paid: never charge again
             s if s.is_terminal() => return Err(CheckoutError::SessionEnded(s)),
             _ => {}
         }
@@ -87,7 +109,7 @@ impl CheckoutService {
                 .await?
             {
                 Refreshed::Payable(session, version) => (session, version),
-                Refreshed::NotPayable(session) => return Ok(session),
+                Refreshed::NotPayable(session) => return Ok((session, None)),
             }
         };
         let (attempt, outcome) = self.charge(&session, &payment).await?;
@@ -116,6 +138,7 @@ impl CheckoutService {
                 }
                 self.record_decline(session, version, reason.explain())
                     .await
+                    .map(|session| (session, None))
             }
             AuthorizeOutcome::RequiresAuthentication {
                 reference,
@@ -127,7 +150,9 @@ impl CheckoutService {
                     amount_minor: session.quote.totals.total_minor,
                     client_secret,
                 };
-                self.record_challenge(session, version, pending).await
+                self.record_challenge(session, version, pending)
+                    .await
+                    .map(|session| (session, None))
             }
         }
     }
@@ -141,17 +166,21 @@ impl CheckoutService {
         version: i64,
         attempt: &PaymentAttempt,
         paid: Authorized,
-    ) -> CheckoutResult<CheckoutSession> {
+    ) -> CheckoutResult<(CheckoutSession, Option<OrderRecord>)> {
         let reference = paid.reference.clone();
         let card_last4 = paid.card_last4.clone();
-        let (done, optin) = self.finish_order(session, version, paid).await?;
+        let Finished {
+            session: done,
+            optin,
+            order,
+        } = self.finish_order(session, version, paid).await?;
         let card = PaidCard {
             attempt,
             reference: &reference,
             card_last4: card_last4.as_deref(),
         };
         self.remember_paid(&done, &card, optin).await;
-        Ok(done)
+        Ok((done, order))
     }
 
     /// Re-takes the holds and re-prices before charging, and refuses to charge if
@@ -290,7 +319,7 @@ impl CheckoutService {
         mut session: CheckoutSession,
         version: i64,
         paid: Authorized,
-    ) -> CheckoutResult<(CheckoutSession, ShopperOptin)> {
+    ) -> CheckoutResult<Finished> {
         let now = self.now_ms();
         let key = attempt_key(&session);
         apply(&mut session, Event::PaymentSucceeded)?;
@@ -308,22 +337,23 @@ impl CheckoutService {
             .iter()
             .map(|d| d.discount_id)
             .collect();
+        let access_token = crate::keys::random_token();
         let written = self
             .store
-            .complete_checkout(
-                &session,
-                version,
-                &demand,
-                order,
-                &crate::keys::random_token(),
-                &redeemed,
-            )
+            .complete_checkout(&session, version, &demand, order, &access_token, &redeemed)
             .await;
         match written {
             Ok(CompletedCheckout { order, optin }) => {
                 metrics::counter!("anycart_orders_total").increment(1);
                 tracing::info!(session_id = %session.id, order_id = %order.id, number = order.number, total_minor = order.totals.total_minor, "order placed");
-                Ok((session, optin))
+                Ok(Finished {
+                    session,
+                    optin,
+                    order: Some(OrderRecord {
+                        order,
+                        access_token,
+                    }),
+                })
             }
             Err(e) => {
                 tracing::warn!(session_id = %session.id, error = %e, "order write failed after payment; giving the payment back");
@@ -339,7 +369,11 @@ impl CheckoutService {
                         && stored.status == CheckoutStatus::Completed
                     {
                         // Its transaction took the opt-in; nobody is left to use it.
-                        return Ok((stored, None));
+                        return Ok(Finished {
+                            session: stored,
+                            optin: None,
+                            order: None,
+                        });
                     }
                 }
                 Err(match e {

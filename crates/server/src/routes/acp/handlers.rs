@@ -22,7 +22,7 @@ use anycart_checkout::SessionInput;
 use anycart_core::attribution::AgentProtocol;
 use anycart_core::session::CheckoutSession;
 use anycart_core::{Currency, SessionId};
-use anycart_store::Touchpoint;
+use anycart_store::{OrderRecord, Touchpoint};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -49,9 +49,20 @@ pub async fn render(
     state: &AppState,
     session: &CheckoutSession,
 ) -> Result<CheckoutSessionWire, ApiError> {
-    let order = match session.order_id {
-        Some(id) => state.store.get_order(session.merchant_id, id).await?,
-        None => None,
+    render_with_order(state, session, None).await
+}
+
+/// [`render`], with the session's order when the caller has it (it just wrote
+/// it), instead of reading it back.
+async fn render_with_order(
+    state: &AppState,
+    session: &CheckoutSession,
+    written: Option<OrderRecord>,
+) -> Result<CheckoutSessionWire, ApiError> {
+    let order = match (session.order_id, written) {
+        (Some(id), Some(written)) if written.order.id == id => Some(written),
+        (Some(id), _) => state.store.get_order(session.merchant_id, id).await?,
+        (None, _) => None,
     };
     let provider = state.checkout.live_provider(session.merchant_id).await?;
     Ok(session_wire(
@@ -197,11 +208,11 @@ pub(crate) async fn complete_op(
     let mut payment = parse::payment(&req)?;
     payment.client = who.caller.client.clone();
     let claim = parse::affiliate(req.affiliate_attribution.as_ref(), Touchpoint::Last)?;
-    let session = state
+    let (session, order) = state
         .checkout
         .complete_with_claim(who.caller.merchant, id, payment, claim)
         .await?;
-    render(&state, &session).await
+    render_with_order(&state, &session, order).await
 }
 
 /// `POST /checkout_sessions/{id}/cancel` (the body, an intent trace, is optional).
