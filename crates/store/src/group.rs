@@ -8,7 +8,7 @@
 //!
 //! Here every such write is a *job* sent to one writer task. The task drains the
 //! queued jobs (up to [`GROUP_JOBS_MAX`]), runs each inside its own SAVEPOINT of
-//! one transaction, and commits once. A job that fails rolls back to its savepoint
+//! one transaction (a job alone runs in the transaction itself), and commits once. A job that fails rolls back to its savepoint
 //! without touching the others; each caller is answered only after the shared
 //! COMMIT returned, so every acknowledged write is durable, exactly as with one
 //! transaction per write. Under load many writes share one fsync; when idle a job
@@ -148,8 +148,8 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// Runs `jobs` in one transaction, each in its own savepoint, commits once and
-/// answers every caller. Any failure of the transaction itself fails every job.
+/// Runs `jobs` in one transaction, each in its own savepoint (a job alone
+/// needs none), commits once and answers every caller. Any failure of the transaction itself fails every job.
 async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
     let mut deliveries: Vec<Delivery> = Vec::with_capacity(jobs.len());
     let fail_all = |deliveries: Vec<Delivery>, e: String| {
@@ -181,34 +181,41 @@ async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
             return;
         }
     };
-    for job in jobs {
-        let mut savepoint = match sqlx::Connection::begin(&mut *group).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "group commit: SAVEPOINT failed");
+    if jobs.len() == 1 {
+        // Alone, a job needs no savepoint of its own: if it fails, the whole
+        // transaction is rolled back, which is exactly its savepoint's rollback.
+        // Two statements fewer (SAVEPOINT, RELEASE) per write when the writer
+        // is not busy, which is when a write's statements cost most.
+        let job = jobs.into_iter().next().expect("one job");
+        let (ok, deliver) = run_job(job, &mut group).await;
+        if !ok {
+            if let Err(e) = group.rollback().await {
+                tracing::error!(error = %e, "group commit: ROLLBACK failed");
+            }
+            // The job's own error is its answer.
+            return deliver(Ok(()));
+        }
+        deliveries.push(deliver);
+    } else {
+        for job in jobs {
+            let mut savepoint = match sqlx::Connection::begin(&mut *group).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "group commit: SAVEPOINT failed");
+                    return fail_all(deliveries, e.to_string());
+                }
+            };
+            let (ok, deliver) = run_job(job, &mut savepoint).await;
+            let ended = if ok {
+                savepoint.commit().await
+            } else {
+                savepoint.rollback().await
+            };
+            deliveries.push(deliver);
+            if let Err(e) = ended {
+                tracing::error!(error = %e, "group commit: savepoint release failed");
                 return fail_all(deliveries, e.to_string());
             }
-        };
-        let ran = AssertUnwindSafe(job(Ok(&mut savepoint)))
-            .catch_unwind()
-            .await;
-        let (ok, deliver) = match ran {
-            Ok(r) => r,
-            Err(_) => {
-                // The job's caller sees its answer dropped; its writes are undone.
-                tracing::error!("group commit: a write job panicked; rolled back");
-                (false, Box::new(|_| ()) as Delivery)
-            }
-        };
-        let ended = if ok {
-            savepoint.commit().await
-        } else {
-            savepoint.rollback().await
-        };
-        deliveries.push(deliver);
-        if let Err(e) = ended {
-            tracing::error!(error = %e, "group commit: savepoint release failed");
-            return fail_all(deliveries, e.to_string());
         }
     }
     let commit = group.commit().await.map_err(|e| e.to_string());
@@ -217,6 +224,18 @@ async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
     }
     for d in deliveries {
         d(commit.clone());
+    }
+}
+
+/// Runs one job on `conn`: whether it succeeded, and how to answer its caller.
+/// A job that panicked failed (its caller sees its answer dropped).
+async fn run_job(job: Job, conn: &mut AnyConnection) -> (bool, Delivery) {
+    match AssertUnwindSafe(job(Ok(conn))).catch_unwind().await {
+        Ok(ran) => ran,
+        Err(_) => {
+            tracing::error!("group commit: a write job panicked; rolled back");
+            (false, Box::new(|_| ()) as Delivery)
+        }
     }
 }
 

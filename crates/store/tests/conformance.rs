@@ -928,6 +928,62 @@ async fn connections_mappings_and_import_cursors_round_trip() {
     }
 }
 
+/// One write at a time: on SQLite each is alone in its group commit and runs
+/// without a savepoint of its own. A refused or panicking write still keeps
+/// nothing (no session, no hold), and the writer commits the next one.
+#[tokio::test]
+async fn a_write_alone_that_fails_keeps_nothing() {
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 10, 10).await;
+        let before = available(&store, m, v).await;
+        let write = move |id| SessionWrite {
+            merchant: m,
+            session: id,
+            expected_version: None,
+            holds: HoldChange::Replace {
+                demand: BTreeMap::from([(v, 1)]),
+                expires_at_ms: 1_000,
+            },
+        };
+        let refused = SessionId::new();
+        let answer = store
+            .write_session(write(refused), 0, |_| -> Result<CheckoutSession, &str> {
+                Err("refused by the caller")
+            })
+            .await;
+        assert!(matches!(answer, Ok(Err(_))), "{name}: {answer:?}");
+        let panicked = SessionId::new();
+        let panicking = store.clone();
+        // On PostgreSQL the panic reaches the caller: it runs in a task of its own.
+        let _ = tokio::spawn(async move {
+            panicking
+                .write_session(write(panicked), 0, |_| -> Result<CheckoutSession, &str> {
+                    panic!("a bug in a caller's build step")
+                })
+                .await
+        })
+        .await;
+        let kept = SessionId::new();
+        let answer = store
+            .write_session(write(kept), 0, move |_| Ok::<_, &str>(session(m, kept)))
+            .await;
+        assert!(matches!(answer, Ok(Ok(_))), "{name}: {answer:?}");
+        for id in [refused, panicked] {
+            assert!(store.get_session(m, id).await.unwrap().is_none(), "{name}");
+            assert!(
+                store.session_hold_totals(id).await.unwrap().is_empty(),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            store.session_hold_totals(kept).await.unwrap()[&v],
+            1,
+            "{name}"
+        );
+        assert_eq!(available(&store, m, v).await, before - 1, "{name}");
+    }
+}
+
 /// Many concurrent writes, some refused by their caller, some stale, one
 /// panicking: on SQLite they share group commits, and each must still be all or
 /// nothing on its own: the failures leave no row and no hold, their neighbours
