@@ -132,11 +132,15 @@ impl Window {
 impl Admission {
     pub fn new(settings: AdmissionSettings) -> Arc<Admission> {
         let ceiling = settings.requests_in_flight_max.max(1);
+        let limit = LIMIT_INITIAL.min(ceiling);
+        // A small count: f64 holds it exactly.
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!("anycart_admission_limit").set(limit as f64);
         Arc::new(Admission {
             settings,
             state: Mutex::new(State {
                 running: 0,
-                limit: LIMIT_INITIAL.min(ceiling),
+                limit,
                 line: Default::default(),
                 window: Window::new(Instant::now()),
             }),
