@@ -9,7 +9,7 @@ use super::error::{InVersion, UcpError, UcpResult};
 use super::orders;
 use super::payment;
 use super::plan::{check_stock, plan, resolve_items};
-use super::render::{Context, context, error_envelope, render, shaped, wire};
+use super::render::{Context, context, error_envelope, render, shaped, wire, wire_with_order};
 use super::state::DoorState;
 use super::version::UcpVersion;
 use super::wire::{CheckoutRequest, CompleteRequest};
@@ -22,7 +22,7 @@ use anycart_core::session::{
     CheckoutSession, CheckoutStatus, ErrorCode as MessageCode, MessageKind,
 };
 use anycart_core::{Currency, MerchantId, SessionId, VariantId};
-use anycart_store::IdempotencyScope;
+use anycart_store::{IdempotencyScope, OrderRecord};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -432,7 +432,7 @@ pub async fn complete(
             if recorded {
                 return Err(UcpError::new(not_modifiable(current.status), v));
             }
-            return finish(&state, &adm, &ctx, &current).await;
+            return finish(&state, &adm, &ctx, &current, None).await;
         }
         if current.status.is_terminal() {
             return Err(UcpError::new(not_modifiable(current.status), v));
@@ -454,14 +454,14 @@ pub async fn complete(
         let (instrument, param) = payment::chosen_instrument(&r).in_version(v)?;
         let input = payment::payment_input(instrument, param, &ctx.handlers, &ctx.provider, sid)
             .in_version(v)?;
-        let done = state
+        let (done, written) = state
             .checkout
-            .complete(adm.merchant, sid, input)
+            .complete_with_order(adm.merchant, sid, input)
             .await
             .map_err(|e| service_error(e, &BTreeMap::new()))
             .in_version(v)?;
         match done.status {
-            CheckoutStatus::Completed => finish(&state, &adm, &ctx, &done).await,
+            CheckoutStatus::Completed => finish(&state, &adm, &ctx, &done, written.as_ref()).await,
             _ if v.outcomes_are_200s() => {
                 let w = wire(&state, &adm, &ctx, &done).await?;
                 Ok((StatusCode::OK, shaped(&adm, &ctx, &w)))
@@ -486,9 +486,10 @@ async fn finish(
     adm: &Admitted,
     ctx: &Context,
     session: &CheckoutSession,
+    written: Option<&OrderRecord>,
 ) -> UcpResult<(StatusCode, Value)> {
-    let w = wire(state, adm, ctx, session).await?;
-    orders::record_completion(state, adm, session, &w).await?;
+    let w = wire_with_order(state, adm, ctx, session, written).await?;
+    orders::record_completion(state, adm, session, &w, written).await?;
     Ok((StatusCode::OK, shaped(adm, ctx, &w)))
 }
 

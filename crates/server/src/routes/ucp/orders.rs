@@ -21,7 +21,7 @@ use anycart_checkout::clock::rfc3339;
 use anycart_core::order::Order;
 use anycart_core::session::CheckoutSession;
 use anycart_core::{MerchantId, OrderId};
-use anycart_store::{NewUcpWebhook, StoreError, UcpOrderRecord, new_ucp_webhook_id};
+use anycart_store::{NewUcpWebhook, OrderRecord, StoreError, UcpOrderRecord, new_ucp_webhook_id};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
@@ -123,23 +123,22 @@ fn send_soon(state: &AppState, id: String) {
 }
 
 /// Records a completed UCP checkout's order (once: a retried completion finds
-/// it recorded and sends nothing again) with its `order_placed` event.
+/// it recorded and sends nothing again) with its `order_placed` event. `written`
+/// is the order when the caller just wrote it (else it is read).
 pub async fn record_completion(
     state: &AppState,
     adm: &Admitted,
     session: &CheckoutSession,
     checkout: &CheckoutWire,
+    written: Option<&OrderRecord>,
 ) -> UcpResult<()> {
     let v = adm.version;
     let order_id = session
         .order_id
         .ok_or_else(|| ApiError::internal("a completed session without its order"))
         .in_version(v)?;
-    let stored = state
-        .store
-        .get_order(adm.merchant, order_id)
-        .await
-        .in_version(v)?
+    let stored = super::render::order_of(state, adm, order_id, written)
+        .await?
         .ok_or_else(|| ApiError::internal("the order of a completed session is missing"))
         .in_version(v)?;
     let doc = OrderDoc {

@@ -12,7 +12,9 @@ use crate::routes::acp::convert::order_url;
 use crate::state::AppState;
 use anycart_checkout::payment_providers::LiveProvider;
 use anycart_checkout::ucp::DoorSettings;
+use anycart_core::OrderId;
 use anycart_core::session::CheckoutSession;
+use anycart_store::OrderRecord;
 use serde_json::{Value, json};
 
 /// The page that follows a checkout session: links, handlers, the order.
@@ -62,12 +64,20 @@ pub async fn wire(
     ctx: &Context,
     session: &CheckoutSession,
 ) -> UcpResult<CheckoutWire> {
+    wire_with_order(state, adm, ctx, session, None).await
+}
+
+/// [`wire`], with the session's order when the caller just wrote it (not read back).
+pub async fn wire_with_order(
+    state: &AppState,
+    adm: &Admitted,
+    ctx: &Context,
+    session: &CheckoutSession,
+    written: Option<&OrderRecord>,
+) -> UcpResult<CheckoutWire> {
     let order = match session.order_id {
-        Some(id) => state
-            .store
-            .get_order(adm.merchant, id)
-            .await
-            .in_version(adm.version)?
+        Some(id) => order_of(state, adm, id, written)
+            .await?
             .map(|o| OrderConfirmationWire {
                 id: o.order.id.to_string(),
                 permalink_url: order_url(&state.config.base_url, &o.access_token),
@@ -82,6 +92,23 @@ pub async fn wire(
             order,
         },
     ))
+}
+
+/// Order `id`: `written` when it is that order, else read from the store.
+pub async fn order_of(
+    state: &AppState,
+    adm: &Admitted,
+    id: OrderId,
+    written: Option<&OrderRecord>,
+) -> UcpResult<Option<OrderRecord>> {
+    match written {
+        Some(o) if o.order.id == id => Ok(Some(o.clone())),
+        _ => state
+            .store
+            .get_order(adm.merchant, id)
+            .await
+            .in_version(adm.version),
+    }
 }
 
 /// The session as the agent's version shows it.
