@@ -3,7 +3,8 @@
 //! drive it: a closed loop (N shoppers, each starting the next checkout when the
 //! last one ends) and an open loop (checkouts started on a fixed schedule,
 //! latency measured from the intended start so a slow server cannot hide its
-//! queue: no coordinated omission).
+//! queue: no coordinated omission). The generators drive a [`Shopper`]: anycart
+//! (this file) or the Vendure peer (`vendure.rs`).
 
 use anyhow::{Result, bail};
 use hdrhistogram::Histogram;
@@ -12,6 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
+
+use crate::vendure::VendureTarget;
 
 /// Most checkouts an open loop keeps in flight; past it a scheduled checkout is
 /// counted as an error instead of queued, so an overloaded run stays bounded.
@@ -31,7 +34,26 @@ pub struct Target {
     pub next_shopper: Arc<AtomicU64>,
 }
 
-/// One full checkout. `Ok(true)` when an order came back.
+/// Whose checkout the load generators drive.
+#[derive(Clone)]
+pub enum Shopper {
+    /// anycart's two ACP requests (create with buyer and address, complete).
+    Anycart(Target),
+    /// Vendure's Shop API guest checkout (`vendure.rs`).
+    Vendure(VendureTarget),
+}
+
+impl Shopper {
+    /// One full checkout on the shopper's server.
+    pub async fn checkout(&self) -> Result<()> {
+        match self {
+            Shopper::Anycart(t) => checkout(t).await,
+            Shopper::Vendure(t) => crate::vendure::checkout(t).await,
+        }
+    }
+}
+
+/// One full checkout. `Ok(())` when an order came back.
 pub async fn checkout(t: &Target) -> Result<()> {
     let n = t.next_shopper.fetch_add(1, Ordering::Relaxed);
     let session = create(t, n).await?;
@@ -121,7 +143,7 @@ pub struct Outcome {
     /// admission (`503 overloaded`).
     pub shed_creates: u64,
     pub shed_completes: u64,
-    /// Full checkout latency (both requests), microseconds.
+    /// Full checkout latency (all its requests), microseconds.
     pub latency_us: Histogram<u64>,
     pub first_error: Option<String>,
 }
@@ -175,7 +197,7 @@ fn histogram() -> Histogram<u64> {
 }
 
 /// `shoppers` concurrent shoppers, each checking out again and again for `run`.
-pub async fn closed_loop(t: &Target, shoppers: usize, run: Duration) -> Result<Outcome> {
+pub async fn closed_loop(t: &Shopper, shoppers: usize, run: Duration) -> Result<Outcome> {
     let outcome = Arc::new(Mutex::new(Outcome::new()));
     let start = Instant::now();
     let deadline = start + run;
@@ -185,7 +207,7 @@ pub async fn closed_loop(t: &Target, shoppers: usize, run: Duration) -> Result<O
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
                 let started = Instant::now();
-                let result = checkout(&t).await;
+                let result = t.checkout().await;
                 outcome.lock().await.record(started, result);
             }
         }));
@@ -198,7 +220,7 @@ pub async fn closed_loop(t: &Target, shoppers: usize, run: Duration) -> Result<O
 
 /// Checkouts started at `rate_per_s` for `run`, each on schedule whatever the
 /// server is doing; latency counts from the scheduled start.
-pub async fn open_loop(t: &Target, rate_per_s: f64, run: Duration) -> Result<Outcome> {
+pub async fn open_loop(t: &Shopper, rate_per_s: f64, run: Duration) -> Result<Outcome> {
     let outcome = Arc::new(Mutex::new(Outcome::new()));
     let in_flight = Arc::new(AtomicU64::new(0));
     let start = tokio::time::Instant::now();
@@ -219,7 +241,7 @@ pub async fn open_loop(t: &Target, rate_per_s: f64, run: Duration) -> Result<Out
         in_flight.fetch_add(1, Ordering::Relaxed);
         let (t, outcome, in_flight) = (t.clone(), outcome.clone(), in_flight.clone());
         tasks.push(tokio::spawn(async move {
-            let result = checkout(&t).await;
+            let result = t.checkout().await;
             outcome.lock().await.record(intended.into_std(), result);
             in_flight.fetch_sub(1, Ordering::Relaxed);
         }));

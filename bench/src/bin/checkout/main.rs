@@ -6,6 +6,7 @@
 //! ```sh
 //! cargo run --release -p anycart-bench --bin checkout                 # SQLite, durable
 //! cargo run --release -p anycart-bench --bin checkout -- --postgres postgres://postgres@127.0.0.1:5432/test
+//! bench/vendure/run.sh --seconds 8                                   # the Vendure peer (see its README)
 //! ```
 //!
 //! It first runs checkouts one at a time with sqlx's statements counted per
@@ -17,9 +18,15 @@
 //! at their create / at their payment; they are not errors, and latency
 //! quantiles are of finished checkouts. Numbers are for humans: nothing here is
 //! a test.
+//!
+//! With `--vendure <shop-api-url>` it drives the same load generators against a
+//! Vendure server instead (`vendure.rs`, set up by `bench/vendure/run.sh`): no
+//! server in this process, no counted phase, and the server CPU and RSS are
+//! those of the process `--vendure-pid` names.
 
 mod load;
 mod probes;
+mod vendure;
 
 use anycart_checkout::clock::{Clock, SystemClock};
 use anycart_checkout::inventory::InventoryEngine;
@@ -30,7 +37,7 @@ use anycart_server::state::{AppState, ServeLimits, ServerConfig};
 use anycart_store::Store;
 use anyhow::{Context, Result};
 use clap::Parser;
-use load::{Outcome, Target};
+use load::{Outcome, Shopper, Target};
 use probes::{PgCpu, StatementCounter, Statements};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -86,6 +93,20 @@ struct Args {
     /// Worker threads of the load generator.
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
+    /// Benchmark the Vendure peer at this Shop API URL (e.g.
+    /// `http://127.0.0.1:3100/shop-api`) instead of an anycart server started
+    /// here: guest checkouts over GraphQL, same load phases, no counted phase.
+    #[arg(long, conflicts_with = "postgres", requires = "vendure_variant")]
+    vendure: Option<String>,
+    /// The Vendure product variant id the shoppers buy.
+    #[arg(long)]
+    vendure_variant: Option<String>,
+    /// Process id of the Vendure server, for its CPU and RSS (from `/proc`).
+    #[arg(long)]
+    vendure_pid: Option<u32>,
+    /// The Vendure server's PostgreSQL database (URL), for PostgreSQL CPU.
+    #[arg(long)]
+    vendure_database: Option<String>,
 }
 
 /// Units on hand of the benchmark's product: more than any run can sell.
@@ -196,46 +217,83 @@ async fn start_server(args: &Args) -> Result<Server> {
     })
 }
 
-/// Resources one phase used, per checkout.
+/// Resources one phase used, per checkout. The server's CPU and RSS are
+/// unknown for a Vendure server whose pid was not given.
 struct Costs {
-    server_cpu_ms: f64,
+    server_cpu_ms: Option<f64>,
     client_cpu_ms: f64,
     pg_cpu_ms: Option<f64>,
-    rss_mib: f64,
+    rss_mib: Option<f64>,
+}
+
+/// Where the server under test runs, for its CPU and RSS.
+#[derive(Clone, Copy)]
+enum ServerProcess {
+    /// In this process (anycart): its threads apart from the load generator's.
+    This,
+    /// Another process (the Vendure peer): all of its CPU.
+    Pid(u32),
+    /// Another process, not named: not measured.
+    Unknown,
+}
+
+impl ServerProcess {
+    /// The CPU split now; without a server process, all of it is the client's.
+    fn cpu(self) -> Result<probes::CpuSplit> {
+        match self {
+            ServerProcess::This => probes::cpu_split(),
+            ServerProcess::Pid(pid) => probes::cpu_split_external(pid),
+            ServerProcess::Unknown => Ok(probes::CpuSplit {
+                server_ms: f64::NAN,
+                client_ms: probes::cpu_split().map(|c| c.server_ms + c.client_ms)?,
+            }),
+        }
+    }
+
+    fn rss_mib(self) -> Option<f64> {
+        match self {
+            ServerProcess::This => Some(probes::rss_mib()),
+            ServerProcess::Pid(pid) => Some(probes::process_rss_mib(pid)),
+            ServerProcess::Unknown => None,
+        }
+    }
 }
 
 /// Samples the CPU counters around a phase.
 struct Meter<'a> {
     pg: Option<&'a PgCpu>,
+    server: ServerProcess,
     cpu: probes::CpuSplit,
     pg_before: std::collections::HashMap<i32, f64>,
 }
 
 impl<'a> Meter<'a> {
-    async fn start(pg: Option<&'a PgCpu>) -> Result<Meter<'a>> {
+    async fn start(pg: Option<&'a PgCpu>, server: ServerProcess) -> Result<Meter<'a>> {
         let pg_before = match pg {
             Some(pg) => pg.sample().await?,
             None => Default::default(),
         };
         Ok(Meter {
             pg,
-            cpu: probes::cpu_split()?,
+            server,
+            cpu: server.cpu()?,
             pg_before,
         })
     }
 
     async fn stop(self, checkouts: u64) -> Result<Costs> {
-        let cpu = probes::cpu_split()?;
+        let cpu = self.server.cpu()?;
         let n = checkouts.max(1) as f64;
         let pg_cpu_ms = match self.pg {
             Some(pg) => Some(probes::pg_cpu_delta_ms(&self.pg_before, &pg.sample().await?) / n),
             None => None,
         };
+        let server_cpu_ms = (cpu.server_ms - self.cpu.server_ms) / n;
         Ok(Costs {
-            server_cpu_ms: (cpu.server_ms - self.cpu.server_ms) / n,
+            server_cpu_ms: server_cpu_ms.is_finite().then_some(server_cpu_ms),
             client_cpu_ms: (cpu.client_ms - self.cpu.client_ms) / n,
             pg_cpu_ms,
-            rss_mib: probes::rss_mib(),
+            rss_mib: self.server.rss_mib(),
         })
     }
 }
@@ -269,7 +327,7 @@ async fn count_checkouts(
     pg: Option<&PgCpu>,
 ) -> Result<Counted> {
     let (mut create, mut complete) = (Statements::default(), Statements::default());
-    let meter = Meter::start(pg).await?;
+    let meter = Meter::start(pg, ServerProcess::This).await?;
     let started = Instant::now();
     counter.take();
     counter.set_counting(true);
@@ -373,7 +431,7 @@ async fn counted_phase(
         println!(
             "{run}: one at a time {:.0} checkouts/s, server CPU {:.2} ms, load generator {:.2} ms{} per checkout",
             c.n as f64 / c.seconds,
-            c.costs.server_cpu_ms,
+            c.costs.server_cpu_ms.unwrap_or(f64::NAN),
             c.costs.client_cpu_ms,
             c.costs
                 .pg_cpu_ms
@@ -393,7 +451,10 @@ async fn counted_phase(
                 counted.per(counted.total().pg_round_trips()),
                 b.per(b.total().pg_round_trips())
             ),
-            ratio(counted.costs.server_cpu_ms, b.costs.server_cpu_ms)
+            ratio(
+                counted.costs.server_cpu_ms.unwrap_or(f64::NAN),
+                b.costs.server_cpu_ms.unwrap_or(f64::NAN)
+            )
         );
     }
     for (request, list) in summaries {
@@ -430,16 +491,18 @@ fn header() {
 
 fn row(label: &str, o: &Outcome, c: &Costs) {
     println!(
-        "{label:<22} {:>11.0} {:>8.2} {:>8.2} {:>9.2} {:>8.3} ms {:>9} {:>8.3} ms {:>8.0} {:>7} {:>11}",
+        "{label:<22} {:>11.0} {:>8.2} {:>8.2} {:>9.2} {:>11} {:>9} {:>8.3} ms {:>8} {:>7} {:>11}",
         o.rate(),
         o.quantile_ms(0.5),
         o.quantile_ms(0.99),
         o.quantile_ms(0.999),
-        c.server_cpu_ms,
+        c.server_cpu_ms
+            .map_or_else(|| "-".to_string(), |ms| format!("{ms:.3} ms")),
         c.pg_cpu_ms
             .map_or_else(|| "-".to_string(), |ms| format!("{ms:.3} ms")),
         c.client_cpu_ms,
-        c.rss_mib,
+        c.rss_mib
+            .map_or_else(|| "-".to_string(), |mib| format!("{mib:.0}")),
         o.errors,
         format!("{}/{}", o.shed_creates, o.shed_completes)
     );
@@ -448,19 +511,24 @@ fn row(label: &str, o: &Outcome, c: &Costs) {
     }
 }
 
-async fn load_phases(args: &Args, target: &Target, pg: Option<&PgCpu>) -> Result<(u64, u64)> {
+async fn load_phases(
+    args: &Args,
+    target: &Shopper,
+    pg: Option<&PgCpu>,
+    server: ServerProcess,
+) -> Result<(u64, u64)> {
     let run = Duration::from_secs_f64(args.seconds);
     let warm = load::closed_loop(target, 8, Duration::from_secs_f64(args.warmup_seconds)).await?;
     let (mut ok, mut errors) = (warm.ok, warm.errors);
     header();
     for &c in &args.concurrency {
-        let meter = Meter::start(pg).await?;
+        let meter = Meter::start(pg, server).await?;
         let o = load::closed_loop(target, c.max(1), run).await?;
         row(&format!("closed loop, c={c}"), &o, &meter.stop(o.ok).await?);
         (ok, errors) = (ok + o.ok, errors + o.errors);
     }
     for &rate in &args.rates {
-        let meter = Meter::start(pg).await?;
+        let meter = Meter::start(pg, server).await?;
         let o = load::open_loop(target, rate.max(1.0), run).await?;
         row(
             &format!("open loop, {rate:.0}/s"),
@@ -497,6 +565,9 @@ async fn check_sold(server: &Server, ok: u64, errors: u64) -> Result<()> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(shop_api) = &args.vendure {
+        return run_vendure(&args, shop_api);
+    }
     let counter = StatementCounter::install()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let server_rt = tokio::runtime::Builder::new_multi_thread()
@@ -537,7 +608,8 @@ fn main() -> Result<()> {
         if args.counted_only {
             return Ok((counted, 0));
         }
-        let (ok, errors) = load_phases(&args, &target, pg.as_ref()).await?;
+        let shopper = Shopper::Anycart(target);
+        let (ok, errors) = load_phases(&args, &shopper, pg.as_ref(), ServerProcess::This).await?;
         anyhow::Ok((ok + counted, errors))
     });
     println!("load average at end: {}", load_average());
@@ -551,6 +623,46 @@ fn main() -> Result<()> {
         server.store.close().await;
     });
     checked
+}
+
+/// The same load phases against the Vendure peer's Shop API.
+fn run_vendure(args: &Args, shop_api: &str) -> Result<()> {
+    let variant = args
+        .vendure_variant
+        .clone()
+        .context("--vendure needs --vendure-variant")?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.client_threads.max(1))
+        .thread_name(probes::CLIENT_THREAD_PREFIX)
+        .enable_all()
+        .build()?;
+    let server = args
+        .vendure_pid
+        .map_or(ServerProcess::Unknown, ServerProcess::Pid);
+    println!(
+        "checkout: Vendure guest checkouts over its Shop API at {shop_api} (7 GraphQL requests: addItemToOrder to addPaymentToOrder), variant {variant}, {cores} core(s)"
+    );
+    println!("load average at start: {}", load_average());
+    let result = client_rt.block_on(async {
+        let pg = match &args.vendure_database {
+            Some(url) => Some(PgCpu::connect(url).await?),
+            None => None,
+        };
+        let shopper = Shopper::Vendure(vendure::VendureTarget {
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(1024)
+                .build()?,
+            shop_api: shop_api.to_string(),
+            variant,
+            next_shopper: Arc::new(AtomicU64::new(0)),
+        });
+        load_phases(args, &shopper, pg.as_ref(), server).await
+    });
+    println!("load average at end: {}", load_average());
+    let (ok, errors) = result?;
+    println!("\n{ok} Vendure orders paid, {errors} checkouts failed");
+    Ok(())
 }
 
 fn load_average() -> String {

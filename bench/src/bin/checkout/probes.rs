@@ -62,9 +62,37 @@ pub fn cpu_split() -> Result<CpuSplit> {
     })
 }
 
+/// CPU milliseconds of another process (the Vendure peer) so far: all its
+/// threads, live and ended, as its `/proc/PID/stat` sums them.
+pub fn process_cpu_ms(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("read /proc/{pid}/stat (is the server running?)"))?;
+    stat_cpu_ms(&stat).with_context(|| format!("cannot parse /proc/{pid}/stat"))
+}
+
+/// The CPU split when the server is another process (`pid`): its CPU is the
+/// server's, all of this process's is the load generator's.
+pub fn cpu_split_external(pid: u32) -> Result<CpuSplit> {
+    let client_ms = stat_cpu_ms(&std::fs::read_to_string("/proc/self/stat")?)
+        .context("cannot parse /proc/self/stat")?;
+    Ok(CpuSplit {
+        server_ms: process_cpu_ms(pid)?,
+        client_ms,
+    })
+}
+
 /// Resident set size of this process (server and load generator), in MiB.
 pub fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status_rss_mib("/proc/self/status")
+}
+
+/// Resident set size of another process (the Vendure peer), in MiB.
+pub fn process_rss_mib(pid: u32) -> f64 {
+    status_rss_mib(&format!("/proc/{pid}/status"))
+}
+
+fn status_rss_mib(path: &str) -> f64 {
+    let status = std::fs::read_to_string(path).unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
