@@ -17,7 +17,8 @@
 //!   stays between [`LIMIT_MIN`] and `requests_in_flight_max`.
 //! - The line has three places ([`Priority`]): a shopper paying (`…/complete`)
 //!   goes before work on a session already started, which goes before a new
-//!   session. Under overload the node sheds new checkouts, not the ones whose
+//!   session, and waits [`FINISH_WAIT_FACTOR`] times longer before it is
+//!   refused. Under overload the node sheds new checkouts, not the ones whose
 //!   stock is already held and whose shopper has pressed pay.
 
 use std::collections::VecDeque;
@@ -39,6 +40,11 @@ const LATE_ONE_IN: u64 = 10;
 const DECREASE: f64 = 0.8;
 /// What a full, timely window adds to the limit, as a share of it (at least 1).
 const INCREASE: f64 = 0.125;
+
+/// A payment waits this many times `queue_wait_ms_max` before it is refused:
+/// its shopper pressed pay and its stock is held; a refusal there loses more
+/// than a new checkout refused.
+pub const FINISH_WAIT_FACTOR: u64 = 3;
 
 /// Which place in line a request takes when the node is full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -187,7 +193,13 @@ impl Admission {
             state.line[priority as usize].push_back(tx);
             rx
         };
-        let wait = Duration::from_millis(self.settings.queue_wait_ms_max);
+        let wait = Duration::from_millis(match priority {
+            Priority::Finish => self
+                .settings
+                .queue_wait_ms_max
+                .saturating_mul(FINISH_WAIT_FACTOR),
+            _ => self.settings.queue_wait_ms_max,
+        });
         match tokio::time::timeout(wait, &mut turn).await {
             Ok(Ok(())) => Ok(self.place()),
             // The admission is gone (the server is stopping).
@@ -329,7 +341,14 @@ mod tests {
     async fn a_request_that_waits_too_long_is_refused_and_leaves_nothing_behind() {
         let a = admission(1, 8);
         let first = a.admit(Priority::Continue).await.unwrap();
+        let started = Instant::now();
+        assert_eq!(a.admit(Priority::Start).await.err(), Some(Refused::Waited));
+        let new_session_waited = started.elapsed();
+        assert!(new_session_waited >= Duration::from_millis(50));
+        // A payment waits longer before it is refused.
+        let started = Instant::now();
         assert_eq!(a.admit(Priority::Finish).await.err(), Some(Refused::Waited));
+        assert!(started.elapsed() >= Duration::from_millis(50 * FINISH_WAIT_FACTOR));
         // The refused waiter's entry is skipped; the place is freed.
         drop(first);
         assert_eq!(a.running(), 0);
