@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
 
-async fn set_stock(app: &TestApp, variant: &str, units: i64) {
+pub(crate) async fn set_stock(app: &TestApp, variant: &str, units: i64) {
     let locations = app.admin(Method::GET, "/locations", None).await;
     for (i, loc) in locations.body.as_array().unwrap().iter().enumerate() {
         let on_hand = if i == 0 { units } else { 0 };

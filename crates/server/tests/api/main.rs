@@ -13,6 +13,7 @@
 mod abuse;
 mod acp_agents;
 mod admin;
+mod admission;
 mod agent_platforms;
 mod agent_webhooks;
 mod analytics;
