@@ -136,6 +136,19 @@ impl Store {
         // A job that panicked drops its answer: report it as a failed write.
         result.await.map_err(|_| writer_gone())?
     }
+
+    /// One write statement that must be durable before the caller goes on (the
+    /// payment journal's): on SQLite a job of the group commit, so it shares a
+    /// group's fsync and never takes the one write connection away from the
+    /// group writer; on PostgreSQL the statement alone (autocommit, one round
+    /// trip). Atomic either way: it is one statement.
+    pub(crate) async fn write_statement(
+        &self,
+        statement: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> StoreResult<sqlx::any::AnyQueryResult> {
+        self.write_tx(move |conn| Box::pin(async move { Ok(statement.execute(conn).await?) }))
+            .await
+    }
 }
 
 /// The writer task: one group commit per wake-up while jobs keep arriving.

@@ -292,7 +292,7 @@ impl Store {
             .bind(customer)
             .bind(serde_json::to_string(&attempt.provider_metadata)?)
             .bind(attempt.created_at_ms);
-        if q.execute(&self.write).await?.rows_affected() == 1 {
+        if self.write_statement(q).await?.rows_affected() == 1 {
             // What INSERT_ATTEMPT wrote: the columns it sets from `attempt`, the
             // rest at their start values.
             return Ok(PaymentAttempt {
@@ -309,13 +309,14 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
-    /// One attempt, if journaled.
+    /// One attempt, if journaled (read on the read pool: every journal write
+    /// is committed before its caller goes on).
     pub async fn get_payment_attempt(
         &self,
         key: AttemptKey,
     ) -> StoreResult<Option<PaymentAttempt>> {
         bind_key_as(sqlx::query_as::<_, AttemptRow>(SELECT_ATTEMPT), &key)
-            .fetch_optional(&self.write)
+            .fetch_optional(&self.read)
             .await?
             .map(|row| row.into_attempt(self))
             .transpose()
@@ -331,14 +332,12 @@ impl Store {
         captured: bool,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        let done = bind_key(sqlx::query(RECORD_ANSWER), &key)
+        let q = bind_key(sqlx::query(RECORD_ANSWER), &key)
             .bind(state.as_str())
             .bind(reference.map(String::from))
             .bind(i64::from(captured))
-            .bind(now_ms)
-            .execute(&self.write)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .bind(now_ms);
+        Ok(self.write_statement(q).await?.rows_affected() == 1)
     }
 
     /// Claims the right to give the money of an unsettled attempt back. False when
