@@ -575,11 +575,7 @@ fn main() -> Result<()> {
         .thread_name("anycart-server")
         .enable_all()
         .build()?;
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.client_threads.max(1))
-        .thread_name(probes::CLIENT_THREAD_PREFIX)
-        .enable_all()
-        .build()?;
+    let client_rt = client_runtime(&args)?;
     let server = server_rt.block_on(start_server(&args))?;
     let backend = if args.postgres.is_some() {
         "PostgreSQL"
@@ -596,9 +592,7 @@ fn main() -> Result<()> {
             None => None,
         };
         let target = Target {
-            client: reqwest::Client::builder()
-                .pool_max_idle_per_host(1024)
-                .build()?,
+            client: http_client()?,
             base: server.base.clone(),
             publishable_key: server.publishable_key.clone(),
             variant: server.variant.to_string(),
@@ -632,11 +626,7 @@ fn run_vendure(args: &Args, shop_api: &str) -> Result<()> {
         .clone()
         .context("--vendure needs --vendure-variant")?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.client_threads.max(1))
-        .thread_name(probes::CLIENT_THREAD_PREFIX)
-        .enable_all()
-        .build()?;
+    let client_rt = client_runtime(args)?;
     let server = args
         .vendure_pid
         .map_or(ServerProcess::Unknown, ServerProcess::Pid);
@@ -650,9 +640,7 @@ fn run_vendure(args: &Args, shop_api: &str) -> Result<()> {
             None => None,
         };
         let shopper = Shopper::Vendure(vendure::VendureTarget {
-            client: reqwest::Client::builder()
-                .pool_max_idle_per_host(1024)
-                .build()?,
+            client: http_client()?,
             shop_api: shop_api.to_string(),
             variant,
             next_shopper: Arc::new(AtomicU64::new(0)),
@@ -663,6 +651,23 @@ fn run_vendure(args: &Args, shop_api: &str) -> Result<()> {
     let (ok, errors) = result?;
     println!("\n{ok} Vendure orders paid, {errors} checkouts failed");
     Ok(())
+}
+
+/// The load generator's runtime: its threads are named so their CPU can be
+/// told apart from the server's.
+fn client_runtime(args: &Args) -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.client_threads.max(1))
+        .thread_name(probes::CLIENT_THREAD_PREFIX)
+        .enable_all()
+        .build()?)
+}
+
+/// The shoppers' HTTP client: connections kept for every concurrent shopper.
+fn http_client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()?)
 }
 
 fn load_average() -> String {

@@ -41,107 +41,81 @@ const ADD_PAYMENT: &str = "mutation($input: PaymentInput!) { addPaymentToOrder(i
 /// One full guest checkout: seven requests.
 pub async fn checkout(t: &VendureTarget) -> Result<()> {
     let n = t.next_shopper.fetch_add(1, Ordering::Relaxed);
-    let mut token = None;
-    let added = graphql(
-        t,
-        &mut token,
-        ADD_ITEM,
-        json!({"variant": t.variant}),
-        "addItemToOrder",
-    )
-    .await?;
-    expect_order(&added, "addItemToOrder")?;
+    let mut shop = Session { t, token: None };
+    let item = json!({"variant": t.variant});
+    shop.mutation(ADD_ITEM, item, "addItemToOrder").await?;
     let customer = json!({"input": {"emailAddress": format!("shopper{n}@bench.example"), "firstName": "Bench", "lastName": "Shopper"}});
-    let set = graphql(t, &mut token, SET_CUSTOMER, customer, "setCustomerForOrder").await?;
-    expect_order(&set, "setCustomerForOrder")?;
+    shop.mutation(SET_CUSTOMER, customer, "setCustomerForOrder")
+        .await?;
     let address = json!({"input": {"fullName": "Bench Shopper", "streetLine1": "1 Market St", "city": "San Francisco", "province": "CA", "postalCode": "94105", "countryCode": "US"}});
-    let set = graphql(
-        t,
-        &mut token,
-        SET_ADDRESS,
-        address,
-        "setOrderShippingAddress",
-    )
-    .await?;
-    expect_order(&set, "setOrderShippingAddress")?;
-    let methods = graphql(
-        t,
-        &mut token,
-        SHIPPING_METHODS,
-        json!({}),
-        "eligibleShippingMethods",
-    )
-    .await?;
+    shop.mutation(SET_ADDRESS, address, "setOrderShippingAddress")
+        .await?;
+    let methods = shop
+        .graphql(SHIPPING_METHODS, json!({}), "eligibleShippingMethods")
+        .await?;
     let method = methods[0]["id"]
         .as_str()
         .context("no eligible shipping method")?;
-    let set = graphql(
-        t,
-        &mut token,
-        SET_SHIPPING,
-        json!({"ids": [method]}),
-        "setOrderShippingMethod",
-    )
-    .await?;
-    expect_order(&set, "setOrderShippingMethod")?;
-    let moved = graphql(
-        t,
-        &mut token,
-        TO_PAYMENT,
-        json!({}),
-        "transitionOrderToState",
-    )
-    .await?;
-    expect_order(&moved, "transitionOrderToState")?;
+    let ids = json!({"ids": [method]});
+    shop.mutation(SET_SHIPPING, ids, "setOrderShippingMethod")
+        .await?;
+    shop.mutation(TO_PAYMENT, json!({}), "transitionOrderToState")
+        .await?;
     let payment = json!({"input": {"method": PAYMENT_METHOD, "metadata": {}}});
-    let paid = graphql(t, &mut token, ADD_PAYMENT, payment, "addPaymentToOrder").await?;
-    expect_order(&paid, "addPaymentToOrder")?;
+    let paid = shop
+        .mutation(ADD_PAYMENT, payment, "addPaymentToOrder")
+        .await?;
     match paid["state"].as_str() {
         Some("PaymentSettled" | "PaymentAuthorized") => Ok(()),
         state => bail!("order not paid: state {state:?}"),
     }
 }
 
-/// One Shop API request; `data[field]`. Keeps the session token the server
-/// hands out (on the first request) and sends it on the next ones.
-async fn graphql(
-    t: &VendureTarget,
-    token: &mut Option<String>,
-    query: &str,
-    variables: Value,
-    field: &str,
-) -> Result<Value> {
-    let mut request = t
-        .client
-        .post(&t.shop_api)
-        .json(&json!({"query": query, "variables": variables}));
-    if let Some(token) = token.as_deref() {
-        request = request.bearer_auth(token);
-    }
-    let resp = request.send().await?;
-    let status = resp.status();
-    if let Some(issued) = resp
-        .headers()
-        .get(AUTH_TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok())
-    {
-        *token = Some(issued.to_string());
-    }
-    let mut body: Value = resp.json().await.unwrap_or_default();
-    if !status.is_success() || body.get("errors").is_some() {
-        bail!("{field}: HTTP {status}: {}", body["errors"]);
-    }
-    Ok(body["data"][field].take())
+/// One shopper's Shop API session: the token the server hands out on the
+/// first request, sent back on the next ones.
+struct Session<'a> {
+    t: &'a VendureTarget,
+    token: Option<String>,
 }
 
-/// A mutation answered with the order, not one of its `ErrorResult`s.
-fn expect_order(result: &Value, field: &str) -> Result<()> {
-    if result["__typename"] != "Order" {
-        bail!(
-            "{field}: {} {}",
-            result["errorCode"].as_str().unwrap_or("no order"),
-            result["message"].as_str().unwrap_or_default()
-        );
+impl Session<'_> {
+    /// One Shop API request; `data[field]`.
+    async fn graphql(&mut self, query: &str, variables: Value, field: &str) -> Result<Value> {
+        let mut request = self
+            .t
+            .client
+            .post(&self.t.shop_api)
+            .json(&json!({"query": query, "variables": variables}));
+        if let Some(token) = self.token.as_deref() {
+            request = request.bearer_auth(token);
+        }
+        let resp = request.send().await?;
+        let status = resp.status();
+        if let Some(issued) = resp
+            .headers()
+            .get(AUTH_TOKEN_HEADER)
+            .and_then(|v| v.to_str().ok())
+        {
+            self.token = Some(issued.to_string());
+        }
+        let mut body: Value = resp.json().await.unwrap_or_default();
+        if !status.is_success() || body.get("errors").is_some() {
+            bail!("{field}: HTTP {status}: {}", body["errors"]);
+        }
+        Ok(body["data"][field].take())
     }
-    Ok(())
+
+    /// A mutation that must answer with the order, not one of its
+    /// `ErrorResult`s; the order's fields it selected.
+    async fn mutation(&mut self, query: &str, variables: Value, field: &str) -> Result<Value> {
+        let result = self.graphql(query, variables, field).await?;
+        if result["__typename"] != "Order" {
+            bail!(
+                "{field}: {} {}",
+                result["errorCode"].as_str().unwrap_or("no order"),
+                result["message"].as_str().unwrap_or_default()
+            );
+        }
+        Ok(result)
+    }
 }
