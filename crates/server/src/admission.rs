@@ -8,10 +8,10 @@
 //! node good for ~200/s finished 21/s behind a fixed bound of 1,024 in flight. So:
 //!
 //! - At most [`Admission::limit`] requests run at once. The others wait in line
-//!   for at most [`AdmissionSettings::queue_wait_ms_max`], then get a fast
+//!   for at most [`ServeLimits::queue_wait_ms_max`], then get a fast
 //!   `503 overloaded` with `Retry-After` (cheap: no database work was done).
 //! - The limit adapts (additive increase, multiplicative decrease) to keep
-//!   requests near [`AdmissionSettings::latency_target_ms`]: a window in which more
+//!   requests near [`ServeLimits::latency_target_ms`]: a window in which more
 //!   than one request in ten took longer cuts the limit by a fifth; a window that
 //!   used the whole limit with every request in time raises it by an eighth. It
 //!   stays between [`LIMIT_MIN`] and `requests_in_flight_max`.
@@ -21,6 +21,7 @@
 //!   refused. Under overload the node sheds new checkouts, not the ones whose
 //!   stock is already held and whose shopper has pressed pay.
 
+use crate::state::ServeLimits;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -76,21 +77,10 @@ impl Priority {
     }
 }
 
-/// What admission is tuned by (see [`crate::state::ServeLimits`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AdmissionSettings {
-    /// The ceiling of the adaptive limit.
-    pub requests_in_flight_max: usize,
-    /// The time a request should take; the limit shrinks when many take longer.
-    pub latency_target_ms: u64,
-    /// The longest a request waits in line before it is refused.
-    pub queue_wait_ms_max: u64,
-}
-
 /// Why a request was not admitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refused {
-    /// It waited [`AdmissionSettings::queue_wait_ms_max`] and no place came free.
+    /// It waited [`ServeLimits::queue_wait_ms_max`] and no place came free.
     Waited,
     /// The line was already as long as `requests_in_flight_max`.
     LineFull,
@@ -99,7 +89,8 @@ pub enum Refused {
 /// The admission state of one node. Cheap to share (`Arc`).
 #[derive(Debug)]
 pub struct Admission {
-    settings: AdmissionSettings,
+    /// Read for `requests_in_flight_max`, `latency_target_ms` and `queue_wait_ms_max`.
+    settings: ServeLimits,
     state: Mutex<State>,
 }
 
@@ -136,9 +127,8 @@ impl Window {
 }
 
 impl Admission {
-    pub fn new(settings: AdmissionSettings) -> Arc<Admission> {
-        let ceiling = settings.requests_in_flight_max.max(1);
-        let limit = LIMIT_INITIAL.min(ceiling);
+    pub fn new(settings: ServeLimits) -> Arc<Admission> {
+        let limit = LIMIT_INITIAL.min(ceiling(&settings));
         // A small count: f64 holds it exactly.
         #[allow(clippy::cast_precision_loss)]
         metrics::gauge!("anycart_admission_limit").set(limit as f64);
@@ -257,7 +247,6 @@ impl Admission {
             return;
         }
         let window = std::mem::replace(&mut state.window, Window::new(now));
-        let ceiling = self.settings.requests_in_flight_max.max(1);
         if window.finished < WINDOW_SAMPLES_MIN {
             return;
         }
@@ -274,9 +263,15 @@ impl Admission {
         } else {
             state.limit
         };
+        let ceiling = ceiling(&self.settings);
         state.limit = next.clamp(LIMIT_MIN.min(ceiling), ceiling);
         metrics::gauge!("anycart_admission_limit").set(state.limit as f64);
     }
+}
+
+/// The highest the limit goes: `requests_in_flight_max` (at least one).
+fn ceiling(settings: &ServeLimits) -> usize {
+    settings.requests_in_flight_max.max(1)
 }
 
 /// A request's place: given back (to the next in line) when dropped.
@@ -307,11 +302,12 @@ impl Drop for Place {
 mod tests {
     use super::*;
 
-    fn settings(ceiling: usize) -> AdmissionSettings {
-        AdmissionSettings {
+    fn settings(ceiling: usize) -> ServeLimits {
+        ServeLimits {
             requests_in_flight_max: ceiling,
             latency_target_ms: 100,
             queue_wait_ms_max: 50,
+            ..ServeLimits::default()
         }
     }
 
@@ -479,10 +475,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn places_are_never_over_given_nor_lost_under_random_load() {
         use rand::Rng;
-        let a = Admission::new(AdmissionSettings {
+        let a = Admission::new(ServeLimits {
             requests_in_flight_max: 16,
             latency_target_ms: 5,
             queue_wait_ms_max: 3,
+            ..ServeLimits::default()
         });
         let peak = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -74,7 +74,7 @@ pub fn app(state: AppState) -> Router {
             Duration::from_millis(state.config.limits.body_read_timeout_ms),
         ))
         .layer(axum::middleware::from_fn_with_state(
-            admission::Admission::new(state.config.limits.admission()),
+            admission::Admission::new(state.config.limits),
             serve::shed_load,
         ))
         .layer(axum::middleware::from_fn(serve::bound_uri))

@@ -49,17 +49,6 @@ pub struct ServeLimits {
     pub queue_wait_ms_max: u64,
 }
 
-impl ServeLimits {
-    /// The admission settings these limits make.
-    pub fn admission(&self) -> crate::admission::AdmissionSettings {
-        crate::admission::AdmissionSettings {
-            requests_in_flight_max: self.requests_in_flight_max,
-            latency_target_ms: self.latency_target_ms,
-            queue_wait_ms_max: self.queue_wait_ms_max,
-        }
-    }
-}
-
 impl Default for ServeLimits {
     fn default() -> Self {
         ServeLimits {
