@@ -8,10 +8,11 @@
 //!
 //! Here every such write is a *job* sent to one writer task. The task drains the
 //! queued jobs (up to [`GROUP_JOBS_MAX`]), runs each inside its own SAVEPOINT of
-//! one transaction (a job alone runs in the transaction itself), and commits once. A job that fails rolls back to its savepoint
-//! without touching the others; each caller is answered only after the shared
-//! COMMIT returned, so every acknowledged write is durable, exactly as with one
-//! transaction per write. Under load many writes share one fsync; when idle a job
+//! one transaction (a job alone runs in the transaction itself), and commits
+//! once. A job that fails rolls back to its savepoint without touching the
+//! others; each caller is answered only after the shared COMMIT returned, so
+//! every acknowledged write is durable, exactly as with one transaction per
+//! write. Under load many writes share one fsync; when idle a job
 //! runs alone at once (no timer, no added latency).
 //!
 //! PostgreSQL already group-commits concurrent transactions in its WAL writer, so
@@ -162,7 +163,8 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// Runs `jobs` in one transaction, each in its own savepoint (a job alone
-/// needs none), commits once and answers every caller. Any failure of the transaction itself fails every job.
+/// needs none), commits once and answers every caller. Any failure of the
+/// transaction itself fails every job.
 async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
     let mut deliveries: Vec<Delivery> = Vec::with_capacity(jobs.len());
     let fail_all = |deliveries: Vec<Delivery>, e: String| {

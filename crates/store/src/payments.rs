@@ -343,11 +343,8 @@ impl Store {
     /// Claims the right to give the money of an unsettled attempt back. False when
     /// the attempt is already ordered or being voided: then the caller must not void.
     pub async fn begin_voiding(&self, key: AttemptKey, now_ms: i64) -> StoreResult<bool> {
-        let done = bind_key(sqlx::query(BEGIN_VOIDING), &key)
-            .bind(now_ms)
-            .execute(&self.write)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let q = bind_key(sqlx::query(BEGIN_VOIDING), &key).bind(now_ms);
+        Ok(self.write_statement(q).await?.rows_affected() == 1)
     }
 
     /// The provider confirmed the void (or refund): `voided`. `failed` instead when
@@ -362,20 +359,17 @@ impl Store {
             outcome,
             AttemptState::Voided | AttemptState::Failed
         ));
-        bind_key(sqlx::query(FINISH_VOIDING), &key)
+        let q = bind_key(sqlx::query(FINISH_VOIDING), &key)
             .bind(outcome.as_str())
-            .bind(now_ms)
-            .execute(&self.write)
-            .await?;
+            .bind(now_ms);
+        self.write_statement(q).await?;
         Ok(())
     }
 
     /// Gives up on an unsettled attempt (the provider kept failing): `failed`.
     pub async fn fail_payment_attempt(&self, key: AttemptKey, now_ms: i64) -> StoreResult<()> {
-        bind_key(sqlx::query(MARK_FAILED), &key)
-            .bind(now_ms)
-            .execute(&self.write)
-            .await?;
+        let q = bind_key(sqlx::query(MARK_FAILED), &key).bind(now_ms);
+        self.write_statement(q).await?;
         Ok(())
     }
 
