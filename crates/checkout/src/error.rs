@@ -214,6 +214,10 @@ pub enum CheckoutError {
     /// The order would take the buyer past a per-customer limit; payment voided.
     #[error("buyer limit reached: {0}")]
     BuyerLimitReached(String),
+    /// A discount code of the order was used up by other orders while this one
+    /// paid; payment voided. The next attempt is priced without it.
+    #[error("discount code used up: {0}")]
+    DiscountUsedUp(String),
     /// A total does not fit the money type (absurd quantities or prices).
     #[error("amount out of range: {0}")]
     AmountOutOfRange(String),
@@ -275,6 +279,7 @@ impl From<StoreError> for CheckoutError {
         match e {
             StoreError::VersionConflict => CheckoutError::ConcurrentUpdate,
             StoreError::BuyerLimit(detail) => CheckoutError::BuyerLimitReached(detail),
+            StoreError::DiscountUsedUp(id) => CheckoutError::DiscountUsedUp(id),
             StoreError::RefundTooLarge { left_minor } => {
                 CheckoutError::RefundTooLarge { left_minor }
             }

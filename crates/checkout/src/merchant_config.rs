@@ -1,6 +1,6 @@
 //! A per-merchant, in-memory copy of what every checkout request reads but that
-//! rarely changes: the variants sold (not their stock), shipping zones, tax rates
-//! and which variants have a waiting room.
+//! rarely changes: the variants sold (not their stock), shipping zones, tax rates,
+//! discount codes and which variants have a waiting room.
 //!
 //! Correct across nodes: each request first reads the merchant's configuration
 //! generation (one single-row read, see `Store::config_generation`), which the
@@ -9,13 +9,16 @@
 //! admits against a catalogue older than the request. A changed price is then seen
 //! by the next rebuild, which warns the shopper before they are charged.
 //!
-//! Discounts are not cached: their live redemption count changes with every order
-//! that uses a code. API keys are not cached either (a revoked key must stop
-//! working at once).
+//! A cached discount's redemption count is as of the copy: ordinary redemptions
+//! do not bump the generation (that would serialise orders on one row). The
+//! count only decides whether a code is used up, and that the database decides
+//! itself, in the order's transaction; the redemption that uses a code up bumps
+//! the generation, so every node stops offering it on its next request.
+//! API keys are not cached (a revoked key must stop working at once).
 
 use crate::error::CheckoutResult;
 use anycart_core::catalogue::Variant;
-use anycart_core::pricing::{ShippingZone, TaxRate};
+use anycart_core::pricing::{Discount, ShippingZone, TaxRate};
 use anycart_core::{MerchantId, VariantId};
 use anycart_store::Store;
 use std::collections::{HashMap, HashSet};
@@ -37,6 +40,7 @@ pub(crate) struct MerchantConfig {
     generation: Option<i64>,
     zones: OnceCell<Arc<Vec<ShippingZone>>>,
     tax_rates: OnceCell<Arc<Vec<TaxRate>>>,
+    discounts: OnceCell<Arc<Vec<Discount>>>,
     rooms: OnceCell<Arc<HashSet<VariantId>>>,
     /// Variants read so far, with whether their product is active.
     variants: Mutex<HashMap<VariantId, (Variant, bool)>>,
@@ -67,6 +71,20 @@ impl MerchantConfig {
             .get_or_try_init(|| async { store.list_tax_rates(merchant).await.map(Arc::new) })
             .await?;
         Ok(Arc::clone(rates))
+    }
+
+    /// The merchant's discount codes (with their redemption counts as of this
+    /// copy: see the module's doc).
+    pub(crate) async fn discounts(
+        &self,
+        store: &Store,
+        merchant: MerchantId,
+    ) -> CheckoutResult<Arc<Vec<Discount>>> {
+        let discounts = self
+            .discounts
+            .get_or_try_init(|| async { store.list_discounts(merchant).await.map(Arc::new) })
+            .await?;
+        Ok(Arc::clone(discounts))
     }
 
     /// The variants that have a waiting room.

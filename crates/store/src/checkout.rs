@@ -99,9 +99,10 @@ impl Store {
     /// exactly `demand`, commits those holds, counts discount redemptions, numbers
     /// and writes the order with its `order.created` outbox row (the platform push),
     /// stores the completed session and takes the session's "remember me" opt-in.
-    /// Returns the order as stored (with its number) and the opt-in. On any error (e.g. [`StoreError::Constraint`] when
-    /// the holds no longer cover the order, [`StoreError::BuyerLimit`]) nothing is
-    /// written and the caller must void the payment.
+    /// Returns the order as stored (with its number) and the opt-in. On any
+    /// error (e.g. [`StoreError::Constraint`] when the holds no longer cover the
+    /// order, [`StoreError::BuyerLimit`], [`StoreError::DiscountUsedUp`]) nothing
+    /// is written and the caller must void the payment.
     pub async fn complete_checkout(
         &self,
         session: &CheckoutSession,
@@ -259,22 +260,30 @@ async fn complete_checkout_tx(
     Ok(CompletedCheckout { order, optin })
 }
 
+/// Counts one use, only while the code has one left: concurrent orders cannot
+/// take a code past its limit, whatever count they were priced with.
 const COUNT_DISCOUNT_REDEMPTION: &str = r"
 UPDATE discounts
    SET times_redeemed = times_redeemed + 1
- WHERE id = $1 AND merchant_id = $2";
+ WHERE id = $1 AND merchant_id = $2
+   AND (max_redemptions IS NULL OR times_redeemed < max_redemptions)";
 
+/// Counts a redemption of each code, or fails with
+/// [`StoreError::DiscountUsedUp`] (the caller's transaction then rolls back).
 async fn count_redemptions(
     conn: &mut AnyConnection,
     merchant: MerchantId,
     redeemed: &[DiscountId],
 ) -> StoreResult<()> {
     for id in redeemed {
-        sqlx::query(COUNT_DISCOUNT_REDEMPTION)
+        let counted = sqlx::query(COUNT_DISCOUNT_REDEMPTION)
             .bind(id.to_string())
             .bind(merchant.to_string())
             .execute(&mut *conn)
             .await?;
+        if counted.rows_affected() == 0 {
+            return Err(StoreError::DiscountUsedUp(id.to_string()));
+        }
     }
     Ok(())
 }

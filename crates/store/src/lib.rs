@@ -141,6 +141,10 @@ pub enum StoreError {
     /// counting their recent orders (checked under a per-buyer lock).
     #[error("buyer limit reached: {0}")]
     BuyerLimit(String),
+    /// A discount code the order applies has no redemptions left (its
+    /// `max_redemptions`, counted in the order's transaction).
+    #[error("discount code {0} is used up")]
+    DiscountUsedUp(String),
     /// The payment attempt of an order was settled before the order could be
     /// written (a recovery gave the money back, or wrote the order itself).
     #[error("payment attempt already {0}")]

@@ -607,18 +607,21 @@ async fn complete_order_redeeming(
     qty: i64,
     redeemed: &[anycart_core::DiscountId],
 ) -> OrderId {
-    complete_order_with(store, m, v, qty, redeemed, None).await
+    try_complete_order(store, m, v, qty, redeemed, None)
+        .await
+        .unwrap()
 }
 
-/// [`complete_order_redeeming`] for a sale attributed as `attribution`.
-async fn complete_order_with(
+/// Holds `qty` units of `v` in a new session and completes it (the sale
+/// attributed as `attribution`): the order's id, or why the store refused it.
+async fn try_complete_order(
     store: &Store,
     m: MerchantId,
     v: VariantId,
     qty: i64,
     redeemed: &[anycart_core::DiscountId],
     attribution: Option<anycart_core::attribution::Attribution>,
-) -> OrderId {
+) -> Result<OrderId, StoreError> {
     let (s, _) = hold(store, m, v, qty).await;
     let (mut sess, version) = store.get_session(m, s).await.unwrap().unwrap();
     let order_id = OrderId::new();
@@ -656,9 +659,8 @@ async fn complete_order_with(
             &format!("tok-{order_id}"),
             redeemed,
         )
-        .await
-        .unwrap();
-    order_id
+        .await?;
+    Ok(order_id)
 }
 
 #[tokio::test]

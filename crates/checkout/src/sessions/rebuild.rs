@@ -27,12 +27,12 @@ struct BuyerLimits<'a> {
     units: Units,
 }
 
-/// The merchant's pricing rules, read once per rebuild (zones and tax rates
-/// shared with the merchant's cached configuration).
+/// The merchant's pricing rules, read once per rebuild (shared with the
+/// merchant's cached configuration).
 struct PricingRules {
     zones: Arc<Vec<ShippingZone>>,
     tax_rates: Arc<Vec<TaxRate>>,
-    discounts: Vec<Discount>,
+    discounts: Arc<Vec<Discount>>,
 }
 
 impl CheckoutService {
@@ -204,7 +204,7 @@ impl CheckoutService {
         Ok(PricingRules {
             zones: config.zones(&self.store, merchant).await?,
             tax_rates: config.tax_rates(&self.store, merchant).await?,
-            discounts: self.store.list_discounts(merchant).await?,
+            discounts: config.discounts(&self.store, merchant).await?,
         })
     }
 

@@ -87,6 +87,8 @@ pub enum ErrorCode {
     ConcurrentUpdate,
     StockChanged,
     BuyerLimitReached,
+    /// A discount code of the order was used up by others while it paid.
+    DiscountUsedUp,
     /// A phone already continues this checkout (a TV hand-off): no new code.
     HandoffTaken,
     PaymentNotFound,
@@ -138,7 +140,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and the documentation.
-    pub const ALL: [ErrorCode; 96] = {
+    pub const ALL: [ErrorCode; 97] = {
         use ErrorCode::*;
         [
             InvalidJson,
@@ -195,6 +197,7 @@ impl ErrorCode {
             ConcurrentUpdate,
             StockChanged,
             BuyerLimitReached,
+            DiscountUsedUp,
             HandoffTaken,
             PaymentNotFound,
             PaymentRefused,
@@ -298,6 +301,7 @@ impl ErrorCode {
             ConcurrentUpdate => ("concurrent_update", StatusCode::CONFLICT),
             StockChanged => ("stock_changed", StatusCode::CONFLICT),
             BuyerLimitReached => ("buyer_limit_reached", StatusCode::CONFLICT),
+            DiscountUsedUp => ("discount_used_up", StatusCode::CONFLICT),
             HandoffTaken => ("handoff_taken", StatusCode::CONFLICT),
             PaymentNotFound => ("payment_not_found", StatusCode::CONFLICT),
             PaymentRefused => ("payment_refused", StatusCode::CONFLICT),

@@ -37,6 +37,7 @@ impl From<StoreError> for ApiError {
                 "The change would break a stock or data rule and was refused.",
             ),
             StoreError::BuyerLimit(_) => buyer_limit(),
+            StoreError::DiscountUsedUp(_) => discount_used_up(),
             StoreError::PaymentSettled(_) => ApiError::new(
                 ErrorCode::ConcurrentUpdate,
                 "The payment was settled while the order was written; check the order and retry.",
@@ -60,6 +61,13 @@ fn buyer_limit() -> ApiError {
     ApiError::new(
         ErrorCode::BuyerLimitReached,
         "This order would exceed the limit per customer for an item; nothing was charged.",
+    )
+}
+
+fn discount_used_up() -> ApiError {
+    ApiError::new(
+        ErrorCode::DiscountUsedUp,
+        "A discount code on this order was used up while you were paying; nothing was charged. Review the new total and pay again.",
     )
 }
 
@@ -208,6 +216,7 @@ impl From<CheckoutError> for ApiError {
                 "The stock for this order is no longer held; nothing was charged. Please retry.",
             ),
             E::BuyerLimitReached(_) => buyer_limit(),
+            E::DiscountUsedUp(_) => discount_used_up(),
             E::AmountOutOfRange(m) => ApiError::new(ErrorCode::AmountOutOfRange, m),
             E::Shopper(refusal) => shopper_refused(refusal),
             E::User(refusal) => user_refused(refusal),

@@ -147,3 +147,64 @@ async fn a_key_revoked_on_one_node_stops_working_on_every_node() {
         }
     }
 }
+
+/// A ready checkout on `app` for one tee, with `code` asked for.
+async fn with_code(app: &crate::helpers::TestApp, code: &str) -> crate::helpers::Reply {
+    let tee = app.variant("TEE-TRAIL-S");
+    app.post(
+        "/checkout_sessions",
+        json!({"currency": "usd", "line_items": [{"id": tee}], "capabilities": {},
+            "buyer": {"email": "t@example.com"},
+            "fulfillment_details": {"name": "T", "address": address("US", "CA")},
+            "discounts": {"codes": [code]}}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_discount_defined_or_used_up_on_another_node_is_seen_at_once() {
+    for (a, b) in two_nodes().await {
+        // Node a reads (and keeps) the merchant's codes before this one exists.
+        let unknown = with_code(&a, "ONCE").await;
+        assert_eq!(
+            unknown.body["discounts"]["rejected"][0]["reason"], "discount_code_invalid",
+            "{:#}",
+            unknown.body
+        );
+        let created = b
+            .admin(
+                Method::POST,
+                "/discounts",
+                Some(json!({"code": "once", "name": "Once", "type": "percentage", "rate_bps": 1000, "max_redemptions": 1})),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:#}", created.body);
+
+        let priced = with_code(&a, "ONCE").await;
+        assert_eq!(
+            priced.body["discounts"]["applied"][0]["code"], "ONCE",
+            "{}: node a offered the codes it kept: {:#}",
+            a.backend, priced.body
+        );
+
+        // Node b's order uses the code up.
+        let other = with_code(&b, "ONCE").await;
+        let paid = b.pay(other.body["id"].as_str().unwrap(), "tok_visa").await;
+        assert_eq!(paid.body["status"], "completed", "{:#}", paid.body);
+
+        let next = with_code(&a, "ONCE").await;
+        assert_eq!(
+            next.body["discounts"]["rejected"][0]["reason"], "discount_code_usage_limit_reached",
+            "{}: {:#}",
+            a.backend, next.body
+        );
+        // The checkout node a priced with the code is not charged that price.
+        let first = a.pay(priced.body["id"].as_str().unwrap(), "tok_visa").await;
+        assert_eq!(
+            first.body["status"], "ready_for_payment",
+            "{}: {:#}",
+            a.backend, first.body
+        );
+        assert!(a.sandbox.as_ref().unwrap().payments().is_empty());
+    }
+}

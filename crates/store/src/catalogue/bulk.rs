@@ -21,11 +21,14 @@ const INSERT_SHIPPING_ZONE: &str = r"
 INSERT INTO shipping_zones (id, merchant_id, doc, created_at_ms)
 VALUES ($1, $2, $3, $4)";
 
-/// Keeps the row's id and live redemption count; replaces the definition.
+/// Keeps the row's id and live redemption count; replaces the definition
+/// (its limit included).
 const UPSERT_DISCOUNT: &str = r"
-INSERT INTO discounts (id, merchant_id, code, doc, times_redeemed, created_at_ms)
-VALUES ($1, $2, $3, $4, 0, $5)
-ON CONFLICT (merchant_id, code) DO UPDATE SET doc = excluded.doc";
+INSERT INTO discounts (id, merchant_id, code, doc, times_redeemed, created_at_ms,
+                       max_redemptions)
+VALUES ($1, $2, $3, $4, 0, $5, $6)
+ON CONFLICT (merchant_id, code)
+DO UPDATE SET doc = excluded.doc, max_redemptions = excluded.max_redemptions";
 
 const SELECT_DISCOUNT_ID: &str = r"
 SELECT id
@@ -120,6 +123,7 @@ impl Store {
             .bind(stored.code.clone())
             .bind(serde_json::to_string(&stored)?)
             .bind(now_ms)
+            .bind(stored.max_redemptions.map(i64::from))
             .execute(&self.write)
             .await
             .map_err(StoreError::from)?;

@@ -25,10 +25,12 @@ SELECT doc
  WHERE merchant_id = $1
  ORDER BY id";
 
-/// The code is a column too: its uniqueness per merchant is a constraint.
+/// The code is a column too: its uniqueness per merchant is a constraint. So is
+/// the redemption limit: the order's transaction enforces it.
 const INSERT_DISCOUNT: &str = r"
-INSERT INTO discounts (id, merchant_id, code, doc, times_redeemed, created_at_ms)
-VALUES ($1, $2, $3, $4, 0, $5)";
+INSERT INTO discounts (id, merchant_id, code, doc, times_redeemed, created_at_ms,
+                       max_redemptions)
+VALUES ($1, $2, $3, $4, 0, $5, $6)";
 
 /// `times_redeemed` is the live count (completions update the column, not the doc).
 const SELECT_DISCOUNTS: &str = r"
@@ -101,6 +103,7 @@ impl Store {
             .bind(discount.code.clone())
             .bind(serde_json::to_string(discount)?)
             .bind(now_ms)
+            .bind(discount.max_redemptions.map(i64::from))
             .execute(&self.write)
             .await?;
         Ok(())

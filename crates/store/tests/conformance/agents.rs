@@ -2,7 +2,7 @@
 //! with its status moves (forward only), feed marks moved once when nodes race,
 //! and write-once records (intent traces, affiliate claims) with tokens sealed.
 
-use super::{complete_order_with, merchant, stocked, stores};
+use super::{merchant, stocked, stores, try_complete_order};
 use anycart_core::attribution::{AgentProtocol, Attribution};
 use anycart_core::order::OrderStatus;
 use anycart_core::{AgentPlatformId, ApiKeyId, MerchantId, ProductId, SessionId};
@@ -91,7 +91,9 @@ async fn an_agent_order_s_webhooks_are_written_with_it_and_with_each_forward_mov
         );
 
         let agent = Attribution::agent(AgentProtocol::Acp, Some(p.id.to_string()));
-        let order = complete_order_with(&store, m, v, 1, &[], Some(agent.clone())).await;
+        let order = try_complete_order(&store, m, v, 1, &[], Some(agent.clone()))
+            .await
+            .unwrap();
         let create = format!("{order}:{}:order_create", p.id);
         assert_eq!(
             rows(&store, m, OutboxState::Pending, OUTBOX_KIND_AGENT_WEBHOOK).await,
@@ -160,7 +162,9 @@ async fn an_agent_order_s_webhooks_are_written_with_it_and_with_each_forward_mov
             "{name}"
         );
         assert!(store.agent_platform_of_key(key.id).await.unwrap().is_none());
-        complete_order_with(&store, m, v, 1, &[], Some(agent)).await;
+        try_complete_order(&store, m, v, 1, &[], Some(agent))
+            .await
+            .unwrap();
         assert_eq!(
             rows(&store, m, OutboxState::Pending, OUTBOX_KIND_AGENT_WEBHOOK)
                 .await

@@ -1,7 +1,7 @@
 //! Catalogue reads and merchant rules: products, variants, prices, locations,
 //! shipping zones, tax rates and discount codes, each scoped by merchant.
 
-use super::{complete_order_redeeming, merchant, stocked, stores, usd};
+use super::{complete_order_redeeming, merchant, stocked, stores, try_complete_order, usd};
 use anycart_core::catalogue::{Location, Product, Sku, Variant, VariantOption};
 use anycart_core::pricing::{Discount, DiscountKind, ShippingRate, ShippingZone, TaxRate};
 use anycart_core::{
@@ -240,6 +240,105 @@ async fn discounts_are_unique_per_merchant_and_count_redemptions() {
             store.list_discounts(other).await.unwrap()[0].times_redeemed,
             0,
             "{name}: only the merchant's own code counts"
+        );
+    }
+}
+
+/// A code with `max_redemptions` uses.
+fn limited(code: &str, max_redemptions: u32) -> Discount {
+    Discount {
+        id: DiscountId::new(),
+        code: code.into(),
+        name: code.into(),
+        kind: DiscountKind::Percentage { rate_bps: 500 },
+        min_subtotal_minor: None,
+        starts_at_ms: None,
+        ends_at_ms: None,
+        max_redemptions: Some(max_redemptions),
+        times_redeemed: 0,
+        active: true,
+        combinable: true,
+    }
+}
+
+/// The limit is the database's: an order past it is refused and writes
+/// nothing, and the configuration generation moves when a code is defined
+/// and when it is used up (so cached copies drop it), not on every use.
+#[tokio::test]
+async fn a_code_is_never_redeemed_past_its_limit() {
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 20, 0).await;
+        let before = store.config_generation(m).await.unwrap();
+        let twice = limited("TWICE", 2);
+        store.create_discount(m, &twice, 1).await.unwrap();
+        let defined = store.config_generation(m).await.unwrap();
+        assert!(defined > before, "{name}: a new code bumps the generation");
+
+        try_complete_order(&store, m, v, 1, &[twice.id], None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.config_generation(m).await.unwrap(),
+            defined,
+            "{name}: a use that leaves uses does not bump the generation"
+        );
+        try_complete_order(&store, m, v, 1, &[twice.id], None)
+            .await
+            .unwrap();
+        let used_up = store.config_generation(m).await.unwrap();
+        assert!(
+            used_up > defined,
+            "{name}: the last use bumps the generation"
+        );
+
+        let refused = try_complete_order(&store, m, v, 1, &[twice.id], None).await;
+        assert!(
+            matches!(refused, Err(StoreError::DiscountUsedUp(ref id)) if *id == twice.id.to_string()),
+            "{name}: {refused:?}"
+        );
+        let listed = store.list_discounts(m).await.unwrap();
+        assert_eq!(listed[0].times_redeemed, 2, "{name}");
+        assert_eq!(
+            store.list_orders(m, None, 100).await.unwrap().len(),
+            2,
+            "{name}: the refused order was not written"
+        );
+    }
+}
+
+/// Orders racing for a code's last uses: exactly its limit get it, however
+/// many were priced while it had uses left.
+#[tokio::test]
+async fn concurrent_orders_redeem_a_code_at_most_its_limit() {
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 40, 0).await;
+        let three = limited("THREE", 3);
+        store.create_discount(m, &three, 1).await.unwrap();
+        let racers: Vec<_> = (0..12)
+            .map(|_| {
+                let store = store.clone();
+                let id = three.id;
+                tokio::spawn(async move { try_complete_order(&store, m, v, 1, &[id], None).await })
+            })
+            .collect();
+        let mut written = 0;
+        for racer in racers {
+            match racer.await.unwrap() {
+                Ok(_) => written += 1,
+                Err(StoreError::DiscountUsedUp(_)) => {}
+                Err(other) => panic!("{name}: unexpected {other:?}"),
+            }
+        }
+        assert_eq!(written, 3, "{name}");
+        assert_eq!(
+            store.list_discounts(m).await.unwrap()[0].times_redeemed,
+            3,
+            "{name}"
+        );
+        assert_eq!(
+            store.list_orders(m, None, 100).await.unwrap().len(),
+            3,
+            "{name}"
         );
     }
 }

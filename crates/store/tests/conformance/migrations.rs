@@ -153,3 +153,45 @@ async fn placements_made_before_attribution_get_their_key_linked_on_open() {
         store.close().await;
     }
 }
+
+/// Migration 0025 moves each code's redemption limit out of its document into
+/// the column the order's transaction checks: a code created before it keeps
+/// its limit (and one without a limit stays unlimited).
+#[tokio::test]
+async fn discounts_made_before_0025_keep_their_redemption_limit() {
+    for (name, url, _dir) in empty_databases().await {
+        let (mut conn, merchant) = migrate_as_released(&url).await;
+        let mut ids = Vec::new();
+        for (code, limit) in [("ONCE", Some(1)), ("ALWAYS", None)] {
+            let id = anycart_core::DiscountId::new();
+            let doc = serde_json::json!({"id": id, "code": code, "name": code,
+                "kind": {"type": "percentage", "rate_bps": 500}, "min_subtotal_minor": null,
+                "starts_at_ms": null, "ends_at_ms": null, "max_redemptions": limit,
+                "times_redeemed": 0, "active": true, "combinable": true});
+            sqlx::query("INSERT INTO discounts (id, merchant_id, code, doc, times_redeemed, created_at_ms) VALUES ($1, $2, $3, $4, 0, 1)")
+                .bind(id.to_string())
+                .bind(merchant.to_string())
+                .bind(code)
+                .bind(doc.to_string())
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            ids.push((id, limit));
+        }
+        conn.close().await.unwrap();
+
+        let store = Store::open(&url).await.unwrap();
+        store.close().await;
+        let mut conn = AnyConnection::connect(&url).await.unwrap();
+        for (id, limit) in ids {
+            let column: Option<i64> =
+                sqlx::query_scalar("SELECT max_redemptions FROM discounts WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+            assert_eq!(column, limit, "{name}");
+        }
+        conn.close().await.unwrap();
+    }
+}

@@ -22,6 +22,7 @@ const REASONS: Record<string, DropReason> = {
   stock_changed: 'out_of_stock',
   quantity_exceeded: 'limit_reached',
   buyer_limit_reached: 'limit_reached',
+  discount_used_up: 'price_changed',
   payment_declined: 'declined',
   card_declined: 'declined',
   price_change: 'price_changed',
