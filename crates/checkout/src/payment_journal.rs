@@ -2,8 +2,12 @@
 //!
 //! Before the provider is asked, the attempt (session, attempt number, amount,
 //! token, the order id it will pay for) is written to the store's payment journal.
-//! Its state then follows the provider's answer, and the order commit moves it to
-//! `ordered` in the same transaction as the order. When no order can follow, the
+//! Its state then follows the provider's answer: a decline or a 3-D Secure
+//! challenge is journaled at once; an authorisation is journaled with what
+//! follows it, the order commit (which moves the attempt to `ordered` in the
+//! order's transaction) or the claim to give the money back, so a checkout pays
+//! one durable write fewer. A crash in between leaves the attempt `started`,
+//! and recovery replays the provider call with the same idempotency key. When no order can follow, the
 //! money goes back through [`CheckoutService::give_back`], which first claims the
 //! attempt (`voiding`): the order commit and the give-back are conditional on an
 //! unsettled attempt, so exactly one of them wins. A crash anywhere in between
@@ -165,7 +169,9 @@ impl CheckoutService {
     }
 
     /// Asks the provider to authorise a journaled attempt (the first time, or a
-    /// replay with the same idempotency key) and journals the answer.
+    /// replay with the same idempotency key) and journals the answer, except an
+    /// authorisation: the caller writes the order next, and that transaction (or
+    /// the give-back when it fails) records it (see the module's doc).
     pub(crate) async fn authorize_attempt(
         &self,
         attempt: &PaymentAttempt,
@@ -192,7 +198,8 @@ impl CheckoutService {
         Ok(outcome)
     }
 
-    /// Resumes a 3-D Secure attempt with the shopper's or agent's result.
+    /// Resumes a 3-D Secure attempt with the shopper's or agent's result (its
+    /// answer journaled like [`Self::authorize_attempt`]'s).
     pub(crate) async fn confirm_attempt(
         &self,
         attempt: &PaymentAttempt,
@@ -210,11 +217,16 @@ impl CheckoutService {
         Ok(outcome)
     }
 
+    /// Journals a decline or a challenge; an authorisation is left to the order's
+    /// transaction or the give-back, which follow it at once.
     async fn record_answer(
         &self,
         key: AttemptKey,
         outcome: &AuthorizeOutcome,
     ) -> CheckoutResult<()> {
+        if matches!(outcome, AuthorizeOutcome::Authorized { .. }) {
+            return Ok(());
+        }
         let (state, reference, captured) = state_of(outcome);
         let recorded = self
             .store
@@ -235,7 +247,11 @@ impl CheckoutService {
         provider: &str,
         reference: Option<&str>,
     ) -> GiveBack {
-        match self.store.begin_voiding(key, self.now_ms()).await {
+        match self
+            .store
+            .begin_voiding(key, reference, self.now_ms())
+            .await
+        {
             Ok(true) => {}
             Ok(false) => return GiveBack::SettledElsewhere,
             Err(e) => {

@@ -239,7 +239,7 @@ async fn complete_checkout_tx(
         session: session.id,
         attempt: session.payment_attempt,
     };
-    crate::payments::settle_ordered(&mut tx, &attempt, order.created_at_ms).await?;
+    crate::payments::settle_ordered(&mut tx, &attempt, &order.payment, order.created_at_ms).await?;
     order.number = next_order_number(&mut tx, session.merchant_id).await?;
     insert_order(&mut tx, &order, &access_token).await?;
     crate::refunds::insert_order_payment(&mut tx, &crate::refunds::OrderPayment::of_order(&order))

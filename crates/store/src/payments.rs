@@ -211,10 +211,13 @@ UPDATE payment_attempts
  WHERE merchant_id = $1 AND session_id = $2 AND attempt = $3
    AND state IN ('started', 'requires_action', 'authorized')";
 
-/// Only one of this and the order commit can move an unsettled attempt.
+/// Only one of this and the order commit can move an unsettled attempt. It
+/// records the provider's reference when the caller knows it (an authorisation
+/// is not journaled on its own: see `Store::begin_voiding`).
 const BEGIN_VOIDING: &str = r"
 UPDATE payment_attempts
-   SET state = 'voiding', updated_at_ms = $4
+   SET state = 'voiding', provider_reference = COALESCE($5, provider_reference),
+       updated_at_ms = $4
  WHERE merchant_id = $1 AND session_id = $2 AND attempt = $3
    AND state IN ('started', 'requires_action', 'authorized')";
 
@@ -224,10 +227,11 @@ UPDATE payment_attempts
  WHERE merchant_id = $1 AND session_id = $2 AND attempt = $3 AND state = 'voiding'";
 
 /// Run inside the order commit: the order may only be written for an unsettled
-/// attempt.
+/// attempt. It records the authorisation the order is paid with (reference,
+/// captured), which is not journaled before the order (see `settle_ordered`).
 const SETTLE_ORDERED: &str = r"
 UPDATE payment_attempts
-   SET state = 'ordered', updated_at_ms = $4
+   SET state = 'ordered', provider_reference = $5, captured = $6, updated_at_ms = $4
  WHERE merchant_id = $1 AND session_id = $2 AND attempt = $3
    AND state IN ('started', 'requires_action', 'authorized')";
 
@@ -342,8 +346,18 @@ impl Store {
 
     /// Claims the right to give the money of an unsettled attempt back. False when
     /// the attempt is already ordered or being voided: then the caller must not void.
-    pub async fn begin_voiding(&self, key: AttemptKey, now_ms: i64) -> StoreResult<bool> {
-        let q = bind_key(sqlx::query(BEGIN_VOIDING), &key).bind(now_ms);
+    /// `reference` (the provider's, when known) is recorded with the claim: an
+    /// authorisation whose order could not be written was not journaled yet, and
+    /// a void that fails is retried by recovery from this row.
+    pub async fn begin_voiding(
+        &self,
+        key: AttemptKey,
+        reference: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let q = bind_key(sqlx::query(BEGIN_VOIDING), &key)
+            .bind(now_ms)
+            .bind(reference.map(String::from));
         Ok(self.write_statement(q).await?.rows_affected() == 1)
     }
 
@@ -414,16 +428,25 @@ fn bind_key_as<'q, O>(
         .bind(i64::from(key.attempt))
 }
 
-/// Inside the order commit: moves the session's attempt to `ordered`. An attempt
-/// that was settled meanwhile (a recovery voided it) refuses the order; a session
-/// paid without a journaled attempt (tests of the store alone) passes.
+/// Inside the order commit: moves the session's attempt to `ordered`, with the
+/// authorisation (`paid`: the provider's reference and whether it was captured)
+/// that pays the order. The checkout does not journal an authorisation before
+/// its order: this write records it, one durable write fewer per checkout. A
+/// crash between the provider's answer and this commit leaves the attempt
+/// `started`, which recovery replays with the same idempotency key (the
+/// provider answers what it answered the first time). An attempt that was
+/// settled meanwhile (a recovery voided it) refuses the order; a session paid
+/// without a journaled attempt (tests of the store alone) passes.
 pub(crate) async fn settle_ordered(
     tx: &mut AnyConnection,
     key: &AttemptKey,
+    paid: &anycart_core::order::PaymentRecord,
     now_ms: i64,
 ) -> StoreResult<()> {
     let done = bind_key(sqlx::query(SETTLE_ORDERED), key)
         .bind(now_ms)
+        .bind(paid.provider_reference.clone())
+        .bind(i64::from(paid.captured))
         .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 1 {

@@ -156,10 +156,24 @@ async fn the_order_commit_and_a_give_back_exclude_each_other() {
             .journal_payment_attempt(&attempt(key, "tok_visa", 10))
             .await
             .unwrap();
-        assert!(store.begin_voiding(key, 11).await.unwrap(), "{name}");
         assert!(
-            !store.begin_voiding(key, 12).await.unwrap(),
+            store.begin_voiding(key, Some("pi_void"), 11).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.begin_voiding(key, None, 12).await.unwrap(),
             "{name}: only once"
+        );
+        assert_eq!(
+            store
+                .get_payment_attempt(key)
+                .await
+                .unwrap()
+                .unwrap()
+                .provider_reference
+                .as_deref(),
+            Some("pi_void"),
+            "{name}: the claim records the reference recovery voids by"
         );
         let err = complete(&store, m, s, v, a.order_id).await.unwrap_err();
         assert!(
@@ -192,17 +206,19 @@ async fn the_order_commit_and_a_give_back_exclude_each_other() {
             .await
             .unwrap();
         complete(&store, m, s2, v, a2.order_id).await.unwrap();
+        let ordered = store.get_payment_attempt(key2).await.unwrap().unwrap();
+        assert_eq!(ordered.state, AttemptState::Ordered, "{name}");
+        // The authorisation was never journaled on its own: the order's
+        // transaction recorded what paid it.
         assert_eq!(
-            store
-                .get_payment_attempt(key2)
-                .await
-                .unwrap()
-                .unwrap()
-                .state,
-            AttemptState::Ordered,
+            (ordered.provider_reference.as_deref(), ordered.captured),
+            (Some("ref"), true),
             "{name}"
         );
-        assert!(!store.begin_voiding(key2, 30).await.unwrap(), "{name}");
+        assert!(
+            !store.begin_voiding(key2, Some("ref"), 30).await.unwrap(),
+            "{name}"
+        );
     }
 }
 
