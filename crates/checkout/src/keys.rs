@@ -67,7 +67,9 @@ impl CheckoutService {
         if presented.is_empty() || presented.len() > PRESENTED_KEY_LEN_MAX {
             return Ok(None);
         }
-        self.store.find_live_api_key(&hash_key(presented)).await
+        self.merchant_configs
+            .live_key(&self.store, &hash_key(presented))
+            .await
     }
 
     /// A new key of `kind` for `merchant`: the plaintext (shown once) and its record.

@@ -199,9 +199,9 @@ impl CheckoutService {
         self.buyer_locks[stripe].lock().await
     }
 
-    /// Serves each merchant's catalogue, zones, tax rates and waiting rooms from
-    /// memory while their generation is current (the default), or reads them on
-    /// every request (`false`: the path before the cache, which the benchmark
+    /// Serves each merchant's catalogue, zones, tax rates, discount codes,
+    /// waiting rooms and API keys from memory while their generation is current
+    /// (the default), or reads them on every request (`false`: the path before the cache, which the benchmark
     /// measures in the same run).
     pub fn set_config_cache(&self, enabled: bool) {
         self.merchant_configs.set_enabled(enabled);

@@ -14,13 +14,21 @@
 //! count only decides whether a code is used up, and that the database decides
 //! itself, in the order's transaction; the redemption that uses a code up bumps
 //! the generation, so every node stops offering it on its next request.
-//! API keys are not cached (a revoked key must stop working at once).
+//!
+//! API keys a node has seen are kept too, each under the generation read with
+//! it (`Store::find_live_api_key`): a revocation, or a change to the agent
+//! platform calling with a key, bumps the generation (migration 0026), so a
+//! revoked key stops working on every node at its next request. A request
+//! authenticated by a kept key reads only the generation, and the rest of the
+//! request uses that generation instead of reading it again (see
+//! [`request_scope`]): one read per request for key and configuration both.
 
 use crate::error::CheckoutResult;
 use anycart_core::catalogue::Variant;
 use anycart_core::pricing::{Discount, ShippingZone, TaxRate};
 use anycart_core::{MerchantId, VariantId};
-use anycart_store::Store;
+use anycart_store::{LiveApiKey, Store};
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -29,6 +37,46 @@ use tokio::sync::OnceCell;
 /// Merchants kept in memory per node; past it the cache starts over (a node
 /// serving more merchants than this pays the reads, not memory).
 pub const CACHED_MERCHANTS_MAX: usize = 1_000;
+/// API keys kept per node (by their hash); past it the cache starts over.
+pub const CACHED_KEYS_MAX: usize = 10_000;
+
+tokio::task_local! {
+    /// The configuration generation this request read while authenticating
+    /// its caller, for the merchant it was read for; taken by the request's
+    /// first configuration lookup.
+    static REQUEST_GENERATION: Cell<Option<(MerchantId, i64)>>;
+}
+
+/// Runs one request (`work`) in a scope where the configuration generation
+/// read while authenticating its API key is reused by the request's first
+/// configuration lookup instead of being read again. Outside such a scope
+/// (workers, tests calling the service directly) every lookup reads it.
+///
+/// Only the first lookup uses it, so a request never serves a copy older than
+/// a configuration change it made itself.
+pub async fn request_scope<F: std::future::Future>(work: F) -> F::Output {
+    REQUEST_GENERATION.scope(Cell::new(None), work).await
+}
+
+/// Notes the generation the request just read for `merchant`.
+fn note_request_generation(merchant: MerchantId, generation: i64) {
+    // Outside a request scope there is nothing to note into.
+    let _ = REQUEST_GENERATION.try_with(|noted| noted.set(Some((merchant, generation))));
+}
+
+/// The generation this request noted for `merchant`, once.
+fn take_request_generation(merchant: MerchantId) -> Option<i64> {
+    REQUEST_GENERATION
+        .try_with(|noted| match noted.get() {
+            Some((m, generation)) if m == merchant => {
+                noted.set(None);
+                Some(generation)
+            }
+            _ => None,
+        })
+        .ok()
+        .flatten()
+}
 /// Variants kept per merchant; past it further variants are read every time.
 pub const CACHED_VARIANTS_MAX: usize = 10_000;
 
@@ -151,6 +199,8 @@ pub(crate) struct MerchantConfigCache {
     /// same-run baseline).
     enabled: AtomicBool,
     merchants: Mutex<HashMap<MerchantId, Arc<MerchantConfig>>>,
+    /// Live API keys by their hash, as read with their generation.
+    keys: Mutex<HashMap<String, LiveApiKey>>,
 }
 
 impl Default for MerchantConfigCache {
@@ -158,6 +208,7 @@ impl Default for MerchantConfigCache {
         MerchantConfigCache {
             enabled: AtomicBool::new(true),
             merchants: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -171,7 +222,54 @@ impl MerchantConfigCache {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clear();
+            self.keys
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
         }
+    }
+
+    /// The live key whose hash is `key_hash`, or `None` for an unknown or
+    /// revoked one. A kept key costs one read of its merchant's generation, and
+    /// is used only while that generation is the one it was read at; the
+    /// generation read is noted for the rest of the request either way.
+    pub(crate) async fn live_key(
+        &self,
+        store: &Store,
+        key_hash: &str,
+    ) -> Result<Option<LiveApiKey>, anycart_store::StoreError> {
+        if !self.enabled.load(Ordering::Relaxed) {
+            return store.find_live_api_key(key_hash).await;
+        }
+        let kept = self
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key_hash)
+            .cloned();
+        if let Some(kept) = kept {
+            let merchant = kept.record.merchant_id;
+            let generation = store.config_generation(merchant).await?;
+            if generation == kept.generation {
+                note_request_generation(merchant, generation);
+                return Ok(Some(kept));
+            }
+        }
+        let found = store.find_live_api_key(key_hash).await?;
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        match &found {
+            Some(key) => {
+                note_request_generation(key.record.merchant_id, key.generation);
+                if keys.len() >= CACHED_KEYS_MAX {
+                    keys.clear();
+                }
+                keys.insert(key_hash.to_string(), key.clone());
+            }
+            None => {
+                keys.remove(key_hash);
+            }
+        }
+        Ok(found)
     }
 
     /// The merchant's configuration for one request: the cached copy when its
@@ -184,7 +282,10 @@ impl MerchantConfigCache {
         if !self.enabled.load(Ordering::Relaxed) {
             return Ok(Arc::new(MerchantConfig::default()));
         }
-        let generation = store.config_generation(merchant).await?;
+        let generation = match take_request_generation(merchant) {
+            Some(generation) => generation,
+            None => store.config_generation(merchant).await?,
+        };
         let mut merchants = self
             .merchants
             .lock()
@@ -205,5 +306,32 @@ impl MerchantConfigCache {
         });
         merchants.insert(merchant, Arc::clone(&fresh));
         Ok(fresh)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The generation noted while authenticating serves the request's first
+    /// lookup for that merchant only: a second lookup (after the request may
+    /// have changed the configuration itself) or another merchant reads.
+    #[tokio::test]
+    async fn a_noted_generation_serves_one_lookup_of_its_merchant_in_its_request() {
+        let (m, other) = (MerchantId::new(), MerchantId::new());
+        request_scope(async {
+            note_request_generation(m, 7);
+            assert_eq!(take_request_generation(other), None);
+            assert_eq!(take_request_generation(m), Some(7));
+            assert_eq!(take_request_generation(m), None);
+        })
+        .await;
+        note_request_generation(m, 8);
+        assert_eq!(
+            take_request_generation(m),
+            None,
+            "outside a request nothing is noted"
+        );
+        request_scope(async { assert_eq!(take_request_generation(m), None) }).await;
     }
 }

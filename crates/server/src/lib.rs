@@ -62,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         })
         // What /openapi.json serves: the document of these very routes.
         .layer(axum::Extension(std::sync::Arc::new(doc)))
+        .layer(axum::middleware::from_fn(middleware::request_scope))
         .layer(axum::middleware::from_fn(middleware::record_metrics))
         .layer(axum::middleware::from_fn(middleware::log_errors))
         .layer(DefaultBodyLimit::max(extract::BODY_BYTES_MAX))

@@ -28,6 +28,13 @@ pub fn install_metrics() {
     prometheus();
 }
 
+/// Runs the request in the checkout service's request scope: the merchant's
+/// configuration generation read while authenticating its API key is reused by
+/// the request instead of read again (see `anycart_checkout::merchant_config`).
+pub async fn request_scope(req: Request, next: Next) -> Response {
+    anycart_checkout::merchant_config::request_scope(next.run(req)).await
+}
+
 /// Counts requests and times them per route, method and status.
 pub async fn record_metrics(req: Request, next: Next) -> Response {
     let route = req

@@ -89,6 +89,11 @@ pub struct LiveApiKey {
     /// An enabled agent platform calls with this key (its record is then read
     /// with [`Store::agent_platform_of_key`]).
     pub agent_platform: bool,
+    /// The merchant's configuration generation, read in the same statement:
+    /// the key and its platform flag are at least as new as it (any change to
+    /// them bumps it, migration 0026), so a node may keep the key while the
+    /// generation stays the same.
+    pub generation: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -96,6 +101,7 @@ struct LiveApiKeyRow {
     #[sqlx(flatten)]
     key: ApiKeyRow,
     agent_platform: i64,
+    generation: i64,
 }
 
 /// A `merchants` row.
@@ -135,7 +141,10 @@ SELECT k.id, k.merchant_id, k.kind, k.key_hash, k.hint, k.placement_id, k.create
        CAST(CASE WHEN EXISTS (SELECT 1
                                 FROM agent_platforms p
                                WHERE p.api_key_id = k.id AND p.disabled_at_ms IS NULL)
-                 THEN 1 ELSE 0 END AS BIGINT) AS agent_platform
+                 THEN 1 ELSE 0 END AS BIGINT) AS agent_platform,
+       COALESCE((SELECT g.generation
+                   FROM merchant_config_generations g
+                  WHERE g.merchant_id = k.merchant_id), 0) AS generation
   FROM api_keys k
  WHERE k.key_hash = $1 AND k.revoked_at_ms IS NULL";
 
@@ -181,7 +190,8 @@ impl Store {
     }
 
     /// [`Store::find_api_key`], with whether an enabled agent platform calls
-    /// with the key (read in the same statement).
+    /// with the key and the merchant's configuration generation (read in the
+    /// same statement).
     pub async fn find_live_api_key(&self, key_hash: &str) -> StoreResult<Option<LiveApiKey>> {
         let Some(row) = sqlx::query_as::<_, LiveApiKeyRow>(SELECT_LIVE_API_KEY_BY_HASH)
             .bind(key_hash.to_string())
@@ -193,6 +203,7 @@ impl Store {
         Ok(Some(LiveApiKey {
             record: ApiKeyRecord::try_from(row.key)?,
             agent_platform: row.agent_platform != 0,
+            generation: row.generation,
         }))
     }
 

@@ -223,6 +223,7 @@ async fn api_keys_are_found_by_hash_only() {
             Some(anycart_store::LiveApiKey {
                 record: key.clone(),
                 agent_platform: false,
+                generation: store.config_generation(m.id).await.unwrap(),
             }),
             "{name}: read with whether a platform calls with it"
         );

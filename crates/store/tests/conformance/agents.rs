@@ -295,3 +295,45 @@ async fn write_only_records_keep_the_first_claim_and_seal_tokens() {
         );
     }
 }
+
+/// A node keeps the keys it has seen under the merchant's configuration
+/// generation: whatever changes what a key read says must move it (migration
+/// 0026), and the read returns the generation it saw.
+#[tokio::test]
+async fn changes_to_a_key_or_its_platform_move_the_generation() {
+    for (name, store, _dir) in stores().await {
+        let m = merchant(&store).await;
+        let at = |store: Store| async move { store.config_generation(m).await.unwrap() };
+        let before = at(store.clone()).await;
+        let (p, key) = platform(&store, m, "Agent").await;
+        let registered = at(store.clone()).await;
+        assert!(registered > before, "{name}: a platform's registration");
+        let live = store.find_live_api_key(&key.key_hash).await.unwrap();
+        assert_eq!(
+            live.map(|k| (k.agent_platform, k.generation)),
+            Some((true, registered)),
+            "{name}: the key is read with the generation"
+        );
+
+        store.disable_agent_platform(m, p.id, 7).await.unwrap();
+        let disabled = at(store.clone()).await;
+        assert!(disabled > registered, "{name}: a platform's disabling");
+
+        let own = ApiKeyRecord {
+            id: ApiKeyId::new(),
+            key_hash: format!("hash-{}", ApiKeyId::new()),
+            ..key
+        };
+        store.add_api_key(&own).await.unwrap();
+        assert_eq!(
+            at(store.clone()).await,
+            disabled,
+            "{name}: a new key needs no bump (an unseen key is read)"
+        );
+        store.revoke_api_key(m, own.id, 8).await.unwrap();
+        assert!(
+            at(store.clone()).await > disabled,
+            "{name}: a key's revocation"
+        );
+    }
+}
