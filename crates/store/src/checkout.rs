@@ -76,8 +76,41 @@ impl Store {
         B: FnOnce(&BTreeMap<VariantId, HoldOutcome>) -> Result<CheckoutSession, E> + Send + 'static,
     {
         let backend = self.backend;
-        self.write_tx(move |conn| Box::pin(write_session_tx(conn, backend, write, now_ms, build)))
+        let (merchant, session, expected) = (write.merchant, write.session, write.expected_version);
+        let written = self
+            .write_tx(move |conn| Box::pin(write_session_tx(conn, backend, write, now_ms, build)))
+            .await;
+        self.conflict_if_stale(written, merchant, session, expected)
             .await
+    }
+
+    /// A write at `expected` version that failed is a [`StoreError::VersionConflict`]
+    /// when the session has moved on since: a stale writer is told so, not
+    /// what its stale data ran into. The version is checked only here, after a
+    /// failure (the write's own compare-and-swap guards success), so a write
+    /// that succeeds reads it no more.
+    async fn conflict_if_stale<T>(
+        &self,
+        written: StoreResult<T>,
+        merchant: MerchantId,
+        session: SessionId,
+        expected: Option<i64>,
+    ) -> StoreResult<T> {
+        match (written, expected) {
+            (Err(e), Some(expected)) if !matches!(e, StoreError::VersionConflict) => {
+                let current = sqlx::query_scalar::<_, i64>(SELECT_SESSION_VERSION)
+                    .bind(session.to_string())
+                    .bind(merchant.to_string())
+                    .fetch_optional(&self.read)
+                    .await?;
+                if current.is_some_and(|v| v != expected) {
+                    Err(StoreError::VersionConflict)
+                } else {
+                    Err(e)
+                }
+            }
+            (written, _) => written,
+        }
     }
 
     /// A session and its version, if it belongs to `merchant`.
@@ -123,9 +156,17 @@ impl Store {
             access_token: access_token.to_string(),
             redeemed: redeemed.to_vec(),
         };
-        self.write_tx(move |conn| {
-            Box::pin(async move { complete_checkout_tx(conn, backend, completion).await })
-        })
+        let written = self
+            .write_tx(move |conn| {
+                Box::pin(async move { complete_checkout_tx(conn, backend, completion).await })
+            })
+            .await;
+        self.conflict_if_stale(
+            written,
+            session.merchant_id,
+            session.id,
+            Some(expected_version),
+        )
         .await
     }
 }
@@ -141,18 +182,23 @@ async fn write_session_tx<E, B>(
 where
     B: FnOnce(&BTreeMap<VariantId, HoldOutcome>) -> Result<CheckoutSession, E>,
 {
+    // No version read first: the session's compare-and-swap at the end refuses
+    // a stale writer, and rolls back whatever it did to stock.
     let mut tx = sqlx::Connection::begin(conn).await?;
-    if let Some(expected) = write.expected_version {
-        // Check the version first so a stale writer does not touch stock at all.
-        let current = current_version(&mut tx, write.merchant, write.session).await?;
-        if current != expected {
-            return Err(StoreError::VersionConflict);
-        }
-    }
     let outcomes = apply_hold_change(&mut tx, backend, &write, now_ms).await?;
     let session = match build(&outcomes) {
         Ok(s) => s,
-        Err(e) => return Ok(Err(e)), // dropping `tx` rolls back
+        Err(e) => {
+            // A stale writer's refusal is a conflict, not an answer computed
+            // from stale data (no database error was raised, so the
+            // transaction can still read). Dropping `tx` rolls back.
+            if let Some(expected) = write.expected_version
+                && current_version(&mut tx, write.merchant, write.session).await? != expected
+            {
+                return Err(StoreError::VersionConflict);
+            }
+            return Ok(Err(e));
+        }
     };
     assert_eq!(
         session.id, write.session,
@@ -222,10 +268,10 @@ async fn complete_checkout_tx(
         access_token,
         redeemed,
     } = completion;
+    // The session's compare-and-swap below is the version check: a stale
+    // completion fails there and everything before it rolls back (see
+    // `Store::conflict_if_stale` for how its error is reported).
     let mut tx = sqlx::Connection::begin(conn).await?;
-    if current_version(&mut tx, session.merchant_id, session.id).await? != expected_version {
-        return Err(StoreError::VersionConflict);
-    }
     buyers::check_buyer_limits(&mut tx, &order).await?;
     let committed = inventory::commit_session_holds(&mut tx, backend, session.id).await?;
     if committed != demand {

@@ -396,6 +396,63 @@ async fn stale_versions_are_refused_without_touching_stock() {
     }
 }
 
+/// Neither a write nor a completion reads the version first (the final
+/// compare-and-swap guards success): a stale one that runs into something
+/// else on the way (holds that no longer match, a refusal computed from stale
+/// data) is still told it is stale, and keeps nothing.
+#[tokio::test]
+async fn a_stale_writer_is_told_it_is_stale_whatever_else_it_runs_into() {
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 5, 0).await;
+        let (s, _) = hold(&store, m, v, 2).await;
+        let (stale, version) = store.get_session(m, s).await.unwrap().unwrap();
+        // Another request moves the session on to one unit.
+        let moved = SessionWrite {
+            merchant: m,
+            session: s,
+            expected_version: Some(version),
+            holds: HoldChange::Replace {
+                demand: BTreeMap::from([(v, 1)]),
+                expires_at_ms: 1_000,
+            },
+        };
+        let current = stale.clone();
+        store
+            .write_session(moved, 0, move |_| Ok::<_, Infallible>(current))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(available(&store, m, v).await, 4, "{name}");
+
+        // Completing the two units at the old version: the holds no longer
+        // match either, but the answer is the conflict.
+        let (paid, order) = completed(stale.clone());
+        let err = store
+            .complete_checkout(&paid, version, &BTreeMap::from([(v, 2)]), order, "tok", &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::VersionConflict), "{name}: {err}");
+
+        // A stale update whose own logic refuses: the conflict too.
+        let refused = SessionWrite {
+            merchant: m,
+            session: s,
+            expected_version: Some(version),
+            holds: HoldChange::ReleaseAll,
+        };
+        let err = store
+            .write_session(refused, 0, |_| Err::<CheckoutSession, _>("refused"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::VersionConflict), "{name}: {err}");
+        assert_eq!(available(&store, m, v).await, 4, "{name}: nothing kept");
+        assert!(
+            store.list_orders(m, None, 10).await.unwrap().is_empty(),
+            "{name}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn completing_commits_stock_and_numbers_orders() {
     for (name, store, _dir) in stores().await {
@@ -613,25 +670,15 @@ async fn complete_order_redeeming(
         .unwrap()
 }
 
-/// Holds `qty` units of `v` in a new session and completes it (the sale
-/// attributed as `attribution`): the order's id, or why the store refused it.
-async fn try_complete_order(
-    store: &Store,
-    m: MerchantId,
-    v: VariantId,
-    qty: i64,
-    redeemed: &[anycart_core::DiscountId],
-    attribution: Option<anycart_core::attribution::Attribution>,
-) -> Result<OrderId, StoreError> {
-    let (s, _) = hold(store, m, v, qty).await;
-    let (mut sess, version) = store.get_session(m, s).await.unwrap().unwrap();
+/// `sess` paid: the session as completed and the order it becomes.
+fn completed(mut sess: CheckoutSession) -> (CheckoutSession, Order) {
     let order_id = OrderId::new();
     sess.status = CheckoutStatus::Completed;
     sess.order_id = Some(order_id);
     let order = Order {
         id: order_id,
-        merchant_id: m,
-        session_id: s,
+        merchant_id: sess.merchant_id,
+        session_id: sess.id,
         number: 0,
         status: OrderStatus::Confirmed,
         currency: usd(),
@@ -647,9 +694,27 @@ async fn try_complete_order(
             card_last4: None,
             captured: false,
         },
-        attribution,
+        attribution: None,
         created_at_ms: 100,
     };
+    (sess, order)
+}
+
+/// Holds `qty` units of `v` in a new session and completes it (the sale
+/// attributed as `attribution`): the order's id, or why the store refused it.
+async fn try_complete_order(
+    store: &Store,
+    m: MerchantId,
+    v: VariantId,
+    qty: i64,
+    redeemed: &[anycart_core::DiscountId],
+    attribution: Option<anycart_core::attribution::Attribution>,
+) -> Result<OrderId, StoreError> {
+    let (s, _) = hold(store, m, v, qty).await;
+    let (sess, version) = store.get_session(m, s).await.unwrap().unwrap();
+    let (sess, mut order) = completed(sess);
+    order.attribution = attribution;
+    let order_id = order.id;
     let demand = BTreeMap::from([(v, qty)]);
     store
         .complete_checkout(
