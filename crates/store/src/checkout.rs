@@ -182,37 +182,64 @@ async fn write_session_tx<E, B>(
 where
     B: FnOnce(&BTreeMap<VariantId, HoldOutcome>) -> Result<CheckoutSession, E>,
 {
+    if write.holds == HoldChange::Keep {
+        // The session's row alone (the engine holds its stock): one statement,
+        // atomic without a transaction (on PostgreSQL one round trip, not three).
+        let session = match build(&BTreeMap::new()) {
+            Ok(s) => s,
+            Err(e) => return refused(conn, &write, e).await,
+        };
+        let version = store_session(conn, &write, &session).await?;
+        return Ok(Ok((session, version)));
+    }
     // No version read first: the session's compare-and-swap at the end refuses
     // a stale writer, and rolls back whatever it did to stock.
     let mut tx = sqlx::Connection::begin(conn).await?;
     let outcomes = apply_hold_change(&mut tx, backend, &write, now_ms).await?;
     let session = match build(&outcomes) {
         Ok(s) => s,
-        Err(e) => {
-            // A stale writer's refusal is a conflict, not an answer computed
-            // from stale data (no database error was raised, so the
-            // transaction can still read). Dropping `tx` rolls back.
-            if let Some(expected) = write.expected_version
-                && current_version(&mut tx, write.merchant, write.session).await? != expected
-            {
-                return Err(StoreError::VersionConflict);
-            }
-            return Ok(Err(e));
-        }
+        // Dropping `tx` rolls back.
+        Err(e) => return refused(&mut tx, &write, e).await,
     };
+    let version = store_session(&mut tx, &write, &session).await?;
+    tx.commit().await?;
+    Ok(Ok((session, version)))
+}
+
+/// A write whose `build` refused: a stale writer's refusal is a conflict, not
+/// an answer computed from stale data (no database error was raised, so the
+/// connection can still read).
+async fn refused<T, E>(
+    conn: &mut AnyConnection,
+    write: &SessionWrite,
+    e: E,
+) -> StoreResult<Result<T, E>> {
+    if let Some(expected) = write.expected_version
+        && current_version(conn, write.merchant, write.session).await? != expected
+    {
+        return Err(StoreError::VersionConflict);
+    }
+    Ok(Err(e))
+}
+
+/// Inserts the session (`write` without an expected version) or swaps it in
+/// at the expected version; its new version.
+async fn store_session(
+    conn: &mut AnyConnection,
+    write: &SessionWrite,
+    session: &CheckoutSession,
+) -> StoreResult<i64> {
     assert_eq!(
         session.id, write.session,
         "build must return the session being written"
     );
-    let version = match write.expected_version {
+    match write.expected_version {
         None => {
-            insert_session(&mut tx, &session).await?;
-            1
+            insert_session(conn, session).await?;
+            Ok(1)
         }
-        Some(expected) => update_session(&mut tx, &session, expected).await?,
-    };
-    tx.commit().await?;
-    Ok(Ok((session, version)))
+        Some(expected) => update_session(conn, session, expected).await,
+    }
 }
 
 /// Releases and takes holds as `write.holds` says; what each variant got.
