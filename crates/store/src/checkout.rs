@@ -147,7 +147,6 @@ impl Store {
     ) -> StoreResult<CompletedCheckout> {
         assert_eq!(session.status, CheckoutStatus::Completed);
         assert_eq!(Some(order.id), session.order_id);
-        let backend = self.backend;
         let completion = Completion {
             session: session.clone(),
             expected_version,
@@ -158,7 +157,7 @@ impl Store {
         };
         let written = self
             .write_tx(move |conn| {
-                Box::pin(async move { complete_checkout_tx(conn, backend, completion).await })
+                Box::pin(async move { complete_checkout_tx(conn, completion).await })
             })
             .await;
         self.conflict_if_stale(
@@ -255,7 +254,7 @@ async fn apply_hold_change(
             demand,
             expires_at_ms,
         } => {
-            inventory::release_session_holds(conn, backend, write.session).await?;
+            inventory::release_session_holds(conn, write.session).await?;
             let terms = inventory::HoldTerms {
                 merchant: write.merchant,
                 session: write.session,
@@ -265,7 +264,7 @@ async fn apply_hold_change(
             inventory::take_holds(conn, backend, terms, demand).await
         }
         HoldChange::ReleaseAll => {
-            inventory::release_session_holds(conn, backend, write.session).await?;
+            inventory::release_session_holds(conn, write.session).await?;
             Ok(BTreeMap::new())
         }
     }
@@ -284,7 +283,6 @@ struct Completion {
 /// The body of [`Store::complete_checkout`], on the connection the write runs on.
 async fn complete_checkout_tx(
     conn: &mut AnyConnection,
-    backend: Backend,
     completion: Completion,
 ) -> StoreResult<CompletedCheckout> {
     let Completion {
@@ -300,7 +298,7 @@ async fn complete_checkout_tx(
     // `Store::conflict_if_stale` for how its error is reported).
     let mut tx = sqlx::Connection::begin(conn).await?;
     buyers::check_buyer_limits(&mut tx, &order).await?;
-    let committed = inventory::commit_session_holds(&mut tx, backend, session.id).await?;
+    let committed = inventory::commit_session_holds(&mut tx, session.id).await?;
     if committed != demand {
         return Err(StoreError::Constraint(
             "session holds do not cover the order".into(),

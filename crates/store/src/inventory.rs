@@ -55,35 +55,38 @@ impl TryFrom<HoldRow> for Hold {
 }
 
 /// In the stock rows' lock order (variant, then location).
-const SELECT_SESSION_HOLDS: &str = r"
-SELECT id, variant_id, location_id, quantity
-  FROM holds
- WHERE session_id = $1
- ORDER BY variant_id, location_id";
-
-/// The session's holds, locked on PostgreSQL.
-pub(crate) async fn session_holds(
+/// Deletes the session's holds and returns them in the stock rows' lock order
+/// (variant, then location): one statement where reading them and deleting
+/// each took one plus one per hold. The DELETE locks the rows it removes
+/// (PostgreSQL) as the SELECT … FOR UPDATE it replaces did; the order the
+/// stock rows are then updated in is set here, not by the database.
+async fn take_session_holds(
     conn: &mut AnyConnection,
-    backend: Backend,
     session: SessionId,
 ) -> StoreResult<Vec<Hold>> {
-    sqlx::query_as::<_, HoldRow>(with_row_lock(backend, SELECT_SESSION_HOLDS, FOR_UPDATE))
+    let mut holds = sqlx::query_as::<_, HoldRow>(DELETE_SESSION_HOLDS)
         .bind(session.to_string())
         .fetch_all(&mut *conn)
         .await?
         .into_iter()
         .map(Hold::try_from)
-        .collect()
+        .collect::<StoreResult<Vec<Hold>>>()?;
+    holds.sort_by_cached_key(|h| (h.variant_id.to_string(), h.location_id.to_string()));
+    Ok(holds)
 }
+
+const DELETE_SESSION_HOLDS: &str = r"
+DELETE FROM holds
+ WHERE session_id = $1
+RETURNING id, variant_id, location_id, quantity";
 
 /// Gives every unit a session holds back to stock.
 pub(crate) async fn release_session_holds(
     conn: &mut AnyConnection,
-    backend: Backend,
     session: SessionId,
 ) -> StoreResult<()> {
-    for hold in session_holds(conn, backend, session).await? {
-        release_hold(conn, &hold).await?;
+    for hold in take_session_holds(conn, session).await? {
+        give_back_held(conn, &hold).await?;
     }
     Ok(())
 }
@@ -100,6 +103,12 @@ DELETE FROM holds
 
 /// Gives one hold's units back to stock and deletes it.
 pub(crate) async fn release_hold(conn: &mut AnyConnection, hold: &Hold) -> StoreResult<()> {
+    give_back_held(conn, hold).await?;
+    delete_hold(conn, hold.id).await
+}
+
+/// Gives one (deleted or about to be deleted) hold's units back to stock.
+async fn give_back_held(conn: &mut AnyConnection, hold: &Hold) -> StoreResult<()> {
     let done = sqlx::query(RELEASE_HELD_STOCK)
         .bind(hold.quantity)
         .bind(hold.variant_id.to_string())
@@ -113,7 +122,7 @@ pub(crate) async fn release_hold(conn: &mut AnyConnection, hold: &Hold) -> Store
             hold.id
         )));
     }
-    delete_hold(conn, hold.id).await
+    Ok(())
 }
 
 async fn delete_hold(conn: &mut AnyConnection, id: HoldId) -> StoreResult<()> {
@@ -134,11 +143,10 @@ UPDATE stock_levels
 /// together (anycart's native catalogue is its own system of record).
 pub(crate) async fn commit_session_holds(
     conn: &mut AnyConnection,
-    backend: Backend,
     session: SessionId,
 ) -> StoreResult<BTreeMap<VariantId, i64>> {
     let mut committed = BTreeMap::new();
-    for hold in session_holds(conn, backend, session).await? {
+    for hold in take_session_holds(conn, session).await? {
         let done = sqlx::query(COMMIT_HELD_STOCK)
             .bind(hold.quantity)
             .bind(hold.quantity)
@@ -153,7 +161,6 @@ pub(crate) async fn commit_session_holds(
                 hold.id
             )));
         }
-        delete_hold(conn, hold.id).await?;
         *committed.entry(hold.variant_id).or_insert(0) += hold.quantity;
     }
     Ok(committed)
