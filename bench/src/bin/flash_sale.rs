@@ -191,6 +191,7 @@ async fn engine_direct(
                             merchant,
                             request,
                             expires_at_ms: expires,
+                            new_session: false,
                         }],
                         SystemClock.now_ms(),
                     )

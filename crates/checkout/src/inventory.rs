@@ -123,16 +123,21 @@ impl InventoryEngine {
         request: HoldRequest,
         expires_at_ms: i64,
     ) -> Result<BatchOutcome, EngineError> {
+        self.submit(BatchItem {
+            merchant,
+            request,
+            expires_at_ms,
+            new_session: false,
+        })
+        .await
+    }
+
+    /// Queues one item on its variant's shard; answers after its batch commits.
+    async fn submit(&self, item: BatchItem) -> Result<BatchOutcome, EngineError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            item: BatchItem {
-                merchant,
-                request,
-                expires_at_ms,
-            },
-            reply,
-        };
-        self.shard_of(request.variant)
+        let variant = item.request.variant;
+        let job = Job { item, reply };
+        self.shard_of(variant)
             .send(job)
             .await
             .map_err(|_| EngineError::Unavailable)?;
@@ -141,6 +146,8 @@ impl InventoryEngine {
 
     /// Makes a session hold exactly `demand` (units per variant): variants it held
     /// before but no longer wants are released. Per variant, all or nothing.
+    /// `new_session`: the caller created the session just now, so it holds
+    /// nothing and its holds need not be read (see [`BatchItem::new_session`]).
     pub async fn replace_session_holds(
         &self,
         merchant: MerchantId,
@@ -148,6 +155,7 @@ impl InventoryEngine {
         demand: &BTreeMap<VariantId, i64>,
         previously: &[VariantId],
         expires_at_ms: i64,
+        new_session: bool,
     ) -> Result<BTreeMap<VariantId, BatchOutcome>, EngineError> {
         let mut out = BTreeMap::new();
         for variant in previously.iter().filter(|v| !demand.contains_key(v)) {
@@ -164,15 +172,16 @@ impl InventoryEngine {
         }
         for (variant, quantity) in demand {
             let outcome = self
-                .hold(
+                .submit(BatchItem {
                     merchant,
-                    HoldRequest {
+                    request: HoldRequest {
                         session,
                         variant: *variant,
                         quantity: *quantity,
                     },
                     expires_at_ms,
-                )
+                    new_session,
+                })
                 .await?;
             out.insert(*variant, outcome);
         }

@@ -28,6 +28,11 @@ pub struct BatchItem {
     pub merchant: MerchantId,
     pub request: HoldRequest,
     pub expires_at_ms: i64,
+    /// The session is being created by this request and holds nothing yet, so
+    /// its holds are not read (one statement fewer per new checkout). Only a
+    /// caller that made the session id just now may say so: holds it did have
+    /// would not be released (the sweeper would, at their expiry).
+    pub new_session: bool,
 }
 
 /// The outcome of a batch: one outcome per item, and the free stock per variant
@@ -109,6 +114,7 @@ async fn apply_hold_batch_tx(
     let sessions: BTreeSet<String> = owned
         .items
         .iter()
+        .filter(|i| !i.new_session)
         .map(|i| i.request.session.to_string())
         .collect();
     let existing = existing_holds(&mut tx, &sessions, &owned.variants).await?;

@@ -79,7 +79,9 @@ impl CheckoutService {
         let over = over_limit(&session.lines, &limits.units);
         demand.retain(|variant, _| !over.contains(variant));
         let buyer_units = limits.units.clone();
-        let (holds, engine_pool) = self.take_holds(&session, &demand, &previously).await?;
+        let (holds, engine_pool) = self
+            .take_holds(&session, &demand, &previously, version.is_none())
+            .await?;
         if let (Some(version), Some(pool), Some(stored)) = (version, &engine_pool, stored) {
             let pricing = Pricing {
                 pool,
@@ -211,11 +213,13 @@ impl CheckoutService {
     /// Makes the session hold `demand`: through the engine now (the session write
     /// then keeps the holds), or as part of the session's own write. Returns the
     /// write's hold change and, from the engine, the free stock per variant.
+    /// `new_session`: this request creates the session (it holds nothing yet).
     async fn take_holds(
         &self,
         session: &CheckoutSession,
         demand: &Units,
         previously: &[VariantId],
+        new_session: bool,
     ) -> CheckoutResult<(HoldChange, Option<Units>)> {
         match &self.holds {
             HoldMode::Engine(engine) => {
@@ -226,6 +230,7 @@ impl CheckoutService {
                         demand,
                         previously,
                         session.expires_at_ms,
+                        new_session,
                     )
                     .await?;
                 let pool = outcomes
@@ -259,7 +264,7 @@ impl CheckoutService {
         };
         let held: Vec<VariantId> = demand.keys().copied().collect();
         if let Err(e) = engine
-            .replace_session_holds(merchant, session, &Units::new(), &held, now_ms)
+            .replace_session_holds(merchant, session, &Units::new(), &held, now_ms, false)
             .await
         {
             tracing::warn!(session_id = %session, error = %e, "could not release holds of an unsaved session; expiry will");

@@ -562,6 +562,7 @@ async fn orphan_holds_come_back_within_a_second_of_expiry() {
                 quantity: 3,
             },
             expires_at_ms: now + 5_000,
+            new_session: false,
         };
         let held = app
             .state

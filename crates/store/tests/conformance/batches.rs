@@ -29,6 +29,7 @@ async fn hold_batches_serve_requests_in_order_and_replace_earlier_holds() {
                 quantity,
             },
             expires_at_ms: 1_000,
+            new_session: false,
         };
         let first = store
             .apply_hold_batch(&[item(m, s1, 4), item(m, s2, 2), item(m, s3, 1)], 10)
@@ -99,6 +100,7 @@ async fn hold_batches_ignore_requests_for_variants_their_merchant_does_not_own()
                 quantity,
             },
             expires_at_ms: 1_000,
+            new_session: false,
         };
         let outcome = |held, available| BatchOutcome { held, available };
 
@@ -198,6 +200,7 @@ async fn large_batches_are_written_in_bounded_statements() {
                         quantity,
                     },
                     expires_at_ms: 1_000,
+                    new_session: false,
                 })
                 .collect()
         };
@@ -336,6 +339,57 @@ async fn buyer_units_count_other_checkouts_and_recent_orders() {
                 .await
                 .unwrap()
                 .is_empty()
+        );
+    }
+}
+
+/// New sessions in a batch are planned without reading their holds (they have
+/// none), beside sessions whose earlier holds are replaced as usual.
+#[tokio::test]
+async fn new_sessions_share_a_batch_with_sessions_replacing_their_holds() {
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 5, 0).await;
+        let (old, fresh) = (SessionId::new(), SessionId::new());
+        let item = |session, quantity, new_session| BatchItem {
+            merchant: m,
+            request: HoldRequest {
+                session,
+                variant: v,
+                quantity,
+            },
+            expires_at_ms: 1_000,
+            new_session,
+        };
+        store
+            .apply_hold_batch(&[item(old, 4, false)], 10)
+            .await
+            .unwrap();
+        // `old` gives back three of its four (it could have had all five);
+        // `fresh` (new) then takes the four that are free.
+        let batch = store
+            .apply_hold_batch(&[item(old, 1, false), item(fresh, 4, true)], 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            batch.outcomes,
+            vec![
+                BatchOutcome {
+                    held: 1,
+                    available: 5
+                },
+                BatchOutcome {
+                    held: 4,
+                    available: 4
+                }
+            ],
+            "{name}"
+        );
+        assert_eq!(store.session_hold_totals(old).await.unwrap()[&v], 1);
+        assert_eq!(store.session_hold_totals(fresh).await.unwrap()[&v], 4);
+        assert_eq!(
+            store.available_by_variant(&[v]).await.unwrap(),
+            BTreeMap::from([(v, 0)]),
+            "{name}"
         );
     }
 }
