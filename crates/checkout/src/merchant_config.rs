@@ -37,6 +37,8 @@ use tokio::sync::OnceCell;
 /// Merchants kept in memory per node; past it the cache starts over (a node
 /// serving more merchants than this pays the reads, not memory).
 pub const CACHED_MERCHANTS_MAX: usize = 1_000;
+/// Variants kept per merchant; past it further variants are read every time.
+pub const CACHED_VARIANTS_MAX: usize = 10_000;
 /// API keys kept per node (by their hash); past it the cache starts over.
 pub const CACHED_KEYS_MAX: usize = 10_000;
 
@@ -77,8 +79,6 @@ fn take_request_generation(merchant: MerchantId) -> Option<i64> {
         .ok()
         .flatten()
 }
-/// Variants kept per merchant; past it further variants are read every time.
-pub const CACHED_VARIANTS_MAX: usize = 10_000;
 
 /// One merchant's configuration as of one generation. Each part is read on
 /// first use, so a request pays only for what it needs.
