@@ -7,13 +7,23 @@
 //! inventory engine does.
 //!
 //! Here every such write is a *job* sent to one writer task. The task drains the
-//! queued jobs (up to [`GROUP_JOBS_MAX`]), runs each inside its own SAVEPOINT of
-//! one transaction (a job alone runs in the transaction itself), and commits
-//! once. A job that fails rolls back to its savepoint without touching the
-//! others; each caller is answered only after the shared COMMIT returned, so
-//! every acknowledged write is durable, exactly as with one transaction per
-//! write. Under load many writes share one fsync; when idle a job
-//! runs alone at once (no timer, no added latency).
+//! queued jobs (up to [`GROUP_JOBS_MAX`]), runs them one after the other in one
+//! transaction, and commits once; each caller is answered only after that
+//! COMMIT returned, so every acknowledged write is durable, exactly as with one
+//! transaction per write. Under load many writes share one fsync; when idle a
+//! job runs alone at once (no timer, no added latency).
+//!
+//! A job sees what it would see on PostgreSQL, where it runs on a pooled
+//! connection: each statement it runs by itself is atomic (SQLite undoes a
+//! failed statement and nothing else), and what must be atomic together it puts
+//! in its own transaction (`sqlx::Connection::begin`, a savepoint inside the
+//! group). So the writer adds no transaction command of its own per job: each
+//! is a hand-off to SQLite's connection thread (see `bench/PROFILE.md`), and a
+//! one-statement write is one command, not three. A job alone runs on the bare
+//! connection (no BEGIN and COMMIT around it either). One failure is different:
+//! an error that may have ended the group's transaction under it (I/O, a full
+//! disk; anything but a rule the statement broke) fails the whole group, its
+//! callers told that nothing of it was kept.
 //!
 //! PostgreSQL already group-commits concurrent transactions in its WAL writer, so
 //! there [`Store::write_tx`] runs the job in its own transaction on a pooled
@@ -40,15 +50,25 @@ pub type TxFuture<'c, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 
 
 /// Hands a job's result to its caller once the group's COMMIT is known.
 type Delivery = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// A type-erased job: runs on the shared connection, says whether it succeeded
-/// (release or roll back its savepoint) and how to answer its caller. Given no
-/// connection it does not run and answers with why.
+/// A type-erased job: runs on the shared connection, says how it ended and how
+/// to answer its caller. Given no connection it does not run and answers with why.
 type Job = Box<
     dyn for<'c> FnOnce(
             Result<&'c mut AnyConnection, NoConnection>,
-        ) -> Pin<Box<dyn Future<Output = (bool, Delivery)> + Send + 'c>>
+        ) -> Pin<Box<dyn Future<Output = (JobEnd, Delivery)> + Send + 'c>>
         + Send,
 >;
+
+/// How a job ended, as far as the group's transaction is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum JobEnd {
+    /// Succeeded, or failed with its own writes undone (its failed statement by
+    /// SQLite, its transaction by its drop): the group goes on.
+    Settled,
+    /// Failed in a way that may have ended the group's transaction (see
+    /// [`StoreError::may_end_transaction`]): the group is lost.
+    Broken,
+}
 
 /// Why the writer had no connection for a group.
 #[derive(Clone, Debug)]
@@ -97,12 +117,14 @@ impl Store {
         }
     }
 
-    /// Runs `work` as one atomic, durable write and returns its result after commit.
+    /// Runs `work` as a durable write and returns its result after commit.
     ///
-    /// `work` gets a connection and must open its transaction on it with
-    /// `sqlx::Connection::begin` (a real transaction on PostgreSQL, a savepoint inside
-    /// the shared group transaction on SQLite), so the same code is atomic either way.
-    /// If it returns an error nothing it wrote is kept.
+    /// `work` gets a connection and must open a transaction on it with
+    /// `sqlx::Connection::begin` around whatever must be atomic together (a real
+    /// transaction on PostgreSQL and for a job alone on SQLite, a savepoint inside
+    /// a shared SQLite group); a single statement is atomic by itself. So the
+    /// same code is atomic either way: if it returns an error, nothing of its
+    /// failed statement or unfinished transaction is kept.
     pub(crate) async fn write_tx<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -119,18 +141,21 @@ impl Store {
                     Ok(conn) => conn,
                     Err(none) => {
                         let _ = answer.send(Err(none.into()));
-                        return (false, Box::new(|_| ()) as Delivery);
+                        return (JobEnd::Settled, Box::new(|_| ()) as Delivery);
                     }
                 };
                 let outcome = work(conn).await;
-                let ok = outcome.is_ok();
+                let end = match &outcome {
+                    Err(e) if e.may_end_transaction() => JobEnd::Broken,
+                    _ => JobEnd::Settled,
+                };
                 let deliver: Delivery = Box::new(move |commit| {
                     let _ = answer.send(match (outcome, commit) {
                         (Ok(_), Err(e)) => Err(StoreError::CommitFailed(e)),
                         (outcome, _) => outcome,
                     });
                 });
-                (ok, deliver)
+                (end, deliver)
             })
         });
         group.jobs.send(job).await.map_err(|_| writer_gone())?;
@@ -162,16 +187,10 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// Runs `jobs` in one transaction, each in its own savepoint (a job alone
-/// needs none), commits once and answers every caller. Any failure of the
-/// transaction itself fails every job.
+/// Runs `jobs` in one transaction, commits once and answers every caller (a
+/// job alone runs on the bare connection). Any failure of the transaction
+/// itself fails every job.
 async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
-    let mut deliveries: Vec<Delivery> = Vec::with_capacity(jobs.len());
-    let fail_all = |deliveries: Vec<Delivery>, e: String| {
-        for d in deliveries {
-            d(Err(e.clone()));
-        }
-    };
     let mut conn = match pool.acquire().await {
         Ok(c) => c,
         Err(e) => {
@@ -183,54 +202,41 @@ async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
                 sqlx::Error::PoolTimedOut => NoConnection::Busy,
                 e => NoConnection::Failed(e.to_string()),
             };
-            for job in jobs {
-                let _answered = job(Err(why.clone())).await;
-            }
-            return;
+            return refuse_all(jobs, why).await;
         }
     };
+    if jobs.len() == 1 {
+        // Alone, a job runs on the bare connection, as it would on PostgreSQL:
+        // a one-statement write commits (and syncs) by itself, and a job that
+        // needs a transaction opens its own. Its answer is its own result,
+        // commit included.
+        let job = jobs.into_iter().next().expect("one job");
+        let (_end, deliver) = run_job(job, &mut conn).await;
+        return deliver(Ok(()));
+    }
     let mut group = match sqlx::Connection::begin(&mut *conn).await {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = %e, "group commit: BEGIN failed");
-            return;
+            return refuse_all(jobs, NoConnection::Failed(e.to_string())).await;
         }
     };
-    if jobs.len() == 1 {
-        // Alone, a job needs no savepoint of its own: if it fails, the whole
-        // transaction is rolled back, which is exactly its savepoint's rollback.
-        // Two statements fewer (SAVEPOINT, RELEASE) per write when the writer
-        // is not busy, which is when a write's statements cost most.
-        let job = jobs.into_iter().next().expect("one job");
-        let (ok, deliver) = run_job(job, &mut group).await;
-        if !ok {
-            if let Err(e) = group.rollback().await {
-                tracing::error!(error = %e, "group commit: ROLLBACK failed");
-            }
-            // The job's own error is its answer.
-            return deliver(Ok(()));
-        }
+    let mut deliveries: Vec<Delivery> = Vec::with_capacity(jobs.len());
+    let mut jobs = jobs.into_iter();
+    while let Some(job) = jobs.next() {
+        let (end, deliver) = run_job(job, &mut group).await;
         deliveries.push(deliver);
-    } else {
-        for job in jobs {
-            let mut savepoint = match sqlx::Connection::begin(&mut *group).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "group commit: SAVEPOINT failed");
-                    return fail_all(deliveries, e.to_string());
-                }
-            };
-            let (ok, deliver) = run_job(job, &mut savepoint).await;
-            let ended = if ok {
-                savepoint.commit().await
-            } else {
-                savepoint.rollback().await
-            };
-            deliveries.push(deliver);
-            if let Err(e) = ended {
-                tracing::error!(error = %e, "group commit: savepoint release failed");
-                return fail_all(deliveries, e.to_string());
+        if end == JobEnd::Broken {
+            let why = "an earlier write of its group failed; nothing of the group was kept";
+            tracing::error!(
+                "group commit: a write may have ended the transaction; group rolled back"
+            );
+            // The transaction may be gone already; then there is nothing to roll back.
+            let _ = group.rollback().await;
+            for d in deliveries {
+                d(Err(why.to_string()));
             }
+            return refuse_all(jobs.collect(), NoConnection::Failed(why.into())).await;
         }
     }
     let commit = group.commit().await.map_err(|e| e.to_string());
@@ -242,14 +248,23 @@ async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
     }
 }
 
-/// Runs one job on `conn`: whether it succeeded, and how to answer its caller.
-/// A job that panicked failed (its caller sees its answer dropped).
-async fn run_job(job: Job, conn: &mut AnyConnection) -> (bool, Delivery) {
+/// Answers jobs that will not run with why.
+async fn refuse_all(jobs: Vec<Job>, why: NoConnection) {
+    for job in jobs {
+        let _answered = job(Err(why.clone())).await;
+    }
+}
+
+/// Runs one job on `conn`: how it ended, and how to answer its caller. A job
+/// that panicked failed like one that returned an error (its caller sees its
+/// answer dropped): its transaction was rolled back as it unwound, and the
+/// group goes on.
+async fn run_job(job: Job, conn: &mut AnyConnection) -> (JobEnd, Delivery) {
     match AssertUnwindSafe(job(Ok(conn))).catch_unwind().await {
         Ok(ran) => ran,
         Err(_) => {
-            tracing::error!("group commit: a write job panicked; rolled back");
-            (false, Box::new(|_| ()) as Delivery)
+            tracing::error!("group commit: a write job panicked; its transaction was rolled back");
+            (JobEnd::Settled, Box::new(|_| ()) as Delivery)
         }
     }
 }
@@ -278,5 +293,209 @@ mod tests {
             .write_tx(|_conn| Box::pin(async { Ok(()) }))
             .await
             .expect("a write once the connection is free");
+    }
+}
+
+#[cfg(test)]
+mod shared_groups {
+    use super::*;
+
+    async fn sqlite_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("group.db").display());
+        let store = Store::open(&url).await.expect("open");
+        sqlx::query("CREATE TABLE marks (name TEXT PRIMARY KEY)")
+            .execute(&store.write)
+            .await
+            .expect("table");
+        (dir, store)
+    }
+
+    /// How a test job writes its mark.
+    #[derive(Clone, Copy, Debug)]
+    enum Write {
+        /// One statement, no transaction.
+        Alone,
+        /// In a transaction, committed.
+        Committed,
+        /// In a transaction, dropped uncommitted (the job still answers `Ok`).
+        Dropped,
+        /// A statement SQLite cannot run: a database error, not a broken rule.
+        Broken,
+    }
+
+    async fn mark(store: &Store, name: &'static str, how: Write) -> StoreResult<&'static str> {
+        const INSERT: &str = "INSERT INTO marks (name) VALUES ($1)";
+        store
+            .write_tx(move |conn| {
+                Box::pin(async move {
+                    match how {
+                        Write::Alone => {
+                            sqlx::query(INSERT).bind(name).execute(&mut *conn).await?;
+                        }
+                        Write::Committed | Write::Dropped => {
+                            let mut tx = sqlx::Connection::begin(conn).await?;
+                            sqlx::query(INSERT).bind(name).execute(&mut *tx).await?;
+                            if matches!(how, Write::Committed) {
+                                tx.commit().await?;
+                            }
+                        }
+                        Write::Broken => {
+                            sqlx::query(INSERT).bind(name).execute(&mut *conn).await?;
+                            sqlx::query("INSERT INTO no_such_table VALUES (1)")
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                    }
+                    Ok(name)
+                })
+            })
+            .await
+    }
+
+    async fn marks(store: &Store) -> Vec<String> {
+        sqlx::query_scalar("SELECT name FROM marks ORDER BY name")
+            .fetch_all(&store.read)
+            .await
+            .expect("marks")
+    }
+
+    /// Runs `writes` as one group: the writer is held inside a first job until
+    /// all of them are queued behind it. Answers in the order given.
+    async fn one_group(
+        store: &Store,
+        writes: &[(&'static str, Write)],
+    ) -> Vec<StoreResult<&'static str>> {
+        let (go, wait) = oneshot::channel::<()>();
+        let (started_tx, started) = oneshot::channel::<()>();
+        let holder = store.clone();
+        let blocker = tokio::spawn(async move {
+            holder
+                .write_tx(move |_conn| {
+                    Box::pin(async move {
+                        let _ = started_tx.send(());
+                        let _ = wait.await;
+                        Ok(())
+                    })
+                })
+                .await
+        });
+        started.await.expect("the writer runs the first job");
+        let mut answers = Vec::new();
+        for (i, &(name, how)) in writes.iter().enumerate() {
+            let writer = store.clone();
+            answers.push(tokio::spawn(async move { mark(&writer, name, how).await }));
+            // Queue them in order.
+            let queued = GROUP_QUEUE_MAX - (i + 1);
+            while queue_capacity(store) > queued {
+                tokio::task::yield_now().await;
+            }
+        }
+        go.send(()).expect("the blocker waits");
+        blocker.await.expect("joined").expect("blocker");
+        let mut out = Vec::new();
+        for a in answers {
+            out.push(a.await.expect("joined"));
+        }
+        out
+    }
+
+    fn queue_capacity(store: &Store) -> usize {
+        store.group.as_ref().expect("sqlite").jobs.capacity()
+    }
+
+    /// Jobs sharing a group get no savepoint from the writer: a lone statement
+    /// is atomic by itself and a job's transaction is its own savepoint.
+    /// Dropping that transaction uncommitted undoes the job's writes and only
+    /// its writes; a lone statement that breaks a rule undoes itself and only
+    /// itself; the others commit together.
+    #[tokio::test]
+    async fn jobs_sharing_a_group_keep_or_undo_only_their_own_writes() {
+        let (_dir, store) = sqlite_store().await;
+        mark(&store, "taken", Write::Alone).await.expect("alone");
+        let answers = one_group(
+            &store,
+            &[
+                ("a-alone", Write::Alone),
+                ("b-dropped", Write::Dropped),
+                ("taken", Write::Alone),
+                ("c-committed", Write::Committed),
+                ("taken", Write::Committed),
+                ("d-alone", Write::Alone),
+            ],
+        )
+        .await;
+        assert_eq!(answers[0].as_ref().expect("a"), &"a-alone");
+        assert_eq!(answers[1].as_ref().expect("b answers"), &"b-dropped");
+        assert!(
+            matches!(answers[2], Err(StoreError::Duplicate(_))),
+            "{:?}",
+            answers[2]
+        );
+        assert_eq!(answers[3].as_ref().expect("c"), &"c-committed");
+        assert!(
+            matches!(answers[4], Err(StoreError::Duplicate(_))),
+            "{:?}",
+            answers[4]
+        );
+        assert_eq!(answers[5].as_ref().expect("d"), &"d-alone");
+        assert_eq!(
+            marks(&store).await,
+            ["a-alone", "c-committed", "d-alone", "taken"]
+        );
+    }
+
+    /// An error that may have ended the group's transaction loses the whole
+    /// group: every caller is told, nothing of it is kept (not the writes before
+    /// it, not the one that failed, and the jobs after it do not run), and the
+    /// writer serves the next group.
+    #[tokio::test]
+    async fn an_error_that_may_end_the_transaction_fails_its_whole_group() {
+        let (_dir, store) = sqlite_store().await;
+        let answers = one_group(
+            &store,
+            &[
+                ("a-before", Write::Alone),
+                ("b-before", Write::Committed),
+                ("c-broken", Write::Broken),
+                ("d-after", Write::Alone),
+            ],
+        )
+        .await;
+        for (i, answer) in answers.iter().enumerate() {
+            assert!(
+                answer.is_err(),
+                "write {i} was told it was kept: {answer:?}"
+            );
+        }
+        assert!(marks(&store).await.is_empty(), "{:?}", marks(&store).await);
+        let next = one_group(&store, &[("e", Write::Alone), ("f", Write::Committed)]).await;
+        assert!(next.iter().all(Result::is_ok), "{next:?}");
+        assert_eq!(marks(&store).await, ["e", "f"]);
+    }
+
+    /// A job alone runs on the bare connection: a lone statement commits by
+    /// itself, a transaction commits or rolls back by itself, and a broken job
+    /// keeps only what it committed before it broke (as on PostgreSQL).
+    #[tokio::test]
+    async fn a_job_alone_runs_as_on_a_pooled_connection() {
+        let (_dir, store) = sqlite_store().await;
+        mark(&store, "alone", Write::Alone).await.expect("alone");
+        mark(&store, "committed", Write::Committed)
+            .await
+            .expect("committed");
+        mark(&store, "dropped", Write::Dropped)
+            .await
+            .expect("answered");
+        mark(&store, "broken", Write::Broken)
+            .await
+            .expect_err("no such table");
+        assert_eq!(marks(&store).await, ["alone", "broken", "committed"]);
+        // The connection is left outside any transaction: the next job commits.
+        mark(&store, "next", Write::Committed).await.expect("next");
+        assert_eq!(
+            marks(&store).await,
+            ["alone", "broken", "committed", "next"]
+        );
     }
 }

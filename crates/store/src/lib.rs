@@ -196,6 +196,31 @@ impl StoreError {
     pub fn is_pool_timeout(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut))
     }
+
+    /// True unless this is a rule the write broke (a constraint, a conflict,
+    /// a missing row, a limit) or a stored document it could not read. SQLite
+    /// undoes a statement that broke a rule and keeps the transaction it ran
+    /// in; after an I/O error, a full disk or a lost connection the
+    /// transaction may be gone (SQLite rolls it back by itself), so the SQLite
+    /// group commit must not let other writes go on in it.
+    pub fn may_end_transaction(&self) -> bool {
+        match self {
+            StoreError::NotFound
+            | StoreError::Duplicate(_)
+            | StoreError::VersionConflict
+            | StoreError::Constraint(_)
+            | StoreError::BuyerLimit(_)
+            | StoreError::DiscountUsedUp(_)
+            | StoreError::PaymentSettled(_)
+            | StoreError::RefundTooLarge { .. }
+            | StoreError::PaymentState(_)
+            | StoreError::Corrupt(_) => false,
+            StoreError::UnsupportedUrl
+            | StoreError::CommitFailed(_)
+            | StoreError::Database(_)
+            | StoreError::Migrate(_) => true,
+        }
+    }
 }
 
 impl From<serde_json::Error> for StoreError {
