@@ -4,7 +4,7 @@
 //! cannot take more than is available (and a CHECK constraint behind them).
 
 use crate::{HoldId, LocationId, Quantity, SessionId, VariantId};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// How long a hold lives without shopper activity (10 minutes).
 pub const HOLD_TTL_MS_DEFAULT: i64 = 10 * 60 * 1000;
@@ -98,6 +98,15 @@ pub struct NewHold {
     pub quantity: i64,
 }
 
+/// An existing hold whose expiry becomes that of the (session, variant)
+/// request that took it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RenewedHold {
+    pub id: HoldId,
+    pub session: SessionId,
+    pub variant: VariantId,
+}
+
 /// What one request got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchOutcome {
@@ -116,6 +125,11 @@ pub struct BatchPlan {
     pub release: Vec<HoldId>,
     /// Holds to insert.
     pub create: Vec<NewHold>,
+    /// Existing holds taken again as they are (same session, variant, location
+    /// and quantity, as when a checkout is refreshed before paying): only their
+    /// expiry changes, one UPDATE instead of a DELETE and an INSERT. Neither in
+    /// `release` nor in `create`; no change of `held`.
+    pub renew: Vec<RenewedHold>,
     /// Net change of `held` per (variant, location); zero entries omitted.
     pub held_delta: BTreeMap<(VariantId, LocationId), i64>,
 }
@@ -151,6 +165,8 @@ struct Planner {
     /// What each (session, variant) holds right now: rows already in the database
     /// or holds planned earlier in this batch.
     slots: HashMap<(SessionId, VariantId), Vec<Slot>>,
+    /// The existing holds, by id (to tell which releases are taken again).
+    existing: HashMap<HoldId, ExistingHold>,
     plan: BatchPlan,
 }
 
@@ -172,6 +188,7 @@ impl Planner {
         Planner {
             free,
             slots,
+            existing: existing.iter().map(|h| (h.id, *h)).collect(),
             plan: BatchPlan::default(),
         }
     }
@@ -263,9 +280,41 @@ impl Planner {
     /// The plan without superseded holds and without changes that cancel out.
     fn finish(mut self) -> BatchPlan {
         self.plan.create.retain(|h| h.quantity > 0);
+        self.renew_unchanged();
         self.plan.held_delta.retain(|_, d| *d != 0);
         debug_assert!(self.free.values().all(|a| *a >= 0));
         self.plan
+    }
+
+    /// A hold released and created again in the same place and amount for
+    /// the same session is kept and renewed (its `held` change nets to zero
+    /// either way).
+    fn renew_unchanged(&mut self) {
+        let mut released: HashMap<(SessionId, VariantId, LocationId, i64), Vec<HoldId>> =
+            HashMap::new();
+        for id in &self.plan.release {
+            let h = &self.existing[id];
+            released
+                .entry((h.session, h.variant, h.location, h.quantity))
+                .or_default()
+                .push(*id);
+        }
+        let mut renew = Vec::new();
+        self.plan.create.retain(|n| {
+            let key = (n.session, n.variant, n.location, n.quantity);
+            let Some(id) = released.get_mut(&key).and_then(Vec::pop) else {
+                return true;
+            };
+            renew.push(RenewedHold {
+                id,
+                session: n.session,
+                variant: n.variant,
+            });
+            false
+        });
+        let renewed: HashSet<HoldId> = renew.iter().map(|r| r.id).collect();
+        self.plan.release.retain(|id| !renewed.contains(id));
+        self.plan.renew = renew;
     }
 }
 
@@ -280,6 +329,41 @@ mod tests {
         let q = |n| Quantity::parse(n).unwrap();
         let d = demand_by_variant(&[(v, q(2)), (v, q(3))]);
         assert_eq!(d[&v], 5);
+    }
+
+    /// Refreshing a checkout takes its holds again as they are: the rows are
+    /// kept and renewed, not deleted and inserted; a changed amount is not.
+    #[test]
+    fn a_hold_taken_again_unchanged_is_renewed() {
+        let (s, v, l) = (SessionId::new(), VariantId::new(), LocationId::new());
+        let held = ExistingHold {
+            id: HoldId::new(),
+            session: s,
+            variant: v,
+            location: l,
+            quantity: 2,
+        };
+        let request = |quantity| HoldRequest {
+            session: s,
+            variant: v,
+            quantity,
+        };
+        let same = plan_batch(&[(v, l, 5)], &[held], &[request(2)]);
+        assert_eq!(
+            same.renew,
+            [RenewedHold {
+                id: held.id,
+                session: s,
+                variant: v
+            }]
+        );
+        assert!(same.release.is_empty() && same.create.is_empty() && same.held_delta.is_empty());
+        assert_eq!(same.outcomes[0].held, 2);
+        let more = plan_batch(&[(v, l, 5)], &[held], &[request(3)]);
+        assert!(more.renew.is_empty());
+        assert_eq!(more.release, [held.id]);
+        assert_eq!(more.create.len(), 1);
+        assert_eq!(more.held_delta[&(v, l)], 1);
     }
 
     #[test]
@@ -386,7 +470,13 @@ mod simulation {
                     prop_assert_eq!(out.held, expect, "no oversell, no undersell");
                     if expect > 0 { model_holds.insert((req.session, req.variant), expect); }
                 }
-                // Apply the plan.
+                // Apply the plan. A renewed hold is one the batch's sessions
+                // had, neither deleted nor created again, for a pair a request named.
+                for r in &plan.renew {
+                    prop_assert!(holds.iter().any(|h| h.id == r.id && h.session == r.session && h.variant == r.variant), "renews an existing hold");
+                    prop_assert!(!plan.release.contains(&r.id), "a renewed hold is not deleted");
+                    prop_assert!(chunk.iter().any(|q| q.session == r.session && q.variant == r.variant && q.quantity > 0));
+                }
                 holds.retain(|h| !plan.release.contains(&h.id));
                 for n in &plan.create {
                     holds.push(ExistingHold { id: HoldId::new(), session: n.session, variant: n.variant, location: n.location, quantity: n.quantity });

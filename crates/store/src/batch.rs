@@ -10,9 +10,11 @@
 //! Called with a single request, this is exactly the naive "one transaction per
 //! request locking the hot row" path, which the benchmark uses as its baseline.
 
-use crate::sql::{FOR_UPDATE, in_list, row_lock, values_rows};
+use crate::sql::{FOR_UPDATE, case_by_id, in_list, row_lock, values_rows};
 use crate::{Backend, Store, StoreError, StoreResult, parse_id};
-use anycart_core::inventory::{BatchOutcome, ExistingHold, HoldRequest, NewHold, plan_batch};
+use anycart_core::inventory::{
+    BatchOutcome, ExistingHold, HoldRequest, NewHold, RenewedHold, plan_batch,
+};
 use anycart_core::{HoldId, LocationId, MerchantId, SessionId, VariantId};
 use sqlx::AnyConnection;
 use std::collections::{BTreeMap, BTreeSet};
@@ -120,8 +122,10 @@ async fn apply_hold_batch_tx(
     let existing = existing_holds(&mut tx, &sessions, &owned.variants).await?;
     let requests: Vec<HoldRequest> = owned.items.iter().map(|i| i.request).collect();
     let plan = plan_batch(&owned.levels, &existing, &requests);
+    let terms = hold_terms(&owned.items);
     delete_holds(&mut tx, &plan.release).await?;
-    insert_holds(&mut tx, &plan.create, &hold_terms(&owned.items), now_ms).await?;
+    renew_holds(&mut tx, &plan.renew, &terms).await?;
+    insert_holds(&mut tx, &plan.create, &terms, now_ms).await?;
     apply_held_delta(&mut tx, &plan.held_delta).await?;
     tx.commit().await?;
     Ok(BatchResult {
@@ -371,6 +375,35 @@ async fn delete_holds(conn: &mut AnyConnection, release: &[HoldId]) -> StoreResu
             q = q.bind(id.to_string());
         }
         q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Sets each listed hold's expiry: `CASE id WHEN $1 THEN $2 …` with the ids
+/// again in the `IN` list (see [`case_by_id`]).
+const RENEW_HOLDS: &str = r"
+UPDATE holds
+   SET expires_at_ms = CASE id";
+
+/// Gives the plan's renewed holds the expiry of the request that took them
+/// again, one statement per [`IN_LIST_MAX`] / 2 holds.
+async fn renew_holds(
+    conn: &mut AnyConnection,
+    renew: &[RenewedHold],
+    terms: &BTreeMap<(SessionId, VariantId), (MerchantId, i64)>,
+) -> StoreResult<()> {
+    for chunk in renew.chunks(IN_LIST_MAX / 2) {
+        let mut q = sqlx::query(case_by_id(RENEW_HOLDS, chunk.len()));
+        for r in chunk {
+            let (_, expires_at_ms) = terms[&(r.session, r.variant)];
+            q = q.bind(r.id.to_string()).bind(expires_at_ms);
+        }
+        let done = q.execute(&mut *conn).await?;
+        if done.rows_affected() != chunk.len() as u64 {
+            return Err(StoreError::Constraint(
+                "a hold the batch renews is gone (the stock locks forbid it)".into(),
+            ));
+        }
     }
     Ok(())
 }

@@ -50,6 +50,22 @@ pub(crate) fn values_rows(head: &str, columns: usize, rows: usize) -> AssertSqlS
     AssertSqlSafe(format!("{head}\nVALUES {}", rows.join(",\n       ")))
 }
 
+/// `head` (ending in `CASE id`) followed by `count` pairs `WHEN $1 THEN $2`,
+/// `WHEN $3 THEN $4`, …, `END`, and a `WHERE id IN` list of the odd
+/// placeholders again: one statement setting a column per row by id.
+pub(crate) fn case_by_id(head: &str, count: usize) -> AssertSqlSafe<String> {
+    debug_assert!(count > 0, "`CASE` needs a `WHEN`");
+    let whens: Vec<String> = (0..count)
+        .map(|i| format!("WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
+        .collect();
+    let ids: Vec<String> = (0..count).map(|i| format!("${}", 2 * i + 1)).collect();
+    AssertSqlSafe(format!(
+        "{head} {} END\n WHERE id IN ({})",
+        whens.join(" "),
+        ids.join(", ")
+    ))
+}
+
 /// `$first, $first+1, …`: `count` placeholders.
 fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
@@ -73,6 +89,11 @@ mod tests {
         assert_eq!(
             list.0,
             "SELECT a FROM t WHERE m = $1 AND a IN ($2, $3, $4)\n ORDER BY a"
+        );
+        let case = case_by_id("UPDATE t SET a = CASE id", 2);
+        assert_eq!(
+            case.0,
+            "UPDATE t SET a = CASE id WHEN $1 THEN $2 WHEN $3 THEN $4 END\n WHERE id IN ($1, $3)"
         );
         let rows = values_rows("INSERT INTO t (a, b)", 2, 2);
         assert_eq!(

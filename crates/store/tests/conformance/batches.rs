@@ -79,6 +79,84 @@ async fn hold_batches_serve_requests_in_order_and_replace_earlier_holds() {
     }
 }
 
+/// A checkout refreshed before paying takes its holds again as they are: the
+/// rows stay (renewed with the new expiry, each with its own in one statement),
+/// no units move, and they expire at the new time, not the old one.
+#[tokio::test]
+async fn holds_taken_again_unchanged_are_kept_with_their_new_expiry() {
+    for (name, store, _dir) in stores().await {
+        let (m, v, _) = stocked(&store, 3, 2).await;
+        let (s1, s2) = (SessionId::new(), SessionId::new());
+        let item = |session, quantity, expires_at_ms| BatchItem {
+            merchant: m,
+            request: HoldRequest {
+                session,
+                variant: v,
+                quantity,
+            },
+            expires_at_ms,
+            new_session: false,
+        };
+        // s1's four units span both locations (two rows); s2 holds the last one.
+        let first = store
+            .apply_hold_batch(&[item(s1, 4, 1_000), item(s2, 1, 1_000)], 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            first.outcomes.iter().map(|o| o.held).collect::<Vec<_>>(),
+            [4, 1]
+        );
+        let again = store
+            .apply_hold_batch(&[item(s1, 4, 3_000), item(s2, 1, 2_000)], 20)
+            .await
+            .unwrap();
+        assert_eq!(
+            again.outcomes,
+            vec![
+                BatchOutcome {
+                    held: 4,
+                    available: 4
+                },
+                BatchOutcome {
+                    held: 1,
+                    available: 1
+                }
+            ],
+            "{name}"
+        );
+        assert_eq!(again.available_after, BTreeMap::from([(v, 0)]), "{name}");
+        for (_, _, on_hand, held, committed, hold_sum) in store.stock_audit(m).await.unwrap() {
+            assert_eq!(held, hold_sum, "{name}: held matches the hold rows");
+            assert!(held + committed <= on_hand);
+        }
+        assert_eq!(
+            store.release_stale_holds(1_001, 100).await.unwrap(),
+            0,
+            "{name}: the old expiry is gone"
+        );
+        assert_eq!(
+            store.release_stale_holds(2_001, 100).await.unwrap(),
+            1,
+            "{name}: s2's"
+        );
+        assert_eq!(
+            store.session_hold_totals(s1).await.unwrap()[&v],
+            4,
+            "{name}"
+        );
+        assert_eq!(
+            store.release_stale_holds(3_001, 100).await.unwrap(),
+            2,
+            "{name}: s1's two rows"
+        );
+        assert_eq!(
+            store.available_by_variant(&[v]).await.unwrap()[&v],
+            5,
+            "{name}"
+        );
+    }
+}
+
 /// A request naming a variant its merchant does not own holds nothing, sees no stock
 /// and leaves the owner's requests and holds alone, wherever it sits in the batch.
 #[tokio::test]
