@@ -11,7 +11,7 @@ use super::{LineRequest, SessionInput, apply, current_lines};
 use crate::CheckoutService;
 use crate::error::{CheckoutError, CheckoutResult};
 use crate::payment_journal::{GiveBack, attempt_key};
-use crate::shopper_tokens::{PaidCard, ShopperOptin, contact_key};
+use crate::shopper_tokens::{PaidCard, SavedCard, ShopperOptin, contact_key};
 use anycart_core::inventory::demand_by_variant;
 use anycart_core::order::{Order, OrderStatus, PaymentRecord};
 use anycart_core::session::{
@@ -248,26 +248,45 @@ impl CheckoutService {
         let token = saved
             .as_ref()
             .map_or_else(|| payment.token.clone(), |s| s.token.clone());
-        // A replay of a journaled attempt is not checked again: a shared token
-        // already charged may no longer look usable, and the replay charges nothing.
-        // It keeps the card use it was journaled with, so the replay is the same call.
-        let card_use = if self.store.get_payment_attempt(key).await?.is_none() {
-            let live = self.live_provider(session.merchant_id).await?;
-            self.check_credential(&live, session, &token).await?;
-            match saved {
-                Some(saved) => saved.card_use,
-                None => {
-                    let email = contact_key(session);
-                    self.card_use_for_new_card(&live, session, email.as_deref())
-                        .await
+        // The credential is checked as for a new attempt (the common case,
+        // without reading the journal first). A replay of a journaled attempt
+        // is not refused by that check: a shared token already charged may no
+        // longer look usable, and the replay charges nothing. Whatever card use
+        // is worked out here, a replay keeps the one it was journaled with
+        // (the journal's INSERT leaves an existing attempt as it is), so the
+        // replay is the same call.
+        let card_use = match self.card_use_of_credential(session, &token, saved).await {
+            Ok(card_use) => card_use,
+            Err(refused) => {
+                if self.store.get_payment_attempt(key).await?.is_none() {
+                    return Err(refused);
                 }
+                CardUse::OneOff
             }
-        } else {
-            CardUse::OneOff
         };
         let attempt = self.journal_attempt(session, &token, card_use).await?;
         let outcome = self.authorize_attempt(&attempt).await?;
         Ok((attempt, outcome))
+    }
+
+    /// Checks a credential for a new attempt, and how its card is to be used
+    /// (saved for a shopper who asked to be remembered, or once).
+    async fn card_use_of_credential(
+        &self,
+        session: &CheckoutSession,
+        token: &str,
+        saved: Option<SavedCard>,
+    ) -> CheckoutResult<CardUse> {
+        let live = self.live_provider(session.merchant_id).await?;
+        self.check_credential(&live, session, token).await?;
+        Ok(match saved {
+            Some(saved) => saved.card_use,
+            None => {
+                let email = contact_key(session);
+                self.card_use_for_new_card(&live, session, email.as_deref())
+                    .await
+            }
+        })
     }
 
     /// A declined card: the stock goes back and the shopper may try another card

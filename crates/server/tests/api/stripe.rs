@@ -531,3 +531,39 @@ async fn the_widget_of_a_stripe_merchant_loads_stripe_js_and_its_csp_lets_only_t
         assert!(!html.contains(&fake.secret_key), "no secret in the page");
     }
 }
+
+/// A shared payment token is checked only for a new attempt: once it paid
+/// (its answer lost on the way back) Stripe may deactivate it, and the
+/// agent's retry with the same token must still settle the journaled attempt,
+/// not be refused as an unusable token, and charge nothing more.
+#[tokio::test]
+async fn a_retry_with_a_shared_token_used_up_by_its_lost_payment_completes_it() {
+    for (app, fake) in stripe_apps().await {
+        let session = app.ready_session(&app.variant("TEE-TRAIL-S"), 1).await;
+        let id = session.body["id"].as_str().unwrap().to_string();
+        let token = fake.create_granted_token(total(&session.body, "total"), "usd", now_s() + 3600);
+        fake.fail_next(Fault::LoseAnswer {
+            path_prefix: "/v1/payment_intents".into(),
+        });
+        let lost = app.pay_stripe(&id, &token).await;
+        assert_eq!(
+            lost.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            lost.body
+        );
+        fake.deactivate_granted_token(&token);
+        let retried = app.pay_stripe(&id, &token).await;
+        assert_eq!(retried.body["status"], "completed", "{}", retried.body);
+        let mine: Vec<_> = fake
+            .payment_intents()
+            .into_iter()
+            .filter(|pi| pi.metadata.get("anycart_session_id") == Some(&id))
+            .collect();
+        assert_eq!(mine.len(), 1, "one PaymentIntent for the attempt");
+        assert_eq!(
+            mine[0].metadata["anycart_order_id"],
+            retried.body["order"]["id"].as_str().unwrap()
+        );
+    }
+}
