@@ -19,6 +19,7 @@ use anycart_core::{MerchantId, SessionId, VariantId};
 use anycart_store::{BatchItem, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -63,12 +64,17 @@ struct Job {
     reply: oneshot::Sender<Result<BatchOutcome, EngineError>>,
 }
 
+/// Where a queued request's outcome arrives.
+type Answer = oneshot::Receiver<Result<BatchOutcome, EngineError>>;
+
 /// Handle to the running engine. Cheap to clone; dropping every handle stops the shards.
 #[derive(Clone, Debug)]
 pub struct InventoryEngine {
     shards: Arc<Vec<mpsc::Sender<Job>>>,
     tasks: Arc<Vec<tokio::task::JoinHandle<()>>>,
     changes: broadcast::Sender<AvailabilityChange>,
+    /// Batches committed by every shard (see [`InventoryEngine::batches_committed`]).
+    batches: Arc<AtomicU64>,
 }
 
 impl InventoryEngine {
@@ -81,6 +87,7 @@ impl InventoryEngine {
         let (changes, _) = broadcast::channel(AVAILABILITY_BUFFER_MAX);
         let mut senders = Vec::with_capacity(shards);
         let mut tasks = Vec::with_capacity(shards);
+        let batches = Arc::new(AtomicU64::new(0));
         for shard in 0..shards {
             let (tx, rx) = mpsc::channel(SHARD_QUEUE_MAX);
             senders.push(tx);
@@ -90,6 +97,7 @@ impl InventoryEngine {
                 store: store.clone(),
                 clock: clock.clone(),
                 changes: changes.clone(),
+                batches: batches.clone(),
             };
             tasks.push(tokio::spawn(task.run(rx)));
         }
@@ -97,6 +105,7 @@ impl InventoryEngine {
             shards: Arc::new(senders),
             tasks: Arc::new(tasks),
             changes,
+            batches,
         }
     }
 
@@ -134,6 +143,12 @@ impl InventoryEngine {
 
     /// Queues one item on its variant's shard; answers after its batch commits.
     async fn submit(&self, item: BatchItem) -> Result<BatchOutcome, EngineError> {
+        let answer = self.enqueue(item).await?;
+        answer.await.map_err(|_| EngineError::Unavailable)?
+    }
+
+    /// Queues `item` on its shard; its outcome arrives on the receiver.
+    async fn enqueue(&self, item: BatchItem) -> Result<Answer, EngineError> {
         let (reply, answer) = oneshot::channel();
         let variant = item.request.variant;
         let job = Job { item, reply };
@@ -141,7 +156,7 @@ impl InventoryEngine {
             .send(job)
             .await
             .map_err(|_| EngineError::Unavailable)?;
-        answer.await.map_err(|_| EngineError::Unavailable)?
+        Ok(answer)
     }
 
     /// Makes a session hold exactly `demand` (units per variant): variants it held
@@ -157,45 +172,51 @@ impl InventoryEngine {
         expires_at_ms: i64,
         new_session: bool,
     ) -> Result<BTreeMap<VariantId, BatchOutcome>, EngineError> {
-        let mut out = BTreeMap::new();
-        for variant in previously.iter().filter(|v| !demand.contains_key(v)) {
-            self.hold(
+        // Every variant's request is queued before any answer is awaited, so
+        // a basket's lines share one batch (one commit) instead of waiting for
+        // one batch each, one after the other.
+        let releases = previously
+            .iter()
+            .filter(|v| !demand.contains_key(v))
+            .map(|v| (*v, 0, false));
+        let takes = demand.iter().map(|(v, q)| (*v, *q, new_session));
+        let mut answers = Vec::new();
+        for (variant, quantity, new_session) in releases.chain(takes) {
+            let item = BatchItem {
                 merchant,
-                HoldRequest {
+                request: HoldRequest {
                     session,
-                    variant: *variant,
-                    quantity: 0,
+                    variant,
+                    quantity,
                 },
                 expires_at_ms,
-            )
-            .await?;
+                new_session,
+            };
+            answers.push((variant, self.enqueue(item).await?));
         }
-        for (variant, quantity) in demand {
-            let outcome = self
-                .submit(BatchItem {
-                    merchant,
-                    request: HoldRequest {
-                        session,
-                        variant: *variant,
-                        quantity: *quantity,
-                    },
-                    expires_at_ms,
-                    new_session,
-                })
-                .await?;
-            out.insert(*variant, outcome);
+        let mut out = BTreeMap::new();
+        for (variant, answer) in answers {
+            let outcome = answer.await.map_err(|_| EngineError::Unavailable)??;
+            if demand.contains_key(&variant) {
+                out.insert(variant, outcome);
+            }
         }
         Ok(out)
     }
+
+    /// Hold batches committed so far (all shards).
+    pub fn batches_committed(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
 }
 
-/// One shard's task: what it writes with and whom it tells.
 struct Shard {
     index: usize,
     batch_max: usize,
     store: Store,
     clock: Arc<dyn crate::clock::Clock>,
     changes: broadcast::Sender<AvailabilityChange>,
+    batches: Arc<AtomicU64>,
 }
 
 impl Shard {
@@ -231,6 +252,7 @@ impl Shard {
         metrics::histogram!("anycart_hold_batch_size")
             .record(u32::try_from(items.len()).map_or(f64::MAX, f64::from));
         metrics::histogram!("anycart_hold_batch_seconds").record(started.elapsed().as_secs_f64());
+        self.batches.fetch_add(1, Ordering::Relaxed);
         match result {
             Ok(batch) => {
                 debug_assert_eq!(batch.outcomes.len(), jobs.len());

@@ -340,3 +340,56 @@ async fn check(
         }
     }
 }
+
+/// A basket's lines are queued together, so on SQLite (one shard) they are
+/// held in one batch (one commit), not one batch per line one after the
+/// other; a changed basket releases and takes in one batch too. On PostgreSQL
+/// the lines' shards commit side by side; the outcomes are the same.
+#[tokio::test]
+async fn a_baskets_lines_are_held_in_one_batch() {
+    for (name, store, _dir) in stores().await {
+        let mut rng = StdRng::seed_from_u64(7);
+        let (merchant, variants, _) = seed_stock(&store, &mut rng).await;
+        let free = store.available_by_variant(&variants).await.unwrap();
+        let engine = InventoryEngine::start(store.clone(), Arc::new(ManualClock::new()));
+        let session = SessionId::new();
+        let basket: BTreeMap<VariantId, i64> = variants.iter().map(|v| (*v, 1)).collect();
+        let held = engine
+            .replace_session_holds(merchant, session, &basket, &[], TTL_MS, true)
+            .await
+            .unwrap();
+        for v in &variants {
+            let free = free.get(v).copied().unwrap_or(0);
+            assert_eq!(held[v].held, free.min(1), "{name}: all or nothing per line");
+        }
+        if name == "sqlite" {
+            assert_eq!(
+                engine.batches_committed(),
+                1,
+                "{name}: one batch for three lines"
+            );
+        }
+        // Drop the first line, keep the others: one more batch on SQLite.
+        let smaller: BTreeMap<VariantId, i64> = variants[1..].iter().map(|v| (*v, 1)).collect();
+        let again = engine
+            .replace_session_holds(merchant, session, &smaller, &variants, TTL_MS, false)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 2, "{name}: outcomes of the lines kept only");
+        if name == "sqlite" {
+            assert_eq!(engine.batches_committed(), 2, "{name}");
+        }
+        let totals = store.session_hold_totals(session).await.unwrap();
+        assert!(
+            !totals.contains_key(&variants[0]),
+            "{name}: the dropped line is released"
+        );
+        for v in &variants[1..] {
+            assert_eq!(
+                totals.get(v).copied().unwrap_or(0),
+                free.get(v).copied().unwrap_or(0).min(1),
+                "{name}"
+            );
+        }
+    }
+}
