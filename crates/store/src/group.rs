@@ -211,7 +211,11 @@ async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
         // needs a transaction opens its own. Its answer is its own result,
         // commit included.
         let job = jobs.into_iter().next().expect("one job");
-        let (_end, deliver) = run_job(job, &mut conn).await;
+        let (end, deliver) = run_job(job, &mut conn).await;
+        if end == JobEnd::Broken {
+            // Its transaction may have ended under the driver (see below).
+            conn.close_on_drop();
+        }
         return deliver(Ok(()));
     }
     let mut group = match sqlx::Connection::begin(&mut *conn).await {
@@ -227,12 +231,16 @@ async fn commit_group(pool: &AnyPool, jobs: Vec<Job>) {
         let (end, deliver) = run_job(job, &mut group).await;
         deliveries.push(deliver);
         if end == JobEnd::Broken {
-            let why = "an earlier write of its group failed; nothing of the group was kept";
+            let why = "a write of its group failed in a way that may have ended the \
+                       transaction; nothing of the group was kept";
             tracing::error!(
                 "group commit: a write may have ended the transaction; group rolled back"
             );
-            // The transaction may be gone already; then there is nothing to roll back.
+            // The transaction may be gone already; then there is nothing to roll
+            // back, and the driver's idea of it may be wrong: the connection is
+            // closed, and the next group gets a fresh one.
             let _ = group.rollback().await;
+            conn.close_on_drop();
             for d in deliveries {
                 d(Err(why.to_string()));
             }
