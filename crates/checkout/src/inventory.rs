@@ -16,7 +16,7 @@
 
 use anycart_core::inventory::{BatchOutcome, HOLD_BATCH_SIZE_MAX, HoldRequest};
 use anycart_core::{MerchantId, SessionId, VariantId};
-use anycart_store::{BatchItem, Store};
+use anycart_store::{BatchItem, BatchResult, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,7 +73,8 @@ pub struct InventoryEngine {
     shards: Arc<Vec<mpsc::Sender<Job>>>,
     tasks: Arc<Vec<tokio::task::JoinHandle<()>>>,
     changes: broadcast::Sender<AvailabilityChange>,
-    /// Batches committed by every shard (see [`InventoryEngine::batches_committed`]).
+    /// Batches committed by every shard, retries included (see
+    /// [`InventoryEngine::batches_committed`]).
     batches: Arc<AtomicU64>,
 }
 
@@ -210,6 +211,7 @@ impl InventoryEngine {
     }
 }
 
+/// One shard's task: what it writes with and whom it tells.
 struct Shard {
     index: usize,
     batch_max: usize,
@@ -245,14 +247,10 @@ impl Shard {
     async fn commit(&self, jobs: Vec<Job>) {
         let items: Vec<BatchItem> = jobs.iter().map(|j| j.item).collect();
         let started = Instant::now();
-        let result = self
-            .store
-            .apply_hold_batch(&items, self.clock.now_ms())
-            .await;
+        let result = self.apply(&items).await;
         metrics::histogram!("anycart_hold_batch_size")
             .record(u32::try_from(items.len()).map_or(f64::MAX, f64::from));
         metrics::histogram!("anycart_hold_batch_seconds").record(started.elapsed().as_secs_f64());
-        self.batches.fetch_add(1, Ordering::Relaxed);
         match result {
             Ok(batch) => {
                 debug_assert_eq!(batch.outcomes.len(), jobs.len());
@@ -293,11 +291,22 @@ impl Shard {
         }
     }
 
+    /// Applies one batch; counts it when it committed.
+    async fn apply(&self, items: &[BatchItem]) -> anycart_store::StoreResult<BatchResult> {
+        let result = self
+            .store
+            .apply_hold_batch(items, self.clock.now_ms())
+            .await;
+        if result.is_ok() {
+            self.batches.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
     async fn retry_singly(&self, jobs: Vec<Job>) {
         for job in jobs {
             let single =
-                self.store
-                    .apply_hold_batch(&[job.item], self.clock.now_ms())
+                self.apply(&[job.item])
                     .await
                     .map_err(|e| EngineError::Store(e.to_string()))
                     .and_then(|b| {

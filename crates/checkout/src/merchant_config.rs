@@ -80,6 +80,18 @@ fn take_request_generation(merchant: MerchantId) -> Option<i64> {
         .flatten()
 }
 
+/// The part of a configuration in `cell`, reading it with `read` on first use
+/// (`read` is a future: nothing is read when the part is known already).
+async fn read_once<T>(
+    cell: &OnceCell<Arc<T>>,
+    read: impl std::future::Future<Output = Result<T, anycart_store::StoreError>>,
+) -> CheckoutResult<Arc<T>> {
+    let part = cell
+        .get_or_try_init(|| async { read.await.map(Arc::new) })
+        .await?;
+    Ok(Arc::clone(part))
+}
+
 /// One merchant's configuration as of one generation. Each part is read on
 /// first use, so a request pays only for what it needs.
 #[derive(Debug, Default)]
@@ -101,11 +113,7 @@ impl MerchantConfig {
         store: &Store,
         merchant: MerchantId,
     ) -> CheckoutResult<Arc<Vec<ShippingZone>>> {
-        let zones = self
-            .zones
-            .get_or_try_init(|| async { store.list_shipping_zones(merchant).await.map(Arc::new) })
-            .await?;
-        Ok(Arc::clone(zones))
+        read_once(&self.zones, store.list_shipping_zones(merchant)).await
     }
 
     /// The merchant's tax rates.
@@ -114,11 +122,7 @@ impl MerchantConfig {
         store: &Store,
         merchant: MerchantId,
     ) -> CheckoutResult<Arc<Vec<TaxRate>>> {
-        let rates = self
-            .tax_rates
-            .get_or_try_init(|| async { store.list_tax_rates(merchant).await.map(Arc::new) })
-            .await?;
-        Ok(Arc::clone(rates))
+        read_once(&self.tax_rates, store.list_tax_rates(merchant)).await
     }
 
     /// The merchant's discount codes (with their redemption counts as of this
@@ -128,11 +132,7 @@ impl MerchantConfig {
         store: &Store,
         merchant: MerchantId,
     ) -> CheckoutResult<Arc<Vec<Discount>>> {
-        let discounts = self
-            .discounts
-            .get_or_try_init(|| async { store.list_discounts(merchant).await.map(Arc::new) })
-            .await?;
-        Ok(Arc::clone(discounts))
+        read_once(&self.discounts, store.list_discounts(merchant)).await
     }
 
     /// The variants that have a waiting room.
@@ -141,14 +141,10 @@ impl MerchantConfig {
         store: &Store,
         merchant: MerchantId,
     ) -> CheckoutResult<Arc<HashSet<VariantId>>> {
-        let rooms = self
-            .rooms
-            .get_or_try_init(|| async {
-                let rooms = store.waiting_rooms(merchant).await?;
-                Ok::<_, anycart_store::StoreError>(Arc::new(rooms.into_iter().collect()))
-            })
-            .await?;
-        Ok(Arc::clone(rooms))
+        read_once(&self.rooms, async {
+            Ok(store.waiting_rooms(merchant).await?.into_iter().collect())
+        })
+        .await
     }
 
     /// The variants among `ids` that exist (with whether their product is

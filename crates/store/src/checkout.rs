@@ -98,11 +98,7 @@ impl Store {
     ) -> StoreResult<T> {
         match (written, expected) {
             (Err(e), Some(expected)) if !matches!(e, StoreError::VersionConflict) => {
-                let current = sqlx::query_scalar::<_, i64>(SELECT_SESSION_VERSION)
-                    .bind(session.to_string())
-                    .bind(merchant.to_string())
-                    .fetch_optional(&self.read)
-                    .await?;
+                let current = session_version(&self.read, merchant, session).await?;
                 if current.is_some_and(|v| v != expected) {
                     Err(StoreError::VersionConflict)
                 } else {
@@ -408,12 +404,22 @@ async fn current_version(
     merchant: MerchantId,
     id: SessionId,
 ) -> StoreResult<i64> {
-    sqlx::query_scalar(SELECT_SESSION_VERSION)
-        .bind(id.to_string())
-        .bind(merchant.to_string())
-        .fetch_optional(&mut *conn)
+    session_version(conn, merchant, id)
         .await?
         .ok_or(StoreError::NotFound)
+}
+
+/// The session's version, if it belongs to `merchant` (on a connection or a pool).
+async fn session_version<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    merchant: MerchantId,
+    id: SessionId,
+) -> StoreResult<Option<i64>> {
+    Ok(sqlx::query_scalar(SELECT_SESSION_VERSION)
+        .bind(id.to_string())
+        .bind(merchant.to_string())
+        .fetch_optional(executor)
+        .await?)
 }
 
 const INSERT_SESSION: &str = r"
