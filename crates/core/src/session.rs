@@ -436,6 +436,19 @@ impl CheckoutSession {
         self.contact_email().is_none()
     }
 
+    /// True when the last write was a declined payment. A decline gives the
+    /// session's held stock back (the shopper may try another card), and its
+    /// message stays until the next rebuild takes the holds again and clears it.
+    pub fn holds_released_by_decline(&self) -> bool {
+        matches!(
+            &self.payment_message,
+            Some(Message {
+                kind: MessageKind::Error(ErrorCode::PaymentDeclined),
+                ..
+            })
+        )
+    }
+
     /// Applies an event through [`next`].
     pub fn apply(&mut self, event: Event) -> Result<(), TransitionError> {
         self.status = next(self.status, event)?;

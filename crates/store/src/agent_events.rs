@@ -9,6 +9,7 @@
 //! which order and which event: the webhook's body is the order as it is when
 //! delivered (ACP: "the full Order object, not incremental deltas").
 
+use crate::script::Statement;
 use crate::{Store, StoreError, StoreResult, parse_id};
 use anycart_core::order::{Order, OrderStatus};
 use anycart_core::{AgentPlatformId, MerchantId, OrderId};
@@ -88,8 +89,22 @@ pub(crate) async fn enqueue_order_webhook(
     event: AgentOrderEvent,
     now_ms: i64,
 ) -> StoreResult<()> {
+    if let Some(insert) = order_webhook(conn, order, event, now_ms).await? {
+        insert.run(conn).await?;
+    }
+    Ok(())
+}
+
+/// The INSERT of the order webhook [`enqueue_order_webhook`] writes, if the
+/// order came through an agent platform that takes them (read here).
+pub(crate) async fn order_webhook(
+    conn: &mut AnyConnection,
+    order: &Order,
+    event: AgentOrderEvent,
+    now_ms: i64,
+) -> StoreResult<Option<Statement>> {
     let Some(agent) = order_agent(order) else {
-        return Ok(());
+        return Ok(None);
     };
     let platform: Option<String> = sqlx::query_scalar(SELECT_WEBHOOK_PLATFORM)
         .bind(agent.to_string())
@@ -97,7 +112,7 @@ pub(crate) async fn enqueue_order_webhook(
         .fetch_optional(&mut *conn)
         .await?;
     let Some(platform) = platform else {
-        return Ok(());
+        return Ok(None);
     };
     let notice = AgentWebhookNotice {
         platform_id: parse_id(&platform)?,
@@ -109,18 +124,17 @@ pub(crate) async fn enqueue_order_webhook(
         AgentOrderEvent::OrderCreate => create_reference(order.id, &platform),
         AgentOrderEvent::OrderUpdate => format!("{}:{platform}:order_update:{id}", order.id),
     };
-    sqlx::query(INSERT_AGENT_WEBHOOK)
-        .bind(id)
-        .bind(order.merchant_id.to_string())
-        .bind(OUTBOX_KIND_AGENT_WEBHOOK)
-        .bind(serde_json::to_string(&notice)?)
-        .bind(reference)
-        .bind(now_ms)
-        .bind(now_ms)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    Ok(Some(
+        Statement::new(INSERT_AGENT_WEBHOOK)
+            .bind(id)
+            .bind(order.merchant_id.to_string())
+            .bind(OUTBOX_KIND_AGENT_WEBHOOK)
+            .bind(serde_json::to_string(&notice)?)
+            .bind(reference)
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(now_ms),
+    ))
 }
 
 /// Writes an `order_update` webhook for order `order` (which changed in the

@@ -6,6 +6,7 @@ mod holds;
 
 use crate::inventory;
 pub use crate::inventory::HoldOutcome;
+use crate::script::{Outcome, Script, Statement};
 use crate::{Backend, Store, StoreError, StoreResult};
 use anycart_core::order::Order;
 use anycart_core::session::{CheckoutSession, CheckoutStatus};
@@ -151,9 +152,10 @@ impl Store {
             access_token: access_token.to_string(),
             redeemed: redeemed.to_vec(),
         };
+        let backend = self.backend;
         let written = self
             .write_tx(move |conn| {
-                Box::pin(async move { complete_checkout_tx(conn, completion).await })
+                Box::pin(async move { complete_checkout_tx(conn, backend, completion).await })
             })
             .await;
         self.conflict_if_stale(
@@ -277,8 +279,18 @@ struct Completion {
 }
 
 /// The body of [`Store::complete_checkout`], on the connection the write runs on.
+///
+/// Its statements go in three scripts (on SQLite three hand-offs to the
+/// connection's thread instead of one per statement, see [`crate::script`]):
+/// the session's holds are taken out first (their units decide the stock
+/// updates); then the stock, the discount codes, the payment journal and the
+/// order number; then the order and everything written with it. Each script's
+/// outcomes are checked before the next is sent, in the order the statements
+/// ran, so the first rule broken is the error reported; any error rolls the
+/// whole transaction back.
 async fn complete_checkout_tx(
     conn: &mut AnyConnection,
+    backend: Backend,
     completion: Completion,
 ) -> StoreResult<CompletedCheckout> {
     let Completion {
@@ -289,70 +301,101 @@ async fn complete_checkout_tx(
         access_token,
         redeemed,
     } = completion;
+    let merchant = session.merchant_id;
     // The session's compare-and-swap below is the version check: a stale
     // completion fails there and everything before it rolls back (see
     // `Store::conflict_if_stale` for how its error is reported).
     let mut tx = sqlx::Connection::begin(conn).await?;
     buyers::check_buyer_limits(&mut tx, &order).await?;
-    let committed = inventory::commit_session_holds(&mut tx, session.id).await?;
-    if committed != demand {
+    let holds = inventory::take_session_holds(&mut tx, session.id).await?;
+
+    let attempt = crate::payments::AttemptKey {
+        merchant,
+        session: session.id,
+        attempt: session.payment_attempt,
+    };
+    let mut script = Script::new(backend);
+    for hold in &holds {
+        script.push(inventory::commit_held_stock(hold));
+    }
+    for id in &redeemed {
+        script.push(count_redemption(merchant, *id));
+    }
+    let settle = script.push(crate::payments::settle_ordered(
+        &attempt,
+        &order.payment,
+        order.created_at_ms,
+    ));
+    let number = script.push(Statement::new(NEXT_ORDER_NUMBER).bind(merchant.to_string()));
+    let done = script.run(&mut tx).await?;
+    let (stock, codes) = done[..settle].split_at(holds.len());
+    if inventory::committed_units(&holds, stock)? != demand {
         return Err(StoreError::Constraint(
             "session holds do not cover the order".into(),
         ));
     }
-    count_redemptions(&mut tx, session.merchant_id, &redeemed).await?;
-    let attempt = crate::payments::AttemptKey {
-        merchant: session.merchant_id,
-        session: session.id,
-        attempt: session.payment_attempt,
-    };
-    crate::payments::settle_ordered(&mut tx, &attempt, &order.payment, order.created_at_ms).await?;
-    order.number = next_order_number(&mut tx, session.merchant_id).await?;
-    insert_order(&mut tx, &order, &access_token).await?;
-    crate::refunds::insert_order_payment(&mut tx, &crate::refunds::OrderPayment::of_order(&order))
-        .await?;
-    // The platform push is written with the order so neither exists without the other.
-    crate::outbox::enqueue_order(&mut tx, &order).await?;
-    // So is the order webhook of the agent platform it came through, if any.
-    crate::agent_events::enqueue_order_webhook(
+    for (id, counted) in redeemed.iter().zip(codes) {
+        if counted.rows_affected == 0 {
+            return Err(StoreError::DiscountUsedUp(id.to_string()));
+        }
+    }
+    crate::payments::check_settled_ordered(&mut tx, &attempt, &done[settle]).await?;
+    order.number = single_value(&done[number])?;
+
+    // The agent platform's order webhook, if the order came through one that
+    // takes them (read now, written with the order).
+    let webhook = crate::agent_events::order_webhook(
         &mut tx,
         &order,
         crate::AgentOrderEvent::OrderCreate,
         order.created_at_ms,
     )
     .await?;
-    update_session(&mut tx, &session, expected_version).await?;
-    let optin = crate::shoppers::take_optin(&mut tx, session.merchant_id, session.id).await?;
+    let mut script = Script::new(backend);
+    script.push(insert_order(&order, &access_token)?);
+    script.push(crate::refunds::order_payment_insert(
+        &crate::refunds::OrderPayment::of_order(&order),
+    ));
+    // The platform push is written with the order so neither exists without the other.
+    script.push(crate::outbox::order_created(&order)?);
+    if let Some(webhook) = webhook {
+        script.push(webhook);
+    }
+    let swapped = script.push(update_session_statement(&session, expected_version)?);
+    let optin = script.push(crate::shoppers::take_optin_statement(merchant, session.id));
+    let done = script.run(&mut tx).await?;
+    if done[swapped].rows_affected != 1 {
+        return Err(StoreError::VersionConflict);
+    }
+    let optin = crate::shoppers::optin_taken(&done[optin])?;
     tx.commit().await?;
     Ok(CompletedCheckout { order, optin })
 }
 
+/// The one value of the one row a statement returned.
+fn single_value(done: &Outcome) -> StoreResult<i64> {
+    use sqlx::Row;
+    let row = done
+        .rows
+        .first()
+        .ok_or_else(|| StoreError::Corrupt("a statement returned no row".into()))?;
+    Ok(row.try_get(0)?)
+}
+
 /// Counts one use, only while the code has one left: concurrent orders cannot
-/// take a code past its limit, whatever count they were priced with.
+/// take a code past its limit, whatever count they were priced with. A code
+/// used up updates nothing, which refuses the order
+/// ([`StoreError::DiscountUsedUp`]).
 const COUNT_DISCOUNT_REDEMPTION: &str = r"
 UPDATE discounts
    SET times_redeemed = times_redeemed + 1
  WHERE id = $1 AND merchant_id = $2
    AND (max_redemptions IS NULL OR times_redeemed < max_redemptions)";
 
-/// Counts a redemption of each code, or fails with
-/// [`StoreError::DiscountUsedUp`] (the caller's transaction then rolls back).
-async fn count_redemptions(
-    conn: &mut AnyConnection,
-    merchant: MerchantId,
-    redeemed: &[DiscountId],
-) -> StoreResult<()> {
-    for id in redeemed {
-        let counted = sqlx::query(COUNT_DISCOUNT_REDEMPTION)
-            .bind(id.to_string())
-            .bind(merchant.to_string())
-            .execute(&mut *conn)
-            .await?;
-        if counted.rows_affected() == 0 {
-            return Err(StoreError::DiscountUsedUp(id.to_string()));
-        }
-    }
-    Ok(())
+fn count_redemption(merchant: MerchantId, id: DiscountId) -> Statement {
+    Statement::new(COUNT_DISCOUNT_REDEMPTION)
+        .bind(id.to_string())
+        .bind(merchant.to_string())
 }
 
 /// The update locks the merchant row until commit: numbers are unique and increasing.
@@ -362,36 +405,22 @@ UPDATE merchants
  WHERE id = $1
 RETURNING order_seq";
 
-async fn next_order_number(conn: &mut AnyConnection, merchant: MerchantId) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar(NEXT_ORDER_NUMBER)
-        .bind(merchant.to_string())
-        .fetch_one(&mut *conn)
-        .await?)
-}
-
 const INSERT_ORDER: &str = r"
 INSERT INTO orders (id, merchant_id, session_id, number, access_token, total_minor, doc,
                     created_at_ms, buyer_key)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-async fn insert_order(
-    conn: &mut AnyConnection,
-    order: &Order,
-    access_token: &str,
-) -> StoreResult<()> {
-    sqlx::query(INSERT_ORDER)
+fn insert_order(order: &Order, access_token: &str) -> StoreResult<Statement> {
+    Ok(Statement::new(INSERT_ORDER)
         .bind(order.id.to_string())
         .bind(order.merchant_id.to_string())
         .bind(order.session_id.to_string())
         .bind(order.number)
-        .bind(access_token.to_string())
+        .bind(access_token)
         .bind(order.totals.total_minor)
         .bind(serde_json::to_string(order)?)
         .bind(order.created_at_ms)
-        .bind(order.email.as_ref().map(|e| e.buyer_key()))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+        .bind(order.email.as_ref().map(|e| e.buyer_key())))
 }
 
 const SELECT_SESSION_VERSION: &str = r"
@@ -458,7 +487,17 @@ async fn update_session(
     s: &CheckoutSession,
     expected: i64,
 ) -> StoreResult<i64> {
-    let done = sqlx::query(UPDATE_SESSION_AT_VERSION)
+    let done = update_session_statement(s, expected)?.run(conn).await?;
+    if done.rows_affected != 1 {
+        return Err(StoreError::VersionConflict);
+    }
+    Ok(expected + 1)
+}
+
+/// The compare-and-swap of `s` from version `expected`: it updates one row, or
+/// none when someone else wrote the session first.
+fn update_session_statement(s: &CheckoutSession, expected: i64) -> StoreResult<Statement> {
+    Ok(Statement::new(UPDATE_SESSION_AT_VERSION)
         .bind(s.status.as_str())
         .bind(s.expires_at_ms)
         .bind(serde_json::to_string(s)?)
@@ -466,11 +505,5 @@ async fn update_session(
         .bind(s.buyer_key())
         .bind(s.id.to_string())
         .bind(s.merchant_id.to_string())
-        .bind(expected)
-        .execute(&mut *conn)
-        .await?;
-    if done.rows_affected() != 1 {
-        return Err(StoreError::VersionConflict);
-    }
-    Ok(expected + 1)
+        .bind(expected))
 }

@@ -7,6 +7,7 @@
 //! location id) so concurrent checkouts queue instead of deadlocking; SQLite has a
 //! single writer.
 
+use crate::script::{Outcome, Script, Statement};
 use crate::sql::{FOR_UPDATE, with_row_lock};
 use crate::{Backend, StoreError, StoreResult, parse_id};
 use anycart_core::inventory::{Allocation, plan_allocation};
@@ -60,7 +61,7 @@ impl TryFrom<HoldRow> for Hold {
 /// each took one plus one per hold. The DELETE locks the rows it removes
 /// (PostgreSQL) as the SELECT … FOR UPDATE it replaces did; the order the
 /// stock rows are then updated in is set here, not by the database.
-async fn take_session_holds(
+pub(crate) async fn take_session_holds(
     conn: &mut AnyConnection,
     session: SessionId,
 ) -> StoreResult<Vec<Hold>> {
@@ -139,23 +140,27 @@ UPDATE stock_levels
    SET held = held - $1, on_hand = on_hand - $2
  WHERE variant_id = $3 AND location_id = $4 AND held >= $5";
 
-/// Turns a session's holds into a sale: the units leave `held` and `on_hand`
-/// together (anycart's native catalogue is its own system of record).
-pub(crate) async fn commit_session_holds(
-    conn: &mut AnyConnection,
-    session: SessionId,
+/// Sold units of one hold leave `held` and `on_hand` together.
+pub(crate) fn commit_held_stock(hold: &Hold) -> Statement {
+    Statement::new(COMMIT_HELD_STOCK)
+        .bind(hold.quantity)
+        .bind(hold.quantity)
+        .bind(hold.variant_id.to_string())
+        .bind(hold.location_id.to_string())
+        .bind(hold.quantity)
+}
+
+/// The units sold per variant, from each hold's [`commit_held_stock`] outcome
+/// (in the same order): a hold whose units were not held in its stock row
+/// refuses the sale.
+pub(crate) fn committed_units(
+    holds: &[Hold],
+    outcomes: &[Outcome],
 ) -> StoreResult<BTreeMap<VariantId, i64>> {
+    debug_assert_eq!(holds.len(), outcomes.len());
     let mut committed = BTreeMap::new();
-    for hold in take_session_holds(conn, session).await? {
-        let done = sqlx::query(COMMIT_HELD_STOCK)
-            .bind(hold.quantity)
-            .bind(hold.quantity)
-            .bind(hold.variant_id.to_string())
-            .bind(hold.location_id.to_string())
-            .bind(hold.quantity)
-            .execute(&mut *conn)
-            .await?;
-        if done.rows_affected() != 1 {
+    for (hold, done) in holds.iter().zip(outcomes) {
+        if done.rows_affected != 1 {
             return Err(StoreError::Constraint(format!(
                 "hold {} exceeds held stock",
                 hold.id
@@ -164,6 +169,22 @@ pub(crate) async fn commit_session_holds(
         *committed.entry(hold.variant_id).or_insert(0) += hold.quantity;
     }
     Ok(committed)
+}
+
+/// Turns a session's holds into a sale: the units leave `held` and `on_hand`
+/// together (anycart's native catalogue is its own system of record).
+pub(crate) async fn commit_session_holds(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    session: SessionId,
+) -> StoreResult<BTreeMap<VariantId, i64>> {
+    let holds = take_session_holds(conn, session).await?;
+    let mut script = Script::new(backend);
+    for hold in &holds {
+        script.push(commit_held_stock(hold));
+    }
+    let outcomes = script.run(conn).await?;
+    committed_units(&holds, &outcomes)
 }
 
 /// Whose new holds are taken and how long they live.

@@ -37,6 +37,7 @@ mod platform_guests;
 mod reconcile;
 mod refunds;
 mod retention;
+mod script;
 mod sealing;
 mod shopify_app;
 mod shoppers;

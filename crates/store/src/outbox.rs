@@ -8,6 +8,7 @@
 //! conditional UPDATE that only one node can win, and a node that dies mid-delivery
 //! simply lets its lease run out.
 
+use crate::script::Statement;
 use crate::{Store, StoreError, StoreResult, page_limit, parse_id};
 use anycart_core::order::Order;
 use anycart_core::{MerchantId, OrderId, RefundId};
@@ -125,11 +126,12 @@ INSERT INTO outbox (id, merchant_id, kind, payload, external_reference, state, a
                     next_attempt_at_ms, created_at_ms, updated_at_ms)
 VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8)";
 
-/// Inserts the `order.created` item for `order` inside the caller's transaction
-/// (called by `complete_checkout`, so an order never exists without its outbox row).
-pub(crate) async fn enqueue_order(conn: &mut AnyConnection, order: &Order) -> StoreResult<()> {
+/// The INSERT of the `order.created` item for `order`, run in the order's own
+/// transaction (by `complete_checkout`, so an order never exists without its
+/// outbox row).
+pub(crate) fn order_created(order: &Order) -> StoreResult<Statement> {
     let id = format!("obx_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(INSERT_OUTBOX_ITEM)
+    Ok(Statement::new(INSERT_OUTBOX_ITEM)
         .bind(id)
         .bind(order.merchant_id.to_string())
         .bind(OUTBOX_KIND_ORDER_CREATED)
@@ -137,10 +139,7 @@ pub(crate) async fn enqueue_order(conn: &mut AnyConnection, order: &Order) -> St
         .bind(order.id.to_string())
         .bind(order.created_at_ms)
         .bind(order.created_at_ms)
-        .bind(order.created_at_ms)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+        .bind(order.created_at_ms))
 }
 
 /// An `outbox` row as every outbox read returns it.

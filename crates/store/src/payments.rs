@@ -6,6 +6,7 @@
 //! moves are conditional on an unsettled state, so exactly one wins: a slow request
 //! and the recovery worker can never both keep and void one payment.
 
+use crate::script::{Outcome, Statement};
 use crate::{Store, StoreError, StoreResult, parse_id};
 use anycart_core::{MerchantId, OrderId, SessionId};
 use secrecy::{ExposeSecret, SecretString};
@@ -436,20 +437,31 @@ fn bind_key_as<'q, O>(
 /// `started`, which recovery replays with the same idempotency key (the
 /// provider answers what it answered the first time). An attempt that was
 /// settled meanwhile (a recovery voided it) refuses the order; a session paid
-/// without a journaled attempt (tests of the store alone) passes.
-pub(crate) async fn settle_ordered(
-    tx: &mut AnyConnection,
+/// without a journaled attempt (tests of the store alone) passes: see
+/// [`check_settled_ordered`], which reads the statement's outcome.
+pub(crate) fn settle_ordered(
     key: &AttemptKey,
     paid: &anycart_core::order::PaymentRecord,
     now_ms: i64,
-) -> StoreResult<()> {
-    let done = bind_key(sqlx::query(SETTLE_ORDERED), key)
+) -> Statement {
+    Statement::new(SETTLE_ORDERED)
+        .bind(key.merchant.to_string())
+        .bind(key.session.to_string())
+        .bind(i64::from(key.attempt))
         .bind(now_ms)
         .bind(paid.provider_reference.clone())
         .bind(i64::from(paid.captured))
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 1 {
+}
+
+/// Checks what [`settle_ordered`] did: the attempt moved to `ordered`, or it was
+/// never journaled (nothing to move); settled otherwise (given back, or
+/// ordered by the recovery worker), which refuses the order.
+pub(crate) async fn check_settled_ordered(
+    tx: &mut AnyConnection,
+    key: &AttemptKey,
+    done: &Outcome,
+) -> StoreResult<()> {
+    if done.rows_affected == 1 {
         return Ok(());
     }
     let state: Option<String> = bind_key_scalar(sqlx::query_scalar(SELECT_ATTEMPT_STATE), key)

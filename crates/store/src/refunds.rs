@@ -8,6 +8,7 @@
 //! idempotency key; its answer settles the refund, or fails it and gives the
 //! reserved amount back.
 
+use crate::script::Statement;
 use crate::{Store, StoreError, StoreResult, parse_id};
 use anycart_core::order::Order;
 use anycart_core::{MerchantId, OrderId, RefundId, VariantId};
@@ -499,7 +500,13 @@ pub(crate) async fn insert_order_payment(
     conn: &mut AnyConnection,
     payment: &OrderPayment,
 ) -> StoreResult<()> {
-    sqlx::query(INSERT_ORDER_PAYMENT)
+    order_payment_insert(payment).run(conn).await?;
+    Ok(())
+}
+
+/// The INSERT of an order's payment row.
+pub(crate) fn order_payment_insert(payment: &OrderPayment) -> Statement {
+    Statement::new(INSERT_ORDER_PAYMENT)
         .bind(payment.order_id.to_string())
         .bind(payment.merchant_id.to_string())
         .bind(payment.provider.clone())
@@ -509,9 +516,6 @@ pub(crate) async fn insert_order_payment(
         .bind(payment.captured_minor)
         .bind(payment.status.as_str())
         .bind(payment.updated_at_ms)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 async fn insert_refund(conn: &mut AnyConnection, r: &Refund) -> StoreResult<()> {

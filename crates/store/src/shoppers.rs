@@ -11,6 +11,7 @@ mod sign_in;
 
 pub use sign_in::{CodeIssue, CodeLimits, LiveShopperCode, NewShopperCode, ShopperTokenRecord};
 
+use crate::script::{Outcome, Statement};
 use crate::{Store, StoreError, StoreResult, parse_id};
 use anycart_core::values::Address;
 use anycart_core::{MerchantId, SessionId};
@@ -246,11 +247,24 @@ pub(crate) async fn take_optin(
     merchant: MerchantId,
     session: SessionId,
 ) -> StoreResult<Option<Option<String>>> {
-    Ok(sqlx::query_scalar(TAKE_SHOPPER_OPTIN)
+    optin_taken(&take_optin_statement(merchant, session).run(conn).await?)
+}
+
+/// The DELETE … RETURNING of [`take_optin`], to run in a script.
+pub(crate) fn take_optin_statement(merchant: MerchantId, session: SessionId) -> Statement {
+    Statement::new(TAKE_SHOPPER_OPTIN)
         .bind(merchant.to_string())
         .bind(session.to_string())
-        .fetch_optional(&mut *conn)
-        .await?)
+}
+
+/// The opt-in [`take_optin_statement`] removed, if any.
+pub(crate) fn optin_taken(done: &Outcome) -> StoreResult<Option<Option<String>>> {
+    use sqlx::Row;
+    Ok(done
+        .rows
+        .first()
+        .map(|row| row.try_get::<Option<String>, _>(0))
+        .transpose()?)
 }
 
 // Forgetting and purging.

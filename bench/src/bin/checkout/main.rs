@@ -389,7 +389,9 @@ async fn counted_phase(
         counter.take();
     }
     println!(
-        "\nSQL per checkout, counted over {n} checkouts one at a time (sqlx statement events):"
+        "\nSQL per checkout, counted over {n} checkouts one at a time (sqlx statement events;\n\
+         on SQLite a hand-off is one message to the connection's thread, which may carry a\n\
+         script of several statements; BEGIN and COMMIT are not seen there):"
     );
     let pg_columns = args.postgres.is_some();
     if pg_columns {
@@ -398,7 +400,7 @@ async fn counted_phase(
             "request", "statements", "transactions", "round trips"
         );
     } else {
-        println!("{:<28} {:>10}", "request", "statements");
+        println!("{:<28} {:>10} {:>10}", "request", "statements", "hand-offs");
     }
     let mut runs = Vec::new();
     if let Some(b) = &baseline {
@@ -425,7 +427,11 @@ async fn counted_phase(
                     c.per(s.pg_round_trips())
                 );
             } else {
-                println!("{label:<28} {:>10.2}", c.per(s.queries));
+                println!(
+                    "{label:<28} {:>10.2} {:>10.2}",
+                    c.per(s.queries),
+                    c.per(s.sent)
+                );
             }
         }
         println!(
@@ -469,6 +475,7 @@ async fn counted_phase(
 
 fn add(total: &mut Statements, s: Statements) {
     total.queries += s.queries;
+    total.sent += s.sent;
     total.commits += s.commits;
 }
 

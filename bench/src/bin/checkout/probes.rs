@@ -151,20 +151,34 @@ pub fn pg_cpu_delta_ms(before: &HashMap<i32, f64>, after: &HashMap<i32, f64>) ->
 /// statement log. So on PostgreSQL a request's round trips are its statements
 /// plus two per transaction (BEGIN and COMMIT), and on SQLite the transactions
 /// are not seen here at all.
+///
+/// On SQLite the store sends some statements together as one script (one
+/// event, one hand-off to the connection's thread; see `crates/store/src/script.rs`):
+/// each of its statements is counted in `queries`, the script once in `sent`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Statements {
     /// SELECT, INSERT, UPDATE, DELETE, WITH…: the work.
     pub queries: u64,
+    /// What sqlx sent for them: on SQLite a hand-off to the connection's thread
+    /// each, on PostgreSQL a round trip each (there a script's statements go
+    /// one by one, so this equals `queries`).
+    pub sent: u64,
     /// COMMITs seen (PostgreSQL): one per transaction that did not roll back.
     pub commits: u64,
 }
 
 impl Statements {
-    /// Round trips on PostgreSQL: sqlx does not pipeline, so each statement is
-    /// one, and each transaction adds its BEGIN and COMMIT.
+    /// Round trips on PostgreSQL: sqlx does not pipeline, so each statement sent
+    /// is one, and each transaction adds its BEGIN and COMMIT.
     pub fn pg_round_trips(&self) -> u64 {
-        self.queries + 2 * self.commits
+        self.sent + 2 * self.commits
     }
+}
+
+/// Statements in a query text sqlx logged: a script joins its statements
+/// with `;` and a line break (the store's statements have no `;` of their own).
+fn statements_in(sql: &str) -> u64 {
+    1 + sql.trim_end().trim_end_matches(';').matches(";\n").count() as u64
 }
 
 /// A tracing layer that counts sqlx's per-statement events (target
@@ -175,6 +189,7 @@ impl Statements {
 pub struct StatementCounter {
     counting: AtomicBool,
     queries: AtomicU64,
+    sent: AtomicU64,
     commits: AtomicU64,
     /// Per statement summary (sqlx's first four words), for the report.
     by_summary: std::sync::Mutex<HashMap<String, u64>>,
@@ -198,6 +213,7 @@ impl StatementCounter {
     pub fn take(&self) -> Statements {
         Statements {
             queries: self.queries.swap(0, Ordering::SeqCst),
+            sent: self.sent.swap(0, Ordering::SeqCst),
             commits: self.commits.swap(0, Ordering::SeqCst),
         }
     }
@@ -214,17 +230,25 @@ impl StatementCounter {
         out
     }
 
-    fn record(&self, summary: &str) {
+    /// Counts one event: `sql` is the whole text when sqlx logged more than
+    /// the summary, else empty.
+    fn record(&self, summary: &str, sql: &str) {
         let verb = summary
             .split_whitespace()
             .next()
             .unwrap_or("")
             .to_ascii_uppercase();
         match verb.as_str() {
-            "COMMIT" | "END" => self.commits.fetch_add(1, Ordering::Relaxed),
-            "ROLLBACK" | "SAVEPOINT" | "RELEASE" => 0,
-            _ => self.queries.fetch_add(1, Ordering::Relaxed),
-        };
+            "COMMIT" | "END" => {
+                self.commits.fetch_add(1, Ordering::Relaxed);
+            }
+            "ROLLBACK" | "SAVEPOINT" | "RELEASE" => {}
+            _ => {
+                self.queries
+                    .fetch_add(statements_in(sql), Ordering::Relaxed);
+                self.sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         if let Ok(mut map) = self.by_summary.lock() {
             *map.entry(summary.to_string()).or_default() += 1;
         }
@@ -250,26 +274,36 @@ impl<S: tracing::Subscriber> Layer<S> for CountingLayer {
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, _: LayerContext<'_, S>) {
-        let mut summary = SummaryField::default();
-        event.record(&mut summary);
-        self.0.record(&summary.0);
+        let mut fields = QueryFields::default();
+        event.record(&mut fields);
+        self.0.record(&fields.summary, &fields.sql);
     }
 }
 
-/// sqlx's `summary` field: the statement's first four words.
+/// sqlx's `summary` field (the statement's first four words) and
+/// `db.statement` (the whole text, when longer than the summary).
 #[derive(Default)]
-struct SummaryField(String);
+struct QueryFields {
+    summary: String,
+    sql: String,
+}
 
-impl Visit for SummaryField {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "summary" {
-            self.0 = value.to_string();
+impl QueryFields {
+    fn set(&mut self, field: &Field, value: String) {
+        match field.name() {
+            "summary" => self.summary = value,
+            "db.statement" => self.sql = value,
+            _ => {}
         }
     }
+}
+
+impl Visit for QueryFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.set(field, value.to_string());
+    }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "summary" {
-            self.0 = format!("{value:?}").trim_matches('"').to_string();
-        }
+        self.set(field, format!("{value:?}").trim_matches('"').to_string());
     }
 }
 
@@ -293,10 +327,17 @@ mod tests {
             "COMMIT",
             "DELETE FROM w",
         ] {
-            c.record(s);
+            c.record(s, "");
         }
         let s = c.take();
         assert_eq!((s.queries, s.commits, s.pg_round_trips()), (3, 1, 5));
+        // A SQLite script: one event, its statements each counted.
+        c.record(
+            "UPDATE stock_levels SET held …",
+            "\n\nUPDATE stock_levels SET held = held - $1;\nUPDATE merchants SET order_seq = order_seq + 1 WHERE id = $2\nRETURNING order_seq\n",
+        );
+        let s = c.take();
+        assert_eq!((s.queries, s.sent), (2, 1));
         assert_eq!(c.take(), Statements::default());
     }
 }

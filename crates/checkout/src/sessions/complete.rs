@@ -183,8 +183,10 @@ impl CheckoutService {
         Ok((done, order))
     }
 
-    /// Re-takes the holds and re-prices before charging, and refuses to charge if
-    /// the total the shopper agreed to moved (they see `price_change` instead).
+    /// Re-prices before charging, and refuses to charge if the total the shopper
+    /// agreed to moved (they see `price_change` instead). The holds are taken
+    /// again unless they are known to last through the payment (see
+    /// `holds_last_through_payment`).
     async fn refresh_before_paying(
         &self,
         session: CheckoutSession,
@@ -290,7 +292,9 @@ impl CheckoutService {
     }
 
     /// A declined card: the stock goes back and the shopper may try another card
-    /// (the next complete re-takes the stock under a new payment attempt).
+    /// (the next complete re-takes the stock under a new payment attempt; the
+    /// decline's message is how it knows, see
+    /// [`CheckoutSession::holds_released_by_decline`]).
     async fn record_decline(
         &self,
         mut s: CheckoutSession,

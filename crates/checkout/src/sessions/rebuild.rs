@@ -11,7 +11,8 @@ use anycart_core::inventory::demand_by_variant;
 use anycart_core::pricing::{Discount, ShippingZone, TaxRate};
 use anycart_core::quote::{BUYER_LIMIT_WINDOW_MS, QuoteInput, evaluate, over_limit};
 use anycart_core::session::{
-    CheckoutSession, Event, Message, SESSION_LIFETIME_MS_MAX, SessionLine, WarningCode,
+    CheckoutSession, CheckoutStatus, Event, Message, SESSION_LIFETIME_MS_MAX, SessionLine,
+    WarningCode,
 };
 use anycart_core::{Currency, LineItemId, MerchantId, SessionId, VariantId};
 use anycart_store::{HoldChange, HoldOutcome, SessionWrite};
@@ -39,9 +40,10 @@ impl CheckoutService {
     /// Re-reads the catalogue for `lines`, merges `input`, re-takes the holds and
     /// re-prices, and stores the result. `version` is `None` for a new session;
     /// `config` is the merchant's configuration for this request. With `stored`
-    /// (the session as stored at `version`), a rebuild that changes nothing but
-    /// its clocks is not written when the session has time left (see
-    /// [`unchanged_enough`]).
+    /// (the session as stored at `version`, about to be paid), a rebuild that
+    /// changes nothing but its clocks is not written when the session has time
+    /// left (see [`unchanged_enough`]), and when its holds last through the
+    /// payment they are not taken again either.
     pub(super) async fn rebuild(
         &self,
         config: &MerchantConfig,
@@ -79,10 +81,8 @@ impl CheckoutService {
         let over = over_limit(&session.lines, &limits.units);
         demand.retain(|variant, _| !over.contains(variant));
         let buyer_units = limits.units.clone();
-        let (holds, engine_pool) = self
-            .take_holds(&session, &demand, &previously, version.is_none())
-            .await?;
-        if let (Some(version), Some(pool), Some(stored)) = (version, &engine_pool, stored) {
+        // Whether, priced against `pool`, the session is `stored` but for its clocks.
+        let unchanged_against = |pool: &Units, stored: &CheckoutSession| {
             let pricing = Pricing {
                 pool,
                 rules: &rules,
@@ -91,10 +91,27 @@ impl CheckoutService {
                 price_changed,
             };
             let priced = price(session.clone(), &pricing)?;
-            if unchanged_enough(&priced, stored, now, ttl_ms) {
-                metrics::counter!("anycart_checkout_writes_skipped_total").increment(1);
-                return Ok((stored.clone(), version));
-            }
+            CheckoutResult::Ok(unchanged_enough(&priced, stored, now, ttl_ms))
+        };
+        if let (Some(version), Some(stored)) = (version, stored)
+            && self.holds_last_through_payment(stored, now)
+            // Paying next, from holds that are still there and outlive the
+            // payment: priced as before against the stock the session last saw,
+            // it is not written and its holds are not taken again.
+            && unchanged_against(&stored_availability(stored), stored)?
+        {
+            metrics::counter!("anycart_checkout_writes_skipped_total").increment(1);
+            metrics::counter!("anycart_checkout_hold_refreshes_skipped_total").increment(1);
+            return Ok((stored.clone(), version));
+        }
+        let (holds, engine_pool) = self
+            .take_holds(&session, &demand, &previously, version.is_none())
+            .await?;
+        if let (Some(version), Some(pool), Some(stored)) = (version, &engine_pool, stored)
+            && unchanged_against(pool, stored)?
+        {
+            metrics::counter!("anycart_checkout_writes_skipped_total").increment(1);
+            return Ok((stored.clone(), version));
         }
         let session_id = session.id;
         let write = SessionWrite {
@@ -210,6 +227,22 @@ impl CheckoutService {
         })
     }
 
+    /// True when `stored` (a session about to be paid) still has the engine's
+    /// holds on all its lines and they outlive a payment: it is ready (every
+    /// line held in full), no decline gave its stock back since, and it has at
+    /// least [`PAYMENT_WINDOW_MS`] to run (its holds expire no earlier than it
+    /// does). Taking them again would only move their expiry. Should they be gone
+    /// all the same, the order's transaction finds that out and the payment is
+    /// given back. (Today the decline is also caught further on: its message,
+    /// which every rebuild clears, makes the session differ from the stored one.
+    /// The explicit check keeps that from resting on how messages are handled.)
+    fn holds_last_through_payment(&self, stored: &CheckoutSession, now_ms: i64) -> bool {
+        matches!(self.holds, HoldMode::Engine(_))
+            && stored.status == CheckoutStatus::ReadyForPayment
+            && !stored.holds_released_by_decline()
+            && stored.expires_at_ms - now_ms >= PAYMENT_WINDOW_MS
+    }
+
     /// Makes the session hold `demand`: through the engine now (the session write
     /// then keeps the holds), or as part of the session's own write. Returns the
     /// write's hold change and, from the engine, the free stock per variant.
@@ -322,7 +355,8 @@ fn set_lines(
 /// True when `rebuilt` is `stored` but for its clocks and `stored` still has at
 /// least half a lifetime (`ttl_ms`) to run: writing it would only move its
 /// expiry, which the next write (the order, a decline) does anyway. Its holds
-/// were re-taken by the engine with the later expiry, so they outlive it.
+/// outlive it: re-taken by the engine with the later expiry, or left as they
+/// were (they expire no earlier than the stored session).
 fn unchanged_enough(
     rebuilt: &CheckoutSession,
     stored: &CheckoutSession,
@@ -397,6 +431,22 @@ fn share_anonymous_allowance(units: &mut Units, session: &CheckoutSession) {
             *elsewhere = (*elsewhere - shared).max(0);
         }
     }
+}
+
+/// How long a session's holds must still run for a complete to pay from them
+/// without taking them again: a provider call with its retries (Stripe's
+/// request timeout is 10 s) and the order's write, with room to spare.
+pub const PAYMENT_WINDOW_MS: i64 = 60_000;
+
+/// Free stock per variant as `session` was last priced against: the
+/// availability of each variant's first line (later lines of the same variant
+/// were given what the earlier ones left, see [`price`]).
+fn stored_availability(session: &CheckoutSession) -> Units {
+    let mut pool = Units::new();
+    for line in &session.lines {
+        pool.entry(line.variant_id).or_insert(line.available);
+    }
+    pool
 }
 
 /// Free stock per variant as the session's own write reported it.

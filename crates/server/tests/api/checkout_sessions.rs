@@ -295,6 +295,51 @@ async fn activity_extends_the_hold() {
     );
 }
 
+/// A complete pays from the holds a session already has when they outlive the
+/// payment (nothing to write, nothing to take again); with less than half its
+/// lifetime left, it takes them again for a full one first.
+#[tokio::test]
+async fn a_complete_pays_from_the_holds_it_has_and_renews_them_only_when_late() {
+    use anycart_checkout::SESSION_TTL_MS_DEFAULT as TTL;
+    for app in apps().await {
+        let tee = app.variant("TEE-TRAIL-M");
+        let t0 = app.state.now_ms();
+        let fresh = app.ready_session(&tee, 1).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let late = app.ready_session(&tee, 1).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // 3-D Secure stops each complete after its refresh, holds kept as they are.
+        app.clock.advance_ms(60_000);
+        let challenged = app.pay(&fresh, "tok_threeDSecure2Required").await;
+        assert_eq!(challenged.body["status"], "authentication_required");
+        app.clock.advance_ms(TTL / 2);
+        let challenged = app.pay(&late, "tok_threeDSecure2Required").await;
+        assert_eq!(challenged.body["status"], "authentication_required");
+
+        // Only the fresh session's hold still expires when it was first taken.
+        let released = app
+            .state
+            .store
+            .release_stale_holds(t0 + TTL + 1, 100)
+            .await
+            .unwrap();
+        assert_eq!(released, 1, "{}: one hold was not taken again", app.backend);
+        for (id, held) in [(&fresh, 0), (&late, 1)] {
+            let totals = app
+                .state
+                .store
+                .session_hold_totals(id.parse().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(totals.values().sum::<i64>(), held, "{}: {id}", app.backend);
+        }
+    }
+}
+
 #[tokio::test]
 async fn stock_and_order_caps_are_messages_not_errors() {
     for app in apps().await {

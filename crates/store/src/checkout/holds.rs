@@ -87,7 +87,7 @@ impl Store {
         session: SessionId,
     ) -> StoreResult<BTreeMap<VariantId, i64>> {
         let mut tx = self.write.begin().await?;
-        let committed = inventory::commit_session_holds(&mut tx, session).await?;
+        let committed = inventory::commit_session_holds(&mut tx, self.backend, session).await?;
         tx.commit().await?;
         Ok(committed)
     }
