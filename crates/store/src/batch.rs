@@ -10,6 +10,7 @@
 //! Called with a single request, this is exactly the naive "one transaction per
 //! request locking the hot row" path, which the benchmark uses as its baseline.
 
+use crate::script::{Outcome, Script, Statement};
 use crate::sql::{FOR_UPDATE, case_by_id, in_list, row_lock, values_rows};
 use crate::{Backend, Store, StoreError, StoreResult, parse_id};
 use anycart_core::inventory::{
@@ -123,10 +124,16 @@ async fn apply_hold_batch_tx(
     let requests: Vec<HoldRequest> = owned.items.iter().map(|i| i.request).collect();
     let plan = plan_batch(&owned.levels, &existing, &requests);
     let terms = hold_terms(&owned.items);
-    delete_holds(&mut tx, &plan.release).await?;
-    renew_holds(&mut tx, &plan.renew, &terms).await?;
-    insert_holds(&mut tx, &plan.create, &terms, now_ms).await?;
-    apply_held_delta(&mut tx, &plan.held_delta).await?;
+    // The plan's writes need no answer but their row counts: one script (on
+    // SQLite one hand-off to the connection's thread), checked after.
+    let mut script = Script::new(backend);
+    delete_holds(&mut script, &plan.release);
+    let renewed = renew_holds(&mut script, &plan.renew, &terms);
+    insert_holds(&mut script, &plan.create, &terms, now_ms);
+    let deltas = apply_held_delta(&mut script, &plan.held_delta);
+    let done = script.run(&mut tx).await?;
+    check_renewed(&done, &renewed)?;
+    check_held_delta(&done, &deltas)?;
     tx.commit().await?;
     Ok(BatchResult {
         available_after: available_after(&owned.levels, &plan.held_delta),
@@ -368,15 +375,14 @@ DELETE FROM holds
  WHERE id IN";
 
 /// Deletes the holds the plan releases, [`IN_LIST_MAX`] per statement.
-async fn delete_holds(conn: &mut AnyConnection, release: &[HoldId]) -> StoreResult<()> {
+fn delete_holds(script: &mut Script, release: &[HoldId]) {
     for chunk in release.chunks(IN_LIST_MAX) {
-        let mut q = sqlx::query(in_list(DELETE_HOLDS, 1, chunk.len(), ""));
+        let mut delete = Statement::new(in_list(DELETE_HOLDS, 1, chunk.len(), "").0);
         for id in chunk {
-            q = q.bind(id.to_string());
+            delete = delete.bind(id.to_string());
         }
-        q.execute(&mut *conn).await?;
+        script.push(delete);
     }
-    Ok(())
 }
 
 /// Sets each listed hold's expiry: `CASE id WHEN $1 THEN $2 …` with the ids
@@ -386,24 +392,31 @@ UPDATE holds
    SET expires_at_ms = CASE id";
 
 /// Gives the plan's renewed holds the expiry of the request that took them
-/// again, one statement per [`IN_LIST_MAX`] / 2 holds.
-async fn renew_holds(
-    conn: &mut AnyConnection,
+/// again, one statement per [`IN_LIST_MAX`] / 2 holds. Returns each
+/// statement's index in the script and how many holds it must update.
+fn renew_holds(
+    script: &mut Script,
     renew: &[RenewedHold],
     terms: &BTreeMap<(SessionId, VariantId), (MerchantId, i64)>,
-) -> StoreResult<()> {
+) -> Vec<(usize, u64)> {
+    let mut statements = Vec::new();
     for chunk in renew.chunks(IN_LIST_MAX / 2) {
-        let mut q = sqlx::query(case_by_id(RENEW_HOLDS, chunk.len()));
+        let mut update = Statement::new(case_by_id(RENEW_HOLDS, chunk.len()).0);
         for r in chunk {
             let (_, expires_at_ms) = terms[&(r.session, r.variant)];
-            q = q.bind(r.id.to_string()).bind(expires_at_ms);
+            update = update.bind(r.id.to_string()).bind(expires_at_ms);
         }
-        let done = q.execute(&mut *conn).await?;
-        if done.rows_affected() != chunk.len() as u64 {
-            return Err(StoreError::Constraint(
-                "a hold the batch renews is gone (the stock locks forbid it)".into(),
-            ));
-        }
+        statements.push((script.push(update), chunk.len() as u64));
+    }
+    statements
+}
+
+/// Every hold [`renew_holds`] names was updated.
+fn check_renewed(done: &[Outcome], renewed: &[(usize, u64)]) -> StoreResult<()> {
+    if renewed.iter().any(|(i, n)| done[*i].rows_affected != *n) {
+        return Err(StoreError::Constraint(
+            "a hold the batch renews is gone (the stock locks forbid it)".into(),
+        ));
     }
     Ok(())
 }
@@ -414,17 +427,17 @@ INSERT INTO holds (id, merchant_id, session_id, variant_id, location_id, quantit
                    expires_at_ms, created_at_ms)";
 
 /// Inserts the plan's new holds, [`INSERT_ROWS_MAX`] per statement.
-async fn insert_holds(
-    conn: &mut AnyConnection,
+fn insert_holds(
+    script: &mut Script,
     create: &[NewHold],
     terms: &BTreeMap<(SessionId, VariantId), (MerchantId, i64)>,
     now_ms: i64,
-) -> StoreResult<()> {
+) {
     for chunk in create.chunks(INSERT_ROWS_MAX) {
-        let mut q = sqlx::query(values_rows(INSERT_HOLDS, 8, chunk.len()));
+        let mut insert = Statement::new(values_rows(INSERT_HOLDS, 8, chunk.len()).0);
         for h in chunk {
             let (merchant, expires_at_ms) = terms[&(h.session, h.variant)];
-            q = q
+            insert = insert
                 .bind(HoldId::new().to_string())
                 .bind(merchant.to_string())
                 .bind(h.session.to_string())
@@ -434,9 +447,8 @@ async fn insert_holds(
                 .bind(expires_at_ms)
                 .bind(now_ms);
         }
-        q.execute(&mut *conn).await?;
+        script.push(insert);
     }
-    Ok(())
 }
 
 /// `$1`, `$4` and `$5` are the same net change of `held` (negative after releases).
@@ -448,24 +460,45 @@ UPDATE stock_levels
    AND held + $4 >= 0
    AND on_hand - held - committed - $5 >= 0";
 
-/// Writes the plan's net change of `held` per stock row; a row it does not fit
-/// (stock changed under the locks, which cannot happen) fails the whole batch.
-async fn apply_held_delta(
-    conn: &mut AnyConnection,
+/// A planned net change of `held` on one stock row, and its statement's index.
+struct HeldDelta {
+    statement: usize,
+    variant: VariantId,
+    location: LocationId,
+    delta: i64,
+}
+
+/// Writes the plan's net change of `held` per stock row.
+fn apply_held_delta(
+    script: &mut Script,
     held_delta: &BTreeMap<(VariantId, LocationId), i64>,
-) -> StoreResult<()> {
-    for ((variant, location), delta) in held_delta {
-        let done = sqlx::query(APPLY_HELD_DELTA)
-            .bind(*delta)
-            .bind(variant.to_string())
-            .bind(location.to_string())
-            .bind(*delta)
-            .bind(*delta)
-            .execute(&mut *conn)
-            .await?;
-        if done.rows_affected() != 1 {
+) -> Vec<HeldDelta> {
+    held_delta
+        .iter()
+        .map(|((variant, location), delta)| HeldDelta {
+            statement: script.push(
+                Statement::new(APPLY_HELD_DELTA)
+                    .bind(*delta)
+                    .bind(variant.to_string())
+                    .bind(location.to_string())
+                    .bind(*delta)
+                    .bind(*delta),
+            ),
+            variant: *variant,
+            location: *location,
+            delta: *delta,
+        })
+        .collect()
+}
+
+/// Every change of [`apply_held_delta`] fit its row; one that did not (stock
+/// changed under the locks, which cannot happen) fails the whole batch.
+fn check_held_delta(done: &[Outcome], deltas: &[HeldDelta]) -> StoreResult<()> {
+    for d in deltas {
+        if done[d.statement].rows_affected != 1 {
             return Err(StoreError::Constraint(format!(
-                "planned hold change {delta} does not fit stock of {variant} at {location}"
+                "planned hold change {} does not fit stock of {} at {}",
+                d.delta, d.variant, d.location
             )));
         }
     }
