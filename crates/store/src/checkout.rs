@@ -280,96 +280,180 @@ struct Completion {
 
 /// The body of [`Store::complete_checkout`], on the connection the write runs on.
 ///
-/// Its statements go in three scripts (on SQLite three hand-offs to the
-/// connection's thread instead of one per statement, see [`crate::script`]):
-/// the session's holds are taken out first (their units decide the stock
-/// updates); then the stock, the discount codes, the payment journal and the
-/// order number; then the order and everything written with it. Each script's
-/// outcomes are checked before the next is sent, in the order the statements
-/// ran, so the first rule broken is the error reported; any error rolls the
-/// whole transaction back.
+/// Its statements go in as few scripts as the engine allows (on SQLite a
+/// script is one hand-off to the connection's thread instead of one per
+/// statement, see [`crate::script`]). On SQLite all of them are one script:
+/// the session's stock is sold in one statement and the order number is taken
+/// in SQL where the order needs it. On PostgreSQL the holds are taken out
+/// first (the stock rows are then updated one by one in the lock order), then
+/// the stock, the discount codes, the payment journal and the order number go
+/// together, then the order and everything written with it. The outcomes are
+/// checked in the order the statements ran, so the first rule broken is the
+/// error reported; any error rolls the whole transaction back.
 async fn complete_checkout_tx(
     conn: &mut AnyConnection,
     backend: Backend,
     completion: Completion,
 ) -> StoreResult<CompletedCheckout> {
-    let Completion {
-        session,
-        expected_version,
-        demand,
-        mut order,
-        access_token,
-        redeemed,
-    } = completion;
-    let merchant = session.merchant_id;
-    // The session's compare-and-swap below is the version check: a stale
+    let merchant = completion.session.merchant_id;
+    let session_id = completion.session.id;
+    // The session's compare-and-swap is the version check: a stale
     // completion fails there and everything before it rolls back (see
     // `Store::conflict_if_stale` for how its error is reported).
     let mut tx = sqlx::Connection::begin(conn).await?;
-    buyers::check_buyer_limits(&mut tx, &order).await?;
-    let holds = inventory::take_session_holds(&mut tx, session.id).await?;
-
-    let attempt = crate::payments::AttemptKey {
-        merchant,
-        session: session.id,
-        attempt: session.payment_attempt,
-    };
-    let mut script = Script::new(backend);
-    for hold in &holds {
-        script.push(inventory::commit_held_stock(hold));
-    }
-    for id in &redeemed {
-        script.push(count_redemption(merchant, *id));
-    }
-    let settle = script.push(crate::payments::settle_ordered(
-        &attempt,
-        &order.payment,
-        order.created_at_ms,
-    ));
-    let number = script.push(Statement::new(NEXT_ORDER_NUMBER).bind(merchant.to_string()));
-    let done = script.run(&mut tx).await?;
-    let (stock, codes) = done[..settle].split_at(holds.len());
-    if inventory::committed_units(&holds, stock)? != demand {
-        return Err(StoreError::Constraint(
-            "session holds do not cover the order".into(),
-        ));
-    }
-    for (id, counted) in redeemed.iter().zip(codes) {
-        if counted.rows_affected == 0 {
-            return Err(StoreError::DiscountUsedUp(id.to_string()));
-        }
-    }
-    crate::payments::check_settled_ordered(&mut tx, &attempt, &done[settle]).await?;
-    order.number = single_value(&done[number])?;
-
+    buyers::check_buyer_limits(&mut tx, &completion.order).await?;
     // The agent platform's order webhook, if the order came through one that
     // takes them (read now, written with the order).
     let webhook = crate::agent_events::order_webhook(
         &mut tx,
-        &order,
+        &completion.order,
         crate::AgentOrderEvent::OrderCreate,
-        order.created_at_ms,
+        completion.order.created_at_ms,
     )
     .await?;
+
     let mut script = Script::new(backend);
-    script.push(insert_order(&order, &access_token)?);
-    script.push(crate::refunds::order_payment_insert(
-        &crate::refunds::OrderPayment::of_order(&order),
+    let stock = match backend {
+        Backend::Sqlite => Stock::Together {
+            updated: script.push(inventory::commit_session_stock(session_id)),
+            deleted: script.push(inventory::delete_session_holds(session_id)),
+        },
+        Backend::Postgres => {
+            let holds = inventory::take_session_holds(&mut tx, session_id).await?;
+            let first = holds
+                .iter()
+                .map(|hold| script.push(inventory::commit_held_stock(hold)))
+                .min()
+                .unwrap_or(0);
+            Stock::PerHold { holds, first }
+        }
+    };
+    let codes: Vec<usize> = completion
+        .redeemed
+        .iter()
+        .map(|id| script.push(count_redemption(merchant, *id)))
+        .collect();
+    let attempt = crate::payments::AttemptKey {
+        merchant,
+        session: session_id,
+        attempt: completion.session.payment_attempt,
+    };
+    let settle = script.push(crate::payments::settle_ordered(
+        &attempt,
+        &completion.order.payment,
+        completion.order.created_at_ms,
     ));
-    // The platform push is written with the order so neither exists without the other.
-    script.push(crate::outbox::order_created(&order)?);
+    let number = script.push(Statement::new(NEXT_ORDER_NUMBER).bind(merchant.to_string()));
+    let mut webhook = webhook;
+    let numbered_in_sql = backend == Backend::Sqlite;
+    let written = if numbered_in_sql {
+        Some(push_order(&mut script, &completion, webhook.take(), true)?)
+    } else {
+        None
+    };
+    let done = script.run(&mut tx).await?;
+
+    let sold = match &stock {
+        Stock::Together { updated, deleted } => {
+            inventory::sold_together(&done[*updated], &done[*deleted])?
+        }
+        Stock::PerHold { holds, first } => {
+            inventory::committed_units(holds, &done[*first..*first + holds.len()])?
+        }
+    };
+    if sold != completion.demand {
+        return Err(StoreError::Constraint(
+            "session holds do not cover the order".into(),
+        ));
+    }
+    for (id, i) in completion.redeemed.iter().zip(&codes) {
+        if done[*i].rows_affected == 0 {
+            return Err(StoreError::DiscountUsedUp(id.to_string()));
+        }
+    }
+    crate::payments::check_settled_ordered(&mut tx, &attempt, &done[settle]).await?;
+    let mut completion = completion;
+    completion.order.number = single_value(&done[number])?;
+
+    let (done, written) = match written {
+        Some(written) => (done, written),
+        None => {
+            let mut script = Script::new(backend);
+            let written = push_order(&mut script, &completion, webhook, false)?;
+            (script.run(&mut tx).await?, written)
+        }
+    };
+    if done[written.swapped].rows_affected != 1 {
+        return Err(StoreError::VersionConflict);
+    }
+    let optin = crate::shoppers::optin_taken(&done[written.optin])?;
+    tx.commit().await?;
+    Ok(CompletedCheckout {
+        order: completion.order,
+        optin,
+    })
+}
+
+/// How an order's stock is sold (see [`complete_checkout_tx`]).
+enum Stock {
+    /// SQLite: one UPDATE for all the session's holds, then their DELETE.
+    Together { updated: usize, deleted: usize },
+    /// PostgreSQL: the holds taken out, then one UPDATE each from `first` on.
+    PerHold {
+        holds: Vec<inventory::Hold>,
+        first: usize,
+    },
+}
+
+/// Where the statements [`push_order`] added are.
+struct OrderWrites {
+    /// The session's compare-and-swap.
+    swapped: usize,
+    /// The "remember me" opt-in's DELETE … RETURNING.
+    optin: usize,
+}
+
+/// Adds the order and what is written with it: its payment row, its
+/// `order.created` outbox row (the platform push, so neither exists without
+/// the other), the agent platform's webhook, the session's compare-and-swap
+/// and the opt-in. `numbered_in_sql`: the same script takes the order number
+/// (SQLite), so the order and its outbox payload get it in SQL.
+fn push_order(
+    script: &mut Script,
+    completion: &Completion,
+    webhook: Option<Statement>,
+    numbered_in_sql: bool,
+) -> StoreResult<OrderWrites> {
+    let Completion {
+        session,
+        expected_version,
+        order,
+        access_token,
+        ..
+    } = completion;
+    if numbered_in_sql {
+        script.push(insert_order(INSERT_ORDER_NUMBERED, order, access_token)?);
+    } else {
+        script.push(insert_order(INSERT_ORDER, order, access_token)?);
+    }
+    script.push(crate::refunds::order_payment_insert(
+        &crate::refunds::OrderPayment::of_order(order),
+    ));
+    script.push(if numbered_in_sql {
+        crate::outbox::order_created_numbered(order)?
+    } else {
+        crate::outbox::order_created(order)?
+    });
     if let Some(webhook) = webhook {
         script.push(webhook);
     }
-    let swapped = script.push(update_session_statement(&session, expected_version)?);
-    let optin = script.push(crate::shoppers::take_optin_statement(merchant, session.id));
-    let done = script.run(&mut tx).await?;
-    if done[swapped].rows_affected != 1 {
-        return Err(StoreError::VersionConflict);
-    }
-    let optin = crate::shoppers::optin_taken(&done[optin])?;
-    tx.commit().await?;
-    Ok(CompletedCheckout { order, optin })
+    Ok(OrderWrites {
+        swapped: script.push(update_session_statement(session, *expected_version)?),
+        optin: script.push(crate::shoppers::take_optin_statement(
+            session.merchant_id,
+            session.id,
+        )),
+    })
 }
 
 /// The one value of the one row a statement returned.
@@ -410,8 +494,18 @@ INSERT INTO orders (id, merchant_id, session_id, number, access_token, total_min
                     created_at_ms, buyer_key)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-fn insert_order(order: &Order, access_token: &str) -> StoreResult<Statement> {
-    Ok(Statement::new(INSERT_ORDER)
+/// [`INSERT_ORDER`] in the SQLite script that takes the order number: the row
+/// and its document get the merchant's number just taken, not `$4` (SQLite
+/// binds by name, so the unused argument is no error).
+const INSERT_ORDER_NUMBERED: &str = r"
+INSERT INTO orders (id, merchant_id, session_id, number, access_token, total_minor, doc,
+                    created_at_ms, buyer_key)
+SELECT $1, $2, $3, order_seq, $5, $6, json_set($7, '$.number', order_seq), $8, $9
+  FROM merchants
+ WHERE id = $2";
+
+fn insert_order(sql: &'static str, order: &Order, access_token: &str) -> StoreResult<Statement> {
+    Ok(Statement::new(sql)
         .bind(order.id.to_string())
         .bind(order.merchant_id.to_string())
         .bind(order.session_id.to_string())

@@ -171,6 +171,54 @@ pub(crate) fn committed_units(
     Ok(committed)
 }
 
+/// SQLite: every hold of a session sold in one statement, the units leaving
+/// `held` and `on_hand` together, each stock row only if it holds them. Its
+/// single writer takes no row locks, so the order rows are updated in does
+/// not matter there (PostgreSQL updates them one by one in the lock order:
+/// [`commit_held_stock`]). Run before [`delete_session_holds`].
+const COMMIT_SESSION_STOCK: &str = r"
+UPDATE stock_levels
+   SET held = held - h.quantity, on_hand = on_hand - h.quantity
+  FROM (SELECT variant_id, location_id, SUM(quantity) AS quantity
+          FROM holds
+         WHERE session_id = $1
+         GROUP BY variant_id, location_id) AS h
+ WHERE stock_levels.variant_id = h.variant_id
+   AND stock_levels.location_id = h.location_id
+   AND stock_levels.held >= h.quantity";
+
+pub(crate) fn commit_session_stock(session: SessionId) -> Statement {
+    Statement::new(COMMIT_SESSION_STOCK).bind(session.to_string())
+}
+
+/// Deletes a session's holds and returns them (see [`sold_together`]).
+pub(crate) fn delete_session_holds(session: SessionId) -> Statement {
+    Statement::new(DELETE_SESSION_HOLDS).bind(session.to_string())
+}
+
+/// The units sold per variant by [`commit_session_stock`] (`updated`) and
+/// [`delete_session_holds`] (`deleted`): every stock row the holds name must
+/// have had their units held, or the sale is refused.
+pub(crate) fn sold_together(
+    updated: &Outcome,
+    deleted: &Outcome,
+) -> StoreResult<BTreeMap<VariantId, i64>> {
+    use sqlx::FromRow;
+    let mut rows = std::collections::BTreeSet::new();
+    let mut sold = BTreeMap::new();
+    for row in &deleted.rows {
+        let hold = Hold::try_from(HoldRow::from_row(row)?)?;
+        rows.insert((hold.variant_id, hold.location_id));
+        *sold.entry(hold.variant_id).or_insert(0) += hold.quantity;
+    }
+    if updated.rows_affected != rows.len() as u64 {
+        return Err(StoreError::Constraint(
+            "a hold of the session exceeds held stock".into(),
+        ));
+    }
+    Ok(sold)
+}
+
 /// Turns a session's holds into a sale: the units leave `held` and `on_hand`
 /// together (anycart's native catalogue is its own system of record).
 pub(crate) async fn commit_session_holds(

@@ -126,12 +126,31 @@ INSERT INTO outbox (id, merchant_id, kind, payload, external_reference, state, a
                     next_attempt_at_ms, created_at_ms, updated_at_ms)
 VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8)";
 
+/// [`INSERT_OUTBOX_ITEM`] for an order numbered in the same SQLite script: the
+/// payload gets the merchant's current order number (see
+/// `checkout::INSERT_ORDER_NUMBERED`).
+const INSERT_ORDER_CREATED_NUMBERED: &str = r"
+INSERT INTO outbox (id, merchant_id, kind, payload, external_reference, state, attempts,
+                    next_attempt_at_ms, created_at_ms, updated_at_ms)
+SELECT $1, $2, $3, json_set($4, '$.number', order_seq), $5, 'pending', 0, $6, $7, $8
+  FROM merchants
+ WHERE id = $2";
+
+/// [`order_created`] for an order whose number the same SQLite script takes.
+pub(crate) fn order_created_numbered(order: &Order) -> StoreResult<Statement> {
+    order_created_with(INSERT_ORDER_CREATED_NUMBERED, order)
+}
+
 /// The INSERT of the `order.created` item for `order`, run in the order's own
 /// transaction (by `complete_checkout`, so an order never exists without its
 /// outbox row).
 pub(crate) fn order_created(order: &Order) -> StoreResult<Statement> {
+    order_created_with(INSERT_OUTBOX_ITEM, order)
+}
+
+fn order_created_with(sql: &'static str, order: &Order) -> StoreResult<Statement> {
     let id = format!("obx_{}", uuid::Uuid::now_v7().simple());
-    Ok(Statement::new(INSERT_OUTBOX_ITEM)
+    Ok(Statement::new(sql)
         .bind(id)
         .bind(order.merchant_id.to_string())
         .bind(OUTBOX_KIND_ORDER_CREATED)

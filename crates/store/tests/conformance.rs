@@ -517,16 +517,19 @@ async fn completing_commits_stock_and_numbers_orders() {
                 "{name}"
             );
             numbers.push(stored.order.number);
-            assert_eq!(
-                store
-                    .get_order_by_token(&token)
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .order
-                    .id,
-                order_id
-            );
+            let written = store.get_order_by_token(&token).await.unwrap().unwrap();
+            assert_eq!(written.order.id, order_id);
+            // The stored order and the platform push carry the number taken.
+            assert_eq!(written.order, stored.order, "{name}");
+            let pushed = store
+                .list_outbox(m, anycart_store::OutboxState::Pending, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|item| item.external_reference == order_id.to_string())
+                .expect("the order's outbox row");
+            let pushed: Order = serde_json::from_str(&pushed.payload).unwrap();
+            assert_eq!(pushed, stored.order, "{name}");
             assert_eq!(
                 store.get_session(m, s).await.unwrap().unwrap().0.status,
                 CheckoutStatus::Completed
