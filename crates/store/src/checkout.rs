@@ -11,7 +11,7 @@ use crate::{Backend, Store, StoreError, StoreResult};
 use anycart_core::order::Order;
 use anycart_core::session::{CheckoutSession, CheckoutStatus};
 use anycart_core::{DiscountId, MerchantId, SessionId, VariantId};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
 /// What to do with a session's stock holds in the same transaction as its write.
@@ -287,7 +287,8 @@ struct Completion {
 /// in SQL where the order needs it. On PostgreSQL the holds are taken out
 /// first (the stock rows are then updated one by one in the lock order), then
 /// the stock, the discount codes, the payment journal and the order number go
-/// together, then the order and everything written with it. The outcomes are
+/// together, then the order and everything written with it as one statement
+/// (a data-modifying `WITH`). The outcomes are
 /// checked in the order the statements ran, so the first rule broken is the
 /// error reported; any error rolls the whole transaction back.
 async fn complete_checkout_tx(
@@ -375,18 +376,39 @@ async fn complete_checkout_tx(
     let mut completion = completion;
     completion.order.number = single_value(&done[number])?;
 
-    let (done, written) = match written {
-        Some(written) => (done, written),
+    let (swapped, optin) = match written {
+        Some(written) => (
+            done[written.swapped].rows_affected,
+            crate::shoppers::optin_taken(&done[written.optin])?,
+        ),
         None => {
+            // PostgreSQL: the order's writes touch no row another transaction
+            // locks in another order, so they go as one statement.
             let mut script = Script::new(backend);
             let written = push_order(&mut script, &completion, webhook, false)?;
-            (script.run(&mut tx).await?, written)
+            let select = format!(
+                "SELECT (SELECT count(*) FROM q{s}), (SELECT count(*) FROM q{o}), \
+                        (SELECT token_hash FROM q{o})",
+                s = written.swapped,
+                o = written.optin
+            );
+            let done = script.into_with_clause(&select).run(&mut tx).await?;
+            let row = done
+                .rows
+                .first()
+                .ok_or_else(|| StoreError::Corrupt("the order's writes returned no row".into()))?;
+            let swapped: i64 = row.try_get(0)?;
+            let opted_in: i64 = row.try_get(1)?;
+            let token_hash: Option<String> = row.try_get(2)?;
+            (
+                u64::try_from(swapped).unwrap_or(0),
+                (opted_in > 0).then_some(token_hash),
+            )
         }
     };
-    if done[written.swapped].rows_affected != 1 {
+    if swapped != 1 {
         return Err(StoreError::VersionConflict);
     }
-    let optin = crate::shoppers::optin_taken(&done[written.optin])?;
     tx.commit().await?;
     Ok(CompletedCheckout {
         order: completion.order,
@@ -458,7 +480,6 @@ fn push_order(
 
 /// The one value of the one row a statement returned.
 fn single_value(done: &Outcome) -> StoreResult<i64> {
-    use sqlx::Row;
     let row = done
         .rows
         .first()

@@ -128,6 +128,36 @@ impl Script {
         self.statements.len() - 1
     }
 
+    /// PostgreSQL: the statements as one data-modifying `WITH`, one round trip
+    /// instead of one each. Statement `i` is named `q{i}`; one without
+    /// `RETURNING` returns `1` per row it wrote, so `select` can count them
+    /// (`SELECT (SELECT count(*) FROM q3)`). PostgreSQL runs the parts in no
+    /// set order and all on one snapshot, so this is only for statements that
+    /// do not read what another one writes, and whose row locks no other
+    /// transaction takes in another order.
+    pub(crate) fn into_with_clause(self, select: &str) -> Statement {
+        let mut sql = String::from("WITH ");
+        let mut values = Vec::new();
+        for (i, s) in self.statements.into_iter().enumerate() {
+            if i > 0 {
+                sql.push_str(",\n");
+            }
+            sql.push_str(&format!("q{i} AS ("));
+            renumber_into(&mut sql, &s.sql, values.len());
+            if !s.sql.to_ascii_uppercase().contains("RETURNING") {
+                sql.push_str("\nRETURNING 1");
+            }
+            sql.push(')');
+            values.extend(s.values);
+        }
+        sql.push('\n');
+        sql.push_str(select);
+        Statement {
+            sql: Cow::Owned(sql),
+            values,
+        }
+    }
+
     /// Runs the statements in order and returns one outcome per statement, or
     /// the first error the database raised.
     pub(crate) async fn run(self, conn: &mut AnyConnection) -> StoreResult<Vec<Outcome>> {
@@ -257,6 +287,25 @@ mod tests {
              DELETE FROM t"
         );
         assert_eq!(values.len(), 4);
+    }
+
+    #[test]
+    fn a_with_clause_names_each_statement_and_makes_it_return() {
+        let mut script = Script::new(Backend::Postgres);
+        script.push(
+            Statement::new("UPDATE t SET a = $1 WHERE id = $2")
+                .bind(1_i64)
+                .bind("x"),
+        );
+        script.push(Statement::new("DELETE FROM u WHERE id = $1 RETURNING b").bind("y"));
+        let one = script.into_with_clause("SELECT (SELECT count(*) FROM q0), (SELECT b FROM q1)");
+        assert_eq!(
+            one.sql,
+            "WITH q0 AS (UPDATE t SET a = $1 WHERE id = $2\nRETURNING 1),\n\
+             q1 AS (DELETE FROM u WHERE id = $3 RETURNING b)\n\
+             SELECT (SELECT count(*) FROM q0), (SELECT b FROM q1)"
+        );
+        assert_eq!(one.values.len(), 3);
     }
 
     /// A fresh store per available engine, with a scratch table.
