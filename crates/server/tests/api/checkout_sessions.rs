@@ -297,7 +297,8 @@ async fn activity_extends_the_hold() {
 
 /// A complete pays from the holds a session already has when they outlive the
 /// payment (nothing to write, nothing to take again); with less than half its
-/// lifetime left, it takes them again for a full one first.
+/// lifetime left, it takes them again for a full one first. (The per-request
+/// hold path, the benchmark's baseline, takes them again in every write.)
 #[tokio::test]
 async fn a_complete_pays_from_the_holds_it_has_and_renews_them_only_when_late() {
     use anycart_checkout::SESSION_TTL_MS_DEFAULT as TTL;
@@ -327,8 +328,9 @@ async fn a_complete_pays_from_the_holds_it_has_and_renews_them_only_when_late() 
             .release_stale_holds(t0 + TTL + 1, 100)
             .await
             .unwrap();
-        assert_eq!(released, 1, "{}: one hold was not taken again", app.backend);
-        for (id, held) in [(&fresh, 0), (&late, 1)] {
+        let kept = u64::from(crate::helpers::engine_holds());
+        assert_eq!(released, kept, "{}: holds not taken again", app.backend);
+        for (id, held) in [(&fresh, 1 - kept as i64), (&late, 1)] {
             let totals = app
                 .state
                 .store

@@ -74,6 +74,13 @@ pub async fn spawn_sqlite(payments: Option<Arc<dyn PaymentProvider>>) -> TestApp
     spawn_on("sqlite", &url, payments, Some(dir), Limits::Lenient, &|s| s).await
 }
 
+/// Whether test apps hold stock through the inventory engine, or (with
+/// `ANYCART_TEST_HOLD_MODE=per_request`, the benchmark's naive baseline, which
+/// `scripts/test` runs some tests on too) inside each session write.
+pub fn engine_holds() -> bool {
+    std::env::var("ANYCART_TEST_HOLD_MODE").as_deref() != Ok("per_request")
+}
+
 /// Which per-client limits an app runs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limits {
@@ -147,9 +154,10 @@ async fn spawn_node(
         None => (sandbox.clone() as Arc<dyn PaymentProvider>, Some(sandbox)),
     };
     let clock_dyn: Arc<dyn anycart_checkout::clock::Clock> = Arc::new(clock.clone());
-    let holds = match std::env::var("ANYCART_TEST_HOLD_MODE").as_deref() {
-        Ok("per_request") => HoldMode::PerRequest,
-        _ => HoldMode::Engine(InventoryEngine::start(store.clone(), clock_dyn.clone())),
+    let holds = if engine_holds() {
+        HoldMode::Engine(InventoryEngine::start(store.clone(), clock_dyn.clone()))
+    } else {
+        HoldMode::PerRequest
     };
     // No background sweeps: tests drive expiry with `sweep_once` and the manual clock.
     let lenient = anycart_checkout::throttle::Rate {
