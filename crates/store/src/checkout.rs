@@ -305,7 +305,7 @@ async fn complete_checkout_tx(
     buyers::check_buyer_limits(&mut tx, &completion.order).await?;
     // The agent platform's order webhook, if the order came through one that
     // takes them (read now, written with the order).
-    let webhook = crate::agent_events::order_webhook(
+    let mut webhook = crate::agent_events::order_webhook(
         &mut tx,
         &completion.order,
         crate::AgentOrderEvent::OrderCreate,
@@ -321,11 +321,10 @@ async fn complete_checkout_tx(
         },
         Backend::Postgres => {
             let holds = inventory::take_session_holds(&mut tx, session_id).await?;
-            let first = holds
-                .iter()
-                .map(|hold| script.push(inventory::commit_held_stock(hold)))
-                .min()
-                .unwrap_or(0);
+            let first = script.len();
+            for hold in &holds {
+                script.push(inventory::commit_held_stock(hold));
+            }
             Stock::PerHold { holds, first }
         }
     };
@@ -345,7 +344,6 @@ async fn complete_checkout_tx(
         completion.order.created_at_ms,
     ));
     let number = script.push(Statement::new(NEXT_ORDER_NUMBER).bind(merchant.to_string()));
-    let mut webhook = webhook;
     let numbered_in_sql = backend == Backend::Sqlite;
     let written = if numbered_in_sql {
         Some(push_order(&mut script, &completion, webhook.take(), true)?)

@@ -128,6 +128,11 @@ impl Script {
         self.statements.len() - 1
     }
 
+    /// How many statements it holds: the index the next one pushed gets.
+    pub(crate) fn len(&self) -> usize {
+        self.statements.len()
+    }
+
     /// PostgreSQL: the statements as one data-modifying `WITH`, one round trip
     /// instead of one each. Statement `i` is named `q{i}`; one without
     /// `RETURNING` returns `1` per row it wrote, so `select` can count them
@@ -143,12 +148,12 @@ impl Script {
                 sql.push_str(",\n");
             }
             sql.push_str(&format!("q{i} AS ("));
-            renumber_into(&mut sql, &s.sql, values.len());
-            if !s.sql.to_ascii_uppercase().contains("RETURNING") {
+            let returns = s.sql.to_ascii_uppercase().contains("RETURNING");
+            append(&mut sql, &mut values, s);
+            if !returns {
                 sql.push_str("\nRETURNING 1");
             }
             sql.push(')');
-            values.extend(s.values);
         }
         sql.push('\n');
         sql.push_str(select);
@@ -179,8 +184,7 @@ impl Script {
             _ => {
                 let mut outcomes = Vec::with_capacity(self.statements.len());
                 for s in self.statements {
-                    let mut one = run_one(conn, s.sql, s.values).await?;
-                    outcomes.push(one.pop().unwrap_or_default());
+                    outcomes.push(s.run(conn).await?);
                 }
                 Ok(outcomes)
             }
@@ -229,10 +233,16 @@ fn joined(statements: Vec<Statement>) -> (Cow<'static, str>, Vec<Value>) {
         if !sql.is_empty() {
             sql.push_str(";\n");
         }
-        renumber_into(&mut sql, &s.sql, values.len());
-        values.extend(s.values);
+        append(&mut sql, &mut values, s);
     }
     (Cow::Owned(sql), values)
+}
+
+/// Appends `s` to a text being joined: its `$N` moved past the `values` bound
+/// so far, its own values after them.
+fn append(sql: &mut String, values: &mut Vec<Value>, s: Statement) {
+    renumber_into(sql, &s.sql, values.len());
+    values.extend(s.values);
 }
 
 /// Appends `sql` to `out` with every `$N` placeholder outside quotes written as
